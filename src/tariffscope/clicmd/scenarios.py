@@ -1,0 +1,5 @@
+"""CLI commands: scenarios (filled by its area's owner)."""
+from __future__ import annotations
+
+from tariffscope.cli import app  # noqa: F401
+

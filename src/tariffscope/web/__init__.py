@@ -1,0 +1,1 @@
+"""tariffscope.web"""
