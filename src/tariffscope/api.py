@@ -25,3 +25,6 @@ __all__: list[str] = []
 # --- report (brief) ----------------------------------------------------------------------------
 
 # --- scale (executors, sweeps, world panels) -------------------------------------------------
+from tariffscope.parallel import get_executor  # noqa: E402  (the one execution seam: serial | process | dask)
+
+__all__ += ["get_executor"]
