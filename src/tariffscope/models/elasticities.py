@@ -1,0 +1,161 @@
+"""Default trade elasticities mapped to product lines, with the source used for each line.
+
+The compact table ``tariffscope/data/elasticities/elasticities.csv.gz`` is derived from the raw
+Broda-Weinstein and Hauk files by ``scripts/build_elasticities.py`` (provenance.json beside it).
+
+Two parameters per product:
+
+* ``sigma`` — elasticity of substitution between origins (Armington). Chain for source
+  ``broda_weinstein`` (the default): Broda-Weinstein US HTS10 1990-2001 estimate of the line →
+  median of BW HTS10 estimates in the same HS8 → same HS6 → BW 73-country HS3 estimate for the USA →
+  median of the USA HS3 estimates. Source ``hauk``: Hauk's HS6 substitution estimate (sigma > 1,
+  significant at 5%) first, then the Broda-Weinstein chain.
+* ``eta`` — own-price import demand elasticity of the product. Chain: Hauk HS10 (flagged
+  ``positive`` and significant at 5%) → Hauk HS6 (same filter) → median of accepted Hauk HS10 values
+  in the HS2 chapter → overall median.
+
+Values are clipped to ``SIGMA_BOUNDS`` / ``ETA_BOUNDS`` (a handful of BW estimates exceed 100, which
+would make a 10% tariff wipe out a variety; the clip is recorded in the source label with "clipped").
+Standard errors are carried where the source reports them (Hauk), for the Monte Carlo.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from tariffscope.config import PACKAGE_DIR
+from tariffscope.errors import InputError
+
+__all__ = ["ElasticityAssignment", "assign", "SOURCES", "SIGMA_BOUNDS", "ETA_BOUNDS", "table", "provenance"]
+
+DATA_DIR = PACKAGE_DIR / "data" / "elasticities"
+SOURCES = ("broda_weinstein", "hauk")
+SIGMA_BOUNDS = (1.1, 20.0)
+ETA_BOUNDS = (0.1, 8.0)
+
+# (level, source, prefix width) in order of preference.
+_SIGMA_CHAIN = {
+    "broda_weinstein": [("hs10", "bw_hts10", 10), ("hs8", "bw_hts10_median", 8), ("hs6", "bw_hts10_median", 6),
+                        ("hs3", "bw_hs3_usa", 3), ("all", "bw_hs3_usa_median", 0)],
+}
+_SIGMA_CHAIN["hauk"] = [("hs6", "hauk_subst_hs6", 6)] + _SIGMA_CHAIN["broda_weinstein"]
+_ETA_CHAIN = [("hs10", "hauk_hs10", 10), ("hs6", "hauk_hs6", 6), ("hs2", "hauk_hs10_median", 2),
+              ("all", "hauk_hs10_median", 0)]
+
+
+@lru_cache(maxsize=1)
+def table():  # -> pandas.DataFrame
+    """The derived elasticity table (param, level, code, value, se, n, source)."""
+    import pandas as pd
+
+    path = DATA_DIR / "elasticities.csv.gz"
+    if not path.exists():
+        raise InputError(f"{path} is missing: run scripts/build_elasticities.py")
+    return pd.read_csv(path, dtype={"code": str}, keep_default_na=False, na_values={"se": [""], "value": [""]})
+
+
+def provenance() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "provenance.json").read_text())
+
+
+@dataclass(frozen=True)
+class ElasticityAssignment:
+    """Per-product elasticities (aligned with ``codes``) and where each came from."""
+
+    codes: np.ndarray
+    sigma: np.ndarray
+    eta: np.ndarray
+    sigma_se: np.ndarray  # NaN where the source gives none
+    eta_se: np.ndarray
+    sigma_source: np.ndarray
+    eta_source: np.ndarray
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"product": self.codes, "sigma": self.sigma, "sigma_se": self.sigma_se,
+                             "sigma_source": self.sigma_source, "eta": self.eta, "eta_se": self.eta_se,
+                             "eta_source": self.eta_source})
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for name, arr in (("sigma", self.sigma_source), ("eta", self.eta_source)):
+            u, c = np.unique(arr, return_counts=True)
+            out[name] = {str(k): int(v) for k, v in zip(u, c)}
+        return out
+
+
+def _lookup(codes: np.ndarray, param: str, chain: list[tuple[str, str, int]]):
+    tab = table()
+    tab = tab[tab["param"] == param]
+    n = codes.shape[0]
+    value = np.full(n, np.nan)
+    se = np.full(n, np.nan)
+    source = np.full(n, "", dtype=object)
+    for level, src, width in chain:
+        todo = np.isnan(value)
+        if not todo.any():
+            break
+        sub = tab[(tab["level"] == level) & (tab["source"] == src)]
+        if sub.empty:
+            continue
+        keys = np.array([c[:width] for c in codes[todo]], dtype=object) if width else np.full(todo.sum(), "", dtype=object)
+        idx = {c: i for i, c in enumerate(sub["code"].to_numpy())}
+        pos = np.array([idx.get(k, -1) for k in keys], dtype=np.int64)
+        hit = pos >= 0
+        where = np.flatnonzero(todo)[hit]
+        value[where] = sub["value"].to_numpy(dtype=float)[pos[hit]]
+        se[where] = sub["se"].to_numpy(dtype=float)[pos[hit]]
+        source[where] = f"{src}:{level}"
+    return value, se, source
+
+
+def _apply_override(codes: np.ndarray, value: np.ndarray, source: np.ndarray, se: np.ndarray,
+                    spec: float | Mapping[str, float] | None, name: str) -> None:
+    if spec is None:
+        return
+    if isinstance(spec, (int, float)):
+        if spec <= 0:
+            raise InputError(f"{name} override must be > 0, got {spec}")
+        value[:] = float(spec)
+        source[:] = "override"
+        se[:] = np.nan
+        return
+    # {HS prefix: value}: the longest matching prefix wins.
+    for prefix in sorted(spec, key=len):
+        v = float(spec[prefix])
+        if v <= 0:
+            raise InputError(f"{name} override for {prefix!r} must be > 0, got {v}")
+        hit = np.array([c.startswith(str(prefix)) for c in codes], dtype=bool)
+        value[hit] = v
+        source[hit] = f"override:{prefix}"
+        se[hit] = np.nan
+
+
+def assign(
+    codes: Iterable[str],
+    source: str = "broda_weinstein",
+    *,
+    sigma: float | Mapping[str, float] | None = None,
+    eta: float | Mapping[str, float] | None = None,
+    clip: bool = True,
+) -> ElasticityAssignment:
+    """Elasticities for product codes (HS6..HS10 digits); ``sigma``/``eta`` override (scalar or {prefix: value})."""
+    if source not in SOURCES:
+        raise InputError(f"unknown elasticity source {source!r}: choose one of {', '.join(SOURCES)}")
+    codes_arr = np.asarray([str(c) for c in codes], dtype=object)
+    s_val, s_se, s_src = _lookup(codes_arr, "sigma", _SIGMA_CHAIN[source])
+    e_val, e_se, e_src = _lookup(codes_arr, "eta", _ETA_CHAIN)
+    _apply_override(codes_arr, s_val, s_src, s_se, sigma, "sigma")
+    _apply_override(codes_arr, e_val, e_src, e_se, eta, "eta")
+    if clip:
+        for val, src, (lo, hi) in ((s_val, s_src, SIGMA_BOUNDS), (e_val, e_src, ETA_BOUNDS)):
+            out = (val < lo) | (val > hi)
+            if out.any():
+                val[out] = np.clip(val[out], lo, hi)
+                src[out] = src[out] + " (clipped)"
+    return ElasticityAssignment(codes_arr, s_val, e_val, s_se, e_se, s_src, e_src)
