@@ -1,5 +1,51 @@
-"""CLI commands: report (filled by its area's owner)."""
+"""CLI commands: ``brief`` (the one-file HTML/Markdown brief) and ``serve`` (the local web app)."""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+from pathlib import Path
+from typing import Optional
 
+import typer
+
+from tariffscope import api
+from tariffscope.cli import app, console
+from tariffscope.errors import InputError
+
+
+@app.command("brief")
+def brief_cmd(
+    partner: str = typer.Option("JPN", "--partner", "-p", help="Partner country (JPN, Japan, JP, 5880...)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the brief describes, e.g. 2025-12-31 (default: the latest full year loaded)."),
+    out: Path = typer.Option(Path("brief.html"), "--out", "-o", help="Output file."),
+    fmt: str = typer.Option("html", "--format", "-f", help="html (one self-contained file) or md."),
+    draws: int = typer.Option(50, "--draws", help="Monte Carlo draws for the scenario bands (1-1000)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Build the brief: balance, monitor, tariff timeline, duty examples, scenarios, GE, sources.
+
+    Example: tariffscope brief --partner JPN --out brief.html
+    """
+    if fmt not in ("html", "md"):
+        raise InputError(f"--format must be html or md, got {fmt!r}")
+    path = api.build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
+    console.print(str(path), highlight=False, soft_wrap=True)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (default loopback only)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Warehouse file (default $TARIFFSCOPE_HOME/warehouse.duckdb)."),
+) -> None:
+    """Run the local web app (pages + JSON API under /api; API list at /docs).
+
+    Example: tariffscope serve --port 8000   then open http://127.0.0.1:8000/
+    """
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port must be 1-65535, got {port}")
+    import uvicorn
+
+    from tariffscope.web.app import create_app
+
+    application = create_app(warehouse_path=warehouse)
+    console.print(f"tariffscope web app on http://{host}:{port}/  (API list: http://{host}:{port}/docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -1,0 +1,114 @@
+"""The brief: one self-contained HTML file (or Markdown) that answers the users' questions.
+
+``build_brief()`` runs every section through ``tariffscope.api`` in this run (nothing is cached or
+typed in), shows a progress line per section, and renders ``templates/brief.html.j2`` (inline CSS,
+inline SVG charts, no external URL) or ``templates/brief.md.j2``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import jinja2
+
+from tariffscope.errors import InputError
+from tariffscope.report import sections as S
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_AS_OF = dt.date(2025, 12, 31)  # the latest date with a full year of monthly data embedded
+DEFAULT_DRAWS = 50
+MAX_DRAWS = 1000
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["md_cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    return env
+
+
+def parse_as_of(as_of: str | dt.date | None) -> dt.date:
+    if as_of is None or as_of == "":
+        return DEFAULT_AS_OF
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise InputError(f"--as-of must be a date like 2025-12-31, got {as_of!r}") from None
+
+
+def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int = DEFAULT_DRAWS,
+            progress: bool = True) -> dict:
+    """Run every section and return the page model (what the templates render)."""
+    if not 1 <= int(draws) <= MAX_DRAWS:
+        raise InputError(f"draws must be between 1 and {MAX_DRAWS}, got {draws}")
+    iso3, name = S.partner_name(partner)
+    ctx = S.Context(partner=iso3, partner_name=name, as_of=parse_as_of(as_of), draws=int(draws))
+    steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
+    done: list[S.Section] = []
+    timings: dict[str, float] = {}
+
+    def run_all(advance=lambda label: None) -> None:
+        for key, title, builder in steps:
+            advance(title)
+            t0 = time.perf_counter()
+            if builder is None:
+                done.append(S.run_builder(key, title, lambda c: S.methods_section(c, done), ctx))
+            else:
+                done.append(S.run_builder(key, title, builder, ctx))
+            timings[key] = time.perf_counter() - t0
+
+    if progress:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), transient=False) as bar:
+            task = bar.add_task("Starting", total=len(steps))
+            state = {"first": True}
+
+            def advance(label: str) -> None:
+                if not state["first"]:
+                    bar.advance(task)
+                state["first"] = False
+                bar.update(task, description=label)
+
+            run_all(advance)
+            bar.advance(task)
+            bar.update(task, description="Brief ready")
+    else:
+        run_all()
+    headline = [h for sec in done for h in sec.headline]
+    return {
+        "partner": iso3, "partner_name": name, "as_of": ctx.as_of.isoformat(), "draws": ctx.draws,
+        "built_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": _version(), "sections": done, "headline": headline, "timings": timings,
+    }
+
+
+def render(model: dict, fmt: str = "html") -> str:
+    if fmt not in ("html", "md"):
+        raise InputError(f"--format must be html or md, got {fmt!r}")
+    return _env().get_template("brief.html.j2" if fmt == "html" else "brief.md.j2").render(**model)
+
+
+def build_brief(partner: str = "JPN", as_of: str | dt.date | None = None, out: str | Path = "brief.html",
+                fmt: str = "html", progress: bool = True, draws: int = DEFAULT_DRAWS) -> Path:
+    """Build the brief for ``partner`` as of a date and write it to ``out``; returns the path."""
+    if fmt not in ("html", "md"):
+        raise InputError(f"--format must be html or md, got {fmt!r}")
+    model = collect(partner=partner, as_of=as_of, draws=draws, progress=progress)
+    path = Path(out).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(model, fmt), encoding="utf-8")
+    return path.resolve()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("tariffscope")
+    except Exception:  # not installed (source checkout)
+        return "dev"

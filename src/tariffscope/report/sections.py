@@ -1,0 +1,554 @@
+"""The brief's sections: each one calls ``tariffscope.api``, and turns the result into sentences,
+tables and inline SVG charts. Presentation only: no warehouse, no models.
+
+A section whose API is missing from this build says so plainly ("not available in this build");
+a section whose API raises says what went wrong. Nothing is ever filled with placeholder numbers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tariffscope import api
+from tariffscope.errors import TariffscopeError
+from tariffscope.report import fmt
+from tariffscope.report import svgcharts as svg
+
+NOT_AVAILABLE = "not available in this build"
+
+
+class SectionUnavailable(Exception):
+    """Raised inside a section builder when the API it needs is not in this build."""
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    align: list[str] = field(default_factory=list)  # 'l' | 'r' per column
+
+
+@dataclass
+class Chart:
+    svg: str
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    status: str = "ok"  # ok | unavailable | error
+    message: str = ""
+    sentences: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # the raw API output used (tests compare against it)
+    headline: list[str] = field(default_factory=list)  # plain sentences promoted to the top of the brief
+
+
+@dataclass
+class Context:
+    partner: str
+    partner_name: str
+    as_of: dt.date
+    draws: int = 50
+    seed: int = 20250709
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers to read API results of any shape (dataclass, pydantic, dict) as plain dicts
+
+def need(name: str) -> Callable[..., Any]:
+    fn = getattr(api, name, None)
+    if fn is None or not callable(fn):
+        raise SectionUnavailable(f"tariffscope.api.{name} is not part of it")
+    return fn
+
+
+def as_dict(obj: Any) -> Any:
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, dict):
+        return {k: as_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [as_dict(v) for v in obj]
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        try:
+            return as_dict(obj.to_dict())
+        except TypeError:
+            pass
+    if hasattr(obj, "model_dump"):
+        return as_dict(obj.model_dump(mode="json"))
+    if dataclasses.is_dataclass(obj):
+        return as_dict(dataclasses.asdict(obj))
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if hasattr(obj, "item"):  # numpy scalar
+        return obj.item()
+    return obj
+
+
+def get(d: Any, *names: str, default: Any = None) -> Any:
+    """The first present, non-None key among ``names`` (results name things slightly differently)."""
+    if not isinstance(d, dict):
+        return default
+    for n in names:
+        if n in d and d[n] is not None:
+            return d[n]
+    return default
+
+
+def norm_sources(raw: Any) -> list[dict]:
+    """Sources as dicts with at least 'source'; accepts strings, dicts, or nested lists."""
+    out: list[dict] = []
+    if raw is None:
+        return out
+    if isinstance(raw, (str, dict)):
+        raw = [raw]
+    for s in raw:
+        s = as_dict(s)
+        if isinstance(s, str):
+            out.append({"source": s})
+        elif isinstance(s, dict):
+            d = dict(s)
+            d.setdefault("source", get(d, "id", "name", "title", default="(unnamed)"))
+            out.append(d)
+    return out
+
+
+def source_line(sources: Iterable[dict]) -> str:
+    parts = []
+    for s in sources:
+        label = s.get("title") or s.get("source")
+        bits = [str(label)]
+        if s.get("title") and s.get("source") and s["source"] != s["title"]:
+            bits.append(f"[{s['source']}]")
+        if s.get("vintage"):
+            bits.append(f"vintage {s['vintage']}")
+        parts.append(" ".join(bits))
+    return "; ".join(dict.fromkeys(parts))
+
+
+def period_x(period: str) -> float:
+    """'2025-06' -> 2025.4167, '2025-06-15' -> fractional year; charts use years as x."""
+    p = str(period)
+    if len(p) == 4:
+        return float(p)
+    d = dt.date.fromisoformat(p + "-01" if len(p) == 7 else p[:10])
+    start = dt.date(d.year, 1, 1)
+    days = (dt.date(d.year + 1, 1, 1) - start).days
+    return d.year + (d - start).days / days
+
+
+def x_label_month(x: float) -> str:
+    year = int(math.floor(x + 1e-9))
+    month = int(round((x - year) * 12)) + 1
+    if month > 12:
+        year, month = year + 1, 1
+    return f"{dt.date(year, month, 1):%b %Y}"
+
+
+def month_ticks(x0: float, x1: float, every: int = 3) -> list[float]:
+    out, y = [], int(math.floor(x0))
+    while y <= x1:
+        for m in range(0, 12, every):
+            t = y + m / 12
+            if x0 - 1e-9 <= t <= x1 + 1e-9:
+                out.append(t)
+        y += 1
+    return out
+
+
+def partner_name(code: str) -> tuple[str, str]:
+    """(ISO3, name) through the API's country resolver when the build has one."""
+    for name in ("resolve_country", "country"):
+        fn = getattr(api, name, None)
+        if callable(fn):
+            c = fn(code)
+            return getattr(c, "iso3", code), getattr(c, "name", code)
+    try:
+        from tariffscope.codes.countries import resolve_country  # codes are reference data, not the warehouse
+
+        c = resolve_country(code)
+        return c.iso3, c.name
+    except ImportError:
+        return code.upper(), code.upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# section builders: (Context) -> Section
+
+def balance_section(ctx: Context) -> Section:
+    s = Section("balance", f"The US goods balance with {ctx.partner_name}, by sector")
+    fn = need("balance")
+    res, period = None, None
+    for year in dict.fromkeys([ctx.as_of.year - 1, 2024]):
+        try:
+            res = as_dict(fn(reporter="USA", partner=ctx.partner, period=str(year), by="sector"))
+            period = str(year)
+            break
+        except TariffscopeError as exc:
+            err = exc
+    if res is None:
+        raise err  # noqa: F821 - the last error says why
+    s.data = res
+    cur = get(res, "currency", default="USD")
+    exp, imp, bal = get(res, "exports"), get(res, "imports"), get(res, "balance")
+    s.sources = norm_sources(get(res, "sources"))
+    sectors = sorted(get(res, "sectors", default=[]) or [], key=lambda r: float(get(r, "balance", default=0) or 0))
+    verb = "deficit" if (bal or 0) < 0 else "surplus"
+    s.sentences.append(
+        f"In {period} the United States exported {fmt.money(exp, cur)} of goods to {ctx.partner_name} and imported "
+        f"{fmt.money(imp, cur)}: a {verb} of {fmt.money(abs(bal or 0), cur)}."
+    )
+    s.headline.append(s.sentences[0])
+    autos = [r for r in sectors if _is_auto(get(r, "sector", default=""))]
+    if autos and bal:
+        auto_bal = sum(float(get(r, "balance", default=0)) for r in autos)
+        share = sum(float(get(r, "share_of_balance", default=0) or 0) for r in autos) or auto_bal / bal
+        line = (f"Passenger vehicles, light trucks and automobile parts together account for {fmt.money(abs(auto_bal), cur)}, "
+                f"or {fmt.pct(share)} of the {verb}.")
+        s.sentences.append(line)
+        s.headline.append(line)
+    if sectors:
+        rows = [[str(get(r, "sector")), fmt.money(get(r, "exports"), cur), fmt.money(get(r, "imports"), cur),
+                 fmt.money(get(r, "balance"), cur), fmt.pct(get(r, "share_of_balance"))] for r in sectors]
+        rows.append(["All goods", fmt.money(exp, cur), fmt.money(imp, cur), fmt.money(bal, cur), fmt.pct(1.0 if bal else None)])
+        s.tables.append(Table(["Sector", "US exports", "US imports", "Balance", "Share of balance"], rows,
+                              caption=f"US goods trade with {ctx.partner_name}, {period}", align=list("lrrrr")))
+        s.charts.append(Chart(svg.hbar([str(get(r, "sector")) for r in sectors], [float(get(r, "balance", default=0)) for r in sectors],
+                                       title=f"US balance with {ctx.partner_name} by sector, {period}", fmt=lambda v: fmt.money(v, cur, 0)),
+                              caption="Negative = US deficit (imports exceed exports)."))
+    for key in ("level_note", "levels", "product_level", "note", "notes"):
+        v = get(res, key)
+        if v:
+            s.notes.extend([str(x) for x in v] if isinstance(v, list) else [f"{key.replace('_', ' ')}: {v}" if not isinstance(v, str) else v])
+    return s
+
+
+def _is_auto(name: str) -> bool:
+    n = name.lower()
+    return any(k in n for k in ("passenger vehicle", "light truck", "automobile part", "auto part"))
+
+
+def monitor_section(ctx: Context) -> Section:
+    s = Section("monitor", f"Monthly monitor: trade with {ctx.partner_name} against a year ago")
+    fn = need("monitor")
+    res, month = None, None
+    last_err: Exception | None = None
+    for m in _months_back(ctx.as_of, 15):
+        try:
+            res = as_dict(fn(reporter="USA", partner=ctx.partner, month=m, by="sector"))
+            month = m
+            break
+        except TariffscopeError as exc:
+            last_err = exc
+    if res is None:
+        raise last_err or SectionUnavailable("no monthly data")
+    s.data["month"] = res
+    s.sources = norm_sources(get(res, "sources"))
+    flows = _monitor_flows(res)
+    if flows:
+        rows = []
+        for name, d in flows:
+            rows.append([name, fmt.money(get(d, "value", "level", "current")), fmt.money(get(d, "year_ago", "previous", "prior")),
+                         fmt.money(get(d, "change", "yoy_change", "diff")), fmt.pct(get(d, "pct_change", "yoy_pct", "growth", "change_pct"), signed=True)])
+        s.tables.append(Table(["", month, "A year earlier", "Change", "Change %"], rows, caption=f"US trade with {ctx.partner_name}, {month}", align=list("lrrrr")))
+        imp = dict(flows).get("Imports")
+        if imp:
+            line = (f"In {x_label_month(period_x(month))} US imports from {ctx.partner_name} were {fmt.money(get(imp, 'value', 'level', 'current'))}, "
+                    f"{fmt.pct(get(imp, 'pct_change', 'yoy_pct', 'growth', 'change_pct'), signed=True)} on a year earlier.")
+            s.sentences.append(line)
+            s.headline.append(line)
+    by = get(res, "sectors", "by", default=[]) or []
+    if by:
+        rows = [[str(get(r, "sector", "name")), fmt.money(get(r, "imports", "value")), fmt.money(get(r, "imports_year_ago", "year_ago")),
+                 fmt.pct(get(r, "imports_pct_change", "pct_change", "yoy_pct"), signed=True)] for r in by]
+        s.tables.append(Table(["Sector", "Imports", "A year earlier", "Change %"], rows, caption=f"Imports by sector, {month}", align=list("lrrr")))
+    # the series for the chart
+    try:
+        series = as_dict(fn(reporter="USA", partner=ctx.partner, from_=_shift_month(month, -23), to=month))
+    except TypeError:
+        series = None
+    except TariffscopeError as exc:
+        s.notes.append(f"monthly series: {exc}")
+        series = None
+    rows = get(series, "months", "series", "rows", default=None) if isinstance(series, dict) else series
+    if rows:
+        s.data["series"] = rows
+        xs = [period_x(get(r, "period", "month")) for r in rows]
+        lines = []
+        for key, name, color, dash in (("imports", "Imports", svg.PALETTE[1], False), ("imports_year_ago", "Imports a year earlier", svg.PALETTE[1], True),
+                                       ("exports", "Exports", svg.PALETTE[0], False), ("exports_year_ago", "Exports a year earlier", svg.PALETTE[0], True)):
+            ys = [get(r, key) for r in rows]
+            if any(y is not None for y in ys):
+                lines.append({"name": name, "x": xs, "y": [None if y is None else float(y) for y in ys], "color": color, "dash": dash})
+        if lines:
+            s.charts.append(Chart(svg.lines(lines, title=f"Monthly US trade with {ctx.partner_name}", y_fmt=lambda v: fmt.money(v, "USD", 0),
+                                            x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs))),
+                                  caption="Dashed: the same month a year earlier."))
+    return s
+
+
+def _monitor_flows(res: dict) -> list[tuple[str, dict]]:
+    out = []
+    for key, name in (("exports", "Exports"), ("imports", "Imports"), ("balance", "Balance")):
+        v = res.get(key)
+        if isinstance(v, dict):
+            out.append((name, v))
+        elif fmt.is_number(v):
+            out.append((name, {"value": v, "year_ago": res.get(f"{key}_year_ago"), "change": res.get(f"{key}_change"),
+                               "pct_change": res.get(f"{key}_pct_change", res.get(f"{key}_yoy"))}))
+    return out
+
+
+def _months_back(d: dt.date, n: int) -> list[str]:
+    y, m = d.year, d.month
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out
+
+
+def _shift_month(month: str, k: int) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    t = y * 12 + (m - 1) + k
+    return f"{t // 12:04d}-{t % 12 + 1:02d}"
+
+
+def timeline_section(ctx: Context) -> Section:
+    s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
+    fn = need("etr_series")
+    start = dt.date(2025, 1, 1)
+    end = max(min(ctx.as_of, dt.date(2026, 6, 30)), dt.date(2025, 12, 31))
+    res = as_dict(fn(partner=ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", freq="M"))
+    s.data["etr_series"] = res
+    s.sources = norm_sources(get(res, "sources"))
+    rows = get(res, "series", "rows", "dates", default=[]) if isinstance(res, dict) else res
+    stacked: dict[str, list[float]] = {}
+    xs = [period_x(get(r, "date", "period")) for r in rows]
+    total = [float(get(r, "etr", "rate", default=0.0)) for r in rows]
+    for i, r in enumerate(rows):
+        for b in get(r, "by", "authorities", default=[]) or []:
+            name = str(get(b, "authority", "key", "name"))
+            stacked.setdefault(name, [0.0] * len(rows))[i] = float(get(b, "etr", "rate", "contribution", default=0.0))
+    series = [{"name": "Statutory rate (all layers)", "x": xs, "y": total, "color": "#222"}]
+    realized_rows = []
+    fn2 = getattr(api, "statutory_vs_realized", None)
+    if callable(fn2):
+        try:
+            rv = as_dict(fn2(partner=ctx.partner))
+            s.data["statutory_vs_realized"] = rv
+            s.sources += norm_sources(get(rv, "sources"))
+            realized_rows = get(rv, "months", "rows", "series", default=[]) if isinstance(rv, dict) else rv
+        except TariffscopeError as exc:
+            s.notes.append(f"realized rate: {exc}")
+    else:
+        s.notes.append(f"The realized duty rate (api.statutory_vs_realized) is {NOT_AVAILABLE}.")
+    if realized_rows:
+        rx = [period_x(str(get(r, "month", "period"))[:7]) + 1 / 24 for r in realized_rows]
+        ry = [get(r, "realized", "realized_rate") for r in realized_rows]
+        series.append({"name": "Realized duty rate (Census)", "x": rx, "y": [None if v is None else float(v) for v in ry], "color": svg.PALETTE[3]})
+    markers = []
+    fn3 = getattr(api, "measures", None)
+    if callable(fn3):
+        try:
+            ms = as_dict(fn3(partner=ctx.partner))
+            ms = get(ms, "measures", default=ms) if isinstance(ms, dict) else ms
+            s.data["measures"] = ms
+            for m in ms or []:
+                f = get(m, "effective_from", "valid_from", "from")
+                if f and start.isoformat() <= str(f)[:10] <= end.isoformat():
+                    markers.append((period_x(str(f)[:10]), f"{str(f)[5:10]} {get(m, 'short', 'authority', 'id', default='')}"))
+        except TariffscopeError as exc:
+            s.notes.append(f"measure dates: {exc}")
+    markers = sorted(dict(markers).items())
+    if xs:
+        s.charts.append(Chart(svg.lines(series, title=f"Trade-weighted US tariff on goods from {ctx.partner_name}", y_fmt=lambda v: fmt.pct(v, 0),
+                                        x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs)), markers=markers[:12],
+                                        stacked=[{"name": k, "x": xs, "y": v} for k, v in stacked.items()]),
+                              caption="Areas: each authority's contribution to the weighted statutory rate; lines: total statutory and realized rates."))
+    if realized_rows:
+        table = []
+        for r in realized_rows:
+            table.append([str(get(r, "month", "period")), fmt.pct(get(r, "statutory", "statutory_rate")), fmt.pct(get(r, "realized", "realized_rate")),
+                          fmt.pct(get(r, "gap"), signed=True) if get(r, "gap") is not None else ""])
+        s.tables.append(Table(["Month", "Statutory (weighted)", "Realized", "Gap"], table, caption="Statutory vs realized duty rate", align=list("lrrr")))
+        last = [r for r in realized_rows if get(r, "realized", "realized_rate") is not None]
+        if last:
+            r = last[-1]
+            line = (f"In {x_label_month(period_x(str(get(r, 'month', 'period'))[:7]))} goods from {ctx.partner_name} paid a realized duty rate of "
+                    f"{fmt.pct(get(r, 'realized', 'realized_rate'))} (Census calculated duty over imports for consumption)"
+                    + (f", against a weighted statutory rate of {fmt.pct(get(r, 'statutory', 'statutory_rate'))}." if get(r, 'statutory', 'statutory_rate') is not None else "."))
+            s.sentences.append(line)
+            s.headline.append(line)
+    elif rows:
+        s.tables.append(Table(["Date", "Statutory (weighted)"] + list(stacked), [[str(get(r, "date", "period")), fmt.pct(t)] + [fmt.pct(v[i]) for v in stacked.values()] for i, (r, t) in enumerate(zip(rows, total))],
+                              caption="Weighted statutory rate by authority", align=["l"] + ["r"] * (1 + len(stacked))))
+    return s
+
+
+def duty_section(ctx: Context) -> Section:
+    s = Section("duty", f"Worked duty examples: top products from {ctx.partner_name}")
+    fn = need("duty")
+    top = need("top_imports")
+    date = ctx.as_of
+    prods = as_dict(top(partner=ctx.partner, period="2024", n=5))
+    prods = get(prods, "rows", "products", default=prods) if isinstance(prods, dict) else prods
+    s.data["top_imports"] = prods
+    s.data["duties"] = []
+    for p in prods:
+        code = str(get(p, "hts10", "product_code", "code"))
+        value = 100_000.0
+        try:
+            d = as_dict(fn(code, origin=ctx.partner, date=date.isoformat(), value=value))
+        except TariffscopeError as exc:
+            s.notes.append(f"{code}: {exc}")
+            continue
+        s.data["duties"].append(d)
+        s.sources += norm_sources(get(d, "sources"))
+        rows = [[str(get(l, "measure_id", "id")), _heading(get(l, "heading")), str(get(l, "authority", default="")), fmt.pct(get(l, "rate")), fmt.usd_exact(get(l, "amount"))]
+                for l in get(d, "layers", default=[])]
+        rows.append(["Total", "", "", fmt.pct(get(d, "effective_rate")), fmt.usd_exact(get(d, "total_duty"))])
+        desc = get(p, "description", default="")
+        s.tables.append(Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, align=list("lllrr"),
+                              caption=f"HTS {_heading(code)} {desc} — 2024 imports {fmt.money(get(p, 'value', 'imports'))}; "
+                                      f"entered {date.isoformat()}, customs value {fmt.usd_exact(value)}"))
+    if s.data["duties"]:
+        d = s.data["duties"][0]
+        s.sentences.append(f"A shipment worth {fmt.usd_exact(get(d, 'customs_value', default=100000.0))} of the top product, HTS {_heading(get(d, 'hts10', default=''))}, "
+                           f"entered on {date.isoformat()} pays {fmt.usd_exact(get(d, 'total_duty'))} in duty, an effective rate of {fmt.pct(get(d, 'effective_rate'))}.")
+    return s
+
+
+def _heading(code: Any) -> str:
+    c = "".join(ch for ch in str(code or "") if ch.isdigit())
+    parts = [c[:4], c[4:6], c[6:8], c[8:10]]
+    return ".".join(p for p in parts if p)
+
+
+def scenarios_section(ctx: Context) -> Section:
+    s = Section("scenarios", "What-if: negotiation packages compared")
+    fn = need("compare")
+    names = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
+    res = as_dict(fn(names, draws=ctx.draws, seed=ctx.seed))
+    s.data = res
+    s.sources = norm_sources(get(res, "sources"))
+    s.notes.append(f"Uncertainty bands come from {ctx.draws} Monte Carlo draws over the elasticities (seed {ctx.seed}); "
+                   "the CLI's `tariffscope compare` runs more draws for tighter percentile estimates.")
+    _render_comparison(s, res)
+    return s
+
+
+def _render_comparison(s: Section, res: dict) -> None:
+    packages = get(res, "scenarios", "packages", "results", default=[]) or []
+    metrics: dict[str, dict] = {}
+    for p in packages:
+        for m in get(p, "headline", "metrics", "outcomes", default=[]) or []:
+            metrics.setdefault(str(get(m, "name", "metric", "key")), {"unit": get(m, "unit", default="usd"), "label": get(m, "label", "name", "metric")})
+    if not packages or not metrics:
+        raise TariffscopeError("the comparison returned no headline outcomes")
+    names = [str(get(p, "name", "scenario")) for p in packages]
+    rows = []
+    for key, meta in metrics.items():
+        kind = _unit_kind(meta["unit"])
+        vals, los, his = [], [], []
+        row = [str(meta["label"])]
+        for p in packages:
+            m = next((m for m in get(p, "headline", "metrics", "outcomes", default=[]) if str(get(m, "name", "metric", "key")) == key), {})
+            v, lo, hi = get(m, "value", "mean", "median"), get(m, "p05", "lo", "low", "p5"), get(m, "p95", "hi", "high")
+            row.append(fmt.auto(v, kind) + (f" [{fmt.auto(lo, kind)}, {fmt.auto(hi, kind)}]" if lo is not None and hi is not None else ""))
+            vals.append(float(v) if fmt.is_number(v) else 0.0)
+            los.append(lo if fmt.is_number(lo) else None)
+            his.append(hi if fmt.is_number(hi) else None)
+        rows.append(row)
+        s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=str(meta["label"]), fmt=lambda v, k=kind: fmt.auto(v, k), width=560)))
+    s.tables.append(Table(["Outcome"] + names, rows, caption="Change against the baseline; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+
+
+def _unit_kind(unit: Any) -> str:
+    u = str(unit or "").lower()
+    if u in ("share", "fraction", "rate", "pct", "percent", "%"):
+        return "pctchg"
+    if u in ("jobs", "units", "count", "number", "persons"):
+        return "num"
+    return "money"
+
+
+def ge_section(ctx: Context) -> Section:
+    s = Section("ge", "General equilibrium: effects across countries")
+    fn = need("ge_simulate")
+    res = as_dict(fn("us-japan-2025"))
+    s.data = res
+    s.sources = norm_sources(get(res, "sources"))
+    countries = get(res, "countries", default=[]) or []
+    if not countries:
+        raise TariffscopeError("the GE experiment returned no country results")
+    keys = [k for k in ("real_gdp_change", "welfare_change", "exports_change", "imports_change", "output_change") if any(k in c for c in countries)]
+    rows = [[str(get(c, "country", "iso3"))] + [fmt.pct(get(c, k), 2, signed=True) for k in keys] for c in countries]
+    s.tables.append(Table(["Country"] + [k.replace("_", " ") for k in keys], rows, caption=str(get(res, "title", "name", default="GE counterfactual")), align=["l"] + ["r"] * len(keys)))
+    return s
+
+
+def methods_section(ctx: Context, sections: Sequence[Section]) -> Section:
+    s = Section("methods", "Methods and sources")
+    seen: dict[str, dict] = {}
+    for sec in sections:
+        for src in sec.sources:
+            key = str(src.get("source"))
+            seen.setdefault(key, {}).update({k: v for k, v in src.items() if v})
+    status = getattr(api, "data_status", None)
+    if callable(status):
+        try:
+            st = as_dict(status())
+            s.data["data_status"] = st
+            for src in norm_sources(get(st, "sources", default=[])):
+                key = str(src.get("source"))
+                if key in seen:
+                    for k, v in src.items():
+                        seen[key].setdefault(k, v)
+        except TariffscopeError as exc:
+            s.notes.append(f"data status: {exc}")
+    rows = [[k, str(v.get("title", "")), str(v.get("publisher", "") or ""), str(v.get("vintage", "") or "")] for k, v in sorted(seen.items())]
+    if rows:
+        s.tables.append(Table(["Source id", "What", "Publisher", "Vintage"], rows, caption="Every data source behind a figure in this brief", align=list("llll")))
+    else:
+        s.sentences.append("No section of this build returned sources.")
+    for sec in sections:
+        for a in get(sec.data, "assumptions", default=[]) if isinstance(sec.data, dict) else []:
+            s.notes.append(f"{sec.title}: {a}")
+    s.notes.append("Money is in current US dollars; rates are trade-weighted with 2024 import weights unless stated; "
+                   "the realized rate is Census calculated duty divided by imports for consumption.")
+    s.data["sources"] = seen
+    return s
+
+
+BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
+    ("balance", "Bilateral balance by sector", balance_section),
+    ("monitor", "Monthly monitor", monitor_section),
+    ("timeline", "Tariff timeline", timeline_section),
+    ("duty", "Worked duty examples", duty_section),
+    ("scenarios", "Scenario comparison", scenarios_section),
+    ("ge", "General equilibrium", ge_section),
+]
+
+
+def run_builder(key: str, title: str, builder: Callable[[Context], Section], ctx: Context) -> Section:
+    """Run one section; a missing API or a user-level error becomes a plain message, never numbers."""
+    try:
+        return builder(ctx)
+    except SectionUnavailable as exc:
+        return Section(key, title, status="unavailable", message=f"Not available in this build: {exc}.")
+    except TariffscopeError as exc:
+        return Section(key, title, status="error", message=f"Could not be computed in this run: {exc}")
+    except Exception as exc:  # a defect in one area must not lose the rest of the brief; say what broke
+        return Section(key, title, status="error", message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")

@@ -1,0 +1,144 @@
+"""Tiny, dependency-free SVG charts for the brief and the web app (offline, inline, a few KB each).
+
+Three shapes cover every figure shown: horizontal bars (sector balances), lines with optional
+stacked areas and dated markers (monitor, tariff timeline), and bars with uncertainty whiskers
+(scenario comparison). Output is an ``<svg>`` string with a <title> for accessibility.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from html import escape
+
+PALETTE = ["#1f5fa8", "#d9822b", "#2e8b57", "#b03a48", "#6a4c93", "#8c8c2e", "#2b9bb3", "#7f7f7f", "#c46bae", "#4d4d4d"]
+POS, NEG = "#1f5fa8", "#b03a48"
+FONT = "font-family='system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif'"
+
+Fmt = Callable[[float], str]
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0]
+    if hi == lo:
+        hi = lo + (abs(lo) or 1.0)
+    raw = (hi - lo) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    start = math.floor(lo / step) * step
+    ticks, t = [], start
+    while t <= hi + step * 1e-9:
+        ticks.append(round(t, 12))
+        t += step
+    return ticks
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
+        f"style='max-width:{width}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
+        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
+    )
+
+
+def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt, width: int = 680,
+         lo: Sequence[float] | None = None, hi: Sequence[float] | None = None,
+         colors: Sequence[str] | None = None) -> str:
+    """Horizontal bars, one per label, blue when positive and red when negative; optional whiskers."""
+    n = len(values)
+    row, top, left, right = 26, 34, min(240, 14 + 7 * max((len(str(s)) for s in labels), default=4)), 90
+    height = top + row * n + 30
+    vals = [float(v) for v in values]
+    ext = vals + [float(v) for v in (lo or []) if v is not None] + [float(v) for v in (hi or []) if v is not None]
+    vmin, vmax = min(ext + [0.0]), max(ext + [0.0])
+    ticks = _nice_ticks(vmin, vmax, 4)
+    vmin, vmax = min(vmin, ticks[0]), max(vmax, ticks[-1])
+    span = (vmax - vmin) or 1.0
+    plot_w = width - left - right
+    x = lambda v: left + (v - vmin) / span * plot_w  # noqa: E731
+    body = [f"<text x='{left}' y='18' font-weight='600' font-size='13'>{escape(title)}</text>"]
+    for t in ticks:
+        body.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{top - 6}' y2='{top + row * n}' stroke='#e3e3e3'/>")
+        body.append(f"<text x='{x(t):.1f}' y='{top + row * n + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(fmt(t))}</text>")
+    for i, (lab, v) in enumerate(zip(labels, vals)):
+        y = top + i * row
+        color = colors[i] if colors else (POS if v >= 0 else NEG)
+        x0, x1 = sorted((x(0.0), x(v)))
+        body.append(f"<text x='{left - 8}' y='{y + row / 2 + 4:.1f}' text-anchor='end'>{escape(str(lab))}</text>")
+        body.append(f"<rect x='{x0:.1f}' y='{y + 4}' width='{max(x1 - x0, 1):.1f}' height='{row - 8}' fill='{color}' rx='2'><title>{escape(str(lab))}: {escape(fmt(v))}</title></rect>")
+        if lo is not None and hi is not None and lo[i] is not None and hi[i] is not None:
+            yl = y + row / 2
+            body.append(f"<line x1='{x(float(lo[i])):.1f}' x2='{x(float(hi[i])):.1f}' y1='{yl:.1f}' y2='{yl:.1f}' stroke='#222' stroke-width='1.5'/>")
+            for b in (lo[i], hi[i]):
+                body.append(f"<line x1='{x(float(b)):.1f}' x2='{x(float(b)):.1f}' y1='{yl - 5:.1f}' y2='{yl + 5:.1f}' stroke='#222' stroke-width='1.5'/>")
+        tx = max(x(v), x(0.0), x(float(hi[i])) if hi is not None and hi[i] is not None else -1e9) + 6
+        body.append(f"<text x='{tx:.1f}' y='{y + row / 2 + 4:.1f}' fill='#333' font-size='11'>{escape(fmt(v))}</text>")
+    body.append(f"<line x1='{x(0.0):.1f}' x2='{x(0.0):.1f}' y1='{top - 6}' y2='{top + row * n}' stroke='#333'/>")
+    return _svg(width, height, title, body)
+
+
+def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[float], str],
+          x_ticks: Sequence[float] | None = None, markers: Sequence[tuple[float, str]] = (),
+          stacked: Sequence[dict] = (), width: int = 760, height: int = 320, y_zero: bool = True) -> str:
+    """Line series ``{name, x, y, color?, dash?}`` over numeric x, with optional stacked areas
+    (same dict shape, all on the same x) drawn underneath and vertical dated markers ``(x, label)``."""
+    left, right, top, bottom = 64, 16, 34, 70
+    xs = [float(v) for s in list(series) + list(stacked) for v in s["x"]]
+    if not xs:
+        return _svg(width, 60, title, [f"<text x='10' y='30'>{escape(title)}: no data</text>"])
+    xmin, xmax = min(xs), max(xs)
+    if xmax == xmin:
+        xmax = xmin + 1
+    ys: list[float] = [0.0] if y_zero else []
+    cum: list[float] = []
+    if stacked:
+        cum = [0.0] * len(stacked[0]["x"])
+        for s in stacked:
+            cum = [c + max(float(v), 0.0) for c, v in zip(cum, s["y"])]
+        ys += cum
+    ys += [float(v) for s in series for v in s["y"] if v is not None]
+    ticks = _nice_ticks(min(ys), max(ys), 5)
+    ymin, ymax = min(min(ys), ticks[0]), max(max(ys), ticks[-1])
+    pw, ph = width - left - right, height - top - bottom
+    X = lambda v: left + (float(v) - xmin) / (xmax - xmin) * pw  # noqa: E731
+    Y = lambda v: top + ph - (float(v) - ymin) / ((ymax - ymin) or 1) * ph  # noqa: E731
+    body = [f"<text x='{left}' y='18' font-weight='600' font-size='13'>{escape(title)}</text>"]
+    for t in ticks:
+        body.append(f"<line x1='{left}' x2='{left + pw}' y1='{Y(t):.1f}' y2='{Y(t):.1f}' stroke='#e6e6e6'/>")
+        body.append(f"<text x='{left - 6}' y='{Y(t) + 4:.1f}' text-anchor='end' fill='#555' font-size='11'>{escape(y_fmt(t))}</text>")
+    for t in (x_ticks if x_ticks is not None else _nice_ticks(xmin, xmax, 6)):
+        if xmin <= t <= xmax:
+            body.append(f"<text x='{X(t):.1f}' y='{top + ph + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(x_label(t))}</text>")
+    base = [0.0] * (len(stacked[0]["x"]) if stacked else 0)
+    for k, s in enumerate(stacked):
+        upper = [b + max(float(v), 0.0) for b, v in zip(base, s["y"])]
+        pts = [f"{X(a):.1f},{Y(u):.1f}" for a, u in zip(s["x"], upper)] + [f"{X(a):.1f},{Y(b):.1f}" for a, b in reversed(list(zip(s["x"], base)))]
+        color = s.get("color") or PALETTE[(k + 3) % len(PALETTE)]
+        body.append(f"<polygon points='{' '.join(pts)}' fill='{color}' fill-opacity='0.55' stroke='none'><title>{escape(s['name'])}</title></polygon>")
+        base = upper
+    for k, s in enumerate(series):
+        color = s.get("color") or PALETTE[k % len(PALETTE)]
+        pts = [(X(a), Y(b)) for a, b in zip(s["x"], s["y"]) if b is not None]
+        dash = " stroke-dasharray='6 4'" if s.get("dash") else ""
+        body.append(f"<polyline points='{' '.join(f'{a:.1f},{b:.1f}' for a, b in pts)}' fill='none' stroke='{color}' stroke-width='2.2'{dash}/>")
+        if len(pts) <= 40:
+            for (a, b), yv in zip(pts, [v for v in s["y"] if v is not None]):
+                body.append(f"<circle cx='{a:.1f}' cy='{b:.1f}' r='2.6' fill='{color}'><title>{escape(s['name'])}: {escape(y_fmt(float(yv)))}</title></circle>")
+    for i, (mx, label) in enumerate(markers):
+        if xmin <= mx <= xmax:
+            body.append(f"<line x1='{X(mx):.1f}' x2='{X(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
+            body.append(f"<text x='{X(mx) + 3:.1f}' y='{top + 10 + (i % 4) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
+    # legend
+    lx, ly = left, height - 22
+    for k, s in enumerate(list(stacked) + list(series)):
+        is_area = k < len(stacked)
+        color = s.get("color") or (PALETTE[(k + 3) % len(PALETTE)] if is_area else PALETTE[(k - len(stacked)) % len(PALETTE)])
+        w = 8 + 6.5 * len(s["name"]) + 26
+        if lx + w > width:
+            lx, ly = left, ly + 14
+        dash = " stroke-dasharray='4 3'" if s.get("dash") else ""
+        shape = (f"<rect x='{lx}' y='{ly - 9}' width='14' height='10' fill='{color}' fill-opacity='0.55'/>" if is_area
+                 else f"<line x1='{lx}' x2='{lx + 14}' y1='{ly - 4}' y2='{ly - 4}' stroke='{color}' stroke-width='2.5'{dash}/>")
+        body.append(shape + f"<text x='{lx + 18}' y='{ly}' font-size='11'>{escape(s['name'])}</text>")
+        lx += w
+    return _svg(width, height, title, body)
