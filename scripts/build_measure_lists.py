@@ -1,0 +1,212 @@
+"""Build the product and country lists of the tariff measure catalogue.
+
+Reads the raw lists in ``<raw>/measures`` (Yale Budget Lab tracker lists, tradewartracker lists) and
+the Chapter 99 headings of the HTS JSON revisions in ``<raw>/hts``, and writes small normalized CSVs
+to ``src/tariffscope/tariffs/catalogue/lists/`` with a ``PROVENANCE.yaml`` recording, for each list,
+the raw file(s) it was derived from and their sha256. Raw files are never copied: every list is a
+derived, normalized table (prefix digits, ISO dates, a value column).
+
+Run: ``.venv/bin/python scripts/build_measure_lists.py`` (idempotent; deterministic output).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+from tariffscope.config import raw_data_dir  # noqa: E402
+
+RAW = raw_data_dir()
+YALE = RAW / "measures" / "yale_tracker_lists"
+TWT = RAW / "measures" / "tradewartracker_lists"
+OUT = REPO / "src" / "tariffscope" / "tariffs" / "catalogue" / "lists"
+
+HEADER = ["prefix", "effective_from", "effective_until", "value"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text or "")
+
+
+def iso(text: str | None) -> str:
+    text = (text or "").strip()
+    return "" if text in ("", "NA", "NULL", "None") else dt.date.fromisoformat(text).isoformat()
+
+
+def day_after(text: str) -> str:
+    """Raw lists give the last day in force; the catalogue uses exclusive ``effective_until``."""
+    return "" if not text else (dt.date.fromisoformat(text) + dt.timedelta(days=1)).isoformat()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+PROVENANCE: dict[str, dict] = {}
+
+
+def write(name: str, rows: list[tuple], sources: list[Path], note: str, header: list[str] = HEADER) -> None:
+    rows = sorted(set(rows))
+    path = OUT / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    PROVENANCE[name] = {
+        "file": f"lists/{name}.csv",
+        "rows": len(rows),
+        "note": note,
+        "sources": [{"path": str(p.relative_to(RAW)), "sha256": sha256(p)} for p in sources],
+        "sha256": sha256(path),
+    }
+
+
+# --- product lists ------------------------------------------------------------------------------
+
+
+def build_product_lists() -> None:
+    src = YALE / "ieepa_exempt_products.csv"
+    rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), "annex_ii")
+            for r in read_csv(src)]
+    write("annex_ii", rows, [src], "EO 14257 Annex II and amendments (note 2(v)(iii)): reciprocal exemptions by HTS10 with "
+          "their own windows (blank from = since 2025-04-05; until is exclusive, raw last day + 1).")
+
+    src = YALE / "s232_metal_chapter_products.csv"
+    for metal in ("steel", "aluminum"):
+        rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", r["kind"])
+                for r in read_csv(src) if r["metal_type"] == metal]
+        write(f"s232_{metal}", rows, [src], f"Section 232 {metal} products of notes 16/19 (value = mill | derivative; "
+              "blank from = in force before 2025).")
+
+    src = YALE / "s232_derivative_products.csv"
+    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['derivative_type']}:{r['ch99_code']}")
+            for r in read_csv(src)]
+    write("s232_derivatives", rows, [src], "Section 232 derivative products charged on metal content "
+          "(9903.81.91 steel, 9903.85.04/.07/.08 aluminum; 2025-08-18 inclusions); value = metal:heading.")
+
+    for name, fname, note in (("s232_auto_parts", "s232_auto_parts.txt", "note 33(g) automobile parts (9903.94.05)"),
+                              ("s232_mhd_parts", "s232_mhd_parts.txt", "note 38(i) medium/heavy-duty vehicle parts (9903.74.08)")):
+        src = YALE / fname
+        rows = [(digits(x), "", "", "part") for x in src.read_text().split() if digits(x)]
+        write(name, rows, [src], note)
+
+    src = YALE / "s232_copper_products.csv"
+    rows = [(digits(r["hts10"]), "", "", r["ch99_code"]) for r in read_csv(src)]
+    write("s232_copper", rows, [src], "note 36(b) semi-finished copper and intensive copper derivatives (9903.78.01)")
+
+    src = YALE / "s232_semi_products.csv"
+    rows = [(digits(r["hts10"]), "", "", r["ch99_code"]) for r in read_csv(src)]
+    write("s232_semis", rows, [src], "note 39(b) semiconductor articles (9903.79.01)")
+
+    src = YALE / "s232_annex_products.csv"
+    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['annex']}:{r['metal_type']}") for r in read_csv(src)]
+    write("s232_metals_annex", rows, [src], "note 16(c) metals annexes from 2026-04-06 (value = annex:metal; "
+          "1a 50%, 1b 25%, 1c 25% from 2026-06-08, 2 removed, 3 15% floor)")
+
+    src = YALE / "s122_exempt_products.csv"
+    rows = [(digits(r["hts8"]), "", "", "s122_exempt") for r in read_csv(src)]
+    write("s122_exempt", rows, [src], "Section 122 product exemptions (note 2(aa)(ii)-(iii), 9903.03.03/.04)")
+
+    src = YALE / "s301_product_lists.csv"
+    rows = [(digits(r["hts8"]), "", "", f"{r['list']}:{r['ch99_code']}") for r in read_csv(src)]
+    write("s301", rows, [src], "Section 301 China lists (notes 20, 31): value = list:heading")
+
+    src = YALE / "fentanyl_carveout_products.csv"
+    rows = [(digits(r["hts8"]), "", "", f"{r['category']}:{r['ch99_code']}") for r in read_csv(src)]
+    write("fentanyl_carveouts", rows, [src], "IEEPA fentanyl energy/potash carve-outs at 10% (9903.01.05, .13, .15)")
+
+    src = YALE / "country_eo_exempt_products.csv"
+    rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), r["ch99_code"])
+            for r in read_csv(src)]
+    write("brazil_eo_exempt", rows, [src], "EO 14323 (Brazil, 9903.01.77) Annex I exemptions, note 2(x)(iii)")
+
+    src = YALE / "floor_exempt_products.csv"
+    rows = [(digits(r["hts8"]), iso(r["effective_date_start"]), "", f"{r['country_group']}:{r['category']}:{r['ch99_code']}")
+            for r in read_csv(src)]
+    write("floor_exempt", rows, [src], "Deal-floor exemptions (EU 9903.02.74-.77, Korea 9903.02.81, Switzerland 9903.02.84-.86): "
+          "value = group:category:heading; from = publication date of the exempting heading")
+
+
+# --- country rate tables from the HTS text -----------------------------------------------------
+
+def _census_names() -> dict[str, str]:
+    """Country name (lower case) -> ISO3, from the Census code list and its ISO3 crosswalk."""
+    codes = {r["Code"]: r["Name"] for r in read_csv(YALE / "census_codes.csv")}
+    iso3 = {r["cty_code"]: r["iso3"] for r in read_csv(RAW / "census" / "census_to_iso3.csv")}
+    out = {name.lower(): iso3[c] for c, name in codes.items() if c in iso3}
+    return out
+
+
+ALIASES = {  # HTS spellings -> ISO3 where the Census list spells the name differently
+    "the european union": "EU27", "european union": "EU27", "south korea": "KOR", "côte d`ivoire": "CIV",
+    "côte d’ivoire": "CIV", "cote d'ivoire": "CIV", "myanmar (burma)": "MMR", "burma": "MMR", "the philippines": "PHL",
+    "the united kingdom": "GBR", "democratic republic of the congo": "COD", "the democratic republic of the congo": "COD",
+    "laos": "LAO", "hong kong": "HKG", "macau": "MAC", "malaysia": "MYS", "japan": "JPN", "syria": "SYR", "vietnam": "VNM", "brunei": "BRN", "falkland islands": "FLK", "moldova": "MDA",
+    "north macedonia": "MKD", "turkey": "TUR", "bosnia and herzegovina": "BIH", "trinidad and tobago": "TTO",
+    "papua new guinea": "PNG", "nauru": "NRU", "vanuatu": "VUT", "fiji": "FJI", "lesotho": "LSO", "china": "CHN", "switzerland": "CHE", "liechtenstein": "LIE", "taiwan": "TWN",
+}
+
+
+def _iso3_of(name: str, names: dict[str, str]) -> str:
+    key = name.strip().lower()
+    if key in ALIASES:
+        return ALIASES[key]
+    if key in names:
+        return names[key]
+    raise SystemExit(f"cannot map country name {name!r} to ISO3: add it to ALIASES")
+
+
+def build_country_rates() -> None:
+    """Phase 1 (EO 14257 Annex I, 9903.01.43-.76) and Phase 2 (EO 14326, 9903.02.02-.71) rates by country,
+    read from the headings' own text (rate in column 1 general, country in the description)."""
+    names = _census_names()
+    rows: list[tuple] = []
+    sources = []
+    for rev, lo, hi, measure in (("2025_rev_7", "9903.01.43", "9903.01.76", "ieepa_recip_phase1"),
+                                 ("2025_rev_18", "9903.02.02", "9903.02.71", "ieepa_recip_phase2")):
+        path = RAW / "hts" / f"hts_{rev}.json.gz"
+        sources.append(path)
+        for line in json.loads(gzip.decompress(path.read_bytes())):
+            h = line.get("htsno") or ""
+            if not (lo <= h <= hi):
+                continue
+            m = re.search(r"\+\s*(\d+(?:\.\d+)?)%", line.get("general") or "")
+            c = re.search(r"articles the product of (.+?),? as provided for", line["description"])
+            if not (m and c):
+                continue
+            names_text = c.group(1).replace(", including Hong Kong and Macau", ", Hong Kong, Macau")
+            for part in re.split(r",\s*or\s+|,\s*|\s+or\s+", names_text):
+                rows.append((measure, h, _iso3_of(part, names), float(m.group(1)) / 100))
+    write("reciprocal_country_rates", rows, sources,
+          "IEEPA reciprocal country rates from the Chapter 99 headings: Phase 1 (EO 14257 Annex I) as published in "
+          "2025_rev_7, Phase 2 (EO 14326) as published in 2025_rev_18; country names mapped to ISO3.",
+          header=["measure_id", "heading", "origin", "rate"])
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    build_product_lists()
+    build_country_rates()
+    prov = {"built_by": "scripts/build_measure_lists.py", "raw_root": "shared/data (tariffscope.config.raw_data_dir())",
+            "lists": PROVENANCE}
+    (OUT / "PROVENANCE.yaml").write_text(yaml.safe_dump(prov, sort_keys=True, allow_unicode=True), encoding="utf-8")
+    for name, p in sorted(PROVENANCE.items()):
+        print(f"{name:28s} {p['rows']:6d} rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""The measure catalogue: load the YAML data files, validate them, check them against the HTS.
+
+The catalogue (``catalogue/*.yaml``) is data: one entry per measure with its Chapter 99 headings, legal
+dates, origin and product scope, rate form and citation. Long product lists live in ``catalogue/lists``
+(built by ``scripts/build_measure_lists.py`` from the raw tracker lists, with ``PROVENANCE.yaml``).
+``load()`` reads everything with ``yaml.safe_load`` and validates it with pydantic; ``check(con)`` verifies
+every heading against the ``chapter99_lines`` of the HTS revision in force on the measure's effective date.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tariffscope.errors import RuleError
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
+LISTS_DIR = CATALOGUE_DIR / "lists"
+
+Authority = Literal["232", "ieepa_reciprocal", "ieepa_fentanyl", "301", "201", "122", "deal"]
+RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "specific"]
+
+# Groups an origin scope may name. EU27 membership as of 2025 (ISO3).
+GROUPS: dict[str, frozenset[str]] = {
+    "EU27": frozenset(
+        "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE".split()
+    ),
+}
+
+# Which Stacking bucket a measure lands in (see engine docs): 232 programs and the deals replacing them
+# share one bucket, reciprocal measures and the floors replacing them share another.
+BUCKETS = ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ListRef(_Strict):
+    list: str
+    values: list[str] | None = None  # keep rows whose value is one of these
+    value_prefixes: list[str] | None = None  # ... or starts with one of these
+    dated: bool = True  # honour the rows' effective_from/until
+
+
+class OriginScope(_Strict):
+    include: list[str]
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ProductScope(_Strict):
+    prefixes: list[str] = Field(default_factory=list)  # '' = every product
+    lists: list[ListRef] = Field(default_factory=list)
+    exclude_prefixes: list[str] = Field(default_factory=list)
+    exclude_lists: list[ListRef] = Field(default_factory=list)
+
+    @field_validator("prefixes", "exclude_prefixes")
+    @classmethod
+    def _digits(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"\d{0,10}", p):
+                raise ValueError(f"product prefix {p!r} must be 0-10 digits")
+        return v
+
+
+class RateByList(_Strict):
+    list: str
+    values: list[str]
+    rate: float = Field(ge=0)
+
+
+class Citation(_Strict):
+    note: str
+    text: str
+
+
+class Measure(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    authority: Authority
+    program: str | None = None
+    replaces: Literal["232", "ieepa_reciprocal"] | None = None
+    headings: list[str] = Field(min_length=1)
+    effective_from: dt.date
+    effective_from_legal: dt.date | None = None
+    effective_until: dt.date | None = None  # exclusive
+    in_transit: str | None = None
+    origins: OriginScope
+    products: ProductScope
+    rate_form: RateForm
+    rate: float | None = Field(default=None, ge=0)
+    rates_list: str | None = None
+    rates_by_prefix: dict[str, float] | None = None
+    rates_by_value: dict[str, float] | None = None
+    rates_by_list: RateByList | None = None
+    value_from: dict[str, dt.date] | None = None
+    usmca_exempt: bool = False
+    usmca_exempt_from: dt.date | None = None
+    excluded_by_232: bool = False
+    stacks_with_reciprocal: bool = False
+    option_gate: dict[str, str] | None = None
+    priority: int = 0
+    citation: Citation
+
+    @field_validator("headings")
+    @classmethod
+    def _headings(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if not re.fullmatch(r"9903\.\d\d\.\d\d(-9903\.\d\d\.\d\d)?", h):
+                raise ValueError(f"heading {h!r} is not of the form 9903.xx.xx or a range 9903.xx.xx-9903.yy.yy")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Measure:
+        if self.effective_until is not None and self.effective_until <= self.effective_from:
+            raise ValueError(f"effective_until {self.effective_until} is not after effective_from {self.effective_from}")
+        if self.rate is None and self.rates_list is None:
+            raise ValueError("give a rate or a rates_list")
+        for d in (self.rates_by_prefix or {}).values():
+            if d < 0:
+                raise ValueError("rates must be >= 0")
+        for d in (self.rates_by_value or {}).values():
+            if d < 0:
+                raise ValueError("rates must be >= 0")
+        if not self.products.prefixes and not self.products.lists:
+            raise ValueError("product scope needs prefixes or lists")
+        return self
+
+    @property
+    def bucket(self) -> str:
+        if self.authority == "232" or self.replaces == "232":
+            return "s232"
+        if self.authority == "ieepa_reciprocal" or self.replaces == "ieepa_reciprocal":
+            return "reciprocal_extra" if self.stacks_with_reciprocal else "reciprocal"
+        return {"ieepa_fentanyl": "fentanyl", "301": "s301", "201": "s201", "122": "s122"}[self.authority]
+
+    @property
+    def heading_list(self) -> list[str]:
+        """Every heading, ranges expanded as written (the checker expands ranges against the HTS)."""
+        return list(self.headings)
+
+    def in_force(self, date: dt.date) -> bool:
+        return self.effective_from <= date and (self.effective_until is None or date < self.effective_until)
+
+    def legal_from(self, deal_dates: str = "publication") -> dt.date:
+        if deal_dates == "legal" and self.effective_from_legal is not None:
+            return self.effective_from_legal
+        return self.effective_from
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    version: str
+    measures: tuple[Measure, ...]
+    files: tuple[str, ...]
+
+    def get(self, measure_id: str) -> Measure:
+        for m in self.measures:
+            if m.id == measure_id:
+                return m
+        from tariffscope.errors import InputError
+
+        ids = ", ".join(m.id for m in self.measures[:8])
+        raise InputError(f"unknown measure {measure_id!r} (e.g. {ids}, ...; see 'tariffscope measures list')")
+
+    @property
+    def coverage(self) -> tuple[dt.date, dt.date]:
+        """Dates the catalogue speaks for: 2025-01-01 up to (exclusive) the end of the modeled horizon."""
+        return COVERAGE
+
+    def in_force(self, date: dt.date) -> list[Measure]:
+        return [m for m in self.measures if m.in_force(date)]
+
+    def boundaries(self) -> list[dt.date]:
+        """Every date where some measure or list row starts or stops (rates are constant in between)."""
+        out: set[dt.date] = set()
+        for m in self.measures:
+            out.add(m.effective_from)
+            if m.effective_until:
+                out.add(m.effective_until)
+            if m.effective_from_legal:
+                out.add(m.effective_from_legal)
+            if m.usmca_exempt_from:
+                out.add(m.usmca_exempt_from)
+            out.update((m.value_from or {}).values())
+            for ref in [*m.products.lists, *m.products.exclude_lists]:
+                for row in read_list(ref.list):
+                    for d in (row[1], row[2]):
+                        if d:
+                            out.add(dt.date.fromisoformat(d))
+        return sorted(out)
+
+
+COVERAGE = (dt.date(2025, 1, 1), dt.date(2026, 7, 1))  # [from, until): the fact sheet's 2025-01-01..2026-06-30
+
+
+@functools.lru_cache(maxsize=64)
+def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
+    """Rows (prefix, effective_from, effective_until, value) of a product list, or the rows of a country table."""
+    path = LISTS_DIR / f"{name}.csv"
+    if not path.exists():
+        raise RuleError(f"catalogue list {name!r} not found at {path}: run scripts/build_measure_lists.py")
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    return tuple(tuple(r) for r in rows[1:])  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=4)
+def load(directory: str | None = None) -> Catalogue:
+    """Load and validate every ``*.yaml`` of the catalogue; RuleError names the file, the measure and the problem."""
+    base = Path(directory) if directory else CATALOGUE_DIR
+    measures: list[Measure] = []
+    versions: set[str] = set()
+    files = sorted(base.glob("*.yaml"))
+    if not files:
+        raise RuleError(f"no catalogue files in {base}")
+    for path in files:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        unknown = set(doc) - {"catalogue_version", "measures"}
+        if unknown:
+            raise RuleError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
+        versions.add(str(doc.get("catalogue_version", "")))
+        for i, raw in enumerate(doc.get("measures") or []):
+            try:
+                measures.append(Measure.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                mid = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+                raise RuleError(f"{path.name}: measure {mid}: {where}: {first['msg']}") from None
+    validate(measures, base)
+    if len(versions) != 1:
+        raise RuleError(f"catalogue files disagree on catalogue_version: {sorted(versions)}")
+    return Catalogue(version=versions.pop(), measures=tuple(measures), files=tuple(p.name for p in files))
+
+
+def validate(measures: Iterable[Measure], base: Path | None = None) -> None:
+    """Cross-entry rules: unique windows per id (no overlap), referenced lists exist, known origins/groups."""
+    by_id: dict[str, list[Measure]] = {}
+    for m in measures:
+        by_id.setdefault(m.id, []).append(m)
+    for mid, ms in by_id.items():
+        ms = sorted(ms, key=lambda m: m.effective_from)
+        for a, b in zip(ms, ms[1:]):
+            if a.effective_until is None or a.effective_until > b.effective_from:
+                raise RuleError(f"measure {mid}: windows overlap ({a.effective_from}..{a.effective_until} and {b.effective_from}..)")
+    lists_dir = (base / "lists") if base else LISTS_DIR
+    for m in measures:
+        refs = [r.list for r in [*m.products.lists, *m.products.exclude_lists]]
+        refs += [m.rates_list] if m.rates_list else []
+        refs += [m.rates_by_list.list] if m.rates_by_list else []
+        for name in refs:
+            if not (lists_dir / f"{name}.csv").exists():
+                raise RuleError(f"measure {m.id}: list {name!r} not found in {lists_dir}")
+        for code in [*m.origins.include, *m.origins.exclude]:
+            if code != "all" and code not in GROUPS and not re.fullmatch(r"[A-Z]{3}", code):
+                raise RuleError(f"measure {m.id}: origin {code!r} is neither ISO3, a group ({', '.join(GROUPS)}) nor 'all'")
+
+
+# --- checking against the HTS ------------------------------------------------------------------
+
+_RATE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _expand(heading: str, available: Iterable[str]) -> list[str]:
+    if "-" not in heading:
+        return [heading.replace(".", "")]
+    lo, hi = (h.replace(".", "") for h in heading.split("-"))
+    return sorted(h for h in available if lo <= h <= hi)
+
+
+def check(con) -> list[dict]:
+    """Check every catalogue heading against the Chapter 99 lines of the HTS revision in force on the
+    measure's effective date (by revision effective date). Returns one row per (measure, heading) with
+    ``status`` ok | missing | rate_mismatch | no_revision and a message; never raises on a mismatch.
+    """
+    from tariffscope import db
+
+    cat = load()
+    revs = db.query(con, "SELECT revision, effective_date FROM hts_revisions WHERE effective_date IS NOT NULL ORDER BY effective_date, seq").to_pylist()
+    if not revs:
+        return [{"measure_id": "-", "heading": "-", "revision": None, "status": "no_revision", "message": "hts_revisions is empty"}]
+    lines = db.query(con, "SELECT revision, heading, general_text FROM chapter99_lines").to_pylist()
+    by_rev: dict[str, dict[str, str]] = {}
+    for r in lines:
+        by_rev.setdefault(r["revision"], {})[r["heading"]] = r["general_text"] or ""
+    out: list[dict] = []
+    for m in cat.measures:
+        rev = revision_in_force(revs, m.effective_from)
+        if rev is None:
+            out.append({"measure_id": m.id, "heading": ",".join(m.headings), "revision": None, "status": "no_revision",
+                        "message": f"no HTS revision in force on {m.effective_from}"})
+            continue
+        table = by_rev.get(rev, {})
+        for spec in m.headings:
+            for h in _expand(spec, table):
+                pretty = f"{h[:4]}.{h[4:6]}.{h[6:8]}"
+                if h not in table:
+                    out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "status": "missing",
+                                "message": f"{pretty} not in chapter 99 of {rev} (in force {m.effective_from})"})
+                    continue
+                text = table[h]
+                out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "general_text": text,
+                            **_rate_status(m, h, text)})
+    return out
+
+
+def _rate_status(m: Measure, heading: str, text: str) -> dict:
+    """Compare the catalogue rate with the heading's column 1 text ('+ 25%', '15%', '+ a duty of 50% upon ...')."""
+    found = [float(x) / 100 for x in _RATE_RE.findall(text)]
+    expected: set[float] = set()
+    if m.rate is not None:
+        expected.add(round(m.rate, 4))
+    expected |= {round(v, 4) for v in (m.rates_by_prefix or {}).values()}
+    expected |= {round(v, 4) for v in (m.rates_by_value or {}).values()}
+    if m.rates_by_list:
+        expected.add(round(m.rates_by_list.rate, 4))
+    if m.rates_list:
+        expected |= {round(float(r[3]), 4) for r in read_list(m.rates_list) if r[1].replace(".", "") == heading}
+    if not found:
+        # 'The duty provided in the applicable subheading' (no add-on): the MFN>=floor arm of a floor pair, or an
+        # exemption heading. Fine for floors; for add-ons it is a mismatch.
+        ok = m.rate_form == "floor_inclusive_of_mfn"
+        return {"status": "ok" if ok else "rate_mismatch",
+                "message": "no rate in text (MFN arm of a floor)" if ok else f"catalogue {sorted(expected)} vs text without a rate"}
+    if any(round(f, 4) in expected for f in found):
+        return {"status": "ok", "message": ""}
+    return {"status": "rate_mismatch", "message": f"catalogue {sorted(expected)} vs HTS text {found}"}
+
+
+def revision_in_force(revs: list[dict], date: dt.date) -> str | None:
+    """The last revision whose effective_date is on or before ``date`` (revs sorted by date)."""
+    best = None
+    for r in revs:
+        d = r["effective_date"]
+        if isinstance(d, dt.datetime):
+            d = d.date()
+        if d <= date:
+            best = r["revision"]
+    return best
