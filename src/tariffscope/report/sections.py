@@ -7,6 +7,7 @@ a section whose API raises says what went wrong. Nothing is ever filled with pla
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -61,16 +62,39 @@ class Context:
     as_of: dt.date
     draws: int = 50
     seed: int = 20250709
+    period: str | None = None  # the balance period when the caller picks one (web Balance page)
+    con: Any = None  # an open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers to read API results of any shape (dataclass, pydantic, dict) as plain dicts
+
+def getattr_api(name: str) -> Callable[..., Any] | None:
+    fn = getattr(api, name, None)
+    return fn if callable(fn) else None
+
 
 def need(name: str) -> Callable[..., Any]:
     fn = getattr(api, name, None)
     if fn is None or not callable(fn):
         raise SectionUnavailable(f"tariffscope.api.{name} is not part of it")
     return fn
+
+
+def accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def call(ctx: "Context | None", name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``tariffscope.api.<name>``, handing it the context's connection when it takes one."""
+    fn = need(name)
+    if ctx is not None and ctx.con is not None and accepts(fn, "con"):
+        kwargs["con"] = ctx.con
+    return fn(*args, **{k: v for k, v in kwargs.items() if v is not None or k == "con"})
 
 
 def as_dict(obj: Any) -> Any:
@@ -188,11 +212,11 @@ def partner_name(code: str) -> tuple[str, str]:
 
 def balance_section(ctx: Context) -> Section:
     s = Section("balance", f"The US goods balance with {ctx.partner_name}, by sector")
-    fn = need("balance")
+    need("balance")
     res, period = None, None
-    for year in dict.fromkeys([ctx.as_of.year - 1, 2024]):
+    for year in ([ctx.period] if ctx.period else dict.fromkeys([ctx.as_of.year - 1, 2024])):
         try:
-            res = as_dict(fn(reporter="USA", partner=ctx.partner, period=str(year), by="sector"))
+            res = as_dict(call(ctx, "balance", reporter="USA", partner=ctx.partner, period=str(year), by="sector"))
             period = str(year)
             break
         except TariffscopeError as exc:
@@ -241,12 +265,12 @@ def _is_auto(name: str) -> bool:
 
 def monitor_section(ctx: Context) -> Section:
     s = Section("monitor", f"Monthly monitor: trade with {ctx.partner_name} against a year ago")
-    fn = need("monitor")
+    need("monitor")
     res, month = None, None
     last_err: Exception | None = None
     for m in _months_back(ctx.as_of, 15):
         try:
-            res = as_dict(fn(reporter="USA", partner=ctx.partner, month=m, by="sector"))
+            res = as_dict(call(ctx, "monitor", reporter="USA", partner=ctx.partner, month=m, by="sector"))
             month = m
             break
         except TariffscopeError as exc:
@@ -275,7 +299,7 @@ def monitor_section(ctx: Context) -> Section:
         s.tables.append(Table(["Sector", "Imports", "A year earlier", "Change %"], rows, caption=f"Imports by sector, {month}", align=list("lrrr")))
     # the series for the chart
     try:
-        series = as_dict(fn(reporter="USA", partner=ctx.partner, from_=_shift_month(month, -23), to=month))
+        series = as_dict(call(ctx, "monitor", reporter="USA", partner=ctx.partner, from_=_shift_month(month, -23), to=month))
     except TypeError:
         series = None
     except TariffscopeError as exc:
@@ -327,10 +351,10 @@ def _shift_month(month: str, k: int) -> str:
 
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
-    fn = need("etr_series")
+    need("etr_series")
     start = dt.date(2025, 1, 1)
     end = max(min(ctx.as_of, dt.date(2026, 6, 30)), dt.date(2025, 12, 31))
-    res = as_dict(fn(partner=ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", freq="M"))
+    res = as_dict(call(ctx, "etr_series", partner=ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", freq="M"))
     s.data["etr_series"] = res
     s.sources = norm_sources(get(res, "sources"))
     rows = get(res, "series", "rows", "dates", default=[]) if isinstance(res, dict) else res
@@ -343,10 +367,9 @@ def timeline_section(ctx: Context) -> Section:
             stacked.setdefault(name, [0.0] * len(rows))[i] = float(get(b, "etr", "rate", "contribution", default=0.0))
     series = [{"name": "Statutory rate (all layers)", "x": xs, "y": total, "color": "#222"}]
     realized_rows = []
-    fn2 = getattr(api, "statutory_vs_realized", None)
-    if callable(fn2):
+    if getattr_api("statutory_vs_realized"):
         try:
-            rv = as_dict(fn2(partner=ctx.partner))
+            rv = as_dict(call(ctx, "statutory_vs_realized", partner=ctx.partner))
             s.data["statutory_vs_realized"] = rv
             s.sources += norm_sources(get(rv, "sources"))
             realized_rows = get(rv, "months", "rows", "series", default=[]) if isinstance(rv, dict) else rv
@@ -359,10 +382,9 @@ def timeline_section(ctx: Context) -> Section:
         ry = [get(r, "realized", "realized_rate") for r in realized_rows]
         series.append({"name": "Realized duty rate (Census)", "x": rx, "y": [None if v is None else float(v) for v in ry], "color": svg.PALETTE[3]})
     markers = []
-    fn3 = getattr(api, "measures", None)
-    if callable(fn3):
+    if getattr_api("measures"):
         try:
-            ms = as_dict(fn3(partner=ctx.partner))
+            ms = as_dict(call(ctx, "measures", partner=ctx.partner))
             ms = get(ms, "measures", default=ms) if isinstance(ms, dict) else ms
             s.data["measures"] = ms
             for m in ms or []:
@@ -399,10 +421,10 @@ def timeline_section(ctx: Context) -> Section:
 
 def duty_section(ctx: Context) -> Section:
     s = Section("duty", f"Worked duty examples: top products from {ctx.partner_name}")
-    fn = need("duty")
-    top = need("top_imports")
+    need("duty")
+    need("top_imports")
     date = ctx.as_of
-    prods = as_dict(top(partner=ctx.partner, period="2024", n=5))
+    prods = as_dict(call(ctx, "top_imports", partner=ctx.partner, period="2024", n=5))
     prods = get(prods, "rows", "products", default=prods) if isinstance(prods, dict) else prods
     s.data["top_imports"] = prods
     s.data["duties"] = []
@@ -410,24 +432,28 @@ def duty_section(ctx: Context) -> Section:
         code = str(get(p, "hts10", "product_code", "code"))
         value = 100_000.0
         try:
-            d = as_dict(fn(code, origin=ctx.partner, date=date.isoformat(), value=value))
+            d = as_dict(call(ctx, "duty", code, origin=ctx.partner, date=date.isoformat(), value=value))
         except TariffscopeError as exc:
             s.notes.append(f"{code}: {exc}")
             continue
         s.data["duties"].append(d)
         s.sources += norm_sources(get(d, "sources"))
-        rows = [[str(get(l, "measure_id", "id")), _heading(get(l, "heading")), str(get(l, "authority", default="")), fmt.pct(get(l, "rate")), fmt.usd_exact(get(l, "amount"))]
-                for l in get(d, "layers", default=[])]
-        rows.append(["Total", "", "", fmt.pct(get(d, "effective_rate")), fmt.usd_exact(get(d, "total_duty"))])
         desc = get(p, "description", default="")
-        s.tables.append(Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, align=list("lllrr"),
-                              caption=f"HTS {_heading(code)} {desc} — 2024 imports {fmt.money(get(p, 'value', 'imports'))}; "
+        s.tables.append(duty_table(d, caption=f"HTS {_heading(code)} {desc} — 2024 imports {fmt.money(get(p, 'value', 'imports'))}; "
                                       f"entered {date.isoformat()}, customs value {fmt.usd_exact(value)}"))
     if s.data["duties"]:
         d = s.data["duties"][0]
         s.sentences.append(f"A shipment worth {fmt.usd_exact(get(d, 'customs_value', default=100000.0))} of the top product, HTS {_heading(get(d, 'hts10', default=''))}, "
                            f"entered on {date.isoformat()} pays {fmt.usd_exact(get(d, 'total_duty'))} in duty, an effective rate of {fmt.pct(get(d, 'effective_rate'))}.")
     return s
+
+
+def duty_table(d: dict, caption: str = "") -> Table:
+    """The layers of one duty result: measure, Chapter 99 heading, authority, rate, amount; total last."""
+    rows = [[str(get(l, "measure_id", "id")), _heading(get(l, "heading")), str(get(l, "authority", default="")),
+             fmt.pct(get(l, "rate"), 2), fmt.usd_exact(get(l, "amount"))] for l in get(d, "layers", default=[])]
+    rows.append(["Total", "", "", fmt.pct(get(d, "effective_rate"), 2), fmt.usd_exact(get(d, "total_duty"))])
+    return Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, caption=caption, align=list("lllrr"))
 
 
 def _heading(code: Any) -> str:
@@ -438,18 +464,18 @@ def _heading(code: Any) -> str:
 
 def scenarios_section(ctx: Context) -> Section:
     s = Section("scenarios", "What-if: negotiation packages compared")
-    fn = need("compare")
+    need("compare")
     names = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
-    res = as_dict(fn(names, draws=ctx.draws, seed=ctx.seed))
+    res = as_dict(call(ctx, "compare", names, draws=ctx.draws, seed=ctx.seed))
     s.data = res
     s.sources = norm_sources(get(res, "sources"))
     s.notes.append(f"Uncertainty bands come from {ctx.draws} Monte Carlo draws over the elasticities (seed {ctx.seed}); "
                    "the CLI's `tariffscope compare` runs more draws for tighter percentile estimates.")
-    _render_comparison(s, res)
+    render_comparison(s, res)
     return s
 
 
-def _render_comparison(s: Section, res: dict) -> None:
+def render_comparison(s: Section, res: dict) -> None:
     packages = get(res, "scenarios", "packages", "results", default=[]) or []
     metrics: dict[str, dict] = {}
     for p in packages:
@@ -486,8 +512,8 @@ def _unit_kind(unit: Any) -> str:
 
 def ge_section(ctx: Context) -> Section:
     s = Section("ge", "General equilibrium: effects across countries")
-    fn = need("ge_simulate")
-    res = as_dict(fn("us-japan-2025"))
+    need("ge_simulate")
+    res = as_dict(call(ctx, "ge_simulate", "us-japan-2025"))
     s.data = res
     s.sources = norm_sources(get(res, "sources"))
     countries = get(res, "countries", default=[]) or []

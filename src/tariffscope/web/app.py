@@ -1,0 +1,426 @@
+"""The local web app: a JSON API under /api and server-rendered pages, all over ``tariffscope.api``.
+
+Safety: inputs are validated by the pydantic schemas in ``web.schemas`` (sizes, date ranges, draws);
+request bodies are capped before parsing; scenario YAML is parsed with ``yaml.safe_load``; no request
+ever names a file; the warehouse is opened READ-ONLY (created and loaded first if missing); errors are
+JSON ``{"error": message}`` with a 4xx status (500 says "internal error" and nothing else).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tariffscope import config, db
+from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
+from tariffscope.report import fmt
+from tariffscope.report import sections as S
+from tariffscope.web import schemas as W
+
+log = logging.getLogger("tariffscope.web")
+HERE = Path(__file__).resolve().parent
+PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
+BUILTIN_FALLBACK: list[str] = []
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies above ``limit`` bytes (413) before anything parses them."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _too_large(send, self.limit)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send, limit: int) -> None:
+    body = JSONResponse({"error": f"request body too large (limit {limit // 1024} KB)"}, status_code=413).body
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class PayloadTooLarge(InputError):
+    """A scenario file above the size cap (HTTP 413)."""
+
+
+def _status(exc: TariffscopeError) -> int:
+    if isinstance(exc, PayloadTooLarge):
+        return 413
+    if isinstance(exc, DataNotFoundError):
+        return 404
+    if isinstance(exc, (RuleError, ModelError)):
+        return 422
+    return 400
+
+
+def _validation_message(errors: list[dict]) -> str:
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body"))
+        msg = e.get("msg", "invalid")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
+    """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only."""
+    path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
+    writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing
+    writer.close()
+    ro = db.open_warehouse(path, read_only=True)
+
+    app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
+                  description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
+    app.state.con = ro
+    app.state.warehouse_path = str(path)
+    app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(fmt=fmt, partners=PARTNERS)
+
+    def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
+        iso3, name = S.partner_name(partner)
+        c = S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=ro.cursor(), **kw)
+        return c
+
+    def close(c: S.Context) -> None:
+        try:
+            c.con.close()
+        except Exception:  # already closed
+            pass
+
+    def api_call(name: str, *args: Any, **kwargs: Any) -> Any:
+        c = S.Context("USA", "USA", dt.date.today(), con=ro.cursor())
+        try:
+            return S.as_dict(S.call(c, name, *args, **kwargs))
+        finally:
+            close(c)
+
+    # ---------------------------------------------------------------- errors: JSON for /api, a page otherwise
+    def wants_html(request: Request) -> bool:
+        return not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json",)
+
+    def error_response(request: Request, status: int, message: str):
+        if wants_html(request):
+            return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(TariffscopeError)
+    async def _ts_error(request: Request, exc: TariffscopeError):
+        return error_response(request, _status(exc), str(exc))
+
+    @app.exception_handler(S.SectionUnavailable)
+    async def _unavailable(request: Request, exc: S.SectionUnavailable):
+        return error_response(request, 501, f"not available in this build: {exc}")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        return error_response(request, 422, _validation_message(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def _invalid2(request: Request, exc: ValidationError):
+        return error_response(request, 422, _validation_message(exc.errors()))
+
+    @app.exception_handler(ValueError)
+    async def _value(request: Request, exc: ValueError):
+        return error_response(request, 422, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return error_response(request, exc.status_code, str(exc.detail) if exc.status_code != 404 else f"no such page: {request.url.path}")
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        log.exception("internal error on %s", request.url.path)
+        return error_response(request, 500, "internal error")
+
+    # ---------------------------------------------------------------- JSON API
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict:
+        """Liveness, and proof that the warehouse is read-only."""
+        return {"status": "ok", "read_only": True, "warehouse": Path(app.state.warehouse_path).name}
+
+    @app.get("/api/status", tags=["meta"])
+    def status() -> Any:
+        """What is loaded: sources, vintages, periods, row counts."""
+        return api_call("data_status")
+
+    @app.get("/api/balance", tags=["trade"])
+    def balance(q: Annotated[W.BalanceQuery, Query()]) -> Any:
+        """The goods balance of reporter with partner in a period, by sector or HS level."""
+        return api_call("balance", reporter=q.reporter, partner=q.partner, period=q.period, by=q.by, currency=q.currency)
+
+    @app.get("/api/monitor", tags=["trade"])
+    def monitor(q: Annotated[W.MonitorQuery, Query()]) -> Any:
+        """A month against the same month a year earlier."""
+        return api_call("monitor", reporter=q.reporter, partner=q.partner, month=q.month, by=None if q.by == "none" else q.by)
+
+    @app.get("/api/duty", tags=["tariffs"])
+    def duty(q: Annotated[W.DutyQuery, Query()]) -> Any:
+        """The duty on one entry: every layer with its Chapter 99 heading, the total and the effective rate."""
+        return api_call("duty", W.clean_hts(q.hts), origin=q.origin, date=q.date.isoformat(), value=q.value,
+                        quantity=q.quantity, metal_share=q.metal_share)
+
+    @app.get("/api/etr", tags=["tariffs"])
+    def etr(q: Annotated[W.EtrQuery, Query()]) -> Any:
+        """The trade-weighted statutory rate on a partner's goods on a date."""
+        return api_call("etr", partner=q.partner, date=q.date.isoformat(), by=q.by)
+
+    @app.get("/api/etr/series", tags=["tariffs"])
+    def etr_series(q: Annotated[W.EtrSeriesQuery, Query()]) -> Any:
+        """The weighted statutory rate over a date range (daily up to 550 days, or monthly)."""
+        q.check()
+        return api_call("etr_series", partner=q.partner, start=q.start.isoformat(), end=q.end.isoformat(),
+                        by=None if q.by == "none" else q.by, freq=q.freq)
+
+    @app.get("/api/realized", tags=["tariffs"])
+    def realized(partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN") -> Any:
+        """Weighted statutory rate month by month beside the realized rate (Census calculated duty)."""
+        return api_call("statutory_vs_realized", partner=partner)
+
+    @app.get("/api/measures", tags=["tariffs"])
+    def measures(partner: Annotated[str | None, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = None) -> Any:
+        """The measure catalogue (optionally those reaching one origin), with headings and legal dates."""
+        return api_call("measures", partner=partner) if partner else api_call("measures")
+
+    @app.get("/api/scenarios", tags=["scenarios"])
+    def scenarios() -> Any:
+        """The built-in scenarios."""
+        return api_call("scenarios")
+
+    @app.post("/api/scenarios/validate", tags=["scenarios"])
+    async def validate(request: Request) -> Any:
+        """Validate a scenario file sent as the request body (YAML, at most 64 KB)."""
+        text = await _read_text(request)
+        spec = _safe_yaml(text)
+        return {"valid": True, "scenario": _scenario_from(spec)}
+
+    @app.post("/api/simulate", tags=["scenarios"])
+    def simulate(req: W.SimulateRequest) -> Any:
+        """Run one scenario (a built-in name, a package, or YAML text); draws <= 200."""
+        given = [x for x in (req.scenario, req.yaml, req.package) if x]
+        if len(given) != 1:
+            raise InputError("give exactly one of scenario, yaml or package")
+        return api_call("simulate", _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed)
+
+    @app.post("/api/compare", tags=["scenarios"])
+    def compare(req: W.CompareRequest) -> Any:
+        """Compare packages side by side: built-in names, edited packages and/or YAML texts (2-6 in all)."""
+        items = _compare_items(req)
+        return api_call("compare", items, draws=req.draws, seed=req.seed, against=req.against)
+
+    @app.get("/api/ge", tags=["ge"])
+    def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "us-japan-2025") -> Any:
+        """A general-equilibrium experiment by name."""
+        return api_call("ge_simulate", experiment)
+
+    def _compare_items(req: W.CompareRequest) -> list:
+        items: list = list(req.scenarios) + [_package_dict(p) for p in req.packages] + [_scenario_from(_safe_yaml(t)) for t in req.yaml]
+        if not 2 <= len(items) <= W.MAX_PACKAGES:
+            raise InputError(f"compare takes 2 to {W.MAX_PACKAGES} packages, got {len(items)}")
+        return items
+
+    # ---------------------------------------------------------------- offline API docs
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request):
+        spec = app.openapi()
+        endpoints = []
+        for p, ops in spec.get("paths", {}).items():
+            for method, op in ops.items():
+                params = [f"{x['name']}{'' if x.get('required') else '?'}" for x in op.get("parameters", [])]
+                body = op.get("requestBody", {}).get("content", {})
+                endpoints.append({"method": method.upper(), "path": p, "summary": op.get("summary", ""), "doc": op.get("description", ""),
+                                  "params": params, "body": ", ".join(body)})
+        return templates.TemplateResponse(request, "docs.html", {"endpoints": endpoints, "page": "docs"})
+
+    # ---------------------------------------------------------------- pages
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request):
+        c = ctx("JPN")
+        try:
+            sections = [S.run_builder("balance", "Balance", S.balance_section, c), S.run_builder("monitor", "Monitor", S.monitor_section, c)]
+        finally:
+            close(c)
+        return templates.TemplateResponse(request, "overview.html", {"page": "overview", "sections": sections,
+                                                                     "headline": [h for s in sections for h in s.headline]})
+
+    @app.get("/balance", response_class=HTMLResponse, include_in_schema=False)
+    def balance_page(request: Request, q: Annotated[W.BalanceQuery, Query()]):
+        c = ctx(q.partner, period=q.period)
+        try:
+            sec = S.run_builder("balance", "Balance", S.balance_section, c)
+        finally:
+            close(c)
+        return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": q, "section": sec})
+
+    @app.get("/duty", response_class=HTMLResponse, include_in_schema=False)
+    def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = ""):
+        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity}
+        result, table, error = None, None, None
+        if hts:
+            try:
+                q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None)
+                result = api_call("duty", W.clean_hts(q.hts), origin=q.origin, date=q.date.isoformat(), value=q.value, quantity=q.quantity)
+                table = S.duty_table(result)
+            except ValidationError as exc:
+                error = _validation_message(exc.errors())
+            except (TariffscopeError, S.SectionUnavailable) as exc:
+                error = str(exc)
+        return templates.TemplateResponse(request, "duty.html", {"page": "duty", "form": form, "result": result, "table": table, "error": error},
+                                          status_code=200 if not error else 400)
+
+    @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
+    def timeline_page(request: Request, partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN"):
+        c = ctx(partner)
+        try:
+            sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
+        finally:
+            close(c)
+        return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": c.partner, "section": sec})
+
+    @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
+    def scenarios_page(request: Request):
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", **_scenario_page_model(None, None)})
+
+    @app.post("/scenarios", response_class=HTMLResponse, include_in_schema=False)
+    async def scenarios_run(request: Request):
+        form = await request.form()
+        chosen = [str(x) for x in form.getlist("builtin")][: W.MAX_PACKAGES]
+        draws = str(form.get("draws") or "0")
+        packages, error, section = [], None, None
+        try:
+            custom = _package_from_form(form)
+            if custom is not None:
+                packages.append(custom)
+            req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
+            res = api_call("compare", _compare_items(req), draws=req.draws, seed=req.seed)
+            section = S.Section("scenarios", "Comparison", data=res)
+            S.render_comparison(section, res)
+        except ValidationError as exc:
+            error = _validation_message(exc.errors())
+        except (TariffscopeError, S.SectionUnavailable) as exc:
+            error = str(exc)
+        model = _scenario_page_model(form, section)
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, **model},
+                                          status_code=200 if not error else 400)
+
+    def _scenario_page_model(form, section) -> dict:
+        try:
+            builtins = api_call("scenarios")
+            builtins = S.get(builtins, "scenarios", default=builtins) if isinstance(builtins, dict) else builtins
+            unavailable = None
+        except S.SectionUnavailable as exc:
+            builtins, unavailable = [], f"Scenarios are not available in this build: {exc}."
+        names = [S.get(b, "name", default=b) if isinstance(b, dict) else str(b) for b in builtins or []]
+        chosen = set(form.getlist("builtin")) if form is not None else {"june-2025", "july-9-hike"}
+        rows = []
+        if form is not None:
+            for i in range(8):
+                rows.append({k: str(form.get(f"c{i}_{k}") or "") for k in ("origin", "products", "action", "rate", "start", "end")})
+        while len(rows) < 3:
+            rows.append({"origin": "", "products": "", "action": "set", "rate": "", "start": "", "end": ""})
+        return {"builtins": builtins or [], "names": names, "chosen": chosen, "rows": rows, "section": section, "unavailable": unavailable,
+                "custom_name": (form.get("custom_name") if form is not None else "") or "", "custom_base": (form.get("custom_base") if form is not None else "june-2025") or "june-2025",
+                "draws": (form.get("draws") if form is not None else "0") or "0", "max_draws": W.MAX_DRAWS}
+
+    return app
+
+
+# ---------------------------------------------------------------- scenario inputs
+async def _read_text(request: Request) -> str:
+    raw = await request.body()
+    if len(raw) > W.MAX_SCENARIO_BYTES:
+        raise PayloadTooLarge(f"scenario file too large: {len(raw)} bytes (limit {W.MAX_SCENARIO_BYTES // 1024} KB)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("scenario file is not UTF-8 text") from None
+
+
+def _safe_yaml(text: str) -> dict:
+    if len(text.encode("utf-8")) > W.MAX_SCENARIO_BYTES:
+        raise PayloadTooLarge(f"scenario file too large (limit {W.MAX_SCENARIO_BYTES // 1024} KB)")
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"scenario is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(spec, dict):
+        raise InputError("a scenario file must be a YAML mapping (name, base, changes ...)")
+    return spec
+
+
+def _scenario_from(spec: dict) -> Any:
+    """Validate a scenario mapping through the API's schema; returns what the API accepts as a scenario."""
+    for name in ("scenario_from_dict", "load_scenario", "validate_scenario"):
+        fn = S.getattr_api(name)
+        if fn is not None:
+            return S.as_dict(fn(spec))
+    raise S.SectionUnavailable("tariffscope.api cannot read scenario files in this build")
+
+
+def _package_dict(p: W.Package) -> Any:
+    spec = {"name": p.name, "base": p.base, "changes": [
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in c.model_dump().items() if v not in (None, "")} for c in p.changes]}
+    return _scenario_from(spec)
+
+
+def _scenario_arg(name: str | None, text: str | None, package: W.Package | None) -> Any:
+    if name:
+        return name
+    if text:
+        return _scenario_from(_safe_yaml(text))
+    return _package_dict(package)
+
+
+def _package_from_form(form) -> W.Package | None:
+    name = str(form.get("custom_name") or "").strip()
+    changes = []
+    for i in range(8):
+        row = {k: str(form.get(f"c{i}_{k}") or "").strip() for k in ("origin", "products", "action", "rate", "start", "end")}
+        if not row["origin"] and not row["rate"] and not row["products"]:
+            continue
+        try:
+            rate = float(row["rate"].rstrip("%")) / 100 if row["rate"] else None
+        except ValueError:
+            raise InputError(f"change {i + 1}: rate must be a number of percent, got {row['rate']!r}") from None
+        changes.append(W.Change(origin=row["origin"] or "JPN", products=row["products"] or "*", action=row["action"] or "set", rate=rate,
+                                start=row["start"] or None, end=row["end"] or None))
+    if not name and not changes:
+        return None
+    return W.Package(name=name or "my-package", base=str(form.get("custom_base") or "june-2025"), changes=changes)

@@ -1,0 +1,124 @@
+"""Request schemas of the web API: every input is validated here, with limits, before any work runs."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_DRAWS = 200
+MAX_SCENARIO_BYTES = 64 * 1024
+MAX_BODY_BYTES = 96 * 1024  # a scenario plus JSON framing; anything larger is refused before parsing
+MAX_PACKAGES = 6
+MAX_CHANGES = 40
+MAX_SERIES_DAYS = 550  # about 18 months of daily points
+MIN_DATE, MAX_DATE = dt.date(2015, 1, 1), dt.date(2030, 12, 31)
+
+Country = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")]
+Period = Annotated[str, Field(pattern=r"^\d{4}(-\d{2})?$")]
+Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+Hts = Annotated[str, Field(min_length=4, max_length=14, pattern=r"^[0-9. ]+$")]
+ScenarioName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+def _in_range(d: dt.date) -> dt.date:
+    if not MIN_DATE <= d <= MAX_DATE:
+        raise ValueError(f"date must be between {MIN_DATE} and {MAX_DATE}")
+    return d
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BalanceQuery(Strict):
+    partner: Country = "JPN"
+    reporter: Country = "USA"
+    period: Period = "2024"
+    by: Literal["sector", "hs2", "hs4", "hs6"] = "sector"
+    currency: Literal["USD", "JPY"] = "USD"
+
+
+class MonitorQuery(Strict):
+    partner: Country = "JPN"
+    reporter: Country = "USA"
+    month: Month = "2025-05"
+    by: Literal["sector", "none"] = "sector"
+
+
+class DutyQuery(Strict):
+    hts: Hts
+    origin: Country = "JPN"
+    date: dt.date
+    value: float = Field(100_000.0, gt=0, le=1e12)
+    quantity: float | None = Field(None, ge=0, le=1e12)
+    metal_share: float | None = Field(None, ge=0, le=1)
+
+    _date = field_validator("date")(lambda cls, v: _in_range(v))
+
+
+class EtrQuery(Strict):
+    partner: Country = "JPN"
+    date: dt.date
+    by: Literal["sector", "authority", "hs2"] = "authority"
+
+    _date = field_validator("date")(lambda cls, v: _in_range(v))
+
+
+class EtrSeriesQuery(Strict):
+    partner: Country = "JPN"
+    start: dt.date = dt.date(2025, 1, 1)
+    end: dt.date = dt.date(2025, 12, 31)
+    by: Literal["authority", "sector", "none"] = "authority"
+    freq: Literal["D", "M"] = "M"
+
+    _dates = field_validator("start", "end")(lambda cls, v: _in_range(v))
+
+    def check(self) -> "EtrSeriesQuery":
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        if self.freq == "D" and (self.end - self.start).days > MAX_SERIES_DAYS:
+            raise ValueError(f"a daily series is limited to {MAX_SERIES_DAYS} days; use freq=M for longer ranges")
+        if (self.end - self.start).days > 366 * 6:
+            raise ValueError("the range is limited to six years")
+        return self
+
+
+class Change(Strict):
+    """One edit of a package, as typed in the Scenarios form (the scenario schema validates it fully)."""
+
+    origin: Country = "JPN"
+    products: Annotated[str, Field(max_length=400, pattern=r"^[0-9 ,.*a-z_A-Z\-]*$")] = "*"
+    action: Literal["set", "raise", "remove"] = "set"
+    rate: float | None = Field(None, ge=0, le=5)
+    measure: Annotated[str, Field(max_length=80, pattern=r"^[A-Za-z0-9_.\-]*$")] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+class Package(Strict):
+    name: ScenarioName
+    base: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "june-2025"
+    changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
+
+
+class SimulateRequest(Strict):
+    scenario: ScenarioName | None = None
+    yaml: Annotated[str, Field(max_length=MAX_SCENARIO_BYTES)] | None = None
+    package: Package | None = None
+    draws: int = Field(0, ge=0, le=MAX_DRAWS)
+    seed: int = Field(20250709, ge=0, le=2**31 - 1)
+
+
+class CompareRequest(Strict):
+    scenarios: list[ScenarioName] = Field(default_factory=list, max_length=MAX_PACKAGES)
+    packages: list[Package] = Field(default_factory=list, max_length=MAX_PACKAGES)
+    yaml: list[Annotated[str, Field(max_length=MAX_SCENARIO_BYTES)]] = Field(default_factory=list, max_length=2)
+    against: ScenarioName | None = None
+    draws: int = Field(0, ge=0, le=MAX_DRAWS)
+    seed: int = Field(20250709, ge=0, le=2**31 - 1)
+
+
+def clean_hts(text: str) -> str:
+    return re.sub(r"[^0-9]", "", text)
