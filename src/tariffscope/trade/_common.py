@@ -1,0 +1,248 @@
+"""Shared plumbing of the trade area: periods, partners, sources, exchange rates, result helpers.
+
+Private to ``tariffscope.trade``; the public surface is ``balance``, ``monitor`` and ``reconcile``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from tariffscope import db
+from tariffscope.errors import DataNotFoundError, InputError
+
+US = "USA"
+GROUP_CODES = {"EU27", "WLD"}
+# The currency each reporter publishes its own figures in (for mirror estimates in the home currency).
+HOME_CURRENCY = {"USA": "USD", "JPN": "JPY"}
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """'YYYY' (annual) or 'YYYY-MM' (monthly)."""
+
+    text: str
+    year: int
+    month: int | None
+
+    @property
+    def frequency(self) -> str:
+        return "A" if self.month is None else "M"
+
+    def months(self) -> list[str]:
+        if self.month is None:
+            return [f"{self.year}-{m:02d}" for m in range(1, 13)]
+        return [self.text]
+
+    def shift(self, months: int) -> "Period":
+        """The period ``months`` later (negative: earlier); annual periods shift by whole years."""
+        if self.month is None:
+            return parse_period(str(self.year + months // 12))
+        idx = self.year * 12 + (self.month - 1) + months
+        return parse_period(f"{idx // 12}-{idx % 12 + 1:02d}")
+
+    def year_ago(self) -> "Period":
+        return self.shift(-12)
+
+
+def parse_period(text: str | int) -> Period:
+    s = str(text).strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", s)
+    if not m or (m.group(2) and not 1 <= int(m.group(2)) <= 12):
+        raise InputError(f"bad period {s!r}: use 'YYYY' or 'YYYY-MM' (e.g. 2024 or 2025-05)")
+    return Period(s, int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+
+
+def month_range(start: str, end: str) -> list[str]:
+    a, b = parse_period(start), parse_period(end)
+    if a.month is None or b.month is None:
+        raise InputError("--from/--to take months 'YYYY-MM'")
+    out, p = [], a
+    while (p.year, p.month) <= (b.year, b.month):
+        out.append(p.text)
+        p = p.shift(1)
+    if not out:
+        raise InputError(f"empty month range {start}..{end}")
+    return out
+
+
+def resolve_partner(text: str) -> str:
+    """ISO3 of a country name/code; group codes (EU27, WLD) pass through."""
+    s = str(text).strip()
+    if s.upper() in GROUP_CODES:
+        return s.upper()
+    try:
+        from tariffscope.codes.countries import resolve_country
+    except ImportError:  # codes area not installed yet: accept ISO3 codes only
+        if re.fullmatch(r"[A-Za-z]{3}", s):
+            return s.upper()
+        raise InputError(f"unknown country {s!r}: give an ISO3 code such as JPN")
+    return resolve_country(s).iso3
+
+
+def country_name(iso3: str) -> str:
+    if iso3 in GROUP_CODES:
+        return {"EU27": "European Union (27)", "WLD": "World"}[iso3]
+    try:
+        from tariffscope.codes.countries import resolve_country
+
+        return resolve_country(iso3).name
+    except Exception:  # naming is cosmetic; never fail a figure over it
+        return iso3
+
+
+@dataclass
+class SourceRef:
+    """A source line shown under every figure."""
+
+    source: str
+    title: str
+    vintage: str | None = None
+    used_for: str = ""
+
+    def line(self) -> str:
+        v = f", vintage {self.vintage}" if self.vintage else ""
+        u = f" [{self.used_for}]" if self.used_for else ""
+        return f"{self.source}: {self.title}{v}{u}"
+
+
+def source_refs(con: db.Connection, used: dict[str, str]) -> list[SourceRef]:
+    """SourceRefs for ``{source_id: what it was used for}`` from the warehouse ``sources`` table.
+
+    The vintage shown is the one recorded on the rows actually used when the sources table lacks one.
+    """
+    if not used:
+        return []
+    ids = list(used)
+    ph = ",".join("?" * len(ids))
+    meta = {r[0]: (r[1], r[2]) for r in con.execute(f"SELECT source, title, vintage FROM sources WHERE source IN ({ph})", ids).fetchall()}
+    out = []
+    for sid in ids:
+        title, vintage = meta.get(sid, (sid, None))
+        if vintage is None:
+            row_v = con.execute(
+                "SELECT string_agg(DISTINCT vintage, '; ') FROM (SELECT vintage FROM trade_flows WHERE source = ? UNION ALL "
+                "SELECT vintage FROM exchange_rates WHERE source = ?)",
+                [sid, sid],
+            ).fetchall()[0][0]
+            vintage = row_v
+        out.append(SourceRef(sid, title, vintage, used[sid]))
+    return out
+
+
+# --- exchange rates -----------------------------------------------------------------------------
+
+
+@dataclass
+class MonthlyRates:
+    """Monthly average rates (quote currency per 1 USD) with the source of each month."""
+
+    quote: str
+    rate: dict[str, float] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+
+    def sources_used(self, months: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for m in months:
+            s = self.source[m]
+            out[s] = "monthly average" if s == "fred_exjpus" else "daily rates averaged by month"
+        return {k: f"{self.quote} per USD, {v}" for k, v in out.items()}
+
+
+def monthly_rates(con: db.Connection, quote: str, months: list[str]) -> MonthlyRates:
+    """Monthly average rates for ``months``: the published monthly average where loaded (FRED EXJPUS),
+    else the mean of the daily rates of that month (FRED DEXJPUS; holidays are blank and skipped).
+
+    Raises InputError when a month has no rate at all (a currency without rates).
+    """
+    quote = quote.upper()
+    res = MonthlyRates(quote)
+    if quote == "USD":
+        for m in months:
+            res.rate[m], res.source[m] = 1.0, "identity"
+        return res
+    rows = con.execute(
+        """SELECT strftime(date, '%Y-%m') AS m, frequency, avg(rate), any_value(source)
+           FROM exchange_rates WHERE base_currency = 'USD' AND quote_currency = ? AND frequency IN ('M', 'D')
+           GROUP BY 1, 2""",
+        [quote],
+    ).fetchall()
+    monthly = {m: (r, s) for m, f, r, s in rows if f == "M"}
+    daily = {m: (r, s) for m, f, r, s in rows if f == "D"}
+    missing = []
+    for m in months:
+        hit = monthly.get(m) or daily.get(m)
+        if hit is None:
+            missing.append(m)
+            continue
+        res.rate[m], res.source[m] = float(hit[0]), hit[1]
+    if missing:
+        have = sorted(set(monthly) | set(daily))
+        span = f"loaded {have[0]}..{have[-1]}" if have else "none loaded"
+        raise InputError(f"no USD/{quote} exchange rate for {missing[0]}" + (f" (and {len(missing) - 1} more months)" if len(missing) > 1 else "") + f": {span}")
+    return res
+
+
+def lagged_daily_rate(con: db.Connection, quote: str, month: str, lag_days: int = 14) -> float:
+    """Average of the daily rates of ``month`` shifted back ``lag_days`` (an approximation of a customs
+    rate fixed from the rates of an earlier week, e.g. Japan Customs' weekly rate)."""
+    y, mo = int(month[:4]), int(month[5:7])
+    start = _dt.date(y, mo, 1)
+    end = _dt.date(y + (mo == 12), mo % 12 + 1, 1)
+    shift = _dt.timedelta(days=lag_days)
+    r = con.execute(
+        "SELECT avg(rate) FROM exchange_rates WHERE base_currency='USD' AND quote_currency=? AND frequency='D' AND date >= ? AND date < ?",
+        [quote.upper(), start - shift, end - shift],
+    ).fetchall()[0][0]
+    if r is None:
+        raise InputError(f"no daily USD/{quote} rates around {month} for a lagged customs rate")
+    return float(r)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows)
+
+
+def jsonable(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: jsonable(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, float):
+        return None if obj != obj else obj  # NaN -> null
+    return obj
+
+
+def fmt_money(v: float | None, currency: str = "USD") -> str:
+    """1.23 bn / 456.7 mn / 12,345 with the currency."""
+    if v is None:
+        return "n/a"
+    a = abs(v)
+    if a >= 1e12:
+        return f"{v / 1e12:,.3f} tn {currency}"
+    if a >= 1e9:
+        return f"{v / 1e9:,.2f} bn {currency}"
+    if a >= 1e6:
+        return f"{v / 1e6:,.1f} mn {currency}"
+    return f"{v:,.0f} {currency}"
+
+
+def pct(a: float | None, b: float | None) -> float | None:
+    """Change from b to a as a fraction; None when undefined."""
+    if a is None or b is None or b == 0:
+        return None
+    return a / b - 1.0
+
+
+def require(cond: bool, message: str) -> None:
+    if not cond:
+        raise DataNotFoundError(message)

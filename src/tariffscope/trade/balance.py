@@ -1,0 +1,379 @@
+"""Bilateral goods balance: totals and decomposition by sector or HS level, direct or mirror.
+
+``balance()`` answers "how big is the imbalance and which products make it" from the warehouse:
+
+* US as reporter: the US statistics directly (exports FAS, imports customs value).
+* Any other reporter with the US as partner: a **mirror estimate** (the reporter's exports to the US =
+  US imports from it, and vice versa), converted to the reporter's currency with monthly average
+  exchange rates when asked.
+
+Each flow comes from one named source at the finest product level it has (``levels``), and rows that a
+coarse source cannot split (US exports are HS2 only) stay whole and say so, rather than being allocated
+by an invented rule. Sector shares are shares of the balance of the same sources, so they sum to 100%.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tariffscope import db
+from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.trade import _flows
+from tariffscope.trade._common import (
+    HOME_CURRENCY,
+    US,
+    MonthlyRates,
+    Period,
+    SourceRef,
+    jsonable,
+    monthly_rates,
+    parse_period,
+    fmt_money,
+    resolve_partner,
+    source_refs,
+)
+
+BY_LEVELS = {"hs2": 2, "hs4": 4, "hs6": 6, "hs8": 8, "hs10": 10}
+BY_CHOICES = (None, "sector", *BY_LEVELS)
+MIRROR_LABEL = "mirror estimate"
+
+
+@dataclass
+class BalanceRow:
+    sector: str                 # sector id, HS code, or 'TOTAL'
+    exports: float | None       # None: this row's exports are inside a coarser unsplit row (see note)
+    imports: float | None
+    balance: float
+    share_of_balance: float | None
+    level: int | None = None    # product level of the code (hs breakdowns)
+    note: str = ""
+
+
+@dataclass
+class BalanceResult:
+    reporter: str
+    partner: str
+    period: str
+    currency: str
+    by: str | None
+    perspective: str            # 'direct' | 'mirror estimate'
+    exports: float
+    imports: float
+    balance: float
+    sectors: list[BalanceRow] = field(default_factory=list)
+    levels: dict[str, str] = field(default_factory=dict)    # flow -> what was used (regime, basis, level, source)
+    sources: list[SourceRef] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rates: dict[str, float] = field(default_factory=dict)   # flow -> effective conversion rate, if converted
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(self)
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist([jsonable(r) for r in self.sectors]) if self.sectors else pa.table({})
+
+    def to_frame(self):
+        return self.to_arrow().to_pandas()
+
+    def combined(self, sectors: list[str]) -> dict[str, Any]:
+        """The joint net contribution and share of several sectors (e.g. the three auto sectors).
+
+        When their exports sit in an unsplit row (US exports are HS2 only), two figures are given:
+        ``share_of_balance`` counts their imports against no exports (an upper bound on their net
+        contribution), ``share_net_of_unsplit`` also subtracts every unsplit row their exports may be in.
+        """
+        rows = [r for r in self.sectors if r.sector in sectors]
+        missing = sorted(set(sectors) - {r.sector for r in rows})
+        bal = sum(r.balance for r in rows)
+        out: dict[str, Any] = {"sectors": sectors, "missing": missing, "balance": bal,
+                               "share_of_balance": bal / self.balance if self.balance else None}
+        unsplit = {n for r in rows for n in _unsplit_refs(r.note)}
+        if unsplit:
+            extra = sum(r.balance for r in self.sectors if r.sector in unsplit)
+            out["unsplit_rows"] = sorted(unsplit)
+            out["balance_net_of_unsplit"] = bal + extra
+            out["share_net_of_unsplit"] = (bal + extra) / self.balance if self.balance else None
+        return out
+
+
+@dataclass
+class BalanceTable:
+    """Balances for many partners at once (``partner='all'`` or a list): one tidy Arrow table."""
+
+    reporter: str
+    period: str
+    currency: str
+    by: str | None
+    table: pa.Table             # partner, sector, level, exports, imports, balance
+    levels: dict[str, str] = field(default_factory=dict)
+    sources: list[SourceRef] = field(default_factory=list)
+
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def to_frame(self):
+        return self.table.to_pandas()
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({"reporter": self.reporter, "period": self.period, "currency": self.currency, "by": self.by,
+                         "levels": self.levels, "sources": self.sources, "rows": self.table.to_pylist()})
+
+
+def _unsplit_refs(note: str) -> list[str]:
+    marker = "in row '"
+    out, i = [], note.find(marker)
+    while i >= 0:
+        j = note.find("'", i + len(marker))
+        out.append(note[i + len(marker):j])
+        i = note.find(marker, j)
+    return out
+
+
+def unsplit_label(code: str, level: int, flow: str) -> str:
+    if level == 0:
+        return f"all goods {flow} (TOTAL only, not split)"
+    what = f"ch. {code}" if level == 2 else f"HS {code}"
+    return f"{what} {flow} (HS{level}, not split)"
+
+
+def sector_map() -> pa.Table:
+    """(prefix, sector) from the codes area."""
+    from tariffscope.codes.sectors import sector_map_table
+
+    t = sector_map_table()
+    return t.select(["prefix", "sector"])
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+
+def _annual_rate(con: db.Connection, s: _flows.Slice, partners, period: Period, rates: MonthlyRates) -> float:
+    """Rate for annual rows: monthly rates weighted by the flow's monthly profile for this partner
+    (monthly totals or HS2 months, when loaded), else the plain mean of the 12 monthly rates."""
+    months = period.months()
+    for src, regime in ((_flows.MONTHLY_TOTALS, None if s.flow == "exports" else "general"),
+                        (_flows.USATO_HS2, "general")):
+        if partners == _flows.ALL or (src == _flows.USATO_HS2 and s.flow == "exports"):
+            continue
+        if _flows.covered(con, src, s.flow, partners, months, regime):
+            sql, params = _flows._select(src, s.flow, partners, months, regime)
+            w = dict(con.execute(f"SELECT period, sum(value) FROM ({sql}) GROUP BY 1", params).fetchall())
+            tot = sum(w.values())
+            if tot:
+                return sum(w[m] * rates.rate[m] for m in months) / tot
+    return sum(rates.rate[m] for m in months) / len(months)
+
+
+def _grouping_sql(by: str | None) -> tuple[str, str]:
+    """(group expression, level expression) over a relation with product_code, product_level."""
+    if by is None:
+        return "'TOTAL'", "0"
+    n = BY_LEVELS[by]
+    return (f"CASE WHEN product_level >= {n} THEN substr(product_code, 1, {n}) ELSE product_code END",
+            f"least(product_level, {n})")
+
+
+def _aggregate(con: db.Connection, roles: dict[str, _flows.Slice], by: str | None, rate_rows: list[dict],
+               smap: pa.Table | None, multi: bool) -> pa.Table:
+    """Sum both flows into groups; one row per (partner, group, level) with exports/imports (NULL: no rows)."""
+    parts, params = [], []
+    for role, s in roles.items():
+        parts.append(f"SELECT '{role}' AS role, * FROM ({s.sql})")
+        params += s.params
+    base = " UNION ALL ".join(parts)
+    con.register("_ts_rates", pa.Table.from_pylist(rate_rows, schema=pa.schema(
+        [("role", pa.string()), ("period", pa.string()), ("rate", pa.float64())])))
+    conv = f"WITH raw AS ({base}), base AS (SELECT b.role, b.partner, b.product_code, b.product_level, " \
+           "b.value * r.rate AS value FROM raw b JOIN _ts_rates r ON r.role = b.role AND r.period = b.period)"
+    part_col = "partner, " if multi else ""
+    try:
+        if by == "sector":
+            con.register("_ts_smap", smap)
+            sql = conv + f""",
+            codes AS (SELECT DISTINCT product_code, product_level FROM base),
+            best AS (SELECT c.product_code, arg_max(m.sector, length(m.prefix)) AS sector
+                     FROM codes c JOIN _ts_smap m ON starts_with(c.product_code, m.prefix) GROUP BY 1),
+            amb AS (SELECT DISTINCT c.product_code FROM codes c LEFT JOIN best b USING (product_code)
+                    JOIN _ts_smap m ON starts_with(m.prefix, c.product_code) AND length(m.prefix) > length(c.product_code)
+                    WHERE m.sector <> coalesce(b.sector, 'other')),
+            lab AS (SELECT c.product_code, c.product_level,
+                           CASE WHEN a.product_code IS NOT NULL OR c.product_level = 0 THEN '#unsplit' ELSE coalesce(b.sector, 'other') END AS grp
+                    FROM codes c LEFT JOIN best b USING (product_code) LEFT JOIN amb a USING (product_code))
+            SELECT {part_col}CASE WHEN l.grp = '#unsplit' THEN '#' || b.role || ':' || b.product_code ELSE l.grp END AS sector,
+                   CASE WHEN l.grp = '#unsplit' THEN b.product_level ELSE NULL END AS level,
+                   sum(b.value) FILTER (WHERE b.role = 'exports') AS exports,
+                   sum(b.value) FILTER (WHERE b.role = 'imports') AS imports
+            FROM base b JOIN lab l USING (product_code, product_level)
+            GROUP BY ALL"""
+        else:
+            g, lv = _grouping_sql(by)
+            sql = conv + f"""
+            SELECT {part_col}{g} AS sector, {lv} AS level,
+                   sum(value) FILTER (WHERE role = 'exports') AS exports,
+                   sum(value) FILTER (WHERE role = 'imports') AS imports
+            FROM base GROUP BY ALL"""
+        return db.query(con, sql, params)
+    finally:
+        con.unregister("_ts_rates")
+        if by == "sector":
+            con.unregister("_ts_smap")
+
+
+def _roles(reporter: str, partner: str | list[str]) -> tuple[str, Any]:
+    """('direct'|'mirror estimate', the US partners to read) for a reporter/partner pair."""
+    if reporter == US:
+        return "direct", partner
+    if partner == [US] or partner == US:
+        return MIRROR_LABEL, [reporter]
+    raise DataNotFoundError(
+        f"no statistics of {reporter} are loaded, and a mirror estimate needs the partner's side: only US data are "
+        f"loaded, so use --reporter USA, or --reporter {reporter} --partner USA for the mirror")
+
+
+def balance(reporter: str, partner: str | list[str], period: str | int, by: str | None = "sector",
+            currency: str = "USD", con: db.Connection | None = None, sector_map_table: pa.Table | None = None
+            ) -> BalanceResult | BalanceTable:
+    """The goods balance of ``reporter`` with ``partner`` in ``period`` ('YYYY' or 'YYYY-MM').
+
+    ``partner='all'`` (or a list of partners) returns a ``BalanceTable`` for every partner in one query.
+    ``by``: 'sector' | 'hs2' | 'hs4' | 'hs6' | None. ``currency``: 'USD' or any currency with rates loaded.
+    """
+    by = None if by in ("none", "") else by
+    if by not in BY_CHOICES:
+        raise InputError(f"bad breakdown {by!r}: choose one of sector, hs2, hs4, hs6 or none")
+    per = parse_period(period)
+    rep = resolve_partner(reporter)
+    multi = isinstance(partner, (list, tuple)) or str(partner).lower() == _flows.ALL
+    if multi:
+        if rep != US:
+            raise InputError("several partners at once are supported for --reporter USA only")
+        part: Any = _flows.ALL if not isinstance(partner, (list, tuple)) else [resolve_partner(p) for p in partner]
+    else:
+        part = resolve_partner(str(partner))
+        if part == rep:
+            raise InputError(f"reporter and partner are both {rep}")
+    currency = (currency or "USD").upper()
+    own = con is None
+    con = con or db.open_warehouse()
+    try:
+        perspective, us_partners = _roles(rep, part if multi else [part])
+        slices = _flows.us_slices(con, us_partners, per, by)
+        roles = dict(slices) if perspective == "direct" else {"exports": slices["imports"], "imports": slices["exports"]}
+
+        rates = monthly_rates(con, currency, per.months())
+        rate_rows, eff = [], {}
+        for role, s in roles.items():
+            if s.frequency == "M":
+                rate_rows += [{"role": role, "period": m, "rate": rates.rate[m]} for m in per.months()]
+            else:
+                eff[role] = _annual_rate(con, s, us_partners, per, rates)
+                rate_rows.append({"role": role, "period": str(per.year), "rate": eff[role]})
+        smap = None
+        if by == "sector":
+            smap = sector_map_table if sector_map_table is not None else sector_map()
+        agg = _aggregate(con, roles, by, rate_rows, smap, multi)
+
+        flow_word = {"exports": "exports", "imports": "imports"}
+        levels = {role: s.describe() for role, s in roles.items()}
+        used: dict[str, str] = {}
+        for role, s in roles.items():
+            for src in s.sources:
+                used[src] = (used.get(src, "") + ("; " if src in used else "") +
+                             (f"{role} of {rep}" + (" (= US " + s.flow + ")" if perspective != "direct" else "")))
+        if currency != "USD":
+            used.update(rates.sources_used(per.months()))
+        sources = source_refs(con, used)
+
+        if multi:
+            t = agg.append_column("balance", pc.subtract(
+                pc.fill_null(agg["exports"], 0.0), pc.fill_null(agg["imports"], 0.0)))
+            return BalanceTable(rep, per.text, currency, by, t, levels, sources)
+
+        result = _single(agg, rep, part, per, currency, by, perspective, levels, sources, smap)
+        if currency != "USD":
+            result.rates = {k: round(v, 4) for k, v in eff.items()}
+            result.notes.append(
+                f"converted to {currency} with monthly average rates (USD/{currency}); annual-only figures at the "
+                f"flow's monthly-weighted average rate" if eff else
+                f"converted to {currency} month by month with monthly average rates (USD/{currency})")
+        for role, s in roles.items():
+            if s.note:
+                result.notes.append(f"{flow_word[role]}: {s.note}")
+        if perspective != "direct":
+            result.notes.insert(0, f"{MIRROR_LABEL}: {rep}'s exports to {part} = US imports from {rep} "
+                                   f"({slices['imports'].describe()}); {rep}'s imports = US exports to {rep} "
+                                   f"({slices['exports'].describe()}). Not {rep}'s own statistics.")
+        _vintage_note(con, result, us_partners, per, roles)
+        return result
+    finally:
+        if own:
+            con.close()
+
+
+def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, levels, sources, smap) -> BalanceResult:
+    rows = agg.to_pylist()
+    if not rows:
+        raise DataNotFoundError(f"no trade of {rep} with {part} loaded for {per.text}")
+    exports = sum(r["exports"] or 0.0 for r in rows)
+    imports = sum(r["imports"] or 0.0 for r in rows)
+    bal = exports - imports
+    out_rows: list[BalanceRow] = []
+    unsplit = []  # (role, code, label)
+    for r in rows:
+        if r["sector"].startswith("#"):
+            role, code = r["sector"][1:].split(":")
+            r["sector"] = unsplit_label(code, r["level"], role)
+            unsplit.append((role, code, r["sector"]))
+        elif by not in ("sector", None) and r["level"] < BY_LEVELS[by]:
+            role = "exports" if r["imports"] is None else "imports" if r["exports"] is None else None
+            if role:
+                lab = unsplit_label(r["sector"], r["level"], role)
+                unsplit.append((role, r["sector"], lab))
+                r["sector"] = lab
+    prefixes: dict[str, list[str]] = {}
+    if smap is not None:
+        for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist()):
+            prefixes.setdefault(s, []).append(p)
+    for r in rows:
+        notes = []
+        vals = {}
+        for role in ("exports", "imports"):
+            v = r[role]
+            if v is None:
+                codes = prefixes.get(r["sector"], []) if by == "sector" else [r["sector"]]
+                holder = [lab for (ro, c, lab) in unsplit if ro == role and lab != r["sector"]
+                          and any(c == "TOTAL" or code.startswith(c) for code in codes)]
+                if holder:
+                    notes.append(f"{role} in row '{holder[0]}'")
+                    vals[role] = None
+                    continue
+                v = 0.0
+            vals[role] = v
+        b = (vals["exports"] or 0.0) - (vals["imports"] or 0.0)
+        out_rows.append(BalanceRow(r["sector"], vals["exports"], vals["imports"], b, b / bal if bal else None,
+                                   r["level"] if by not in (None, "sector") or r["level"] is not None else None,
+                                   "; ".join(notes)))
+    out_rows.sort(key=lambda x: -abs(x.balance))
+    return BalanceResult(rep, part, per.text, currency, by, perspective, exports, imports, bal, out_rows,
+                         levels, sources)
+
+
+def _vintage_note(con, result: BalanceResult, us_partners, per: Period, roles) -> None:
+    """Say so when another loaded source (another vintage or regime) gives a different total."""
+    used = {src for s in roles.values() for src in s.sources}
+    if per.frequency != "A" or us_partners == _flows.ALL or _flows.MONTHLY_TOTALS in used:
+        return
+    months = per.months()
+    alts = []
+    for flow, regime in (("exports", None), ("imports", "general")):
+        if _flows.covered(con, _flows.MONTHLY_TOTALS, flow, us_partners, months, regime):
+            sql, params = _flows._select(_flows.MONTHLY_TOTALS, flow, us_partners, months, regime)
+            v = con.execute(f"SELECT sum(value) FROM ({sql})", params).fetchall()[0][0]
+            alts.append(f"US {flow} {fmt_money(v)}" + (" (general)" if regime else ""))
+    if alts:
+        result.notes.append(
+            f"other vintage: the revised country series ({_flows.MONTHLY_TOTALS}) gives " + ", ".join(alts) +
+            f" for {per.text}; the table uses the detailed sources above (run without --by for it)")
