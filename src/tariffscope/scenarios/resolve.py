@@ -1,0 +1,352 @@
+"""Resolve a scenario into per-line tariff rates: (hts10, origin) -> base_rate, new_rate.
+
+* The **reference regime** of the data is "no additional tariffs" (MFN only): the 2024 trade flows
+  the PE model starts from were observed before the 2025 measures. ``resolve`` returns, for each
+  line, ``base_rate`` = that reference (MFN) and ``new_rate`` = the scenario's regime.
+* The scenario's regime starts from its ``base`` (the engine's regime on a date via
+  ``tariffscope.api.duty_panel``, or MFN only) and applies its ``changes`` in order, those whose
+  window contains the scenario's evaluation date:
+  - rate changes on an origin x product scope: ``add`` (on top of the total), ``set`` (total rate),
+    ``floor`` (all-in: total = max(MFN, rate), replacing every add-on — the form of the 2025 deals);
+  - measure changes by catalogue id. The engine reports add-ons per *authority*, so a measure is
+    handled through its authority's column: ``apply`` puts the measure in force with the rates the
+    engine gives on the measure's effective date (e.g. Japan's 24% reciprocal of 2025-04-09) on the
+    lines where that authority applies in the base (so stacking and exemptions stay as in the base);
+    ``set`` gives those lines another rate; ``remove`` zeroes them. Lines are restricted to the
+    measure's origins and, where the catalogue lists them, its HS prefixes.
+
+The duty panel function is injectable (``duty_panel=``) so tests can run without the engine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from tariffscope.errors import DataNotFoundError, InputError, RuleError
+from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
+
+__all__ = ["resolve", "regime_rates", "import_lines", "catalogue_measure", "scope_mask", "sector_labels"]
+
+PanelFn = Callable[..., pa.Table]
+REFERENCE_DATE = dt.date(2025, 1, 1)  # MFN schedule of the 2025 basic edition for the MFN-only regime
+IMPORT_SOURCE = "census_import_weights_{year}"
+_KEY_COLS = {"hts10", "origin", "mfn_rate", "total_rate"}
+
+
+def _default_panel() -> PanelFn:
+    try:
+        from tariffscope.api import duty_panel  # type: ignore[attr-defined]
+    except ImportError:
+        raise DataNotFoundError("the tariff engine (tariffscope.api.duty_panel) is not available") from None
+    return duty_panel
+
+
+@lru_cache(maxsize=4)
+def _lines_cached(year: int) -> pa.Table:
+    from tariffscope import db
+
+    con = db.open_warehouse(read_only=False)
+    try:
+        return import_lines(con, year)
+    finally:
+        con.close()
+
+
+def import_lines(con: Any, year: int = 2024) -> pa.Table:
+    """US imports by (hts10, origin) for ``year`` from the warehouse: columns hts10, origin, value."""
+    from tariffscope import db
+
+    src = IMPORT_SOURCE.format(year=year)
+    t = db.query(
+        con,
+        "SELECT product_code AS hts10, partner AS origin, SUM(value) AS value FROM trade_flows "
+        "WHERE source = ? AND flow = 'imports' AND product_level = 10 AND period = ? "
+        "AND partner NOT IN ('WLD', 'EU27') AND value > 0 GROUP BY 1, 2 ORDER BY 1, 2",
+        [src, str(year)],
+    )
+    if t.num_rows == 0:
+        raise DataNotFoundError(f"no HS10 x partner imports for {year} in the warehouse (source {src})")
+    return t
+
+
+def catalogue_measure(measure_id: str) -> dict[str, Any]:
+    """The raw catalogue entry of a measure (``tariffs/catalogue/*.yaml``)."""
+    for m in _catalogue():
+        if m.get("id") == measure_id:
+            return m
+    raise RuleError(f"unknown measure id {measure_id!r}")
+
+
+@lru_cache(maxsize=1)
+def _catalogue() -> tuple[dict[str, Any], ...]:
+    import yaml
+
+    from tariffscope.config import PACKAGE_DIR
+
+    out = []
+    for f in sorted((PACKAGE_DIR / "tariffs" / "catalogue").glob("*.yaml")):
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        out.extend(m for m in data.get("measures", []) or [] if isinstance(m, dict))
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def measure_prefixes(measure_id: str) -> tuple[str, ...]:
+    """HS prefixes of a catalogue measure's product scope (its ``prefixes`` and listed ``lists`` files)."""
+    import csv
+
+    from tariffscope.config import PACKAGE_DIR
+
+    m = catalogue_measure(measure_id)
+    prod = m.get("products") or {}
+    out = [str(p).replace(".", "") for p in prod.get("prefixes") or []]
+    for spec in prod.get("lists") or []:
+        path = PACKAGE_DIR / "tariffs" / "catalogue" / "lists" / f"{spec['list']}.csv"
+        if not path.exists():
+            raise RuleError(f"measure {measure_id!r}: list file {path.name} not found")
+        wanted = set(spec.get("values") or [])
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if not wanted or row.get("value") in wanted:
+                    out.append(str(row["prefix"]).replace(".", ""))
+    if "" in out:
+        return ("",)
+    return tuple(sorted(set(out)))
+
+
+def _expand_origins(origins: list[str]) -> set[str] | None:
+    """ISO3 set (groups expanded); None means all origins."""
+    if "all" in origins:
+        return None
+    from tariffscope.codes.countries import group_members
+
+    out: set[str] = set()
+    for o in origins:
+        if o in ("EU27",):
+            out.update(group_members(o))
+        out.add(o)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _sector_lookup(codes: tuple[str, ...]) -> np.ndarray:
+    from tariffscope.codes import sectors
+
+    out = []
+    for c in codes:
+        try:
+            out.append(sectors.sector_of(c) or "")
+        except Exception:  # noqa: BLE001 - codes outside the map
+            out.append("")
+    return np.array(out, dtype=object)
+
+
+def sector_labels(hts10: np.ndarray) -> np.ndarray:
+    """Sector of each HTS10 code (``tariffscope.codes.sectors``; 'other' where unmapped or no map)."""
+    uniq, inv = np.unique(hts10.astype(str), return_inverse=True)
+    try:
+        lab = _sector_lookup(tuple(uniq.tolist()))
+    except ImportError:
+        lab = np.array([_hs_section(c) for c in uniq], dtype=object)
+    lab = np.where(lab == "", "other", lab)
+    return lab[inv]
+
+
+def _hs_section(code: str) -> str:
+    # Fallback before the sector map exists: HS chapter groups.
+    ch = int(code[:2]) if code[:2].isdigit() else 0
+    if code.startswith(("8703", "8704", "8706", "8707", "8708")):
+        return "autos"
+    for hi, name in ((24, "agri-food"), (27, "minerals and energy"), (40, "chemicals and plastics"),
+                     (67, "textiles, leather, footwear"), (71, "stone, glass, precious"), (83, "metals"),
+                     (85, "machinery and electrical"), (89, "transport equipment"), (99, "other manufactures")):
+        if ch <= hi:
+            return name
+    return "other"
+
+
+def scope_mask(hts10: np.ndarray, origin: np.ndarray, origins: list[str], products: ProductScope,
+               sectors: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of lines in an origin x product scope."""
+    oset = _expand_origins(origins)
+    mask = np.ones(hts10.shape[0], dtype=bool) if oset is None else np.isin(origin, np.array(sorted(oset), dtype=object))
+    if not products.is_all:
+        pm = np.zeros_like(mask)
+        if products.prefixes:
+            pm |= _startswith_any(hts10, products.prefixes)
+        for mid in products.measures:
+            pm |= _startswith_any(hts10, list(measure_prefixes(mid)))
+        if products.sectors:
+            sec = sectors if sectors is not None else sector_labels(hts10)
+            known = set(np.unique(sec).tolist())
+            for s in products.sectors:
+                if s not in known and not _sector_known(s):
+                    raise RuleError(f"unknown sector {s!r}")
+            pm |= np.isin(sec, np.array(products.sectors, dtype=object))
+        mask &= pm
+    if products.exclude_prefixes:
+        mask &= ~_startswith_any(hts10, products.exclude_prefixes)
+    return mask
+
+
+def _sector_known(name: str) -> bool:
+    try:
+        from tariffscope.codes import sectors
+
+        return name in set(sectors.SECTORS)
+    except ImportError:
+        return True
+
+
+def _startswith_any(codes: np.ndarray, prefixes: list[str]) -> np.ndarray:
+    out = np.zeros(codes.shape[0], dtype=bool)
+    s = codes.astype(str)
+    for p in prefixes:
+        out |= np.char.startswith(s.astype("U10"), p) if p else True
+    return out
+
+
+def _authority_column(columns: list[str], authority: str) -> str | None:
+    norm = authority.lower().replace("-", "_")
+    cands = [c for c in columns if c not in _KEY_COLS]
+    for c in cands:
+        if c.lower() in (norm, f"s{norm}", f"{norm}_rate", f"s{norm}_rate", f"add_{norm}", f"section_{norm}"):
+            return c
+    for c in cands:
+        if norm in c.lower():
+            return c
+    return None
+
+
+def _panel_frame(panel: pa.Table) -> dict[str, np.ndarray]:
+    cols = {name: panel.column(name).to_numpy(zero_copy_only=False) for name in panel.column_names}
+    for need in ("hts10", "origin", "mfn_rate", "total_rate"):
+        if need not in cols:
+            raise InputError(f"duty panel lacks column {need!r}")
+    return cols
+
+
+def _align(lines_h: np.ndarray, lines_o: np.ndarray, panel: dict[str, np.ndarray], col: str,
+           fill: np.ndarray | float) -> np.ndarray:
+    """Values of panel[col] for each (hts10, origin) line; ``fill`` where the panel has no such line."""
+    key_l = np.char.add(np.char.add(lines_h.astype("U10"), "|"), lines_o.astype("U8"))
+    key_p = np.char.add(np.char.add(panel["hts10"].astype("U10"), "|"), panel["origin"].astype("U8"))
+    order = np.argsort(key_p)
+    pos = np.searchsorted(key_p[order], key_l)
+    pos = np.clip(pos, 0, len(order) - 1)
+    hit = key_p[order][pos] == key_l if len(order) else np.zeros(len(key_l), dtype=bool)
+    vals = np.asarray(panel[col], dtype=float)[order][pos] if len(order) else np.zeros(len(key_l))
+    fill_arr = np.broadcast_to(np.asarray(fill, dtype=float), vals.shape)
+    return np.where(hit, np.nan_to_num(vals, nan=0.0), fill_arr)
+
+
+def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, duty_panel: PanelFn | None = None,
+                 sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The scenario's regime on the given lines: mfn_rate, total_rate and the per-authority add-ons."""
+    panel_fn = duty_panel or _default_panel()
+    base = scenario.base
+    day = base.date if base.regime == "date" else (base.date or REFERENCE_DATE)
+    origins = sorted(set(origin.tolist()))
+    panel = _panel_frame(panel_fn(day, origins=origins))
+    mfn = _align(hts10, origin, panel, "mfn_rate", 0.0)
+    auth_names = [c for c in panel if c not in _KEY_COLS and np.asarray(panel[c]).dtype.kind == "f"]
+    if base.regime == "no_additional_tariffs":
+        auth = {c: np.zeros_like(mfn) for c in auth_names}
+        total = mfn.copy()
+    else:
+        auth = {c: _align(hts10, origin, panel, c, 0.0) for c in auth_names}
+        total = _align(hts10, origin, panel, "total_rate", np.nan)
+        total = np.where(np.isnan(total), mfn, total)  # lines the panel lacks: MFN only
+    total = total.copy()
+    when = scenario.evaluation_date
+    for i, ch in enumerate(scenario.changes):
+        if not ch.window.contains(when):
+            continue
+        where = f"changes[{i}]"
+        if isinstance(ch, RateChange):
+            m = scope_mask(hts10, origin, ch.origins, ch.products, sectors)
+            if ch.mode == "add":
+                total[m] += ch.rate
+                auth.setdefault("scenario", np.zeros_like(total))[m] += ch.rate
+            elif ch.mode == "set":
+                total[m] = ch.rate
+            else:  # floor, all-in inclusive of MFN
+                total[m] = np.maximum(mfn[m], ch.rate)
+                for arr in auth.values():
+                    arr[m] = 0.0
+        else:
+            _apply_measure(ch, where, hts10, origin, mfn, auth, total, panel_fn, sectors)
+    if (total < -1e-12).any():
+        raise RuleError("the scenario produces a negative total rate on some lines")
+    return {"mfn_rate": mfn, "total_rate": np.maximum(total, 0.0), **auth}
+
+
+def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, total, panel_fn, sectors) -> None:
+    m = catalogue_measure(ch.measure)
+    authority = str(m.get("authority", ""))
+    col = _authority_column(list(auth), authority)
+    if col is None:
+        raise RuleError(f"{where}.measure: the duty panel reports no column for authority {authority!r}")
+    scope = scope_mask(hts10, origin, ch.origins, ch.products, sectors)
+    inc = (m.get("origins") or {}).get("include") or ["all"]
+    exc = set((m.get("origins") or {}).get("exclude") or [])
+    if "all" not in inc:
+        scope &= np.isin(origin, np.array(sorted(_expand_origins(list(inc)) or []), dtype=object))
+    if exc:
+        scope &= ~np.isin(origin, np.array(sorted(_expand_origins(list(exc)) or []), dtype=object))
+    prefixes = [p for p in ((m.get("products") or {}).get("prefixes") or []) if p]
+    if prefixes:
+        scope &= _startswith_any(hts10, [str(p).replace(".", "") for p in prefixes])
+    cur = auth[col]
+    applies = scope & (cur > 0)
+    if ch.action == "apply":
+        start = m.get("effective_from")
+        if start is None:
+            raise RuleError(f"{where}.measure: {ch.measure!r} has no effective_from in the catalogue")
+        day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
+        origins = sorted(set(origin[scope].tolist()))
+        if not origins:
+            return
+        snap = _panel_frame(panel_fn(day, origins=origins))
+        snap_col = _authority_column([c for c in snap if c not in _KEY_COLS], authority)
+        if snap_col is None:
+            raise RuleError(f"{where}.measure: the duty panel on {day} reports no column for {authority!r}")
+        new = _align(hts10, origin, snap, snap_col, 0.0)
+        if not (scope & (cur > 0)).any():
+            # The authority is absent in the base: take the measure's lines as the engine gives them.
+            applies = scope & (new > 0)
+        new_vals = new[applies]
+    elif ch.action == "set":
+        new_vals = np.full(int(applies.sum()), float(ch.rate))
+    else:
+        new_vals = np.zeros(int(applies.sum()))
+    total[applies] += new_vals - cur[applies]
+    cur[applies] = new_vals
+
+
+def resolve(scenario: Scenario, *, duty_panel: PanelFn | None = None, lines: pa.Table | None = None) -> pa.Table:
+    """Per-line rates of a scenario on the trade lines (default: the warehouse's HS10 x partner imports).
+
+    Columns: hts10, origin, value (trade-year customs value), mfn_rate, base_rate (the data's
+    reference regime, MFN only), new_rate (the scenario's regime), changed (new != base).
+    """
+    if lines is None:
+        lines = _lines_cached(scenario.model.trade_year)
+    h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(object)
+    o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(object)
+    rates = regime_rates(scenario, h, o, duty_panel=duty_panel)
+    new = rates["total_rate"]
+    base = rates["mfn_rate"]
+    return pa.table({
+        "hts10": pa.array(h.astype(str)),
+        "origin": pa.array(o.astype(str)),
+        "value": lines.column("value"),
+        "mfn_rate": pa.array(base),
+        "base_rate": pa.array(base),
+        "new_rate": pa.array(new),
+        "changed": pa.array(np.abs(new - base) > 1e-12),
+    })

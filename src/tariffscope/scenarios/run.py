@@ -1,0 +1,427 @@
+"""Run scenarios through the PE model: headline outcomes, breakdowns, exposure and Monte Carlo bands.
+
+Every scenario is solved from the data's reference regime (2024 flows, MFN only) to its own regime;
+``against`` another scenario reports the difference of the two (per Monte Carlo draw, with common
+elasticity draws, so bands of differences are tight where the scenarios agree).
+
+Headline metrics (``HEADLINE``; key, label, unit): changes against the reference or ``against``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from tariffscope.errors import InputError
+from tariffscope.models import elasticities as el
+from tariffscope.models import exposure as ex
+from tariffscope.models import uncertainty as unc
+from tariffscope.models.pe import PELines, aggregate, price_index_change, solve_pe
+from tariffscope.scenarios.resolve import _expand_origins, measure_prefixes, regime_rates, sector_labels, _lines_cached
+from tariffscope.scenarios.schema import Scenario, load_scenario
+
+__all__ = ["HEADLINE", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
+           "SimulationResult", "ComparisonResult", "simulate", "compare"]
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+
+# key, label, unit
+HEADLINE: tuple[tuple[str, str, str], ...] = (
+    ("imports_from_partner", "US imports from the partner", "usd"),
+    ("balance_with_partner", "US goods balance with the partner", "usd"),
+    ("tariff_revenue", "US tariff revenue (all origins)", "usd"),
+    ("importer_price_index", "US import price index (tariff-inclusive)", "fraction"),
+    ("partner_export_price", "Partner's export price (pre-tariff)", "fraction"),
+    ("partner_sector_exports", "Partner's auto and parts exports to the US", "usd"),
+    ("exporter_sector_output", "Partner's auto sector output (first-order)", "fraction"),
+    ("exporter_sector_jobs", "Partner's auto manufacturing jobs (first-order)", "persons"),
+    ("trade_diversion", "Imports diverted to other origins", "usd"),
+    ("deadweight_loss", "US deadweight loss", "usd"),
+)
+HEADLINE_KEYS = tuple(k for k, _, _ in HEADLINE)
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def builtin_path(name: str) -> Path:
+    p = BUILTIN_DIR / f"{name}.yaml"
+    if not p.exists():
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, builtin_names(), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; built-ins: {', '.join(builtin_names())}"
+        raise InputError(f"unknown scenario {name!r}{hint}")
+    return p
+
+
+def get_scenario(spec: str | Path | Scenario) -> Scenario:
+    """A Scenario from an object, a built-in name or a YAML file path."""
+    if isinstance(spec, Scenario):
+        return spec
+    s = str(spec)
+    if s.endswith((".yaml", ".yml")) or os.path.sep in s:
+        return load_scenario(s)
+    return load_scenario(builtin_path(s))
+
+
+# --- problem: everything the PE needs, as arrays (shared by the point run and the Monte Carlo) -------------
+
+
+@dataclass
+class Problem:
+    names: list[str]
+    partners: list[str]
+    hts10: np.ndarray          # per line (str)
+    origin: np.ndarray         # per line (str)
+    sector: np.ndarray         # per line (str)
+    pidx: np.ndarray           # product index per line
+    products: np.ndarray       # product codes
+    value: np.ndarray
+    base_rate: np.ndarray      # reference regime (MFN)
+    new_rate: np.ndarray       # (n_scenarios, n_lines)
+    omega: np.ndarray          # per scenario
+    sigma: np.ndarray          # per product (point)
+    eta: np.ndarray
+    sigma_sd: np.ndarray       # log-sd for the Monte Carlo
+    eta_sd: np.ndarray
+    partner_mask: np.ndarray   # (n_scenarios, n_lines)
+    auto_mask: np.ndarray      # partner's auto and parts lines, (n_scenarios, n_lines)
+    car_mask: np.ndarray       # HS 8703 lines of the partner, (n_scenarios, n_lines)
+    output_usd: np.ndarray     # per scenario: partner auto output (NaN without facts)
+    employment: np.ndarray
+    years: np.ndarray
+    elasticity_sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    facts: list[Any] = field(default_factory=list)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        keys = ("pidx", "value", "base_rate", "new_rate", "omega", "sigma", "eta", "sigma_sd", "eta_sd",
+                "partner_mask", "auto_mask", "car_mask", "output_usd", "employment", "years")
+        return {k: getattr(self, k) for k in keys}
+
+
+def _auto_prefixes() -> list[str]:
+    out = list(ex.AUTO_PREFIXES)
+    try:
+        out += [p for p in measure_prefixes("s232_auto_parts") if p]
+    except Exception:  # noqa: BLE001 - no catalogue: HS 8703/8704/8706-8708 only
+        pass
+    return sorted(set(out))
+
+
+def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table] | None = None,
+            lines: pa.Table | None = None) -> Problem:
+    if not scenarios:
+        raise InputError("no scenarios given")
+    m0 = scenarios[0].model
+    for sc in scenarios[1:]:
+        if (sc.model.trade_year, sc.model.elasticities, sc.model.level, sc.model.sigma, sc.model.eta) != (
+                m0.trade_year, m0.elasticities, m0.level, m0.sigma, m0.eta):
+            raise InputError(f"scenario {sc.name!r} uses other elasticities/trade year/level than {scenarios[0].name!r}; "
+                             "compare needs them equal")
+    if lines is None:
+        lines = _lines_cached(m0.trade_year)
+    h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(str).astype(object)
+    o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(str).astype(object)
+    v = np.asarray(lines.column("value").to_numpy(zero_copy_only=False), dtype=float)
+    sector = sector_labels(h)
+    rates = []
+    base = None
+    for sc in scenarios:
+        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector)
+        rates.append(r["total_rate"])
+        base = r["mfn_rate"] if base is None else base
+    key = np.array([c[:6] for c in h], dtype=object) if m0.level == "hs6" else h
+    products, pidx = np.unique(key.astype(str), return_inverse=True)
+    asg = el.assign(products, m0.elasticities, sigma=m0.sigma, eta=m0.eta)
+    fixed_s = np.full(products.shape[0], m0.sigma is not None)
+    fixed_e = np.full(products.shape[0], m0.eta is not None)
+    autos = _auto_prefixes()
+    is_auto = np.zeros(h.shape[0], dtype=bool)
+    hs = h.astype("U10")
+    for p in autos:
+        is_auto |= np.char.startswith(hs, p)
+    is_car = np.char.startswith(hs, "8703")
+    pm, am, cm, out_usd, emp, facts = [], [], [], [], [], []
+    for sc in scenarios:
+        oset = _expand_origins([sc.partner])
+        mask = np.isin(o, np.array(sorted(oset or []), dtype=object))
+        pm.append(mask)
+        am.append(mask & is_auto)
+        cm.append(mask & is_car)
+        f = ex.exporter_facts(sc.partner, sc.model.trade_year)
+        facts.append(f)
+        out_usd.append(f.output_usd if f else np.nan)
+        emp.append(f.employment if f else np.nan)
+    return Problem(
+        names=[sc.name for sc in scenarios], partners=[sc.partner for sc in scenarios], hts10=h, origin=o,
+        sector=sector, pidx=pidx.astype(np.int64), products=products, value=v, base_rate=np.asarray(base, dtype=float),
+        new_rate=np.vstack(rates), omega=np.array([sc.model.omega for sc in scenarios], dtype=float),
+        sigma=asg.sigma, eta=asg.eta, sigma_sd=unc.log_sd(asg.sigma, asg.sigma_se, fixed_s),
+        eta_sd=unc.log_sd(asg.eta, asg.eta_se, fixed_e), partner_mask=np.vstack(pm), auto_mask=np.vstack(am),
+        car_mask=np.vstack(cm), output_usd=np.array(out_usd), employment=np.array(emp),
+        years=np.array([sc.model.years for sc in scenarios], dtype=float),
+        elasticity_sources=asg.source_counts(), facts=facts,
+    )
+
+
+def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.ndarray, extra=None) -> PELines:
+    p = arr["pidx"]
+    return solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][k], sigma_g[p], eta_g[p], arr["omega"][k],
+                    extra=extra)
+
+
+def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> np.ndarray:
+    """The headline vector (order of HEADLINE) of scenario k's solve; flows scaled by ``years``."""
+    yrs = arr["years"][k]
+    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
+    dval = res.value_new - res.value_base
+    d_imp = float(dval[pm].sum())
+    d_auto = float(dval[am].sum())
+    share = d_auto / arr["output_usd"][k]
+    w = res.value_base[pm] * res.volume_new[pm] / np.where(res.volume_base[pm] > 0, res.volume_base[pm], 1.0)
+    exp_price = float(np.expm1(np.sum(w * np.log(res.exporter_price[pm])) / w.sum())) if w.sum() > 0 else 0.0
+    div = res.trade_diversion[~pm]
+    return np.array([
+        d_imp * yrs,
+        -d_imp * yrs,
+        float((res.revenue_new - res.revenue_base).sum()) * yrs,
+        price_index_change(res),
+        exp_price,
+        d_auto * yrs,
+        share,
+        share * arr["employment"][k],
+        float(div[div > 0].sum()) * yrs,
+        float(res.dwl_change.sum()) * yrs,
+    ])
+
+
+def _difference(h: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    out = h - ref
+    for key in ("importer_price_index", "partner_export_price"):
+        j = HEADLINE_KEYS.index(key)
+        out[..., j] = (1 + h[..., j]) / (1 + ref[..., j]) - 1
+    return out
+
+
+# --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
+
+_CACHE: dict[str, dict[str, np.ndarray]] = {}
+
+
+def _load(path: str) -> dict[str, np.ndarray]:
+    arr = _CACHE.get(path)
+    if arr is None:
+        with np.load(path) as z:
+            arr = {k: z[k] for k in z.files}
+        _CACHE.clear()
+        _CACHE[path] = arr
+    return arr
+
+
+def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
+    _, seed = item
+    arr = _load(path)
+    rng = np.random.default_rng(seed)
+    s, e = unc.draw(rng, arr["sigma"], arr["sigma_sd"], arr["eta"], arr["eta_sd"])
+    return np.vstack([headline(_solve(arr, k, s, e), arr, k) for k in range(arr["new_rate"].shape[0])])
+
+
+def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int | None, progress: bool) -> np.ndarray:
+    """(draws, n_scenarios, n_metrics) headline samples."""
+    if draws <= 0:
+        return np.empty((0, len(problem.names), len(HEADLINE)))
+    with tempfile.TemporaryDirectory(prefix="tariffscope-mc-") as tmp:
+        path = os.path.join(tmp, "problem.npz")
+        np.savez(path, **problem.arrays())
+        flat = unc.run_draws(partial(_mc_task, path), draws, seed, backend=backend, workers=workers,
+                             progress=progress, desc=f"Monte Carlo ({', '.join(problem.names)})")
+        _CACHE.pop(path, None)
+    return flat.reshape(draws, len(problem.names), len(HEADLINE))
+
+
+# --- results ----------------------------------------------------------------------------------------------
+
+
+def _metric_dicts(values: np.ndarray, samples: np.ndarray | None) -> list[dict[str, Any]]:
+    bands = unc.bands(samples) if samples is not None and samples.shape[0] else None
+    out = []
+    for j, (key, label, unit) in enumerate(HEADLINE):
+        v = values[j]
+        d: dict[str, Any] = {"name": key, "label": label, "unit": unit, "value": float(v) if np.isfinite(v) else None}
+        if bands is not None:
+            d.update(bands[j].to_dict())
+        out.append(d)
+    return out
+
+
+def _sources(problem: Problem) -> list[dict[str, str]]:
+    prov = el.provenance()
+    out = [
+        {"source": "census_import_weights_2024", "what": "US imports for consumption by HTS10 x partner, 2024 (PE base flows)",
+         "vintage": "2024 annual"},
+        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue"},
+        {"source": "elasticities", "what": "Broda-Weinstein (2006) sigmas; Hauk (USITC) import demand elasticities",
+         "vintage": prov.get("built_at", ""), "sha256": prov.get("output", {}).get("sha256", "")},
+    ]
+    for f in problem.facts:
+        if f is not None:
+            out.extend(f.sources)
+    return out
+
+
+@dataclass
+class SimulationResult:
+    """One scenario against the reference regime (or ``against``)."""
+
+    scenario: Scenario
+    against: str | None
+    headline: list[dict[str, Any]]
+    by_sector: Any            # pandas.DataFrame
+    by_origin: Any
+    exposure: dict[str, Any]
+    elasticity_sources: dict[str, dict[str, int]]
+    draws: int
+    seed: int
+    lines: Any | None = None  # pandas.DataFrame when outputs.lines
+    sources: list[dict[str, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.headline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name, "description": self.scenario.description, "partner": self.scenario.partner,
+            "against": self.against or "reference (MFN only, 2024 flows)", "draws": self.draws, "seed": self.seed,
+            "headline": self.headline,
+            "by_sector": _records(self.by_sector), "by_origin": _records(self.by_origin),
+            "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
+            "assumptions": self.assumptions, "sources": self.sources,
+        }
+
+
+@dataclass
+class ComparisonResult:
+    names: list[str]
+    against: str | None
+    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...]}
+    draws: int
+    seed: int
+    sources: list[dict[str, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = []
+        for p in self.packages:
+            for m in p["headline"]:
+                rows.append({"scenario": p["name"], **m})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenarios": self.packages, "against": self.against or "reference (MFN only, 2024 flows)",
+                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": l, "unit": u} for k, l, u in HEADLINE],
+                "assumptions": self.assumptions, "sources": self.sources}
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    if frame is None:
+        return []
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+ASSUMPTIONS = [
+    "Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
+    "2024 HS10 x partner flows as the base, observed under MFN rates.",
+    "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
+    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US.",
+    "Monte Carlo: lognormal elasticities around point estimates (log-sd = se/point where reported, else 0.25).",
+]
+
+
+def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
+             workers: int | None, progress: bool, duty_panel, lines) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+    allsc = scs + ([against] if against is not None else [])
+    problem = prepare(allsc, duty_panel=duty_panel, lines=lines)
+    arr = problem.arrays()
+    extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector}
+    results = [_solve(arr, k, problem.sigma, problem.eta, extra=extra) for k in range(len(allsc))]
+    point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
+    samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
+    if against is not None:
+        point = _difference(point[:-1], point[-1])
+        if samples is not None:
+            samples = _difference(samples[:, :-1, :], samples[:, -1:, :])
+    return problem, results, point, samples
+
+
+def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, against: str | Scenario | None = None,
+             backend: str = "process", workers: int | None = None, progress: bool = True,
+             duty_panel=None, lines: pa.Table | None = None) -> SimulationResult:
+    if draws < 0:
+        raise InputError("draws must be >= 0")
+    sc = get_scenario(scenario)
+    ag = get_scenario(against) if against is not None else None
+    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines)
+    res = results[0]
+    headline_d = _metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
+    arr = problem.arrays()
+    d_auto = float((res.value_new - res.value_base)[arr["auto_mask"][0]].sum())
+    d_car = float((res.volume_new - res.volume_base)[arr["car_mask"][0]].sum())
+    exposure = ex.exporter_exposure(d_auto, d_car, problem.facts[0])
+    by_sector = aggregate(res, "sector")
+    pmask = problem.partner_mask[0]
+    by_sector_partner = aggregate(_subset(res, pmask), "sector")
+    exposure["balance_by_sector"] = [{"sector": r["sector"], "balance_change": -r["value_change"] * sc.model.years,
+                                      "imports_change": r["value_change"] * sc.model.years}
+                                     for r in _records(by_sector_partner)]
+    by_origin = aggregate(res, "origin").sort_values("value_change").reset_index(drop=True)
+    lines_frame = res.to_frame() if sc.outputs.lines else None
+    return SimulationResult(
+        scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
+        exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
+        sources=_sources(problem), assumptions=ASSUMPTIONS,
+    )
+
+
+def _subset(res: PELines, mask: np.ndarray) -> PELines:
+    kw = {}
+    for name in res.__dataclass_fields__:
+        val = getattr(res, name)
+        if name == "extra":
+            kw[name] = {k: v[mask] for k, v in val.items()}
+        elif isinstance(val, np.ndarray):
+            kw[name] = val[mask]
+        else:
+            kw[name] = val
+    return PELines(**kw)
+
+
+def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenario | None = None, draws: int = 100,
+            seed: int = 0, backend: str = "process", workers: int | None = None, progress: bool = True,
+            duty_panel=None, lines: pa.Table | None = None) -> ComparisonResult:
+    if not scenarios:
+        raise InputError("compare needs at least one scenario")
+    if draws < 0:
+        raise InputError("draws must be >= 0")
+    scs = [get_scenario(s) for s in scenarios]
+    ag = get_scenario(against) if against is not None else None
+    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines)
+    packages = []
+    for k, sc in enumerate(scs):
+        packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
+                         "headline": _metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
+    return ComparisonResult(names=[s.name for s in scs], against=ag.name if ag else None, packages=packages,
+                            draws=draws, seed=seed, sources=_sources(problem), assumptions=ASSUMPTIONS)

@@ -1,0 +1,394 @@
+"""The scenario file schema (pydantic) and its loader; every error names its YAML path.
+
+A scenario is a diff from a base tariff regime (Tax-Calculator style "reform"):
+
+```yaml
+name: auto-relief
+description: June 2025 with autos and parts from Japan at 15% all-in
+base: {date: 2025-06-15}            # or: base: no_additional_tariffs (MFN only)
+partner: JPN                         # the bilateral focus of headline figures
+changes:
+  - measure: ieepa_recip_phase1      # a catalogue measure: apply (put in force) | remove | set (rate)
+    action: apply
+    origins: [JPN]
+  - origins: [JPN]                   # or a rate for an origin scope x product scope x date window
+    products: {sectors: [autos], prefixes: ["8708"]}
+    mode: floor                      # add (on top) | set (total rate) | floor (max(MFN, rate), all-in)
+    rate: 0.15
+    window: {from: 2025-06-01, until: 2026-01-01}
+model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024}
+outputs: {by: [sector, origin], lines: false}
+```
+
+Loading never runs anything: :func:`load_scenario` parses with ``yaml.safe_load``, validates, checks
+measure ids against the catalogue and windows for overlaps, and raises ``RuleError`` whose message
+starts with the YAML path of the first error (``changes[2].rate: must be >= 0``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tariffscope.errors import InputError, RuleError
+
+__all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "Outputs", "ProductScope", "Window",
+           "load_scenario", "parse_scenario", "scenario_from_dict"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Window(_Strict):
+    """Dates a change is in force: ``from`` inclusive, ``until`` exclusive (either may be open)."""
+
+    start: dt.date | None = Field(None, alias="from")
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.start and self.until and self.until <= self.start:
+            raise ValueError("until must be after from")
+        return self
+
+    def contains(self, day: dt.date) -> bool:
+        return (self.start is None or day >= self.start) and (self.until is None or day < self.until)
+
+    def overlaps(self, other: Window) -> bool:
+        lo = max(self.start or dt.date.min, other.start or dt.date.min)
+        hi = min(self.until or dt.date.max, other.until or dt.date.max)
+        return lo < hi
+
+
+class ProductScope(_Strict):
+    """HS prefixes (digits), sector names and/or the product lines of catalogue measures; empty = all."""
+
+    prefixes: list[str] = Field(default_factory=list)
+    sectors: list[str] = Field(default_factory=list)
+    measures: list[str] = Field(default_factory=list)  # e.g. [s232_autos, s232_auto_parts]
+    exclude_prefixes: list[str] = Field(default_factory=list)
+
+    @field_validator("prefixes", "exclude_prefixes", mode="before")
+    @classmethod
+    def _digits(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            out = []
+            for p in v:
+                s = str(p).replace(".", "").strip()
+                if not s.isdigit() or len(s) > 10:
+                    raise ValueError(f"HS prefix {p!r} must be 1-10 digits")
+                out.append(s)
+            return out
+        return v
+
+    @field_validator("sectors")
+    @classmethod
+    def _known_sector(cls, v: list[str]) -> list[str]:
+        known = _sector_names()
+        for s in v:
+            if known is not None and s not in known:
+                raise ValueError(f"unknown sector {s!r}; known: {', '.join(sorted(known))}")
+        return v
+
+    @property
+    def is_all(self) -> bool:
+        return not self.prefixes and not self.sectors and not self.measures
+
+    def overlaps(self, other: ProductScope) -> bool:
+        if self.is_all or other.is_all:
+            return True
+        if set(self.sectors) & set(other.sectors) or set(self.measures) & set(other.measures):
+            return True
+        if self.measures or other.measures:  # measure lines vs prefixes/sectors: compare their prefixes
+            from tariffscope.scenarios.resolve import measure_prefixes
+
+            mine = self.prefixes + [p for m in self.measures for p in measure_prefixes(m)]
+            theirs = other.prefixes + [p for m in other.measures for p in measure_prefixes(m)]
+            return any(a.startswith(b) or b.startswith(a) for a in mine for b in theirs)
+        if any(a.startswith(b) or b.startswith(a) for a in self.prefixes for b in other.prefixes):
+            return True
+        # A sector and a prefix may overlap; be conservative when the sector map says so.
+        for sec, prefixes in ((s, other.prefixes) for s in self.sectors):
+            if any(_sector_of(p) == sec for p in prefixes):
+                return True
+        for sec, prefixes in ((s, self.prefixes) for s in other.sectors):
+            if any(_sector_of(p) == sec for p in prefixes):
+                return True
+        return False
+
+
+def _sector_names() -> set[str] | None:
+    try:
+        from tariffscope.codes import sectors
+    except ImportError:  # sector map not installed yet: accept any name, checked at resolve time
+        return None
+    return set(sectors.SECTORS)
+
+
+def _sector_of(prefix: str) -> str | None:
+    try:
+        from tariffscope.codes import sectors
+    except ImportError:
+        return None
+    try:
+        return sectors.sector_of(prefix)
+    except Exception:  # noqa: BLE001 - a short prefix may span sectors
+        return None
+
+
+def _origins_ok(v: list[str]) -> list[str]:
+    from tariffscope.codes.countries import resolve_country
+
+    out = []
+    for o in v:
+        if str(o).lower() == "all":
+            out.append("all")
+            continue
+        try:
+            out.append(resolve_country(str(o)).iso3)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+    return out
+
+
+class MeasureChange(_Strict):
+    """Apply (put in force as on its effective date), remove, or set the rate of a catalogue measure."""
+
+    measure: str
+    action: Literal["apply", "remove", "set"]
+    rate: float | None = Field(None, ge=0)
+    origins: list[str] = Field(default_factory=lambda: ["all"])
+    products: ProductScope = Field(default_factory=ProductScope)
+    window: Window = Field(default_factory=Window)
+    note: str | None = None
+
+    _check_origins = field_validator("origins")(classmethod(lambda cls, v: _origins_ok(v)))
+
+    @model_validator(mode="after")
+    def _rate_for_set(self) -> MeasureChange:
+        if self.action == "set" and self.rate is None:
+            raise ValueError("action 'set' needs a rate")
+        if self.action != "set" and self.rate is not None:
+            raise ValueError(f"action {self.action!r} takes no rate (use action: set)")
+        return self
+
+
+class RateChange(_Strict):
+    """A rate for origin scope x product scope x date window."""
+
+    origins: list[str] = Field(min_length=1)
+    products: ProductScope = Field(default_factory=ProductScope)
+    mode: Literal["add", "set", "floor"] = "add"
+    rate: float = Field(ge=0)
+    window: Window = Field(default_factory=Window)
+    note: str | None = None
+
+    _check_origins = field_validator("origins")(classmethod(lambda cls, v: _origins_ok(v)))
+
+
+Change = Union[MeasureChange, RateChange]
+
+
+class Base(_Strict):
+    """The regime a scenario starts from: the engine's regime on ``date``, or MFN only."""
+
+    date: dt.date | None = None
+    regime: Literal["date", "no_additional_tariffs"] = "date"
+
+    @model_validator(mode="after")
+    def _date_needed(self) -> Base:
+        if self.regime == "date" and self.date is None:
+            raise ValueError("base needs a date (or use base: no_additional_tariffs)")
+        return self
+
+
+class ModelOptions(_Strict):
+    elasticities: Literal["broda_weinstein", "hauk"] = "broda_weinstein"
+    omega: float = Field(math.inf, gt=0, description="export supply elasticity; inf = full pass-through")
+    sigma: float | None = Field(None, gt=0, description="override: one substitution elasticity for every product")
+    eta: float | None = Field(None, gt=0, description="override: one import demand elasticity for every product")
+    years: float = Field(1.0, gt=0, description="static annual effects are multiplied by this")
+    trade_year: int = Field(2024, ge=2000, le=2100)
+    level: Literal["hs10", "hs6"] = "hs10"
+
+
+class Outputs(_Strict):
+    by: list[Literal["sector", "origin", "hs2"]] = Field(default_factory=lambda: ["sector", "origin"])
+    lines: bool = False
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    base: Base
+    date: dt.date | None = None  # evaluation date for change windows (default: the base date)
+    partner: str = "JPN"
+    changes: list[Change] = Field(default_factory=list)
+    model: ModelOptions = Field(default_factory=ModelOptions)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @field_validator("partner")
+    @classmethod
+    def _partner(cls, v: str) -> str:
+        return _origins_ok([v])[0]
+
+    @field_validator("base", mode="before")
+    @classmethod
+    def _base_shorthand(cls, v: Any) -> Any:
+        if v in ("no_additional_tariffs", "mfn", "mfn_only"):
+            return {"regime": "no_additional_tariffs"}
+        if isinstance(v, (str, dt.date)):
+            return {"date": v}
+        return v
+
+    @field_validator("changes", mode="before")
+    @classmethod
+    def _discriminate(cls, v: Any) -> Any:
+        # A change with a `measure` key is a MeasureChange, otherwise a RateChange (clearer errors than a union).
+        if not isinstance(v, list):
+            return v
+        out = []
+        for i, item in enumerate(v):
+            if isinstance(item, dict):
+                model = MeasureChange if "measure" in item else RateChange
+                try:
+                    out.append(model.model_validate(item))
+                except ValidationError as exc:
+                    raise _Nested(f"changes[{i}]", exc) from None
+            else:
+                out.append(item)
+        return out
+
+    @property
+    def evaluation_date(self) -> dt.date:
+        return self.date or self.base.date or dt.date(2025, 6, 15)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class _Nested(ValueError):
+    """Carries a nested ValidationError with the path prefix it occurred under."""
+
+    def __init__(self, prefix: str, exc: ValidationError) -> None:
+        self.prefix, self.exc = prefix, exc
+        super().__init__(f"{prefix}: {exc}")
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("MeasureChange", "RateChange", "function-after[_ordered(), Window]"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
+    err = exc.errors()[0]
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, _Nested):
+        return _first_error(ctx_err.exc, _join(prefix, _fmt_loc(err["loc"])) + ctx_err.prefix[len("changes"):])
+    loc = _join(prefix, _fmt_loc(err["loc"]))
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "greater_than_equal":
+        msg = f"must be >= {err['ctx']['ge']:g}"
+    elif err["type"] == "greater_than":
+        msg = f"must be > {err['ctx']['gt']:g}"
+    elif err["type"] == "missing":
+        msg = "required"
+    return f"{loc}: {msg}"
+
+
+def _join(prefix: str, loc: str) -> str:
+    if not prefix:
+        return loc
+    if loc == "(top level)":
+        return prefix
+    return prefix + ("" if loc.startswith("[") else ".") + loc
+
+
+def scenario_from_dict(data: Any, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+    if not isinstance(data, dict):
+        raise RuleError(f"{source}: (top level): a scenario must be a mapping, got {type(data).__name__}")
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise RuleError(f"{source}: {_first_error(exc)}") from None
+    _check_semantics(sc, source, check_catalogue)
+    return sc
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{source}: not valid YAML: {exc}") from None
+    return scenario_from_dict(data, source=source, check_catalogue=check_catalogue)
+
+
+def load_scenario(path: str | Path, *, check_catalogue: bool = True) -> Scenario:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"scenario file not found: {p}")
+    return parse_scenario(p.read_text(encoding="utf-8"), source=str(p), check_catalogue=check_catalogue)
+
+
+def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
+    ids = measure_ids() if check_catalogue else None
+    for i, ch in enumerate(sc.changes):
+        for k, mid in enumerate(ch.products.measures):
+            if ids is not None and mid not in ids:
+                raise RuleError(f"{source}: changes[{i}].products.measures[{k}]: unknown measure id {mid!r}")
+        if isinstance(ch, MeasureChange) and ids is not None and ch.measure not in ids:
+            from difflib import get_close_matches
+
+            near = get_close_matches(ch.measure, sorted(ids), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise RuleError(f"{source}: changes[{i}].measure: unknown measure id {ch.measure!r}{hint}")
+    # Two changes on overlapping origin x product scopes must not be in force at the same time.
+    for i, a in enumerate(sc.changes):
+        for j in range(i):
+            b = sc.changes[j]
+            if isinstance(a, MeasureChange) != isinstance(b, MeasureChange):
+                continue
+            if isinstance(a, MeasureChange) and a.measure != b.measure:
+                continue
+            oa, ob = set(a.origins), set(b.origins)
+            origins_meet = "all" in oa or "all" in ob or bool(oa & ob)
+            if origins_meet and a.products.overlaps(b.products) and a.window.overlaps(b.window):
+                raise RuleError(f"{source}: changes[{i}].window: overlaps changes[{j}] on the same origins and products")
+
+
+def measure_ids() -> set[str] | None:
+    """Measure ids of the tariff catalogue (``tariffs/catalogue/*.yaml``); None when no catalogue exists."""
+    try:
+        from tariffscope.tariffs import measures as _m  # the engine's loader, when present
+
+        cat = _m.load()
+        return {m.id for m in cat.measures}
+    except Exception:  # noqa: BLE001 - fall back to reading the files directly
+        pass
+    from tariffscope.config import PACKAGE_DIR
+
+    files = sorted((PACKAGE_DIR / "tariffs" / "catalogue").glob("*.yaml"))
+    if not files:
+        return None
+    ids: set[str] = set()
+    for f in files:
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        for m in data.get("measures", []) or []:
+            if isinstance(m, dict) and "id" in m:
+                ids.add(str(m["id"]))
+    return ids
