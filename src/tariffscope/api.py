@@ -14,6 +14,18 @@ __all__: list[str] = []
 
 # --- codes (countries, products, sectors) ------------------------------------------------------
 
+
+def resolve_country(text: str):
+    """The ``Country`` (iso3, iso2, name, census_code, m49, japan_customs_code) named by ``text``:
+    'JPN', 'JP', 'Japan', 'Korea, South', '5880' (Census), '392' (UN M49), 'EU27', 'WLD'.
+    Raises ``InputError`` with a suggestion for anything else."""
+    from tariffscope.codes.countries import resolve_country as _resolve
+
+    return _resolve(text)
+
+
+__all__ += ["resolve_country"]
+
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
 # --- trade (balance, monitor, mirror) ----------------------------------------------------------
