@@ -45,7 +45,26 @@ def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int
     if not 1 <= int(draws) <= MAX_DRAWS:
         raise InputError(f"draws must be between 1 and {MAX_DRAWS}, got {draws}")
     iso3, name = S.partner_name(partner)
-    ctx = S.Context(partner=iso3, partner_name=name, as_of=parse_as_of(as_of), draws=int(draws))
+    con = _open()
+    try:
+        return _collect(iso3, name, parse_as_of(as_of), int(draws), progress, con)
+    finally:
+        if con is not None:
+            con.close()
+
+
+def _open():
+    """One warehouse connection for the whole run, handed to API functions that take ``con=``."""
+    from tariffscope import db
+
+    try:
+        return db.open_warehouse()
+    except ImportError:  # a build without the embedded-data loader: each API call opens its own
+        return None
+
+
+def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
+    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con)
     steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
     done: list[S.Section] = []
     timings: dict[str, float] = {}

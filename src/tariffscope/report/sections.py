@@ -94,7 +94,13 @@ def call(ctx: "Context | None", name: str, *args: Any, **kwargs: Any) -> Any:
     fn = need(name)
     if ctx is not None and ctx.con is not None and accepts(fn, "con"):
         kwargs["con"] = ctx.con
+    for hint in HINTS:  # presentation preferences a function may not take
+        if hint in kwargs and not accepts(fn, hint):
+            kwargs.pop(hint)
     return fn(*args, **{k: v for k, v in kwargs.items() if v is not None or k == "con"})
+
+
+HINTS = ("progress", "backend")
 
 
 def as_dict(obj: Any) -> Any:
@@ -144,6 +150,8 @@ def norm_sources(raw: Any) -> list[dict]:
         elif isinstance(s, dict):
             d = dict(s)
             d.setdefault("source", get(d, "id", "name", "title", default="(unnamed)"))
+            if not d.get("title") and d.get("what"):
+                d["title"] = d["what"]
             out.append(d)
     return out
 
@@ -237,29 +245,47 @@ def balance_section(ctx: Context) -> Section:
     autos = [r for r in sectors if _is_auto(get(r, "sector", default=""))]
     if autos and bal:
         auto_bal = sum(float(get(r, "balance", default=0)) for r in autos)
-        share = sum(float(get(r, "share_of_balance", default=0) or 0) for r in autos) or auto_bal / bal
-        line = (f"Passenger vehicles, light trucks and automobile parts together account for {fmt.money(abs(auto_bal), cur)}, "
-                f"or {fmt.pct(share)} of the {verb}.")
+        share = auto_bal / bal
+        unsplit = any(r.get("exports") is None for r in autos)
+        line = (f"Passenger vehicles, light trucks and automobile parts together account for {fmt.money(abs(auto_bal), cur)} "
+                f"of it, {fmt.pct(share)} of the {verb}" + (" (their imports against the exports that could be identified: US exports are "
+                "published by HS chapter only, so auto exports sit in the chapter rows)." if unsplit else "."))
         s.sentences.append(line)
         s.headline.append(line)
     if sectors:
-        rows = [[str(get(r, "sector")), fmt.money(get(r, "exports"), cur), fmt.money(get(r, "imports"), cur),
-                 fmt.money(get(r, "balance"), cur), fmt.pct(get(r, "share_of_balance"))] for r in sectors]
+        rows, marks = [], []
+        for r in sectors:
+            label = sector_label(get(r, "sector", default=""))
+            if r.get("note"):
+                marks.append(f"{label}: {r['note']}")
+                label += " *"
+            rows.append([label, fmt.money(r.get("exports"), cur) if r.get("exports") is not None else "—", fmt.money(r.get("imports"), cur),
+                         fmt.money(r.get("balance"), cur), fmt.pct(r.get("share_of_balance"))])
         rows.append(["All goods", fmt.money(exp, cur), fmt.money(imp, cur), fmt.money(bal, cur), fmt.pct(1.0 if bal else None)])
         s.tables.append(Table(["Sector", "US exports", "US imports", "Balance", "Share of balance"], rows,
                               caption=f"US goods trade with {ctx.partner_name}, {period}", align=list("lrrrr")))
-        s.charts.append(Chart(svg.hbar([str(get(r, "sector")) for r in sectors], [float(get(r, "balance", default=0)) for r in sectors],
+        s.notes.extend(f"* {m}" for m in marks)
+        shown = [r for r in sectors if abs(float(r.get("balance") or 0)) > 0]
+        s.charts.append(Chart(svg.hbar([sector_label(get(r, "sector", default="")) for r in shown], [float(r.get("balance") or 0) for r in shown],
                                        title=f"US balance with {ctx.partner_name} by sector, {period}", fmt=lambda v: fmt.money(v, cur, 0)),
                               caption="Negative = US deficit (imports exceed exports)."))
-    for key in ("level_note", "levels", "product_level", "note", "notes"):
-        v = get(res, key)
-        if v:
-            s.notes.extend([str(x) for x in v] if isinstance(v, list) else [f"{key.replace('_', ' ')}: {v}" if not isinstance(v, str) else v])
+    levels = get(res, "levels", default={})
+    if isinstance(levels, dict):
+        s.notes.extend(f"{k}: {v}" for k, v in levels.items())
+    s.notes.extend(str(n) for n in get(res, "notes", default=[]) or [])
     return s
 
 
+def sector_label(code: Any) -> str:
+    """'passenger_vehicles' -> 'Passenger vehicles'; HS codes and labelled rows pass through."""
+    text = str(code)
+    if "_" in text and " " not in text:
+        text = text.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 def _is_auto(name: str) -> bool:
-    n = name.lower()
+    n = name.lower().replace("_", " ")
     return any(k in n for k in ("passenger vehicle", "light truck", "automobile part", "auto part"))
 
 
@@ -268,70 +294,62 @@ def monitor_section(ctx: Context) -> Section:
     need("monitor")
     res, month = None, None
     last_err: Exception | None = None
-    for m in _months_back(ctx.as_of, 15):
+    for m in _months_back(ctx.as_of, 15):  # the latest month with data on or before the as-of date
         try:
-            res = as_dict(call(ctx, "monitor", reporter="USA", partner=ctx.partner, month=m, by="sector"))
+            res = as_dict(call(ctx, "monitor", reporter="USA", partner=ctx.partner, month=m, by="sector",
+                               from_=_shift_month(m, -23), to=m))
             month = m
-            break
+            latest = next((r for r in get(res, "series", default=[]) if r.get("month") == m), None)
+            if latest and latest.get("imports") is not None:
+                break
         except TariffscopeError as exc:
             last_err = exc
     if res is None:
         raise last_err or SectionUnavailable("no monthly data")
-    s.data["month"] = res
+    s.data = res
     s.sources = norm_sources(get(res, "sources"))
-    flows = _monitor_flows(res)
-    if flows:
-        rows = []
-        for name, d in flows:
-            rows.append([name, fmt.money(get(d, "value", "level", "current")), fmt.money(get(d, "year_ago", "previous", "prior")),
-                         fmt.money(get(d, "change", "yoy_change", "diff")), fmt.pct(get(d, "pct_change", "yoy_pct", "growth", "change_pct"), signed=True)])
-        s.tables.append(Table(["", month, "A year earlier", "Change", "Change %"], rows, caption=f"US trade with {ctx.partner_name}, {month}", align=list("lrrrr")))
-        imp = dict(flows).get("Imports")
-        if imp:
-            line = (f"In {x_label_month(period_x(month))} US imports from {ctx.partner_name} were {fmt.money(get(imp, 'value', 'level', 'current'))}, "
-                    f"{fmt.pct(get(imp, 'pct_change', 'yoy_pct', 'growth', 'change_pct'), signed=True)} on a year earlier.")
-            s.sentences.append(line)
-            s.headline.append(line)
-    by = get(res, "sectors", "by", default=[]) or []
-    if by:
-        rows = [[str(get(r, "sector", "name")), fmt.money(get(r, "imports", "value")), fmt.money(get(r, "imports_year_ago", "year_ago")),
-                 fmt.pct(get(r, "imports_pct_change", "pct_change", "yoy_pct"), signed=True)] for r in by]
-        s.tables.append(Table(["Sector", "Imports", "A year earlier", "Change %"], rows, caption=f"Imports by sector, {month}", align=list("lrrr")))
-    # the series for the chart
-    try:
-        series = as_dict(call(ctx, "monitor", reporter="USA", partner=ctx.partner, from_=_shift_month(month, -23), to=month))
-    except TypeError:
-        series = None
-    except TariffscopeError as exc:
-        s.notes.append(f"monthly series: {exc}")
-        series = None
-    rows = get(series, "months", "series", "rows", default=None) if isinstance(series, dict) else series
-    if rows:
-        s.data["series"] = rows
-        xs = [period_x(get(r, "period", "month")) for r in rows]
+    series = get(res, "series", default=[]) or []
+    latest = next((r for r in series if r.get("month") == month), {})
+    label = x_label_month(period_x(month))
+    rows = []
+    for key, name in (("exports", "US exports"), ("imports", "US imports"), ("balance", "Balance")):
+        now, ago = latest.get(key), latest.get(f"{key}_year_ago")
+        chg = now - ago if fmt.is_number(now) and fmt.is_number(ago) else None
+        yoy = latest.get(f"{key}_yoy") if key != "balance" else None
+        rows.append([name, fmt.money(now), fmt.money(ago), fmt.money(chg), fmt.pct(yoy, signed=True) if yoy is not None else ""])
+    s.tables.append(Table(["", label, "A year earlier", "Change", "Change %"], rows, caption=f"US goods trade with {ctx.partner_name}, {label}", align=list("lrrrr")))
+    if fmt.is_number(latest.get("imports")):
+        line = (f"In {label} US imports from {ctx.partner_name} were {fmt.money(latest.get('imports'))}, "
+                f"{fmt.pct(latest.get('imports_yoy'), signed=True)} on a year earlier; the US balance was {fmt.money(latest.get('balance'))} "
+                f"against {fmt.money(latest.get('balance_year_ago'))} a year before.")
+        s.sentences.append(line)
+        s.headline.append(line)
+    detail = [r for r in get(res, "detail", default=[]) or [] if r.get("flow") == "imports"]
+    if detail:
+        detail.sort(key=lambda r: -(r.get("value") or 0))
+        s.tables.append(Table(["Sector", f"Imports {label}", "A year earlier", "Change %"],
+                              [[str(r.get("sector")), fmt.money(r.get("value")), fmt.money(r.get("value_year_ago")), fmt.pct(r.get("yoy"), signed=True)] for r in detail],
+                              caption=f"US imports from {ctx.partner_name} by sector, {label}", align=list("lrrr")))
+    vp = get(res, "volume_price", default=[]) or []
+    if vp:
+        s.tables.append(Table(["Product", "Flow", "Year", "Value change", "Volume change", "Unit-value change", "Units"],
+                              [[str(r.get("product")), str(r.get("flow")), f"{r.get('year')} vs {r.get('base_year')}", fmt.pct(r.get("value_change"), signed=True),
+                                fmt.pct(r.get("volume_change"), signed=True), fmt.pct(r.get("unit_value_change"), signed=True), str(r.get("unit", ""))] for r in vp],
+                              caption="Value = volume x unit value, where quantities exist", align=list("lllrrrl")))
+    s.notes.extend(str(n) for n in get(res, "notes", default=[]) or [])
+    pts = [r for r in series if r.get("imports") is not None or r.get("exports") is not None]
+    if len(pts) >= 2:
+        xs = [period_x(r["month"]) for r in pts]
         lines = []
-        for key, name, color, dash in (("imports", "Imports", svg.PALETTE[1], False), ("imports_year_ago", "Imports a year earlier", svg.PALETTE[1], True),
-                                       ("exports", "Exports", svg.PALETTE[0], False), ("exports_year_ago", "Exports a year earlier", svg.PALETTE[0], True)):
-            ys = [get(r, key) for r in rows]
+        for key, name, color, dash in (("imports", "US imports", svg.PALETTE[1], False), ("imports_year_ago", "imports a year earlier", svg.PALETTE[1], True),
+                                       ("exports", "US exports", svg.PALETTE[0], False), ("exports_year_ago", "exports a year earlier", svg.PALETTE[0], True)):
+            ys = [r.get(key) for r in pts]
             if any(y is not None for y in ys):
                 lines.append({"name": name, "x": xs, "y": [None if y is None else float(y) for y in ys], "color": color, "dash": dash})
-        if lines:
-            s.charts.append(Chart(svg.lines(lines, title=f"Monthly US trade with {ctx.partner_name}", y_fmt=lambda v: fmt.money(v, "USD", 0),
-                                            x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs))),
-                                  caption="Dashed: the same month a year earlier."))
+        s.charts.append(Chart(svg.lines(lines, title=f"Monthly US goods trade with {ctx.partner_name}", y_fmt=lambda v: fmt.money(v, "USD", 0),
+                                        x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs))),
+                              caption="Dashed: the same month a year earlier."))
     return s
-
-
-def _monitor_flows(res: dict) -> list[tuple[str, dict]]:
-    out = []
-    for key, name in (("exports", "Exports"), ("imports", "Imports"), ("balance", "Balance")):
-        v = res.get(key)
-        if isinstance(v, dict):
-            out.append((name, v))
-        elif fmt.is_number(v):
-            out.append((name, {"value": v, "year_ago": res.get(f"{key}_year_ago"), "change": res.get(f"{key}_change"),
-                               "pct_change": res.get(f"{key}_pct_change", res.get(f"{key}_yoy"))}))
-    return out
 
 
 def _months_back(d: dt.date, n: int) -> list[str]:
@@ -466,7 +484,7 @@ def scenarios_section(ctx: Context) -> Section:
     s = Section("scenarios", "What-if: negotiation packages compared")
     need("compare")
     names = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
-    res = as_dict(call(ctx, "compare", names, draws=ctx.draws, seed=ctx.seed))
+    res = as_dict(call(ctx, "compare", names, draws=ctx.draws, seed=ctx.seed, progress=False))
     s.data = res
     s.sources = norm_sources(get(res, "sources"))
     s.notes.append(f"Uncertainty bands come from {ctx.draws} Monte Carlo draws over the elasticities (seed {ctx.seed}); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,9 @@ from tariffscope.web import schemas as W
 log = logging.getLogger("tariffscope.web")
 HERE = Path(__file__).resolve().parent
 PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
-BUILTIN_FALLBACK: list[str] = []
+# Every API function the app calls (they must accept ``con=`` for the read-only warehouse).
+API_USED = ["data_status", "balance", "monitor", "duty", "etr", "etr_series", "statutory_vs_realized", "measures",
+            "scenarios", "simulate", "compare", "ge_simulate", "top_imports"]
 
 
 class BodyLimit:
@@ -101,11 +104,21 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
     writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing
     writer.close()
-    ro = db.open_warehouse(path, read_only=True)
+    # Read-only needs every API function the app calls to take the connection (``con=``); DuckDB refuses a
+    # read-write and a read-only connection to one file in one process. Until then, say so in /api/health.
+    lacking = [n for n in API_USED if S.getattr_api(n) and not S.accepts(S.getattr_api(n), "con")]
+    if lacking:
+        log.warning("warehouse NOT opened read-only: tariffscope.api.%s take no con= argument", ", ".join(lacking))
+        if path != config.warehouse_path():
+            os.environ["TARIFFSCOPE_HOME"] = str(path.parent)  # the API opens $TARIFFSCOPE_HOME/warehouse.duckdb itself
+        ro = None
+    else:
+        ro = db.open_warehouse(path, read_only=True)
 
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
                   description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
     app.state.con = ro
+    app.state.not_read_only = lacking
     app.state.warehouse_path = str(path)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -114,17 +127,15 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
         iso3, name = S.partner_name(partner)
-        c = S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=ro.cursor(), **kw)
+        c = S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=ro.cursor() if ro else None, **kw)
         return c
 
     def close(c: S.Context) -> None:
-        try:
+        if c.con is not None:
             c.con.close()
-        except Exception:  # already closed
-            pass
 
     def api_call(name: str, *args: Any, **kwargs: Any) -> Any:
-        c = S.Context("USA", "USA", dt.date.today(), con=ro.cursor())
+        c = S.Context("USA", "USA", dt.date.today(), con=ro.cursor() if ro else None)
         try:
             return S.as_dict(S.call(c, name, *args, **kwargs))
         finally:
@@ -172,7 +183,10 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.get("/api/health", tags=["meta"])
     def health() -> dict:
         """Liveness, and proof that the warehouse is read-only."""
-        return {"status": "ok", "read_only": True, "warehouse": Path(app.state.warehouse_path).name}
+        out = {"status": "ok", "read_only": app.state.con is not None, "warehouse": Path(app.state.warehouse_path).name}
+        if app.state.not_read_only:
+            out["not_read_only_because"] = [f"tariffscope.api.{n} takes no con= argument" for n in app.state.not_read_only]
+        return out
 
     @app.get("/api/status", tags=["meta"])
     def status() -> Any:
@@ -227,7 +241,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         """Validate a scenario file sent as the request body (YAML, at most 64 KB)."""
         text = await _read_text(request)
         spec = _safe_yaml(text)
-        return {"valid": True, "scenario": _scenario_from(spec)}
+        return {"valid": True, "scenario": S.as_dict(_scenario_from(spec))}
 
     @app.post("/api/simulate", tags=["scenarios"])
     def simulate(req: W.SimulateRequest) -> Any:
@@ -235,13 +249,13 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         given = [x for x in (req.scenario, req.yaml, req.package) if x]
         if len(given) != 1:
             raise InputError("give exactly one of scenario, yaml or package")
-        return api_call("simulate", _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed)
+        return api_call("simulate", _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed, progress=False)
 
     @app.post("/api/compare", tags=["scenarios"])
     def compare(req: W.CompareRequest) -> Any:
         """Compare packages side by side: built-in names, edited packages and/or YAML texts (2-6 in all)."""
         items = _compare_items(req)
-        return api_call("compare", items, draws=req.draws, seed=req.seed, against=req.against)
+        return api_call("compare", items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
 
     @app.get("/api/ge", tags=["ge"])
     def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "us-japan-2025") -> Any:
@@ -327,7 +341,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
             if custom is not None:
                 packages.append(custom)
             req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
-            res = api_call("compare", _compare_items(req), draws=req.draws, seed=req.seed)
+            res = api_call("compare", _compare_items(req), draws=req.draws, seed=req.seed, progress=False)
             section = S.Section("scenarios", "Comparison", data=res)
             S.render_comparison(section, res)
         except ValidationError as exc:
@@ -350,9 +364,9 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         rows = []
         if form is not None:
             for i in range(8):
-                rows.append({k: str(form.get(f"c{i}_{k}") or "") for k in ("origin", "products", "action", "rate", "start", "end")})
-        while len(rows) < 3:
-            rows.append({"origin": "", "products": "", "action": "set", "rate": "", "start": "", "end": ""})
+                rows.append({k: str(form.get(f"c{i}_{k}") or "") for k in FORM_FIELDS})
+        while len(rows) < 8:
+            rows.append({"origin": "", "products": "", "mode": "add", "rate": "", "start": "", "end": ""})
         return {"builtins": builtins or [], "names": names, "chosen": chosen, "rows": rows, "section": section, "unavailable": unavailable,
                 "custom_name": (form.get("custom_name") if form is not None else "") or "", "custom_base": (form.get("custom_base") if form is not None else "june-2025") or "june-2025",
                 "draws": (form.get("draws") if form is not None else "0") or "0", "max_draws": W.MAX_DRAWS}
@@ -386,17 +400,29 @@ def _safe_yaml(text: str) -> dict:
 
 
 def _scenario_from(spec: dict) -> Any:
-    """Validate a scenario mapping through the API's schema; returns what the API accepts as a scenario."""
-    for name in ("scenario_from_dict", "load_scenario", "validate_scenario"):
+    """Validate a scenario mapping with the API's schema; returns the object the API runs."""
+    for name in ("scenario_from_dict", "parse_scenario_dict", "validate_scenario"):
         fn = S.getattr_api(name)
         if fn is not None:
-            return S.as_dict(fn(spec))
-    raise S.SectionUnavailable("tariffscope.api cannot read scenario files in this build")
+            return fn(spec)
+    raise S.SectionUnavailable("tariffscope.api cannot read scenario mappings in this build")
+
+
+def _builtin_spec(name: str) -> dict:
+    for fn_name in ("scenario", "get_scenario", "show_scenario"):
+        fn = S.getattr_api(fn_name)
+        if fn is not None:
+            spec = S.as_dict(fn(name))
+            return dict(S.get(spec, "scenario", default=spec))
+    raise S.SectionUnavailable("tariffscope.api cannot show a built-in scenario in this build")
 
 
 def _package_dict(p: W.Package) -> Any:
-    spec = {"name": p.name, "base": p.base, "changes": [
-        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in c.model_dump().items() if v not in (None, "")} for c in p.changes]}
+    """A package edited in the form: a built-in's regime and changes, plus the user's changes."""
+    spec = _builtin_spec(p.base)
+    spec["name"] = p.name
+    spec["description"] = f"{p.base} with {len(p.changes)} change(s) edited in the web app"
+    spec["changes"] = list(spec.get("changes") or []) + [c.to_spec() for c in p.changes]
     return _scenario_from(spec)
 
 
@@ -408,18 +434,21 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
     return _package_dict(package)
 
 
+FORM_FIELDS = ("origin", "products", "mode", "rate", "start", "end")
+
+
 def _package_from_form(form) -> W.Package | None:
     name = str(form.get("custom_name") or "").strip()
     changes = []
     for i in range(8):
-        row = {k: str(form.get(f"c{i}_{k}") or "").strip() for k in ("origin", "products", "action", "rate", "start", "end")}
-        if not row["origin"] and not row["rate"] and not row["products"]:
+        row = {k: str(form.get(f"c{i}_{k}") or "").strip() for k in FORM_FIELDS}
+        if not row["rate"] and not row["products"]:
             continue
         try:
-            rate = float(row["rate"].rstrip("%")) / 100 if row["rate"] else None
+            rate = float(row["rate"].rstrip("%")) / 100
         except ValueError:
-            raise InputError(f"change {i + 1}: rate must be a number of percent, got {row['rate']!r}") from None
-        changes.append(W.Change(origin=row["origin"] or "JPN", products=row["products"] or "*", action=row["action"] or "set", rate=rate,
+            raise InputError(f"change {i + 1}: the rate must be a number of percent, got {row['rate']!r}") from None
+        changes.append(W.Change(origin=row["origin"] or "JPN", products=row["products"] or "*", mode=row["mode"] or "add", rate=rate,
                                 start=row["start"] or None, end=row["end"] or None))
     if not name and not changes:
         return None

@@ -19,7 +19,8 @@ Country = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-
 Period = Annotated[str, Field(pattern=r"^\d{4}(-\d{2})?$")]
 Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
 Hts = Annotated[str, Field(min_length=4, max_length=14, pattern=r"^[0-9. ]+$")]
-ScenarioName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# No dots or slashes: a scenario name can never be read as a file path (the API loads *.yaml paths).
+ScenarioName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
 
 
 def _in_range(d: dt.date) -> dt.date:
@@ -89,17 +90,25 @@ class Change(Strict):
     """One edit of a package, as typed in the Scenarios form (the scenario schema validates it fully)."""
 
     origin: Country = "JPN"
-    products: Annotated[str, Field(max_length=400, pattern=r"^[0-9 ,.*a-z_A-Z\-]*$")] = "*"
-    action: Literal["set", "raise", "remove"] = "set"
-    rate: float | None = Field(None, ge=0, le=5)
-    measure: Annotated[str, Field(max_length=80, pattern=r"^[A-Za-z0-9_.\-]*$")] | None = None
+    products: Annotated[str, Field(max_length=400, pattern=r"^[0-9 ,.*]*$")] = "*"
+    mode: Literal["add", "set", "floor"] = "add"
+    rate: float = Field(ge=0, le=5)
     start: dt.date | None = None
     end: dt.date | None = None
+
+    def to_spec(self) -> dict:
+        """The change as the scenario schema spells it (a RateChange)."""
+        prefixes = [p.replace(".", "") for p in re.split(r"[ ,]+", self.products) if p and p != "*"]
+        spec: dict = {"origins": [self.origin], "products": {"prefixes": prefixes}, "mode": self.mode, "rate": self.rate}
+        window = {k: v.isoformat() for k, v in (("from", self.start), ("until", self.end)) if v}
+        if window:
+            spec["window"] = window
+        return spec
 
 
 class Package(Strict):
     name: ScenarioName
-    base: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "june-2025"
+    base: ScenarioName = "june-2025"  # the built-in package this one starts from (its regime and changes)
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
 
 

@@ -1,0 +1,169 @@
+"""Load test of the web app (part of ``make bench``): loopback only, bounded.
+
+2,000 duty requests (``GET /api/duty``) from 50 concurrent clients (httpx.AsyncClient each) against a
+uvicorn server this script starts on 127.0.0.1, then the same load against a trivial FastAPI endpoint
+returning a constant (the framework floor: uvicorn + FastAPI + httpx with no work), in the same run.
+Reports throughput, p50/p95/p99 latency, errors and the server's peak RSS. Target: no errors, p95 < 100 ms.
+
+Usage: python benchmarks/bench_web.py [--requests 2000] [--clients 50]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import save  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+# Requests: the 2024 top import lines from Japan (census import weights) plus a few other origins,
+# across the 2025 legal dates where the layers change. These are inputs, not results.
+HTS = ["8703230140", "8703400020", "3002150011", "8703240150", "8429521010", "8703220110", "8708401110", "8486200000",
+       "8411919085", "7208510030"]
+ORIGINS = ["JPN", "JPN", "JPN", "CHN", "DEU", "KOR", "CAN", "MEX"]
+DATES = ["2025-03-01", "2025-04-04", "2025-04-10", "2025-06-15", "2025-08-10", "2025-10-01", "2026-03-01"]
+
+FLOOR_APP = '''
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/api/duty")
+def duty(hts: str, origin: str = "JPN", date: str = "2025-06-15", value: float = 100000.0):
+    return {"hts10": hts, "origin": origin, "date": date, "customs_value": value, "layers": [], "total_duty": 0.0, "effective_rate": 0.0}
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(kind: str, port: int, workdir: Path) -> subprocess.Popen:
+    if kind == "tariffscope":
+        code = ("import uvicorn; from tariffscope.web.app import create_app; "
+                f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')")
+    else:
+        (workdir / "floor_app.py").write_text(FLOOR_APP)
+        code = (f"import sys, uvicorn; sys.path.insert(0, {str(workdir)!r}); from floor_app import app; "
+                f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 600  # the first start may build the warehouse from the embedded data
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{kind} server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/docs" if kind == "tariffscope" else f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def requests_list(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        out.append({"hts": HTS[i % len(HTS)], "origin": ORIGINS[(i // len(HTS)) % len(ORIGINS)],
+                    "date": DATES[(i // 3) % len(DATES)], "value": str(10_000 + (i % 97) * 1_000)})
+    return out
+
+
+async def load(port: int, reqs: list[dict], clients: int) -> dict:
+    queue: asyncio.Queue = asyncio.Queue()
+    for r in reqs:
+        queue.put_nowait(r)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            while True:
+                try:
+                    params = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    r = await c.get("/api/duty", params=params)
+                    ok = r.status_code == 200
+                    key = f"HTTP {r.status_code}: {r.text[:120]}"
+                except httpx.HTTPError as exc:
+                    ok, key = False, type(exc).__name__
+                latencies.append(time.perf_counter() - t0)
+                if not ok:
+                    errors[key] = errors.get(key, 0) + 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+    q = statistics.quantiles(lat, n=100)
+    return {"requests": len(reqs), "clients": clients, "seconds": wall, "throughput_rps": len(reqs) / wall,
+            "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000, "p99_ms": q[98] * 1000, "max_ms": lat[-1] * 1000,
+            "errors": sum(errors.values()), "error_kinds": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5])}
+
+
+def run_one(kind: str, n: int, clients: int, workdir: Path) -> dict:
+    port = free_port()
+    proc = start_server(kind, port, workdir)
+    try:
+        reqs = requests_list(n)
+        asyncio.run(load(port, reqs[: min(100, n)], min(clients, 10)))  # warm-up (caches, first queries), not timed
+        result = asyncio.run(load(port, reqs, clients))
+        result["server_peak_mb"] = peak_rss_mb(proc.pid)
+        return result
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=50)
+    args = ap.parse_args(argv)
+    if not (1 <= args.requests <= 20_000 and 1 <= args.clients <= 200):
+        ap.error("bounded load test: requests <= 20000, clients <= 200")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ts = run_one("tariffscope", args.requests, args.clients, Path(tmp))
+        floor = run_one("floor", args.requests, args.clients, Path(tmp))
+    print(f"{'subject':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'peak MB':>9}")
+    for name, r in (("tariffscope /api/duty", ts), ("peer: constant FastAPI endpoint", floor)):
+        print(f"{name:<34}{r['throughput_rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}{(r['server_peak_mb'] or 0):>9.0f}")
+    ratio = floor["throughput_rps"] / ts["throughput_rps"] if ts["throughput_rps"] else None
+    print(f"floor/tariffscope throughput ratio: {ratio:.2f}x; p95 target < 100 ms: {'met' if ts['p95_ms'] < 100 else 'NOT met'}; "
+          f"errors: {ts['errors']}" + (f" {ts['error_kinds']}" if ts["errors"] else ""))
+    path = save("web", {"requests": args.requests, "clients": args.clients, "tariffscope": ts, "peer_constant_endpoint": floor,
+                        "throughput_ratio_peer_over_tariffscope": ratio, "p95_target_ms": 100})
+    print(f"saved {path}")
+    return 0 if ts["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

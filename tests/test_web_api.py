@@ -1,0 +1,232 @@
+"""The web app's JSON API and pages through FastAPI's TestClient: good answers equal the Python API's,
+bad input gets the right 4xx status and a one-line JSON message, never a stack trace.
+
+The app gets its own warehouse file (created from the embedded data, then opened read-only), so it
+never shares a DuckDB file with the session ``warehouse`` fixture.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tariffscope import api
+from tariffscope.web import schemas as W
+
+pytestmark = pytest.mark.xdist_group("web")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from tariffscope.web.app import create_app
+
+    home = os.environ.get("TARIFFSCOPE_HOME")
+    wh = tmp_path_factory.mktemp("webapi") / "warehouse.duckdb"
+    app = create_app(wh)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+    if app.state.con is not None:
+        app.state.con.close()
+    if home is not None:
+        os.environ["TARIFFSCOPE_HOME"] = home
+
+
+def has(name: str) -> bool:
+    return callable(getattr(api, name, None))
+
+
+def error_of(r) -> str:
+    body = r.json()
+    assert set(body) == {"error"}, body
+    assert "Traceback" not in body["error"] and 'File "' not in body["error"]
+    return body["error"]
+
+
+# ---------------------------------------------------------------- meta, docs, safety
+
+
+def test_health_reports_read_only_warehouse(client):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["read_only"] is True, body.get("not_read_only_because")
+
+
+def test_openapi_and_offline_docs(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/balance", "/api/monitor", "/api/duty", "/api/etr", "/api/etr/series", "/api/scenarios", "/api/compare", "/api/simulate"):
+        assert path in spec["paths"], path
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/api/duty" in page.text
+    # nothing loaded from the network: no external src/href anywhere on the page
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", page.text)
+
+
+def test_unknown_api_path_is_json_404(client):
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404
+    assert "nothing-here" in error_of(r)
+
+
+def test_unknown_query_parameter_is_rejected(client):
+    r = client.get("/api/balance", params={"partner": "JPN", "file": "/etc/passwd"})
+    assert r.status_code == 422
+    assert error_of(r) == "file: Extra inputs are not permitted"
+
+
+def test_internal_errors_do_not_leak(client, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret detail in /home/user/.tariffscope")
+
+    monkeypatch.setattr(api, "balance", boom)
+    r = client.get("/api/balance", params={"partner": "JPN", "period": "2024"})
+    assert r.status_code == 500
+    assert error_of(r) == "internal error"
+
+
+def test_oversized_body_is_refused_before_parsing(client):
+    r = client.post("/api/scenarios/validate", content=b"name: x\n" + b"#" * (W.MAX_BODY_BYTES + 10))
+    assert r.status_code == 413
+    assert "too large" in error_of(r)
+
+
+def test_oversized_scenario_text_is_refused(client):
+    # 70 KB: under the body cap (96 KB), over the scenario cap (64 KB)
+    r = client.post("/api/scenarios/validate", content=b"name: big\n" + b"#" * (70 * 1024))
+    assert r.status_code == 413
+    assert error_of(r).startswith("scenario file too large")
+
+
+def test_scenario_yaml_is_parsed_safely(client):
+    # a python-object tag would run code under yaml.load; safe_load refuses it
+    r = client.post("/api/scenarios/validate", content=b"name: !!python/object/apply:os.system ['true']\n")
+    assert r.status_code == 400
+    assert "not valid YAML" in error_of(r)
+    r = client.post("/api/scenarios/validate", content=b"- just\n- a list\n")
+    assert r.status_code == 400
+    assert "mapping" in error_of(r)
+
+
+def test_draws_over_the_limit(client):
+    r = client.post("/api/compare", json={"scenarios": ["june-2025", "japan-deal"], "draws": 500})
+    assert r.status_code == 422
+    assert error_of(r) == "draws: Input should be less than or equal to 200"
+    r = client.post("/api/simulate", json={"scenario": "june-2025", "draws": 201})
+    assert r.status_code == 422
+
+
+def test_compare_needs_two_packages(client):
+    r = client.post("/api/compare", json={"scenarios": ["june-2025"]})
+    if not has("compare"):
+        assert r.status_code in (400, 501)
+        return
+    assert r.status_code == 400
+    assert error_of(r) == "compare takes 2 to 6 packages, got 1"
+
+
+def test_scenario_names_cannot_be_paths(client):
+    r = client.post("/api/simulate", json={"scenario": "../../etc/passwd"})
+    assert r.status_code == 422
+    assert "scenario" in error_of(r)
+
+
+# ---------------------------------------------------------------- trade
+
+
+@pytest.mark.skipif(not has("balance"), reason="api.balance not in this build")
+def test_balance_matches_the_python_api(client):
+    r = client.get("/api/balance", params={"partner": "Japan", "period": "2024"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ref = api.balance(reporter="USA", partner="JPN", period="2024", by="sector").to_dict()
+    for key in ("exports", "imports", "balance"):
+        assert body[key] == pytest.approx(ref[key], rel=1e-12), key
+    assert body["balance"] == pytest.approx(body["exports"] - body["imports"])
+    assert sum(s["share_of_balance"] or 0 for s in body["sectors"]) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.skipif(not has("balance"), reason="api.balance not in this build")
+def test_balance_bad_input(client):
+    r = client.get("/api/balance", params={"partner": "Narnia"})
+    assert r.status_code == 400
+    assert "Narnia" in error_of(r)
+    r = client.get("/api/balance", params={"partner": "JPN", "period": "2019"})
+    assert r.status_code == 404, r.text
+    assert "2019" in error_of(r)
+    r = client.get("/api/balance", params={"partner": "JPN", "period": "24"})
+    assert r.status_code == 422
+    assert error_of(r).startswith("period: String should match pattern")
+    r = client.get("/api/balance", params={"partner": "JPN", "by": "hs12"})
+    assert r.status_code == 422
+
+
+@pytest.mark.skipif(not has("monitor"), reason="api.monitor not in this build")
+def test_monitor(client):
+    r = client.get("/api/monitor", params={"partner": "JPN", "month": "2025-05"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ref = api.monitor(reporter="USA", partner="JPN", month="2025-05", by="sector").to_dict()
+    assert body["series"] == ref["series"]
+    assert client.get("/api/monitor", params={"partner": "JPN", "month": "2025-13"}).status_code == 400
+    assert client.get("/api/monitor", params={"partner": "JPN", "month": "May 2025"}).status_code == 422
+
+
+# ---------------------------------------------------------------- tariffs
+
+
+@pytest.mark.skipif(not has("duty"), reason="api.duty not in this build")
+def test_duty_japanese_car_june_2025(client):
+    r = client.get("/api/duty", params={"hts": "8703.23.01.40", "origin": "JPN", "date": "2025-06-15", "value": 30000})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # HTS 8703.23.01 "2.5%" + 9903.94.01 "+ 25%" (autos of any origin from 2025-04-03): 27.5% of $30,000.
+    assert body["total_duty"] == pytest.approx(8250.0)
+    assert body["effective_rate"] == pytest.approx(0.275)
+    assert "99039401" in {re.sub(r"\D", "", str(layer.get("heading") or "")) for layer in body["layers"]}
+
+
+@pytest.mark.skipif(not has("duty"), reason="api.duty not in this build")
+def test_duty_bad_input(client):
+    r = client.get("/api/duty", params={"hts": "9999.99.99.99", "origin": "JPN", "date": "2025-06-15"})
+    assert r.status_code in (400, 404), r.text
+    assert "9999" in error_of(r)
+    r = client.get("/api/duty", params={"hts": "8703230140", "origin": "Atlantis", "date": "2025-06-15"})
+    assert r.status_code == 400
+    assert "Atlantis" in error_of(r)
+    r = client.get("/api/duty", params={"hts": "8703230140", "origin": "JPN", "date": "1999-01-01"})
+    assert r.status_code == 422
+    assert error_of(r) == "date: Value error, date must be between 2015-01-01 and 2030-12-31"
+    r = client.get("/api/duty", params={"hts": "8703230140", "origin": "JPN", "date": "2025-06-15", "value": -5})
+    assert r.status_code == 422
+    r = client.get("/api/duty", params={"hts": "87032301<script>", "origin": "JPN", "date": "2025-06-15"})
+    assert r.status_code == 422
+
+
+@pytest.mark.skipif(not has("etr_series"), reason="api.etr_series not in this build")
+def test_etr_series_range_limits(client):
+    r = client.get("/api/etr/series", params={"partner": "JPN", "start": "2025-01-01", "end": "2026-12-31", "freq": "D"})
+    assert r.status_code == 422
+    assert "limited to 550 days" in error_of(r)
+    r = client.get("/api/etr/series", params={"partner": "JPN", "start": "2025-06-01", "end": "2025-01-01"})
+    assert r.status_code == 422
+    assert error_of(r) == "end is before start"
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_pages_render(client):
+    for path in ("/", "/balance", "/timeline", "/scenarios", "/duty", "/docs"):
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.text[-500:])
+        assert "text/html" in r.headers["content-type"]
+        assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", r.text), path
+
+
+def test_page_errors_are_pages_not_json(client):
+    r = client.get("/balance", params={"partner": "JPN", "period": "x"})
+    assert r.status_code == 422
+    assert "text/html" in r.headers["content-type"] and 'role="alert"' in r.text

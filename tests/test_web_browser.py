@@ -1,0 +1,139 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against a real uvicorn server.
+
+The server runs in a subprocess on a free 127.0.0.1 port with its own warehouse file (built from the
+embedded data, then opened read-only). Screenshots land in test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it")
+    port = _free_port()
+    wh = tmp_path_factory.mktemp("web") / "warehouse.duckdb"
+    code = ("import uvicorn; from tariffscope.web.app import create_app; "
+            f"uvicorn.run(create_app({str(wh)!r}), host='127.0.0.1', port={port}, log_level='warning')")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300  # first start builds the warehouse from the embedded data
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail("server exited: " + proc.stderr.read().decode()[-3000:])
+            try:
+                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("server did not start in 300 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)
+        # Offline proof: any request that leaves 127.0.0.1 fails the test.
+        outside: list[str] = []
+        pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server) and not r.url.startswith("data:") else None)
+        yield pg
+        assert not outside, f"pages requested outside the server: {outside[:5]}"
+        browser.close()
+
+
+def test_overview(server, page):
+    page.goto(server + "/")
+    assert page.title().startswith("Overview")
+    headline = page.inner_text("#headline")
+    # the 2024 balance sentence, computed by the server from the embedded data
+    assert "2024" in headline and "imported" in headline, headline
+    assert page.locator("figure.chart svg").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "web-overview.png"), full_page=True)
+
+
+def test_duty_calculator_japanese_car_june_2025(server, page):
+    page.goto(server + "/duty")
+    page.fill("input[name=hts]", "8703.23.01.40")
+    page.fill("input[name=origin]", "JPN")
+    page.fill("input[name=date]", "2025-06-15")
+    page.fill("input[name=value]", "30000")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#duty-result")
+    text = page.inner_text("#duty-result")
+    # HTS 8703.23.01 column 1 general "2.5%" + heading 9903.94.01 "+ 25%" (Proclamation 10908, from 2025-04-03):
+    # 27.5% of $30,000 = $8,250.00; the reciprocal add-on does not stack on a 232 good.
+    assert "9903.94.01" in text, text
+    assert page.inner_text("#total-duty") == "$8,250.00"
+    assert page.inner_text("#effective-rate") == "27.50%"
+    assert page.locator("#duty-result table tbody tr").count() >= 3  # MFN, 232, total
+    page.screenshot(path=str(ARTIFACTS / "web-duty-calculator.png"), full_page=True)
+
+
+def test_duty_calculator_bad_code_shows_message(server, page):
+    page.goto(server + "/duty?hts=9999.99.99.99&origin=JPN&date=2025-06-15&value=1000")
+    assert "9999999999" in page.inner_text(".error") or "9999.99" in page.inner_text(".error")
+
+
+def test_two_package_comparison(server, page):
+    page.goto(server + "/scenarios")
+    for box in page.locator("input[name=builtin]").all():
+        box.uncheck()
+    page.check("input[name=builtin][value=june-2025]")
+    page.check("input[name=builtin][value=japan-deal]")
+    page.fill("input[name=draws]", "20")
+    page.click("#scenario-form button[type=submit]")
+    page.wait_for_selector("#comparison table")
+    header = page.inner_text("#comparison table thead")
+    assert "june-2025" in header and "japan-deal" in header, header
+    assert page.locator("#comparison figure svg").count() >= 1
+    page.locator("#comparison").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "web-scenarios-compare.png"), full_page=True)
+
+
+def test_balance_and_timeline_pages(server, page):
+    page.goto(server + "/balance?partner=Japan&period=2024")
+    assert page.locator("table").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "web-balance.png"), full_page=True)
+    page.goto(server + "/timeline?partner=JPN")
+    assert page.locator("figure.chart svg").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "web-timeline.png"), full_page=True)
+    page.goto(server + "/docs")
+    assert "/api/duty" in page.inner_text("main")
