@@ -28,6 +28,66 @@ __all__ += ["resolve_country"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
+def _tariff_con(con=None):
+    """The warehouse connection for the tariff functions (read-only if it already exists and is loaded)."""
+    if con is not None:
+        return con
+    from tariffscope import db
+
+    return db.open_warehouse()
+
+
+def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: float | None = None,
+         metal_share: float | None = None, options: dict | None = None, con=None):
+    """Every layer of duty on one entry (HTS10, origin, entry date, customs value): a ``DutyResult``."""
+    from tariffscope.tariffs.engine import duty as _duty
+
+    return _duty(_tariff_con(con), hts10, origin, date, customs_value, quantity, metal_share, options)
+
+
+def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None, con=None):
+    """Rates for every HTS10 x origin at a date (pyarrow.Table: hts10, origin, mfn_rate, rate_<authority>..., total_rate)."""
+    from tariffscope.tariffs.panel import duty_panel as _panel
+
+    return _panel(_tariff_con(con), date, origins=origins, hts10=hts10, options=options)
+
+
+def etr(partner: str = "WLD", date=None, start=None, end=None, by: str | None = None,
+        weights: str = "census_import_weights_2024", period: str | None = None, options: dict | None = None, con=None):
+    """Trade-weighted effective tariff rate on a date or each day of a range: an ``EtrResult``."""
+    from tariffscope.tariffs.etr import etr as _etr
+
+    return _etr(_tariff_con(con), partner, date=date, start=start, end=end, by=by, weights=weights, period=period, options=options)
+
+
+def etr_series(partner: str, start, end, by: str | None = None, options: dict | None = None, con=None):
+    """Daily ETR series over [start, end] with the contribution of each authority."""
+    return etr(partner, start=start, end=end, by=by, options=options, con=con)
+
+
+def measures():
+    """The validated measure catalogue (``Catalogue``: ``.measures``, ``.get(id)``, ``.version``)."""
+    from tariffscope.tariffs.measures import load
+
+    return load()
+
+
+def check_measures(con=None) -> list[dict]:
+    """Every catalogue heading checked against the HTS revision in force on its effective date."""
+    from tariffscope.tariffs.measures import check
+
+    return check(_tariff_con(con))
+
+
+def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str = "2025-12", options: dict | None = None, con=None):
+    """Monthly statutory (that month's mix) vs realized (Census calculated duty / imports) rates."""
+    from tariffscope.tariffs.etr import statutory_vs_realized as _svr
+
+    return _svr(_tariff_con(con), partner, start, end, options)
+
+
+__all__ += ["duty", "duty_panel", "etr", "etr_series", "measures", "check_measures", "statutory_vs_realized"]
+
 # --- trade (balance, monitor, mirror) ----------------------------------------------------------
 
 
@@ -62,6 +122,47 @@ def reconcile(partner_figures, reporter: str = "JPN", partner: str = "USA", cif_
 __all__ += ["balance", "monitor", "reconcile"]
 
 # --- scenarios and partial equilibrium ----------------------------------------------------------
+
+
+def scenarios() -> list[dict]:
+    """The built-in scenarios: name, description, base, partner, number of changes."""
+    from tariffscope.scenarios.run import builtin_names, get_scenario
+
+    out = []
+    for n in builtin_names():
+        sc = get_scenario(n)
+        base = "no_additional_tariffs" if sc.base.regime == "no_additional_tariffs" else str(sc.base.date)
+        out.append({"name": sc.name, "description": sc.description, "base": base, "partner": sc.partner,
+                    "changes": len(sc.changes)})
+    return out
+
+
+def load_scenario(spec):
+    """A validated Scenario from a built-in name, a YAML path or a Scenario (raises RuleError with the YAML path)."""
+    from tariffscope.scenarios.run import get_scenario
+
+    return get_scenario(spec)
+
+
+def simulate(scenario, draws: int = 0, seed: int = 0, against=None, backend: str = "process",
+             workers: int | None = None, progress: bool = True):
+    """PE simulation of one scenario against the reference regime (MFN only, 2024 flows) or ``against``."""
+    from tariffscope.scenarios.run import simulate as _simulate
+
+    return _simulate(scenario, draws=draws, seed=seed, against=against, backend=backend, workers=workers,
+                     progress=progress)
+
+
+def compare(scenarios, against=None, draws: int = 100, seed: int = 0, backend: str = "process",
+            workers: int | None = None, progress: bool = True):
+    """Side-by-side headline outcomes of several scenarios (with Monte Carlo bands when draws > 0)."""
+    from tariffscope.scenarios.run import compare as _compare
+
+    return _compare(list(scenarios), against=against, draws=draws, seed=seed, backend=backend, workers=workers,
+                    progress=progress)
+
+
+__all__ += ["scenarios", "load_scenario", "simulate", "compare"]
 
 # --- gravity and general equilibrium -----------------------------------------------------------
 

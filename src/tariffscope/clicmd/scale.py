@@ -1,5 +1,121 @@
-"""CLI commands: scale (filled by its area's owner)."""
+"""CLI commands: scale — world panels (``tariffscope data panel ...``) and grid sweeps (``tariffscope sweep``).
+
+``data panel`` is a sub-app of ``data``: ``ingest``, ``list``, ``show``, ``balance``, ``remove``.
+``sweep SPEC`` is top-level; ``--cluster tcp://HOST:PORT`` or ``local:N`` runs it on Dask.
+"""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+import json
+from pathlib import Path
+from typing import Optional
 
+import typer
+from rich.table import Table
+
+from tariffscope import api
+from tariffscope.cli import app, console, data_app, err_console
+from tariffscope.errors import InputError
+
+panel_app = typer.Typer(help="World panels: bilateral HS6 trade (BACI-style CSV) as partitioned Parquet.",
+                        no_args_is_help=True)
+data_app.add_typer(panel_app, name="panel")
+
+FORMATS = ("table", "json", "csv")
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InputError(f"bad --format {fmt!r}: use table, json or csv")
+    return fmt
+
+
+def _bn(usd: float) -> str:
+    return f"{usd / 1e9:,.3f}"
+
+
+@panel_app.command("ingest")
+def panel_ingest(
+    path: str = typer.Argument(..., help="A CSV (.csv/.csv.gz) file, a directory of them, or a glob."),
+    name: str = typer.Option(..., "--name", "-n", help="Panel name, e.g. baci_hs17."),
+    vintage: Optional[str] = typer.Option(None, help="Release of the data (default: from a BACI file name, V202401b)."),
+    countries: Optional[Path] = typer.Option(None, help="Country code file: BACI country_codes_V*.csv or code,iso3."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the years the files hold if the panel has them."),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Ingest BACI-style CSV (t,i,j,k,v,q) into a partitioned Parquet panel.
+
+    Example: tariffscope data panel ingest BACI_HS17_Y2022_V202401b.csv --name baci_hs17
+    """
+    _check_format(fmt)
+    rep = api.ingest_panel(path, name, vintage=vintage, countries=countries, replace=replace)
+    if fmt == "json":
+        console.print_json(json.dumps(rep.to_dict()))
+        return
+    console.print(f"panel [bold]{rep.panel.name}[/]: {rep.rows:,} rows from {len(rep.files)} file(s) in "
+                  f"{rep.seconds:.1f} s -> {rep.panel.path}", highlight=False)
+    console.print("years ingested: " + ", ".join(f"{y} ({n:,} rows)" for y, n in sorted(rep.rows_by_year.items())),
+                  highlight=False)
+    if rep.unknown_codes:
+        shown = ", ".join(f"{c} ({n:,} rows)" for c, n in list(rep.unknown_codes.items())[:20])
+        err_console.print(f"[yellow]warning:[/] country codes not in the code table, kept as UNK<code>: {shown}",
+                          highlight=False)
+
+
+@panel_app.command("list")
+def panel_list(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """List the panels under $TARIFFSCOPE_HOME/panels."""
+    _check_format(fmt)
+    infos = api.list_panels()
+    if fmt == "json":
+        console.print_json(json.dumps([i.to_dict() for i in infos]))
+        return
+    t = Table("panel", "years", "rows", "vintage", "unknown codes", "path")
+    for i in infos:
+        years = f"{i.years[0]}-{i.years[-1]}" if i.years else "-"
+        t.add_row(i.name, years, f"{i.rows:,}", i.vintage or "-", str(len(i.unknown_codes)), i.path)
+    console.print(t)
+
+
+@panel_app.command("show")
+def panel_show(name: str = typer.Argument(...)) -> None:
+    """Show a panel's manifest (sources, SHA-256, rows per year, unknown codes) as JSON."""
+    console.print_json(json.dumps(api.panel_info(name).to_dict()))
+
+
+@panel_app.command("remove")
+def panel_remove(name: str = typer.Argument(...)) -> None:
+    """Delete a panel and its files."""
+    api.remove_panel(name)
+    console.print(f"removed panel {name}")
+
+
+@panel_app.command("balance")
+def panel_balance_cmd(
+    name: str = typer.Argument(..., help="Panel name."),
+    reporter: str = typer.Option(..., "--reporter", "-r", help="Reporter country (ISO3, name, M49...)."),
+    partner: str = typer.Option(..., "--partner", "-p", help="Partner country."),
+    year: int = typer.Option(..., "--year", "--period", help="Year, e.g. 2022."),
+    by: str = typer.Option("hs2", "--by", help="total | hs2 | hs4 | hs6"),
+    top: int = typer.Option(15, help="Rows shown in the table (largest absolute balances)."),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+) -> None:
+    """Goods balance of any reporter with any partner from a world panel, by product.
+
+    Example: tariffscope data panel balance baci_hs17 --reporter DEU --partner CHN --year 2022 --by hs2
+    """
+    _check_format(fmt)
+    res = api.panel_balance(name, reporter, partner, year, by=by)
+    if fmt == "json":
+        console.print_json(json.dumps(res.to_dict()))
+        return
+    if fmt == "csv":
+        print(res.to_frame().to_csv(index=False), end="")
+        return
+    t = Table("product", "exports (bn USD)", "imports (bn USD)", "balance (bn USD)",
+              title=f"{res.reporter} with {res.partner}, {res.year}, by {res.by}",
+              caption=f"source: {res.source}, vintage {res.vintage or 'n/a'}; values FOB as reconciled in the panel")
+    rows = sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))[:top]
+    for r in rows:
+        t.add_row(r["product"], _bn(r["exports_usd"]), _bn(r["imports_usd"]), _bn(r["balance_usd"]))
+    t.add_row("[bold]all goods[/]", _bn(res.exports), _bn(res.imports), _bn(res.balance))
+    console.print(t)
