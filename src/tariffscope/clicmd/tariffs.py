@@ -1,5 +1,192 @@
-"""CLI commands: tariffs (filled by its area's owner)."""
+"""CLI commands: ``duty``, ``etr`` and ``measures list|show|check``.
+
+Each command parses options, calls ``tariffscope.api`` and renders a rich table (with the legal heading of
+each layer and source/vintage lines), JSON (stable keys, documented in docs/tariffs.md) or CSV.
+"""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+import csv
+import io
+import json
+from typing import Optional
 
+import typer
+from rich.table import Table
+
+from tariffscope.cli import app, console, measures_app
+from tariffscope.errors import InputError
+
+FORMATS = ("table", "json", "csv")
+
+
+def _fmt(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InputError(f"unknown format {value!r}: use one of {', '.join(allowed)}")
+    return value
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+@app.command()
+def duty(
+    hts: str = typer.Argument(..., help="10-digit HTS statistical number, e.g. 8703.23.01.40"),
+    origin: str = typer.Option(..., "--origin", help="Country of origin (ISO3, ISO2, name or Census code)"),
+    date: str = typer.Option(..., "--date", help="Entry date YYYY-MM-DD"),
+    value: float = typer.Option(1.0, "--value", help="Customs value (USD)"),
+    quantity: Optional[float] = typer.Option(None, "--quantity", help="Quantity in the line's unit (for specific rates)"),
+    metal_share: Optional[float] = typer.Option(None, "--metal-share", help="Share of value that is steel/aluminum/copper content"),
+    usmca: bool = typer.Option(False, "--usmca", help="Entered as USMCA-qualifying (Canada/Mexico)"),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Duty on one entry, layer by layer.
+
+    Example: tariffscope duty 8703.23.01.40 --origin JPN --date 2025-06-15 --value 30000
+    """
+    from tariffscope import api
+
+    fmt = _fmt(fmt, ("table", "json"))
+    res = api.duty(hts, origin=origin, date=date, customs_value=value, quantity=quantity, metal_share=metal_share,
+                   options={"usmca": usmca} if usmca else None)
+    if fmt == "json":
+        print(json.dumps(res.to_dict(), indent=2))
+        return
+    t = Table(title=f"Duty on HTS {res.hts10} of {res.origin} entered {res.date} (customs value {res.customs_value:,.2f})")
+    for col in ("layer", "heading", "authority", "rate", "base", "amount"):
+        t.add_column(col, justify="right" if col in ("rate", "base", "amount") else "left")
+    for layer in res.layers:
+        t.add_row(layer.measure_id, layer.heading, layer.authority, _pct(layer.rate), f"{layer.base:,.2f}", f"{layer.amount:,.2f}")
+    t.add_row("total", "", "", _pct(res.effective_rate), f"{res.customs_value:,.2f}", f"{res.total_duty:,.2f}", style="bold")
+    console.print(t)
+    console.print(f"{res.description[:100]} | MFN text: {res.mfn_text or '-'} ({res.mfn_basis})")
+    for r in res.rules_excluded:
+        console.print(f"  not applied: {r['measure_id']} ({r['heading']}): {r['reason']}", highlight=False)
+    console.print(f"Source: HTS revision {res.hts_revision} (USITC); measure catalogue {res.catalogue_version}; "
+                  f"rules: {', '.join(sorted({f['rule'] for f in res.rules_fired}))}", highlight=False)
+
+
+@app.command()
+def etr(
+    partner: str = typer.Option("WLD", "--partner", help="ISO3, EU27 or WLD (all partners)"),
+    date: Optional[str] = typer.Option(None, "--date", help="One date YYYY-MM-DD"),
+    start: Optional[str] = typer.Option(None, "--from", help="Start of a daily series"),
+    end: Optional[str] = typer.Option(None, "--to", help="End of a daily series"),
+    by: Optional[str] = typer.Option(None, "--by", help="sector | authority | hs2"),
+    weights: str = typer.Option("census_import_weights_2024", "--weights", help="trade_flows source of the HS10 weights"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+) -> None:
+    """Trade-weighted effective tariff rate on imports from a partner.
+
+    Example: tariffscope etr --partner JPN --date 2025-10-01 --by authority
+    """
+    from tariffscope import api
+
+    fmt = _fmt(fmt, FORMATS)
+    if date is None and (start is None or end is None):
+        raise InputError("give --date, or both --from and --to")
+    res = api.etr(partner, date=date, start=start, end=end, by=by, weights=weights)
+    if fmt == "json":
+        print(json.dumps(res.to_dict(), indent=2))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        frame = res.to_frame()
+        frame.to_csv(buf, index=False)
+        print(buf.getvalue(), end="")
+        return
+    src = f"Source: weights {res.weights_source} ({res.weights_period}); HTS {', '.join(res.hts_revisions)}; catalogue {res.catalogue_version}"
+    if res.start == res.end:
+        row = res.series[0]
+        t = Table(title=f"Effective tariff rate on imports from {res.partner}, {row['date']}: {_pct(row['etr'])}")
+        if row["by"]:
+            t.add_column(by or "key")
+            t.add_column("etr", justify="right")
+            t.add_column("weight share", justify="right")
+            t.add_column("contribution (pp)", justify="right")
+            for b in sorted(row["by"], key=lambda b: -b["contribution"]):
+                t.add_row(b["key"], _pct(b["etr"]), _pct(b["weight_share"]) if "weight_share" in b else "", f"{100 * b['contribution']:.2f}")
+        else:
+            t.add_column("measure")
+            t.add_column("contribution (pp)", justify="right")
+            for k, v in row["contributions"].items():
+                t.add_row(k, f"{100 * v:.2f}")
+        console.print(t)
+    else:
+        t = Table(title=f"Effective tariff rate on imports from {res.partner}, {res.start}..{res.end} (changes only)")
+        cols = list(res.series[0]["contributions"])
+        for c in ["from", "etr", *cols]:
+            t.add_column(c, justify="right" if c != "from" else "left")
+        last = None
+        for r in res.series:
+            if last is None or abs(r["etr"] - last) > 1e-12:
+                t.add_row(r["date"], _pct(r["etr"]), *[f"{100 * r['contributions'][c]:.2f}" for c in cols])
+                last = r["etr"]
+        console.print(t)
+    console.print(src, highlight=False)
+
+
+@measures_app.command("list")
+def measures_list(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+    """Every measure of the catalogue with its headings and dates.
+
+    Example: tariffscope measures list
+    """
+    from tariffscope import api
+
+    fmt = _fmt(fmt, FORMATS)
+    cat = api.measures()
+    rows = [{"id": m.id, "authority": m.authority, "headings": " ".join(m.headings), "from": m.effective_from.isoformat(),
+             "until": m.effective_until.isoformat() if m.effective_until else "", "rate_form": m.rate_form,
+             "rate": m.rate if m.rate is not None else f"table {m.rates_list}"} for m in cat.measures]
+    if fmt == "json":
+        print(json.dumps({"catalogue_version": cat.version, "measures": rows}, indent=2))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        print(buf.getvalue(), end="")
+    else:
+        t = Table(title=f"Measure catalogue {cat.version} ({len(rows)} measures)")
+        for c in rows[0]:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*[str(v) for v in r.values()])
+        console.print(t)
+
+
+@measures_app.command("show")
+def measures_show(measure_id: str = typer.Argument(..., help="Measure id, e.g. deal_japan_floor")) -> None:
+    """One measure in full, with its citation.
+
+    Example: tariffscope measures show deal_japan_floor
+    """
+    from tariffscope import api
+
+    m = api.measures().get(measure_id)
+    print(json.dumps(m.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False))
+
+
+@measures_app.command("check")
+def measures_check(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """Check every catalogue heading against the HTS revision in force on its effective date.
+
+    Example: tariffscope measures check
+    """
+    from tariffscope import api
+
+    fmt = _fmt(fmt, ("table", "json"))
+    rows = api.check_measures()
+    bad = [r for r in rows if r["status"] != "ok"]
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        t = Table(title=f"Catalogue vs HTS: {len(rows) - len(bad)} ok, {len(bad)} to review")
+        for c in ("measure", "heading", "revision", "status", "message"):
+            t.add_column(c)
+        for r in bad:
+            t.add_row(r["measure_id"], r["heading"], str(r["revision"]), r["status"], r.get("message", ""))
+        console.print(t)
+    if any(r["status"] == "missing" for r in rows):
+        raise typer.Exit(1)

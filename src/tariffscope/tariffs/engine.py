@@ -1,0 +1,246 @@
+"""The duty on one entry: HTS10 x origin x entry date x customs value, layer by layer.
+
+``duty()`` validates its inputs, takes the MFN line from the HTS revision in force on the entry date,
+runs the stacking rules of ``tariffscope.tariffs.rules`` (the same vectorized code the panel uses, on
+one cell) and returns a ``DutyResult`` with every layer (measure, legal heading, authority, rate, base,
+amount), the rules that fired, the measures that did not and why, the total duty and the effective rate.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tariffscope.errors import InputError
+from tariffscope.tariffs import hts as hts_mod
+from tariffscope.tariffs.measures import COVERAGE, Catalogue, load
+from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
+
+AUTHORITY_OF_BUCKET = {"s232": "232", "reciprocal": "ieepa_reciprocal", "reciprocal_extra": "ieepa_reciprocal",
+                       "fentanyl": "ieepa_fentanyl", "s301": "301", "s201": "201", "s122": "122"}
+
+
+@dataclass
+class Layer:
+    measure_id: str
+    heading: str
+    authority: str
+    rate: float  # fraction of the base
+    base: float  # value the rate applies to (customs value, or its metal / non-metal share)
+    amount: float
+    rate_form: str = "add_on"
+    citation: str = ""
+
+
+@dataclass
+class DutyResult:
+    hts10: str
+    origin: str
+    date: dt.date
+    customs_value: float
+    quantity: float | None
+    layers: list[Layer]
+    total_duty: float
+    effective_rate: float
+    rules_fired: list[dict] = field(default_factory=list)
+    rules_excluded: list[dict] = field(default_factory=list)
+    description: str = ""
+    mfn_text: str = ""
+    mfn_basis: str = ""
+    hts_revision: str = ""
+    catalogue_version: str = ""
+    options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "hts10": self.hts10, "origin": self.origin, "date": self.date.isoformat(), "customs_value": self.customs_value,
+            "quantity": self.quantity,
+            "layers": [{"measure_id": l.measure_id, "heading": l.heading, "authority": l.authority, "rate": round(l.rate, 6),
+                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form} for l in self.layers],
+            "total_duty": round(self.total_duty, 6), "effective_rate": round(self.effective_rate, 6),
+            "rules_fired": self.rules_fired, "rules_excluded": self.rules_excluded,
+            "description": self.description, "mfn_text": self.mfn_text, "mfn_basis": self.mfn_basis,
+            "hts_revision": self.hts_revision, "catalogue_version": self.catalogue_version, "options": self.options,
+        }
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(l) for l in self.layers])
+
+
+def parse_date(value: str | dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"bad date {value!r}: use YYYY-MM-DD") from None
+
+
+def check_date(date: dt.date) -> None:
+    lo, hi = COVERAGE
+    if not (lo <= date < hi):
+        raise InputError(f"date {date} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
+
+
+def normalize_hts10(text: str) -> str:
+    try:
+        from tariffscope.codes.products import normalize_hts  # codes helper
+
+        code = normalize_hts(text)
+    except ImportError:
+        code = re.sub(r"[\s.]", "", str(text))
+    except InputError:
+        raise
+    if not re.fullmatch(r"\d{10}", code or ""):
+        raise InputError(f"bad HTS code {text!r}: give the 10-digit statistical number, e.g. 8703.23.01.40")
+    return code
+
+
+def resolve_origin(text: str) -> str:
+    try:
+        from tariffscope.codes.countries import resolve_country
+    except ImportError:  # pragma: no cover - codes helper always present in releases
+        code = str(text).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise InputError(f"unknown origin {text!r}: give an ISO3 code such as JPN") from None
+        return code
+    c = resolve_country(text)
+    if getattr(c, "is_group", False):
+        raise InputError(f"origin {text!r} is a group; give one country (ISO3), e.g. DEU for a good of the EU")
+    return c.iso3
+
+
+def lookup_line(con, code: str, date: dt.date) -> tuple[hts_mod.MfnTable, int, hts_mod.Revision]:
+    rev = hts_mod.revision_in_force(con, date)
+    table = hts_mod.mfn_table(con, rev.revision)
+    pos = table.position(code)
+    if pos is None:
+        pretty = f"{code[:4]}.{code[4:6]}.{code[6:8]}.{code[8:]}"
+        others = [r for r in hts_mod.revisions_with_code(con, code) if r != rev.revision]
+        if others:
+            span = others[0] if len(others) == 1 else f"{others[0]} .. {others[-1]}"
+            raise InputError(f"HTS {pretty} is not in {rev.revision} (in force on {date}); it is valid only in {span}")
+        raise InputError(f"unknown HTS code {pretty}: not in any loaded HTS revision")
+    return table, pos, rev
+
+
+def _mfn_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity: float | None) -> tuple[float, str]:
+    spec = table.specific_rate[pos]
+    if quantity is not None and not np.isnan(spec):
+        amount = table.ad_valorem[pos] * customs_value + spec * quantity
+        if not np.isnan(table.specific_rate_2[pos]):
+            amount += table.specific_rate_2[pos] * quantity
+        return amount / customs_value, f"specific part on the given quantity ({quantity:g} {table.specific_unit[pos] or 'units'})"
+    return float(table.ave[pos]), str(table.ave_basis[pos])
+
+
+_compiled_cache: dict[tuple, Compiled] = {}
+
+
+def compiled_for(catalogue: Catalogue, codes: tuple[str, ...], origins: tuple[str, ...]) -> Compiled:
+    key = (catalogue.version, id(catalogue), codes, origins)
+    c = _compiled_cache.get(key)
+    if c is None:
+        if len(_compiled_cache) > 32:
+            _compiled_cache.clear()
+        c = _compiled_cache[key] = Compiled(catalogue, list(codes), list(origins))
+    return c
+
+
+def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float = 1.0, quantity: float | None = None,
+         metal_share: float | None = None, options: dict | None = None, catalogue: Catalogue | None = None) -> DutyResult:
+    """Every layer of duty on one entry. Raises InputError (one line) on bad input."""
+    code = normalize_hts10(hts10)
+    iso3 = resolve_origin(origin)
+    day = parse_date(date)
+    check_date(day)
+    if not (customs_value > 0):
+        raise InputError(f"customs value must be positive, got {customs_value}")
+    if quantity is not None and quantity < 0:
+        raise InputError(f"quantity must be >= 0, got {quantity}")
+    if metal_share is not None and not (0.0 <= metal_share <= 1.0):
+        raise InputError(f"metal share must be between 0 and 1, got {metal_share}")
+    opts = resolve_options(options)
+    cat = catalogue or load()
+    table, pos, rev = lookup_line(con, code, day)
+    mfn, basis = _mfn_rate(table, pos, customs_value, quantity)
+    comp = compiled_for(cat, (code,), (iso3,))
+    h = np.array([0])
+    o = np.array([0])
+    out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
+    ms = float(opts["metal_share"] if metal_share is None else metal_share)
+    covered = float(out["covered_232"][0])
+    layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
+                    "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
+    fired: list[dict] = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
+    excluded: list[dict] = []
+    for bucket in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122"):
+        idx = int(out[f"{bucket}_measure"][0])
+        if idx < 0:
+            continue
+        cm = comp.measures[idx]
+        m = cm.m
+        amount_rate = float(out[bucket][0])
+        nominal = float(out[f"{bucket}_rate"][0])
+        if m.rate_form == "on_metal_content":
+            base, rate = ms * customs_value, nominal
+        elif bucket in ("reciprocal", "reciprocal_extra", "s122") and covered > 0:
+            base = (1.0 - covered) * customs_value
+            rate = amount_rate / (1.0 - covered) if covered < 1 else 0.0
+        else:
+            base, rate = customs_value, amount_rate
+        if m.rate_form == "floor_inclusive_of_mfn":
+            rate = amount_rate / (1.0 - covered) if bucket != "s232" and covered < 1 else amount_rate
+            fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
+        heading = comp.heading_for(cm, 0, 0, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
+        if amount_rate == 0.0 and bucket == "fentanyl":
+            why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[0] else "excluded: good under a 232 duty (R7)"
+            excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
+            continue
+        if amount_rate == 0.0 and bucket in ("reciprocal", "reciprocal_extra", "s122") and covered >= 1.0:
+            excluded.append({"measure_id": m.id, "heading": heading,
+                             "reason": "excluded: good under a 232 duty on its full value (R4, note 2(v)(vi)-(xi))"})
+            continue
+        layers.append(Layer(m.id, heading, AUTHORITY_OF_BUCKET[bucket] if m.authority != "deal" else "deal", rate, base,
+                            amount_rate * customs_value, m.rate_form, f"note {m.citation.note}"))
+    # rules that shaped the result
+    if covered > 0:
+        rid = "R3_one_232"
+        fired.append({"rule": rid, "text": RULES[rid][0], "note": RULES[rid][1]})
+        if any(l.authority in ("ieepa_reciprocal", "deal", "122") for l in layers[1:]) or covered >= 1:
+            fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
+                          "note": RULES["R4_232_displaces_reciprocal"][1]})
+    chosen = {int(out[f"{b}_measure"][0]) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
+    for e in comp.explain(day, 0, 0, opts):
+        mid = e["measure_id"]
+        idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)
+        if idx in chosen:
+            continue
+        if e["applicable"]:
+            winner = comp.measures[int(out[f"{e['bucket']}_measure"][0])].m.id
+            reason = f"superseded by {winner} (higher priority in the same stacking bucket: R3/R6)"
+        else:
+            reason = e["reason"]
+            if "annex_ii" in reason:
+                fired.append({"rule": "R5_annex_ii", "text": RULES["R5_annex_ii"][0], "note": RULES["R5_annex_ii"][1]})
+        if reason.startswith("origin") or reason == "product not in scope":
+            continue  # not relevant to this entry; keep the report short
+        excluded.append({"measure_id": mid, "heading": comp.measures[idx].m.headings[0], "reason": reason})
+    if day >= dt.date(2026, 2, 24) and iso3 != "USA":
+        fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
+    total = sum(l.amount for l in layers)
+    seen, uniq = set(), []
+    for f in fired:
+        k = (f["rule"], f.get("measure_id"))
+        if k not in seen:
+            seen.add(k)
+            uniq.append(f)
+    return DutyResult(code, iso3, day, float(customs_value), quantity, layers, total, total / customs_value, uniq, excluded,
+                      str(table.description[pos]), str(table.general_text[pos] or ""), basis, rev.revision, cat.version,
+                      {k: opts[k] for k in OPTIONS} | ({"metal_share": ms}))

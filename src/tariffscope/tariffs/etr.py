@@ -1,0 +1,255 @@
+"""Trade-weighted effective tariff rates: by partner, sector, HS chapter, authority and date.
+
+ETR(date) = sum over cells of weight x statutory total rate / sum of weights, with weights the customs
+value of imports by HS10 x partner of a loaded period (default: ``census_import_weights_2024``). Rates
+come from ``panel.cell_rates_over`` (the engine's rules, vectorized, once per constant interval), so a
+daily series over 18 months costs a few dozen evaluations. ``statutory_vs_realized`` compares, month by
+month, the statutory rate on imports from Japan (that month's mix) with Census calculated duty /
+imports for consumption.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tariffscope import db
+from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.tariffs.engine import parse_date, resolve_origin
+from tariffscope.tariffs.measures import GROUPS, load
+from tariffscope.tariffs.panel import AUTHORITY_COLUMNS, cell_rates_over
+
+DEFAULT_WEIGHTS = "census_import_weights_2024"
+BY = ("sector", "authority", "hs2")
+COMPONENT_COLUMNS = ("mfn_rate", *AUTHORITY_COLUMNS.values())
+
+# HS sections (fallback sector map when tariffscope.codes.sectors is not available): first chapter -> name
+_HS_SECTIONS = [(1, "Animals"), (6, "Vegetables"), (15, "Fats and oils"), (16, "Food, beverages, tobacco"), (25, "Minerals"),
+                (28, "Chemicals"), (39, "Plastics and rubber"), (41, "Hides and leather"), (44, "Wood"), (47, "Paper"),
+                (50, "Textiles"), (64, "Footwear and headgear"), (68, "Stone and glass"), (71, "Precious metals"),
+                (72, "Base metals"), (84, "Machinery and electrical"), (86, "Transport equipment"), (90, "Instruments"),
+                (93, "Arms"), (94, "Miscellaneous manufactures"), (97, "Art")]
+
+
+@dataclass
+class Weights:
+    source: str
+    period: str
+    hts10: np.ndarray
+    partner: np.ndarray
+    value: np.ndarray
+    vintage: str = ""
+
+
+def load_weights(con, partner: str | None = None, source: str = DEFAULT_WEIGHTS, period: str | None = None) -> Weights:
+    """HS10 x partner import values of a loaded period. ``partner``: ISO3, 'EU27', or None/'WLD' for all."""
+    params: list = [source]
+    where = "source = ? AND flow = 'imports' AND product_level = 10"
+    if period:
+        where += " AND period = ?"
+        params.append(period)
+    groups = ("EU27", "WLD")
+    if partner in (None, "WLD", "ALL"):
+        where += f" AND partner NOT IN {groups}"
+    elif partner in GROUPS:
+        members = sorted(GROUPS[partner])
+        where += f" AND partner IN ({', '.join('?' * len(members))})"
+        params += members
+    else:
+        where += " AND partner = ?"
+        params.append(partner)
+    t = db.query(con, f"""SELECT product_code AS hts10, partner, sum(value) AS value, any_value(period) AS period,
+                                 any_value(vintage) AS vintage
+                          FROM trade_flows WHERE {where} GROUP BY product_code, partner HAVING sum(value) > 0""", params)
+    if t.num_rows == 0:
+        raise DataNotFoundError(f"no import weights in {source}{' for ' + period if period else ''}"
+                                f"{' for ' + partner if partner else ''}: load the data ('tariffscope data status')")
+    return Weights(source, str(t.column("period")[0].as_py()), t.column("hts10").to_numpy(zero_copy_only=False).astype(object),
+                   t.column("partner").to_numpy(zero_copy_only=False).astype(object), t.column("value").to_numpy().astype(float),
+                   str(t.column("vintage")[0].as_py() or ""))
+
+
+def _sector_keys(hts10: np.ndarray) -> np.ndarray:
+    try:
+        from tariffscope.codes.sectors import sector_of  # codes helper
+
+        uniq, inv = np.unique(hts10, return_inverse=True)
+        return np.array([sector_of(c) or "Other" for c in uniq], dtype=object)[inv]
+    except ImportError:
+        ch = np.array([int(c[:2]) for c in hts10])
+        firsts = np.array([s for s, _ in _HS_SECTIONS])
+        names = np.array([n for _, n in _HS_SECTIONS], dtype=object)
+        return names[np.searchsorted(firsts, ch, side="right") - 1]
+
+
+@dataclass
+class EtrResult:
+    partner: str
+    start: dt.date
+    end: dt.date
+    by: str | None
+    series: list[dict]  # one row per day: {date, etr, by: [...], contributions: {...}}
+    weights_source: str
+    weights_period: str
+    catalogue_version: str
+    hts_revisions: list[str] = field(default_factory=list)
+
+    @property
+    def etr(self) -> float:
+        return self.series[-1]["etr"]
+
+    def to_dict(self) -> dict:
+        meta = {"weights": f"{self.weights_source} ({self.weights_period})", "catalogue_version": self.catalogue_version,
+                "hts_revisions": self.hts_revisions}
+        if self.start == self.end:
+            row = self.series[0]
+            return {"partner": self.partner, "date": row["date"], "etr": row["etr"], "by": row["by"], **meta}
+        return {"partner": self.partner, "from": self.start.isoformat(), "to": self.end.isoformat(),
+                "series": [{"date": r["date"], "etr": r["etr"], "by": r["by"]} for r in self.series], **meta}
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = []
+        for r in self.series:
+            if r["by"]:
+                for b in r["by"]:
+                    rows.append({"partner": self.partner, "date": r["date"], "etr": r["etr"], **b})
+            else:
+                rows.append({"partner": self.partner, "date": r["date"], "etr": r["etr"]})
+        return pd.DataFrame(rows)
+
+
+def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str | dt.date | None = None,
+        end: str | dt.date | None = None, by: str | None = None, weights: str = DEFAULT_WEIGHTS, period: str | None = None,
+        options: dict | None = None) -> EtrResult:
+    """Trade-weighted ETR for ``partner`` (ISO3, 'EU27' or 'WLD' = all partners) on a date or each day of a range."""
+    if by is not None and by not in BY:
+        raise InputError(f"unknown breakdown {by!r}: use one of {', '.join(BY)}")
+    if (date is None) == (start is None and end is None):
+        raise InputError("give either a date or a range (--from and --to)")
+    d0 = parse_date(date if date is not None else start)
+    d1 = parse_date(date if date is not None else end)
+    if d1 < d0:
+        raise InputError(f"range ends ({d1}) before it starts ({d0})")
+    code = partner.upper() if partner.upper() in ("WLD", "ALL", *GROUPS) else resolve_origin(partner)
+    w = load_weights(con, None if code in ("WLD", "ALL") else code, weights, period)
+    keys = None
+    if by == "sector":
+        keys = _sector_keys(w.hts10)
+    elif by == "hs2":
+        keys = np.array([c[:2] for c in w.hts10], dtype=object)
+    key_u, key_i = (np.unique(keys, return_inverse=True) if keys is not None else (None, None))
+    total_w = w.value.sum()
+    series: list[dict] = []
+    revs: list[str] = []
+    for s, e, comp, rev in cell_rates_over(con, d0, d1, w.hts10, w.partner, options):
+        if rev not in revs:
+            revs.append(rev)
+        tot = comp["total_rate"].astype(float)
+        value = float(np.dot(w.value, tot) / total_w)
+        contrib = {c: float(np.dot(w.value, comp[c].astype(float)) / total_w) for c in COMPONENT_COLUMNS}
+        rows: list[dict] = []
+        if by == "authority":
+            rows = [{"key": c.replace("_rate", "").replace("rate_", ""), "etr": v, "contribution": v} for c, v in contrib.items()]
+        elif key_u is not None:
+            wk = np.bincount(key_i, weights=w.value, minlength=len(key_u))
+            dk = np.bincount(key_i, weights=w.value * tot, minlength=len(key_u))
+            rows = [{"key": str(k), "etr": float(dk[i] / wk[i]) if wk[i] else 0.0, "weight_share": float(wk[i] / total_w),
+                     "contribution": float(dk[i] / total_w)} for i, k in enumerate(key_u)]
+        day = s
+        while day <= e:
+            series.append({"date": day.isoformat(), "etr": value, "by": rows, "contributions": contrib})
+            day += dt.timedelta(days=1)
+    return EtrResult(code, d0, d1, by, series, w.source, w.period, load().version, revs)
+
+
+# --- Japan: statutory vs realized, month by month ----------------------------------------------
+
+def _monthly_scaled_weights(con, partner: str, month: str, base: Weights) -> tuple[np.ndarray, str]:
+    """2024 HS10 mix rescaled to ``month``'s HS2 (and HS4 for chapters 84/85/87) import values."""
+    rows = db.query(con, """SELECT product_level, product_code, sum(value) AS v FROM trade_flows
+                            WHERE partner = ? AND flow = 'imports' AND period = ?
+                              AND source IN ('usato_imports_hs2_monthly', 'usato_imports_hs4_monthly')
+                            GROUP BY product_level, product_code""", [partner, month]).to_pylist()
+    if not rows:
+        return base.value, "2024 mix (no monthly data)"
+    m2 = {r["product_code"]: r["v"] for r in rows if r["product_level"] == 2}
+    m4 = {r["product_code"]: r["v"] for r in rows if r["product_level"] == 4}
+    h2 = np.array([c[:2] for c in base.hts10], dtype=object)
+    h4 = np.array([c[:4] for c in base.hts10], dtype=object)
+    scale = np.ones(len(base.value))
+    for level, keys, monthly in ((2, h2, m2), (4, h4, m4)):
+        if not monthly:
+            continue
+        uk, inv = np.unique(keys, return_inverse=True)
+        base_k = np.bincount(inv, weights=base.value, minlength=len(uk))
+        target = np.array([monthly.get(k, np.nan) for k in uk])
+        f = np.where((base_k > 0) & ~np.isnan(target), target / np.where(base_k > 0, base_k, 1.0), np.nan)
+        if level == 4:  # HS4 scaling replaces the HS2 factor where HS4 data exist
+            scale = np.where(np.isnan(f[inv]), scale, f[inv])
+        else:
+            scale = np.where(np.isnan(f[inv]), 0.0 if m2 else 1.0, f[inv])
+    return base.value * scale, "2024 HS10 mix scaled to the month's HS2" + (" and HS4 (ch. 84/85/87)" if m4 else "")
+
+
+def statutory_vs_realized(con, partner: str = "JPN", start: str = "2024-01", end: str = "2025-12",
+                          options: dict | None = None) -> list[dict]:
+    """Monthly statutory rate (that month's mix) vs realized rate (Census calculated duty / consumption imports).
+
+    Months before the catalogue's coverage (2024) are rated with the regime in force on 2025-01-01, which for
+    Japan is the 2024 regime (MFN; 232 steel under the TRQ, duty-free in quota). Each month's statutory rate is
+    the average of its days' rates.
+    """
+    code = resolve_origin(partner)
+    base = load_weights(con, code)
+    realized = {r["period"]: r for r in db.query(con, """SELECT period, sum(value) AS value, sum(calculated_duty) AS duty
+        FROM trade_flows WHERE source = 'census_japan_monthly_totals' AND partner = ? AND flow = 'imports'
+          AND trade_regime = 'consumption' AND product_code = 'TOTAL' GROUP BY period""", [code]).to_pylist()}
+    if not realized:
+        raise DataNotFoundError(f"no monthly consumption imports with calculated duty for {code} (census_japan_monthly_totals)")
+    months = _months(start, end)
+    lo = dt.date(2025, 1, 1)
+    first = max(lo, dt.date.fromisoformat(months[0] + "-01"))
+    last_m = months[-1]
+    last = dt.date(int(last_m[:4]), int(last_m[5:]), calendar.monthrange(int(last_m[:4]), int(last_m[5:]))[1])
+    # daily rates per HS10 cell over the covered range, as (interval, rates) pieces
+    pieces = list(cell_rates_over(con, lo if first > lo else lo, max(last, lo), base.hts10, base.partner, options))
+    out = []
+    for m in months:
+        y, mo = int(m[:4]), int(m[5:])
+        days = [dt.date(y, mo, d) for d in range(1, calendar.monthrange(y, mo)[1] + 1)]
+        w, basis = _monthly_scaled_weights(con, code, m, base)
+        acc = np.zeros(len(base.value))
+        comp_acc = {c: np.zeros(len(base.value)) for c in COMPONENT_COLUMNS}
+        for d in days:
+            dd = max(d, lo)
+            for s, e, comp, _ in pieces:
+                if s <= dd <= e:
+                    acc += comp["total_rate"]
+                    for c in COMPONENT_COLUMNS:
+                        comp_acc[c] += comp[c]
+                    break
+        acc /= len(days)
+        stat = float(np.dot(w, acc) / w.sum())
+        r = realized.get(m)
+        real = float(r["duty"] / r["value"]) if r and r["value"] else None
+        out.append({"month": m, "statutory": stat, "realized": real, "gap": (stat - real) if real is not None else None,
+                    "contributions": {c: float(np.dot(w, comp_acc[c] / len(days)) / w.sum()) for c in COMPONENT_COLUMNS},
+                    "weights": basis, "imports_for_consumption": r["value"] if r else None,
+                    "calculated_duty": r["duty"] if r else None})
+    return out
+
+
+def _months(start: str, end: str) -> list[str]:
+    y, m = int(start[:4]), int(start[5:7])
+    ye, me = int(end[:4]), int(end[5:7])
+    out = []
+    while (y, m) <= (ye, me):
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+    return out

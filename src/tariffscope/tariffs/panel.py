@@ -1,0 +1,169 @@
+"""Rates over panels: every HTS10 x origin at a date, or chosen cells over a range of dates.
+
+The same stacking rules as the single-entry engine (``rules.Compiled.evaluate``) run over numpy arrays
+of cells. Measure scopes are interval-encoded (product rows with valid_from/valid_until); over a date range
+the rules are evaluated once per interval on which nothing changes (catalogue boundaries, list-row dates
+and HTS revision dates), not once per day, and never in a Python loop per cell.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from tariffscope.tariffs import hts as hts_mod
+from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
+from tariffscope.tariffs.measures import Catalogue, load
+from tariffscope.tariffs.rules import Compiled, resolve_options
+
+# Output columns per stacking bucket. Deal floors are reported under the authority they replace
+# (a Japan 232 auto floor under rate_232, an EU/Japan reciprocal floor under rate_ieepa_reciprocal).
+COMPONENTS = {
+    "rate_232": ("s232",),
+    "rate_ieepa_reciprocal": ("reciprocal", "reciprocal_extra"),
+    "rate_ieepa_fentanyl": ("fentanyl",),
+    "rate_301": ("s301",),
+    "rate_201": ("s201",),
+    "rate_122": ("s122",),
+}
+AUTHORITY_COLUMNS = {"232": "rate_232", "ieepa_reciprocal": "rate_ieepa_reciprocal", "ieepa_fentanyl": "rate_ieepa_fentanyl",
+                     "301": "rate_301", "201": "rate_201", "122": "rate_122"}
+
+
+def default_origins() -> list[str]:
+    """Every country (ISO3) the codes helper knows, without groups and without the USA itself."""
+    try:
+        from tariffscope.codes.countries import all_countries
+
+        out = sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
+        if out:
+            return out
+    except ImportError:  # pragma: no cover
+        pass
+    from tariffscope.tariffs.measures import read_list  # noqa: F401
+
+    import csv
+
+    from tariffscope import config
+
+    with open(config.raw_data_dir() / "census" / "census_to_iso3.csv", encoding="utf-8") as fh:
+        return sorted({r["iso3"] for r in csv.DictReader(fh) if r["iso3"] and r["iso3"] != "USA"})
+
+
+def _components(out: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:
+    cols = {"mfn_rate": out["mfn"].astype(dtype)}
+    for name, buckets in COMPONENTS.items():
+        v = out[buckets[0]]
+        for b in buckets[1:]:
+            v = v + out[b]
+        cols[name] = v.astype(dtype)
+    cols["total_rate"] = out["total"].astype(dtype)
+    return cols
+
+
+def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10: list[str] | None = None,
+               options: dict | None = None, catalogue: Catalogue | None = None, chunk_cells: int = 1_500_000) -> pa.Table:
+    """Rates for every HTS10 x origin at ``date``, with the add-on of each authority.
+
+    Signature (stable, used by the scenarios/PE code): ``duty_panel(con, date, origins=None, hts10=None, options=None)``.
+    ``origins`` default: every country (ISO3); ``hts10`` default: every 10-digit line of the HTS revision in
+    force on ``date``. Returns a pyarrow.Table with columns ``hts10, origin, mfn_rate, rate_232,
+    rate_ieepa_reciprocal, rate_ieepa_fentanyl, rate_301, rate_201, rate_122, total_rate`` (fractions of
+    customs value, float32), one row per cell, ordered by hts10 then origin. MFN is the column 1 general
+    rate (specific parts as AVE); options as in ``rules.OPTIONS`` (metal_share, usmca share, floor_mfn_base,
+    deal_dates). Table metadata: hts_revision, catalogue_version, date.
+    """
+    day = parse_date(date)
+    check_date(day)
+    opts = resolve_options(options)
+    cat = catalogue or load()
+    rev = hts_mod.revision_in_force(con, day)
+    table = hts_mod.mfn_table(con, rev.revision)
+    if hts10 is None:
+        codes = table.hts10
+        mfn = table.ave
+    else:
+        codes = np.array(sorted({str(c) for c in hts10}), dtype=object)
+        codes, mfn = _mfn_for(table, codes)
+    origins = list(origins) if origins is not None else default_origins()
+    comp = compiled_for(cat, tuple(codes), tuple(origins))
+    n_h, n_o = len(codes), len(origins)
+    cols: dict[str, list[np.ndarray]] = {}
+    step = max(1, chunk_cells // max(n_o, 1))
+    o_all = np.arange(n_o)
+    for start in range(0, n_h, step):
+        hh = np.repeat(np.arange(start, min(start + step, n_h)), n_o)
+        oo = np.tile(o_all, min(step, n_h - start))
+        out = comp.evaluate(day, hh, oo, mfn[hh], opts)
+        for k, v in _components(out).items():
+            cols.setdefault(k, []).append(v)
+    result = {
+        "hts10": pa.DictionaryArray.from_arrays(pa.array(np.repeat(np.arange(n_h, dtype=np.int32), n_o)), pa.array(list(codes), pa.string())),
+        "origin": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n_o, dtype=np.int32), n_h)), pa.array(origins, pa.string())),
+    }
+    for k, parts in cols.items():
+        result[k] = pa.array(np.concatenate(parts) if parts else np.empty(0, np.float32))
+    meta = {"hts_revision": rev.revision, "catalogue_version": cat.version, "date": day.isoformat()}
+    return pa.table(result).replace_schema_metadata(meta)
+
+
+def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MFN AVE of ``codes`` in ``table``; a code missing from the revision takes the first line of its HTS8
+    (codes split or renamed between revisions), else 0 (counted by the caller via ``np.isnan``-free output)."""
+    pos = np.searchsorted(table.hts10, codes)
+    pos = np.clip(pos, 0, len(table.hts10) - 1)
+    exact = table.hts10[pos] == codes
+    mfn = np.where(exact, table.ave[pos], np.nan)
+    if (~exact).any():
+        h8 = np.array([c[:8] for c in table.hts10], dtype=object)
+        first8: dict[str, float] = {}
+        for c8, a in zip(h8[::-1], table.ave[::-1]):
+            first8[c8] = a
+        miss = np.flatnonzero(~exact)
+        mfn[miss] = [first8.get(codes[i][:8], 0.0) for i in miss]
+    return codes, mfn
+
+
+@dataclass
+class Intervals:
+    starts: list[dt.date]  # interval i covers [starts[i], starts[i+1]) (last: to the end of the range)
+    end: dt.date  # inclusive end of the range
+
+
+def intervals(con, start: dt.date, end: dt.date, catalogue: Catalogue) -> Intervals:
+    """Cut [start, end] where anything that can change a rate changes: catalogue boundaries and revisions."""
+    cuts = {start}
+    for d in catalogue.boundaries():
+        if start < d <= end:
+            cuts.add(d)
+    for r in hts_mod.revisions(con):
+        if start < r.effective_date <= end:
+            cuts.add(r.effective_date)
+    return Intervals(sorted(cuts), end)
+
+
+def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.ndarray, origins: np.ndarray,
+                    options: dict | None = None, catalogue: Catalogue | None = None):
+    """Rates for the given cells (hts10[i], origins[i]) on each constant interval of [start, end].
+
+    Yields (interval_start, interval_end_inclusive, components dict of float32 arrays, hts_revision).
+    """
+    d0, d1 = parse_date(start), parse_date(end)
+    check_date(d0)
+    check_date(d1)
+    opts = resolve_options(options)
+    cat = catalogue or load()
+    codes, h = np.unique(np.asarray(hts10, dtype=object), return_inverse=True)
+    olist, o = np.unique(np.asarray(origins, dtype=object), return_inverse=True)
+    comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
+    iv = intervals(con, d0, d1, cat)
+    mfn_by_rev: dict[str, np.ndarray] = {}
+    for i, s in enumerate(iv.starts):
+        e = (iv.starts[i + 1] - dt.timedelta(days=1)) if i + 1 < len(iv.starts) else iv.end
+        rev = hts_mod.revision_in_force(con, s)
+        if rev.revision not in mfn_by_rev:
+            mfn_by_rev[rev.revision] = _mfn_for(hts_mod.mfn_table(con, rev.revision), codes)[1]
+        out = comp.evaluate(s, h, o, mfn_by_rev[rev.revision][h], opts)
+        yield s, e, _components(out), rev.revision
