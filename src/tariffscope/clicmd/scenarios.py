@@ -1,5 +1,157 @@
-"""CLI commands: scenarios (filled by its area's owner)."""
+"""CLI commands of the scenarios area: ``scenarios list|show|validate``, ``simulate``, ``compare``.
+
+Each command parses options, calls ``tariffscope.api`` and renders a rich table, JSON or CSV.
+"""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+import csv
+import io
+import json
+from typing import Any, List, Optional
 
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from tariffscope import api
+from tariffscope.cli import app, scenarios_app
+from tariffscope.errors import InputError
+
+console = Console(width=170)
+FORMATS = ("table", "json", "csv")
+
+
+def _fmt_value(v: float | None, unit: str) -> str:
+    if v is None:
+        return "n/a"
+    if unit == "usd":
+        return f"{v / 1e9:+,.2f} bn"
+    if unit == "fraction":
+        return f"{v:+.2%}"
+    if unit == "persons":
+        return f"{v:+,.0f}"
+    return f"{v:+,.3g}"
+
+
+def _cell(m: dict[str, Any]) -> str:
+    s = _fmt_value(m.get("value"), m["unit"])
+    if m.get("p05") is not None and m.get("p95") is not None:
+        s += f" [{_fmt_value(m['p05'], m['unit'])}, {_fmt_value(m['p95'], m['unit'])}]"
+    return s
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
+    return fmt
+
+
+@scenarios_app.command("list")
+def list_cmd() -> None:
+    """List the built-in scenarios. Example: tariffscope scenarios list"""
+    t = Table("name", "base", "partner", "changes", "description", show_lines=False)
+    for s in api.scenarios():
+        t.add_row(s["name"], s["base"], s["partner"], str(s["changes"]), s["description"][:90])
+    console.print(t)
+
+
+@scenarios_app.command("show")
+def show_cmd(name: str = typer.Argument(..., help="built-in name or YAML file")) -> None:
+    """Show a scenario as validated YAML. Example: tariffscope scenarios show july-9-hike"""
+    sc = api.load_scenario(name)
+    console.print(yaml.safe_dump(sc.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False, allow_unicode=True), highlight=False, soft_wrap=True)
+
+
+@scenarios_app.command("validate")
+def validate_cmd(path: str = typer.Argument(..., help="scenario YAML file")) -> None:
+    """Validate a scenario file without running it. Example: tariffscope scenarios validate my.yaml"""
+    sc = api.load_scenario(path if path.endswith((".yaml", ".yml")) else path)
+    console.print(f"OK: {sc.name} ({len(sc.changes)} changes, base "
+                  f"{'MFN only' if sc.base.regime == 'no_additional_tariffs' else sc.base.date})", highlight=False)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
+    draws: int = typer.Option(0, "--draws", help="Monte Carlo draws over elasticities (0 = point estimate only)"),
+    seed: int = typer.Option(0, "--seed", help="random seed (same seed, same bands)"),
+    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+) -> None:
+    """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200"""
+    _check_format(fmt)
+    res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table")
+    d = res.to_dict()
+    if fmt == "json":
+        typer.echo(json.dumps(d, indent=2, default=str))
+        return
+    if fmt == "csv":
+        typer.echo(_csv([{"scenario": d["scenario"], **m} for m in d["headline"]]), nl=False)
+        return
+    t = Table("outcome", "change" + (" [p05, p95]" if draws else ""), title=f"{d['scenario']} vs {d['against']}")
+    for m in d["headline"]:
+        t.add_row(m["label"], _cell(m))
+    console.print(t)
+    s = Table("sector", "imports before", "change", "change %", "revenue change", title="By sector (all origins)")
+    for r in sorted(d["by_sector"], key=lambda r: r["value_change"])[:12]:
+        s.add_row(str(r["sector"]), f"{r['value_base'] / 1e9:,.2f} bn", f"{r['value_change'] / 1e9:+,.2f} bn",
+                  f"{r['value_change_pct']:+.1%}", f"{r['revenue_change'] / 1e9:+,.2f} bn")
+    console.print(s)
+    e = d["exposure"]
+    if e.get("jobs") is not None:
+        console.print(f"Exporter exposure ({e['note']}): auto exports {e['delta_exports_usd'] / 1e9:+,.2f} bn USD = "
+                      f"{e['output_share']:+.2%} of sector output, {e['jobs']:+,.0f} manufacturing jobs, "
+                      f"{e['vehicles']:+,.0f} cars.", highlight=False, soft_wrap=True)
+    console.print("Elasticity sources (products): " + "; ".join(
+        f"{p}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for p, c in d["elasticity_sources"].items()),
+        highlight=False, soft_wrap=True)
+    for src in d["sources"]:
+        console.print(f"  source: {src.get('source')}: {src.get('what') or src.get('item')}", highlight=False, soft_wrap=True)
+
+
+@app.command("compare")
+def compare_cmd(
+    scenarios: List[str] = typer.Argument(..., help="scenario names or YAML files"),
+    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
+    draws: int = typer.Option(100, "--draws", help="Monte Carlo draws over elasticities"),
+    seed: int = typer.Option(0, "--seed", help="random seed"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
+    chart: Optional[str] = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+) -> None:
+    """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
+    _check_format(fmt)
+    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table")
+    d = res.to_dict()
+    if chart:
+        from tariffscope.report.charts_scenarios import comparison_figure
+
+        fig = comparison_figure(d)
+        fig.savefig(chart, dpi=120)
+    if fmt == "json":
+        typer.echo(json.dumps(d, indent=2, default=str))
+        return
+    if fmt == "csv":
+        typer.echo(_csv([{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]), nl=False)
+        return
+    title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
+    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
+    for j, meta in enumerate(d["metrics"]):
+        t.add_row(meta["label"], *[_cell(p["headline"][j]) for p in d["scenarios"]])
+    console.print(t)
+    for a in d["assumptions"]:
+        console.print(f"  - {a}", highlight=False, soft_wrap=True)
+    if chart:
+        console.print(f"chart written to {chart}")

@@ -49,7 +49,10 @@ def _default_panel() -> PanelFn:
 def _lines_cached(year: int) -> pa.Table:
     from tariffscope import db
 
-    con = db.open_warehouse(read_only=False)
+    try:
+        con = db.open_warehouse(read_only=False)
+    except ImportError as exc:  # the embedded-data loader is not installed yet
+        raise DataNotFoundError(f"the warehouse with embedded data is not available ({exc})") from None
     try:
         return import_lines(con, year)
     finally:

@@ -1,0 +1,155 @@
+"""Benchmark the PE model: one run over all HS10 x all origins (2024 import weights, ~335,000 lines)
+and 1,000 Monte Carlo draws on 2 worker processes, against a named peer in the same run.
+
+Peer: a straightforward per-product loop with ``scipy.optimize.brentq`` on the same equations
+(finite export supply elasticity, so every product needs a root), timed on a random subsample of
+products and extrapolated linearly to all products. tariffscope solves the same model vectorised
+(Newton over all products at once). Both are checked to agree on the subsample.
+
+Lines and values: the raw 2024 import-weights file (read with tariffscope's ingest parser); rates:
+the engine's 2025-06-15 regime when ``tariffscope.api.duty_panel`` is available, else a stylised one
+(MFN 2.5%; +10% on all origins, +24% on Japan) — the solve time does not depend on rate values.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from _util import measure, save  # noqa: E402
+
+OMEGA = 5.0
+PEER_PRODUCTS = 400
+
+
+def _problem():
+    from tariffscope.config import raw_data_dir
+    from tariffscope.ingest import import_weights
+    from tariffscope.models import elasticities as el
+    from tariffscope.models import uncertainty as unc
+
+    t = import_weights.read(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz")
+    h = np.asarray(t.column("product_code").to_numpy(zero_copy_only=False)).astype(str)
+    o = np.asarray(t.column("partner").to_numpy(zero_copy_only=False)).astype(str)
+    v = np.asarray(t.column("value").to_numpy(zero_copy_only=False), dtype=float)
+    products, pidx = np.unique(h, return_inverse=True)
+    asg = el.assign(products)
+    base = np.full(h.shape[0], 0.025)
+    new = base + 0.10 + np.where(o == "JPN", 0.14, 0.0)
+    return {
+        "pidx": pidx.astype(np.int64), "value": v, "base_rate": base, "new_rate": new[None, :],
+        "omega": np.array([np.inf]), "sigma": asg.sigma, "eta": asg.eta,
+        "sigma_sd": unc.log_sd(asg.sigma, asg.sigma_se), "eta_sd": unc.log_sd(asg.eta, asg.eta_se),
+        "partner_mask": (o == "JPN")[None, :], "auto_mask": ((o == "JPN") & np.char.startswith(h, "8703"))[None, :],
+        "car_mask": ((o == "JPN") & np.char.startswith(h, "8703"))[None, :], "output_usd": np.array([4.1e11]),
+        "employment": np.array([883000.0]), "years": np.array([1.0]),
+    }
+
+
+def pe_run(omega: float) -> dict:
+    from tariffscope.models.pe import solve_pe
+
+    arr = _problem()
+    p = arr["pidx"]
+    t0 = time.perf_counter()
+    res = solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][0], arr["sigma"][p], arr["eta"][p], omega)
+    secs = time.perf_counter() - t0
+    return {"lines": int(p.shape[0]), "products": int(arr["sigma"].shape[0]), "solve_seconds": secs,
+            "iterations": res.iterations, "value_change_bn": float(res.value_change.sum() / 1e9)}
+
+
+def peer_scipy(n_products: int = PEER_PRODUCTS) -> dict:
+    """Per-product brentq on ln P̂ (same equations), subsample of products, extrapolated."""
+    from scipy.optimize import brentq
+
+    from tariffscope.models.pe import solve_pe
+
+    arr = _problem()
+    p = arr["pidx"]
+    rng = np.random.default_rng(0)
+    n_prod = arr["sigma"].shape[0]
+    chosen = rng.choice(n_prod, size=min(n_products, n_prod), replace=False)
+    order = np.argsort(p, kind="stable")
+    starts = np.searchsorted(p[order], np.arange(n_prod + 1))
+    t0 = time.perf_counter()
+    peer_z = {}
+    for g in chosen:
+        idx = order[starts[g]:starts[g + 1]]
+        v, t_0, t_1 = arr["value"][idx], arr["base_rate"][idx], arr["new_rate"][0][idx]
+        sig, eta = arr["sigma"][g], arr["eta"][g]
+        s = v * (1 + t_0)
+        s = s / s.sum()
+        ltau = np.log1p(t_1) - np.log1p(t_0)
+        a = OMEGA * ltau / (OMEGA + sig)
+        b = (sig - eta) / (OMEGA + sig)
+
+        def f(z):
+            return np.log(np.sum(s * np.exp((1 - sig) * (a + b * z)))) / (1 - sig) - z
+
+        peer_z[g] = brentq(f, -5, 5, xtol=1e-14)
+    secs = time.perf_counter() - t0
+    # Agreement with the vectorised solve on the same products.
+    res = solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][0], arr["sigma"][p], arr["eta"][p], OMEGA)
+    first = np.full(n_prod, -1)
+    first[p[::-1]] = np.arange(p.shape[0])[::-1]
+    ours = np.log(res.price_index[first[chosen]])
+    diff = float(np.max(np.abs(ours - np.array([peer_z[g] for g in chosen]))))
+    return {"products_timed": int(len(chosen)), "seconds_subsample": secs,
+            "seconds_extrapolated": secs * n_prod / len(chosen), "max_abs_diff_lnP": diff}
+
+
+def mc_run(draws: int = 1000, workers: int = 2) -> dict:
+    from tariffscope.models import uncertainty as unc
+    from tariffscope.scenarios import run as sr
+
+    arr = _problem()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "problem.npz")
+        np.savez(path, **arr)
+        t0 = time.perf_counter()
+        samples = unc.run_draws(partial(sr._mc_task, path), draws, 7, backend="process", workers=workers,
+                                progress=False)
+        secs = time.perf_counter() - t0
+    b = unc.bands(samples.reshape(draws, -1))
+    return {"draws": draws, "workers": workers, "seconds": secs,
+            "imports_from_partner_bn": [b[0].p5 / 1e9, b[0].p50 / 1e9, b[0].p95 / 1e9]}
+
+
+def main() -> None:
+    vec = measure(pe_run, np.inf, repeat=3)
+    vec_f = measure(pe_run, OMEGA, repeat=3)
+    peer = measure(peer_scipy)
+    mc = measure(mc_run)
+    solve = vec["extra"]["solve_seconds"]
+    solve_f = vec_f["extra"]["solve_seconds"]
+    peer_secs = peer["extra"]["seconds_extrapolated"]
+    payload = {
+        "pe_run_full_passthrough": vec, "pe_run_omega5": vec_f, "peer_scipy_brentq_per_product": peer, "monte_carlo": mc,
+        "ratio_peer_over_tariffscope_omega5": peer_secs / solve_f,
+        "targets": {"pe_run_seconds": 2.0, "mc_1000_seconds": 60.0},
+    }
+    print(f"lines: {vec['extra']['lines']:,}  products: {vec['extra']['products']:,}")
+    print(f"tariffscope PE solve, omega=inf: {solve:.3f} s (process incl. data load {vec['seconds']:.1f} s, peak {vec['peak_mb']:.0f} MB)")
+    print(f"tariffscope PE solve, omega={OMEGA:g}: {solve_f:.3f} s, {vec_f['extra']['iterations']} Newton iterations "
+          f"(peak {vec_f['peak_mb']:.0f} MB)")
+    print(f"peer scipy brentq per product: {peer['extra']['seconds_subsample']:.2f} s for {peer['extra']['products_timed']} products "
+          f"-> {peer_secs:.1f} s extrapolated (peak {peer['peak_mb']:.0f} MB); max |diff ln P| = {peer['extra']['max_abs_diff_lnP']:.2e}")
+    print(f"ratio peer / tariffscope (omega={OMEGA:g}): {peer_secs / solve_f:.0f}x")
+    print(f"Monte Carlo: {mc['extra']['draws']} draws on {mc['extra']['workers']} workers: {mc['extra']['seconds']:.1f} s "
+          f"(peak parent {mc['peak_mb']:.0f} MB); imports from JPN p5/p50/p95 (bn): "
+          + ", ".join(f"{x:.2f}" for x in mc["extra"]["imports_from_partner_bn"]))
+    print(f"saved {save('pe', payload)}")
+
+
+if __name__ == "__main__":
+    main()
