@@ -25,6 +25,15 @@ def _months(y0: int, m0: int, y1: int, m1: int) -> list[str]:
     return out
 
 
+def _insert(con: db.Connection, table: str, rows: list[tuple]) -> None:
+    """Bulk insert through Arrow (executemany is slow in DuckDB)."""
+    cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
+                                      "ORDER BY ordinal_position").fetchall()]
+    con.register("_sample_rows", pa.Table.from_pylist([dict(zip(cols, r)) for r in rows]))
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _sample_rows")
+    con.unregister("_sample_rows")
+
+
 def sample_warehouse() -> db.Connection:
     con = db.memory()
     rows: list[tuple] = []
@@ -64,7 +73,7 @@ def sample_warehouse() -> db.Connection:
     # Comtrade cars with units, annual
     for y, v, q in (("2023", 1000.0, 50.0), ("2024", 900.0, 40.0)):
         add("JPN", "imports", "general", y, "8703", 4, v, "comtrade_us_auto_imports", qty=q, unit="u")
-    con.executemany(f"INSERT INTO trade_flows VALUES ({','.join('?' * 18)})", rows)
+    _insert(con, "trade_flows", rows)
 
     fx = []
     for i, m in enumerate(_months(2024, 1, 2024, 12), start=1):
@@ -75,7 +84,7 @@ def sample_warehouse() -> db.Connection:
             r = 140.0 if d.year == 2025 else 150.0 + (d.month if d.year == 2024 else 0)
             fx.append(("USD", "JPY", d, "D", r, "fred_dexjpus", "test", None))
         d += _dt.timedelta(days=1)
-    con.executemany("INSERT INTO exchange_rates VALUES (?,?,?,?,?,?,?,?)", fx)
+    _insert(con, "exchange_rates", fx)
     for sid, title in [("census_japan_monthly_totals", "Census monthly goods trade with Japan"),
                        ("usato_imports_hs2_monthly", "USA Trade Online imports HS2 monthly"),
                        ("usato_imports_hs4_monthly", "USA Trade Online imports HS4 monthly"),
