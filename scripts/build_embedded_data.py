@@ -1,0 +1,226 @@
+"""Build the package's embedded fact tables from the raw files in ../shared/data (``make embedded-data``).
+
+Every table is read by the same readers ``tariffscope data ingest`` uses (tariffscope.ingest.*),
+aggregated/deduplicated where needed, sorted (so rebuilds diff cleanly) and written as zstd Parquet
+under src/tariffscope/data/embedded/, with provenance.json recording for each table its source id,
+title, publisher, raw files with sha256, vintage, build date and row count.
+
+HTS lines and Chapter 99 lines of the 44 revisions are interval-encoded: one row per run of
+consecutive revisions in which a line is identical (first_seq..last_seq); the loader expands them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tariffscope import config, db
+from tariffscope.ingest import (
+    census_api,
+    census_monthly_jsonl,
+    comtrade,
+    dataweb_csv,
+    fred_csv,
+    hts_json,
+    import_weights,
+    usatradeonline_csv,
+    usato_json,
+)
+from tariffscope.ingest.common import CHAPTER99_LINES, FLOW_KEY, HTS_LINES, ParsedFile
+
+OUT = config.EMBEDDED_DIR
+LIMIT_MB = 25.0
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rel(path: Path, raw: Path) -> str:
+    return str(Path(path).resolve().relative_to(raw))
+
+
+def write(table: pa.Table, name: str) -> Path:
+    path = OUT / f"{name}.parquet"
+    pq.write_table(table, path, compression="zstd", compression_level=19, row_group_size=1 << 20,
+                   use_dictionary=True, write_statistics=True, store_schema=True)
+    return path
+
+
+def sort_flows(t: pa.Table) -> pa.Table:
+    return t.sort_by([(k, "ascending") for k in ["partner", "flow", "trade_regime", "period", "product_code"]])
+
+
+def union_distinct(parsed: list[ParsedFile], what: str) -> pa.Table:
+    """Concatenate flows from several files; a key present in two files must carry the same value."""
+    seen: dict[tuple, tuple[float, str]] = {}
+    keep = []
+    for p in parsed:
+        t = p.tables["trade_flows"]
+        mask = []
+        for row in zip(*(t[k].to_pylist() for k in FLOW_KEY), t["value"].to_pylist()):
+            key, value = row[:-1], row[-1]
+            if key in seen:
+                if abs(seen[key][0] - value) > 0.5:
+                    sys.exit(f"{what}: {key} is {seen[key][0]} in {seen[key][1]} but {value} in {p.path.name}")
+                mask.append(False)
+            else:
+                seen[key] = (value, p.path.name)
+                mask.append(True)
+        keep.append(t.filter(pa.array(mask)))
+    return pa.concat_tables(keep)
+
+
+def main() -> int:
+    raw = config.raw_data_dir()
+    if not raw.is_dir():
+        sys.exit(f"raw data not found at {raw} (set TARIFFSCOPE_RAW_DATA)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.parquet"):
+        old.unlink()
+    build_date = dt.date.today().isoformat()
+    prov: dict[str, dict] = {}
+
+    def record(table_file: Path, source: str, title: str, publisher: str, files: list[Path], vintage: str,
+               rows: int, target: str, notes: list[str], period: str) -> None:
+        prov[table_file.name] = dict(
+            table=target, source=source, title=title, publisher=publisher,
+            files=[{"path": rel(f, raw), "sha256": sha256(f)} for f in files],
+            vintage=vintage, periods=period, build_date=build_date, rows=rows,
+            parquet_sha256=sha256(table_file), notes=notes,
+        )
+        print(f"  {table_file.name:55s} {rows:>9,d} rows  {table_file.stat().st_size / 1e6:6.2f} MB")
+
+    census = raw / "census"
+    # 1. HS10 x partner imports for consumption with calculated duty: 51 per-partner API pulls.
+    files = sorted((census / "hs10_imports_2024_by_partner").glob("*.parquet"))
+    vint = "Census API imports/hs pull, 2024 (time=2024-12, _YR values, as pulled; not the revised country series)"
+    parsed = [census_api.parse(f, source="census_hs10_imports_2024", vintage=vint) for f in files]
+    t = sort_flows(pa.concat_tables([p.main for p in parsed]))
+    notes = sorted({n for p in parsed for n in p.notes})
+    f = write(t, "trade_flows__census_hs10_imports_2024")
+    record(f, "census_hs10_imports_2024", "US imports for consumption by HS10 x partner, 2024, with calculated duty (51 partners incl. EU27)",
+           census_api.PUBLISHER, files, vint, t.num_rows, "trade_flows",
+           notes + ["customs value and calculated duty, USD; file name = Census country code, 0003 = EU aggregate"], "2024")
+
+    # 2. HS10 x all 233 partners (import weights).
+    wf = census / "import_weights_hs10_country_2024.csv.gz"
+    vint = "Census monthly import detail 2024, aggregated (same vintage as the HS10 API pull: Japan matches it to the dollar less ch. 98/99)"
+    p = import_weights.parse(wf, source="census_import_weights_2024", vintage=vint)
+    t = sort_flows(p.main)
+    f = write(t, "trade_flows__census_import_weights_2024")
+    record(f, "census_import_weights_2024", "US imports for consumption by HTS10 x country, 2024, all 233 partners (chapters 98/99 excluded)",
+           import_weights.PUBLISHER, [wf], vint, t.num_rows, "trade_flows", p.notes + ["GTAP sector column not kept"], "2024")
+
+    # 3. HS2 x partner monthly general imports (USA Trade Online).
+    files = sorted((census / "usatradeonline_imports_hs2_monthly").glob("*.csv"))
+    parsed = [usatradeonline_csv.parse(x, source="usato_imports_hs2_monthly") for x in files]
+    t = sort_flows(union_distinct(parsed, "usato_imports_hs2_monthly"))
+    vint = "; ".join(sorted({p.vintage for p in parsed if p.vintage}))
+    f = write(t, "trade_flows__usato_imports_hs2_monthly")
+    record(f, "usato_imports_hs2_monthly", "US general imports by HS2 x partner, monthly Jan 2024 - Mar 2026 (USA Trade Online)",
+           usatradeonline_csv.PUBLISHER, files, vint, t.num_rows, "trade_flows",
+           ["India appears in two report files with identical values; stored once",
+            "'EUROPE' is USA Trade Online's world area Europe, not the EU"], "2024-01..2026-03")
+
+    # 4. HS4 monthly, chapters 84/85/87, 10 partners.
+    hf = census / "imports_hs4_ch84_85_87_monthly.json"
+    vint = "USA Trade Online values (reshaped JSON), Jan 2024 - Mar 2026, pre-annual-revision"
+    p = usato_json.parse(hf, source="usato_imports_hs4_monthly", vintage=vint)
+    t = sort_flows(p.main)
+    f = write(t, "trade_flows__usato_imports_hs4_monthly")
+    record(f, "usato_imports_hs4_monthly", "US general imports by HS4 of chapters 84, 85, 87 x partner, monthly Jan 2024 - Mar 2026",
+           usato_json.PUBLISHER, [hf], vint, t.num_rows, "trade_flows", p.notes, "2024-01..2026-03")
+
+    # 5. Exports FAS, HS2 x country, 2020-2024.
+    df = census / "dataweb_exports_fas_hs2_by_country_2020_2024.csv"
+    vint = "USITC DataWeb download of 2025-08-07"
+    p = dataweb_csv.parse(df, source="dataweb_exports_hs2", vintage=vint)
+    t = sort_flows(p.main)
+    f = write(t, "trade_flows__dataweb_exports_hs2")
+    record(f, "dataweb_exports_hs2", "US total exports (FAS) by HS2 x country, annual 2020-2024 (USITC DataWeb)",
+           dataweb_csv.PUBLISHER, [df, census / "dataweb_exports_fas_query_parameters.csv"], vint, t.num_rows, "trade_flows",
+           p.notes + ["the total row was checked against the sum of each year and skipped"], "2020..2024")
+
+    # 6. Monthly totals and realized duties with Japan.
+    jf = census / "japan_monthly_totals_2024_2025.jsonl"
+    vint = "Census country series (revised; via corbett-hobbs/congress-ideology@31caa71) and API CAL_DUT_MO/CON_VAL_MO"
+    p = census_monthly_jsonl.parse(jf, source="census_japan_monthly_totals", vintage=vint)
+    t = sort_flows(p.main)
+    f = write(t, "trade_flows__census_japan_monthly_totals")
+    record(f, "census_japan_monthly_totals", "US goods trade with Japan by month 2024-2025: exports, general imports, imports for consumption and calculated duty",
+           census_monthly_jsonl.PUBLISHER, [jf, census / "japan_monthly_totals_2024_2025.README.txt"], vint, t.num_rows, "trade_flows",
+           p.notes + ["exports/general imports are USD millions in the file (x 1e6 here); not seasonally adjusted"], "2024-01..2025-12")
+
+    # 7. Comtrade autos.
+    autos = raw / "autos"
+    files = [autos / "us_auto_imports_8703_8704.csv", autos / "us_auto_imports_8703_8704_extended_kor_chn_eu.csv"]
+    vint = "UN Comtrade extract (US-reported imports, cifvalue), 2019-2024"
+    parsed = [comtrade.parse(x, source="comtrade_us_auto_imports", vintage=vint) for x in files]
+    t = sort_flows(union_distinct(parsed, "comtrade_us_auto_imports"))
+    f = write(t, "trade_flows__comtrade_us_auto_imports")
+    record(f, "comtrade_us_auto_imports", "US imports of HS 8703 (cars) and 8704 (trucks) by partner with units, 2019-2024 (UN Comtrade)",
+           comtrade.PUBLISHER, files, vint, t.num_rows, "trade_flows",
+           ["the two extracts overlap (CAN, JPN, MEX) with identical values; stored once",
+            "net weight not stored; the world-total file is not embedded (it does not say which codes it sums)"], "2019..2024")
+
+    # 8. FRED yen per dollar.
+    for ff in sorted((raw / "fx").glob("*EXJPUS*.csv")):
+        p = fred_csv.parse(ff)
+        t = p.main.sort_by("date")
+        f = write(t, f"exchange_rates__{p.source}")
+        d = t["date"]
+        record(f, p.source, p.title, fred_csv.PUBLISHER, [ff], p.vintage, t.num_rows, "exchange_rates", p.notes,
+               f"{pc.min(d).as_py()}..{pc.max(d).as_py()}")
+
+    # 9. HTS revisions: lines interval-encoded over revision seq.
+    hts_files = sorted((raw / "hts").glob("hts_*.json.gz"), key=lambda x: hts_json.revision_name(x)[2])
+    revs, lines, ch99, notes = [], [], [], []
+    for hf in hts_files:
+        p = hts_json.parse(hf)
+        revs.append(p.tables["hts_revisions"]), lines.append(p.tables["hts_lines"]), ch99.append(p.tables["chapter99_lines"])
+        notes += [n for n in p.notes if "header rows" not in n]
+    rev_t = pa.concat_tables(revs).sort_by("seq")
+    con = db.memory()
+    con.register("rev", rev_t)
+    con.register("lines", pa.concat_tables(lines))
+    con.register("ch99", pa.concat_tables(ch99))
+    for name, tbl, key, schema in (("hts_lines", "lines", "hts_code", HTS_LINES), ("chapter99_lines", "ch99", "heading", CHAPTER99_LINES)):
+        content = [c for c in schema.names if c != "revision"]
+        cols = ", ".join(f'"{c}"' for c in content)
+        part = ", ".join(f'"{c}"' for c in content)
+        q = f"""
+            WITH r AS (SELECT revision, seq, row_number() OVER (ORDER BY seq) AS idx FROM rev),
+            x AS (SELECT {cols}, r.seq, r.idx,
+                         r.idx - row_number() OVER (PARTITION BY {part} ORDER BY r.idx) AS grp
+                  FROM {tbl} JOIN r USING (revision))
+            SELECT min(seq)::INTEGER AS first_seq, max(seq)::INTEGER AS last_seq, {cols}
+            FROM x GROUP BY {cols}, grp ORDER BY "{key}", first_seq"""
+        t = db.query(con, q)
+        f = write(t, name)
+        expanded = sum(x.num_rows for x in (lines if name == "hts_lines" else ch99))
+        record(f, "usitc_hts", f"{'HTS lines' if name == 'hts_lines' else 'Chapter 99 headings 9903'} of every revision 2025 basic .. 2026 rev 10, parsed (interval-encoded)",
+               hts_json.PUBLISHER, hts_files, f"{rev_t['revision'][0].as_py()} .. {rev_t['revision'][-1].as_py()} ({rev_t.num_rows} revisions)",
+               expanded, name, [f"{t.num_rows:,} stored runs expand to {expanded:,} rows"], f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
+    f = write(rev_t, "hts_revisions")
+    record(f, "usitc_hts", "HTS revisions with publication and legal effective dates", hts_json.PUBLISHER,
+           [raw / "hts" / "revision_dates.csv"], "revision_dates.csv (Yale Budget Lab tracker, curated)", rev_t.num_rows,
+           "hts_revisions", sorted(set(notes)) + ["2026_rev_8 is editorial only and excluded from the dated series (see 2026_rev_9's note): stored with no dates"],
+           f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
+
+    (OUT / "provenance.json").write_text(json.dumps({"build_date": build_date, "tables": prov}, indent=2, sort_keys=True) + "\n")
+    total = sum(x.stat().st_size for x in OUT.iterdir() if x.is_file()) / 1e6
+    print(f"embedded data: {len(prov)} tables, {total:.2f} MB in {OUT}")
+    if total >= LIMIT_MB:
+        sys.exit(f"embedded data is {total:.2f} MB, over the {LIMIT_MB} MB limit")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,296 @@
+"""What every reader shares: the warehouse column layouts, the parsed-file record, strict helpers.
+
+Readers turn one file into Arrow tables whose columns are exactly the warehouse tables' columns
+(``trade_flows``, ``exchange_rates``, ``hts_lines``, ``chapter99_lines``, ``hts_revisions``), so the
+ingest step is a plain ``INSERT ... SELECT`` with no per-kind logic. Every problem becomes
+``IngestError(path, line, reason)`` before anything is written.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tariffscope.errors import IngestError, InputError
+from tariffscope.ingest.numbers import NumberFormatError, parse_numbers
+
+TRADE_FLOWS = pa.schema(
+    [
+        ("reporter", pa.string()),
+        ("partner", pa.string()),
+        ("flow", pa.string()),
+        ("trade_regime", pa.string()),
+        ("period", pa.string()),
+        ("frequency", pa.string()),
+        ("classification", pa.string()),
+        ("product_code", pa.string()),
+        ("product_level", pa.int32()),
+        ("value", pa.float64()),
+        ("quantity", pa.float64()),
+        ("quantity_unit", pa.string()),
+        ("calculated_duty", pa.float64()),
+        ("value_basis", pa.string()),
+        ("currency", pa.string()),
+        ("source", pa.string()),
+        ("vintage", pa.string()),
+    ]
+)
+EXCHANGE_RATES = pa.schema(
+    [
+        ("base_currency", pa.string()),
+        ("quote_currency", pa.string()),
+        ("date", pa.date32()),
+        ("frequency", pa.string()),
+        ("rate", pa.float64()),
+        ("source", pa.string()),
+        ("vintage", pa.string()),
+    ]
+)
+HTS_REVISIONS = pa.schema(
+    [
+        ("revision", pa.string()),
+        ("year", pa.int32()),
+        ("seq", pa.int32()),
+        ("effective_date", pa.date32()),
+        ("policy_effective_date", pa.date32()),
+        ("policy_event", pa.string()),
+        ("source_file", pa.string()),
+        ("sha256", pa.string()),
+    ]
+)
+HTS_LINES = pa.schema(
+    [
+        ("revision", pa.string()),
+        ("hts_code", pa.string()),
+        ("level", pa.int32()),
+        ("indent", pa.int32()),
+        ("description", pa.string()),
+        ("units", pa.string()),
+        ("general_text", pa.string()),
+        ("special_text", pa.string()),
+        ("other_text", pa.string()),
+        ("footnotes", pa.string()),
+        ("rate_form", pa.string()),
+        ("ad_valorem", pa.float64()),
+        ("specific_rate", pa.float64()),
+        ("specific_unit", pa.string()),
+        ("specific_rate_2", pa.float64()),
+        ("specific_unit_2", pa.string()),
+        ("parse_note", pa.string()),
+    ]
+)
+CHAPTER99_LINES = pa.schema(
+    [
+        ("revision", pa.string()),
+        ("heading", pa.string()),
+        ("indent", pa.int32()),
+        ("description", pa.string()),
+        ("general_text", pa.string()),
+        ("ad_valorem", pa.float64()),
+        ("footnotes", pa.string()),
+    ]
+)
+SCHEMAS: dict[str, pa.Schema] = {
+    "trade_flows": TRADE_FLOWS,
+    "exchange_rates": EXCHANGE_RATES,
+    "hts_revisions": HTS_REVISIONS,
+    "hts_lines": HTS_LINES,
+    "chapter99_lines": CHAPTER99_LINES,
+}
+
+# Group codes used where a publisher reports an aggregate rather than a country.
+GROUPS_BY_NAME = {
+    "european union": "EU27",
+    "world": "WLD",
+    "total": "WLD",
+    "world total": "WLD",
+    "europe": "EUROPE",  # USA Trade Online world area "Europe" (EU + UK + EFTA + other Europe)
+}
+
+
+@dataclass
+class ParsedFile:
+    """One file read into warehouse-shaped tables, plus what the ``sources`` row needs."""
+
+    kind: str
+    path: Path
+    tables: dict[str, pa.Table]
+    source: str
+    title: str
+    publisher: str
+    vintage: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.tables.values())
+
+    @property
+    def main(self) -> pa.Table:
+        return next(iter(self.tables.values()))
+
+
+def make_table(schema: pa.Schema, n: int, columns: Mapping[str, Any]) -> pa.Table:
+    """Build a table of ``n`` rows in ``schema``: arrays are used as is, scalars broadcast, missing -> null."""
+    arrays = []
+    for f in schema:
+        v = columns.get(f.name)
+        if isinstance(v, (pa.Array, pa.ChunkedArray)):
+            arr = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
+            if arr.type != f.type:
+                arr = pc.cast(arr, f.type)
+            if len(arr) != n:
+                raise ValueError(f"column {f.name}: {len(arr)} values for {n} rows")
+        elif isinstance(v, (list, tuple)):
+            arr = pa.array(v, type=f.type)
+        else:
+            arr = pa.repeat(pa.scalar(v, f.type), n) if v is not None else pa.nulls(n, f.type)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def numbers(path: Path, column: pa.Array | pa.ChunkedArray, name: str, first_line: int, blank: tuple[str, ...] = ()) -> pa.Array:
+    """Strict numeric column; a bad cell becomes IngestError naming the file line (first_line = line of row 0)."""
+    try:
+        return parse_numbers(column, blank=blank)
+    except NumberFormatError as exc:
+        raise IngestError(path, first_line + (exc.index or 0), f"bad number {exc.text!r} in column {name!r}") from None
+
+
+def check_header(path: Path, line: int, got: Iterable[str], expected: Iterable[str]) -> None:
+    got_l, exp_l = [g.strip() for g in got], list(expected)
+    if got_l != exp_l:
+        raise IngestError(path, line, f"wrong header: expected {exp_l}, found {got_l}")
+
+
+def require_columns(path: Path, line: int, got: Iterable[str], needed: Iterable[str]) -> None:
+    have = set(got)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise IngestError(path, line, f"wrong header: missing column(s) {missing}; found {sorted(have)}")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it ends in .gz; a truncated or corrupt gzip names the line reached."""
+    raw = Path(path).read_bytes()
+    if not str(path).endswith(".gz"):
+        return raw
+    d = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    out = io.BytesIO()
+    try:
+        for i in range(0, len(raw), 1 << 20):
+            out.write(d.decompress(raw[i : i + (1 << 20)]))
+        if not d.eof:
+            raise EOFError("compressed stream ends before the end-of-stream marker")
+    except (zlib.error, EOFError) as exc:
+        got = out.getvalue()
+        line = got.count(b"\n") + 1
+        raise IngestError(path, line, f"truncated or corrupt gzip ({exc}); {len(got):,} bytes decompressed") from None
+    return out.getvalue()
+
+
+def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
+    data = read_bytes(path)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise IngestError(path, line, f"not {encoding} text ({exc.reason})") from None
+
+
+def gzip_ok(path: Path) -> None:
+    """Fail early (with a line number) on a truncated .gz before handing it to a fast reader."""
+    if str(path).endswith(".gz"):
+        read_bytes(path)
+
+
+def default_source(kind: str, path: Path) -> str:
+    stem = Path(path).name
+    for ext in (".gz", ".json", ".jsonl", ".csv", ".parquet", ".txt"):
+        stem = stem.removesuffix(ext)
+    return f"{kind}:{stem}"
+
+
+# --- country mapping: one call each, delegating to tariffscope.codes.countries -----------------------
+
+
+def iso3_for(path: Path, values: Iterable[str], by: str, lines: Mapping[str, int] | None = None) -> dict[str, str]:
+    """Map distinct country identifiers to ISO3 (or a group code); unknown -> IngestError at its first line.
+
+    ``by`` is 'census' (Census Schedule C code), 'name', 'm49' or 'japan_customs'.
+    """
+    out: dict[str, str] = {}
+    for v in values:
+        if v in out:
+            continue
+        key = (v or "").strip()
+        group = GROUPS_BY_NAME.get(key.lower()) if by == "name" else None
+        if by == "census" and key in ("-", ""):
+            group = "WLD"
+        if by == "m49" and key in ("0", "000"):
+            group = "WLD"
+        if group:
+            out[v] = group
+            continue
+        try:
+            out[v] = _resolve(key, by)
+        except InputError as exc:
+            line = (lines or {}).get(v)
+            raise IngestError(path, line, f"unknown country {v!r} ({by} code/name): {exc}") from None
+    return out
+
+
+def _resolve(key: str, by: str) -> str:
+    from tariffscope.codes import countries as c  # the code lists shipped with the package
+
+    if by == "name":
+        return c.resolve_country(key).iso3
+    found = {"census": c.from_census, "m49": c.from_m49, "japan_customs": c.from_japan_customs}[by](key)
+    if found is None:
+        raise InputError(f"no country with {by} code {key!r}")
+    return found.iso3
+
+
+def map_column(path: Path, column: pa.Array | pa.ChunkedArray, by: str, first_line: int) -> pa.Array:
+    """Vectorized country mapping of a string column: distinct values resolved once, then a take."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    column = pc.cast(column, pa.string())
+    uniq = pc.unique(column)
+    first = {}
+    for v in uniq.to_pylist():
+        first[v] = first_line + pc.index(column, v).as_py() if v is not None else first_line
+    mapping = iso3_for(path, uniq.to_pylist(), by, first)
+    idx = pc.index_in(column, value_set=uniq)
+    return pc.take(pa.array([mapping[v] for v in uniq.to_pylist()], pa.string()), idx)
+
+
+FLOW_KEY = ["reporter", "partner", "flow", "trade_regime", "period", "frequency", "classification", "product_code",
+            "value_basis", "currency", "quantity_unit"]
+
+
+def sum_duplicates(flows: pa.Table, notes: list[str]) -> pa.Table:
+    """Rows that share a key after country mapping (Gaza Strip and West Bank -> PSE) are summed, and said so."""
+    if flows.num_rows == 0:
+        return flows
+    n_keys = flows.group_by(FLOW_KEY, use_threads=False).aggregate([]).num_rows
+    if n_keys == flows.num_rows:
+        return flows
+    const = ["product_level", "source", "vintage"]
+    g = flows.group_by(FLOW_KEY + const, use_threads=False).aggregate(
+        [("value", "sum"), ("quantity", "sum"), ("calculated_duty", "sum")]
+    )
+    g = g.rename_columns({"value_sum": "value", "quantity_sum": "quantity", "calculated_duty_sum": "calculated_duty"})
+    # sum of all-null quantities/duties must stay null, not 0
+    for c in ("quantity", "calculated_duty"):
+        if flows[c].null_count == flows.num_rows:
+            g = g.set_column(g.column_names.index(c), c, pa.nulls(g.num_rows, pa.float64()))
+    notes.append(f"summed {flows.num_rows - g.num_rows} rows whose partner names/codes map to the same ISO3 (e.g. Gaza Strip and West Bank -> PSE)")
+    return g.select(TRADE_FLOWS.names).cast(TRADE_FLOWS)

@@ -1,0 +1,165 @@
+"""USITC HTS JSON exports, one revision per file (``hts/hts_2025_rev_17.json.gz``).
+
+The file is a list of objects ``{htsno, indent, description, superior, units, general, special,
+other, footnotes, quotaQuantity, additionalDuties}``. We keep every numbered line: Chapter 99
+headings 9903.xx.xx (the additional duties: Section 232, 301, IEEPA, 122 ...) go to
+``chapter99_lines`` with the add-on rate read from their text; every other line (chapters 01-97 and
+the rest of chapter 99) goes to ``hts_lines`` with its raw rate texts and the column-1 general rate
+parsed by ``tariffscope.tariffs.schedule.parse_rate`` (on the line's own text: statistical lines
+that inherit the rate of the 8-digit line above keep an empty text, see ``inherit_rate_text``).
+Un-numbered header rows (``superior``) carry no code and are counted in the notes.
+
+The revision name comes from the file name (``2025_basic``, ``2025_rev_17``, ``2026_rev_10``) and its
+dates from ``revision_dates.csv`` beside the file (or in the raw data's ``hts/``), where listed.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from tariffscope import config
+from tariffscope.errors import IngestError
+from tariffscope.ingest.common import CHAPTER99_LINES, HTS_LINES, HTS_REVISIONS, ParsedFile, make_table, read_bytes
+
+KIND = "hts_json"
+PUBLISHER = "US International Trade Commission (Harmonized Tariff Schedule)"
+FIELDS = ("htsno", "indent", "description", "units", "general", "special", "other", "footnotes")
+_NAME = re.compile(r"(?:hts_)?(\d{4})_(basic|rev_(\d+))", re.IGNORECASE)
+
+
+def revision_name(path: Path) -> tuple[str, int, int]:
+    """'hts_2025_rev_17.json.gz' -> ('2025_rev_17', 2025, seq 202517); basic editions are rev 0."""
+    m = _NAME.search(path.name)
+    if not m:
+        raise IngestError(path, None, "cannot tell the revision from the file name (expected hts_YYYY_basic or hts_YYYY_rev_N)")
+    year, rev = int(m.group(1)), int(m.group(3) or 0)
+    return (f"{year}_basic" if rev == 0 else f"{year}_rev_{rev}"), year, year * 100 + rev
+
+
+@functools.cache
+def _revision_dates(csv_path: Path) -> dict[str, dict[str, str]]:
+    out = {}
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            name = r["revision"]
+            out[name if name.startswith("20") else f"2025_{name}"] = r
+    return out
+
+
+def _date(v: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(v) if v and v != "NA" else None
+
+
+def revision_row(path: Path, sha256: str, revision: str, year: int, seq: int, dates_csv: Path | None = None) -> dict:
+    for cand in (dates_csv, path.parent / "revision_dates.csv", config.raw_data_dir() / "hts" / "revision_dates.csv"):
+        if cand is not None and Path(cand).is_file():
+            info = _revision_dates(Path(cand)).get(revision)
+            break
+    else:
+        info = None
+    event = info.get("policy_event") if info else None
+    return dict(
+        revision=revision, year=year, seq=seq,
+        effective_date=_date(info.get("effective_date")) if info else None,
+        policy_effective_date=_date(info.get("policy_effective_date")) if info else None,
+        policy_event=None if event in (None, "", "NA") else event,
+        source_file=path.name, sha256=sha256,
+    )
+
+
+def _text(v) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _footnotes(v) -> str | None:
+    if not v:
+        return None
+    parts = [" ".join(str(f.get("value", "")).split()) for f in v if isinstance(f, dict)]
+    return " | ".join(p for p in parts if p) or None
+
+
+def parse(path: str | Path, source: str | None = None, vintage: str | None = None, revision: str | None = None,
+          dates_csv: Path | None = None) -> ParsedFile:
+    from tariffscope.tariffs.schedule import parse_rate
+
+    rate = functools.lru_cache(maxsize=None)(parse_rate)
+    path = Path(path)
+    data = read_bytes(path)
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    rev, year, seq = revision_name(Path(revision + ".json") if revision else path)
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IngestError(path, getattr(exc, "lineno", None), f"not valid JSON ({exc})") from None
+    if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict):
+        raise IngestError(path, 1, "wrong header: expected the USITC HTS JSON list of line objects")
+    missing = [f for f in FIELDS if f not in doc[0]]
+    if missing:
+        raise IngestError(path, 1, f"wrong header: entry 1 has no {missing}")
+    lines: dict[str, list] = {f.name: [] for f in HTS_LINES}
+    ch99: dict[str, list] = {f.name: [] for f in CHAPTER99_LINES}
+    seen: set[str] = set()
+    headers = 0
+    for i, e in enumerate(doc, start=1):
+        if not isinstance(e, dict) or any(f not in e for f in FIELDS):
+            raise IngestError(path, i, f"entry {i}: not an HTS line object with fields {list(FIELDS)}")
+        htsno = (e["htsno"] or "").strip()
+        if not htsno:
+            headers += 1
+            continue
+        if not re.fullmatch(r"\d{4}(\.\d{2}){0,3}", htsno):
+            raise IngestError(path, i, f"entry {i}: bad HTS number {htsno!r}")
+        code = htsno.replace(".", "")
+        if code in seen:
+            raise IngestError(path, i, f"entry {i}: HTS number {htsno} appears twice")
+        seen.add(code)
+        try:
+            indent = int(e["indent"]) if e["indent"] not in (None, "") else None
+        except (TypeError, ValueError):
+            raise IngestError(path, i, f"entry {i}: bad indent {e['indent']!r}") from None
+        general = _text(e["general"])
+        if code.startswith("9903"):
+            p = rate(general or "")
+            ch99["revision"].append(rev), ch99["heading"].append(code), ch99["indent"].append(indent)
+            ch99["description"].append(_text(e["description"])), ch99["general_text"].append(general)
+            ch99["ad_valorem"].append(p.ad_valorem if p.form in ("subheading_plus", "ad_valorem", "free") else None)
+            ch99["footnotes"].append(_footnotes(e["footnotes"]))
+            continue
+        units = e["units"]
+        p = rate(general or "")
+        vals = dict(
+            revision=rev, hts_code=code, level=len(code), indent=indent, description=_text(e["description"]),
+            units=", ".join(str(u) for u in units) if isinstance(units, list) and units else _text(units) if not isinstance(units, list) else None,
+            general_text=general, special_text=_text(e["special"]), other_text=_text(e["other"]),
+            footnotes=_footnotes(e["footnotes"]), rate_form=p.form, ad_valorem=p.ad_valorem,
+            specific_rate=p.specific_rate, specific_unit=p.specific_unit, specific_rate_2=p.specific_rate_2,
+            specific_unit_2=p.specific_unit_2, parse_note=p.note,
+        )
+        for k, v in vals.items():
+            lines[k].append(v)
+    hts = pa.table({f.name: pa.array(lines[f.name], f.type) for f in HTS_LINES}, schema=HTS_LINES)
+    c99 = pa.table({f.name: pa.array(ch99[f.name], f.type) for f in CHAPTER99_LINES}, schema=CHAPTER99_LINES)
+    rrow = revision_row(path, sha, rev, year, seq, dates_csv)
+    revs = make_table(HTS_REVISIONS, 1, {k: pa.array([v], HTS_REVISIONS.field(k).type) for k, v in rrow.items()})
+    notes = [f"{headers} un-numbered header rows not stored"] if headers else []
+    if rrow["effective_date"] is None:
+        notes.append(f"{rev} is not listed in revision_dates.csv: no effective date recorded")
+    return ParsedFile(
+        KIND, path, {"hts_lines": hts, "chapter99_lines": c99, "hts_revisions": revs},
+        source or f"hts_{rev}", f"Harmonized Tariff Schedule of the United States, {rev.replace('_', ' ')}",
+        PUBLISHER, vintage or rev, notes,
+    )
+
+
+def read(path: str | Path) -> pa.Table:
+    return parse(path).tables["hts_lines"]
