@@ -119,3 +119,61 @@ def panel_balance_cmd(
         t.add_row(r["product"], _bn(r["exports_usd"]), _bn(r["imports_usd"]), _bn(r["balance_usd"]))
     t.add_row("[bold]all goods[/]", _bn(res.exports), _bn(res.imports), _bn(res.balance))
     console.print(t)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec: Path = typer.Argument(..., help="Sweep spec (YAML): model, base scenario, grid, optional target."),
+    out: Path = typer.Option(Path("sweep-out"), "--out", "-o", help="Directory for <name>.parquet and the charts."),
+    target: Optional[str] = typer.Option(None, "--target", help="e.g. 'deficit_cut_pct >= 10; maximize exporter_sector_jobs'."),
+    backend: str = typer.Option("process", help="serial | process | dask"),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
+    cluster: Optional[str] = typer.Option(None, help="Dask: tcp://HOST:PORT of a scheduler, or local:N."),
+    chart_format: str = typer.Option("png", "--chart-format", help="png | svg"),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Write one chart per outcome."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Run a model over a grid of policy parameters: tidy Parquet table, one chart per outcome, target search.
+
+    Example: tariffscope sweep examples/sweeps/japan-recip-auto-floor.yaml --cluster local:2 --out sweep-out
+    """
+    _check_format(fmt)
+    run = api.sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,
+                    cluster=cluster, progress=progress, charts=charts)
+    res = run.result
+    if fmt == "json":
+        console.print_json(json.dumps(run.to_dict(), default=str))
+        return
+    axes = ", ".join(f"{a.name} {len(a.grid_values())} values" for a in res.spec.grid)
+    console.print(f"sweep [bold]{res.spec.name}[/] ({res.spec.model}): {res.spec.size:,} grid points ({axes}) "
+                  f"on {res.backend} x{res.workers} in {res.seconds:.1f} s", highlight=False)
+    for f in run.files:
+        console.print(f"  wrote {f}", highlight=False)
+    w = res.to_frame(wide=True)
+    t = Table(*res.axes, *[o.name for o in res.outcomes], title="first and last grid points",
+              caption="source: " + "; ".join(s["source"] for s in res.sources))
+    idx = list(range(min(3, len(w)))) + [i for i in range(max(3, len(w) - 2), len(w))]
+    for i in idx:
+        row = w.iloc[i]
+        t.add_row(*[f"{row[a]:g}" for a in res.axes], *[_num(row[o.name]) for o in res.outcomes])
+    console.print(t)
+    if run.target is not None:
+        tg = run.target
+        if not tg.found:
+            raise InputError(f"no grid point of {res.spec.size:,} meets the target: {tg.target}")
+        params = ", ".join(f"{k} = {v:g}" for k, v in tg.params.items())
+        console.print(f"target [bold]{tg.target}[/]: {tg.feasible:,} of {res.spec.size:,} points meet the "
+                      f"constraints; best is point {tg.point}: {params}", highlight=False)
+        for k, v in tg.outcomes.items():
+            console.print(f"  {k} = {_num(v)}", highlight=False)
+
+
+def _num(v: object) -> str:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    if x != x:
+        return "-"
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
