@@ -190,7 +190,10 @@ def build_country_rates() -> None:
                 continue
             names_text = c.group(1).replace(", including Hong Kong and Macau", ", Hong Kong, Macau")
             for part in re.split(r",\s*or\s+|,\s*|\s+or\s+", names_text):
-                rows.append((measure, h, _iso3_of(part, names), float(m.group(1)) / 100))
+                iso3 = _iso3_of(part, names)
+                if iso3 in ("CHN", "HKG", "MAC"):
+                    continue  # China's reciprocal escalation is its own set of catalogue measures
+                rows.append((measure, h, iso3, float(m.group(1)) / 100))
     write("reciprocal_country_rates", rows, sources,
           "IEEPA reciprocal country rates from the Chapter 99 headings: Phase 1 (EO 14257 Annex I) as published in "
           "2025_rev_7, Phase 2 (EO 14326) as published in 2025_rev_18; country names mapped to ISO3.",

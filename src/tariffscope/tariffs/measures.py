@@ -101,6 +101,7 @@ class Measure(_Strict):
     rates_by_value: dict[str, float] | None = None
     rates_by_list: RateByList | None = None
     value_from: dict[str, dt.date] | None = None
+    heading_rates: dict[str, float] | None = None  # per-heading add-on where one measure sums several headings
     usmca_exempt: bool = False
     usmca_exempt_from: dt.date | None = None
     excluded_by_232: bool = False
@@ -299,12 +300,22 @@ def check(con) -> list[dict]:
                         "message": f"no HTS revision in force on {m.effective_from}"})
             continue
         table = by_rev.get(rev, {})
+        listed = {r[1].replace(".", "") for r in read_list(m.rates_list) if r[0] == m.id} if m.rates_list else None
         for spec in m.headings:
             for h in _expand(spec, table):
+                if listed is not None and "-" in spec and h not in listed:
+                    continue  # a range: only the headings the country table uses
                 pretty = f"{h[:4]}.{h[4:6]}.{h[6:8]}"
                 if h not in table:
-                    out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "status": "missing",
-                                "message": f"{pretty} not in chapter 99 of {rev} (in force {m.effective_from})"})
+                    later = next((r["revision"] for r in revs if r["revision"] in by_rev and h in by_rev[r["revision"]]
+                                  and _after(r, m.effective_from)), None)
+                    if later:
+                        out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "status": "published_later",
+                                    "message": f"{pretty} first appears in {later}, after the legal date {m.effective_from} (retroactive)",
+                                    "first_revision": later, "general_text": by_rev[later][h]})
+                    else:
+                        out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "status": "missing",
+                                    "message": f"{pretty} not in chapter 99 of {rev} (in force {m.effective_from}) nor later"})
                     continue
                 text = table[h]
                 out.append({"measure_id": m.id, "heading": pretty, "revision": rev, "general_text": text,
@@ -312,10 +323,21 @@ def check(con) -> list[dict]:
     return out
 
 
+def _after(rev_row: dict, date: dt.date) -> bool:
+    d = rev_row["effective_date"]
+    d = d.date() if isinstance(d, dt.datetime) else d
+    return d > date
+
+
 def _rate_status(m: Measure, heading: str, text: str) -> dict:
     """Compare the catalogue rate with the heading's column 1 text ('+ 25%', '15%', '+ a duty of 50% upon ...')."""
     found = [float(x) / 100 for x in _RATE_RE.findall(text)]
     expected: set[float] = set()
+    pretty = f"{heading[:4]}.{heading[4:6]}.{heading[6:8]}"
+    if m.heading_rates and pretty in m.heading_rates:
+        want = round(m.heading_rates[pretty], 4)
+        ok = any(round(f, 4) == want for f in found)
+        return {"status": "ok" if ok else "rate_mismatch", "message": "" if ok else f"catalogue {want} vs HTS text {found}"}
     if m.rate is not None:
         expected.add(round(m.rate, 4))
     expected |= {round(v, 4) for v in (m.rates_by_prefix or {}).values()}

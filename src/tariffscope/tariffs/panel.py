@@ -91,14 +91,17 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
     comp = compiled_for(cat, tuple(codes), tuple(origins))
     n_h, n_o = len(codes), len(origins)
     cols: dict[str, list[np.ndarray]] = {}
-    step = max(1, chunk_cells // max(n_o, 1))
-    o_all = np.arange(n_o)
+    # origins treated alike by every measure in force share one evaluation (rules.Compiled.origin_profiles)
+    reps, prof = comp.origin_profiles(day, opts)
+    n_p = len(reps)
+    step = max(1, chunk_cells // max(n_p, 1))
     for start in range(0, n_h, step):
-        hh = np.repeat(np.arange(start, min(start + step, n_h)), n_o)
-        oo = np.tile(o_all, min(step, n_h - start))
+        rows = min(step, n_h - start)
+        hh = np.repeat(np.arange(start, start + rows), n_p)
+        oo = np.tile(reps, rows)
         out = comp.evaluate(day, hh, oo, mfn[hh], opts)
         for k, v in _components(out).items():
-            cols.setdefault(k, []).append(v)
+            cols.setdefault(k, []).append(np.take(v.reshape(rows, n_p), prof, axis=1).reshape(-1))
     result = {
         "hts10": pa.DictionaryArray.from_arrays(pa.array(np.repeat(np.arange(n_h, dtype=np.int32), n_o)), pa.array(list(codes), pa.string())),
         "origin": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n_o, dtype=np.int32), n_h)), pa.array(origins, pa.string())),
@@ -165,5 +168,5 @@ def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.nda
         rev = hts_mod.revision_in_force(con, s)
         if rev.revision not in mfn_by_rev:
             mfn_by_rev[rev.revision] = _mfn_for(hts_mod.mfn_table(con, rev.revision), codes)[1]
-        out = comp.evaluate(s, h, o, mfn_by_rev[rev.revision][h], opts)
+        out = comp.evaluate_cells(s, h, o, mfn_by_rev[rev.revision], opts)
         yield s, e, _components(out), rev.revision

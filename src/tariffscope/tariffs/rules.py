@@ -15,7 +15,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from tariffscope.errors import InputError
 from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, read_list
@@ -87,24 +86,35 @@ def _ord(text: str | dt.date | None, default: int) -> int:
 def match_prefixes(codes: np.ndarray, prefixes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All (product index, prefix index) pairs where prefix is a leading part of the 10-digit code.
 
-    ``codes`` are int64 HTS10 codes. Vectorized per prefix length with a pandas merge.
+    ``codes`` are int64 HTS10 codes. Vectorized per prefix length: sorted keys and two searchsorted calls.
     """
-    if not prefixes:
+    n = len(codes)
+    if not prefixes or n == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    pref = pd.DataFrame({"p": prefixes, "j": np.arange(len(prefixes))})
-    pref["L"] = pref["p"].str.len()
+    lens = np.array([len(p) for p in prefixes])
     hs, js = [], []
-    for L, grp in pref.groupby("L"):
+    for L in np.unique(lens):
+        jj = np.flatnonzero(lens == L)
         if L == 0:
-            h = np.repeat(np.arange(len(codes)), len(grp))
-            j = np.tile(grp["j"].to_numpy(), len(codes))
-        else:
-            keys = pd.DataFrame({"k": grp["p"].astype("int64").to_numpy(), "j": grp["j"].to_numpy()})
-            hp = pd.DataFrame({"k": codes // 10 ** (10 - int(L)), "h": np.arange(len(codes))})
-            m = hp.merge(keys, on="k")
-            h, j = m["h"].to_numpy(), m["j"].to_numpy()
+            hs.append(np.repeat(np.arange(n), len(jj)))
+            js.append(np.tile(jj, n))
+            continue
+        keys = np.array([prefixes[k] for k in jj]).astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        ks = keys[order]
+        hp = codes // 10 ** (10 - int(L))
+        lo = np.searchsorted(ks, hp, "left")
+        cnt = np.searchsorted(ks, hp, "right") - lo
+        total = int(cnt.sum())
+        if total == 0:
+            continue
+        h = np.repeat(np.arange(n), cnt)
+        offs = np.cumsum(cnt) - cnt
+        pos = np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)
         hs.append(h)
-        js.append(j)
+        js.append(jj[order[pos]])
+    if not hs:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(hs).astype(np.int64), np.concatenate(js).astype(np.int64)
 
 
@@ -262,6 +272,24 @@ class Compiled:
             if start <= date and (m.effective_until is None or date < m.effective_until):
                 out.append(cm)
         return out
+
+    def origin_profiles(self, date: dt.date, opts: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Origins that every measure in force treats alike share a profile: (representative origin per profile,
+        profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
+        act = self.active(date, opts)
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float)]
+        mat = np.stack(cols, axis=1)
+        _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
+        return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
+
+    def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict) -> dict[str, np.ndarray]:
+        """``evaluate`` on cells (h[i], o[i]) with MFN given per product, deduplicating origins with one profile."""
+        reps, prof = self.origin_profiles(date, opts)
+        key = h.astype(np.int64) * len(reps) + prof[o]
+        ukey, inv = np.unique(key, return_inverse=True)
+        uh, up = ukey // len(reps), ukey % len(reps)
+        out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts)
+        return {k: v[inv] for k, v in out.items()}
 
     def evaluate(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn: np.ndarray, opts: dict,
                  metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None) -> dict[str, np.ndarray]:
