@@ -44,7 +44,7 @@ def test_sector_breakdown_one_source_per_flow_and_shares(con):
     # ch. 87 exports cannot be cut into cars/trucks/parts at HS2: a row of their own, cars' exports unknown
     assert rows["ch. 87 exports (HS2, not split)"].exports == 60.0
     assert rows["passenger_vehicles"].exports is None and rows["passenger_vehicles"].imports == 900.0
-    assert "ch. 87 exports" in rows["passenger_vehicles"].note
+    assert rows["passenger_vehicles"].in_rows == ["ch. 87 exports (HS2, not split)"] and "ch. 87" in rows["passenger_vehicles"].note
     # ch. 84 and 02 map whole to one sector: exports land in it
     assert rows["machinery"].exports == 500.0 and rows["food"].exports == 300.0
     assert "HS2" in r.levels["exports"] and "HS10" in r.levels["imports"]

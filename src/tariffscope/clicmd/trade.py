@@ -225,7 +225,8 @@ def _render_monitor(d: dict, top: int) -> None:
         t.add_column(col, justify="left" if col in ("month", "vintage") else "right")
     for r in d["series"]:
         t.add_row(r["month"], _num(r["exports"], f), _pct(r["exports_yoy"], True), _num(r["imports"], f),
-                  _pct(r["imports_yoy"], True), _num(r["balance"], f), _num(r["balance_year_ago"], f), r["vintage"])
+                  _pct(r["imports_yoy"], True), _num(r["balance"], f), _num(r["balance_year_ago"], f),
+                  r["vintage"] if len(r["vintage"]) <= 40 else r["vintage"][:39] + "…")
     console.print(t)
     others = [f"{r['month']}: {r['other_vintages']}" for r in d["series"] if r["other_vintages"]]
     for o in others:

@@ -50,6 +50,7 @@ class BalanceRow:
     share_of_balance: float | None
     level: int | None = None    # product level of the code (hs breakdowns)
     note: str = ""
+    in_rows: list[str] = field(default_factory=list)  # unsplit rows holding this row's missing flow
 
 
 @dataclass
@@ -81,19 +82,23 @@ class BalanceResult:
     def combined(self, sectors: list[str]) -> dict[str, Any]:
         """The joint net contribution and share of several sectors (e.g. the three auto sectors).
 
-        When their exports sit in an unsplit row (US exports are HS2 only), two figures are given:
-        ``share_of_balance`` counts their imports against no exports (an upper bound on their net
-        contribution), ``share_net_of_unsplit`` also subtracts every unsplit row their exports may be in.
+        When their exports sit in unsplit rows (US exports are HS2 only), two figures are given:
+        ``share_of_balance`` counts their imports against no exports (the upper bound of their net
+        contribution); ``share_net_of_unsplit`` also subtracts the unsplit export rows of the chapters in
+        which these sectors own whole headings (HS4 or coarser: ch. 87 for the auto sectors), i.e. as if
+        every such export were theirs (the lower bound).
         """
         rows = [r for r in self.sectors if r.sector in sectors]
         missing = sorted(set(sectors) - {r.sector for r in rows})
         bal = sum(r.balance for r in rows)
         out: dict[str, Any] = {"sectors": sectors, "missing": missing, "balance": bal,
                                "share_of_balance": bal / self.balance if self.balance else None}
-        unsplit = {n for r in rows for n in _unsplit_refs(r.note)}
-        if unsplit:
+        owned = {p[:2] for s in sectors for p in getattr(self, "_prefixes", {}).get(s, []) if len(p) <= 4}
+        holders = {n for r in rows for n in r.in_rows}
+        unsplit = sorted(n for n in holders if n[:3] == "ch." and n[4:6] in owned)
+        if holders:
             extra = sum(r.balance for r in self.sectors if r.sector in unsplit)
-            out["unsplit_rows"] = sorted(unsplit)
+            out["unsplit_rows"] = unsplit
             out["balance_net_of_unsplit"] = bal + extra
             out["share_net_of_unsplit"] = (bal + extra) / self.balance if self.balance else None
         return out
@@ -120,16 +125,6 @@ class BalanceTable:
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"reporter": self.reporter, "period": self.period, "currency": self.currency, "by": self.by,
                          "levels": self.levels, "sources": self.sources, "rows": self.table.to_pylist()})
-
-
-def _unsplit_refs(note: str) -> list[str]:
-    marker = "in row '"
-    out, i = [], note.find(marker)
-    while i >= 0:
-        j = note.find("'", i + len(marker))
-        out.append(note[i + len(marker):j])
-        i = note.find(marker, j)
-    return out
 
 
 def unsplit_label(code: str, level: int, flow: str) -> str:
@@ -338,7 +333,7 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
         for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist()):
             prefixes.setdefault(s, []).append(p)
     for r in rows:
-        notes = []
+        notes, in_rows = [], []
         vals = {}
         for role in ("exports", "imports"):
             v = r[role]
@@ -347,7 +342,10 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
                 holder = [lab for (ro, c, lab) in unsplit if ro == role and lab != r["sector"]
                           and any(c == "TOTAL" or code.startswith(c) for code in codes)]
                 if holder:
-                    notes.append(f"{role} in row '{holder[0]}'")
+                    in_rows += holder
+                    codes_txt = ", ".join(h.split(" ")[1] for h in holder)
+                    notes.append(f"{role} in unsplit row{'s' if len(holder) > 1 else ''} "
+                                 f"{'ch.' if holder[0].startswith('ch.') else 'HS'} {codes_txt}")
                     vals[role] = None
                     continue
                 v = 0.0
@@ -355,10 +353,12 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
         b = (vals["exports"] or 0.0) - (vals["imports"] or 0.0)
         out_rows.append(BalanceRow(r["sector"], vals["exports"], vals["imports"], b, b / bal if bal else None,
                                    r["level"] if by not in (None, "sector") or r["level"] is not None else None,
-                                   "; ".join(notes)))
+                                   "; ".join(notes), in_rows))
     out_rows.sort(key=lambda x: -abs(x.balance))
-    return BalanceResult(rep, part, per.text, currency, by, perspective, exports, imports, bal, out_rows,
-                         levels, sources)
+    res = BalanceResult(rep, part, per.text, currency, by, perspective, exports, imports, bal, out_rows,
+                        levels, sources)
+    res._prefixes = prefixes  # for combined(): which chapters a sector owns whole headings in
+    return res
 
 
 def _vintage_note(con, result: BalanceResult, us_partners, per: Period, roles) -> None:

@@ -136,19 +136,22 @@ def _monthly_totals(con, source: str, us_flow: str, regime: str, partners, month
 
 
 def _other_vintages(con, us_flow: str, partner: str, months: list[str], used_source: str) -> dict[str, list[str]]:
-    """Same month, same flow, TOTAL, from another loaded source or vintage (e.g. before the annual revision)."""
+    """The same month and flow from another loaded vintage: other TOTAL rows, and (for general imports
+    read from the revised country series) the HS2 monthly report summed, which predates the revision."""
     regime = "total" if us_flow == "exports" else "general"
     ph = ",".join("?" * len(months))
     rows = con.execute(
-        f"""SELECT period, source, vintage, value FROM trade_flows
-            WHERE reporter = '{US}' AND partner = ? AND flow = ? AND trade_regime = ? AND product_level = 0
-              AND frequency = 'M' AND period IN ({ph})
-              AND NOT (source = ? AND vintage IS NOT DISTINCT FROM (SELECT max(vintage) FROM trade_flows WHERE source = ?))""",
+        f"""SELECT period, source, string_agg(DISTINCT vintage, '; '), sum(value) FROM trade_flows
+            WHERE reporter = '{US}' AND partner = ? AND flow = ? AND trade_regime = ? AND frequency = 'M'
+              AND period IN ({ph}) AND source <> ?
+              AND (product_level = 0 OR (source = '{_flows.USATO_HS2}' AND ? = '{_flows.MONTHLY_TOTALS}'))
+            GROUP BY period, source""",
         [partner, us_flow, regime, *months, used_source, used_source],
     ).fetchall()
     out: dict[str, list[str]] = {}
     for p, s, v, val in rows:
-        out.setdefault(p, []).append(f"{us_flow} {val / 1e6:,.1f} mn in {s} ({v})")
+        what = " (HS2 summed)" if s == _flows.USATO_HS2 else ""
+        out.setdefault(p, []).append(f"{us_flow} {val / 1e6:,.1f} mn in {s}{what} ({v})")
     return out
 
 
