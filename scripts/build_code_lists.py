@@ -8,7 +8,13 @@ Sources (recorded in ``countries_sources.json`` beside the output):
   used to cross-check the ISO2 -> ISO3 mapping (any disagreement stops the build);
 * ``census/japan_customs_country_codes.csv`` - Japan Customs codes, matched to ISO3 by country name;
 * ``country_converter`` (its packaged ``country_data.tsv``): ISO3, ISO2, UN M49, short/official names,
-  name regexes and EU-27 membership.
+  name regexes and EU-27 membership;
+* ``measures/yale_tracker_lists/s232_auto_parts.txt`` (+ ``s232_auto_parts_applicability.csv``) and
+  ``measures/tradewartracker_lists/auto-tariffs.csv``: the Section 232 auto parts list (note 33(g)),
+  for the ``automobile_parts`` rows of ``sector_map.csv``; the other sector rows are the HS chapter and
+  heading rules written below (``SECTOR_RULES``), checked against the HTS text;
+* ``hts/hts_*.json.gz``: the un-numbered header rows of each revision (``hts_headers.csv.gz``), which
+  the warehouse's ``hts_lines`` does not keep, for full descriptions.
 
 The package reads only the derived ``countries.csv`` at run time, never the raw files.
 
@@ -80,6 +86,131 @@ def read_census_schedule_c(path: Path) -> pd.DataFrame:
             name = re.sub(r"\s*\(formerly.*$", "", m.group(2)).strip()
             rows.append({"census_code": m.group(1), "census_name": name, "census_iso2": m.group(3)})
     return pd.DataFrame(rows)
+
+
+# HS prefix -> sector (longest prefix wins at lookup). Chapter/heading rules; the auto parts rows come
+# from the Section 232 list. Light trucks: the "G.V.W. not exceeding 5 metric tons" subheadings of 8704
+# (HTS 8704.21, .31, .41, .51) and 8704.60 (electric, no weight split; on the Section 232 autos list).
+SECTOR_RULES: list[tuple[str, str, str]] = (
+    [(f"{c:02d}", "agriculture", "HS ch. 01-24 (live animals, food, beverages, tobacco)") for c in range(1, 25)]
+    + [
+        ("27", "energy", "HS ch. 27 mineral fuels, oils"),
+        ("30", "pharmaceuticals", "HS ch. 30 pharmaceutical products"),
+        ("72", "steel", "HS ch. 72 iron and steel (Section 232 steel, note 16)"),
+        ("73", "steel", "HS ch. 73 articles of iron or steel (Section 232 steel derivatives)"),
+        ("74", "copper", "HS ch. 74 copper and articles thereof"),
+        ("76", "aluminum", "HS ch. 76 aluminum and articles thereof (Section 232 aluminum, note 19)"),
+        ("84", "machinery", "HS ch. 84 machinery (rest)"),
+        ("8411", "aircraft", "turbojets, turbopropellers and other gas turbines (aircraft engines)"),
+        ("85", "electronics", "HS ch. 85 electrical machinery and equipment (rest)"),
+        ("8541", "semiconductors", "semiconductor devices, LEDs, photovoltaic cells"),
+        ("8542", "semiconductors", "electronic integrated circuits"),
+        ("87", "other_vehicles", "HS ch. 87 rest: tractors, buses, heavy trucks, motorcycles, trailers"),
+        ("8703", "passenger_vehicles", "motor cars and other passenger vehicles (Section 232 autos)"),
+        ("870421", "light_trucks", "goods vehicles, diesel, G.V.W. not exceeding 5 t"),
+        ("870431", "light_trucks", "goods vehicles, spark-ignition, G.V.W. not exceeding 5 t"),
+        ("870441", "light_trucks", "goods vehicles, diesel hybrid, G.V.W. not exceeding 5 t"),
+        ("870451", "light_trucks", "goods vehicles, spark-ignition hybrid, G.V.W. not exceeding 5 t"),
+        ("870460", "light_trucks", "goods vehicles, electric only (no weight split in HS; Section 232 autos list)"),
+        ("8708", "automobile_parts", "parts and accessories of motor vehicles of 8701-8705 (whole heading)"),
+        ("8802", "aircraft", "aircraft, spacecraft"),
+        ("8803", "aircraft", "parts of aircraft (HS 2017 heading)"),
+        ("8806", "aircraft", "unmanned aircraft"),
+        ("8807", "aircraft", "parts of aircraft"),
+    ]
+)
+# Known typos in the secondary auto-parts list (codes that exist in no HTS revision) -> the HTS code meant.
+AUTO_PARTS_TYPOS = {"86122020": "85122020", "86122040": "85122040", "882721": "852721"}
+
+
+def build_sector_map(raw: Path) -> tuple[list[dict[str, str]], dict]:
+    yale = raw / "measures" / "yale_tracker_lists" / "s232_auto_parts.txt"
+    appl = raw / "measures" / "yale_tracker_lists" / "s232_auto_parts_applicability.csv"
+    twt = raw / "measures" / "tradewartracker_lists" / "auto-tariffs.csv"
+    yale_codes = [ln.strip() for ln in yale.read_text().splitlines() if ln.strip()[:1].isdigit()]
+    twt_codes = [ln.strip() for ln in twt.read_text().splitlines() if ln.strip()[:1].isdigit()]
+    zero_share = set()
+    with appl.open() as fh:
+        for r in csv.DictReader(ln for ln in fh if not ln.startswith("#")):
+            if float(r["applicability_share"]) == 0:
+                zero_share.add(r["hts_prefix"])
+    vehicles = ("8703", "870421", "870431", "870441", "870451", "870460")
+    parts: dict[str, str] = {}
+    for code in yale_codes:
+        if code in zero_share:
+            continue
+        parts[code] = "Section 232 auto parts (note 33(g)); Yale s232_auto_parts.txt"
+    for code in twt_codes:
+        fixed = AUTO_PARTS_TYPOS.get(code, code)
+        if fixed.startswith(vehicles):
+            continue
+        if fixed in parts:
+            parts[fixed] += " + tradewartracker auto-tariffs.csv"
+        else:
+            note = "Section 232 auto parts; tradewartracker auto-tariffs.csv"
+            parts[fixed] = note + (f" (listed as {code}, a typo)" if fixed != code else "")
+    rows = {p: {"prefix": p, "sector": sec, "note": note} for p, sec, note in SECTOR_RULES}
+    for code, note in parts.items():
+        if code in rows and rows[code]["sector"] != "automobile_parts":
+            raise SystemExit(f"auto part {code} collides with rule {rows[code]}")
+        rows.setdefault(code, {"prefix": code, "sector": "automobile_parts", "note": note})
+    meta = {"auto_parts_prefixes": len(parts), "excluded_zero_applicability": sorted(zero_share),
+            "typos_fixed": AUTO_PARTS_TYPOS,
+            "sources": {str(p.relative_to(raw)): sha256(p) for p in (yale, appl, twt)}}
+    return sorted(rows.values(), key=lambda r: r["prefix"]), meta
+
+
+def _rev_key(name: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d{4})_(?:basic|rev_(\d+))", name)
+    return (int(m.group(1)), int(m.group(2) or 0))
+
+
+def _ranges(idx: list[int]) -> str:
+    """[0,1,2,5,6] -> '0-2|5-6'"""
+    out, start, prev = [], idx[0], idx[0]
+    for i in idx[1:] + [None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        out.append(f"{start}-{prev}" if prev != start else f"{start}")
+        if i is not None:
+            start = prev = i
+    return "|".join(out)
+
+
+def build_hts_headers(raw: Path) -> dict:
+    """The un-numbered header rows of every HTS revision ('Other:', 'New:', ...), which the warehouse
+    does not store, keyed by the numbered line that follows them; used to give full descriptions."""
+    import gzip
+
+    files = sorted((raw / "hts").glob("hts_*.json.gz"),
+                   key=lambda p: _rev_key(p.name.removeprefix("hts_").removesuffix(".json.gz")))
+    revs = [p.name.removeprefix("hts_").removesuffix(".json.gz") for p in files]
+    seen: dict[tuple[str, int, int, str], list[int]] = {}
+    for ri, path in enumerate(files):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            doc = json.load(fh)
+        pending: list[tuple[int, str]] = []
+        for x in doc:
+            code = (x.get("htsno") or "").replace(".", "")
+            if not code:
+                pending.append((int(x.get("indent") or 0), " ".join(re.sub(r"<[^>]*>", "", x.get("description") or "").split())))
+                continue
+            for order, (indent, desc) in enumerate(pending):
+                seen.setdefault((code, order, indent, desc), []).append(ri)
+            pending = []
+    out = OUT_DIR / "hts_headers.csv.gz"
+    with gzip.open(out, "wt", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["next_code", "order", "indent", "description", "revisions"])
+        for (code, order, indent, desc), ris in sorted(seen.items()):
+            w.writerow([code, order, indent, desc, _ranges(ris)])
+    meta = {"output": out.name, "rows": len(seen), "revisions": revs,
+            "note": "revisions column: index ranges into 'revisions'",
+            "sources": {f"hts/{p.name}": sha256(p) for p in files}, "build_date": dt.date.today().isoformat()}
+    (OUT_DIR / "hts_headers_sources.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {out} ({len(seen)} header rows over {len(revs)} revisions)")
+    return meta
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,6 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         "census_codes": len(sched),
     }
     (OUT_DIR / "countries_sources.json").write_text(json.dumps(sources, indent=1) + "\n")
+
+    sector_rows, sector_meta = build_sector_map(args.raw)
+    with (OUT_DIR / "sector_map.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["prefix", "sector", "note"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(sector_rows)
+    sector_meta |= {"output": "sector_map.csv", "rows": len(sector_rows), "build_date": dt.date.today().isoformat()}
+    (OUT_DIR / "sector_map_sources.json").write_text(json.dumps(sector_meta, indent=1) + "\n")
+    print(f"wrote {OUT_DIR / 'sector_map.csv'} ({len(sector_rows)} prefixes, {sector_meta['auto_parts_prefixes']} auto parts)")
+    build_hts_headers(args.raw)
     print(f"wrote {out} ({len(out_rows)} rows; {len(sched)} Census codes, {len(japan_by_iso3)} Japan Customs codes)")
     return 0
 

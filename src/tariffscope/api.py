@@ -12,6 +12,31 @@ __all__: list[str] = []
 
 # --- data (warehouse, ingest, status) ----------------------------------------------------------
 
+
+def open_warehouse(path=None, read_only: bool = False):
+    """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
+    from tariffscope import db
+
+    return db.open_warehouse(path, read_only=read_only)
+
+
+def ingest(path, kind: str | None = None, con=None, source: str | None = None, **options):
+    """Ingest one file (kind auto-detected unless given) in one transaction: an ``IngestResult``.
+    Re-ingesting the same file is a no-op; a malformed file raises ``IngestError`` and writes nothing."""
+    from tariffscope.ingest.core import ingest as _ingest
+
+    return _ingest(path, kind=kind, con=con, source=source, **options)
+
+
+def data_status(con=None):
+    """What the warehouse holds (sources, vintages, periods, row counts): a ``DataStatus``."""
+    from tariffscope.ingest.core import data_status as _status
+
+    return _status(con)
+
+
+__all__ += ["open_warehouse", "ingest", "data_status"]
+
 # --- codes (countries, products, sectors) ------------------------------------------------------
 
 
@@ -24,7 +49,28 @@ def resolve_country(text: str):
     return _resolve(text)
 
 
-__all__ += ["resolve_country"]
+def normalize_hts(text: str) -> str:
+    """Digits of an HS/HTS code ('8703.23.01.40' -> '8703230140'); 2, 4, 6, 8 or 10 digits, else InputError."""
+    from tariffscope.codes.products import normalize_hts as _normalize
+
+    return _normalize(text)
+
+
+def describe_hts(code: str, revision: str | None = None):
+    """``HtsDescription`` of a code in an HTS revision (default: latest loaded), with the full indent chain."""
+    from tariffscope.codes.products import describe
+
+    return describe(code, revision)
+
+
+def sector_of(code: str) -> str:
+    """Sector id of an HS/HTS code ('passenger_vehicles', 'automobile_parts', ..., 'other')."""
+    from tariffscope.codes.sectors import sector_of as _sector_of
+
+    return _sector_of(code)
+
+
+__all__ += ["resolve_country", "normalize_hts", "describe_hts", "sector_of"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
@@ -165,6 +211,43 @@ def compare(scenarios, against=None, draws: int = 100, seed: int = 0, backend: s
 __all__ += ["scenarios", "load_scenario", "simulate", "compare"]
 
 # --- gravity and general equilibrium -----------------------------------------------------------
+
+def estimate_gravity(data, formula: str, cluster: str | None = None, years: list[int] | None = None,
+                     international_only: bool = False, derive: dict[str, str] | None = None,
+                     year_column: str = "year"):
+    """PPML gravity (pyfixest) on a bilateral table (path or DataFrame): a ``GravityEstimate``."""
+    import numpy as np
+    import pandas as pd
+
+    from tariffscope.errors import InputError
+    from tariffscope.models.gravity import estimate_ppml, read_gravity_table
+
+    df = data.copy() if isinstance(data, pd.DataFrame) else read_gravity_table(data)
+    source = "DataFrame" if isinstance(data, pd.DataFrame) else str(data)
+    if years:
+        if year_column not in df.columns:
+            raise InputError(f"no {year_column!r} column to select years from")
+        df = df[df[year_column].astype(float).isin([float(y) for y in years])]
+        source += f", years {years[0]}-{years[-1]}"
+    if international_only:
+        df = df[df["exporter"] != df["importer"]]
+        source += ", international flows only"
+    for name, expr in (derive or {}).items():
+        try:
+            df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"derive {name}: cannot evaluate {expr!r}: {exc}") from exc
+    return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
+
+
+def ge_simulate(spec, draws: int | None = None, workers: int | None = None, backend: str | None = None):
+    """Solve a GE experiment SPEC (YAML path or ``GESpec``): a ``GERun`` (``.to_frame()``, ``.pairs_frame()``)."""
+    from tariffscope.models.ge_spec import run_spec
+
+    return run_spec(spec, monte_carlo_draws=draws, workers=workers, backend=backend)
+
+
+__all__ += ["estimate_gravity", "ge_simulate"]
 
 # --- report (brief) ----------------------------------------------------------------------------
 
