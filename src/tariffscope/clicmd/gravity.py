@@ -1,5 +1,130 @@
-"""CLI commands: gravity (filled by its area's owner)."""
+"""CLI commands: ``gravity estimate`` (PPML through pyfixest) and ``ge simulate`` (GE counterfactuals)."""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+import json
+from pathlib import Path
 
+import typer
+from rich.table import Table
+
+from tariffscope import api
+from tariffscope.cli import console, ge_app, gravity_app
+from tariffscope.errors import InputError
+
+
+def _emit_frame(df, fmt: str, title: str, floatfmt: str = "{:.4f}") -> None:
+    if fmt == "csv":
+        console.print(df.to_csv(), end="", highlight=False, soft_wrap=True, markup=False)
+        return
+    table = Table(title=title)
+    cols = [df.index.name or ""] + [str(c) for c in df.columns]
+    for c in cols:
+        table.add_column(c, justify="right" if c != cols[0] else "left")
+    for idx, row in df.iterrows():
+        cells = [str(idx)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in row]
+        table.add_row(*cells)
+    console.print(table)
+
+
+@gravity_app.command("estimate")
+def estimate(
+    data: Path = typer.Argument(..., help="bilateral table: .dta, .csv/.dlm or .parquet"),
+    formula: str = typer.Option(..., "--formula", "-f",
+                                help='fixest-style, e.g. "trade ~ ln_dist + contig | exporter^year + importer^year"'),
+    cluster: str = typer.Option(None, "--cluster", help="column for clustered (CRV1) standard errors, e.g. pair_id"),
+    years: str = typer.Option(None, "--years", help="keep these years: 1986,1990,1994 or 1986-2006/4"),
+    international: bool = typer.Option(False, "--international-only", help="drop domestic (exporter == importer) rows"),
+    derive: list[str] = typer.Option([], "--derive", help="new column NAME=EXPR, e.g. ln_DIST=log(DIST) (repeatable)"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+) -> None:
+    """PPML gravity with high-dimensional fixed effects (pyfixest.fepois).
+
+    Example: tariffscope gravity estimate Chapter1Application1.dta --years 1986-2006/4
+    --international-only --derive ln_DIST=log(DIST)
+    --formula "trade ~ ln_DIST + CNTG + LANG + CLNY | exporter^year + importer^year" --cluster pair_id
+    """
+    exprs = {}
+    for item in derive:
+        if "=" not in item:
+            raise InputError(f"--derive needs NAME=EXPR, got {item!r}")
+        k, v = item.split("=", 1)
+        exprs[k.strip()] = v.strip()
+    est = api.estimate_gravity(data, formula, cluster=cluster, years=_parse_years(years),
+                               international_only=international, derive=exprs)
+    if fmt == "json":
+        d = est.to_dict()
+        d.pop("vcov", None)
+        console.print_json(json.dumps(d))
+        return
+    _emit_frame(est.to_frame(), fmt, f"PPML: {est.formula}")
+    if fmt == "table":
+        console.print(f"N = {est.n_obs:,}; dropped: {est.n_dropped_separation} by separation, "
+                      f"{est.n_dropped_missing} missing/singletons; SE: {est.vcov_type}; "
+                      f"fixed effects: {', '.join(est.fixed_effects) or 'none'}", highlight=False)
+        console.print(f"source: {est.source}", highlight=False)
+        for note in est.notes:
+            console.print(f"note: {note}", highlight=False)
+
+
+def _parse_years(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        if "-" in text:
+            span, _, step = text.partition("/")
+            a, b = (int(x) for x in span.split("-"))
+            return list(range(a, b + 1, int(step or 1)))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InputError(f"--years: cannot read {text!r} (use 1986,1990 or 1986-2006/4)") from None
+
+
+@ge_app.command("simulate")
+def simulate(
+    spec: Path = typer.Argument(..., help="GE experiment SPEC (YAML), see examples/ge/"),
+    draws: int = typer.Option(None, "--draws", help="Monte Carlo draws of the coefficients (from their covariance)"),
+    workers: int = typer.Option(None, "--workers", help="parallel workers for the Monte Carlo"),
+    backend: str = typer.Option(None, "--backend", help="serial | process | dask"),
+    out: Path = typer.Option(None, "--out", help="write countries.csv, pairs.csv and result.json here"),
+    pairs: bool = typer.Option(False, "--pairs", help="also print the per-pair flow changes"),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+) -> None:
+    """Solve a GE counterfactual (exact hat algebra) and print per-country results.
+
+    Example: tariffscope ge simulate examples/ge/canada_japan_pta.yaml --draws 50 --workers 2
+    """
+    run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)
+    res = run.result
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        run.to_frame().to_csv(out / "countries.csv", float_format="%.6f")
+        run.pairs_frame().to_csv(out / "pairs.csv", index=False, float_format="%.6f")
+        (out / "result.json").write_text(json.dumps(run.to_dict(), indent=2, default=str))
+    if fmt == "json":
+        console.print_json(json.dumps(run.to_dict(), default=str))
+        return
+    cols = ["real_gdp_change_pct", "welfare_change_pct", "factory_price_change_pct", "output_change_pct",
+            "exports_change_pct", "imports_change_pct", "trade_balance_baseline", "trade_balance_counterfactual"]
+    frame = run.to_frame()
+    if run.monte_carlo is not None:
+        cols += ["real_gdp_change_std", "real_gdp_change_p05", "real_gdp_change_p95"]
+    _emit_frame(frame[cols], fmt, f"GE: {run.name} (% changes)")
+    if pairs:
+        p = run.pairs_frame()
+        p = p[p.flow_change_pct.abs() > 1e-9].set_index(["exporter", "importer"])
+        _emit_frame(p, fmt, "flows by pair (changed pairs)")
+    if fmt == "table":
+        d = res.diagnostics
+        console.print(f"closure: {res.closure}; converged in {d.get('iterations')} iterations "
+                      f"(max excess demand {d.get('max_excess_demand', float('nan')):.2e}); "
+                      f"adding-up gap {d.get('adding_up_gap', float('nan')):.1e}; "
+                      f"numeraire: {d.get('numeraire', 'P_ref = 1')}", highlight=False)
+        console.print(f"source: {res.source}", highlight=False)
+        coefs = ", ".join(f"{k}={v:.4f}" for k, v in run.experiment.coefficients.items())
+        console.print(f"coefficients: {coefs}", highlight=False)
+        if run.experiment.spec.rates_source:
+            console.print(f"tariff rates: {run.experiment.spec.rates_source}", highlight=False)
+        if run.monte_carlo is not None:
+            mc = run.monte_carlo
+            console.print(f"Monte Carlo: {mc.draws} draws, seed {mc.seed}, {mc.backend} x{mc.workers}, "
+                          f"{mc.seconds:.1f} s", highlight=False)

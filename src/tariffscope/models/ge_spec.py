@@ -1,0 +1,542 @@
+"""GE experiment specifications (YAML) and their runner: data -> coefficients -> change -> solve.
+
+A SPEC names the bilateral data, the trade-cost coefficients (given, or estimated by PPML on the
+same data), how the baseline flows are built, the model settings and a list of changes:
+
+* ``covariate``: set a gravity covariate (an RTA dummy, the international-border dummy...) to a value
+  for listed pairs, for all international pairs, or everywhere (``border removal`` is
+  ``covariate: INTL_BRDR, value: 0``);
+* ``tariff``: an ad valorem tariff ``rate`` (new level) or ``add`` (percentage points as a fraction)
+  imposed by an importer on listed exporters (``all`` = every partner), optionally only in some sectors.
+
+Monte Carlo draws coefficients from their estimated covariance and re-solves each draw in parallel
+through ``tariffscope.parallel``. Everything returned is typed and has ``.to_frame()``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tariffscope.errors import InputError, ModelError, RuleError
+from tariffscope.models import ge
+from tariffscope.models.gravity import GravityEstimate, estimate_ppml, read_gravity_table
+
+__all__ = ["GESpec", "GEExperiment", "MonteCarloSummary", "load_spec", "run_spec", "prepare_experiment"]
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    path: str = Field(description="bilateral table (.dta/.csv/.dlm/.parquet); relative paths are tried "
+                                  "against the SPEC's folder, then the raw data directory")
+    exporter: str = "exporter"
+    importer: str = "importer"
+    trade: str = "trade"
+    year_column: str | None = "year"
+    year: int | str | None = None
+    sector: str | None = None
+    output: str | None = Field(None, description="exporter output column (structural baseline)")
+    expenditure: str | None = Field(None, description="importer expenditure column (structural baseline)")
+    rename: dict[str, str] = Field(default_factory=dict, description="country code fixes, e.g. {ZZZ: DEU}")
+    add_constant: bool = False
+    derive: dict[str, str] = Field(default_factory=dict,
+                                   description="new columns from expressions, e.g. {ln_DIST: 'log(DIST)'}")
+    label: str = ""
+
+
+class EstimateSpec(_Strict):
+    formula: str
+    cluster: str | None = None
+    years: list[int] | None = Field(None, description="estimate on these years of the panel (default: the "
+                                                         "experiment's year only)")
+
+
+class CoefficientsSpec(_Strict):
+    given: dict[str, float] | None = None
+    std_errors: dict[str, float] | None = None
+    vcov: dict[str, dict[str, float]] | None = None
+    estimate: EstimateSpec | None = None
+    use: list[str] | None = Field(None, description="covariates that make trade costs (default: all)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CoefficientsSpec:
+        if (self.given is None) == (self.estimate is None):
+            raise ValueError("coefficients: give exactly one of 'given' or 'estimate'")
+        return self
+
+
+class ModelSpec(_Strict):
+    sigma: float | dict[str, float] = 5.0
+    closure: Literal["exact", "gegravity"] = "exact"
+    baseline: Literal["observed", "fitted", "structural"] = "observed"
+    tariff_revenue: bool = True
+    reference: str | None = Field(None, description="report nominal values in this country's consumer prices")
+    tolerance: float = ge.DEFAULT_TOL
+
+
+class CovariateChange(_Strict):
+    covariate: str
+    value: float
+    pairs: list[tuple[str, str]] | None = None
+    symmetric: bool = False
+    scope: Literal["pairs", "international", "all"] = "pairs"
+
+
+class TariffChange(_Strict):
+    tariff: Literal["ad_valorem"] = "ad_valorem"
+    importer: str
+    exporters: list[str] | Literal["all"] = "all"
+    rate: float | None = None
+    add: float | None = None
+    base_rate: float | None = Field(None, description="baseline rate on these flows (default 0)")
+    sectors: list[str] | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _rate_or_add(self) -> TariffChange:
+        if (self.rate is None) == (self.add is None):
+            raise ValueError("tariff change: give exactly one of 'rate' (new level) or 'add'")
+        return self
+
+
+class MonteCarloSpec(_Strict):
+    draws: int = Field(100, ge=2)
+    seed: int = 1
+    workers: int | None = None
+    backend: Literal["serial", "process", "dask"] = "process"
+
+
+class GESpec(_Strict):
+    name: str
+    description: str = ""
+    data: DataSpec
+    coefficients: CoefficientsSpec
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    changes: list[CovariateChange | TariffChange] = Field(default_factory=list)
+    monte_carlo: MonteCarloSpec | None = None
+    rates_source: str = Field("", description="where tariff rates come from (shown with the results)")
+
+
+def load_spec(path: str | Path) -> tuple[GESpec, Path]:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: SPEC file not found")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InputError(f"{p}: a SPEC must be a mapping")
+    try:
+        return GESpec.model_validate(raw), p.resolve().parent
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise RuleError(f"{p}: {where}: {first['msg']}") from exc
+
+
+# --- preparing arrays ---------------------------------------------------------------------------
+
+
+@dataclass
+class GEExperiment:
+    """Everything the solver needs, built from a SPEC (arrays ``[exporter, importer(, sector)]``)."""
+
+    spec: GESpec
+    countries: tuple[str, ...]
+    sectors: tuple[str, ...] | None
+    flows: np.ndarray
+    covariates: dict[str, np.ndarray]  # baseline pair covariates [i, j]
+    covariates_new: dict[str, np.ndarray]
+    coefficients: pd.Series
+    vcov: pd.DataFrame | None
+    tariff_base: np.ndarray
+    tariff_new: np.ndarray
+    output: np.ndarray | None
+    expenditure: np.ndarray | None
+    estimate: GravityEstimate | None
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _resolve_path(p: str, base: Path | None) -> Path:
+    from tariffscope.config import raw_data_dir
+
+    cand = Path(p).expanduser()
+    if cand.is_absolute():
+        return cand
+    for root in ([base] if base else []) + [Path.cwd(), raw_data_dir()]:
+        if (root / cand).exists():
+            return root / cand
+    raise InputError(f"data file {p!r} not found (looked beside the SPEC, in the working directory "
+                     f"and in the raw data directory {raw_data_dir()})")
+
+
+def _derive(df: pd.DataFrame, exprs: dict[str, str]) -> pd.DataFrame:
+    for name, expr in exprs.items():
+        try:
+            df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"data.derive {name}: cannot evaluate {expr!r}: {exc}") from exc
+    return df
+
+
+def _square(values: pd.Series, ii: np.ndarray, jj: np.ndarray, n: int, name: str) -> np.ndarray:
+    m = np.full((n, n), np.nan)
+    m[ii, jj] = values.to_numpy(dtype=float)
+    if np.isnan(m).any():
+        missing = int(np.isnan(m).sum())
+        raise InputError(f"{name}: {missing} exporter-importer pairs are missing; the data must be square")
+    return m
+
+
+def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.DataFrame | None = None) -> GEExperiment:
+    """Read the data, (estimate the) coefficients, build baseline flows and the changed covariates."""
+    ds = spec.data
+    path = None if data is not None else _resolve_path(ds.path, base_dir)
+    df = data.copy() if data is not None else read_gravity_table(path)
+    source = ds.label or (str(path) if path else "DataFrame")
+    for col in (ds.exporter, ds.importer, ds.trade):
+        if col not in df.columns:
+            raise InputError(f"{source}: column {col!r} not found")
+    if ds.rename:
+        df[ds.exporter] = df[ds.exporter].replace(ds.rename)
+        df[ds.importer] = df[ds.importer].replace(ds.rename)
+    panel = df
+    if ds.year_column and ds.year_column in df.columns:
+        years = sorted(pd.unique(df[ds.year_column]))
+        want = ds.year if ds.year is not None else years[-1]
+        df = df[df[ds.year_column].astype(float) == float(want)]
+        if df.empty:
+            raise InputError(f"{source}: no rows for year {want}")
+        source = f"{source}, year {int(float(want))}"
+    if ds.add_constant:
+        df["constant"] = 1.0
+    df = _derive(df.copy(), ds.derive)
+    df = df.reset_index(drop=True)
+
+    est = None
+    cs = spec.coefficients
+    if cs.estimate is not None and cs.estimate.years:
+        if not ds.year_column or ds.year_column not in panel.columns:
+            raise InputError("coefficients.estimate.years needs data.year_column")
+        sample = panel[panel[ds.year_column].astype(float).isin([float(y) for y in cs.estimate.years])].copy()
+        if ds.add_constant:
+            sample["constant"] = 1.0
+        sample = _derive(sample, ds.derive).reset_index(drop=True)
+        est = estimate_ppml(sample, cs.estimate.formula, cluster=cs.estimate.cluster,
+                            source=f"{ds.label or ds.path}, years {cs.estimate.years[0]}-{cs.estimate.years[-1]}")
+        coef, vcov = est.coefficients, est.vcov
+        if spec.model.baseline == "fitted":
+            raise InputError("baseline 'fitted' needs the estimate on the experiment's year (drop estimate.years)")
+    elif cs.estimate is not None:
+        est = estimate_ppml(df, cs.estimate.formula, cluster=cs.estimate.cluster, source=source)
+        coef, vcov = est.coefficients, est.vcov
+    else:
+        coef = pd.Series(cs.given, dtype=float)
+        if cs.vcov:
+            vcov = pd.DataFrame(cs.vcov).reindex(index=coef.index, columns=coef.index).fillna(0.0)
+        elif cs.std_errors:
+            se = pd.Series(cs.std_errors).reindex(coef.index).fillna(0.0)
+            vcov = pd.DataFrame(np.diag(se.to_numpy() ** 2), index=coef.index, columns=coef.index)
+        else:
+            vcov = None
+    use = cs.use or list(coef.index)
+    missing = [v for v in use if v not in coef.index]
+    if missing:
+        raise InputError(f"coefficients missing for {', '.join(missing)}")
+    coef = coef[use]
+    vcov = vcov.loc[use, use] if vcov is not None else None
+    for v in use:
+        if v not in df.columns:
+            raise InputError(f"{source}: covariate column {v!r} not found")
+
+    countries = tuple(sorted(set(df[ds.exporter].astype(str)) | set(df[ds.importer].astype(str))))
+    n = len(countries)
+    pos = {c: i for i, c in enumerate(countries)}
+    sectors = None
+    if ds.sector:
+        sectors = tuple(sorted(df[ds.sector].astype(str).unique()))
+        sec_pos = {s: k for k, s in enumerate(sectors)}
+        kk = df[ds.sector].astype(str).map(sec_pos).to_numpy()
+        flows = np.zeros((n, n, len(sectors)))
+        ii0 = df[ds.exporter].astype(str).map(pos).to_numpy()
+        jj0 = df[ds.importer].astype(str).map(pos).to_numpy()
+        np.add.at(flows, (ii0, jj0, kk), df[ds.trade].to_numpy(dtype=float))
+        pair = df.groupby([ds.exporter, ds.importer], as_index=False)[use].first()
+    else:
+        pair = df
+    ii = pair[ds.exporter].astype(str).map(pos).to_numpy()
+    jj = pair[ds.importer].astype(str).map(pos).to_numpy()
+    cov0 = {v: _square(pair[v], ii, jj, n, v) for v in use}
+
+    out_v = exp_v = None
+    if ds.output and ds.expenditure:
+        out_v = df.groupby(ds.exporter)[ds.output].mean().reindex(countries).to_numpy(dtype=float)
+        exp_v = df.groupby(ds.importer)[ds.expenditure].mean().reindex(countries).to_numpy(dtype=float)
+
+    notes: list[str] = []
+    m = spec.model
+    if sectors is None:
+        if m.baseline == "observed":
+            flows = _square(df[ds.trade], ii, jj, n, ds.trade)
+            notes.append("baseline flows: observed trade (domestic sales on the diagonal)")
+        elif m.baseline == "fitted":
+            if est is None or est.fitted is None or est.fitted.isna().any():
+                raise InputError("baseline 'fitted' needs estimated coefficients with fitted values for every pair")
+            flows = _square(est.fitted, ii, jj, n, "fitted trade")
+            notes.append("baseline flows: PPML fitted values (the Advanced Guide's baseline)")
+        else:
+            if out_v is None:
+                raise InputError("baseline 'structural' needs data.output and data.expenditure columns")
+            flows = np.zeros((n, n))  # built per coefficient draw in _solve
+            notes.append("baseline flows: structural (t = exp(x b), multilateral resistances from output and expenditure)")
+    elif m.baseline != "observed":
+        raise InputError("several sectors: only baseline 'observed' is supported")
+    if m.closure == "gegravity" and (m.baseline != "structural" or sectors is not None):
+        raise InputError("closure 'gegravity' needs one sector and baseline 'structural' (as gegravity builds it)")
+
+    cov1 = {v: a.copy() for v, a in cov0.items()}
+    shape = flows.shape
+    tau0 = np.zeros(shape)
+    tau1 = np.zeros(shape)
+    for ch in spec.changes:
+        if isinstance(ch, CovariateChange):
+            if ch.covariate not in cov1:
+                raise InputError(f"change: covariate {ch.covariate!r} is not among the cost covariates {use}")
+            mask = np.zeros((n, n), dtype=bool)
+            if ch.scope == "all":
+                mask[:] = True
+            elif ch.scope == "international":
+                mask[:] = True
+                np.fill_diagonal(mask, False)
+            else:
+                if not ch.pairs:
+                    raise InputError(f"change on {ch.covariate}: list 'pairs' or use scope international/all")
+                for e, i in ch.pairs:
+                    for c in (e, i):
+                        if c not in pos:
+                            raise InputError(f"change: country {c!r} is not in the data")
+                    mask[pos[e], pos[i]] = True
+                    if ch.symmetric:
+                        mask[pos[i], pos[e]] = True
+            cov1[ch.covariate][mask] = ch.value
+        else:
+            if ch.importer not in pos:
+                raise InputError(f"tariff change: importer {ch.importer!r} is not in the data")
+            j = pos[ch.importer]
+            exps = [c for c in countries if c != ch.importer] if ch.exporters == "all" else ch.exporters
+            for c in exps:
+                if c not in pos:
+                    raise InputError(f"tariff change: exporter {c!r} is not in the data")
+            rows = np.array([pos[c] for c in exps], dtype=int)
+            if sectors is None:
+                if ch.sectors:
+                    raise InputError("tariff change names sectors but the data have one sector")
+                idx: Any = (rows, j)
+            else:
+                ks = list(range(len(sectors))) if not ch.sectors else [sectors.index(s) for s in ch.sectors]
+                idx = np.ix_(rows, [j], ks)
+            if ch.base_rate is not None:
+                tau0[idx] = ch.base_rate
+                tau1[idx] = ch.base_rate
+            tau1[idx] = ch.rate if ch.rate is not None else tau1[idx] + ch.add
+    return GEExperiment(spec, countries, sectors, flows, cov0, cov1, coef, vcov, tau0, tau1,
+                        out_v, exp_v, est, source, notes)
+
+
+# --- solving ------------------------------------------------------------------------------------
+
+
+def _cost(cov: dict[str, np.ndarray], beta: pd.Series) -> np.ndarray:
+    return sum(float(beta[v]) * cov[v] for v in beta.index)  # log of t^(1-sigma)
+
+
+def _solve(exp: GEExperiment, beta: pd.Series) -> ge.GEResult:
+    m = exp.spec.model
+    lc0, lc1 = _cost(exp.covariates, beta), _cost(exp.covariates_new, beta)
+    src = exp.source
+    if m.closure == "gegravity":
+        if m.reference is None:
+            raise InputError("closure 'gegravity' needs model.reference (gegravity's reference importer)")
+        sigma = float(m.sigma) if not isinstance(m.sigma, dict) else None
+        if sigma is None:
+            raise InputError("closure 'gegravity' takes one sigma")
+        if np.any(exp.tariff_new != exp.tariff_base):
+            raise InputError("closure 'gegravity' has no tariffs; use the exact closure")
+        return ge.solve_gegravity_convention(np.exp(lc0), np.exp(lc1), exp.output, exp.expenditure, sigma,
+                                             m.reference, countries=exp.countries, source=src)
+    flows = exp.flows
+    if m.baseline == "structural":
+        ref = exp.countries.index(m.reference) if m.reference else 0
+        flows = ge.structural_flows(np.exp(lc0), exp.output, exp.expenditure, ref)
+    change = np.exp(lc1 - lc0)
+    if exp.sectors is not None:
+        sig = m.sigma
+        sig_arr = np.array([sig[s] for s in exp.sectors]) if isinstance(sig, dict) else float(sig)
+        res = ge.solve_multi_sector(flows, sig_arr, change[:, :, None], exp.tariff_base, exp.tariff_new,
+                                    countries=exp.countries, sectors=exp.sectors,
+                                    tariff_revenue=m.tariff_revenue, tol=m.tolerance, source=src)
+    else:
+        if isinstance(m.sigma, dict):
+            raise InputError("one sector: model.sigma must be a number")
+        res = ge.solve_one_sector(flows, float(m.sigma), change, exp.tariff_base, exp.tariff_new,
+                                  countries=exp.countries, tariff_revenue=m.tariff_revenue,
+                                  tol=m.tolerance, source=src)
+    if m.reference:
+        res = res.rebase(m.reference)
+    return res
+
+
+@dataclass
+class MonteCarloSummary:
+    """Per-country distribution of the real-GDP and welfare changes over coefficient draws."""
+
+    draws: int
+    seed: int
+    backend: str
+    workers: int
+    real_gdp: pd.DataFrame  # countries x draws (% change)
+    welfare: pd.DataFrame
+    coefficient_draws: pd.DataFrame
+    seconds: float
+
+    def to_frame(self) -> pd.DataFrame:
+        g, w = self.real_gdp, self.welfare
+        return pd.DataFrame({
+            "real_gdp_change_mean": g.mean(1), "real_gdp_change_std": g.std(1, ddof=1),
+            "real_gdp_change_p05": g.quantile(0.05, axis=1), "real_gdp_change_p95": g.quantile(0.95, axis=1),
+            "welfare_change_mean": w.mean(1), "welfare_change_std": w.std(1, ddof=1),
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"draws": self.draws, "seed": self.seed, "backend": self.backend, "workers": self.workers,
+                "seconds": self.seconds, "countries": self.to_frame().reset_index().to_dict(orient="records")}
+
+
+def draw_coefficients(beta: pd.Series, vcov: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+    """``draws`` coefficient vectors from N(beta, vcov) (rows = draws), reproducible by ``seed``."""
+    rng = np.random.default_rng(seed)
+    v = vcov.loc[beta.index, beta.index].to_numpy()
+    sample = rng.multivariate_normal(beta.to_numpy(), v, size=draws, method="eigh")
+    return pd.DataFrame(sample, columns=beta.index)
+
+
+def _draw_task(args: tuple[GEExperiment, dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    exp, b = args
+    r = _solve(exp, pd.Series(b))
+    return 100 * (r.real_gdp_change - 1), 100 * (r.welfare_change - 1)
+
+
+def monte_carlo(exp: GEExperiment, mc: MonteCarloSpec) -> MonteCarloSummary:
+    if exp.vcov is None:
+        raise InputError("Monte Carlo needs a covariance: estimate the coefficients or give vcov/std_errors")
+    t0 = time.perf_counter()
+    sample = draw_coefficients(exp.coefficients, exp.vcov, mc.draws, mc.seed)
+    tasks = [(exp, row.to_dict()) for _, row in sample.iterrows()]
+    from tariffscope import parallel
+
+    with parallel.get_executor(mc.backend, mc.workers) as ex:
+        out = ex.map(_draw_task, tasks, desc="GE Monte Carlo", progress=False)
+        backend, workers = ex.backend, ex.workers
+    g = pd.DataFrame(np.column_stack([o[0] for o in out]), index=list(exp.countries))
+    w = pd.DataFrame(np.column_stack([o[1] for o in out]), index=list(exp.countries))
+    return MonteCarloSummary(mc.draws, mc.seed, backend, workers, g, w, sample, time.perf_counter() - t0)
+
+
+@dataclass
+class GERun:
+    """The result of ``run_spec``: the solved experiment, its inputs and (optionally) Monte Carlo."""
+
+    name: str
+    result: ge.GEResult
+    experiment: GEExperiment
+    monte_carlo: MonteCarloSummary | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        f = self.result.to_frame()
+        if self.monte_carlo is not None:
+            f = f.join(self.monte_carlo.to_frame())
+        return f
+
+    def pairs_frame(self) -> pd.DataFrame:
+        return self.result.pairs_frame()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.result.to_dict()
+        d["name"] = self.name
+        d["coefficients"] = {k: float(v) for k, v in self.experiment.coefficients.items()}
+        d["rates_source"] = self.experiment.spec.rates_source
+        d["notes"] = self.experiment.notes
+        if self.monte_carlo is not None:
+            d["monte_carlo"] = self.monte_carlo.to_dict()
+        return d
+
+
+def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_carlo_draws: int | None = None,
+             workers: int | None = None, backend: str | None = None, data: pd.DataFrame | None = None) -> GERun:
+    """Prepare and solve a SPEC (and its Monte Carlo when the SPEC or ``monte_carlo_draws`` asks)."""
+    if not isinstance(spec, GESpec):
+        spec, base_dir = load_spec(spec)
+    exp = prepare_experiment(spec, base_dir, data=data)
+    try:
+        res = _solve(exp, exp.coefficients)
+    except ModelError:
+        raise
+    mc_spec = spec.monte_carlo
+    if monte_carlo_draws:
+        mc_spec = (mc_spec or MonteCarloSpec()).model_copy(update={"draws": monte_carlo_draws})
+    if mc_spec is not None:
+        upd = {k: v for k, v in {"workers": workers, "backend": backend}.items() if v is not None}
+        mc_spec = mc_spec.model_copy(update=upd)
+    mc = monte_carlo(exp, mc_spec) if mc_spec is not None else None
+    return GERun(spec.name, res, exp, mc)
+
+
+# --- tariff rates from the tariff engine -------------------------------------------------------------
+
+#: Advanced Guide country codes that differ from ISO3 today.
+LEGACY_CODES = {"ROM": "ROU"}
+
+
+def engine_tariff_rates(partners: list[str], base_date: str, date: str, *, importer: str = "USA",
+                        executor: Any = None) -> pd.DataFrame:
+    """US trade-weighted effective tariff rates by partner from the tariff engine (``tariffscope.api.etr``)
+    on ``base_date`` and ``date``: columns ``partner, base_rate, rate, weights, catalogue_version``.
+
+    Only the United States' tariffs are in the engine (``importer`` must be USA). Partners the engine
+    cannot resolve are reported with ``note`` and no rate.
+    """
+    if importer != "USA":
+        raise InputError("the tariff engine covers US tariffs only (importer USA)")
+    from tariffscope import api
+
+    if not hasattr(api, "etr"):
+        raise InputError("tariffscope.api.etr is not available: give the rates in the SPEC instead")
+    rows = []
+    for p in partners:
+        if p == importer:
+            continue
+        code = LEGACY_CODES.get(p, p)
+        try:
+            r0 = api.etr(code, date=base_date)
+            r1 = api.etr(code, date=date)
+            rows.append({"partner": p, "base_rate": r0.etr, "rate": r1.etr,
+                         "weights": f"{r1.weights_source} ({r1.weights_period})",
+                         "catalogue_version": r1.catalogue_version, "note": ""})
+        except Exception as exc:  # noqa: BLE001 - one partner's failure is reported, not fatal
+            rows.append({"partner": p, "base_rate": np.nan, "rate": np.nan, "weights": "",
+                         "catalogue_version": "", "note": f"{type(exc).__name__}: {exc}"})
+    return pd.DataFrame(rows)
