@@ -131,7 +131,7 @@ def main() -> int:
 
     # 4. HS4 monthly, chapters 84/85/87, 10 partners.
     hf = census / "imports_hs4_ch84_85_87_monthly.json"
-    vint = "USA Trade Online values (reshaped JSON), Jan 2024 - Mar 2026, pre-annual-revision"
+    vint = "USA Trade Online values (reshaped JSON), Jan 2024 - Mar 2026; download date not stated in the file"
     p = usato_json.parse(hf, source="usato_imports_hs4_monthly", vintage=vint)
     t = sort_flows(p.main)
     f = write(t, "trade_flows__usato_imports_hs4_monthly")
@@ -172,7 +172,8 @@ def main() -> int:
 
     # 8. FRED yen per dollar.
     for ff in sorted((raw / "fx").glob("*EXJPUS*.csv")):
-        p = fred_csv.parse(ff)
+        series = ff.name.split("_")[0].lower()
+        p = fred_csv.parse(ff, source=f"fred_{series}")
         t = p.main.sort_by("date")
         f = write(t, f"exchange_rates__{p.source}")
         d = t["date"]

@@ -1,5 +1,68 @@
-"""CLI commands: data (filled by its area's owner)."""
+"""CLI commands of the data area: ``data ingest``, ``data status`` (and ``data pull``, see fetch)."""
 from __future__ import annotations
 
-from tariffscope.cli import app  # noqa: F401
+import json
+from pathlib import Path
+from typing import Optional
 
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tariffscope import api
+from tariffscope.cli import data_app
+from tariffscope.errors import InputError
+
+console = Console(width=160)
+
+
+@data_app.command("ingest")
+def ingest_cmd(
+    paths: list[Path] = typer.Argument(..., help="File(s) to ingest: Census API JSON/Parquet, USA Trade Online CSV, DataWeb CSV, Comtrade CSV/JSON, HTS JSON(.gz), FRED CSV, ..."),
+    source: Optional[str] = typer.Option(None, "--source", help="Kind of file, when auto-detection cannot tell (e.g. census_api, hts_json, fred_csv)."),
+    source_id: Optional[str] = typer.Option(None, "--source-id", help="Source id to file the rows under (default: <kind>:<file name>)."),
+    flow: Optional[str] = typer.Option(None, "--flow", help="imports|exports, for Japan customs CSVs without an 'Exp or Imp' column."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Ingest files into the warehouse, each in one transaction; the same file twice is a no-op.
+
+    Example: tariffscope data ingest ../shared/data/fx/DEXJPUS_daily_2021-05_2026-05.csv
+    """
+    if fmt not in ("table", "json"):
+        raise InputError(f"bad --format {fmt!r}: choose table or json")
+    options = {"flow": flow} if flow else {}
+    results = [api.ingest(p, kind=source, source=source_id, **options) for p in paths]
+    if fmt == "json":
+        print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+        return
+    for r in results:
+        console.print(r.message, highlight=False, soft_wrap=True)
+        if r.status == "ingested":
+            console.print(f"  vintage: {r.vintage}", highlight=False, soft_wrap=True)
+            for n in r.notes:
+                console.print(f"  note: {n}", highlight=False, soft_wrap=True)
+
+
+@data_app.command("status")
+def status_cmd(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """What the warehouse holds: sources, vintages, periods covered, row counts.
+
+    Example: tariffscope data status --format json
+    """
+    if fmt not in ("table", "json"):
+        raise InputError(f"bad --format {fmt!r}: choose table or json")
+    st = api.data_status()
+    if fmt == "json":
+        print(json.dumps(st.to_dict(), indent=2, default=str))
+        return
+    table = Table(title=f"Warehouse {st.warehouse} (schema v{st.schema_version})", show_lines=False)
+    for col in ("source", "contents", "periods", "rows", "vintage"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("source", "rows"))
+    for s in st.sources:
+        rows = ", ".join(f"{n:,} {t}" for t, n in s["rows"].items())
+        table.add_row(s["source"], s["contents"] or "", s["periods"] or "", rows, s["vintage"] or "")
+    console.print(table)
+    console.print(
+        "Tables: " + ", ".join(f"{t} {n:,}" for t, n in st.tables.items() if t not in ("schema_version",)),
+        highlight=False, soft_wrap=True,
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import EXCHANGE_RATES, ParsedFile, make_table, read_text
+from tariffscope.ingest.common import EXCHANGE_RATES, ParsedFile, default_source, make_table, read_text
 from tariffscope.ingest.numbers import NumberFormatError, parse_number
 
 KIND = "fred_csv"
@@ -72,7 +72,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         dates.append(d), rates.append(v)
     if not dates:
         raise IngestError(path, len(rows), "no observations")
-    src = source or f"fred_{series.lower()}"
+    src = source or default_source(KIND, path)
     if vintage is None:
         vintage = f"FRED {series}, observations through {dates[-1]}"
     table = make_table(EXCHANGE_RATES, len(dates), dict(
