@@ -120,7 +120,7 @@ def simulate(
                       f"adding-up gap {d.get('adding_up_gap', float('nan')):.1e}; "
                       f"numeraire: {d.get('numeraire', 'P_ref = 1')}", highlight=False)
         console.print(f"source: {res.source}", highlight=False)
-        coefs = ", ".join(f"{k}={v:.4f}" for k, v in run.experiment.coefficients.items())
+        coefs = ", ".join(f"{k}={v:.4f}" for k, v in run.experiment.coefficients.items()) or "none (tariff changes only)"
         console.print(f"coefficients: {coefs}", highlight=False)
         if run.experiment.spec.rates_source:
             console.print(f"tariff rates: {run.experiment.spec.rates_source}", highlight=False)
@@ -128,3 +128,36 @@ def simulate(
             mc = run.monte_carlo
             console.print(f"Monte Carlo: {mc.draws} draws, seed {mc.seed}, {mc.backend} x{mc.workers}, "
                           f"{mc.seconds:.1f} s", highlight=False)
+
+
+@ge_app.command("engine-rates")
+def engine_rates(
+    data: Path = typer.Argument(..., help="bilateral table whose exporters are the partners (e.g. the Advanced Guide data)"),
+    base_date: str = typer.Option("2025-01-01", "--base-date", help="date of the baseline US rates"),
+    date: str = typer.Option("2025-12-01", "--date", help="date of the new US rates"),
+    out: Path = typer.Option(None, "--out", help="write the rates as CSV here"),
+    fmt: str = typer.Option("yaml", "--format", help="yaml (SPEC changes block) | csv"),
+) -> None:
+    """US trade-weighted tariff rates by partner from the tariff engine, as SPEC tariff changes.
+
+    Example: tariffscope ge engine-rates Chapter2Application2.dta --base-date 2025-01-01 --date 2025-12-01
+    """
+    import yaml
+
+    from tariffscope.models.ge_spec import engine_tariff_rates, rates_to_changes
+    from tariffscope.models.gravity import read_gravity_table
+
+    df = read_gravity_table(data)
+    if "exporter" not in df.columns:
+        raise InputError(f"{data}: no 'exporter' column")
+    rates = engine_tariff_rates(sorted(df["exporter"].astype(str).unique()), base_date, date)
+    if out is not None:
+        rates.to_csv(out, index=False)
+    if fmt == "csv":
+        console.print(rates.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
+        return
+    meta = rates.dropna(subset=["rate"])
+    head = (f"# US trade-weighted effective tariff rates by partner from tariffscope.api.etr: {base_date} -> {date};\n"
+            f"# weights {meta['weights'].iloc[0] if len(meta) else '?'}; catalogue {meta['catalogue_version'].iloc[0] if len(meta) else '?'}\n")
+    console.print(head + yaml.safe_dump({"changes": rates_to_changes(rates)}, sort_keys=False, width=200),
+                  end="", markup=False, highlight=False, soft_wrap=True)

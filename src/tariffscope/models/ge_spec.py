@@ -221,7 +221,8 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
         df = df[df[ds.year_column].astype(float) == float(want)]
         if df.empty:
             raise InputError(f"{source}: no rows for year {want}")
-        source = f"{source}, year {int(float(want))}"
+        if not ds.label:
+            source = f"{source}, year {int(float(want))}"
     if ds.add_constant:
         df["constant"] = 1.0
     df = _derive(df.copy(), ds.derive)
@@ -382,7 +383,8 @@ def _solve(exp: GEExperiment, beta: pd.Series) -> ge.GEResult:
     if m.baseline == "structural":
         ref = exp.countries.index(m.reference) if m.reference else 0
         flows = ge.structural_flows(np.exp(lc0), exp.output, exp.expenditure, ref)
-    change = np.exp(lc1 - lc0)
+    n = len(exp.countries)
+    change = np.broadcast_to(np.exp(np.asarray(lc1, dtype=float) - np.asarray(lc0, dtype=float)), (n, n))
     if exp.sectors is not None:
         sig = m.sigma
         sig_arr = np.array([sig[s] for s in exp.sectors]) if isinstance(sig, dict) else float(sig)
@@ -416,9 +418,9 @@ class MonteCarloSummary:
     def to_frame(self) -> pd.DataFrame:
         g, w = self.real_gdp, self.welfare
         return pd.DataFrame({
-            "real_gdp_change_mean": g.mean(1), "real_gdp_change_std": g.std(1, ddof=1),
+            "real_gdp_change_mean": g.mean(axis=1), "real_gdp_change_std": g.std(axis=1, ddof=1),
             "real_gdp_change_p05": g.quantile(0.05, axis=1), "real_gdp_change_p95": g.quantile(0.95, axis=1),
-            "welfare_change_mean": w.mean(1), "welfare_change_std": w.std(1, ddof=1),
+            "welfare_change_mean": w.mean(axis=1), "welfare_change_std": w.std(axis=1, ddof=1),
         })
 
     def to_dict(self) -> dict[str, Any]:
@@ -540,3 +542,12 @@ def engine_tariff_rates(partners: list[str], base_date: str, date: str, *, impor
             rows.append({"partner": p, "base_rate": np.nan, "rate": np.nan, "weights": "",
                          "catalogue_version": "", "note": f"{type(exc).__name__}: {exc}"})
     return pd.DataFrame(rows)
+
+
+def rates_to_changes(rates: pd.DataFrame, importer: str = "USA") -> list[dict[str, Any]]:
+    """SPEC ``changes`` entries (one tariff change per partner) from ``engine_tariff_rates`` output."""
+    out = []
+    for r in rates.dropna(subset=["rate"]).itertuples():
+        out.append({"tariff": "ad_valorem", "importer": importer, "exporters": [r.partner],
+                    "base_rate": round(float(r.base_rate), 6), "rate": round(float(r.rate), 6)})
+    return out

@@ -1,0 +1,117 @@
+"""GE experiment SPECs end to end: CLI, the Advanced Guide's chapter 2, Monte Carlo, tariffs by sector."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tariffscope.cli import main
+from tariffscope.errors import InputError, RuleError
+from tariffscope.models.ge_spec import GESpec, load_spec, run_spec
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ge"
+
+
+@pytest.mark.raw
+def test_cli_simulate_writes_country_and_pair_results(tmp_path, capsys):
+    code = main(["ge", "simulate", str(EXAMPLES / "canada_japan_pta_exact.yaml"), "--format", "csv",
+                 "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    can = [line for line in out.splitlines() if line.startswith("CAN,")][0].split(",")
+    assert float(can[1]) == pytest.approx(0.4283, abs=5e-4)  # exact closure, see test_ge_reference
+    countries = pd.read_csv(tmp_path / "countries.csv", index_col=0)
+    pairs = pd.read_csv(tmp_path / "pairs.csv")
+    assert len(countries) == 30 and len(pairs) == 900
+    changed = pairs[pairs.flow_change_pct.abs() > 1.0]
+    assert {("CAN", "JPN"), ("JPN", "CAN")} <= set(zip(changed.exporter, changed.importer))
+    d = json.loads((tmp_path / "result.json").read_text())
+    assert d["closure"] == "exact" and d["diagnostics"]["adding_up_gap"] < 1e-12
+
+
+@pytest.mark.raw
+def test_trade_without_borders_matches_the_book(raw):
+    # Advanced Guide ch. 2 app. 1; the book's country results ship as data-figure-7.dta. The book
+    # iterates PPML re-estimations until price changes move < 0.01 and holds E/Y fixed; we solve to
+    # 1e-10 holding the trade balance fixed, so countries agree closely except where E/Y is far from 1.
+    run = run_spec(EXAMPLES / "trade_without_borders.yaml")
+    mine = run.to_frame()
+    book = pd.read_stata(raw / "gravity" / "advanced_guide_2016" / "data-figure-7.dta").set_index("country")
+    gdp = pd.concat([mine["real_gdp_change_pct"], book["change_rGDP_FULL"]], axis=1, join="inner")
+    assert len(gdp) == 69
+    diff = (gdp.iloc[:, 0] - gdp.iloc[:, 1]).abs()
+    assert diff.median() < 0.1  # percentage points, on changes of 10-70%
+    assert (diff < 0.5).mean() > 0.9
+    assert np.corrcoef(gdp.iloc[:, 0], gdp.iloc[:, 1])[0, 1] > 0.999
+    # nominal figures in the book's numeraire (Germany's consumer prices)
+    price = pd.concat([mine["factory_price_change_pct"], book["change_price_FULL"]], axis=1, join="inner")
+    assert (price.iloc[:, 0] - price.iloc[:, 1]).abs().median() < 0.1
+    assert run.experiment.coefficients["INTL_BRDR"] == pytest.approx(-2.474, abs=1e-3)
+
+
+@pytest.mark.raw
+def test_monte_carlo_is_reproducible_and_backend_independent():
+    serial = run_spec(EXAMPLES / "canada_japan_pta.yaml", monte_carlo_draws=6, backend="serial")
+    again = run_spec(EXAMPLES / "canada_japan_pta.yaml", monte_carlo_draws=6, backend="process", workers=2)
+    a, b = serial.monte_carlo, again.monte_carlo
+    pd.testing.assert_frame_equal(a.real_gdp, b.real_gdp)
+    f = serial.to_frame()
+    assert (f["real_gdp_change_std"] > 0).all()
+    # draws are centred on the point estimate: Canada's mean within 3 std errors of the mean
+    can = f.loc["CAN"]
+    assert abs(can["real_gdp_change_mean"] - can["real_gdp_change_pct"]) < 3 * can["real_gdp_change_std"]
+    assert a.coefficient_draws.shape == (6, 6)
+
+
+@pytest.mark.raw
+def test_us_japan_tariff_experiment():
+    run = run_spec(EXAMPLES / "us_tariffs_2025_japan.yaml")
+    r = run.result
+    f = run.to_frame()
+    pairs = run.pairs_frame().set_index(["exporter", "importer"])
+    assert pairs.loc[("JPN", "USA"), "flow_change_pct"] < -30  # sigma 5, tariff 1.7% -> 17.4%
+    usa = r.countries.index("USA")
+    assert r.tariff_revenue1[usa] > 5 * r.tariff_revenue0[usa]
+    assert f.loc["JPN", "real_gdp_change_pct"] < 0 < f.loc["CAN", "real_gdp_change_pct"]  # diversion
+    assert r.diagnostics["adding_up_gap"] < 1e-12
+    assert "tariff engine" in run.to_dict()["rates_source"]
+
+
+def _sector_world() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    cs, ss = ["AAA", "BBB", "CCC"], ["agri", "manu"]
+    rows = [{"exporter": e, "importer": i, "sector": s, "year": 2020,
+             "trade": (50.0 if e == i else 5.0) * rng.uniform(0.5, 1.5)} for e in cs for i in cs for s in ss]
+    return pd.DataFrame(rows)
+
+
+def test_sector_tariff_spec_hits_only_that_sector():
+    spec = GESpec.model_validate({
+        "name": "toy", "data": {"path": "inline", "sector": "sector"}, "coefficients": {"given": {}},
+        "model": {"sigma": {"agri": 3.0, "manu": 6.0}},
+        "changes": [{"tariff": "ad_valorem", "importer": "AAA", "exporters": ["BBB"], "rate": 0.25, "sectors": ["manu"]}],
+    })
+    run = run_spec(spec, data=_sector_world())
+    sp = run.result.sector_pairs_frame().set_index(["exporter", "importer", "sector"])
+    assert sp.loc[("BBB", "AAA", "manu"), "flow_change_pct"] < -50  # 0.8^6 ~ -74% before GE effects
+    assert abs(sp.loc[("BBB", "AAA", "agri"), "flow_change_pct"]) < 5
+    assert run.result.diagnostics["adding_up_gap"] < 1e-12
+
+
+def test_spec_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndata: {path: a.csv}\ncoefficients: {given: {a: 1}}\nmodel: {sigma: 5, colsure: exact}\n")
+    with pytest.raises(RuleError, match="model.colsure: Extra inputs are not permitted"):
+        load_spec(bad)
+    with pytest.raises(InputError, match="SPEC file not found"):
+        load_spec(tmp_path / "missing.yaml")
+    both = GESpec.model_validate  # given and estimate together is refused
+    with pytest.raises(Exception, match="exactly one of 'given' or 'estimate'"):
+        both({"name": "x", "data": {"path": "a"}, "coefficients": {"given": {}, "estimate": {"formula": "y ~ x"}}})
+    spec = GESpec.model_validate({"name": "x", "data": {"path": "inline", "sector": "sector"}, "coefficients": {"given": {}},
+                                  "changes": [{"tariff": "ad_valorem", "importer": "ZZZ", "rate": 0.1}]})
+    with pytest.raises(InputError, match="importer 'ZZZ' is not in the data"):
+        run_spec(spec, data=_sector_world())
