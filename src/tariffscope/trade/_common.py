@@ -75,6 +75,8 @@ def resolve_partner(text: str) -> str:
     s = str(text).strip()
     if s.upper() in GROUP_CODES:
         return s.upper()
+    if s.upper() == US:  # the reporter of every loaded series: skip loading the country tables
+        return US
     try:
         from tariffscope.codes.countries import resolve_country
     except ImportError:  # codes area not installed yet: accept ISO3 codes only

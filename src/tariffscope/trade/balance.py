@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
@@ -179,42 +178,46 @@ def _aggregate(con: db.Connection, roles: dict[str, _flows.Slice], by: str | Non
         parts.append(f"SELECT '{role}' AS role, * FROM ({s.sql})")
         params += s.params
     base = " UNION ALL ".join(parts)
-    con.register("_ts_rates", pa.Table.from_pylist(rate_rows, schema=pa.schema(
-        [("role", pa.string()), ("period", pa.string()), ("rate", pa.float64())])))
-    conv = f"WITH raw AS ({base}), base AS (SELECT b.role, b.partner, b.product_code, b.product_level, " \
-           "b.value * r.rate AS value FROM raw b JOIN _ts_rates r ON r.role = b.role AND r.period = b.period)"
+    # small lookup tables go inline as VALUES: registering Arrow objects makes DuckDB import pandas (~2 s)
+    rates_sql = "SELECT * FROM (VALUES " + ", ".join(
+        f"('{r['role']}', '{r['period']}', {float(r['rate'])!r})" for r in rate_rows) + ") AS t(role, period, rate)"
+    conv = f"WITH raw AS ({base}), _ts_rates AS ({rates_sql}), base AS (SELECT b.role, b.partner, b.product_code, " \
+           "b.product_level, b.value * r.rate AS value FROM raw b JOIN _ts_rates r ON r.role = b.role AND r.period = b.period)"
+    if all(r["rate"] == 1.0 for r in rate_rows):  # USD: nothing to convert, skip the join
+        conv = f"WITH base AS (SELECT role, partner, product_code, product_level, value FROM ({base}))"
     part_col = "partner, " if multi else ""
-    try:
-        if by == "sector":
-            con.register("_ts_smap", smap)
-            sql = conv + f""",
-            codes AS (SELECT DISTINCT product_code, product_level FROM base),
-            best AS (SELECT c.product_code, arg_max(m.sector, length(m.prefix)) AS sector
-                     FROM codes c JOIN _ts_smap m ON starts_with(c.product_code, m.prefix) GROUP BY 1),
-            amb AS (SELECT DISTINCT c.product_code FROM codes c LEFT JOIN best b USING (product_code)
-                    JOIN _ts_smap m ON starts_with(m.prefix, c.product_code) AND length(m.prefix) > length(c.product_code)
-                    WHERE m.sector <> coalesce(b.sector, 'other')),
-            lab AS (SELECT c.product_code, c.product_level,
-                           CASE WHEN a.product_code IS NOT NULL OR c.product_level = 0 THEN '#unsplit' ELSE coalesce(b.sector, 'other') END AS grp
-                    FROM codes c LEFT JOIN best b USING (product_code) LEFT JOIN amb a USING (product_code))
-            SELECT {part_col}CASE WHEN l.grp = '#unsplit' THEN '#' || b.role || ':' || b.product_code ELSE l.grp END AS sector,
-                   CASE WHEN l.grp = '#unsplit' THEN b.product_level ELSE NULL END AS level,
-                   sum(b.value) FILTER (WHERE b.role = 'exports') AS exports,
-                   sum(b.value) FILTER (WHERE b.role = 'imports') AS imports
-            FROM base b JOIN lab l USING (product_code, product_level)
-            GROUP BY ALL"""
-        else:
-            g, lv = _grouping_sql(by)
-            sql = conv + f"""
-            SELECT {part_col}{g} AS sector, {lv} AS level,
-                   sum(value) FILTER (WHERE role = 'exports') AS exports,
-                   sum(value) FILTER (WHERE role = 'imports') AS imports
-            FROM base GROUP BY ALL"""
-        return db.query(con, sql, params)
-    finally:
-        con.unregister("_ts_rates")
-        if by == "sector":
-            con.unregister("_ts_smap")
+    if by == "sector":
+        conv += ", _ts_smap AS (SELECT * FROM (VALUES " + ", ".join(
+            f"('{p}', '{sec.replace(chr(39), chr(39) * 2)}')" for p, sec in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist())
+        ) + ") AS t(prefix, sector))"
+        sql = conv + f""",
+        codes AS (SELECT DISTINCT product_code, product_level FROM base),
+        best AS (SELECT c.product_code, arg_max(m.sector, length(m.prefix)) AS sector
+                 FROM codes c JOIN _ts_smap m ON starts_with(c.product_code, m.prefix) GROUP BY 1),
+        amb AS (SELECT DISTINCT c.product_code FROM codes c LEFT JOIN best b USING (product_code)
+                JOIN _ts_smap m ON starts_with(m.prefix, c.product_code) AND length(m.prefix) > length(c.product_code)
+                WHERE m.sector <> coalesce(b.sector, 'other')),
+        lab AS (SELECT c.product_code, c.product_level,
+                       CASE WHEN a.product_code IS NOT NULL OR c.product_level = 0 THEN '#unsplit' ELSE coalesce(b.sector, 'other') END AS grp
+                FROM codes c LEFT JOIN best b USING (product_code) LEFT JOIN amb a USING (product_code))
+        SELECT {part_col}CASE WHEN l.grp = '#unsplit' THEN '#' || b.role || ':' || b.product_code ELSE l.grp END AS sector,
+               CASE WHEN l.grp = '#unsplit' THEN b.product_level ELSE NULL END AS level,
+               sum(b.value) FILTER (WHERE b.role = 'exports') AS exports,
+               sum(b.value) FILTER (WHERE b.role = 'imports') AS imports,
+               coalesce(sum(b.value) FILTER (WHERE b.role = 'exports'), 0)
+                 - coalesce(sum(b.value) FILTER (WHERE b.role = 'imports'), 0) AS balance
+        FROM base b JOIN lab l USING (product_code, product_level)
+        GROUP BY ALL"""
+    else:
+        g, lv = _grouping_sql(by)
+        sql = conv + f"""
+        SELECT {part_col}{g} AS sector, {lv} AS level,
+               sum(value) FILTER (WHERE role = 'exports') AS exports,
+               sum(value) FILTER (WHERE role = 'imports') AS imports,
+               coalesce(sum(value) FILTER (WHERE role = 'exports'), 0)
+                 - coalesce(sum(value) FILTER (WHERE role = 'imports'), 0) AS balance
+        FROM base GROUP BY ALL"""
+    return db.query(con, sql, params)
 
 
 def _roles(reporter: str, partner: str | list[str]) -> tuple[str, Any]:
@@ -283,9 +286,7 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
         sources = source_refs(con, used)
 
         if multi:
-            t = agg.append_column("balance", pc.subtract(
-                pc.fill_null(agg["exports"], 0.0), pc.fill_null(agg["imports"], 0.0)))
-            return BalanceTable(rep, per.text, currency, by, t, levels, sources)
+            return BalanceTable(rep, per.text, currency, by, agg, levels, sources)
 
         result = _single(agg, rep, part, per, currency, by, perspective, levels, sources, smap)
         if currency != "USD":
