@@ -4,8 +4,10 @@ Private to ``tariffscope.trade``; the public surface is ``balance``, ``monitor``
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +49,19 @@ class Period:
 
     def year_ago(self) -> "Period":
         return self.shift(-12)
+
+
+@contextlib.contextmanager
+def using_warehouse(con: db.Connection | None) -> Iterator[db.Connection]:
+    """The caller's connection as is, or the warehouse opened (and closed) for this call."""
+    if con is not None:
+        yield con
+        return
+    own = db.open_warehouse()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def parse_period(text: str | int) -> Period:

@@ -22,7 +22,7 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    HOME_CURRENCY,
+    using_warehouse,
     US,
     MonthlyRates,
     Period,
@@ -254,9 +254,7 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
         if part == rep:
             raise InputError(f"reporter and partner are both {rep}")
     currency = (currency or "USD").upper()
-    own = con is None
-    con = con or db.open_warehouse()
-    try:
+    with using_warehouse(con) as con:
         perspective, us_partners = _roles(rep, part if multi else [part])
         slices = _flows.us_slices(con, us_partners, per, by)
         roles = dict(slices) if perspective == "direct" else {"exports": slices["imports"], "imports": slices["exports"]}
@@ -304,9 +302,6 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
                                    f"({slices['exports'].describe()}). Not {rep}'s own statistics.")
         _vintage_note(con, result, us_partners, per, roles)
         return result
-    finally:
-        if own:
-            con.close()
 
 
 def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, levels, sources, smap) -> BalanceResult:

@@ -33,6 +33,7 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, IngestError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
+    using_warehouse,
     SourceRef,
     jsonable,
     lagged_daily_rate,
@@ -169,9 +170,7 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
     if cif_factor <= 0 or fob_factor <= 0:
         raise InputError("CIF/FOB factors must be positive")
     rep, part = resolve_partner(reporter), resolve_partner(partner)
-    own = con is None
-    con = con or db.open_warehouse()
-    try:
+    with using_warehouse(con) as con:
         perspective, us_partners = _roles(rep, part)
         if perspective != MIRROR_LABEL:
             raise InputError("reconcile compares a partner's own figures with the mirror: use --reporter <partner> "
@@ -232,6 +231,3 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
                             f"({MIRROR_LABEL})")
         res.sources = source_refs(con, used)
         return res
-    finally:
-        if own:
-            con.close()

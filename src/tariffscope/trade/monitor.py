@@ -18,6 +18,7 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
+    using_warehouse,
     US,
     SourceRef,
     jsonable,
@@ -180,9 +181,7 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
         months = sorted(set(months) | {month})
     ya = [parse_period(m).year_ago().text for m in months]
     currency = (currency or "USD").upper()
-    own = con is None
-    con = con or db.open_warehouse()
-    try:
+    with using_warehouse(con) as con:
         perspective, us_partners = _roles(rep, [part])
         # reporter's flow -> US flow
         us_flow = {"exports": "exports", "imports": "imports"} if perspective == "direct" else \
@@ -233,9 +232,6 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
                                 f"exports to {rep} (US statistics, not {rep}'s own)")
         res.sources = source_refs(con, used)
         return res
-    finally:
-        if own:
-            con.close()
 
 
 def _detail(con, res: MonitorResult, us_flow, us_partners, per, by, rates, used, smap) -> None:
