@@ -217,7 +217,7 @@ def _authority_column(columns: list[str], authority: str) -> str | None:
     norm = authority.lower().replace("-", "_")
     cands = [c for c in columns if c not in _KEY_COLS]
     for c in cands:
-        if c.lower() in (norm, f"s{norm}", f"{norm}_rate", f"s{norm}_rate", f"add_{norm}", f"section_{norm}"):
+        if c.lower() in (norm, f"rate_{norm}", f"s{norm}", f"{norm}_rate", f"s{norm}_rate", f"add_{norm}", f"section_{norm}"):
             return c
     for c in cands:
         if norm in c.lower():
