@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def rel(path: Path, raw: Path) -> str:
 
 def write(table: pa.Table, name: str) -> Path:
     path = OUT / f"{name}.parquet"
-    pq.write_table(table, path, compression="zstd", compression_level=19, row_group_size=1 << 20,
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", compression_level=19, row_group_size=1 << 20,
                    use_dictionary=True, write_statistics=True, store_schema=True)
+    os.replace(tmp, path)  # atomic: a warehouse opened meanwhile never sees half a file
     return path
 
 
@@ -82,8 +85,6 @@ def main() -> int:
     if not raw.is_dir():
         sys.exit(f"raw data not found at {raw} (set TARIFFSCOPE_RAW_DATA)")
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.parquet"):
-        old.unlink()
     build_date = dt.date.today().isoformat()
     prov: dict[str, dict] = {}
 
@@ -215,7 +216,11 @@ def main() -> int:
            "hts_revisions", sorted(set(notes)) + ["2026_rev_8 is editorial only and excluded from the dated series (see 2026_rev_9's note): stored with no dates"],
            f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
 
-    (OUT / "provenance.json").write_text(json.dumps({"build_date": build_date, "tables": prov}, indent=2, sort_keys=True) + "\n")
+    for stale in set(OUT.glob("*.parquet")) - {OUT / n for n in prov}:
+        stale.unlink()
+    tmp = OUT / "provenance.json.tmp"
+    tmp.write_text(json.dumps({"build_date": build_date, "tables": prov}, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, OUT / "provenance.json")
     total = sum(x.stat().st_size for x in OUT.iterdir() if x.is_file()) / 1e6
     print(f"embedded data: {len(prov)} tables, {total:.2f} MB in {OUT}")
     if total >= LIMIT_MB:

@@ -35,7 +35,19 @@ def data_status(con=None):
     return _status(con)
 
 
-__all__ += ["open_warehouse", "ingest", "data_status"]
+def pull(what: str, transport=None, con=None, **options):
+    """Pull from a publisher's API and ingest: what = 'census' | 'hts' | 'fred' (see ingest.fetch): a ``PullResult``.
+    ``transport`` swaps the HTTP transport (``httpx.MockTransport`` in tests)."""
+    from tariffscope.errors import InputError
+    from tariffscope.ingest import fetch
+
+    pullers = {"census": fetch.pull_census, "hts": fetch.pull_hts, "fred": fetch.pull_fred}
+    if what not in pullers:
+        raise InputError(f"bad pull {what!r}: census, hts or fred")
+    return pullers[what](transport=transport, con=con, **options)
+
+
+__all__ += ["open_warehouse", "ingest", "data_status", "pull"]
 
 # --- codes (countries, products, sectors) ------------------------------------------------------
 

@@ -66,3 +66,62 @@ def status_cmd(fmt: str = typer.Option("table", "--format", help="table or json.
         "Tables: " + ", ".join(f"{t} {n:,}" for t, n in st.tables.items() if t not in ("schema_version",)),
         highlight=False, soft_wrap=True,
     )
+
+
+pull_app = typer.Typer(help="Pull data from the publishers' APIs (Census, USITC HTS, FRED) and ingest it.", no_args_is_help=True)
+data_app.add_typer(pull_app, name="pull")
+
+
+def _show_pull(res, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(res.to_dict(), indent=2, default=str))
+    else:
+        console.print(res.message, highlight=False, soft_wrap=True)
+
+
+@pull_app.command("census")
+def pull_census_cmd(
+    flow: str = typer.Option("imports", "--flow", help="imports (imports/hs) or exports (exports/hs)."),
+    partner: str = typer.Option("JPN", "--partner", help="Country (JPN, Japan, 5880) or WLD for all countries."),
+    year: int = typer.Option(2024, "--year"),
+    month: Optional[int] = typer.Option(None, "--month", help="A month (monthly _MO values); default: the year (_YR through December)."),
+    level: str = typer.Option("HS10", "--level", help="HS2, HS4, HS6 or HS10."),
+    commodity: Optional[str] = typer.Option(None, "--commodity", help="HS code filter, e.g. 8703 or 8703*."),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Pull the Census international trade API (imports/hs or exports/hs) and ingest the answer.
+
+    Example: tariffscope data pull census --flow imports --partner JPN --year 2024 --level HS10
+    """
+    _show_pull(api.pull("census", flow=flow, partner=partner, year=year, month=month, level=level,
+                        commodity=commodity, ingest=not no_ingest), fmt)
+
+
+@pull_app.command("hts")
+def pull_hts_cmd(
+    revision: str = typer.Argument(..., help="Revision: 2025_basic, 2025_rev_17, 2026_rev_10 ..."),
+    rest: bool = typer.Option(False, "--rest", help="Use the REST export (serves only the current release)."),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Pull one HTS revision as USITC JSON and ingest it (lines, Chapter 99, revision row).
+
+    Example: tariffscope data pull hts 2026_rev_10
+    """
+    _show_pull(api.pull("hts", revision=revision, rest=rest, ingest=not no_ingest), fmt)
+
+
+@pull_app.command("fred")
+def pull_fred_cmd(
+    series: str = typer.Argument("DEXJPUS", help="FRED series id: DEXJPUS (daily yen per dollar), EXJPUS (monthly) ..."),
+    start: Optional[str] = typer.Option(None, "--start", help="First date, YYYY-MM-DD."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last date, YYYY-MM-DD."),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Pull a FRED exchange-rate series as CSV and ingest it.
+
+    Example: tariffscope data pull fred DEXJPUS --start 2025-01-01
+    """
+    _show_pull(api.pull("fred", series=series, start=start, end=end, ingest=not no_ingest), fmt)
