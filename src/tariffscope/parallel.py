@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -280,10 +281,11 @@ class DaskExecutor(_Base):
     backend = "dask"
 
     def __init__(self, cluster: str | None = None, workers: int | None = None, retries: int = 2,
-                 client: Any = None) -> None:
+                 client: Any = None, no_worker_timeout: float = 60.0) -> None:
         from dask.distributed import Client, LocalCluster
 
         self.retries = retries
+        self.no_worker_timeout = no_worker_timeout
         self._own_cluster = None
         self.address = cluster
         if client is not None:
@@ -326,20 +328,46 @@ class DaskExecutor(_Base):
                                      retries=self.retries, key=f"tariffscope-{desc or 'task'}-{s}-{os.urandom(4).hex()}")
             futures[fut] = (s, e)
         results: dict[int, list[Any]] = {}
+        what = desc or "tasks"
+        # with_results: each result is fetched as soon as its task finishes, so a worker that dies later
+        # cannot take finished results with it.
+        ac = as_completed(list(futures), loop=self.client.loop, with_results=True, raise_errors=False)
         with _Progress(n, desc, progress, self.backend) as bar:
             try:
-                for fut in as_completed(list(futures), loop=self.client.loop):
-                    s, e = futures[fut]
-                    try:
-                        res = fut.result()
-                    except KilledWorker as exc:
-                        raise ModelError(f"tasks {s}..{e - 1} of {desc or 'tasks'} were lost: the workers running "
-                                         f"them died repeatedly ({exc}); {len(results)} of {len(futures)} chunks "
-                                         "finished — no partial result is returned") from exc
-                    if isinstance(res, _Failure):
-                        _raise_failure(res, n, desc)
-                    results[s] = res
-                    bar.advance(e - s)
+                no_workers_since: float | None = None
+                last_check = 0.0
+                while len(results) < len(futures):
+                    if not ac.has_ready():
+                        now = time.monotonic()
+                        if now - last_check > 2.0:  # a cluster with no workers would wait forever
+                            last_check = now
+                            if not self.client.nthreads():
+                                no_workers_since = no_workers_since or now
+                                if now - no_workers_since > self.no_worker_timeout:
+                                    raise ModelError(
+                                        f"{what}: no Dask worker connected to {self.address or 'the cluster'} for "
+                                        f"{self.no_worker_timeout:g} s; {len(results)} of {len(futures)} chunks "
+                                        "finished — no partial result is returned")
+                            else:
+                                no_workers_since = None
+                        time.sleep(0.02)
+                        continue
+                    for fut, res in ac.next_batch(block=False):
+                        s, e = futures[fut]
+                        if isinstance(res, tuple) and len(res) == 3 and isinstance(res[1], BaseException):
+                            res = res[1]  # an errored future yields (type, exception, traceback)
+                        if isinstance(res, KilledWorker):
+                            raise ModelError(
+                                f"tasks {s}..{e - 1} of {what} were lost: the workers running them died repeatedly "
+                                f"({res}); {len(results)} of {len(futures)} chunks finished — no partial result "
+                                "is returned") from res
+                        if isinstance(res, BaseException):
+                            raise ModelError(f"tasks {s}..{e - 1} of {what} failed on the cluster: "
+                                             f"{type(res).__name__}: {res}") from res
+                        if isinstance(res, _Failure):
+                            _raise_failure(res, n, desc)
+                        results[s] = res
+                        bar.advance(e - s)
             finally:
                 pending = [f for f in futures if not f.done()]
                 if pending:
