@@ -73,6 +73,8 @@ def test_describe_walks_up_indents_with_header_rows(hts) -> None:
         "Of a cylinder capacity exceeding 1,500 cc but not exceeding 3,000 cc",
         "Other:", "New:", "Having engines with not more than 4 cylinders:", "Other"]
     assert d.description == "Other" and d.dotted == "8703.23.01.40"
+    # the statistical line has no rate of its own: it takes the 2.5% of 8703.23.01
+    assert (d.general_text, d.rate_text, d.rate_from) == (None, "2.5%", "87032301")
     assert d.full_description.startswith("Motor cars and other motor vehicles")
     assert pr.describe("8703230140", con=hts).revision == "2026_rev_10"   # latest loaded by default
 

@@ -165,6 +165,8 @@ def test_coverage_all_revisions(raw: Path) -> None:
     total = sum(c["lines"] for c in rep.coverage)
     parsed = sum(c["parsed"] for c in rep.coverage)
     assert parsed + len(rep.unparsed) == total
-    assert parsed / total > 0.985
+    # Measured on 2025 basic .. 2026 rev 10 (docs/codes.md): 864,830 HTS10 lines of ch. 01-97, 852,993 parsed
+    # (98.63%); the 11,836 left are reference rates, plus 9401.99.30.30 in 2025 rev 16 with no rate text.
+    assert (total, parsed) == (864_830, 852_993)
     # only reference rates, plus at most a line with no rate text anywhere above it
     assert sum(1 for u in rep.unparsed if not u["note"].startswith("reference rate")) <= 44

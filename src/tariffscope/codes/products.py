@@ -134,6 +134,8 @@ class HtsDescription:
     units: str | None = None
     general_text: str | None = None  # the line's own column-1 text (may be empty on statistical lines)
     source: str = ""
+    rate_text: str | None = None     # the column-1 general rate the line takes (own, else the line above's)
+    rate_from: str | None = None     # the code that rate text is written on
 
     @property
     def dotted(self) -> str:
@@ -173,7 +175,7 @@ def describe(code: str, revision: str | None = None, con=None) -> HtsDescription
     seq: list[dict[str, Any]] = []
     for ln in lines[: idx + 1]:
         for indent, desc in (headers or {}).get(ln["hts_code"], []):
-            seq.append({"hts_code": None, "indent": indent, "description": desc})
+            seq.append({"hts_code": None, "indent": indent, "description": desc, "general_text": None})
         seq.append(ln)
     chain = [target]
     cur_indent = target["indent"] if target["indent"] is not None else 99
@@ -187,12 +189,19 @@ def describe(code: str, revision: str | None = None, con=None) -> HtsDescription
             if ind == 0:
                 break
     chain.reverse()
+    rate_ln = next((ln for ln in reversed(chain) if ln.get("hts_code") and (ln.get("general_text") or "").strip()), None)
+    if rate_ln is None:  # the numbered prefixes of the code, even outside the indent chain
+        by_code = {ln["hts_code"]: ln for ln in lines}
+        rate_ln = next((by_code[target["hts_code"][:n]] for n in (8, 6, 4)
+                        if target["hts_code"][:n] in by_code and (by_code[target["hts_code"][:n]]["general_text"] or "").strip()),
+                       None)
     parts = [_clean_desc(ln["description"]) for ln in chain]
     return HtsDescription(
         code=target["hts_code"], revision=revision, description=_clean_desc(target["description"]),
         full_description=": ".join(p.rstrip(":") for p in parts if p),
         chain=[{"code": ln["hts_code"], "indent": ln["indent"], "description": _clean_desc(ln["description"])} for ln in chain],
         units=target["units"], general_text=target["general_text"], source=f"HTS {revision}",
+        rate_text=rate_ln["general_text"] if rate_ln else None, rate_from=rate_ln["hts_code"] if rate_ln else None,
     )
 
 
