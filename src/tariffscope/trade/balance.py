@@ -335,8 +335,8 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
             v = r[role]
             if v is None:
                 codes = prefixes.get(r["sector"], []) if by == "sector" else [r["sector"]]
-                holder = [lab for (ro, c, lab) in unsplit if ro == role and lab != r["sector"]
-                          and any(c == "TOTAL" or code.startswith(c) for code in codes)]
+                holder = sorted({lab for (ro, c, lab) in unsplit if ro == role and lab != r["sector"]
+                                 and any(c == "TOTAL" or code.startswith(c) for code in codes)})
                 if holder:
                     in_rows += holder
                     codes_txt = ", ".join(h.split(" ")[1] for h in holder)

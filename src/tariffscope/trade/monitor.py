@@ -152,7 +152,7 @@ def _other_vintages(con, us_flow: str, partner: str, months: list[str], used_sou
     out: dict[str, list[str]] = {}
     for p, s, v, val in rows:
         what = " (HS2 summed)" if s == _flows.USATO_HS2 else ""
-        out.setdefault(p, []).append(f"{us_flow} {val / 1e6:,.1f} mn in {s}{what} ({v})")
+        out.setdefault(p, []).append(f"US {us_flow} {val / 1e6:,.1f} mn USD in {s}{what} ({v})")
     return out
 
 
