@@ -84,6 +84,11 @@ def _sector_keys(hts10: np.ndarray) -> np.ndarray:
         return names[np.searchsorted(firsts, ch, side="right") - 1]
 
 
+def _wmean(weights: np.ndarray, values: np.ndarray, total: float) -> float:
+    # elementwise product and sum, not np.dot: BLAS threads spin badly on a shared 2-core machine
+    return float((weights * values).sum() / total)
+
+
 @dataclass
 class EtrResult:
     partner: str
@@ -149,8 +154,8 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         if rev not in revs:
             revs.append(rev)
         tot = comp["total_rate"].astype(float)
-        value = float(np.dot(w.value, tot) / total_w)
-        contrib = {c: float(np.dot(w.value, comp[c].astype(float)) / total_w) for c in COMPONENT_COLUMNS}
+        value = _wmean(w.value, tot, total_w)
+        contrib = {c: _wmean(w.value, comp[c], total_w) for c in COMPONENT_COLUMNS}
         rows: list[dict] = []
         if by == "authority":
             rows = [{"key": c.replace("_rate", "").replace("rate_", ""), "etr": v, "contribution": v} for c, v in contrib.items()]
@@ -233,11 +238,11 @@ def statutory_vs_realized(con, partner: str = "JPN", start: str = "2024-01", end
                         comp_acc[c] += comp[c]
                     break
         acc /= len(days)
-        stat = float(np.dot(w, acc) / w.sum())
+        stat = _wmean(w, acc, w.sum())
         r = realized.get(m)
         real = float(r["duty"] / r["value"]) if r and r["value"] else None
         out.append({"month": m, "statutory": stat, "realized": real, "gap": (stat - real) if real is not None else None,
-                    "contributions": {c: float(np.dot(w, comp_acc[c] / len(days)) / w.sum()) for c in COMPONENT_COLUMNS},
+                    "contributions": {c: _wmean(w, comp_acc[c] / len(days), w.sum()) for c in COMPONENT_COLUMNS},
                     "weights": basis, "imports_for_consumption": r["value"] if r else None,
                     "calculated_duty": r["duty"] if r else None})
     return out

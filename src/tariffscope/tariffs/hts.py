@@ -26,12 +26,20 @@ class Revision:
     policy_event: str | None
 
 
+_REVS: dict[int, list[Revision]] = {}
+
+
 def revisions(con) -> list[Revision]:
+    """Revisions with an effective date, in order (cached per connection: the HTS does not change under a session)."""
+    if id(con) in _REVS:
+        return _REVS[id(con)]
     rows = db.query(con, """SELECT revision, effective_date, policy_effective_date, policy_event FROM hts_revisions
                             WHERE effective_date IS NOT NULL ORDER BY effective_date, seq""").to_pylist()
     if not rows:
         raise DataNotFoundError("no HTS revisions in the warehouse: run 'tariffscope data status' to load the embedded data")
-    return [Revision(r["revision"], _d(r["effective_date"]), _d(r["policy_effective_date"]), r["policy_event"]) for r in rows]
+    out = [Revision(r["revision"], _d(r["effective_date"]), _d(r["policy_effective_date"]), r["policy_event"]) for r in rows]
+    _REVS[id(con)] = out
+    return out
 
 
 def _d(v) -> dt.date | None:
@@ -72,25 +80,31 @@ class MfnTable:
 
 
 _SQL = """
-WITH lines AS (SELECT * FROM hts_lines WHERE revision = ?),
+WITH lines AS (SELECT * FROM hts_lines WHERE revision IN (SELECT unnest(?::VARCHAR[]))),
+kids AS (SELECT DISTINCT revision, substr(hts_code, 1, 8) AS h8 FROM lines WHERE level = 10),
 leaves AS (
-    SELECT hts_code AS hts10, hts_code AS own FROM lines WHERE level = 10
+    SELECT revision, hts_code AS hts10, hts_code AS own FROM lines WHERE level = 10
     UNION ALL
-    SELECT l.hts_code || '00', l.hts_code FROM lines l
-    WHERE l.level = 8 AND NOT EXISTS (SELECT 1 FROM lines c WHERE c.level = 10 AND substr(c.hts_code, 1, 8) = l.hts_code)
+    SELECT l.revision, l.hts_code || '00', l.hts_code FROM lines l
+    LEFT JOIN kids k ON k.revision = l.revision AND k.h8 = l.hts_code
+    WHERE l.level = 8 AND k.h8 IS NULL
+),
+inherit AS (
+    SELECT lv.revision, lv.hts10, coalesce(t.description, '') AS description,
+           (t.rate_form = 'none' OR t.general_text IS NULL) AND p.hts_code IS NOT NULL AS up, t, p
+    FROM leaves lv
+    JOIN lines t ON t.revision = lv.revision AND t.hts_code = lv.own
+    LEFT JOIN lines p ON p.revision = lv.revision AND p.hts_code = substr(lv.hts10, 1, 8) AND p.level = 8
 )
-SELECT lv.hts10,
-       coalesce(t.description, '') AS description,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.general_text ELSE t.general_text END AS general_text,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.rate_form ELSE t.rate_form END AS rate_form,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.ad_valorem ELSE t.ad_valorem END AS ad_valorem,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.specific_rate ELSE t.specific_rate END AS specific_rate,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.specific_unit ELSE t.specific_unit END AS specific_unit,
-       CASE WHEN t.rate_form IN ('none') OR t.general_text IS NULL THEN p.specific_rate_2 ELSE t.specific_rate_2 END AS specific_rate_2
-FROM leaves lv
-JOIN lines t ON t.hts_code = lv.own
-LEFT JOIN lines p ON p.hts_code = substr(lv.hts10, 1, 8) AND p.level = 8
-ORDER BY lv.hts10
+SELECT revision, hts10, description,
+       CASE WHEN up THEN p.general_text ELSE t.general_text END AS general_text,
+       CASE WHEN up THEN p.rate_form ELSE t.rate_form END AS rate_form,
+       CASE WHEN up THEN p.ad_valorem ELSE t.ad_valorem END AS ad_valorem,
+       CASE WHEN up THEN p.specific_rate ELSE t.specific_rate END AS specific_rate,
+       CASE WHEN up THEN p.specific_unit ELSE t.specific_unit END AS specific_unit,
+       CASE WHEN up THEN p.specific_rate_2 ELSE t.specific_rate_2 END AS specific_rate_2
+FROM inherit
+ORDER BY revision, hts10
 """
 
 
@@ -114,23 +128,62 @@ def _ave_lookup(con, revision: str):
     return out
 
 
-_CACHE: dict[tuple[str, str], MfnTable] = {}
+_CACHE: dict[tuple[int, str], MfnTable] = {}
 
 
-def _key(con) -> str:
-    try:
-        return str(db.query(con, "SELECT current_database() AS d, (SELECT count(*) FROM hts_lines) AS n").to_pylist()[0]) + str(id(con))
-    except Exception:  # noqa: BLE001
-        return str(id(con))
+_CANON: dict[int, dict[str, str]] = {}
+_AVE_CACHE: dict[tuple[int, str, str], tuple[float, str]] = {}
+
+
+def canonical(con, revision: str) -> str:
+    """The first revision with exactly the same chapter 1-98 lines and rate texts (most revisions only change
+    chapter 99): revisions sharing a fingerprint share one MFN table."""
+    key = id(con)
+    if key not in _CANON:
+        rows = db.query(con, """SELECT l.revision, sum(hash(l.hts_code || '|' || coalesce(l.general_text, ''))) AS fp,
+                                       min(r.seq) AS seq
+                                FROM hts_lines l JOIN hts_revisions r USING (revision)
+                                WHERE l.level >= 8 AND l.hts_code NOT LIKE '99%' GROUP BY l.revision ORDER BY seq""").to_pylist()
+        first: dict = {}
+        _CANON[key] = {}
+        for r in rows:
+            _CANON[key][r["revision"]] = first.setdefault(r["fp"], r["revision"])
+    return _CANON[key].get(revision, revision)
 
 
 def mfn_table(con, revision: str) -> MfnTable:
-    key = (_key(con), revision)
-    if key in _CACHE:
-        return _CACHE[key]
-    t = db.query(con, _SQL, [revision])
-    if t.num_rows == 0:
-        raise DataNotFoundError(f"no HTS lines for revision {revision} in the warehouse")
+    """The HTS10 leaves of ``revision`` with their MFN AVE (cached per connection)."""
+    key = (id(con), revision)
+    if key not in _CACHE:
+        prefetch(con, [revision])
+    return _CACHE[key]
+
+
+def prefetch(con, revisions_: list[str]) -> None:
+    """Load the MFN tables of several revisions in one query; revisions with identical lines share a table."""
+    wanted = [r for r in dict.fromkeys(revisions_) if (id(con), r) not in _CACHE]
+    canon = {r: canonical(con, r) for r in wanted}
+    for r, c in canon.items():
+        if (id(con), c) in _CACHE:
+            _CACHE[(id(con), r)] = _CACHE[(id(con), c)]
+    todo = sorted({c for r, c in canon.items() if (id(con), r) not in _CACHE})
+    if not todo:
+        return
+    t = db.query(con, _SQL, [todo])
+    revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    for rev in todo:
+        idx = np.flatnonzero(revcol == rev)
+        if len(idx) == 0:
+            raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
+        sub = t.take(idx)
+        _CACHE[(id(con), rev)] = _build(con, rev, sub)
+    for r, c in canon.items():
+        _CACHE[(id(con), r)] = _CACHE[(id(con), c)]
+
+
+def _build(con, revision: str, t) -> MfnTable:
     col = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
     adv = np.array([np.nan if v is None else float(v) for v in col["ad_valorem"]], dtype=float)
     spec = np.array([np.nan if v is None else float(v) for v in col["specific_rate"]], dtype=float)
@@ -138,23 +191,30 @@ def mfn_table(con, revision: str) -> MfnTable:
     form = np.array([f or "none" for f in col["rate_form"]], dtype=object)
     ave = np.where(np.isnan(adv), 0.0, adv)
     basis = np.where(form == "free", "free", np.where(form == "ad_valorem", "ad valorem", "")).astype(object)
-    lookup = _ave_lookup(con, revision)
     needs = ~np.isnan(spec)
+    cid = id(con)
+    texts = col["general_text"]
+    missing = [i for i in np.flatnonzero(needs) if (cid, col["hts10"][i], texts[i]) not in _AVE_CACHE
+               and (cid, col["hts10"][i][:8], texts[i]) not in _AVE_CACHE]
+    if len(missing) > 25 or (missing and not _AVE_CACHE):
+        # AVEs depend on the line and its text only: compute them for a revision only when many are new
+        where = {c: i for i, c in enumerate(col["hts10"])}
+        for code, got in _ave_lookup(con, revision).items():
+            pos = where.get(code)
+            if pos is not None:
+                _AVE_CACHE[(cid, code, texts[pos])] = got
+                _AVE_CACHE.setdefault((cid, code[:8], texts[pos]), got)
     for i in np.flatnonzero(needs):
-        got = lookup.get(col["hts10"][i])
+        got = _AVE_CACHE.get((cid, col["hts10"][i], texts[i])) or _AVE_CACHE.get((cid, col["hts10"][i][:8], texts[i]))
         if got and got[0] is not None and not np.isnan(got[0]):
             ave[i] = float(got[0])
             basis[i] = str(got[1])
         else:
             basis[i] = "specific part without AVE (ad valorem part only)"
-    other = (basis == "")
+    other = basis == ""
     basis[other] = np.array([f"rate form {f}: treated as 0" for f in form[other]], dtype=object)
-    table = MfnTable(revision, col["hts10"].astype(object), col["description"].astype(object), col["general_text"].astype(object),
-                     form, np.where(np.isnan(adv), 0.0, adv), spec, np.array(col["specific_unit"], dtype=object), spec2, ave, basis)
-    if len(_CACHE) > 8:
-        _CACHE.clear()
-    _CACHE[key] = table
-    return table
+    return MfnTable(revision, col["hts10"].astype(object), col["description"].astype(object), col["general_text"].astype(object),
+                    form, np.where(np.isnan(adv), 0.0, adv), spec, np.array(col["specific_unit"], dtype=object), spec2, ave, basis)
 
 
 def revisions_with_code(con, hts10: str) -> list[str]:

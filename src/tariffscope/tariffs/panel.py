@@ -115,17 +115,16 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
 def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MFN AVE of ``codes`` in ``table``; a code missing from the revision takes the first line of its HTS8
     (codes split or renamed between revisions), else 0 (counted by the caller via ``np.isnan``-free output)."""
-    pos = np.searchsorted(table.hts10, codes)
-    pos = np.clip(pos, 0, len(table.hts10) - 1)
+    n = len(table.hts10)
+    pos = np.clip(np.searchsorted(table.hts10, codes), 0, n - 1)
     exact = table.hts10[pos] == codes
-    mfn = np.where(exact, table.ave[pos], np.nan)
-    if (~exact).any():
-        h8 = np.array([c[:8] for c in table.hts10], dtype=object)
-        first8: dict[str, float] = {}
-        for c8, a in zip(h8[::-1], table.ave[::-1]):
-            first8[c8] = a
-        miss = np.flatnonzero(~exact)
-        mfn[miss] = [first8.get(codes[i][:8], 0.0) for i in miss]
+    mfn = np.where(exact, table.ave[pos], 0.0)
+    miss = np.flatnonzero(~exact)
+    if miss.size:
+        c8 = np.array([c[:8] for c in codes[miss]], dtype=object)
+        p8 = np.clip(np.searchsorted(table.hts10, c8), 0, n - 1)  # first line >= the 8-digit prefix
+        same = np.array([str(table.hts10[p]).startswith(c) for p, c in zip(p8, c8)], dtype=bool)
+        mfn[miss] = np.where(same, table.ave[p8], 0.0)
     return codes, mfn
 
 
@@ -162,6 +161,7 @@ def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.nda
     olist, o = np.unique(np.asarray(origins, dtype=object), return_inverse=True)
     comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
     iv = intervals(con, d0, d1, cat)
+    hts_mod.prefetch(con, [hts_mod.revision_in_force(con, s).revision for s in iv.starts])
     mfn_by_rev: dict[str, np.ndarray] = {}
     for i, s in enumerate(iv.starts):
         e = (iv.starts[i + 1] - dt.timedelta(days=1)) if i + 1 < len(iv.starts) else iv.end
