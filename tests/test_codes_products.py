@@ -22,9 +22,9 @@ def test_normalize(text: str, digits: str) -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("87032301400", "has 11 digits; it must have 2, 4, 6, 8 or 10. did you mean 8703.23.01.40?"),
-    ("101210010", "did you mean 0101.21.00.10 (leading zero)?"),
-    ("8703.2", "has 5 digits"),
+    ("87032301400", "has 11 digits; it must have 2, 4, 6, 8 or 10 (did you mean 8703.23.01.40?)"),
+    ("101210010", "(did you mean 0101.21.00.10 (leading zero)?)"),
+    ("8703.2", "HTS code '8703.2' has 5 digits; it must have 2, 4, 6, 8 or 10 (did you mean 8703?)"),
     ("87O3", "characters other than digits"),
     ("", "empty HTS code"),
 ])

@@ -38,18 +38,19 @@ def normalize_hts(text: str | int) -> str:
         raise InputError("empty HTS code: give 2, 4, 6, 8 or 10 digits, e.g. 8703.23.01.40 or 8703230140")
     if not digits.isdigit():
         hint = re.sub(r"\D", "", digits)
-        sug = f"; did you mean {format_hts(hint)}?" if len(hint) in VALID_LEVELS else ""
-        raise InputError(f"HTS code '{raw}' has characters other than digits and dots{sug} "
+        sug = f" (did you mean {format_hts(hint)}?)" if len(hint) in VALID_LEVELS else ""
+        raise InputError(f"HTS code '{raw}' has characters other than digits and dots{sug}. "
                          "Use e.g. 8703.23.01.40 or 8703230140")
     if len(digits) not in VALID_LEVELS:
-        if len(digits) + 1 in VALID_LEVELS:  # a leading zero lost by a spreadsheet (0101..0999)
-            sug = f"did you mean {format_hts('0' + digits)} (leading zero)?"
-        elif len(digits) > 10:
-            sug = f"did you mean {format_hts(digits[:10])}?"
+        if len(digits) > 10:
+            sug = format_hts(digits[:10])
+        elif raw.isdigit() and len(digits) + 1 in VALID_LEVELS:  # a leading zero lost by a spreadsheet (0101..0999)
+            sug = f"{format_hts('0' + digits)} (leading zero)"
         else:
-            sug = f"did you mean {format_hts(digits[:-1])}?" if len(digits) - 1 in VALID_LEVELS else ""
-        raise InputError(f"HTS code '{raw}' has {len(digits)} digits; it must have 2, 4, 6, 8 or 10. "
-                         f"{sug} Use e.g. 8703.23.01.40 or 8703230140".replace(".  ", ". "))
+            sug = format_hts(digits[:-1]) if len(digits) - 1 in VALID_LEVELS else ""
+        hint = f" (did you mean {sug}?)" if sug else ""
+        raise InputError(f"HTS code '{raw}' has {len(digits)} digits; it must have 2, 4, 6, 8 or 10{hint}. "
+                         "Use e.g. 8703.23.01.40 or 8703230140")
     return digits
 
 
