@@ -161,8 +161,9 @@ def solve_pe(
     tol: float = 1e-13,
     max_iter: int = 100,
     extra: dict[str, np.ndarray] | None = None,
+    check: bool = True,
 ) -> PELines:
-    """Solve the PE model for every line at once.
+    """Solve the PE model for every line at once (``check=False`` skips input validation: Monte Carlo).
 
     product: the product each line belongs to (codes or integer ids); value: base customs value;
     base_rate/new_rate: ad valorem rates (fractions); sigma, eta: per line (must be constant within a
@@ -177,11 +178,11 @@ def solve_pe(
     et = _as_line_array(eta, n, "eta")
     om = _as_line_array(omega, n, "omega")
     for name, arr, lo in (("value", v, 0.0), ("sigma", sig, 0.0), ("eta", et, 0.0), ("omega", om, 0.0)):
-        if arr.size and (np.isnan(arr).any() or (arr < lo).any()):
+        if check and arr.size and (np.isnan(arr).any() or (arr < lo).any()):
             raise InputError(f"{name}: values must be >= {lo} and not NaN")
-    if n and ((t0 <= -1).any() or (t1 <= -1).any() or np.isnan(t0).any() or np.isnan(t1).any()):
+    if check and n and ((t0 <= -1).any() or (t1 <= -1).any() or np.isnan(t0).any() or np.isnan(t1).any()):
         raise InputError("rates must be > -1 and not NaN")
-    if n and (sig <= 0).any():
+    if check and n and (sig <= 0).any():
         raise InputError("sigma must be > 0")
 
     # Product-level sigma/eta (first line of each product) and a check they are constant within it.
@@ -189,7 +190,7 @@ def solve_pe(
     first[pidx[::-1]] = np.arange(n)[::-1]
     sig_g = sig[first] if n else sig
     eta_g = et[first] if n else et
-    if n and (not np.allclose(sig_g[pidx], sig) or not np.allclose(eta_g[pidx], et)):
+    if check and n and (not np.allclose(sig_g[pidx], sig) or not np.allclose(eta_g[pidx], et)):
         raise InputError("sigma and eta must be constant within a product")
 
     ltau = np.log1p(t1) - np.log1p(t0)
@@ -247,10 +248,9 @@ def solve_pe(
 
     zl = z[pidx]
     ln_p_line = a + b * zl
-    ln_w = ln_p_line - ltau
     ln_x = -sig * ln_p_line + (sig - et) * zl
     p_hat = np.exp(ln_p_line)
-    w_hat = np.exp(ln_w)
+    w_hat = np.exp(ln_p_line - ltau) if finite.any() else np.ones(n)
     x_hat = np.exp(ln_x)
     vol_new = v * x_hat
     val_new = vol_new * w_hat

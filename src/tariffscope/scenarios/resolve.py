@@ -225,44 +225,72 @@ def _authority_column(columns: list[str], authority: str) -> str | None:
     return None
 
 
-def _panel_frame(panel: pa.Table) -> dict[str, np.ndarray]:
-    cols = {name: panel.column(name).to_numpy(zero_copy_only=False) for name in panel.column_names}
-    for need in ("hts10", "origin", "mfn_rate", "total_rate"):
-        if need not in cols:
-            raise InputError(f"duty panel lacks column {need!r}")
-    return cols
+class _Aligned:
+    """A duty panel aligned to the trade lines by integer keys: ``get(col, fill)`` gives a column per line."""
+
+    def __init__(self, panel: pa.Table, hts10: np.ndarray, origin: np.ndarray) -> None:
+        for need in ("hts10", "origin", "mfn_rate", "total_rate"):
+            if need not in panel.column_names:
+                raise InputError(f"duty panel lacks column {need!r}")
+        self.columns = [c for c in panel.column_names
+                        if c not in ("hts10", "origin") and pa.types.is_floating(panel.schema.field(c).type)]
+        import pyarrow.compute as pc
+
+        # Integer keys (HTS10 digits x origin index) and a sorted search: much faster than a string join.
+        uniq = pa.array(sorted(set(origin.tolist())), pa.string())
+        lo = pc.index_in(pa.array(origin.astype(str)), value_set=uniq).to_numpy(zero_copy_only=False).astype(np.int64)
+        po = pc.index_in(panel.column("origin").cast(pa.string()), value_set=uniq)
+        po = po.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        try:
+            lh = pc.cast(pa.array(hts10.astype(str)), pa.int64()).to_numpy(zero_copy_only=False)
+            ph = pc.cast(panel.column("hts10").cast(pa.string()), pa.int64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid as exc:
+            raise InputError(f"HTS10 codes must be digits: {exc}") from None
+        keep = np.flatnonzero(po >= 0)
+        key_p = ph[keep] * 4096 + po[keep]
+        key_l = lh * 4096 + lo
+        order = np.argsort(key_p, kind="stable")
+        sorted_p = key_p[order]
+        if sorted_p.size > 1 and (np.diff(sorted_p) == 0).any():
+            raise InputError("duty panel has duplicate (hts10, origin) rows")
+        pos = np.clip(np.searchsorted(sorted_p, key_l), 0, max(sorted_p.size - 1, 0))
+        self.hit = (sorted_p[pos] == key_l) if sorted_p.size else np.zeros(key_l.shape[0], dtype=bool)
+        rows = keep[order][pos] if sorted_p.size else np.zeros(key_l.shape[0], dtype=np.int64)
+        self._cols = {c: panel.column(c).to_numpy(zero_copy_only=False).astype(float)[rows] for c in self.columns}
+
+    def get(self, col: str, fill: float) -> np.ndarray:
+        vals = np.nan_to_num(self._cols[col], nan=0.0)
+        return np.where(self.hit, vals, fill)
 
 
-def _align(lines_h: np.ndarray, lines_o: np.ndarray, panel: dict[str, np.ndarray], col: str,
-           fill: np.ndarray | float) -> np.ndarray:
-    """Values of panel[col] for each (hts10, origin) line; ``fill`` where the panel has no such line."""
-    key_l = np.char.add(np.char.add(lines_h.astype("U10"), "|"), lines_o.astype("U8"))
-    key_p = np.char.add(np.char.add(panel["hts10"].astype("U10"), "|"), panel["origin"].astype("U8"))
-    order = np.argsort(key_p)
-    pos = np.searchsorted(key_p[order], key_l)
-    pos = np.clip(pos, 0, len(order) - 1)
-    hit = key_p[order][pos] == key_l if len(order) else np.zeros(len(key_l), dtype=bool)
-    vals = np.asarray(panel[col], dtype=float)[order][pos] if len(order) else np.zeros(len(key_l))
-    fill_arr = np.broadcast_to(np.asarray(fill, dtype=float), vals.shape)
-    return np.where(hit, np.nan_to_num(vals, nan=0.0), fill_arr)
+def _aligned_panel(panel_fn: PanelFn, day: dt.date, hts10: np.ndarray, origin: np.ndarray,
+                   cache: dict | None) -> _Aligned:
+    """The panel of ``day`` aligned to these lines; ``cache`` (owned by the caller, one per set of
+    lines) lets a comparison reuse a date's panel across scenarios."""
+    key = (id(panel_fn), day)
+    if cache is not None and key in cache:
+        return cache[key]
+    hit = _Aligned(panel_fn(day, origins=sorted(set(origin.tolist()))), hts10, origin)
+    if cache is not None:
+        cache[key] = hit
+    return hit
 
 
 def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, duty_panel: PanelFn | None = None,
-                 sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 sectors: np.ndarray | None = None, cache: dict | None = None) -> dict[str, np.ndarray]:
     """The scenario's regime on the given lines: mfn_rate, total_rate and the per-authority add-ons."""
     panel_fn = duty_panel or _default_panel()
     base = scenario.base
     day = base.date if base.regime == "date" else (base.date or REFERENCE_DATE)
-    origins = sorted(set(origin.tolist()))
-    panel = _panel_frame(panel_fn(day, origins=origins))
-    mfn = _align(hts10, origin, panel, "mfn_rate", 0.0)
-    auth_names = [c for c in panel if c not in _KEY_COLS and np.asarray(panel[c]).dtype.kind == "f"]
+    panel = _aligned_panel(panel_fn, day, hts10, origin, cache)
+    mfn = panel.get("mfn_rate", 0.0)
+    auth_names = [c for c in panel.columns if c not in _KEY_COLS]
     if base.regime == "no_additional_tariffs":
         auth = {c: np.zeros_like(mfn) for c in auth_names}
         total = mfn.copy()
     else:
-        auth = {c: _align(hts10, origin, panel, c, 0.0) for c in auth_names}
-        total = _align(hts10, origin, panel, "total_rate", np.nan)
+        auth = {c: panel.get(c, 0.0) for c in auth_names}
+        total = panel.get("total_rate", np.nan)
         total = np.where(np.isnan(total), mfn, total)  # lines the panel lacks: MFN only
     total = total.copy()
     when = scenario.evaluation_date
@@ -282,13 +310,13 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
                 for arr in auth.values():
                     arr[m] = 0.0
         else:
-            _apply_measure(ch, where, hts10, origin, mfn, auth, total, panel_fn, sectors)
+            _apply_measure(ch, where, hts10, origin, mfn, auth, total, panel_fn, sectors, cache)
     if (total < -1e-12).any():
         raise RuleError("the scenario produces a negative total rate on some lines")
     return {"mfn_rate": mfn, "total_rate": np.maximum(total, 0.0), **auth}
 
 
-def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, total, panel_fn, sectors) -> None:
+def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, total, panel_fn, sectors, cache) -> None:
     m = catalogue_measure(ch.measure)
     authority = str(m.get("authority", ""))
     col = _authority_column(list(auth), authority)
@@ -311,14 +339,13 @@ def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, tota
         if start is None:
             raise RuleError(f"{where}.measure: {ch.measure!r} has no effective_from in the catalogue")
         day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
-        origins = sorted(set(origin[scope].tolist()))
-        if not origins:
+        if not scope.any():
             return
-        snap = _panel_frame(panel_fn(day, origins=origins))
-        snap_col = _authority_column([c for c in snap if c not in _KEY_COLS], authority)
+        snap = _aligned_panel(panel_fn, day, hts10, origin, cache)
+        snap_col = _authority_column([c for c in snap.columns if c not in _KEY_COLS], authority)
         if snap_col is None:
             raise RuleError(f"{where}.measure: the duty panel on {day} reports no column for {authority!r}")
-        new = _align(hts10, origin, snap, snap_col, 0.0)
+        new = snap.get(snap_col, 0.0)
         if not (scope & (cur > 0)).any():
             # The authority is absent in the base: take the measure's lines as the engine gives them.
             applies = scope & (new > 0)

@@ -135,8 +135,9 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
     sector = sector_labels(h)
     rates = []
     base = None
+    cache: dict = {}
     for sc in scenarios:
-        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector)
+        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector, cache=cache)
         rates.append(r["total_rate"])
         base = r["mfn_rate"] if base is None else base
     key = np.array([c[:6] for c in h], dtype=object) if m0.level == "hs6" else h
@@ -173,10 +174,11 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
     )
 
 
-def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.ndarray, extra=None) -> PELines:
+def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.ndarray, extra=None,
+           check: bool = True) -> PELines:
     p = arr["pidx"]
     return solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][k], sigma_g[p], eta_g[p], arr["omega"][k],
-                    extra=extra)
+                    extra=extra, check=check)
 
 
 def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> np.ndarray:
@@ -232,7 +234,7 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     arr = _load(path)
     rng = np.random.default_rng(seed)
     s, e = unc.draw(rng, arr["sigma"], arr["sigma_sd"], arr["eta"], arr["eta_sd"])
-    return np.vstack([headline(_solve(arr, k, s, e), arr, k) for k in range(arr["new_rate"].shape[0])])
+    return np.vstack([headline(_solve(arr, k, s, e, check=False), arr, k) for k in range(arr["new_rate"].shape[0])])
 
 
 def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int | None, progress: bool) -> np.ndarray:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -371,13 +372,14 @@ def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
                 raise RuleError(f"{source}: changes[{i}].window: overlaps changes[{j}] on the same origins and products")
 
 
-def measure_ids() -> set[str] | None:
+@lru_cache(maxsize=1)
+def measure_ids() -> frozenset[str] | None:
     """Measure ids of the tariff catalogue (``tariffs/catalogue/*.yaml``); None when no catalogue exists."""
     try:
         from tariffscope.tariffs import measures as _m  # the engine's loader, when present
 
         cat = _m.load()
-        return {m.id for m in cat.measures}
+        return frozenset(m.id for m in cat.measures)
     except Exception:  # noqa: BLE001 - fall back to reading the files directly
         pass
     from tariffscope.config import PACKAGE_DIR
@@ -391,4 +393,4 @@ def measure_ids() -> set[str] | None:
         for m in data.get("measures", []) or []:
             if isinstance(m, dict) and "id" in m:
                 ids.add(str(m["id"]))
-    return ids
+    return frozenset(ids)
