@@ -207,9 +207,9 @@ def test_duty_bad_input(client):
 
 @pytest.mark.skipif(not has("etr_series"), reason="api.etr_series not in this build")
 def test_etr_series_range_limits(client):
-    r = client.get("/api/etr/series", params={"partner": "JPN", "start": "2025-01-01", "end": "2026-12-31", "freq": "D"})
+    r = client.get("/api/etr/series", params={"partner": "JPN", "start": "2024-01-01", "end": "2026-12-31"})
     assert r.status_code == 422
-    assert "limited to 550 days" in error_of(r)
+    assert "limited to 731 days" in error_of(r)
     r = client.get("/api/etr/series", params={"partner": "JPN", "start": "2025-06-01", "end": "2025-01-01"})
     assert r.status_code == 422
     assert error_of(r) == "end is before start"

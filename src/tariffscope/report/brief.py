@@ -22,7 +22,7 @@ MAX_DRAWS = 1000
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["html", "j2"]),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=lambda name: name is not None and ".html" in name,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["md_cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     return env
@@ -64,7 +64,7 @@ def _open():
 
 
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
-    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con)
+    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True)
     steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
     done: list[S.Section] = []
     timings: dict[str, float] = {}

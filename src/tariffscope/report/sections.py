@@ -63,6 +63,7 @@ class Context:
     draws: int = 50
     seed: int = 20250709
     period: str | None = None  # the balance period when the caller picks one (web Balance page)
+    mpl_charts: bool = False  # the brief reuses the areas' matplotlib charts; the web app draws light SVG itself
     con: Any = None  # an open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only)
 
 
@@ -266,9 +267,13 @@ def balance_section(ctx: Context) -> Section:
                               caption=f"US goods trade with {ctx.partner_name}, {period}", align=list("lrrrr")))
         s.notes.extend(f"* {m}" for m in marks)
         shown = [r for r in sectors if abs(float(r.get("balance") or 0)) > 0]
-        s.charts.append(Chart(svg.hbar([sector_label(get(r, "sector", default="")) for r in shown], [float(r.get("balance") or 0) for r in shown],
-                                       title=f"US balance with {ctx.partner_name} by sector, {period}", fmt=lambda v: fmt.money(v, cur, 0)),
-                              caption="Negative = US deficit (imports exceed exports)."))
+        area_chart = _area_chart(ctx, "charts_trade", "balance_waterfall", res)
+        if area_chart:
+            s.charts.append(Chart(area_chart, caption="Negative = US deficit (imports exceed exports)."))
+        else:
+            s.charts.append(Chart(svg.hbar([sector_label(get(r, "sector", default="")) for r in shown], [float(r.get("balance") or 0) for r in shown],
+                                           title=f"US balance with {ctx.partner_name} by sector, {period}", fmt=lambda v: fmt.money(v, cur, 0)),
+                                  caption="Negative = US deficit (imports exceed exports)."))
     levels = get(res, "levels", default={})
     if isinstance(levels, dict):
         s.notes.extend(f"{k}: {v}" for k, v in levels.items())
@@ -282,6 +287,20 @@ def sector_label(code: Any) -> str:
     if "_" in text and " " not in text:
         text = text.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def _area_chart(ctx: Context, module: str, func: str, *args: Any) -> str | None:
+    """An SVG from another area's matplotlib chart function, when the brief asks for them and they run."""
+    if not ctx.mpl_charts:
+        return None
+    try:
+        import importlib
+
+        from tariffscope.report.embed import figure_svg
+
+        return figure_svg(getattr(importlib.import_module(f"tariffscope.report.{module}"), func)(*args))
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _is_auto(name: str) -> bool:
@@ -338,7 +357,10 @@ def monitor_section(ctx: Context) -> Section:
                               caption="Value = volume x unit value, where quantities exist", align=list("lllrrrl")))
     s.notes.extend(str(n) for n in get(res, "notes", default=[]) or [])
     pts = [r for r in series if r.get("imports") is not None or r.get("exports") is not None]
-    if len(pts) >= 2:
+    area_chart = _area_chart(ctx, "charts_trade", "monthly_chart", res) if len(pts) >= 2 else None
+    if area_chart:
+        s.charts.append(Chart(area_chart, caption="Dashed: the same month a year earlier."))
+    elif len(pts) >= 2:
         xs = [period_x(r["month"]) for r in pts]
         lines = []
         for key, name, color, dash in (("imports", "US imports", svg.PALETTE[1], False), ("imports_year_ago", "imports a year earlier", svg.PALETTE[1], True),
@@ -367,102 +389,163 @@ def _shift_month(month: str, k: int) -> str:
     return f"{t // 12:04d}-{t % 12 + 1:02d}"
 
 
+AUTHORITY_LABELS = {"mfn": "MFN (column 1)", "s232": "Section 232", "232": "Section 232", "ieepa_reciprocal": "IEEPA reciprocal",
+                    "reciprocal": "IEEPA reciprocal", "ieepa_fentanyl": "IEEPA fentanyl", "fentanyl": "IEEPA fentanyl",
+                    "s301": "Section 301", "301": "Section 301", "s201": "Section 201", "201": "Section 201", "s122": "Section 122", "122": "Section 122"}
+
+
+def authority_label(key: str) -> str:
+    return AUTHORITY_LABELS.get(str(key), str(key).replace("_", " "))
+
+
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
     need("etr_series")
-    start = dt.date(2025, 1, 1)
-    end = max(min(ctx.as_of, dt.date(2026, 6, 30)), dt.date(2025, 12, 31))
-    res = as_dict(call(ctx, "etr_series", partner=ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", freq="M"))
+    start = dt.date(2025, 1, 1)  # the measure catalogue's coverage starts here; 2024 was MFN only
+    end = min(max(ctx.as_of, dt.date(2025, 1, 31)), dt.date(2026, 6, 30))
+    res = as_dict(call(ctx, "etr_series", ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority"))
     s.data["etr_series"] = res
-    s.sources = norm_sources(get(res, "sources"))
-    rows = get(res, "series", "rows", "dates", default=[]) if isinstance(res, dict) else res
+    s.sources.append({"source": str(get(res, "weights", default="import weights")), "title": "trade weights of the statutory rate"})
+    s.sources.append({"source": "tariffscope measure catalogue", "title": "US tariff measures with Chapter 99 headings and legal dates",
+                      "vintage": str(get(res, "catalogue_version", default=""))})
+    revs = get(res, "hts_revisions", default=[]) or []
+    if revs:
+        s.sources.append({"source": "USITC HTS", "title": "Harmonized Tariff Schedule revisions in force", "vintage": f"{revs[0]} .. {revs[-1]}"})
+    rows = get(res, "series", default=[]) or []
+    xs = [period_x(r["date"]) for r in rows]
+    total = [float(r["etr"]) for r in rows]
     stacked: dict[str, list[float]] = {}
-    xs = [period_x(get(r, "date", "period")) for r in rows]
-    total = [float(get(r, "etr", "rate", default=0.0)) for r in rows]
     for i, r in enumerate(rows):
-        for b in get(r, "by", "authorities", default=[]) or []:
-            name = str(get(b, "authority", "key", "name"))
-            stacked.setdefault(name, [0.0] * len(rows))[i] = float(get(b, "etr", "rate", "contribution", default=0.0))
-    series = [{"name": "Statutory rate (all layers)", "x": xs, "y": total, "color": "#222"}]
-    realized_rows = []
+        for b in r.get("by") or []:
+            stacked.setdefault(str(get(b, "key", "authority")), [0.0] * len(rows))[i] = float(get(b, "contribution", "etr", default=0.0))
+    stacked = {k: v for k, v in stacked.items() if max(v, default=0) > 1e-6}
+    series = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
+    realized: list[dict] = []
     if getattr_api("statutory_vs_realized"):
         try:
-            rv = as_dict(call(ctx, "statutory_vs_realized", partner=ctx.partner))
-            s.data["statutory_vs_realized"] = rv
-            s.sources += norm_sources(get(rv, "sources"))
-            realized_rows = get(rv, "months", "rows", "series", default=[]) if isinstance(rv, dict) else rv
+            realized = as_dict(call(ctx, "statutory_vs_realized", ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}")) or []
+            s.data["statutory_vs_realized"] = realized
+            s.sources.append({"source": "census_japan_monthly_totals", "title": "Census calculated duty and imports for consumption, monthly"})
         except TariffscopeError as exc:
-            s.notes.append(f"realized rate: {exc}")
+            s.notes.append(f"Realized rate: {exc}")
     else:
         s.notes.append(f"The realized duty rate (api.statutory_vs_realized) is {NOT_AVAILABLE}.")
-    if realized_rows:
-        rx = [period_x(str(get(r, "month", "period"))[:7]) + 1 / 24 for r in realized_rows]
-        ry = [get(r, "realized", "realized_rate") for r in realized_rows]
-        series.append({"name": "Realized duty rate (Census)", "x": rx, "y": [None if v is None else float(v) for v in ry], "color": svg.PALETTE[3]})
-    markers = []
-    if getattr_api("measures"):
-        try:
-            ms = as_dict(call(ctx, "measures", partner=ctx.partner))
-            ms = get(ms, "measures", default=ms) if isinstance(ms, dict) else ms
-            s.data["measures"] = ms
-            for m in ms or []:
-                f = get(m, "effective_from", "valid_from", "from")
-                if f and start.isoformat() <= str(f)[:10] <= end.isoformat():
-                    markers.append((period_x(str(f)[:10]), f"{str(f)[5:10]} {get(m, 'short', 'authority', 'id', default='')}"))
-        except TariffscopeError as exc:
-            s.notes.append(f"measure dates: {exc}")
-    markers = sorted(dict(markers).items())
+    real_pts = [r for r in realized if r.get("realized") is not None]
+    if real_pts:
+        series.append({"name": "Realized duty rate (calculated duty / imports)", "x": [period_x(r["month"]) + 1 / 24 for r in real_pts],
+                       "y": [float(r["realized"]) for r in real_pts], "color": svg.PALETTE[3]})
+    key_dates = _key_dates(ctx, start, end, s)
     if xs:
-        s.charts.append(Chart(svg.lines(series, title=f"Trade-weighted US tariff on goods from {ctx.partner_name}", y_fmt=lambda v: fmt.pct(v, 0),
-                                        x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs)), markers=markers[:12],
-                                        stacked=[{"name": k, "x": xs, "y": v} for k, v in stacked.items()]),
-                              caption="Areas: each authority's contribution to the weighted statutory rate; lines: total statutory and realized rates."))
-    if realized_rows:
-        table = []
-        for r in realized_rows:
-            table.append([str(get(r, "month", "period")), fmt.pct(get(r, "statutory", "statutory_rate")), fmt.pct(get(r, "realized", "realized_rate")),
-                          fmt.pct(get(r, "gap"), signed=True) if get(r, "gap") is not None else ""])
-        s.tables.append(Table(["Month", "Statutory (weighted)", "Realized", "Gap"], table, caption="Statutory vs realized duty rate", align=list("lrrr")))
-        last = [r for r in realized_rows if get(r, "realized", "realized_rate") is not None]
-        if last:
-            r = last[-1]
-            line = (f"In {x_label_month(period_x(str(get(r, 'month', 'period'))[:7]))} goods from {ctx.partner_name} paid a realized duty rate of "
-                    f"{fmt.pct(get(r, 'realized', 'realized_rate'))} (Census calculated duty over imports for consumption)"
-                    + (f", against a weighted statutory rate of {fmt.pct(get(r, 'statutory', 'statutory_rate'))}." if get(r, 'statutory', 'statutory_rate') is not None else "."))
+        s.charts.append(Chart(svg.lines(series, title=f"US tariffs on goods from {ctx.partner_name}: weighted statutory and realized rates",
+                                        y_fmt=lambda v: fmt.pct(v, 0), x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs), 3),
+                                        markers=[(period_x(d), str(i + 1)) for i, (d, _, _) in enumerate(key_dates)],
+                                        stacked=[{"name": authority_label(k), "x": xs, "y": v} for k, v in stacked.items()]),
+                              caption="Shaded areas: each authority's contribution to the weighted statutory rate (2024 import weights); "
+                                      "dark line: their total; red: the realized rate each month; numbered lines: the legal dates listed below."))
+    if key_dates:
+        s.tables.append(Table(["#", "Legal date", "Measure", "Chapter 99"], [[str(i + 1), d, t, h] for i, (d, t, h) in enumerate(key_dates)],
+                              caption=f"Key legal dates for goods from {ctx.partner_name}", align=list("rlll")))
+    if realized:
+        s.tables.append(Table(["Month", "Statutory (that month's mix)", "Realized", "Gap (points)"],
+                              [[r["month"], fmt.pct(r.get("statutory"), 2), fmt.pct(r.get("realized"), 2),
+                                fmt.pct(r.get("gap"), 2, signed=True) if r.get("gap") is not None else ""] for r in realized],
+                              caption="Statutory vs realized duty rate, month by month", align=list("lrrr")))
+        if real_pts:
+            r = real_pts[-1]
+            line = (f"In {x_label_month(period_x(r['month']))} goods from {ctx.partner_name} paid {fmt.pct(r['realized'], 1)} in duties on average "
+                    f"(Census calculated duty over imports for consumption), against a trade-weighted statutory rate of {fmt.pct(r.get('statutory'), 1)}; "
+                    f"in {x_label_month(period_x(real_pts[0]['month']))} the realized rate was {fmt.pct(real_pts[0]['realized'], 1)}.")
             s.sentences.append(line)
             s.headline.append(line)
-    elif rows:
-        s.tables.append(Table(["Date", "Statutory (weighted)"] + list(stacked), [[str(get(r, "date", "period")), fmt.pct(t)] + [fmt.pct(v[i]) for v in stacked.values()] for i, (r, t) in enumerate(zip(rows, total))],
-                              caption="Weighted statutory rate by authority", align=["l"] + ["r"] * (1 + len(stacked))))
+    if rows:
+        by_date = {r["date"]: r["etr"] for r in rows}
+        picks = [d for d in ("2025-01-01", "2025-04-10", "2025-06-15", "2025-10-01", end.isoformat()) if d in by_date]
+        if picks:
+            s.sentences.append("The trade-weighted statutory rate on goods from " + ctx.partner_name + " was " +
+                               ", ".join(f"{fmt.pct(by_date[d], 1)} on {d}" for d in dict.fromkeys(picks)) + ".")
     return s
 
 
-def duty_section(ctx: Context) -> Section:
-    s = Section("duty", f"Worked duty examples: top products from {ctx.partner_name}")
-    need("duty")
-    need("top_imports")
-    date = ctx.as_of
-    prods = as_dict(call(ctx, "top_imports", partner=ctx.partner, period="2024", n=5))
-    prods = get(prods, "rows", "products", default=prods) if isinstance(prods, dict) else prods
-    s.data["top_imports"] = prods
-    s.data["duties"] = []
-    for p in prods:
-        code = str(get(p, "hts10", "product_code", "code"))
-        value = 100_000.0
-        try:
-            d = as_dict(call(ctx, "duty", code, origin=ctx.partner, date=date.isoformat(), value=value))
-        except TariffscopeError as exc:
-            s.notes.append(f"{code}: {exc}")
+def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[tuple[str, str, str]]:
+    """(date, title, headings) of catalogue measures that reach the partner's goods, within the window."""
+    if not getattr_api("measures"):
+        return []
+    try:
+        cat = call(ctx, "measures")
+    except TariffscopeError as exc:
+        s.notes.append(f"Measure dates: {exc}")
+        return []
+    out = []
+    for m in getattr(cat, "measures", None) or get(as_dict(cat), "measures", default=[]) or []:
+        m = as_dict(m)
+        if not reaches(m, ctx.partner):
             continue
-        s.data["duties"].append(d)
-        s.sources += norm_sources(get(d, "sources"))
-        desc = get(p, "description", default="")
-        s.tables.append(duty_table(d, caption=f"HTS {_heading(code)} {desc} — 2024 imports {fmt.money(get(p, 'value', 'imports'))}; "
-                                      f"entered {date.isoformat()}, customs value {fmt.usd_exact(value)}"))
+        day = str(get(m, "effective_from_legal", "effective_from", default=""))[:10]
+        if day and start.isoformat() <= day <= end.isoformat():
+            out.append((day, str(get(m, "title", "id")), ", ".join(get(m, "headings", default=[]) or [])))
+    out.sort()
+    return out[:14]
+
+
+def _eu27() -> set[str]:
+    try:
+        from tariffscope.codes.countries import group_members  # reference data, not the warehouse
+
+        return set(group_members("EU27"))
+    except ImportError:
+        return set()
+
+
+def reaches(measure: dict, iso3: str) -> bool:
+    """Whether a catalogue measure's origin scope includes ``iso3`` (directly, through 'all' or EU27)."""
+    origins = get(measure, "origins", default={}) or {}
+    inc = {str(x).upper() for x in origins.get("include", [])}
+    exc = {str(x).upper() for x in origins.get("exclude", [])}
+    groups = {iso3} | ({"EU27"} if iso3 in _eu27() else set())
+    return not (groups & exc) and bool(groups & inc or "ALL" in inc)
+
+
+EXAMPLE_VALUE = 100_000.0  # customs value of each worked example entry, USD
+EXAMPLE_DATES = ("2025-01-15", "2025-04-10", "2025-06-15", "2025-10-01")
+
+
+def duty_section(ctx: Context) -> Section:
+    s = Section("duty", f"Worked duty examples: the top products from {ctx.partner_name}")
+    need("duty")
+    need("balance")
+    top = as_dict(call(ctx, "balance", reporter="USA", partner=ctx.partner, period="2024", by="hs10"))
+    lines = sorted((r for r in get(top, "sectors", default=[]) if r.get("level") == 10 and r.get("imports")), key=lambda r: -r["imports"])[:5]
+    if not lines:
+        raise TariffscopeError(f"no HS10 imports from {ctx.partner_name} loaded for 2024")
+    s.sources = norm_sources(get(top, "sources"))
+    s.data["top_imports"] = lines
+    s.data["duties"] = []
+    dates = list(dict.fromkeys([d for d in EXAMPLE_DATES if d <= ctx.as_of.isoformat()] + [ctx.as_of.isoformat()]))
+    summary = []
+    for p in lines:
+        code = str(p["sector"])
+        rates = []
+        for d in dates:
+            try:
+                r = as_dict(call(ctx, "duty", code, ctx.partner, d, customs_value=EXAMPLE_VALUE))
+            except TariffscopeError as exc:
+                s.notes.append(f"HTS {_heading(code)} on {d}: {exc}")
+                rates.append("n/a")
+                continue
+            rates.append(fmt.pct(r.get("effective_rate"), 2))
+            if d == dates[-1]:
+                s.data["duties"].append(r)
+                s.tables.append(duty_table(r, caption=f"HTS {_heading(code)} {r.get('description') or ''} (2024 imports from {ctx.partner_name} "
+                                                      f"{fmt.money(p['imports'])}): an entry worth {fmt.usd_exact(EXAMPLE_VALUE)} on {d}; "
+                                                      f"HTS revision {r.get('hts_revision') or 'n/a'}, MFN \"{r.get('mfn_text') or ''}\""))
+        summary.append([_heading(code), fmt.money(p["imports"])] + rates)
+    s.tables.insert(0, Table(["HTS", "2024 imports"] + [f"Rate on {d}" for d in dates], summary,
+                             caption=f"Effective duty rate on the five largest HS10 imports from {ctx.partner_name}", align=["l"] + ["r"] * (1 + len(dates))))
     if s.data["duties"]:
         d = s.data["duties"][0]
-        s.sentences.append(f"A shipment worth {fmt.usd_exact(get(d, 'customs_value', default=100000.0))} of the top product, HTS {_heading(get(d, 'hts10', default=''))}, "
-                           f"entered on {date.isoformat()} pays {fmt.usd_exact(get(d, 'total_duty'))} in duty, an effective rate of {fmt.pct(get(d, 'effective_rate'))}.")
+        s.sentences.append(f"The largest import line, HTS {_heading(d['hts10'])} ({d.get('description') or 'no description'}), "
+                           f"pays {fmt.usd_exact(d['total_duty'])} on an entry worth {fmt.usd_exact(d['customs_value'])} entered on {d['date']}: "
+                           f"an effective rate of {fmt.pct(d['effective_rate'], 2)}.")
     return s
 
 
@@ -490,6 +573,9 @@ def scenarios_section(ctx: Context) -> Section:
     s.notes.append(f"Uncertainty bands come from {ctx.draws} Monte Carlo draws over the elasticities (seed {ctx.seed}); "
                    "the CLI's `tariffscope compare` runs more draws for tighter percentile estimates.")
     render_comparison(s, res)
+    area_chart = _area_chart(ctx, "charts_scenarios", "comparison_figure", res)
+    if area_chart:
+        s.charts = [Chart(area_chart, caption="Bars: point estimates; whiskers: 5th-95th percentile of the Monte Carlo draws.")]
     return s
 
 

@@ -206,7 +206,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.get("/api/duty", tags=["tariffs"])
     def duty(q: Annotated[W.DutyQuery, Query()]) -> Any:
         """The duty on one entry: every layer with its Chapter 99 heading, the total and the effective rate."""
-        return api_call("duty", W.clean_hts(q.hts), origin=q.origin, date=q.date.isoformat(), value=q.value,
+        return api_call("duty", W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
                         quantity=q.quantity, metal_share=q.metal_share)
 
     @app.get("/api/etr", tags=["tariffs"])
@@ -216,10 +216,9 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.get("/api/etr/series", tags=["tariffs"])
     def etr_series(q: Annotated[W.EtrSeriesQuery, Query()]) -> Any:
-        """The weighted statutory rate over a date range (daily up to 550 days, or monthly)."""
+        """The weighted statutory rate for each day of a range (at most 731 days)."""
         q.check()
-        return api_call("etr_series", partner=q.partner, start=q.start.isoformat(), end=q.end.isoformat(),
-                        by=None if q.by == "none" else q.by, freq=q.freq)
+        return api_call("etr_series", q.partner, start=q.start.isoformat(), end=q.end.isoformat(), by=None if q.by == "none" else q.by)
 
     @app.get("/api/realized", tags=["tariffs"])
     def realized(partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN") -> Any:
@@ -228,8 +227,13 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.get("/api/measures", tags=["tariffs"])
     def measures(partner: Annotated[str | None, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = None) -> Any:
-        """The measure catalogue (optionally those reaching one origin), with headings and legal dates."""
-        return api_call("measures", partner=partner) if partner else api_call("measures")
+        """The measure catalogue (optionally only the measures reaching one origin), with headings and legal dates."""
+        cat = S.as_dict(S.call(None, "measures"))
+        items = S.get(cat, "measures", default=cat) if isinstance(cat, dict) else cat
+        if partner:
+            iso3, _ = S.partner_name(partner)
+            items = [m for m in items if S.reaches(m, iso3)]
+        return {"measures": items, "version": S.get(cat, "version") if isinstance(cat, dict) else None}
 
     @app.get("/api/scenarios", tags=["scenarios"])
     def scenarios() -> Any:
@@ -308,7 +312,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         if hts:
             try:
                 q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None)
-                result = api_call("duty", W.clean_hts(q.hts), origin=q.origin, date=q.date.isoformat(), value=q.value, quantity=q.quantity)
+                result = api_call("duty", W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity)
                 table = S.duty_table(result)
             except ValidationError as exc:
                 error = _validation_message(exc.errors())

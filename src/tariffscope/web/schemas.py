@@ -12,7 +12,7 @@ MAX_SCENARIO_BYTES = 64 * 1024
 MAX_BODY_BYTES = 96 * 1024  # a scenario plus JSON framing; anything larger is refused before parsing
 MAX_PACKAGES = 6
 MAX_CHANGES = 40
-MAX_SERIES_DAYS = 550  # about 18 months of daily points
+MAX_SERIES_DAYS = 731  # two years of daily points
 MIN_DATE, MAX_DATE = dt.date(2015, 1, 1), dt.date(2030, 12, 31)
 
 Country = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")]
@@ -71,18 +71,15 @@ class EtrSeriesQuery(Strict):
     partner: Country = "JPN"
     start: dt.date = dt.date(2025, 1, 1)
     end: dt.date = dt.date(2025, 12, 31)
-    by: Literal["authority", "sector", "none"] = "authority"
-    freq: Literal["D", "M"] = "M"
+    by: Literal["authority", "sector", "hs2", "none"] = "authority"
 
     _dates = field_validator("start", "end")(lambda cls, v: _in_range(v))
 
     def check(self) -> "EtrSeriesQuery":
         if self.end < self.start:
             raise ValueError("end is before start")
-        if self.freq == "D" and (self.end - self.start).days > MAX_SERIES_DAYS:
-            raise ValueError(f"a daily series is limited to {MAX_SERIES_DAYS} days; use freq=M for longer ranges")
-        if (self.end - self.start).days > 366 * 6:
-            raise ValueError("the range is limited to six years")
+        if (self.end - self.start).days > MAX_SERIES_DAYS:
+            raise ValueError(f"a daily series is limited to {MAX_SERIES_DAYS} days")
         return self
 
 
