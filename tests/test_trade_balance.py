@@ -151,3 +151,12 @@ def test_warehouse_sector_balance_2024(warehouse):
     c = r.combined(AUTOS)
     assert not c["missing"]
     assert 0.5 < c["share_of_balance"] < 1.0
+
+
+def test_partner_list_by_sector(con):
+    t = balance("USA", ["JPN", "KOR"], "2024", by="sector", con=con, sector_map_table=_sample.SECTOR_MAP).to_arrow()
+    rows = t.to_pylist()
+    # only JPN is in census_hs10_imports_2024, so the list reads the all-partner HS10 source (KOR = 2 x JPN there)
+    kor = sum(r["imports"] or 0 for r in rows if r["partner"] == "KOR")
+    assert kor == 2 * 1750
+    assert {r["sector"] for r in rows if r["partner"] == "JPN"} >= {"passenger_vehicles", "ch. 87 exports (HS2, not split)"}

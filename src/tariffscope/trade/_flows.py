@@ -112,6 +112,10 @@ def us_slices(con: db.Connection, partners: list[str] | str, period: Period, by:
             out["imports"] = _slice(con, MONTHLY_TOTALS, "imports", partners, months, "general", "customs", "TOTAL", "M", note)
             return out
         if not covered(con, EXPORTS_HS2, "exports", partners, year, "total"):
+            if covered(con, EXPORTS_HS2, "exports", ALL, year, "total"):
+                who = ", ".join(partners) if partners != ALL else "these partners"
+                raise DataNotFoundError(f"no US exports to {who} loaded for {period.text}: {EXPORTS_HS2} has "
+                                        f"single countries only (no groups such as EU27)")
             raise DataNotFoundError(f"no US exports by partner loaded for {period.text} "
                                     f"({EXPORTS_HS2} covers annual 2020-2024)")
         out["exports"] = _slice(con, EXPORTS_HS2, "exports", partners, year, "total", "fas", "HS2", "A",

@@ -284,6 +284,10 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
         sources = source_refs(con, used)
 
         if multi:
+            if by == "sector":  # internal '#role:code' keys of unsplit rows -> their labels
+                names = [unsplit_label(x[1:].split(":")[1], lv, x[1:].split(":")[0]) if x.startswith("#") else x
+                         for x, lv in zip(agg["sector"].to_pylist(), agg["level"].to_pylist())]
+                agg = agg.set_column(agg.schema.get_field_index("sector"), "sector", pa.array(names, pa.string()))
             return BalanceTable(rep, per.text, currency, by, agg, levels, sources)
 
         result = _single(agg, rep, part, per, currency, by, perspective, levels, sources, smap)
@@ -339,9 +343,12 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
                                  and any(c == "TOTAL" or code.startswith(c) for code in codes)})
                 if holder:
                     in_rows += holder
-                    codes_txt = ", ".join(h.split(" ")[1] for h in holder)
-                    notes.append(f"{role} in unsplit row{'s' if len(holder) > 1 else ''} "
-                                 f"{'ch.' if holder[0].startswith('ch.') else 'HS'} {codes_txt}")
+                    if holder[0].startswith("all goods"):
+                        notes.append(f"{role} only as a total (row '{holder[0]}')")
+                    else:
+                        codes_txt = ", ".join(h.split(" ")[1] for h in holder)
+                        notes.append(f"{role} in unsplit row{'s' if len(holder) > 1 else ''} "
+                                     f"{'ch.' if holder[0].startswith('ch.') else 'HS'} {codes_txt}")
                     vals[role] = None
                     continue
                 v = 0.0
