@@ -1,0 +1,153 @@
+"""Benchmark the codes area on the real data.
+
+1. Sector assignment of the 2024 import weights (HS10 x partner rows, Census monthly detail) in DuckDB:
+   tariffscope's five equi-joins (``sector_join_sql``) vs the plain DuckDB peer, a ``LIKE prefix || '%'``
+   join with ``arg_max(sector, prefix_len)`` (same answer, checked).
+2. Census country code -> ISO3 for the same rows: ``census_to_iso3_map`` as a DuckDB join vs the peer,
+   pandas ``merge`` with the published ``census_to_iso3.csv`` (which misses codes: counted).
+3. ``parse_rate`` over the column-1 texts of every HTS10 line of the 44 revisions (cold cache), and the
+   whole ``unparsed_report``: lines per second.
+Each subject runs in its own spawned process (peak RSS is its own).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from _util import measure, save  # noqa: E402
+
+
+def _weights_con():
+    import pyarrow.csv as pcsv
+
+    from tariffscope import db
+    from tariffscope.config import raw_data_dir
+
+    t = pcsv.read_csv(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz",
+                      convert_options=pcsv.ConvertOptions(column_types={"hs10": "string", "cty_code": "string"}))
+    con = db.memory()
+    con.register("w_arrow", t)
+    con.execute("CREATE TABLE w AS SELECT * FROM w_arrow")  # a real table for both subjects (rowid, stats)
+    con.unregister("w_arrow")
+    return con, t.num_rows
+
+
+def sectors_tariffscope() -> dict:
+    import time
+
+    from tariffscope.codes import sectors as se
+
+    con, n = _weights_con()
+    t0 = time.perf_counter()
+    se.register_sector_map(con)
+    rows = con.sql(f"SELECT sector, count(*) FROM ({se.sector_join_sql('w', 'hs10')}) GROUP BY 1 ORDER BY 1").fetchall()
+    return {"rows": n, "seconds_join": time.perf_counter() - t0, "by_sector": dict(rows)}
+
+
+def sectors_duckdb_like() -> dict:
+    import time
+
+    from tariffscope.codes import sectors as se
+
+    con, n = _weights_con()
+    t0 = time.perf_counter()
+    se.register_sector_map(con)
+    rows = con.sql("""
+        WITH m AS (SELECT w.rowid AS rid, arg_max(s.sector, s.prefix_len) AS sector
+                   FROM w JOIN sector_map s ON w.hs10 LIKE s.prefix || '%' GROUP BY 1)
+        SELECT coalesce(m.sector, 'other') AS sector, count(*) FROM w LEFT JOIN m ON m.rid = w.rowid
+        GROUP BY 1 ORDER BY 1""").fetchall()
+    return {"rows": n, "seconds_join": time.perf_counter() - t0, "by_sector": dict(rows)}
+
+
+def countries_tariffscope() -> dict:
+    import time
+
+    import pyarrow as pa
+
+    from tariffscope.codes.countries import census_to_iso3_map
+
+    con, n = _weights_con()
+    t0 = time.perf_counter()
+    m = census_to_iso3_map()
+    con.register("cmap", pa.table({"code": list(m), "iso3": list(m.values())}))
+    missing = con.sql("SELECT count(*) FROM w LEFT JOIN cmap ON cmap.code = w.cty_code WHERE cmap.iso3 IS NULL").fetchall()[0][0]
+    return {"rows": n, "seconds_map": time.perf_counter() - t0, "unmapped_rows": missing}
+
+
+def countries_pandas_merge() -> dict:
+    import time
+
+    import pandas as pd
+
+    from tariffscope.config import raw_data_dir
+
+    w = pd.read_csv(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz", dtype=str)
+    t0 = time.perf_counter()
+    c = pd.read_csv(raw_data_dir() / "census" / "census_to_iso3.csv", dtype=str)
+    out = w.merge(c, left_on="cty_code", right_on="cty_code", how="left")
+    return {"rows": len(w), "seconds_map": time.perf_counter() - t0, "unmapped_rows": int(out["iso3"].isna().sum())}
+
+
+def _hts10_texts() -> tuple[list[str], list[str], list[str]]:
+    import gzip
+    import json
+
+    from tariffscope.config import raw_data_dir
+
+    revs, codes, texts = [], [], []
+    for f in sorted((raw_data_dir() / "hts").glob("hts_*.json.gz")):
+        rev = f.name.removeprefix("hts_").removesuffix(".json.gz")
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            for x in json.load(fh):
+                if x["htsno"]:
+                    revs.append(rev), codes.append(x["htsno"]), texts.append(x["general"])
+    return revs, codes, texts
+
+
+def parse_all() -> dict:
+    import time
+
+    from tariffscope.tariffs.schedule import parse_rate, unparsed_report
+
+    revs, codes, texts = _hts10_texts()
+    t0 = time.perf_counter()
+    forms = [parse_rate(t).form for t in texts]
+    t_parse = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rep = unparsed_report([{"revision": r, "hts_code": c, "general_text": t} for r, c, t in zip(revs, codes, texts)])
+    t_report = time.perf_counter() - t0
+    return {"lines": len(texts), "distinct_texts": len(set(texts)), "seconds_parse": t_parse,
+            "seconds_report": t_report, "hts10_lines": sum(c["lines"] for c in rep.coverage),
+            "hts10_parsed": sum(c["parsed"] for c in rep.coverage), "unparsed_forms": forms.count("unparsed")}
+
+
+def main() -> None:
+    results = {}
+    for name, fn in [("sectors_tariffscope", sectors_tariffscope), ("sectors_duckdb_like", sectors_duckdb_like),
+                     ("countries_tariffscope", countries_tariffscope), ("countries_pandas_merge", countries_pandas_merge),
+                     ("parse_all", parse_all)]:
+        results[name] = measure(fn)
+        r = results[name]
+        print(f"{name:24s} total {r['seconds']:7.2f} s  peak {r['peak_mb']:7.0f} MB  {r['extra'] and {k: v for k, v in r['extra'].items() if k != 'by_sector'}}", flush=True)
+    a, b = results["sectors_tariffscope"]["extra"], results["sectors_duckdb_like"]["extra"]
+    assert a["by_sector"] == b["by_sector"], "the two sector joins disagree"
+    ratio = b["seconds_join"] / a["seconds_join"]
+    print(f"sector join: tariffscope {a['seconds_join']:.3f} s vs DuckDB LIKE join {b['seconds_join']:.3f} s "
+          f"on {a['rows']:,} rows -> {ratio:.1f}x faster (same counts)")
+    c, d = results["countries_tariffscope"]["extra"], results["countries_pandas_merge"]["extra"]
+    print(f"country codes: tariffscope {c['seconds_map']:.3f} s ({c['unmapped_rows']} rows unmapped) vs pandas merge with "
+          f"census_to_iso3.csv {d['seconds_map']:.3f} s ({d['unmapped_rows']:,} rows unmapped)")
+    p = results["parse_all"]["extra"]
+    print(f"parse_rate: {p['lines']:,} lines ({p['distinct_texts']} distinct texts) in {p['seconds_parse']:.2f} s = "
+          f"{p['lines'] / p['seconds_parse']:,.0f} lines/s; unparsed_report {p['seconds_report']:.2f} s; "
+          f"HTS10 parsed {p['hts10_parsed']:,}/{p['hts10_lines']:,}")
+    save("codes", {"results": results, "sector_join_speedup_vs_like": ratio})
+
+
+if __name__ == "__main__":
+    main()
