@@ -238,7 +238,7 @@ def _render_monitor(d: dict, top: int) -> None:
         for col in (d["by"], d["month"], "a year earlier", "y/y"):
             t.add_column(col, justify="left" if col == d["by"] else "right")
         for r in rows:
-            t.add_row(r["sector"] + (f" ({r['level']})" if r["level"] and d["by"] == "sector" else ""),
+            t.add_row(r["sector"] + (f" ({r['level']})" if r["level"] and d["by"] == "sector" and "not split" not in r["sector"] else ""),
                       _num(r["value"], fd), _num(r["year_ago"], fd), _pct(r["pct_change"], True))
         console.print(t)
     if d["volume_price"]:
