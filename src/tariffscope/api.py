@@ -228,11 +228,10 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
                      international_only: bool = False, derive: dict[str, str] | None = None,
                      year_column: str = "year"):
     """PPML gravity (pyfixest) on a bilateral table (path or DataFrame): a ``GravityEstimate``."""
-    import numpy as np
     import pandas as pd
 
     from tariffscope.errors import InputError
-    from tariffscope.models.gravity import estimate_ppml, read_gravity_table
+    from tariffscope.models.gravity import derive_columns, estimate_ppml, read_gravity_table
 
     df = data.copy() if isinstance(data, pd.DataFrame) else read_gravity_table(data)
     source = "DataFrame" if isinstance(data, pd.DataFrame) else str(data)
@@ -244,11 +243,7 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
     if international_only:
         df = df[df["exporter"] != df["importer"]]
         source += ", international flows only"
-    for name, expr in (derive or {}).items():
-        try:
-            df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"derive {name}: cannot evaluate {expr!r}: {exc}") from exc
+    derive_columns(df, derive or {})
     return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tariffscope.errors import InputError, ModelError, RuleError
 from tariffscope.models import ge
-from tariffscope.models.gravity import GravityEstimate, estimate_ppml, read_gravity_table
+from tariffscope.models.gravity import GravityEstimate, derive_columns, estimate_ppml, read_gravity_table
 
 __all__ = ["GESpec", "GEExperiment", "MonteCarloSummary", "load_spec", "run_spec", "prepare_experiment"]
 
@@ -184,15 +184,6 @@ def _resolve_path(p: str, base: Path | None) -> Path:
                      f"and in the raw data directory {raw_data_dir()})")
 
 
-def _derive(df: pd.DataFrame, exprs: dict[str, str]) -> pd.DataFrame:
-    for name, expr in exprs.items():
-        try:
-            df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"data.derive {name}: cannot evaluate {expr!r}: {exc}") from exc
-    return df
-
-
 def _square(values: pd.Series, ii: np.ndarray, jj: np.ndarray, n: int, name: str) -> np.ndarray:
     m = np.full((n, n), np.nan)
     m[ii, jj] = values.to_numpy(dtype=float)
@@ -225,7 +216,7 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
             source = f"{source}, year {int(float(want))}"
     if ds.add_constant:
         df["constant"] = 1.0
-    df = _derive(df.copy(), ds.derive)
+    df = derive_columns(df.copy(), ds.derive)
     df = df.reset_index(drop=True)
 
     est = None
@@ -236,7 +227,7 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
         sample = panel[panel[ds.year_column].astype(float).isin([float(y) for y in cs.estimate.years])].copy()
         if ds.add_constant:
             sample["constant"] = 1.0
-        sample = _derive(sample, ds.derive).reset_index(drop=True)
+        sample = derive_columns(sample, ds.derive).reset_index(drop=True)
         est = estimate_ppml(sample, cs.estimate.formula, cluster=cs.estimate.cluster,
                             source=f"{ds.label or ds.path}, years {cs.estimate.years[0]}-{cs.estimate.years[-1]}")
         coef, vcov = est.coefficients, est.vcov

@@ -26,6 +26,7 @@ __all__ = [
     "prepare_panel",
     "estimate_ppml",
     "read_gravity_table",
+    "derive_columns",
     "load_trade_matrix",
 ]
 
@@ -229,6 +230,16 @@ def estimate_ppml(
         deviance=float(np.asarray(dev).ravel()[0]) if dev is not None else None,
         source=source, notes=notes, fitted=fitted,
     )
+
+
+def derive_columns(df: pd.DataFrame, exprs: dict[str, str]) -> pd.DataFrame:
+    """Add columns from expressions over other columns, e.g. ``{"ln_DIST": "log(DIST)"}`` (in place)."""
+    for name, expr in exprs.items():
+        try:
+            df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
+        except Exception as exc:  # noqa: BLE001 - one line for the user
+            raise InputError(f"derive {name}: cannot evaluate {expr!r}: {exc}") from exc
+    return df
 
 
 # --- reading tables -----------------------------------------------------------------------------
