@@ -108,3 +108,11 @@ def test_chart_functions_return_figures(sample):
     assert isinstance(fig, Figure)
     with pytest.raises(Exception, match="png"):
         charts_trade.save(fig, "chart.pdf")
+
+
+def test_api_exports_trade_functions(sample):
+    from tariffscope import api
+
+    assert {"balance", "monitor", "reconcile"} <= set(api.__all__)
+    r = api.monitor("USA", "JPN", "2025-05")
+    assert r.to_frame().shape[0] == 1 and r.to_arrow().num_rows == 1
