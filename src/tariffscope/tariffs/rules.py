@@ -83,39 +83,110 @@ def _ord(text: str | dt.date | None, default: int) -> int:
     return dt.date.fromisoformat(text).toordinal()
 
 
-def match_prefixes(codes: np.ndarray, prefixes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All (product index, prefix index) pairs where prefix is a leading part of the 10-digit code.
+class PrefixIndex:
+    """Prefixes (0-10 digits) grouped by length with sorted integer keys, to match many HTS10 codes at once."""
 
-    ``codes`` are int64 HTS10 codes. Vectorized per prefix length: sorted keys and two searchsorted calls.
-    """
-    n = len(codes)
-    if not prefixes or n == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    lens = np.array([len(p) for p in prefixes])
-    hs, js = [], []
-    for L in np.unique(lens):
-        jj = np.flatnonzero(lens == L)
-        if L == 0:
-            hs.append(np.repeat(np.arange(n), len(jj)))
-            js.append(np.tile(jj, n))
-            continue
-        keys = np.array([prefixes[k] for k in jj]).astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        ks = keys[order]
-        hp = codes // 10 ** (10 - int(L))
-        lo = np.searchsorted(ks, hp, "left")
-        cnt = np.searchsorted(ks, hp, "right") - lo
-        total = int(cnt.sum())
-        if total == 0:
-            continue
-        h = np.repeat(np.arange(n), cnt)
-        offs = np.cumsum(cnt) - cnt
-        pos = np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)
-        hs.append(h)
-        js.append(jj[order[pos]])
-    if not hs:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(hs).astype(np.int64), np.concatenate(js).astype(np.int64)
+    def __init__(self, prefixes: list[str]):
+        self.n = len(prefixes)
+        lens = np.array([len(p) for p in prefixes], dtype=np.int64)
+        self.groups = []
+        for L in np.unique(lens):
+            jj = np.flatnonzero(lens == L)
+            keys = np.array([int(prefixes[k]) if L else 0 for k in jj], dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            self.groups.append((int(L), jj, keys[order], order))
+
+    def match(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All (code index, prefix index) pairs where the prefix leads the 10-digit code."""
+        n = len(codes)
+        hs, js = [], []
+        for L, jj, ks, order in self.groups:
+            if L == 0:
+                hs.append(np.repeat(np.arange(n), len(jj)))
+                js.append(np.tile(jj, n))
+                continue
+            hp = codes // 10 ** (10 - L)
+            lo = np.searchsorted(ks, hp, "left")
+            cnt = np.searchsorted(ks, hp, "right") - lo
+            total = int(cnt.sum())
+            if total == 0:
+                continue
+            offs = np.cumsum(cnt) - cnt
+            pos = np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)
+            hs.append(np.repeat(np.arange(n), cnt))
+            js.append(jj[order[pos]])
+        if not hs:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(hs).astype(np.int64), np.concatenate(js).astype(np.int64)
+
+
+def match_prefixes(codes: np.ndarray, prefixes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All (product index, prefix index) pairs where prefix is a leading part of the 10-digit code."""
+    return PrefixIndex(prefixes).match(codes)
+
+
+@dataclass
+class MeasureRows:
+    """A measure's product scope as arrays, independent of any product index (built once per measure)."""
+
+    inc: PrefixIndex
+    inc_from: np.ndarray
+    inc_until: np.ndarray
+    inc_rate: np.ndarray  # nan = the measure's rate; -1 = row without a rate (dropped)
+    inc_val: np.ndarray
+    exc: PrefixIndex
+    exc_from: np.ndarray
+    exc_until: np.ndarray
+    exc_names: list[str]
+    lower: PrefixIndex | None
+
+
+_ROWS: dict[tuple[int, int], MeasureRows] = {}
+
+
+def _list_rows(ref) -> list[tuple[str, str, str, str]]:
+    rows = read_list(ref.list)
+    if ref.values is not None or ref.value_prefixes is not None:
+        vals = set(ref.values or [])
+        pres = tuple(ref.value_prefixes or [])
+        rows = tuple(r for r in rows if r[3] in vals or (pres and r[3].startswith(pres)))
+    return [r if ref.dated else (r[0], "", "", r[3]) for r in rows]
+
+
+def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
+    key = (id(catalogue), i)
+    if key in _ROWS:
+        return _ROWS[key]
+    m = catalogue.measures[i]
+    ps = m.products
+    rows: list[tuple[str, str, str, str]] = [(p, "", "", "") for p in ps.prefixes]
+    for ref in ps.lists:
+        rows += _list_rows(ref)
+    frm = np.array([_ord(r[1], NEVER) for r in rows], dtype=np.int64)
+    unt = np.array([_ord(r[2], FOREVER) for r in rows], dtype=np.int64)
+    rate = np.full(len(rows), np.nan)
+    for k, (_, _, _, v) in enumerate(rows):
+        if m.rates_by_value:
+            key2 = v if v in m.rates_by_value else v.rsplit(":", 1)[-1]
+            rate[k] = m.rates_by_value.get(key2, -1.0)  # -1: a list row with no rate (e.g. a suspended list)
+        if m.value_from and v.rsplit(":", 1)[-1] in m.value_from:
+            frm[k] = max(frm[k], m.value_from[v.rsplit(":", 1)[-1]].toordinal())
+    erows: list[tuple[str, str, str, str]] = [(p, "", "", "") for p in ps.exclude_prefixes]
+    names = ["exclude_prefixes"] * len(erows)
+    for ref in ps.exclude_lists:
+        rr = _list_rows(ref)
+        erows += rr
+        names += [ref.list] * len(rr)
+    lower = None
+    if m.rates_by_list:
+        lower = PrefixIndex([r[0] for r in read_list(m.rates_by_list.list) if r[3] in set(m.rates_by_list.values)])
+    out = MeasureRows(PrefixIndex([r[0] for r in rows]), frm, unt, rate, np.array([r[3] for r in rows], dtype=object),
+                      PrefixIndex([r[0] for r in erows]), np.array([_ord(r[1], NEVER) for r in erows], dtype=np.int64),
+                      np.array([_ord(r[2], FOREVER) for r in erows], dtype=np.int64), names, lower)
+    if len(_ROWS) > 2048:
+        _ROWS.clear()
+    _ROWS[key] = out
+    return out
 
 
 @dataclass
@@ -166,49 +237,23 @@ class Compiled:
 
     # -- compilation --------------------------------------------------------------------------
     def _rows(self, ref) -> list[tuple[str, str, str, str]]:
-        rows = read_list(ref.list)
-        if ref.values is not None or ref.value_prefixes is not None:
-            vals = set(ref.values or [])
-            pres = tuple(ref.value_prefixes or [])
-            rows = tuple(r for r in rows if r[3] in vals or (pres and r[3].startswith(pres)))
-        return list(rows)
+        return _list_rows(ref)
 
     def _compile(self, i: int, m: Measure) -> CompiledMeasure:
-        ps = m.products
-        rows: list[tuple[str, str, str, str]] = [(p, "", "", "") for p in ps.prefixes]
-        for ref in ps.lists:
-            rows += [r if ref.dated else (r[0], "", "", r[3]) for r in self._rows(ref)]
-        h, j = match_prefixes(self.codes, [r[0] for r in rows])
-        frm = np.array([_ord(r[1], NEVER) for r in rows], dtype=np.int64)
-        unt = np.array([_ord(r[2], FOREVER) for r in rows], dtype=np.int64)
-        rate = np.full(len(rows), np.nan)
-        if m.rates_by_value:
-            for k, (_, _, _, v) in enumerate(rows):
-                key = v if v in m.rates_by_value else v.rsplit(":", 1)[-1]
-                rate[k] = m.rates_by_value.get(key, -1.0)  # -1: a list row with no rate (e.g. a suspended list)
-        if m.value_from:
-            for k, (_, _, _, v) in enumerate(rows):
-                key = v.rsplit(":", 1)[-1]
-                if key in m.value_from:
-                    frm[k] = max(frm[k], m.value_from[key].toordinal())
-        inc_rate = rate[j] if len(rows) else np.empty(0)
+        mr = measure_rows(self.catalogue, i)
+        h, j = mr.inc.match(self.codes)
+        inc_rate = mr.inc_rate[j]
         if m.rates_by_prefix:
             for pre, r in sorted(m.rates_by_prefix.items(), key=lambda kv: len(kv[0])):
                 hit = (self.codes[h] // 10 ** (10 - len(pre))) == int(pre)
                 inc_rate = np.where(hit, r, inc_rate)
         keep = ~(inc_rate < 0)
-        inc_h, inc_from, inc_until, inc_rate = h[keep], frm[j][keep], unt[j][keep], inc_rate[keep]
-        inc_val = np.array([r[3] for r in rows], dtype=object)[j][keep] if len(rows) else np.empty(0, dtype=object)
-        # exclusions
-        erows: list[tuple[str, str, str, str]] = [(p, "", "", "exclude_prefixes") for p in ps.exclude_prefixes]
-        names = ["exclude_prefixes"] * len(erows)
-        for ref in ps.exclude_lists:
-            rr = self._rows(ref)
-            erows += [r if ref.dated else (r[0], "", "", r[3]) for r in rr]
-            names += [ref.list] * len(rr)
-        eh, ej = match_prefixes(self.codes, [r[0] for r in erows])
-        efrm = np.array([_ord(r[1], NEVER) for r in erows], dtype=np.int64)
-        eunt = np.array([_ord(r[2], FOREVER) for r in erows], dtype=np.int64)
+        inc_h, inc_from, inc_until, inc_rate = h[keep], mr.inc_from[j][keep], mr.inc_until[j][keep], inc_rate[keep]
+        inc_val = mr.inc_val[j][keep]
+        eh, ej = mr.exc.match(self.codes)
+        names = mr.exc_names
+        efrm, eunt = mr.exc_from, mr.exc_until
+        erows = names
         # origins
         orig = np.full(self.n_o, np.nan)
         inc = self._expand_origins(m.origins.include)
@@ -228,9 +273,8 @@ class Compiled:
                     orig[self.o_pos[o]] = 1.0
         cm = CompiledMeasure(m, i, inc_h, inc_from, inc_until, inc_rate, inc_val, eh, efrm[ej] if len(erows) else efrm,
                              eunt[ej] if len(erows) else eunt, names, ej, orig)
-        if m.rates_by_list:
-            lr = [r for r in read_list(m.rates_by_list.list) if r[3] in set(m.rates_by_list.values)]
-            lh, _ = match_prefixes(self.codes, [r[0] for r in lr])
+        if mr.lower is not None and m.rates_by_list is not None:
+            lh, _ = mr.lower.match(self.codes)
             cm.lower_h, cm.lower_rate = np.unique(lh), m.rates_by_list.rate
         return cm
 

@@ -1,0 +1,76 @@
+"""Effective tariff rates: aggregation checks and the Japan monthly statutory-vs-realized comparison."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def con(request):
+    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
+    if path:
+        from tariffscope import db
+
+        return db.connect(path, read_only=True)
+    return request.getfixturevalue("warehouse")
+
+
+def test_etr_is_the_weighted_panel_rate(con):
+    """ETR(JPN, date) = sum(w x total rate) / sum(w) with w = 2024 HS10 imports from Japan, recomputed from the panel."""
+    from tariffscope.tariffs.etr import etr, load_weights
+    from tariffscope.tariffs.panel import duty_panel
+
+    w = load_weights(con, "JPN")
+    panel = duty_panel(con, "2025-10-15", origins=["JPN"], hts10=list(w.hts10))
+    rate = dict(zip(panel.column("hts10").to_numpy(zero_copy_only=False), panel.column("total_rate").to_numpy()))
+    manual = sum(v * float(rate[c]) for c, v in zip(w.hts10, w.value)) / w.value.sum()
+    res = etr(con, "JPN", date="2025-10-15", by="authority")
+    assert res.etr == pytest.approx(manual, rel=1e-6)
+    assert sum(b["contribution"] for b in res.series[0]["by"]) == pytest.approx(res.etr, rel=1e-6)
+    d = res.to_dict()
+    assert set(d) >= {"partner", "date", "etr", "by"} and d["partner"] == "JPN"
+
+
+def test_etr_by_sector_and_series(con):
+    from tariffscope.tariffs.etr import etr
+
+    res = etr(con, "JPN", date="2025-10-15", by="sector")
+    rows = res.series[0]["by"]
+    assert sum(r["weight_share"] for r in rows) == pytest.approx(1.0)
+    assert sum(r["contribution"] for r in rows) == pytest.approx(res.etr, rel=1e-6)
+    s = etr(con, "JPN", start="2025-03-30", end="2025-04-12")
+    by_day = {r["date"]: r["etr"] for r in s.series}
+    assert len(by_day) == 14
+    # autos (April 3), baseline (April 5), country rate on April 9 only, pause from April 10
+    assert by_day["2025-04-03"] > by_day["2025-04-02"] + 0.03
+    assert by_day["2025-04-05"] > by_day["2025-04-04"] + 0.02
+    assert by_day["2025-04-09"] > by_day["2025-04-08"] + 0.03
+    assert by_day["2025-04-10"] == pytest.approx(by_day["2025-04-08"], abs=1e-9)
+
+
+def test_japan_statutory_tracks_realized(con):
+    """Monthly statutory (that month's mix) vs Census realized rate for Japan, 2024-2025.
+
+    Tolerances: in 2024 only MFN applies and the gap is preferences under the 2020 US-Japan agreement and
+    chapter 98 entries (about 0.2 pp): 0.5 pp. From April 2025 the realized rate lags (in-transit goods in
+    April, FTZ and drawback, 232 content declared below our 50% default metal share): statutory above realized
+    by at most 5 pp. The shape must match: the April jump, the plateau from June, easing after September.
+    """
+    from tariffscope.tariffs.etr import statutory_vs_realized
+
+    rows = {r["month"]: r for r in statutory_vs_realized(con, "JPN", "2024-01", "2025-12")}
+    assert len(rows) == 24
+    st = {m: r["statutory"] for m, r in rows.items()}
+    rz = {m: r["realized"] for m, r in rows.items()}
+    for m in [f"2024-{i:02d}" for i in range(1, 13)]:
+        assert abs(st[m] - rz[m]) < 0.005, m
+    for m in [f"2025-{i:02d}" for i in range(4, 13)]:
+        assert -0.01 < st[m] - rz[m] < 0.05, m
+    assert st["2025-04"] - st["2025-03"] > 0.08 and rz["2025-04"] - rz["2025-03"] > 0.05  # April jump
+    plateau = [st[f"2025-{i:02d}"] for i in range(6, 10)]
+    assert min(plateau) > 0.15 and max(plateau) - min(plateau) < 0.05  # plateau June-September
+    assert st["2025-12"] < max(plateau) - 0.02 and rz["2025-12"] < rz["2025-08"] - 0.02  # easing after September
+    series = np.array([[st[m], rz[m]] for m in sorted(st)])
+    assert np.corrcoef(series.T)[0, 1] > 0.97

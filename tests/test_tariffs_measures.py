@@ -1,0 +1,127 @@
+"""Measure catalogue: schema validation (unknown keys, date order, negative rates, overlapping windows, lists),
+the derived lists' provenance, and the check against the HTS with its known discrepancies."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tariffscope.errors import RuleError
+from tariffscope.tariffs import measures as M
+
+KNOWN = yaml.safe_load((Path(__file__).parent / "cases" / "tariffs_catalogue_discrepancies.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def con(request):
+    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
+    if path:
+        from tariffscope import db
+
+        return db.connect(path, read_only=True)
+    return request.getfixturevalue("warehouse")
+
+
+def test_catalogue_loads_and_covers_the_fact_sheet():
+    cat = M.load()
+    ids = {m.id for m in cat.measures}
+    # every measure family of the fact sheet (docs/us-tariff-measures.md) for 2025-01-01..2026-06-30
+    for need in ("s232_steel_50", "s232_steel_uk_25", "s232_steel_derivatives_content", "s232_aluminum_50", "s232_autos",
+                 "s232_auto_parts", "s232_copper", "s232_mhd_trucks", "s232_buses", "s232_semiconductors",
+                 "s232_metals_annex_1a", "ieepa_recip_baseline", "ieepa_recip_phase1", "ieepa_recip_phase2",
+                 "ieepa_fentanyl_canada_35", "ieepa_fentanyl_mexico", "ieepa_fentanyl_china_20", "ieepa_recip_china_125",
+                 "s301_china", "s201_solar", "s122_blanket", "deal_japan_floor", "deal_japan_autos", "deal_eu_floor",
+                 "deal_korea_floor", "deal_swiss_floor", "deal_uk_autos"):
+        assert need in ids, need
+    assert all(m.citation.text and m.citation.note for m in cat.measures)
+    # IEEPA measures all stop on 2026-02-24 (collection ended); Section 122 stops after 150 days
+    for m in cat.measures:
+        if m.authority.startswith("ieepa") or m.replaces == "ieepa_reciprocal":
+            assert m.effective_until is not None and m.effective_until <= __import__("datetime").date(2026, 2, 24), m.id
+    s122 = cat.get("s122_blanket")
+    assert (s122.effective_until - s122.effective_from).days == 150
+
+
+def _copy_catalogue(tmp_path: Path) -> Path:
+    dst = tmp_path / "catalogue"
+    shutil.copytree(M.CATALOGUE_DIR, dst)
+    return dst
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("    rate: 0.25\n    priority: 50", "    rate: 0.25\n    priority: 50\n    colour: red", "Extra inputs are not permitted"),
+    ("effective_from: 2025-01-01\n    effective_until: 2025-03-12", "effective_from: 2025-01-01\n    effective_until: 2024-12-31",
+     "is not after effective_from"),
+    ("    rate: 0.25\n    priority: 50", "    rate: -0.25\n    priority: 50", "greater than or equal to 0"),
+    ('headings: ["9903.94.01"]', 'headings: ["99.03.94"]', "9903.xx.xx"),
+    ("products: {lists: [{list: s232_auto_parts}]}", "products: {lists: [{list: no_such_list}]}", "no_such_list"),
+    ("origins: {include: [all]}\n    products: {prefixes: [\"87032201\"", "origins: {include: [Japan]}\n    products: {prefixes: [\"87032201\"", "Japan"),
+])
+def test_catalogue_validation_errors(tmp_path, old, new, message):
+    d = _copy_catalogue(tmp_path)
+    _edit(d / "s232.yaml", old, new)
+    M.load.cache_clear()
+    try:
+        with pytest.raises(RuleError, match=message):
+            M.load(str(d))
+    finally:
+        M.load.cache_clear()
+
+
+def test_overlapping_windows_of_one_measure_are_rejected(tmp_path):
+    d = _copy_catalogue(tmp_path)
+    doc = yaml.safe_load((d / "other.yaml").read_text())
+    twin = dict(doc["measures"][-1])
+    twin["effective_from"] = "2026-05-01"
+    doc["measures"].append(twin)
+    (d / "other.yaml").write_text(yaml.safe_dump(doc))
+    M.load.cache_clear()
+    try:
+        with pytest.raises(RuleError, match="s122_blanket: windows overlap"):
+            M.load(str(d))
+    finally:
+        M.load.cache_clear()
+
+
+def test_yaml_is_read_with_safe_loading(tmp_path):
+    d = _copy_catalogue(tmp_path)
+    (d / "evil.yaml").write_text("catalogue_version: x\nmeasures: !!python/object/apply:os.system ['true']\n")
+    M.load.cache_clear()
+    try:
+        with pytest.raises(yaml.constructor.ConstructorError):
+            M.load(str(d))
+    finally:
+        M.load.cache_clear()
+
+
+def test_lists_match_their_provenance(raw):
+    prov = yaml.safe_load((M.LISTS_DIR / "PROVENANCE.yaml").read_text())
+    for name, p in prov["lists"].items():
+        path = M.LISTS_DIR / f"{name}.csv"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == p["sha256"], f"{name}: rebuild with scripts/build_measure_lists.py"
+        for src in p["sources"]:
+            assert hashlib.sha256((raw / src["path"]).read_bytes()).hexdigest() == src["sha256"], src["path"]
+    # Phase 2 Japan rate read from the HTS text of 9903.02.30
+    rows = {(r[0], r[2]): (r[1], float(r[3])) for r in M.read_list("reciprocal_country_rates")}
+    assert rows[("ieepa_recip_phase2", "JPN")] == ("9903.02.30", 0.15)
+    assert rows[("ieepa_recip_phase1", "JPN")] == ("9903.01.53", 0.24)
+    assert rows[("ieepa_recip_phase2", "CHE")] == ("9903.02.58", 0.39)
+
+
+def test_check_against_hts(con):
+    rows = M.check(con)
+    assert len(rows) > 150
+    bad = {(r["measure_id"], r["heading"], r["status"]) for r in rows if r["status"] != "ok"}
+    known = {(k["measure_id"], k["heading"], k["status"]) for k in KNOWN["discrepancies"]}
+    assert bad == known, "new mismatches between the catalogue and the HTS: review and record them"
+    assert not any(r["status"] == "missing" for r in rows)
