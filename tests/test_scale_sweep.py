@@ -161,3 +161,29 @@ def test_cli_sweep(tmp_path, capsys):
                "--target", "imports_change <= -1000"])
     assert rc == 1
     assert "no grid point of 217 meets the target: imports_change <= -1000" in capsys.readouterr().err
+
+
+def test_ge_sweep_matches_the_ge_api(raw, tmp_path):
+    """Three points of the GE example sweep; each equals a direct ``api.ge_simulate`` of that SPEC."""
+    from pathlib import Path
+
+    import yaml
+
+    from tariffscope.models.ge_spec import GESpec, load_spec as load_ge_spec
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = load_spec(repo / "examples" / "sweeps" / "japan-ge-tariff.yaml")
+    small = spec.model_copy(update={"grid": [spec.grid[0].model_copy(update={"start": 0.0, "stop": 0.2, "step": 0.1})]})
+    small._source_dir = spec._source_dir
+    res = run_sweep(small, backend="serial", progress=False)
+    w = res.to_frame(wide=True)
+    assert list(w.us_tariff_on_japan) == [0.0, 0.1, 0.2]
+    # A higher US tariff on Japan cuts the bilateral deficit more (monotone in this model).
+    assert w.deficit_cut_pct.is_monotonic_increasing and w.deficit_cut_pct.iloc[0] < 10 < w.deficit_cut_pct.iloc[2]
+    gspec, base_dir = load_ge_spec(repo / "examples" / "ge" / "us_tariffs_2025_japan.yaml")
+    data = gspec.model_dump(mode="json")
+    data["changes"][0]["rate"] = 0.1
+    direct = api.ge_simulate(GESpec.model_validate(data)).to_frame()
+    assert w.loc[1, "welfare_change_pct_JPN"] == direct.at["JPN", "welfare_change_pct"]
+    assert w.loc[1, "real_gdp_change_pct_USA"] == direct.at["USA", "real_gdp_change_pct"]
+    assert {s["source"] for s in res.sources} >= {"tariffscope.api.ge_simulate"}

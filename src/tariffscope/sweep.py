@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tariffscope.errors import InputError, ModelError, RuleError
 from tariffscope.parallel import Executor, get_executor, seed_int, spawn_seeds
@@ -106,10 +106,12 @@ class SweepSpec(_Strict):
     changes: list[dict[str, Any]] = Field(default_factory=list)
     grid: list[Axis] = Field(min_length=1)
     outcomes: list[str] | None = None  # which outcomes to keep/chart (default: all the model reports)
+    countries: list[str] | None = None  # GE: focus countries of the outcomes (default: USA and JPN)
     target: str | None = None
     draws: int = Field(0, ge=0)
     seed: int = Field(0, ge=0)
     batch: int | None = Field(None, ge=1)
+    _source_dir: Path | None = PrivateAttr(None)  # folder of the spec file: relative base paths start there
 
     @model_validator(mode="after")
     def _checks(self) -> SweepSpec:
@@ -128,6 +130,14 @@ class SweepSpec(_Strict):
     @property
     def size(self) -> int:
         return math.prod(len(a.grid_values()) for a in self.grid)
+
+    def base_ref(self) -> str | dict[str, Any]:
+        """``base`` with a relative file path resolved against the spec's folder (else left as given)."""
+        if isinstance(self.base, str) and self._source_dir is not None and not Path(self.base).is_absolute():
+            candidate = self._source_dir / self.base
+            if candidate.is_file():
+                return str(candidate)
+        return self.base
 
 
 def load_spec(spec: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
@@ -149,7 +159,10 @@ def load_spec(spec: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
     if not isinstance(data, dict):
         raise RuleError(f"{source}: a sweep spec is a mapping (name, model, base, grid, ...)")
     try:
-        return SweepSpec.model_validate(data)
+        out = SweepSpec.model_validate(data)
+        if isinstance(spec, (str, Path)):
+            out._source_dir = Path(spec).resolve().parent
+        return out
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
@@ -287,8 +300,9 @@ class PEModel:
     def __init__(self, spec: SweepSpec) -> None:
         from tariffscope import api
 
-        base = api.load_scenario(spec.base) if isinstance(spec.base, str) else None
-        data = base.to_dict() if base is not None else copy.deepcopy(spec.base)
+        ref = spec.base_ref()
+        base = api.load_scenario(ref) if isinstance(ref, str) else None
+        data = base.to_dict() if base is not None else copy.deepcopy(ref)
         if not data:
             raise InputError("a PE sweep needs a base scenario (base: NAME, PATH or a mapping)")
         data.setdefault("changes", [])
@@ -297,8 +311,13 @@ class PEModel:
         self.spec_name = spec.name
         self.draws, self.seed = spec.draws, spec.seed
         self.names = spec.outcomes
-        self._sources: list[dict[str, str]] = []
-        self._base_balance: float | None = None
+        # The reporter's base-year balance with the partner turns the balance change into a % cut.
+        partner = str(data.get("partner", "JPN"))
+        year = str((data.get("model") or {}).get("trade_year", 2024))
+        bal = api.balance("USA", partner, year, by=None)
+        self.base_balance = float(bal.balance)
+        self.balance_label = f"USA-{partner} goods balance {year}"
+        self.balance_sources = [s.get("source", "") for s in bal.to_dict().get("sources", [])]
 
     def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
         d = copy.deepcopy(self.base)
@@ -324,7 +343,119 @@ class PEModel:
                 for b in ("p05", "p50", "p95"):
                     if b in m:
                         row[f"{m['name']}__{b}"] = m[b]
-            row["_meta"] = {m["name"]: (m["label"], m["unit"]) for m in pkg["headline"]}
+            meta = {m["name"]: (m["label"], m["unit"]) for m in pkg["headline"]}
+            self._derive(row, meta)
+            row["_meta"] = meta
+            out.append(row)
+        return out
+
+    def _derive(self, row: dict[str, Any], meta: dict[str, tuple[str, str]]) -> None:
+        """Outcomes named for targets: the % cut in the base deficit and exporter jobs lost (positive = lost)."""
+        change = row.get("balance_with_partner")
+        if change is not None and self.base_balance < 0:
+            row["deficit_cut_pct"] = 100.0 * change / abs(self.base_balance)
+            meta["deficit_cut_pct"] = (f"Cut in the US goods deficit with the partner (% of the {self.balance_label})", "%")
+            for b in ("p05", "p50", "p95"):
+                if f"balance_with_partner__{b}" in row and row[f"balance_with_partner__{b}"] is not None:
+                    row[f"deficit_cut_pct__{b}"] = 100.0 * row[f"balance_with_partner__{b}"] / abs(self.base_balance)
+        jobs = row.get("exporter_sector_jobs")
+        if jobs is not None:
+            row["exporter_jobs_lost"] = -jobs
+            meta["exporter_jobs_lost"] = ("Partner's auto manufacturing jobs lost (first-order)", "persons")
+            for b, nb in (("p05", "p95"), ("p50", "p50"), ("p95", "p05")):
+                if row.get(f"exporter_sector_jobs__{b}") is not None:
+                    row[f"exporter_jobs_lost__{nb}"] = -row[f"exporter_sector_jobs__{b}"]
+
+    def outcomes(self, first: dict[str, Any]) -> list[Outcome]:
+        meta = first.get("_meta", {})
+        return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
+
+    def sources(self) -> list[dict[str, str]]:
+        return [{"source": "tariffscope.api.compare", "what": "PE model (Armington/CES), 2024 US import flows"},
+                {"source": ", ".join(filter(None, self.balance_sources)) or "tariffscope.api.balance",
+                 "what": f"{self.balance_label} (base of deficit_cut_pct)"}]
+
+
+def _model(spec: SweepSpec):
+    if spec.model == "pe":
+        return PEModel(spec)
+    if spec.model == "ge":
+        return GEModel(spec)
+    base = spec.base if isinstance(spec.base, dict) else {}
+    return PluginModel(spec.model, base, spec.outcomes)
+
+
+GE_METRICS = (
+    ("real_gdp_change_pct", "Real GDP", "%"),
+    ("welfare_change_pct", "Welfare", "%"),
+    ("exports_change_pct", "Exports", "%"),
+    ("imports_change_pct", "Imports", "%"),
+)
+
+
+class GEModel:
+    """The GE model through ``tariffscope.api.ge_simulate`` (one GE SPEC per grid point).
+
+    ``base`` is a GE SPEC (path or mapping, see docs/ge.md); grid paths address it (``changes[0].rate``).
+    Outcomes per focus country ``c`` (``countries:``, default USA and JPN): ``<metric>_<c>`` for real
+    GDP, welfare, exports and imports (% change), and for the first two focus countries ``a``, ``b``:
+    ``balance_<a>_<b>`` (a's bilateral balance with b, counterfactual, model units) and
+    ``deficit_cut_pct`` (its change in % of the baseline deficit, when a has one).
+    """
+
+    ref = "ge"
+
+    def __init__(self, spec: SweepSpec) -> None:
+        from tariffscope.models.ge_spec import GESpec, load_spec as load_ge_spec
+
+        ref = spec.base_ref()
+        if isinstance(ref, str):
+            gspec, self.base_dir = load_ge_spec(ref)
+            data = gspec.model_dump(mode="json")
+        else:
+            data, self.base_dir = copy.deepcopy(ref), spec._source_dir
+        data["changes"] = list(data.get("changes") or []) + copy.deepcopy(spec.changes)
+        GESpec.model_validate(data)  # fail early, in the client, on a bad base
+        self.base = data
+        self.spec_name = spec.name
+        self.countries = [c.upper() for c in (spec.countries or ["USA", "JPN"])]
+        self.label = str((data.get("data") or {}).get("label") or (data.get("data") or {}).get("path", ""))
+        self.rates_source = str(data.get("rates_source") or "")
+
+    def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
+        d = copy.deepcopy(self.base)
+        for a in axes:
+            set_path(d, a.target_path, point[a.name])
+        return d
+
+    def run_batch(self, batch: list[tuple[int, dict[str, Any], int]]) -> list[dict[str, Any]]:
+        from tariffscope.models.ge_spec import GESpec, run_spec
+
+        out = []
+        for index, data, _ in batch:
+            gspec = GESpec.model_validate(dict(data, name=f"{self.spec_name}-p{index}"))
+            run = run_spec(gspec, base_dir=self.base_dir)
+            frame = run.to_frame()
+            missing = [c for c in self.countries if c not in frame.index]
+            if missing:
+                raise InputError(f"GE sweep: focus countries {missing} are not in the GE data")
+            row: dict[str, Any] = {}
+            meta: dict[str, tuple[str, str]] = {}
+            for c in self.countries:
+                for col, label, unit in GE_METRICS:
+                    row[f"{col}_{c}"] = float(frame.at[c, col])
+                    meta[f"{col}_{c}"] = (f"{label} of {c}", unit)
+            if len(self.countries) >= 2:
+                a, b = self.countries[:2]
+                pairs = run.pairs_frame().set_index(["exporter", "importer"])
+                b0 = float(pairs.at[(a, b), "flow_baseline"] - pairs.at[(b, a), "flow_baseline"])
+                b1 = float(pairs.at[(a, b), "flow_counterfactual"] - pairs.at[(b, a), "flow_counterfactual"])
+                row[f"balance_{a}_{b}"] = b1
+                meta[f"balance_{a}_{b}"] = (f"{a} balance with {b} (counterfactual, data units)", "")
+                if b0 < 0:
+                    row["deficit_cut_pct"] = 100.0 * (b1 - b0) / abs(b0)
+                    meta["deficit_cut_pct"] = (f"Cut in the {a} deficit with {b} (% of baseline)", "%")
+            row["_meta"] = meta
             out.append(row)
         return out
 
@@ -333,47 +464,10 @@ class PEModel:
         return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
 
     def sources(self) -> list[dict[str, str]]:
-        return [{"source": "tariffscope.api.compare", "what": "PE model (Armington/CES), 2024 US import flows"}]
-
-
-def _model(spec: SweepSpec):
-    if spec.model == "pe":
-        return PEModel(spec)
-    if spec.model == "ge":
-        from tariffscope import api
-
-        if not hasattr(api, "ge_simulate"):
-            raise InputError("the GE model is not available in this build (api.ge_simulate); use model: pe or a plug-in")
-        return GEModel(spec)
-    base = spec.base if isinstance(spec.base, dict) else {}
-    return PluginModel(spec.model, base, spec.outcomes)
-
-
-class GEModel(PEModel):
-    """The GE model through ``tariffscope.api.ge_simulate`` (one scenario per grid point)."""
-
-    ref = "ge"
-
-    def run_batch(self, batch: list[tuple[int, dict[str, Any], int]]) -> list[dict[str, Any]]:
-        from tariffscope import api
-        from tariffscope.scenarios.schema import scenario_from_dict
-
-        out = []
-        for index, data, _ in batch:
-            sc = scenario_from_dict(dict(data, name=f"{self.spec_name}-p{index}"), source=f"point {index}")
-            res = api.ge_simulate(sc)
-            d = res.to_dict()
-            row: dict[str, Any] = {}
-            meta = {}
-            for m in d.get("headline", []):
-                row[m["name"]] = m["value"]
-                meta[m["name"]] = (m.get("label", m["name"]), m.get("unit", ""))
-            row["_meta"] = meta
-            out.append(row)
+        out = [{"source": "tariffscope.api.ge_simulate", "what": f"structural gravity GE model; data: {self.label}"}]
+        if self.rates_source:
+            out.append({"source": self.rates_source, "what": "base tariff rates of the GE SPEC"})
         return out
-
-    def sources(self) -> list[dict[str, str]]:
-        return [{"source": "tariffscope.api.ge_simulate", "what": "structural gravity GE model"}]
 
 
 def _run_task(model: Any, batch: list[tuple[int, dict[str, Any], int]]) -> list[tuple[int, dict[str, Any]]]:

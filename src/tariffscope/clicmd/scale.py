@@ -151,12 +151,22 @@ def sweep_cmd(
     for f in run.files:
         console.print(f"  wrote {f}", highlight=False)
     w = res.to_frame(wide=True)
-    t = Table(*res.axes, *[o.name for o in res.outcomes], title="first and last grid points",
+    axes_txt = ", ".join(res.axes)
+    t = Table(title=f"outcomes across the grid (points are ({axes_txt}))",
               caption="source: " + "; ".join(s["source"] for s in res.sources))
-    idx = list(range(min(3, len(w)))) + [i for i in range(max(3, len(w) - 2), len(w))]
-    for i in idx:
-        row = w.iloc[i]
-        t.add_row(*[f"{row[a]:g}" for a in res.axes], *[_num(row[o.name]) for o in res.outcomes])
+    for col in ("outcome", "unit", "first point", "min", "at", "max", "at"):
+        t.add_column(col, no_wrap=col in ("outcome", "at"))
+
+    def at(i: int) -> str:
+        return "(" + ", ".join(f"{w.at[i, a]:g}" for a in res.axes) + ")"
+
+    for o in res.outcomes:
+        col = w[o.name].astype(float)
+        if col.notna().any():
+            lo, hi = int(col.idxmin()), int(col.idxmax())
+            t.add_row(o.name, o.unit, _num(col.iloc[0]), _num(col[lo]), at(lo), _num(col[hi]), at(hi))
+        else:
+            t.add_row(o.name, o.unit, "-", "-", "", "-", "")
     console.print(t)
     if run.target is not None:
         tg = run.target
