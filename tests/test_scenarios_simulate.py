@@ -124,3 +124,17 @@ def test_builtins_on_embedded_data():
         assert pkg["tariff_revenue"]["value"] > 0
     assert hike["imports_from_partner"]["value"] < june["imports_from_partner"]["value"]
     assert relief["partner_sector_exports"]["value"] > june["partner_sector_exports"]["value"]
+
+
+def test_fast_monte_carlo_kernel_equals_full_solve():
+    """The closed-form kernel used by the Monte Carlo (omega = inf) gives the full solver's headline."""
+    problem = sr.prepare([sr.get_scenario(n) for n in NAMES], duty_panel=fake_panel, lines=LINES)
+    arr = problem.arrays()
+    pre = sr._precompute(arr)
+    rng = np.random.default_rng(5)
+    s = problem.sigma * np.exp(0.3 * rng.standard_normal(problem.sigma.shape))
+    e = problem.eta * np.exp(0.3 * rng.standard_normal(problem.eta.shape))
+    for k in range(len(NAMES)):
+        full = sr.headline(sr._solve(arr, k, s, e), arr, k)
+        fast = sr.fast_headline(arr, pre, k, s, e)
+        np.testing.assert_allclose(fast, full, rtol=1e-9, atol=1e-9)

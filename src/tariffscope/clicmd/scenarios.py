@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tariffscope import api
@@ -22,23 +23,30 @@ console = Console(width=170)
 FORMATS = ("table", "json", "csv")
 
 
+UNIT_LABEL = {"usd": "bn USD", "fraction": "%", "persons": "persons"}
+
+
 def _fmt_value(v: float | None, unit: str) -> str:
     if v is None:
         return "n/a"
     if unit == "usd":
-        return f"{v / 1e9:+,.2f} bn"
+        return f"{v / 1e9:+,.1f}"
     if unit == "fraction":
-        return f"{v:+.2%}"
+        return f"{v * 100:+.2f}"
     if unit == "persons":
         return f"{v:+,.0f}"
     return f"{v:+,.3g}"
+
+
+def _label(m: dict[str, Any]) -> str:
+    return f"{m['label']}, {UNIT_LABEL.get(m['unit'], m['unit'])}"
 
 
 def _cell(m: dict[str, Any]) -> str:
     s = _fmt_value(m.get("value"), m["unit"])
     if m.get("p05") is not None and m.get("p95") is not None:
         s += f" [{_fmt_value(m['p05'], m['unit'])}, {_fmt_value(m['p95'], m['unit'])}]"
-    return s
+    return escape(s)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -100,9 +108,10 @@ def simulate_cmd(
     if fmt == "csv":
         typer.echo(_csv([{"scenario": d["scenario"], **m} for m in d["headline"]]), nl=False)
         return
-    t = Table("outcome", "change" + (" [p05, p95]" if draws else ""), title=f"{d['scenario']} vs {d['against']}")
+    t = Table("outcome", escape("change" + (" [p05, p95]" if draws else "")),
+              title=escape(f"{d['scenario']} vs {d['against']}"))
     for m in d["headline"]:
-        t.add_row(m["label"], _cell(m))
+        t.add_row(escape(_label(m)), _cell(m))
     console.print(t)
     s = Table("sector", "imports before", "change", "change %", "revenue change", title="By sector (all origins)")
     for r in sorted(d["by_sector"], key=lambda r: r["value_change"])[:12]:
@@ -147,9 +156,9 @@ def compare_cmd(
         typer.echo(_csv([{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]), nl=False)
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
-    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
+    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=escape(title))
     for j, meta in enumerate(d["metrics"]):
-        t.add_row(meta["label"], *[_cell(p["headline"][j]) for p in d["scenarios"]])
+        t.add_row(escape(_label(meta)), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)
