@@ -291,3 +291,31 @@ def test_japan_customs_unknown_country_and_bad_number(wh, tmp_path):
     rejected(wh, bad, 3, "bad number '1.2.3' in column 'Value-Dec'", kind="japan_customs_csv", flow="imports")
     # without an 'Exp or Imp' column the flow must be given
     rejected(wh, bad, 1, "no 'Exp or Imp' column", kind="japan_customs_csv")
+
+
+# --- Census page tables, HTS CSV, DataWeb Excel -------------------------------------------------------
+
+
+def test_census_page_bad_number_and_balance(wh, raw, tmp_path):
+    text = (raw / "census/census_japan_page_scrapes/trade_balance__us-balance-5880-2026__at_4c5de49.md").read_text()
+    lines = text.splitlines()
+    n = next(i for i, ln in enumerate(lines, 1) if ln.startswith("| 2025 | May |"))
+    bad = tmp_path / "page.md"
+    bad.write_text("\n".join(lines[: n - 1] + [lines[n - 1].replace("7131.6", "71,31.6")] + lines[n:]) + "\n")
+    rejected(wh, bad, n, "bad number '71,31.6'")
+    bad.write_text("\n".join(lines[: n - 1] + [lines[n - 1].replace("7131.6", "7231.6")] + lines[n:]) + "\n")
+    rejected(wh, bad, n, "is not export - import")
+
+
+def test_hts_csv_wrong_header(wh, raw, tmp_path):
+    lines = (raw / "hts/hts_2025_basic_edition.csv").read_text(encoding="utf-8-sig").splitlines()[:50]
+    bad = tmp_path / "hts_2025_basic_edition.csv"
+    bad.write_text("\n".join([lines[0].replace("General Rate of Duty", "General")] + lines[1:]) + "\n")
+    rejected(wh, bad, 1, "wrong header", kind="hts_csv")
+
+
+def test_dataweb_xlsx_truncated(wh, raw, tmp_path):
+    data = (raw / "census/dataweb_imports_2024_selected_hts10_with_quantities.xlsx").read_bytes()
+    bad = tmp_path / "dataweb.xlsx"
+    bad.write_bytes(data[: len(data) // 2])
+    rejected(wh, bad, None, "not a readable Excel file")

@@ -53,12 +53,29 @@ CASES = [
      "SELECT round(avg(rate), 2) FROM exchange_rates WHERE year(date)=2024", (151.46,)),
     ("fx/EXJPUS_monthly_to_2024-12.csv", "fred_csv", "exchange_rates", 273,
      "SELECT round(avg(rate), 2) FROM exchange_rates WHERE year(date)=2024", (151.46,)),
+    # Census page scrape, first vintage (Mar 2026): 2024 exports 78.98 bn, imports 148.37 bn (pre-revision)
+    ("census/census_japan_page_scrapes/country_detail__us-detail-5880-2026__at_4c5de49.md", "census_page_md", "trade_flows", 10,
+     "SELECT round(sum(value) FILTER (WHERE flow='exports')/1e9, 4), round(sum(value) FILTER (WHERE flow='imports')/1e9, 4),"
+     " min(vintage) FROM trade_flows WHERE period='2024'", (78.9784, 148.3705, "census.gov balance page fetched 2026-03-23T01:05:48Z")),
+    # ... and after the annual revision (Jun 2026): 78.86 bn and 147.12 bn, as in the revised country series
+    ("census/census_japan_page_scrapes/country_detail__us-detail-5880-2026__at_beaf698.md", "census_page_md", "trade_flows", 10,
+     "SELECT round(sum(value) FILTER (WHERE flow='exports')/1e9, 4), round(sum(value) FILTER (WHERE flow='imports')/1e9, 4),"
+     " min(vintage) FROM trade_flows WHERE period='2024'", (78.8632, 147.1165, "census.gov balance page fetched 2026-06-17T05:40:13Z")),
+    ("census/census_japan_page_scrapes/trade_balance__us-balance-5880-2026__at_4c5de49.md", "census_page_md", "trade_flows", 48,
+     "SELECT value/1e6 FROM trade_flows WHERE flow='imports' AND period='2025-04'", (13546.5,)),
+    ("hts/hts_2025_basic_edition.csv", "hts_csv", "hts_lines", 29395,
+     "SELECT count(*), min(revision) FROM chapter99_lines", (447, "2025_basic")),
+    pytest.param("census/dataweb_imports_2024_selected_hts10_with_quantities.xlsx", "dataweb_xlsx", "trade_flows", 18942,
+                 # the sheets' total rows: customs value 72,806,911,050; calculated duties 2,748,846,614
+                 "SELECT sum(value), sum(calculated_duty), count(DISTINCT product_code) FROM trade_flows WHERE value_basis='customs'",
+                 (72806911050.0, 2748846614.0, 184), marks=pytest.mark.slow, id="dataweb_xlsx"),
     ("autos/us_auto_imports_8703_8704.csv", "comtrade", "trade_flows", 36,
      "SELECT round(value/1e9, 2), quantity FROM trade_flows WHERE partner='JPN' AND product_code='8703' AND period='2024'", (40.77, 1388330.0)),
 ]
 
 
-@pytest.mark.parametrize("rel,kind,table,rows,sql,expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
+@pytest.mark.parametrize("rel,kind,table,rows,sql,expected", CASES,
+                         ids=[c[0].split("/")[-1] if isinstance(c[0], str) else None for c in CASES])
 def test_ingest_real_file(con, raw, rel, kind, table, rows, sql, expected):
     path = raw / rel
     assert core.detect_kind(path) == kind
@@ -187,6 +204,27 @@ def warehouse_copy(warehouse, tmp_path, monkeypatch):
     shutil.copy(db.config.warehouse_path(), home / "warehouse.duckdb")
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(home))
     return home
+
+
+def test_hts_csv_equals_json(raw):
+    from tariffscope.ingest import hts_csv, hts_json
+
+    a = hts_csv.read(raw / "hts/hts_2025_basic_edition.csv").drop_columns(["footnotes"])
+    b = hts_json.read(raw / "hts/hts_2025_basic.json.gz").drop_columns(["footnotes"])  # the CSV has no footnotes
+    assert a.equals(b)
+
+
+@pytest.mark.parametrize("rel,why", [
+    ("census/census_to_iso3.csv", "country code list"),
+    ("census/japan_customs_country_codes.csv", "Japan Customs country code list"),
+    ("census/census_country_codes.txt", "Schedule C"),
+    ("hts/revision_dates.csv", "HTS revision dates"),
+    ("hts/chapter99_us_notes_2026_rev_6.txt", "Chapter 99 U.S. notes"),
+    ("hts/usitc_tariff_database_2024.xlsx", "annual tariff database"),
+])
+def test_reference_files_are_refused_with_a_reason(raw, rel, why):
+    with pytest.raises(IngestError, match=why):
+        core.detect_kind(raw / rel)
 
 
 def test_gz_kind_detection(raw):

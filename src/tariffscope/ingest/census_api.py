@@ -81,8 +81,9 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         raise IngestError(path, 1, f"wrong header: need CTY_CODE, time and a value column ({', '.join(f'{s}_MO|_YR' for s in VALUE_COLUMNS)}); found {names}")
     notes: list[str] = []
     cty = pc.cast(t["CTY_CODE"], pa.string()).combine_chunks()
-    agg = pa.array([_is_aggregate(c or "") for c in cty.to_pylist()], pa.bool_())
-    n_agg = pc.sum(agg).as_py() or 0
+    groups = [c for c in pc.unique(cty).to_pylist() if _is_aggregate(c or "")]
+    agg = pc.is_in(cty, pa.array(groups, pa.string())) if groups else pa.repeat(False, len(cty))
+    n_agg = pc.sum(agg).as_py() or 0 if groups else 0
     keep = pc.invert(agg)
     rowno = pa.array(range(first, first + t.num_rows), pa.int64())
     if n_agg:

@@ -259,17 +259,34 @@ def _resolve(key: str, by: str) -> str:
 
 
 def map_column(path: Path, column: pa.Array | pa.ChunkedArray, by: str, first_line: int) -> pa.Array:
-    """Vectorized country mapping of a string column: distinct values resolved once, then a take."""
+    """Vectorized country mapping of a string column: distinct values resolved once, then a take.
+
+    Unknown values raise IngestError at the line of their first occurrence.
+    """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     column = pc.cast(column, pa.string())
     uniq = pc.unique(column)
-    first = {}
-    for v in uniq.to_pylist():
-        first[v] = first_line + pc.index(column, v).as_py() if v is not None else first_line
-    mapping = iso3_for(path, uniq.to_pylist(), by, first)
+    values = uniq.to_pylist()
+    try:
+        mapping = iso3_for(path, values, by)
+    except IngestError as exc:
+        bad = next(v for v in values if v not in _mapped_ok(path, values, by))
+        line = first_line + pc.index(column, bad).as_py()
+        raise IngestError(path, line, exc.reason) from None
     idx = pc.index_in(column, value_set=uniq)
-    return pc.take(pa.array([mapping[v] for v in uniq.to_pylist()], pa.string()), idx)
+    return pc.take(pa.array([mapping[v] for v in values], pa.string()), idx)
+
+
+def _mapped_ok(path: Path, values: list, by: str) -> set:
+    ok = set()
+    for v in values:
+        try:
+            iso3_for(path, [v], by)
+            ok.add(v)
+        except IngestError:
+            pass
+    return ok
 
 
 FLOW_KEY = ["reporter", "partner", "flow", "trade_regime", "period", "frequency", "classification", "product_code",
@@ -279,6 +296,10 @@ FLOW_KEY = ["reporter", "partner", "flow", "trade_regime", "period", "frequency"
 def sum_duplicates(flows: pa.Table, notes: list[str]) -> pa.Table:
     """Rows that share a key after country mapping (Gaza Strip and West Bank -> PSE) are summed, and said so."""
     if flows.num_rows == 0:
+        return flows
+    # Cheap pre-check: without two source rows mapped to one partner for the same product and period,
+    # keys are as unique as the publisher made them.
+    if pc.count_distinct(flows["partner"]).as_py() <= 1:
         return flows
     n_keys = flows.group_by(FLOW_KEY, use_threads=False).aggregate([]).num_rows
     if n_keys == flows.num_rows:

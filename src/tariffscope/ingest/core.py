@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import time
@@ -27,9 +28,12 @@ from tariffscope.errors import IngestError
 from tariffscope.ingest import (
     census_api,
     census_monthly_jsonl,
+    census_page_md,
     comtrade,
     dataweb_csv,
+    dataweb_xlsx,
     fred_csv,
+    hts_csv,
     hts_json,
     import_weights,
     japan_customs_csv,
@@ -47,6 +51,9 @@ READERS: dict[str, ModuleType] = {
     "census_monthly_jsonl": census_monthly_jsonl,
     "comtrade": comtrade,
     "hts_json": hts_json,
+    "hts_csv": hts_csv,
+    "dataweb_xlsx": dataweb_xlsx,
+    "census_page_md": census_page_md,
     "fred_csv": fred_csv,
     "japan_customs_csv": japan_customs_csv,
 }
@@ -105,6 +112,8 @@ def detect_kind(path: str | Path) -> str:
         raise IngestError(path, None, "no such file")
     if name.endswith(".parquet"):
         return "census_api"
+    if name.endswith(".xlsx"):
+        return _detect_xlsx(path)
     head = _head(path)
     text = head.lstrip("\ufeff").lstrip()
     first = text.splitlines()[0] if text else ""
@@ -121,7 +130,14 @@ def detect_kind(path: str | Path) -> str:
             return "comtrade"
         if text.startswith("{") and '"row"' in first:
             return "census_monthly_jsonl"
+    if name.endswith(".md") and "US Census Bureau" in head and ("| Year |" in head):
+        return "census_page_md"
+    reference = _reference_file(name, first)
+    if reference:
+        raise IngestError(path, 1, reference)
     if name.endswith((".csv", ".csv.gz", ".txt")):
+        if first.replace('"', "").startswith("HTS Number,Indent,Description"):
+            return "hts_csv"
         if first.startswith('"Standard Report') or first.startswith("Standard Report"):
             return "usatradeonline_csv"
         if first.lower().startswith(("observation_date,", "date,")):
@@ -137,6 +153,45 @@ def detect_kind(path: str | Path) -> str:
         if first.startswith("Download Date"):
             raise IngestError(path, 1, "this is a DataWeb query-parameters file (how a download was made), not data")
     raise IngestError(path, 1, f"cannot tell what kind of file this is; pass --source with one of {', '.join(KINDS)}")
+
+
+# Files in the raw data that are references, not data to load: say what they are for.
+_REFERENCES = {
+    "cty_code,iso3": "a country code list (Census -> ISO3): used by tariffscope.codes, not ingested",
+    "ctY_code,iso3,country".lower(): "a country code list (Census -> ISO3): used by tariffscope.codes, not ingested",
+    "code,geographical zone,country": "the Japan Customs country code list: used by tariffscope.codes, not ingested",
+    "revision,effective_date": "HTS revision dates: read with each HTS revision (hts_json/hts_csv ingest), not ingested alone",
+}
+
+
+def _reference_file(name: str, first: str) -> str | None:
+    low = first.replace('"', "").lower()
+    for prefix, why in _REFERENCES.items():
+        if low.startswith(prefix):
+            return why
+    if name.startswith("census_country_codes") or "Schedule C" in first or first.startswith("-----"):
+        return "the Census Schedule C country list: used by tariffscope.codes, not ingested"
+    if name.startswith("chapter99_us_notes"):
+        return "the text of the Chapter 99 U.S. notes: read by the measure catalogue checks, not ingested"
+    return None
+
+
+def _detect_xlsx(path: Path) -> str:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+        names = wb.sheetnames
+        wb.close()
+    except Exception as exc:  # a damaged zip/xlsx
+        raise IngestError(path, None, f"not a readable Excel file ({exc})") from None
+    if "Query Parameters" in names and "Customs Value" in names:
+        return "dataweb_xlsx"
+    if any(n.startswith("trade_tariff_database") for n in names):
+        raise IngestError(path, None, "the USITC annual tariff database (HTS8 x 122 columns) is not read yet; "
+                                      "the HTS JSON revisions carry the same MFN rates (ingest those)")
+    raise IngestError(path, None, f"unknown Excel layout (sheets {names[:5]}): only DataWeb downloads "
+                                  "(a 'Query Parameters' sheet and one sheet per data type) are read")
 
 
 def _head(path: Path, n: int = 4096) -> str:
@@ -155,22 +210,29 @@ def _head(path: Path, n: int = 4096) -> str:
 def _already(con: db.Connection, sha: str) -> tuple[int, str, str] | None:
     """(ingest_id, when, what) if these bytes are already in the warehouse, else None."""
     rows = con.execute(
-        """SELECT l.ingest_id, l.finished_at, coalesce(s.source, l.source_kind) FROM ingest_log l
-           LEFT JOIN sources s ON s.sha256 = l.sha256 WHERE l.sha256 = ?""", [sha]).fetchall()
-    if rows:
-        return int(rows[0][0]), _when(rows[0][1]), f"source {rows[0][2]}"
-    # raw files the embedded data were built from (HTS revisions, Census pulls, FRED ...)
-    emb = con.execute("SELECT min(ingest_id), min(finished_at) FROM ingest_log WHERE source_kind = 'embedded'").fetchall()
-    if emb and emb[0][0] is not None:
-        from tariffscope.ingest import embedded
-
-        for t in embedded.provenance()["tables"].values():
-            if any(f["sha256"] == sha for f in t["files"]):
-                return int(emb[0][0]), _when(emb[0][1]), f"part of the embedded source {t['source']}"
-    rows = con.execute("SELECT revision FROM hts_revisions WHERE sha256 = ?", [sha]).fetchall()
-    if rows:
-        return 0, "an earlier run", f"HTS revision {rows[0][0]}"
+        """SELECT ingest_id, finished_at, source_kind, path,
+                  (SELECT min(finished_at) FROM ingest_log WHERE source_kind = 'embedded') AS embedded_at
+           FROM ingest_log WHERE sha256 = ? OR source_kind = 'embedded' ORDER BY source_kind = 'embedded' LIMIT 1""",
+        [sha]).fetchall()
+    if rows and rows[0][2] != "embedded":
+        src = con.execute("SELECT source FROM sources WHERE sha256 = ? LIMIT 1", [sha]).fetchall()
+        return int(rows[0][0]), _when(rows[0][1]), f"source {src[0][0] if src else rows[0][2]}"
+    if rows:  # the embedded data are loaded: the raw files they were built from count as ingested
+        source = _embedded_raw_files().get(sha)
+        if source:
+            return int(rows[0][0]), _when(rows[0][4]), f"part of the embedded source {source}"
+        # an HTS revision loaded with the embedded data (or earlier) from these bytes
+        rev = con.execute("SELECT revision FROM hts_revisions WHERE sha256 = ?", [sha]).fetchall()
+        if rev:
+            return 0, "an earlier run", f"HTS revision {rev[0][0]}"
     return None
+
+
+@functools.cache
+def _embedded_raw_files() -> dict[str, str]:
+    from tariffscope.ingest import embedded
+
+    return {f["sha256"]: t["source"] for t in embedded.provenance()["tables"].values() for f in t["files"]}
 
 
 def _when(ts: Any) -> str:
@@ -212,17 +274,19 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
                 raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        con.execute("SET enable_progress_bar = false")  # a library call prints nothing
         with db.transaction(con):
             ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
             rows = {}
             for table, arrow in parsed.tables.items():
                 rows[table] = arrow.num_rows
                 _insert(con, table, arrow, None if table == "hts_revisions" else ingest_id)
-            con.execute(
-                "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [parsed.source, parsed.title, parsed.publisher, str(path), sha, parsed.vintage,
-                 started.date().isoformat(), "; ".join(parsed.notes) or None],
-            )
+            if not con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall():
+                con.execute(
+                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [parsed.source, parsed.title, parsed.publisher, str(path), sha, parsed.vintage,
+                     started.date().isoformat(), "; ".join(parsed.notes) or None],
+                )
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,

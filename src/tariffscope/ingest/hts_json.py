@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tariffscope import config
 from tariffscope.errors import IngestError
@@ -106,47 +107,73 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     missing = [f for f in FIELDS if f not in doc[0]]
     if missing:
         raise IngestError(path, 1, f"wrong header: entry 1 has no {missing}")
-    lines: dict[str, list] = {f.name: [] for f in HTS_LINES}
-    ch99: dict[str, list] = {f.name: [] for f in CHAPTER99_LINES}
-    seen: set[str] = set()
-    headers = 0
-    for i, e in enumerate(doc, start=1):
-        if not isinstance(e, dict) or any(f not in e for f in FIELDS):
-            raise IngestError(path, i, f"entry {i}: not an HTS line object with fields {list(FIELDS)}")
-        htsno = (e["htsno"] or "").strip()
-        if not htsno:
-            headers += 1
-            continue
-        if not re.fullmatch(r"\d{4}(\.\d{2}){0,3}", htsno):
-            raise IngestError(path, i, f"entry {i}: bad HTS number {htsno!r}")
-        code = htsno.replace(".", "")
-        if code in seen:
-            raise IngestError(path, i, f"entry {i}: HTS number {htsno} appears twice")
-        seen.add(code)
+    return build(path, doc, rev, year, seq, sha, source, vintage, dates_csv)
+
+
+def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, source: str | None = None,
+          vintage: str | None = None, dates_csv: Path | None = None, kind: str = KIND) -> ParsedFile:
+    """HTS line objects (as in the JSON export) -> hts_lines, chapter99_lines and the hts_revisions row."""
+    from tariffscope.tariffs.schedule import parse_rate
+
+    rate = functools.lru_cache(maxsize=None)(parse_rate)
+    # Column-wise: validate once over the whole file, then build each column with one comprehension.
+    need = set(FIELDS)
+    bad = next((i for i, e in enumerate(doc, 1) if not isinstance(e, dict) or not need <= e.keys()), None)
+    if bad is not None:
+        raise IngestError(path, bad, f"entry {bad}: not an HTS line object with fields {list(FIELDS)}")
+    numbered = [(i, e) for i, e in enumerate(doc, 1) if (e["htsno"] or "").strip()]
+    headers = len(doc) - len(numbered)
+    htsno = pa.array([e["htsno"].strip() for _, e in numbered], pa.string())
+    ok = pc.match_substring_regex(htsno, r"^\d{4}(\.\d{2}){0,3}$")
+    if not pc.all(ok).as_py():
+        j = pc.index(ok, False).as_py()
+        i = numbered[j][0]
+        raise IngestError(path, i, f"entry {i}: bad HTS number {htsno[j].as_py()!r}")
+    codes = pc.replace_substring(htsno, ".", "").to_pylist()
+    if len(set(codes)) != len(codes):
+        seen: set[str] = set()
+        for (i, _), c in zip(numbered, codes):
+            if c in seen:
+                raise IngestError(path, i, f"entry {i}: HTS number {c} appears twice")
+            seen.add(c)
+    indents = []
+    for i, e in numbered:
+        v = e["indent"]
         try:
-            indent = int(e["indent"]) if e["indent"] not in (None, "") else None
+            indents.append(int(v) if v not in (None, "") else None)
         except (TypeError, ValueError):
-            raise IngestError(path, i, f"entry {i}: bad indent {e['indent']!r}") from None
-        general = _text(e["general"])
-        if code.startswith("9903"):
-            p = rate(general or "")
-            ch99["revision"].append(rev), ch99["heading"].append(code), ch99["indent"].append(indent)
-            ch99["description"].append(_text(e["description"])), ch99["general_text"].append(general)
-            ch99["ad_valorem"].append(p.ad_valorem if p.form in ("subheading_plus", "ad_valorem", "free") else None)
-            ch99["footnotes"].append(_footnotes(e["footnotes"]))
-            continue
-        units = e["units"]
-        p = rate(general or "")
-        vals = dict(
-            revision=rev, hts_code=code, level=len(code), indent=indent, description=_text(e["description"]),
-            units=", ".join(str(u) for u in units) if isinstance(units, list) and units else _text(units) if not isinstance(units, list) else None,
-            general_text=general, special_text=_text(e["special"]), other_text=_text(e["other"]),
-            footnotes=_footnotes(e["footnotes"]), rate_form=p.form, ad_valorem=p.ad_valorem,
-            specific_rate=p.specific_rate, specific_unit=p.specific_unit, specific_rate_2=p.specific_rate_2,
-            specific_unit_2=p.specific_unit_2, parse_note=p.note,
-        )
-        for k, v in vals.items():
-            lines[k].append(v)
+            raise IngestError(path, i, f"entry {i}: bad indent {v!r}") from None
+    is99 = [c.startswith("9903") for c in codes]
+    general = [_text(e["general"]) for _, e in numbered]
+    parsed = {t: rate(t or "") for t in set(general)}
+    keep = [not x for x in is99]
+
+    def col(values: list, mask: list[bool]) -> list:
+        return [v for v, m in zip(values, mask) if m]
+
+    desc = [_text(e["description"]) for _, e in numbered]
+    notes_col = [_footnotes(e["footnotes"]) for _, e in numbered]
+    g_lines = col(general, keep)
+    p_lines = [parsed[g] for g in g_lines]
+    units = [", ".join(str(u) for u in e["units"]) if isinstance(e["units"], list) and e["units"] else
+             (None if isinstance(e["units"], list) else _text(e["units"])) for _, e in numbered]
+    lines = {
+        "revision": [rev] * len(p_lines), "hts_code": col(codes, keep), "level": [len(c) for c in col(codes, keep)],
+        "indent": col(indents, keep), "description": col(desc, keep), "units": col(units, keep), "general_text": g_lines,
+        "special_text": col([_text(e["special"]) for _, e in numbered], keep),
+        "other_text": col([_text(e["other"]) for _, e in numbered], keep), "footnotes": col(notes_col, keep),
+        "rate_form": [p.form for p in p_lines], "ad_valorem": [p.ad_valorem for p in p_lines],
+        "specific_rate": [p.specific_rate for p in p_lines], "specific_unit": [p.specific_unit for p in p_lines],
+        "specific_rate_2": [p.specific_rate_2 for p in p_lines], "specific_unit_2": [p.specific_unit_2 for p in p_lines],
+        "parse_note": [p.note for p in p_lines],
+    }
+    g99 = col(general, is99)
+    ch99 = {
+        "revision": [rev] * len(g99), "heading": col(codes, is99), "indent": col(indents, is99),
+        "description": col(desc, is99), "general_text": g99,
+        "ad_valorem": [parsed[g].ad_valorem if parsed[g].form in ("subheading_plus", "ad_valorem", "free") else None for g in g99],
+        "footnotes": col(notes_col, is99),
+    }
     hts = pa.table({f.name: pa.array(lines[f.name], f.type) for f in HTS_LINES}, schema=HTS_LINES)
     c99 = pa.table({f.name: pa.array(ch99[f.name], f.type) for f in CHAPTER99_LINES}, schema=CHAPTER99_LINES)
     rrow = revision_row(path, sha, rev, year, seq, dates_csv)
@@ -155,7 +182,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     if rrow["effective_date"] is None:
         notes.append(f"{rev} is not listed in revision_dates.csv: no effective date recorded")
     return ParsedFile(
-        KIND, path, {"hts_lines": hts, "chapter99_lines": c99, "hts_revisions": revs},
+        kind, path, {"hts_lines": hts, "chapter99_lines": c99, "hts_revisions": revs},
         source or f"hts_{rev}", f"Harmonized Tariff Schedule of the United States, {rev.replace('_', ' ')}",
         PUBLISHER, vintage or rev, notes,
     )

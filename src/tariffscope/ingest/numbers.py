@@ -55,25 +55,19 @@ def parse_numbers(values: pa.Array | pa.ChunkedArray, blank: tuple[str, ...] = (
     for b in blank:
         is_blank = pc.or_(is_blank, pc.equal(s, b))
     is_blank = pc.fill_null(is_blank, True)
-    if not pc.any(is_blank).as_py():
-        # Fast path: plain numbers cast directly; Arrow also accepts 'nan'/'inf', which we refuse below.
-        try:
-            out = pc.cast(s, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            out = None
-        if out is not None and pc.all(pc.is_finite(out)).as_py():
-            return out
-    plain = pc.match_substring_regex(s, f"^(?:{_NUMBER})$")
-    paren = pc.match_substring_regex(s, _PAREN_RE.pattern)
-    ok = pc.fill_null(pc.or_(is_blank, pc.or_(plain, paren)), True)
+    # one regex pass decides every cell (the same grammar as parse_number)
+    ok = pc.fill_null(pc.or_(is_blank, pc.match_substring_regex(s, f"^(?:{_NUMBER})$|{_PAREN_RE.pattern}")), True)
     if not pc.all(ok).as_py():
         idx = pc.index(ok, False).as_py()
         raise NumberFormatError(values[idx].as_py(), idx)
     # Blanks -> null; parentheses -> negative; strip separators; cast.
     cleaned = pc.if_else(is_blank, pa.scalar(None, pa.string()), s)
-    neg = pc.fill_null(paren, False)
-    cleaned = pc.replace_substring_regex(cleaned, r"[,()]", "")
+    neg = pc.fill_null(pc.starts_with(s, "("), False)
+    cleaned = pc.replace_substring(cleaned, ",", "")
+    any_neg = pc.any(neg).as_py()
+    if any_neg:
+        cleaned = pc.replace_substring(pc.replace_substring(cleaned, "(", ""), ")", "")
     out = pc.cast(cleaned, pa.float64())
-    if pc.any(neg).as_py():
+    if any_neg:
         out = pc.if_else(neg, pc.negate(out), out)
     return out
