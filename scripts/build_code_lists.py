@@ -43,7 +43,7 @@ CENSUS_ISO2_FIXES = {"KV": "XKX", "GZ": "PSE", "WE": "PSE"}
 CENSUS_SECONDARY = {"5082": "PSE"}  # Gaza Strip; West Bank (5083) is the primary code of PSE
 # Extra spellings people type (normalised like names: lower case, punctuation dropped).
 EXTRA_ALIASES = {
-    "GBR": ["uk", "u k", "great britain", "britain", "england"],
+    "GBR": ["uk", "u k", "great britain", "britain", "england", "scotland", "wales", "northern ireland"],
     "USA": ["us", "u s", "u s a", "america", "united states of america"],
     "KOR": ["korea", "korea south", "south korea", "republic of korea", "korea republic of", "korea rep"],
     "PRK": ["korea north", "north korea"],
@@ -200,11 +200,15 @@ def build_hts_headers(raw: Path) -> dict:
                 seen.setdefault((code, order, indent, desc), []).append(ri)
             pending = []
     out = OUT_DIR / "hts_headers.csv.gz"
-    with gzip.open(out, "wt", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["next_code", "order", "indent", "description", "revisions"])
-        for (code, order, indent, desc), ris in sorted(seen.items()):
-            w.writerow([code, order, indent, desc, _ranges(ris)])
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["next_code", "order", "indent", "description", "revisions"])
+    for (code, order, indent, desc), ris in sorted(seen.items()):
+        w.writerow([code, order, indent, desc, _ranges(ris)])
+    with open(out, "wb") as raw_fh, gzip.GzipFile(fileobj=raw_fh, mode="wb", mtime=0) as gz:  # reproducible bytes
+        gz.write(buf.getvalue().encode("utf-8"))
     meta = {"output": out.name, "rows": len(seen), "revisions": revs,
             "note": "revisions column: index ranges into 'revisions'",
             "sources": {f"hts/{p.name}": sha256(p) for p in files}, "build_date": dt.date.today().isoformat()}
@@ -250,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     if primary["iso3"].duplicated().any():
         raise SystemExit(f"duplicate ISO3 among primary Census codes: {primary[primary['iso3'].duplicated()]}")
     census_by_iso3 = dict(zip(primary["iso3"], primary["census_code"]))
-    census_name_by_iso3 = dict(zip(primary["iso3"], primary["census_name"]))
+    all_census_names: dict[str, list[str]] = {}
+    for iso3, name in zip(sched["iso3"], sched["census_name"]):  # secondary codes' names too (Gaza Strip)
+        all_census_names.setdefault(iso3, []).append(name)
     extra_census: dict[str, list[str]] = {}
     for code, iso3 in CENSUS_SECONDARY.items():
         extra_census.setdefault(iso3, []).append(code)
@@ -287,10 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     out_rows = []
     for r in coco.itertuples(index=False):
         iso3 = r.ISO3
-        aliases = {norm(a) for a in [r.name_short, r.name_official, census_name_by_iso3.get(iso3, ""),
-                                     re.sub(r"\s*\(.*?\)", "", census_name_by_iso3.get(iso3, "")),
-                                     re.sub(r"^.*\((.*)\)$", r"\1", census_name_by_iso3.get(iso3, "")),
-                                     japan_name_by_iso3.get(iso3, "")] if a}
+        census_names = all_census_names.get(iso3, [])
+        aliases = {norm(a) for a in [r.name_short, r.name_official, japan_name_by_iso3.get(iso3, ""), *census_names,
+                                     *(re.sub(r"\s*\(.*?\)", "", n) for n in census_names),
+                                     *(re.sub(r"^.*\((.*)\)$", r"\1", n) for n in census_names)] if a}
         aliases |= set(EXTRA_ALIASES.get(iso3, []))
         aliases.discard(norm(r.name_short))
         out_rows.append({

@@ -25,6 +25,9 @@ from tariffscope.errors import InputError
         ("Germany", "DEU"), ("4280", "DEU"), ("Viet Nam", "VNM"), ("Vietnam", "VNM"),
         ("Burma", "MMR"), ("Turkey", "TUR"), ("Czech Republic", "CZE"), ("Taiwan", "TWN"),
         ("Hong Kong", "HKG"), ("5082", "PSE"), ("5083", "PSE"), ("4803", "XKX"),
+        ("Gaza Strip Administered by Israel", "PSE"), ("Congo (Kinshasa)", "COD"), ("Congo (Brazzaville)", "COG"),
+        ("Niger", "NER"), ("Nigeria", "NGA"), ("Dominica", "DMA"), ("Dominican Republic", "DOM"),
+        ("Sudan", "SDN"), ("South Sudan", "SSD"), ("Northern Ireland", "GBR"), ("Macau", "MAC"),
         ("EU27", "EU27"), ("EU", "EU27"), ("European Union", "EU27"), ("0003", "EU27"),
         ("WLD", "WLD"), ("World", "WLD"),
     ],
@@ -83,6 +86,25 @@ def test_every_census_code_in_raw_lists_resolves(raw: Path) -> None:
     with open(raw / "census" / "census_to_iso3.csv") as fh:
         for row in csv.DictReader(fh):
             assert mapping[row["cty_code"]] == row["iso3"], row
+
+
+def test_trade_file_country_names_resolve(raw: Path) -> None:
+    # Every partner name of the USA Trade Online and DataWeb files resolves, except the region 'Europe'.
+    names: set[str] = set()
+    for f in (raw / "census" / "usatradeonline_imports_hs2_monthly").glob("*.csv"):
+        lines = f.read_text(encoding="utf-8-sig").splitlines()
+        start = next(i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Commodity"))
+        names |= {r["Country"] for r in csv.DictReader(lines[start:]) if r.get("Country")}
+    lines = (raw / "census" / "dataweb_exports_fas_hs2_by_country_2020_2024.csv").read_text(encoding="utf-8-sig").splitlines()
+    start = next(i for i, ln in enumerate(lines) if "Country" in ln)
+    names |= {r["Country"] for r in csv.DictReader(lines[start:]) if r.get("Country")}
+    bad = set()
+    for n in names:
+        try:
+            cc.resolve_country(n)
+        except InputError:
+            bad.add(n)
+    assert len(names) > 200 and bad <= {"Europe"}, bad
 
 
 def test_japan_customs_codes_resolve(raw: Path) -> None:
