@@ -79,6 +79,12 @@ def _parse_years(text: str | None) -> list[int] | None:
         raise InputError(f"--years: cannot read {text!r} (use 1986,1990 or 1986-2006/4)") from None
 
 
+_SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "factory_price_change_pct": "factory p",
+          "output_change_pct": "output", "exports_change_pct": "exports", "imports_change_pct": "imports",
+          "trade_balance_baseline": "TB base", "trade_balance_counterfactual": "TB new",
+          "real_gdp_change_std": "GDP sd", "real_gdp_change_p05": "GDP p05", "real_gdp_change_p95": "GDP p95"}
+
+
 @ge_app.command("simulate")
 def simulate(
     spec: Path = typer.Argument(..., help="GE experiment SPEC (YAML), see examples/ge/"),
@@ -86,7 +92,7 @@ def simulate(
     workers: int = typer.Option(None, "--workers", help="parallel workers for the Monte Carlo"),
     backend: str = typer.Option(None, "--backend", help="serial | process | dask"),
     out: Path = typer.Option(None, "--out", help="write countries.csv, pairs.csv and result.json here"),
-    pairs: bool = typer.Option(False, "--pairs", help="also print the per-pair flow changes"),
+    pairs: bool = typer.Option(False, "--pairs", help="also print the 25 pairs whose flows change most"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Solve a GE counterfactual (exact hat algebra) and print per-country results.
@@ -97,8 +103,8 @@ def simulate(
     res = run.result
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        run.to_frame().to_csv(out / "countries.csv", float_format="%.6f")
-        run.pairs_frame().to_csv(out / "pairs.csv", index=False, float_format="%.6f")
+        run.to_frame().to_csv(out / "countries.csv", float_format="%.10g")
+        run.pairs_frame().to_csv(out / "pairs.csv", index=False, float_format="%.10g")
         (out / "result.json").write_text(json.dumps(run.to_dict(), indent=2, default=str))
     if fmt == "json":
         console.print_json(json.dumps(run.to_dict(), default=str))
@@ -108,17 +114,27 @@ def simulate(
     frame = run.to_frame()
     if run.monte_carlo is not None:
         cols += ["real_gdp_change_std", "real_gdp_change_p05", "real_gdp_change_p95"]
-    _emit_frame(frame[cols], fmt, f"GE: {run.name} (% changes)")
+    shown = frame[cols]
+    if fmt == "table":  # short headers so the table fits a terminal; csv keeps the field names
+        shown = shown.rename(columns=_SHORT)
+    _emit_frame(shown, fmt, f"GE: {run.name} (% changes; trade balances in the data's currency units)")
     if pairs:
         p = run.pairs_frame()
-        p = p[p.flow_change_pct.abs() > 1e-9].set_index(["exporter", "importer"])
-        _emit_frame(p, fmt, "flows by pair (changed pairs)")
+        p = p[p.exporter != p.importer]
+        p = p.reindex(p.flow_change_pct.abs().sort_values(ascending=False).index).head(25)
+        _emit_frame(p.set_index(["exporter", "importer"]), fmt, "international flows: the 25 largest % changes (all pairs: --out)")
     if fmt == "table":
         d = res.diagnostics
-        console.print(f"closure: {res.closure}; converged in {d.get('iterations')} iterations "
-                      f"(max excess demand {d.get('max_excess_demand', float('nan')):.2e}); "
-                      f"adding-up gap {d.get('adding_up_gap', float('nan')):.1e}; "
-                      f"numeraire: {d.get('numeraire', 'P_ref = 1')}", highlight=False)
+        if res.closure == "gegravity":
+            console.print(f"closure: gegravity 0.3 convention (resistances with baseline shares, E/Y fixed, "
+                          f"P_{d.get('reference')} = 1); {d.get('iterations')} resistance iterations; "
+                          f"world expenditure / world output - 1 = {d.get('adding_up_gap', float('nan')):.1e} "
+                          f"(as in the data)", highlight=False)
+        else:
+            console.print(f"closure: exact; converged in {d.get('iterations')} iterations "
+                          f"(max excess demand {d.get('max_excess_demand', float('nan')):.2e}); "
+                          f"adding-up gap {d.get('adding_up_gap', float('nan')):.1e}; "
+                          f"numeraire: {d.get('numeraire')}", highlight=False)
         console.print(f"source: {res.source}", highlight=False)
         coefs = ", ".join(f"{k}={v:.4f}" for k, v in run.experiment.coefficients.items()) or "none (tariff changes only)"
         console.print(f"coefficients: {coefs}", highlight=False)
