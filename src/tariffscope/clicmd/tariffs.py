@@ -74,6 +74,7 @@ def etr(
     end: Optional[str] = typer.Option(None, "--to", help="End of a daily series"),
     by: Optional[str] = typer.Option(None, "--by", help="sector | authority | hs2"),
     weights: str = typer.Option("census_import_weights_2024", "--weights", help="trade_flows source of the HS10 weights"),
+    usmca_share: float = typer.Option(0.0, "--usmca-share", help="Share of Canada/Mexico imports entered as USMCA-qualifying"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Trade-weighted effective tariff rate on imports from a partner.
@@ -85,7 +86,10 @@ def etr(
     fmt = _fmt(fmt, FORMATS)
     if date is None and (start is None or end is None):
         raise InputError("give --date, or both --from and --to")
-    res = api.etr(partner, date=date, start=start, end=end, by=by, weights=weights)
+    if not 0.0 <= usmca_share <= 1.0:
+        raise InputError(f"--usmca-share must be between 0 and 1, got {usmca_share}")
+    res = api.etr(partner, date=date, start=start, end=end, by=by, weights=weights,
+                  options={"usmca": usmca_share} if usmca_share else None)
     if fmt == "json":
         print(json.dumps(res.to_dict(), indent=2))
         return

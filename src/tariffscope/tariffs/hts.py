@@ -204,6 +204,8 @@ def _build(con, revision: str, t) -> MfnTable:
             if pos is not None:
                 _AVE_CACHE[(cid, code, texts[pos])] = got
                 _AVE_CACHE.setdefault((cid, code[:8], texts[pos]), got)
+        for i in missing:  # lines the AVE table does not cover: remember that, do not ask again
+            _AVE_CACHE.setdefault((cid, col["hts10"][i], texts[i]), (None, "no AVE available"))
     for i in np.flatnonzero(needs):
         got = _AVE_CACHE.get((cid, col["hts10"][i], texts[i])) or _AVE_CACHE.get((cid, col["hts10"][i][:8], texts[i]))
         if got and got[0] is not None and not np.isnan(got[0]):

@@ -162,11 +162,13 @@ def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.nda
     comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
     iv = intervals(con, d0, d1, cat)
     hts_mod.prefetch(con, [hts_mod.revision_in_force(con, s).revision for s in iv.starts])
-    mfn_by_rev: dict[str, np.ndarray] = {}
+    mfn_by_table: dict[int, np.ndarray] = {}
+    keys = ("mfn", "total", *{b for bs in COMPONENTS.values() for b in bs})
     for i, s in enumerate(iv.starts):
         e = (iv.starts[i + 1] - dt.timedelta(days=1)) if i + 1 < len(iv.starts) else iv.end
         rev = hts_mod.revision_in_force(con, s)
-        if rev.revision not in mfn_by_rev:
-            mfn_by_rev[rev.revision] = _mfn_for(hts_mod.mfn_table(con, rev.revision), codes)[1]
-        out = comp.evaluate_cells(s, h, o, mfn_by_rev[rev.revision], opts)
+        table = hts_mod.mfn_table(con, rev.revision)  # revisions with identical lines share one table
+        if id(table) not in mfn_by_table:
+            mfn_by_table[id(table)] = _mfn_for(table, codes)[1]
+        out = comp.evaluate_cells(s, h, o, mfn_by_table[id(table)], opts, keys=keys)
         yield s, e, _components(out), rev.revision

@@ -326,14 +326,22 @@ class Compiled:
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
 
-    def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict) -> dict[str, np.ndarray]:
-        """``evaluate`` on cells (h[i], o[i]) with MFN given per product, deduplicating origins with one profile."""
+    def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict,
+                       keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """``evaluate`` on cells (h[i], o[i]) with MFN given per product, deduplicating origins with one profile.
+
+        Only ``keys`` of the result are expanded back to the cells (all when None).
+        """
         reps, prof = self.origin_profiles(date, opts)
-        key = h.astype(np.int64) * len(reps) + prof[o]
-        ukey, inv = np.unique(key, return_inverse=True)
-        uh, up = ukey // len(reps), ukey % len(reps)
+        n_p = len(reps)
+        key = h.astype(np.int64) * n_p + prof[o]
+        mark = np.zeros(self.n_h * n_p, dtype=bool)  # dense marks instead of a sort: keys are bounded
+        mark[key] = True
+        ukey = np.flatnonzero(mark)
+        inv = (np.cumsum(mark) - 1)[key]
+        uh, up = ukey // n_p, ukey % n_p
         out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts)
-        return {k: v[inv] for k, v in out.items()}
+        return {k: v[inv] for k, v in out.items() if keys is None or k in keys}
 
     def evaluate(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn: np.ndarray, opts: dict,
                  metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None) -> dict[str, np.ndarray]:

@@ -50,11 +50,19 @@ class ParsedRate:
     def has_specific(self) -> bool:
         return self.specific_rate is not None
 
+    @property
+    def partial_base(self) -> bool:
+        """A part of the rate applies to a component of the value or to a content quantity (see note)."""
+        return bool(self.note) and PARTIAL_BASE in self.note
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 FREE = ParsedRate("free", ad_valorem=0.0)
+PARTIAL_BASE = "partial base"
+_WHOLE_VALUE = {"on the entire set", "on the full value"}
+_CONTENT_BASE = re.compile(r"content|drained weight|total sugars|^over\b", re.IGNORECASE)
 NONE = ParsedRate("none")
 
 _TAG = re.compile(r"<[^>]*>")
@@ -109,7 +117,7 @@ def _to_float(num: str, scale: int = 1) -> float:
 def _unit_and_qualifier(rest: str) -> tuple[str, str]:
     """Split 'kg on drained weight' -> ('kg', 'on drained weight'); '1,000 pins' -> ('1000 pins', '')."""
     rest = rest.strip()
-    m = re.match(r"^(.*?)\s+((?:on|of|less|but|in|if)\b.*)$", rest, re.IGNORECASE)
+    m = re.match(r"^(.*?)\s+((?:on|of|less|but|in|if|over)\b.*)$", rest, re.IGNORECASE)
     unit, qual = (m.group(1), m.group(2)) if m else (rest, "")
     unit = re.sub(r"\s*/\s*", "/", unit.strip().rstrip(",").strip())
     unit = re.sub(r"(?<=\d),(?=\d{3})", "", unit)
@@ -201,10 +209,19 @@ def _parse_clean(s: str) -> ParsedRate:
         return ParsedRate("unparsed", note=f"{len(sps)} specific components (at most 2 supported)")
     notes: list[str] = []
     av = avs[0][1] if avs else None
-    if avs and avs[0][3]:
-        notes.append(f"ad valorem {avs[0][3]}")
-    for extra in avs[1:]:
-        notes.append(f"approximation: second ad valorem part {extra[1]:.4g} {extra[3]} not included".strip())
+    # A part levied on a component of the value ('6% on the case', '5.3% on the battery') or on a content
+    # quantity ('1.7¢/kg on lead content', '... on drained weight', '2¢/jewel over 17') cannot be turned
+    # into a rate on customs value from the text: flagged 'partial base' (its AVE needs realized duties).
+    partial = any(c[3] and c[3].lower() not in _WHOLE_VALUE and c[3].lower().startswith("on") for c in avs) or any(
+        _CONTENT_BASE.search(c[3] or "") for c in sps)
+    if partial:
+        notes.append(PARTIAL_BASE)
+    for i, c in enumerate(avs):
+        if i == 0:
+            if c[3]:
+                notes.append(f"ad valorem {c[3]}")
+        else:
+            notes.append(f"further ad valorem part {float(Decimal(str(c[1])) * 100):g}% {c[3]} not in ad_valorem".strip())
     for i, sp in enumerate(sps):
         if sp[3]:
             notes.append(f"specific{'' if i == 0 else ' 2'} {sp[3]}")
@@ -337,6 +354,9 @@ def unparsed_report(revision_lines: Any, level: int = 10, include_chapters_98_99
 #                     the average unit value of the HTS8 / HS6 group in the same unit: from quantities,
 #                     or implied by the realized duty of its specific-rate lines (q = (duty - av*v) / s);
 #   no_unit_value     none of these: the AVE is left empty (the ad valorem part is in ``ad_valorem``).
+# Rates with a 'partial base' (an ad valorem part on a component, '6% on the case'; a specific part on a
+# content quantity, '1.7¢/kg on lead content') take only the realized route: no unit value of the goods
+# converts them (else basis partial_base_no_realized_duty).
 
 # Partners taken to pay the column-1 general rate in 2024: no free-trade agreement with the US, no
 # preference program (AGOA, CBI; GSP lapsed since 2021), no column-2 or Section 301 duties, and not
@@ -398,7 +418,7 @@ def ave(parsed: ParsedRate, unit_value: float | None = None, quantity: float | N
 _AVE_SQL = """
 WITH lines AS (
     SELECT hts_code, level, rate_form, ad_valorem, specific_rate, specific_unit, specific_rate_2, specific_unit_2,
-           general_text
+           general_text, coalesce(parse_note, '') LIKE '%partial base%' AS partial
     FROM hts_lines WHERE revision = $rev
 ),
 l10 AS (   -- HTS10 lines with the rate they take (own text, else the 8/6/4-digit line above)
@@ -415,7 +435,7 @@ l10 AS (   -- HTS10 lines with the rate they take (own text, else the 8/6/4-digi
 ),
 r AS (
     SELECT l10.hts10, l10.rate_from, coalesce(s.rate_form, 'none') AS rate_form, s.ad_valorem, s.specific_rate,
-           s.specific_unit, s.specific_rate_2, s.specific_unit_2, s.general_text
+           s.specific_unit, s.specific_rate_2, s.specific_unit_2, s.general_text, coalesce(s.partial, false) AS partial
     FROM l10 LEFT JOIN lines s ON s.hts_code = l10.rate_from
 ),
 realized AS (   -- 2024 calculated duty and customs value from partners paying the general rate
@@ -442,7 +462,7 @@ uv10 AS (   -- unit values by HTS10: observed quantities first, else implied by 
     FROM r
     LEFT JOIN qty q ON q.hts10 = r.hts10 AND q.rate_unit = r.specific_unit
     LEFT JOIN realized z ON z.hts10 = r.hts10
-    WHERE r.specific_rate IS NOT NULL
+    WHERE r.specific_rate IS NOT NULL AND NOT r.partial   -- content/component bases: no unit value applies
 ),
 g8 AS (
     SELECT substr(hts10, 1, 8) AS g, unit, sum(value) / sum(value / coalesce(uv_obs, uv_implied)) AS uv
@@ -453,7 +473,7 @@ g6 AS (
     FROM uv10 WHERE coalesce(uv_obs, uv_implied) > 0 GROUP BY 1, 2
 )
 SELECT r.hts10, r.rate_from, r.rate_form, r.general_text, r.ad_valorem, r.specific_rate, r.specific_unit,
-       r.specific_rate_2, r.specific_unit_2,
+       r.specific_rate_2, r.specific_unit_2, r.partial,
        u.uv_obs, z.value AS realized_value, z.duty AS realized_duty, g8.uv AS uv_hs8, g6.uv AS uv_hs6
 FROM r
 LEFT JOIN uv10 u ON u.hts10 = r.hts10
@@ -507,7 +527,10 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
     uv_obs, uv8, uv6 = col("uv_obs"), col("uv_hs8"), col("uv_hs6")
     rz_v, rz_d = col("realized_value"), col("realized_duty")
 
+    partial = np.array([bool(v) for v in t.column("partial").to_pylist()], dtype=bool)
     has_spec = ~np.isnan(s1)
+    needs = has_spec | partial           # lines whose AVE is not just the ad valorem rate
+    convertible = has_spec & ~partial    # specific parts a unit value of the goods can convert
     av0 = np.where(np.isnan(av), 0.0, av)
     same_unit_2 = ~np.isnan(s2) & (u2 == u1)
     s_total = np.where(has_spec, s1 + np.where(same_unit_2, s2, 0.0), np.nan)
@@ -517,25 +540,28 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
     ave_v = np.full(n, np.nan)
     basis = np.full(n, None, dtype=object)
     # 1. observed HTS10 unit values
-    m = has_spec & (uv_obs > 0)
+    m = convertible & (uv_obs > 0)
     uv[m], level[m], basis[m] = uv_obs[m], "hs10", "unit_value_hs10"
-    # 2. realized duty of the line itself (AVE directly)
-    # (only where the duty exceeds the ad valorem part: otherwise part of the trade did not pay the rate)
-    m2 = has_spec & np.isnan(uv) & (rz_v > 0) & (rz_d - av0 * rz_v > 0)
+    # 2. realized duty of the line itself (AVE directly); for a convertible line only where the duty exceeds
+    #    the ad valorem part (otherwise part of the trade did not pay the rate)
+    paid = np.where(partial, rz_d > 0, rz_d - av0 * rz_v > 0)
+    m2 = needs & np.isnan(uv) & (rz_v > 0) & paid
     ave_v[m2], basis[m2] = rz_d[m2] / rz_v[m2], "realized_hs10"
     # 3./4. group unit values
-    for arr, name in ((uv8, "hs8"), (uv6, "hs6")):
-        m3 = has_spec & np.isnan(uv) & (basis == None) & (arr > 0)  # noqa: E711 - numpy elementwise
-        uv[m3], level[m3], basis[m3] = arr[m3], name, f"unit_value_{name}"
+    for arr_, name in ((uv8, "hs8"), (uv6, "hs6")):
+        m3 = convertible & np.isnan(uv) & (basis == None) & (arr_ > 0)  # noqa: E711 - numpy elementwise
+        uv[m3], level[m3], basis[m3] = arr_[m3], name, f"unit_value_{name}"
     with np.errstate(invalid="ignore", divide="ignore"):
-        conv = has_spec & (uv > 0)
+        conv = convertible & (uv > 0)
         ave_v[conv] = av0[conv] + s_total[conv] / uv[conv]
     spec_ave = np.where(has_spec & ~np.isnan(ave_v), ave_v - av0, np.nan)
-    basis[has_spec & (basis == None)] = "no_unit_value"  # noqa: E711
-    part2 = has_spec & ~np.isnan(s2) & ~same_unit_2 & (basis != "realized_hs10")
+    spec_ave[partial] = np.nan
+    basis[convertible & (basis == None)] = "no_unit_value"  # noqa: E711
+    basis[partial & (basis == None)] = "partial_base_no_realized_duty"  # noqa: E711
+    part2 = convertible & ~np.isnan(s2) & ~same_unit_2 & (basis != "realized_hs10")
     basis[part2] = [f"{b}; second specific part per {u} not converted" for b, u in zip(basis[part2], u2[part2])]
     for f in ("free", "ad_valorem"):
-        mf = (form == f) & ~has_spec
+        mf = (form == f) & ~needs
         ave_v[mf], basis[mf] = av0[mf], f
     for f in ("none", "unparsed", "subheading_plus"):
         mf = (form == f) & (basis == None)  # noqa: E711
