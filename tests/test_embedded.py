@@ -94,3 +94,25 @@ def test_hts_intervals_expand_to_the_reader_output(warehouse, raw):
 def test_chapter99_addon_parsed(warehouse, rev, heading, text, rate):
     row = one(warehouse, "SELECT general_text, ad_valorem FROM chapter99_lines WHERE revision=? AND heading=?", [rev, heading])
     assert row is not None and row[0].endswith(text) and row[1] == rate
+
+
+def test_reload_after_a_rebuild_replaces_only_embedded_rows(warehouse, tmp_path, raw):
+    # A warehouse loaded from an older build (simulated: one table's checksum differs) is refreshed on
+    # open: embedded rows replaced, a user's ingest kept.
+    import shutil
+
+    from tariffscope.ingest import core
+
+    warehouse.execute("CHECKPOINT")
+    path = tmp_path / "w.duckdb"
+    shutil.copy(db.config.warehouse_path(), path)
+    con = db.connect(path)
+    core.ingest(raw / "census/census_japan_page_scrapes/country_detail__us-detail-5880-2026__at_4c5de49.md", con=con)
+    before = db.table_counts(con)
+    con.execute("UPDATE ingest_log SET sha256 = 'old-build' WHERE path = 'embedded/trade_flows__dataweb_exports_hs2.parquet'")
+    assert not embedded.loaded(con)
+    assert embedded.ensure_loaded(con) is True
+    assert embedded.loaded(con)
+    assert db.table_counts(con) == before
+    assert one(con, "SELECT count(*) FROM trade_flows WHERE source LIKE 'census_page_md:%'")[0] == 10
+    con.close()

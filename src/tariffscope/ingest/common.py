@@ -213,7 +213,7 @@ def gzip_ok(path: Path) -> None:
 
 def default_source(kind: str, path: Path) -> str:
     stem = Path(path).name
-    for ext in (".gz", ".json", ".jsonl", ".csv", ".parquet", ".txt"):
+    for ext in (".gz", ".json", ".jsonl", ".csv", ".parquet", ".txt", ".md", ".xlsx"):
         stem = stem.removesuffix(ext)
     return f"{kind}:{stem}"
 

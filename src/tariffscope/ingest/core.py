@@ -269,7 +269,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
                 if "vintage" in tbl.column_names:
                     i = tbl.column_names.index("vintage")
                     parsed.tables[name] = tbl.set_column(i, "vintage", pa.repeat(pa.scalar(parsed.vintage), tbl.num_rows))
-        if kind == "hts_json":
+        if "hts_revisions" in parsed.tables:
             rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
                 raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
@@ -311,7 +311,10 @@ def _insert(con: db.Connection, table: str, arrow: pa.Table, ingest_id: int | No
         else:
             con.execute(f"INSERT INTO {table} ({cols}, ingest_id) SELECT {cols}, {int(ingest_id)} FROM {name}")
     finally:
-        con.unregister(name)
+        try:
+            con.unregister(name)
+        except Exception:  # noqa: BLE001 - an aborted transaction refuses even this; the error above is the one to see
+            pass
 
 
 # --- status ------------------------------------------------------------------------------------
