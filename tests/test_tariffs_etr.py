@@ -47,7 +47,8 @@ def test_etr_by_sector_and_series(con):
     assert by_day["2025-04-03"] > by_day["2025-04-02"] + 0.03
     assert by_day["2025-04-05"] > by_day["2025-04-04"] + 0.02
     assert by_day["2025-04-09"] > by_day["2025-04-08"] + 0.03
-    assert by_day["2025-04-10"] == pytest.approx(by_day["2025-04-08"], abs=1e-9)
+    # back to the April 8 rate; not to the last digit: HTS 2025_rev_10 (in force April 9) changed a few MFN lines
+    assert by_day["2025-04-10"] == pytest.approx(by_day["2025-04-08"], abs=5e-4)
 
 
 def test_japan_statutory_tracks_realized(con):
