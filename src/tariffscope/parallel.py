@@ -24,6 +24,7 @@ they import must be importable on the workers (install tariffscope there).
 """
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 import os
@@ -294,8 +295,9 @@ class DaskExecutor(_Base):
         else:
             if cluster is None or cluster.startswith("local"):
                 n = workers or (int(cluster.split(":", 1)[1]) if cluster and ":" in cluster else None) or (os.cpu_count() or 1)
+                # silence_logs=ERROR: the nanny's "still alive after 4 s, killing" at close is routine.
                 self._own_cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
-                                                 dashboard_address=None)
+                                                 dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self._own_cluster, set_as_default=False)
             else:
                 try:

@@ -39,6 +39,7 @@ import itertools
 import json
 import math
 import operator
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -107,6 +108,7 @@ class SweepSpec(_Strict):
     grid: list[Axis] = Field(min_length=1)
     outcomes: list[str] | None = None  # which outcomes to keep/chart (default: all the model reports)
     countries: list[str] | None = None  # GE: focus countries of the outcomes (default: USA and JPN)
+    against: str | None = None  # PE: report changes against this scenario (default: the reference regime)
     target: str | None = None
     draws: int = Field(0, ge=0)
     seed: int = Field(0, ge=0)
@@ -311,6 +313,8 @@ class PEModel:
         self.spec_name = spec.name
         self.draws, self.seed = spec.draws, spec.seed
         self.names = spec.outcomes
+        self.client_pid = os.getpid()
+        self.against = spec.against
         # The reporter's base-year balance with the partner turns the balance change into a % cut.
         partner = str(data.get("partner", "JPN"))
         year = str((data.get("model") or {}).get("trade_year", 2024))
@@ -329,12 +333,15 @@ class PEModel:
         from tariffscope import api
         from tariffscope.scenarios.schema import scenario_from_dict
 
+        if os.getpid() != self.client_pid:
+            _private_warehouse()
         scs = []
         for index, data, _ in batch:
             d = dict(data, name=f"{self.spec_name}-p{index}")
             scs.append(scenario_from_dict(d, source=f"{self.spec_name} point {index}"))
         # Common random numbers: every point uses the sweep seed, so differences across the grid are smooth.
-        res = api.compare(scs, draws=self.draws, seed=self.seed, backend="serial", progress=False)
+        res = api.compare(scs, against=self.against, draws=self.draws, seed=self.seed, backend="serial",
+                          progress=False)
         out = []
         for pkg in res.packages:
             row: dict[str, Any] = {}
@@ -383,6 +390,36 @@ def _model(spec: SweepSpec):
         return GEModel(spec)
     base = spec.base if isinstance(spec.base, dict) else {}
     return PluginModel(spec.model, base, spec.outcomes)
+
+
+_WORKER_HOME_ENV = "TARIFFSCOPE_SWEEP_WORKER_HOME"
+
+
+def _private_warehouse() -> None:
+    """Give this worker process its own copy of the warehouse (once per process).
+
+    The PE path opens the warehouse read-write, and DuckDB lets one process at a time hold a file
+    read-write: two local workers sharing ``$TARIFFSCOPE_HOME`` would fail on the lock. A private copy
+    (about 30 MB) per worker process avoids that; it is removed when the worker exits.
+    """
+    if os.environ.get(_WORKER_HOME_ENV):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    from tariffscope import config
+
+    src = config.warehouse_path()
+    home = Path(tempfile.mkdtemp(prefix=f"tariffscope-worker-{os.getpid()}-"))
+    if src.exists():
+        shutil.copy2(src, home / src.name)
+        wal = src.with_name(src.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, home / wal.name)
+    os.environ["TARIFFSCOPE_HOME"] = str(home)
+    os.environ[_WORKER_HOME_ENV] = str(home)
+    atexit.register(shutil.rmtree, home, True)
 
 
 GE_METRICS = (

@@ -29,8 +29,8 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def _bn(usd: float) -> str:
-    return f"{usd / 1e9:,.3f}"
+def _mn(usd: float) -> str:
+    return f"{usd / 1e6:,.1f}"
 
 
 @panel_app.command("ingest")
@@ -111,13 +111,13 @@ def panel_balance_cmd(
     if fmt == "csv":
         print(res.to_frame().to_csv(index=False), end="")
         return
-    t = Table("product", "exports (bn USD)", "imports (bn USD)", "balance (bn USD)",
+    t = Table("product", "exports (USD mn)", "imports (USD mn)", "balance (USD mn)",
               title=f"{res.reporter} with {res.partner}, {res.year}, by {res.by}",
               caption=f"source: {res.source}, vintage {res.vintage or 'n/a'}; values FOB as reconciled in the panel")
     rows = sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))[:top]
     for r in rows:
-        t.add_row(r["product"], _bn(r["exports_usd"]), _bn(r["imports_usd"]), _bn(r["balance_usd"]))
-    t.add_row("[bold]all goods[/]", _bn(res.exports), _bn(res.imports), _bn(res.balance))
+        t.add_row(r["product"], _mn(r["exports_usd"]), _mn(r["imports_usd"]), _mn(r["balance_usd"]))
+    t.add_row("[bold]all goods[/]", _mn(res.exports), _mn(res.imports), _mn(res.balance))
     console.print(t)
 
 
@@ -164,7 +164,8 @@ def sweep_cmd(
         col = w[o.name].astype(float)
         if col.notna().any():
             lo, hi = int(col.idxmin()), int(col.idxmax())
-            t.add_row(o.name, o.unit, _num(col.iloc[0]), _num(col[lo]), at(lo), _num(col[hi]), at(hi))
+            t.add_row(o.name, o.unit, _num(col.iloc[0], o.unit), _num(col[lo], o.unit), at(lo),
+                      _num(col[hi], o.unit), at(hi))
         else:
             t.add_row(o.name, o.unit, "-", "-", "", "-", "")
     console.print(t)
@@ -175,15 +176,19 @@ def sweep_cmd(
         params = ", ".join(f"{k} = {v:g}" for k, v in tg.params.items())
         console.print(f"target [bold]{tg.target}[/]: {tg.feasible:,} of {res.spec.size:,} points meet the "
                       f"constraints; best is point {tg.point}: {params}", highlight=False)
+        units = {o.name: o.unit for o in res.outcomes}
         for k, v in tg.outcomes.items():
-            console.print(f"  {k} = {_num(v)}", highlight=False)
+            u = units.get(k, "")
+            console.print(f"  {k} = {_num(v, u)}" + (f" {u}" if u and u != "usd" else ""), highlight=False)
 
 
-def _num(v: object) -> str:
+def _num(v: object, unit: str = "") -> str:
     try:
         x = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "-"
     if x != x:
         return "-"
+    if unit.lower() == "usd" and abs(x) >= 1e6:
+        return f"{x / 1e9:,.3f} bn"
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
