@@ -33,6 +33,7 @@ def test_cli_simulate_writes_country_and_pair_results(tmp_path, capsys):
 
 
 @pytest.mark.raw
+@pytest.mark.slow  # a PPML on 4,761 rows (pyfixest compiles on first use) plus the solve
 def test_trade_without_borders_matches_the_book(raw):
     # Advanced Guide ch. 2 app. 1; the book's country results ship as data-figure-7.dta. The book
     # iterates PPML re-estimations until price changes move < 0.01 and holds E/Y fixed; we solve to
