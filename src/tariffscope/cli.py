@@ -36,7 +36,7 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     # Importing each module registers its commands on the apps above.
-    from tariffscope.clicmd import data, demo, report, scale, scenarios, tariffs, trade, gravity  # noqa: F401
+    from tariffscope.clicmd import codes, data, demo, gravity, report, scale, scenarios, tariffs, trade  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
