@@ -119,7 +119,8 @@ def _hts_lines(raw: Path, rev: str) -> pa.Table:
         code, p = x["htsno"].replace(".", ""), parse_rate(x["general"])
         rows.append(dict(revision=rev, hts_code=code, level=len(code), general_text=x["general"] or None,
                          rate_form=p.form, ad_valorem=p.ad_valorem, specific_rate=p.specific_rate,
-                         specific_unit=p.specific_unit, specific_rate_2=p.specific_rate_2, specific_unit_2=p.specific_unit_2))
+                         specific_unit=p.specific_unit, specific_rate_2=p.specific_rate_2, specific_unit_2=p.specific_unit_2,
+                         parse_note=p.note))
     return pa.Table.from_pylist(rows)
 
 
@@ -148,6 +149,12 @@ def test_mfn_ave_table_bases(ave_con, raw: Path) -> None:
     sel = flows.filter(pc.equal(flows["product_code"], r["hts10"]))
     expected = pc.sum(sel["calculated_duty"]).as_py() / pc.sum(sel["value"]).as_py()
     assert math.isclose(r["ave"], expected, rel_tol=1e-9)
+    # partial bases (watches: '% on the case', '% on the battery'; ores: '¢/kg on lead content') take only the
+    # realized route: never a unit value of the goods
+    part = [r for r in rows.values() if parse_rate(r["general_text"]).partial_base]
+    assert part and all(r["ave_basis"] in ("realized_hs10", "partial_base_no_realized_duty") for r in part)
+    watch = rows["9102111000"]   # 44¢ each + 6% on the case + 14% on the strap ... + 5.3% on the battery
+    assert watch["ave_basis"] in ("realized_hs10", "partial_base_no_realized_duty")
     # Canada (USMCA, duty free) and Japan (2020 agreement) are not reference partners: adding their
     # trade must not change any realized AVE
     assert "CAN" not in MFN_REFERENCE_PARTNERS and "JPN" not in MFN_REFERENCE_PARTNERS

@@ -307,14 +307,15 @@ def _rows(revision_lines: Any) -> Iterable[Mapping[str, Any]]:
     return revision_lines
 
 
-def unparsed_report(revision_lines: Any, level: int = 10, include_chapters_98_99: bool = False) -> UnparsedReport:
+def unparsed_report(revision_lines: Any, include_chapters_98_99: bool = False) -> UnparsedReport:
     """Parse coverage per revision, and the list of lines that did not parse.
 
     ``revision_lines``: rows (mappings, a pyarrow Table or a pandas DataFrame) with ``revision``,
-    ``hts_code`` and ``general_text`` (the ``hts_lines`` columns). Lines of ``level`` digits are
-    counted after rate inheritance (``inherit_rate_text``); chapters 98/99 are left out unless asked.
-    A line counts as parsed when its form is not 'unparsed' and not 'none' (a 10-digit line with no
-    text anywhere above it is listed too, with note 'no rate text').
+    ``hts_code`` and ``general_text`` (the ``hts_lines`` columns). The HTS10 leaves are counted after rate
+    inheritance (``inherit_rate_text``): the 10-digit lines and the 8-digit lines with none under them
+    (reported as code + '00', like the watches of ch. 91); chapters 98/99 are left out unless asked.
+    A line counts as parsed when its form is not 'unparsed' and not 'none' (a leaf with no text anywhere
+    above it is listed too, with note 'no rate text').
     """
     by_rev: dict[str, tuple[list[str], list[object]]] = {}
     for r in _rows(revision_lines):
@@ -324,10 +325,15 @@ def unparsed_report(revision_lines: Any, level: int = 10, include_chapters_98_99
     report = UnparsedReport()
     for rev, (codes, texts) in by_rev.items():
         inherited = inherit_rate_text(codes, texts)
+        with_kids = {c[:8] for c in codes if len(c) == 10}
         counts: dict[str, int] = {f: 0 for f in RATE_FORMS}
         n = 0
         for code, (text, src) in zip(codes, inherited):
-            if len(code) != level or (not include_chapters_98_99 and code[:2] in ("98", "99")):
+            if not include_chapters_98_99 and code[:2] in ("98", "99"):
+                continue
+            if len(code) == 8 and code not in with_kids:
+                code = code + "00"
+            elif len(code) != 10:
                 continue
             n += 1
             p = parse_rate(text)
@@ -418,38 +424,66 @@ def ave(parsed: ParsedRate, unit_value: float | None = None, quantity: float | N
 _AVE_SQL = """
 WITH lines AS (
     SELECT hts_code, level, rate_form, ad_valorem, specific_rate, specific_unit, specific_rate_2, specific_unit_2,
-           general_text, coalesce(parse_note, '') LIKE '%partial base%' AS partial
+           general_text, coalesce(list_contains($partial_texts, general_text), false) AS partial
     FROM hts_lines WHERE revision = $rev
 ),
-l10 AS (   -- HTS10 lines with the rate they take (own text, else the 8/6/4-digit line above)
-    SELECT c.hts_code AS hts10,
+kids AS (SELECT DISTINCT substr(hts_code, 1, 8) AS h8 FROM lines WHERE level = 10),
+leaves AS (   -- HTS10 leaves: the 10-digit lines, and 8-digit lines with none under them (as code || '00',
+              -- e.g. the watches of ch. 91, which Census reports under 10-digit suffixes of the 8-digit code)
+    SELECT hts_code AS hts10, hts_code AS own, hts_code AS trade_key, 10 AS key_len FROM lines WHERE level = 10
+    UNION ALL
+    SELECT l.hts_code || '00', l.hts_code, l.hts_code, 8 FROM lines l LEFT JOIN kids k ON k.h8 = l.hts_code
+    WHERE l.level = 8 AND k.h8 IS NULL
+),
+l10 AS (   -- HTS10 leaves with the rate they take (own text, else the 8/6/4-digit line above)
+    SELECT lv.hts10, lv.trade_key, lv.key_len,
            coalesce(CASE WHEN c.rate_form <> 'none' THEN c.hts_code END,
                     CASE WHEN p8.rate_form <> 'none' THEN p8.hts_code END,
                     CASE WHEN p6.rate_form <> 'none' THEN p6.hts_code END,
                     CASE WHEN p4.rate_form <> 'none' THEN p4.hts_code END) AS rate_from
-    FROM lines c
-    LEFT JOIN lines p8 ON p8.hts_code = substr(c.hts_code, 1, 8)
+    FROM leaves lv
+    JOIN lines c ON c.hts_code = lv.own
+    LEFT JOIN lines p8 ON p8.hts_code = substr(c.hts_code, 1, 8) AND c.level > 8
     LEFT JOIN lines p6 ON p6.hts_code = substr(c.hts_code, 1, 6)
     LEFT JOIN lines p4 ON p4.hts_code = substr(c.hts_code, 1, 4)
-    WHERE c.level = 10 AND substr(c.hts_code, 1, 2) NOT IN ('98', '99')
+    WHERE substr(lv.hts10, 1, 2) NOT IN ('98', '99')
 ),
 r AS (
-    SELECT l10.hts10, l10.rate_from, coalesce(s.rate_form, 'none') AS rate_form, s.ad_valorem, s.specific_rate,
-           s.specific_unit, s.specific_rate_2, s.specific_unit_2, s.general_text, coalesce(s.partial, false) AS partial
+    SELECT l10.hts10, l10.trade_key, l10.key_len, l10.rate_from, coalesce(s.rate_form, 'none') AS rate_form,
+           s.ad_valorem, s.specific_rate, s.specific_unit, s.specific_rate_2, s.specific_unit_2, s.general_text,
+           coalesce(s.partial, false) AS partial
     FROM l10 LEFT JOIN lines s ON s.hts_code = l10.rate_from
 ),
-realized AS (   -- 2024 calculated duty and customs value from partners paying the general rate
-    SELECT product_code AS hts10, sum(value) AS value, sum(calculated_duty) AS duty
+realized_codes AS (   -- 2024 calculated duty and customs value from partners paying the general rate
+    SELECT product_code, sum(value) AS value, sum(calculated_duty) AS duty
     FROM trade_flows
     WHERE source = $source AND flow = 'imports' AND product_level = 10 AND period = $period
       AND calculated_duty IS NOT NULL AND list_contains($partners, partner)
+    GROUP BY 1
+),
+realized AS (   -- two equi-joins (10-digit leaves; 8-digit leaves over their suffixes) keep it a hash join
+    SELECT hts10, sum(value) AS value, sum(duty) AS duty FROM (
+        SELECT r.hts10, z.value, z.duty FROM r JOIN realized_codes z ON z.product_code = r.trade_key
+        WHERE r.key_len = 10
+        UNION ALL
+        SELECT r.hts10, z.value, z.duty FROM r JOIN realized_codes z ON substr(z.product_code, 1, 8) = r.trade_key
+        WHERE r.key_len = 8)
     GROUP BY 1 HAVING sum(value) > 0
 ),
-qty AS (   -- quantities in the rate's unit, from any source that has them for the year (a ratio, so
-           -- partners counted twice, e.g. EU27 and its members, weigh more but do not bias it)
-    SELECT product_code AS hts10, u.rate_unit, sum(value) AS value, sum(quantity) AS quantity
+qty_codes AS (   -- quantities in the rate's unit, from any source that has them for the year (a ratio,
+                 -- so partners counted twice, e.g. EU27 and its members, weigh more but do not bias it)
+    SELECT product_code, u.rate_unit, sum(value) AS value, sum(quantity) AS quantity
     FROM trade_flows t JOIN qunits u ON u.quantity_unit = t.quantity_unit
     WHERE flow = 'imports' AND product_level = 10 AND substr(period, 1, 4) = $period AND quantity > 0 AND value > 0
+    GROUP BY 1, 2
+),
+qty AS (
+    SELECT hts10, rate_unit, sum(value) AS value, sum(quantity) AS quantity FROM (
+        SELECT r.hts10, q.rate_unit, q.value, q.quantity FROM r JOIN qty_codes q ON q.product_code = r.trade_key
+        WHERE r.key_len = 10
+        UNION ALL
+        SELECT r.hts10, q.rate_unit, q.value, q.quantity FROM r JOIN qty_codes q
+        ON substr(q.product_code, 1, 8) = r.trade_key WHERE r.key_len = 8)
     GROUP BY 1, 2
 ),
 uv10 AS (   -- unit values by HTS10: observed quantities first, else implied by the realized duty
@@ -502,10 +536,16 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
     units = sorted(_QUANTITY_UNITS.items())
     con.register("qunits", pa.table({"quantity_unit": [u for u, _ in units] + [u.upper() for u, _ in units],
                                      "rate_unit": [r for _, r in units] * 2}))
+    # 'partial base' is read from the text itself (not the stored parse_note), so lines ingested with an
+    # older parser are treated the same
+    texts = [r[0] for r in con.execute("SELECT DISTINCT general_text FROM hts_lines WHERE revision = ? AND general_text IS NOT NULL",
+                                       [revision]).fetchall()]
+    partial_texts = [t_ for t_ in texts if parse_rate(t_).partial_base]
     try:
         rel = con.sql(
             _AVE_SQL,
-            params={"rev": revision, "source": source, "period": str(year), "partners": list(partners)},
+            params={"rev": revision, "source": source, "period": str(year), "partners": list(partners),
+                    "partial_texts": partial_texts},
         )
         t = rel.to_arrow_table()
     finally:
