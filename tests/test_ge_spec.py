@@ -116,3 +116,13 @@ def test_spec_errors_are_clear(tmp_path):
                                   "changes": [{"tariff": "ad_valorem", "importer": "ZZZ", "rate": 0.1}]})
     with pytest.raises(InputError, match="importer 'ZZZ' is not in the data"):
         run_spec(spec, data=_sector_world())
+
+
+def test_shipped_experiments_resolve_by_name():
+    from tariffscope.models.ge_spec import resolve_experiment
+
+    assert resolve_experiment("us-japan-2025").name == "us_tariffs_2025_japan.yaml"
+    assert resolve_experiment("trade_without_borders").name == "trade_without_borders.yaml"
+    assert resolve_experiment("canada-japan-pta (exact hat algebra)").name == "canada_japan_pta_exact.yaml"
+    with pytest.raises(InputError, match="unknown GE experiment 'nope'; shipped: .*us-japan-2025"):
+        resolve_experiment("nope")

@@ -87,7 +87,7 @@ _SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "f
 
 @ge_app.command("simulate")
 def simulate(
-    spec: Path = typer.Argument(..., help="GE experiment SPEC (YAML), see examples/ge/"),
+    spec: str = typer.Argument(..., help="GE experiment SPEC (YAML path) or a shipped experiment's name, e.g. us-japan-2025"),
     draws: int = typer.Option(None, "--draws", help="Monte Carlo draws of the coefficients (from their covariance)"),
     workers: int = typer.Option(None, "--workers", help="parallel workers for the Monte Carlo"),
     backend: str = typer.Option(None, "--backend", help="serial | process | dask"),

@@ -482,7 +482,7 @@ def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_c
              workers: int | None = None, backend: str | None = None, data: pd.DataFrame | None = None) -> GERun:
     """Prepare and solve a SPEC (and its Monte Carlo when the SPEC or ``monte_carlo_draws`` asks)."""
     if not isinstance(spec, GESpec):
-        spec, base_dir = load_spec(spec)
+        spec, base_dir = load_spec(resolve_experiment(spec))
     exp = prepare_experiment(spec, base_dir, data=data)
     try:
         res = _solve(exp, exp.coefficients)
@@ -542,3 +542,46 @@ def rates_to_changes(rates: pd.DataFrame, importer: str = "USA") -> list[dict[st
         out.append({"tariff": "ad_valorem", "importer": importer, "exporters": [r.partner],
                     "base_rate": round(float(r.base_rate), 6), "rate": round(float(r.rate), 6)})
     return out
+
+
+# --- shipped experiments by name ------------------------------------------------------------------
+
+#: Short names used by front ends (web app, brief) for shipped SPECs in examples/ge/.
+EXPERIMENT_ALIASES = {"us-japan-2025": "us_tariffs_2025_japan", "us-all-2025": "us_tariffs_2025_all_partners",
+                      "canada-japan-pta": "canada_japan_pta", "trade-without-borders": "trade_without_borders",
+                      "nafta-removal": "nafta_removal"}
+
+
+def experiments_dir() -> Path:
+    from tariffscope.config import REPO_DIR
+
+    return REPO_DIR / "examples" / "ge"
+
+
+def list_experiments() -> dict[str, Path]:
+    """Shipped GE SPECs: file stem -> path."""
+    return {p.stem: p for p in sorted(experiments_dir().glob("*.yaml"))}
+
+
+def resolve_experiment(ref: str | Path) -> Path:
+    """A SPEC path, a shipped SPEC's file stem (``us_tariffs_2025_japan``), its ``name:`` or an alias
+    (``us-japan-2025``)."""
+    p = Path(ref)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise InputError(f"{p}: SPEC file not found")
+        return p
+    shipped = list_experiments()
+    key = str(ref)
+    key = EXPERIMENT_ALIASES.get(key, key)
+    for cand in (key, key.replace("-", "_")):
+        if cand in shipped:
+            return shipped[cand]
+    for path in shipped.values():
+        try:
+            if (yaml.safe_load(path.read_text()) or {}).get("name") == str(ref):
+                return path
+        except yaml.YAMLError:
+            continue
+    names = sorted(set(shipped) | set(EXPERIMENT_ALIASES))
+    raise InputError(f"unknown GE experiment {str(ref)!r}; shipped: {', '.join(names)} (or give a SPEC path)")
