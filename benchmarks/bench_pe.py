@@ -125,17 +125,39 @@ def mc_run(draws: int = 1000, workers: int = 2) -> dict:
             "imports_from_partner_bn": [b[0].p5 / 1e9, b[0].p50 / 1e9, b[0].p95 / 1e9]}
 
 
+def mc_cpu_per_draw(n: int = 40) -> dict:
+    """CPU seconds per draw (process_time, one process): the machine-load-independent cost of a draw."""
+    import tempfile
+
+    from tariffscope.parallel import spawn_seeds
+    from tariffscope.scenarios import run as sr
+
+    arr = _problem()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "problem.npz")
+        np.savez(path, **arr)
+        sr._mc_task(path, (0, spawn_seeds(0, 1)[0]))  # load + precompute outside the timer
+        c0 = time.process_time()
+        for i, s in enumerate(spawn_seeds(1, n)):
+            sr._mc_task(path, (i, s))
+        return {"draws": n, "cpu_seconds_per_draw": (time.process_time() - c0) / n}
+
+
 def main() -> None:
     vec = measure(pe_run, np.inf, repeat=3)
     vec_f = measure(pe_run, OMEGA, repeat=3)
     peer = measure(peer_scipy)
     mc = measure(mc_run)
+    cpu = measure(mc_cpu_per_draw)
+    load = os.getloadavg()
     solve = vec["extra"]["solve_seconds"]
     solve_f = vec_f["extra"]["solve_seconds"]
     peer_secs = peer["extra"]["seconds_extrapolated"]
     payload = {
         "pe_run_full_passthrough": vec, "pe_run_omega5": vec_f, "peer_scipy_brentq_per_product": peer, "monte_carlo": mc,
         "ratio_peer_over_tariffscope_omega5": peer_secs / solve_f,
+        "monte_carlo_cpu": cpu, "load_average_1_5_15": load,
+        "mc_1000_estimated_seconds_on_2_free_cores": cpu["extra"]["cpu_seconds_per_draw"] * 1000 / 2,
         "targets": {"pe_run_seconds": 2.0, "mc_1000_seconds": 60.0},
     }
     print(f"lines: {vec['extra']['lines']:,}  products: {vec['extra']['products']:,}")
@@ -148,6 +170,9 @@ def main() -> None:
     print(f"Monte Carlo: {mc['extra']['draws']} draws on {mc['extra']['workers']} workers: {mc['extra']['seconds']:.1f} s "
           f"(peak parent {mc['peak_mb']:.0f} MB); imports from JPN p5/p50/p95 (bn): "
           + ", ".join(f"{x:.2f}" for x in mc["extra"]["imports_from_partner_bn"]))
+    per = cpu["extra"]["cpu_seconds_per_draw"]
+    print(f"Monte Carlo CPU per draw: {per * 1000:.1f} ms -> 1,000 draws on 2 free cores ~ {per * 500:.1f} s "
+          f"(load average during this run: {load[0]:.1f} on {os.cpu_count()} cores)")
     print(f"saved {save('pe', payload)}")
 
 

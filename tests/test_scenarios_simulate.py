@@ -59,6 +59,7 @@ def test_simulate_matches_hand_computation_on_one_product():
     assert by_origin["VNM"]["value_change"] == pytest.approx(30 * (x[1] - 1), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_monte_carlo_reproducible_across_backends():
     a = sr.compare(NAMES[:2], draws=6, seed=11, backend="serial", progress=False, duty_panel=fake_panel, lines=LINES)
     b = sr.compare(NAMES[:2], draws=6, seed=11, backend="process", workers=2, progress=False, duty_panel=fake_panel,
@@ -104,6 +105,7 @@ def test_cli_compare_and_simulate(_toy_backend, capsys, tmp_path):
     assert "unknown scenario 'nope-2025'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_builtins_on_embedded_data():
     """Headline numbers of the built-ins on the real 2024 flows and the engine's regimes."""
     from tariffscope import api

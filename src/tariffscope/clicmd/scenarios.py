@@ -59,6 +59,15 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def _emit_machine(fmt: str, d: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+    """Print JSON (the whole result) or CSV (headline rows); False for the table format."""
+    if fmt == "json":
+        typer.echo(json.dumps(d, indent=2, default=str))
+    elif fmt == "csv":
+        typer.echo(_csv(rows), nl=False)
+    return fmt != "table"
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
@@ -102,11 +111,7 @@ def simulate_cmd(
     _check_format(fmt)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table")
     d = res.to_dict()
-    if fmt == "json":
-        typer.echo(json.dumps(d, indent=2, default=str))
-        return
-    if fmt == "csv":
-        typer.echo(_csv([{"scenario": d["scenario"], **m} for m in d["headline"]]), nl=False)
+    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
         return
     t = Table("outcome", escape("change" + (" [p05, p95]" if draws else "")),
               title=escape(f"{d['scenario']} vs {d['against']}"))
@@ -149,11 +154,7 @@ def compare_cmd(
 
         fig = comparison_figure(d)
         fig.savefig(chart, dpi=120)
-    if fmt == "json":
-        typer.echo(json.dumps(d, indent=2, default=str))
-        return
-    if fmt == "csv":
-        typer.echo(_csv([{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]), nl=False)
+    if _emit_machine(fmt, d, [{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
     t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=escape(title))
