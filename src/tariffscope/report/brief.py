@@ -44,10 +44,11 @@ def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int
     """Run every section and return the page model (what the templates render)."""
     if not 1 <= int(draws) <= MAX_DRAWS:
         raise InputError(f"draws must be between 1 and {MAX_DRAWS}, got {draws}")
+    day = parse_as_of(as_of)
     iso3, name = S.partner_name(partner)
     con = _open()
     try:
-        return _collect(iso3, name, parse_as_of(as_of), int(draws), progress, con)
+        return _collect(iso3, name, day, int(draws), progress, con)
     finally:
         if con is not None:
             con.close()

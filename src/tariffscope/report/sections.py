@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import datetime as dt
 import math
+from pathlib import Path
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,8 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     caption: str = ""
-    align: list[str] = field(default_factory=list)  # 'l' | 'r' per column
+    align: list[str] = field(default_factory=list)  # 'l' | 'r' (numbers, right) | 'n' (no wrap, left) per column
+    total_row: bool = False  # the last row is a total (set in bold)
 
 
 @dataclass
@@ -264,7 +266,7 @@ def balance_section(ctx: Context) -> Section:
                          fmt.money(r.get("balance"), cur), fmt.pct(r.get("share_of_balance"))])
         rows.append(["All goods", fmt.money(exp, cur), fmt.money(imp, cur), fmt.money(bal, cur), fmt.pct(1.0 if bal else None)])
         s.tables.append(Table(["Sector", "US exports", "US imports", "Balance", "Share of balance"], rows,
-                              caption=f"US goods trade with {ctx.partner_name}, {period}", align=list("lrrrr")))
+                              caption=f"US goods trade with {ctx.partner_name}, {period}", align=list("lrrrr"), total_row=True))
         s.notes.extend(f"* {m}" for m in marks)
         shown = [r for r in sectors if abs(float(r.get("balance") or 0)) > 0]
         area_chart = _area_chart(ctx, "charts_trade", "balance_waterfall", res)
@@ -346,9 +348,14 @@ def monitor_section(ctx: Context) -> Section:
     detail = [r for r in get(res, "detail", default=[]) or [] if r.get("flow") == "imports"]
     if detail:
         detail.sort(key=lambda r: -(r.get("value") or 0))
-        s.tables.append(Table(["Sector", f"Imports {label}", "A year earlier", "Change %"],
-                              [[str(r.get("sector")), fmt.money(r.get("value")), fmt.money(r.get("value_year_ago")), fmt.pct(r.get("yoy"), signed=True)] for r in detail],
-                              caption=f"US imports from {ctx.partner_name} by sector, {label}", align=list("lrrr")))
+        shown, rest = detail[:DETAIL_ROWS], detail[DETAIL_ROWS:]
+        with_ago = any(r.get("value_year_ago") is not None for r in shown)
+        cols = ["Sector", f"Imports {label}"] + (["A year earlier", "Change %"] if with_ago else [])
+        rows = [[sector_label(r.get("sector")), fmt.money(r.get("value"))] +
+                ([fmt.money(r.get("value_year_ago")), fmt.pct(r.get("yoy"), signed=True)] if with_ago else []) for r in shown]
+        if rest:
+            rows.append([f"{len(rest)} smaller rows", fmt.money(sum(r.get("value") or 0 for r in rest))] + (["", ""] if with_ago else []))
+        s.tables.append(Table(cols, rows, caption=f"US imports from {ctx.partner_name} by sector, {label}", align=["l"] + ["r"] * (len(cols) - 1)))
     vp = get(res, "volume_price", default=[]) or []
     if vp:
         s.tables.append(Table(["Product", "Flow", "Year", "Value change", "Volume change", "Unit-value change", "Units"],
@@ -372,6 +379,9 @@ def monitor_section(ctx: Context) -> Section:
                                         x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs))),
                               caption="Dashed: the same month a year earlier."))
     return s
+
+
+DETAIL_ROWS = 12
 
 
 def _months_back(d: dt.date, n: int) -> list[str]:
@@ -405,7 +415,9 @@ def timeline_section(ctx: Context) -> Section:
     end = min(max(ctx.as_of, dt.date(2025, 1, 31)), dt.date(2026, 6, 30))
     res = as_dict(call(ctx, "etr_series", ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority"))
     s.data["etr_series"] = res
-    s.sources.append({"source": str(get(res, "weights", default="import weights")), "title": "trade weights of the statutory rate"})
+    weights = str(get(res, "weights", default="import weights"))
+    s.sources.append({"source": weights.split(" (")[0], "title": "trade weights of the statutory rate",
+                      "vintage": weights.split(" (", 1)[1].rstrip(")") if " (" in weights else None})
     s.sources.append({"source": "tariffscope measure catalogue", "title": "US tariff measures with Chapter 99 headings and legal dates",
                       "vintage": str(get(res, "catalogue_version", default=""))})
     revs = get(res, "hts_revisions", default=[]) or []
@@ -435,16 +447,17 @@ def timeline_section(ctx: Context) -> Section:
         series.append({"name": "Realized duty rate (calculated duty / imports)", "x": [period_x(r["month"]) + 1 / 24 for r in real_pts],
                        "y": [float(r["realized"]) for r in real_pts], "color": svg.PALETTE[3]})
     key_dates = _key_dates(ctx, start, end, s)
+    all_x = [x for line in series for x in line["x"]]
     if xs:
         s.charts.append(Chart(svg.lines(series, title=f"US tariffs on goods from {ctx.partner_name}: weighted statutory and realized rates",
-                                        y_fmt=lambda v: fmt.pct(v, 0), x_label=x_label_month, x_ticks=month_ticks(min(xs), max(xs), 3),
-                                        markers=[(period_x(d), str(i + 1)) for i, (d, _, _) in enumerate(key_dates)],
+                                        y_fmt=lambda v: fmt.pct(v, 0), x_label=x_label_month, x_ticks=month_ticks(min(all_x), max(all_x), 3),
+                                        markers=_grouped_markers(key_dates),
                                         stacked=[{"name": authority_label(k), "x": xs, "y": v} for k, v in stacked.items()]),
                               caption="Shaded areas: each authority's contribution to the weighted statutory rate (2024 import weights); "
                                       "dark line: their total; red: the realized rate each month; numbered lines: the legal dates listed below."))
     if key_dates:
         s.tables.append(Table(["#", "Legal date", "Measure", "Chapter 99"], [[str(i + 1), d, t, h] for i, (d, t, h) in enumerate(key_dates)],
-                              caption=f"Key legal dates for goods from {ctx.partner_name}", align=list("rlll")))
+                              caption=f"Key legal dates for goods from {ctx.partner_name}", align=list("rnll")))
     if realized:
         s.tables.append(Table(["Month", "Statutory (that month's mix)", "Realized", "Gap (points)"],
                               [[r["month"], fmt.pct(r.get("statutory"), 2), fmt.pct(r.get("realized"), 2),
@@ -464,6 +477,14 @@ def timeline_section(ctx: Context) -> Section:
             s.sentences.append("The trade-weighted statutory rate on goods from " + ctx.partner_name + " was " +
                                ", ".join(f"{fmt.pct(by_date[d], 1)} on {d}" for d in dict.fromkeys(picks)) + ".")
     return s
+
+
+def _grouped_markers(key_dates: list[tuple[str, str, str]]) -> list[tuple[float, str]]:
+    """One marker per legal date, labelled with the numbers of the measures that start on it."""
+    by_day: dict[str, list[str]] = {}
+    for i, (day, _, _) in enumerate(key_dates):
+        by_day.setdefault(day, []).append(str(i + 1))
+    return [(period_x(day), ",".join(nums)) for day, nums in by_day.items()]
 
 
 def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[tuple[str, str, str]]:
@@ -554,7 +575,7 @@ def duty_table(d: dict, caption: str = "") -> Table:
     rows = [[str(get(l, "measure_id", "id")), _heading(get(l, "heading")), str(get(l, "authority", default="")),
              fmt.pct(get(l, "rate"), 2), fmt.usd_exact(get(l, "amount"))] for l in get(d, "layers", default=[])]
     rows.append(["Total", "", "", fmt.pct(get(d, "effective_rate"), 2), fmt.usd_exact(get(d, "total_duty"))])
-    return Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, caption=caption, align=list("lllrr"))
+    return Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, caption=caption, align=list("lllrr"), total_row=True)
 
 
 def _heading(code: Any) -> str:
@@ -596,7 +617,7 @@ def render_comparison(s: Section, res: dict) -> None:
         for p in packages:
             m = next((m for m in get(p, "headline", "metrics", "outcomes", default=[]) if str(get(m, "name", "metric", "key")) == key), {})
             v, lo, hi = get(m, "value", "mean", "median"), get(m, "p05", "lo", "low", "p5"), get(m, "p95", "hi", "high")
-            row.append(fmt.auto(v, kind) + (f" [{fmt.auto(lo, kind)}, {fmt.auto(hi, kind)}]" if lo is not None and hi is not None else ""))
+            row.append(fmt.auto(v, kind) + (f"\n[{fmt.auto(lo, kind)}, {fmt.auto(hi, kind)}]" if lo is not None and hi is not None else ""))
             vals.append(float(v) if fmt.is_number(v) else 0.0)
             los.append(lo if fmt.is_number(lo) else None)
             his.append(hi if fmt.is_number(hi) else None)
@@ -614,18 +635,67 @@ def _unit_kind(unit: Any) -> str:
     return "money"
 
 
+GE_SPECS = {"JPN": "us_tariffs_2025_japan.yaml"}  # examples/ge/: data, coefficients and model options of the experiment
+GE_BASE_DATE = "2025-01-01"
+
+
 def ge_section(ctx: Context) -> Section:
-    s = Section("ge", "General equilibrium: effects across countries")
+    """The GE experiment of examples/ge/ for the partner, with its US tariff rates computed in this run by the engine."""
+    import tempfile
+
+    import yaml
+
+    from tariffscope import config
+
+    s = Section("ge", f"General equilibrium: the 2025 US tariffs on {ctx.partner_name} across 69 economies")
     need("ge_simulate")
-    res = as_dict(call(ctx, "ge_simulate", "us-japan-2025"))
+    need("etr")
+    name = GE_SPECS.get(ctx.partner)
+    path = config.REPO_DIR / "examples" / "ge" / name if name else None
+    if path is None or not path.is_file():
+        raise SectionUnavailable(f"no GE experiment for {ctx.partner_name} is shipped with it")
+    spec = yaml.safe_load(path.read_text())
+    date = min(ctx.as_of, dt.date(2026, 6, 30)).isoformat()
+    r0 = as_dict(call(ctx, "etr", ctx.partner, date=GE_BASE_DATE))
+    r1 = as_dict(call(ctx, "etr", ctx.partner, date=date))
+    spec["changes"] = [{"tariff": "ad_valorem", "importer": "USA", "exporters": [ctx.partner],
+                        "base_rate": float(r0["etr"]), "rate": float(r1["etr"])}]
+    spec["rates_source"] = (f"tariff engine in this run (tariffscope.api.etr, {r1.get('weights', '')}, catalogue {r1.get('catalogue_version', '')}): "
+                            f"{GE_BASE_DATE} -> {date}")
+    with tempfile.TemporaryDirectory(prefix="tariffscope-brief-ge-") as tmp:
+        spec_path = Path(tmp) / path.name
+        spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        res = as_dict(call(ctx, "ge_simulate", str(spec_path)))
     s.data = res
-    s.sources = norm_sources(get(res, "sources"))
-    countries = get(res, "countries", default=[]) or []
+    s.data["rates"] = {"base_date": GE_BASE_DATE, "base_rate": r0["etr"], "date": date, "rate": r1["etr"]}
+    data = spec.get("data", {})
+    s.sources = [{"source": "advanced_guide_2016", "title": str(data.get("label") or data.get("path")), "vintage": f"base year {data.get('year', '')}"},
+                 {"source": "tariffscope.api.etr", "title": "US trade-weighted tariff on the partner, from the engine", "vintage": str(r1.get("catalogue_version", ""))}]
+    countries = {c["country"]: c for c in get(res, "countries", default=[]) or []}
     if not countries:
         raise TariffscopeError("the GE experiment returned no country results")
-    keys = [k for k in ("real_gdp_change", "welfare_change", "exports_change", "imports_change", "output_change") if any(k in c for c in countries)]
-    rows = [[str(get(c, "country", "iso3"))] + [fmt.pct(get(c, k), 2, signed=True) for k in keys] for c in countries]
-    s.tables.append(Table(["Country"] + [k.replace("_", " ") for k in keys], rows, caption=str(get(res, "title", "name", default="GE counterfactual")), align=["l"] + ["r"] * len(keys)))
+    focus = [c for c in ("USA", ctx.partner) if c in countries]
+    others = sorted((c for c in countries if c not in focus), key=lambda c: -abs(countries[c].get("real_gdp_change_pct") or 0))[:8]
+    cols = [("real_gdp_change_pct", "Real GDP"), ("welfare_change_pct", "Welfare"), ("exports_change_pct", "Exports"),
+            ("imports_change_pct", "Imports"), ("output_change_pct", "Output"), ("factory_price_change_pct", "Factory-gate price")]
+    cols = [(k, lab) for k, lab in cols if any(k in c for c in countries.values())]
+    s.tables.append(Table(["Economy"] + [lab + " %" for _, lab in cols],
+                          [[c] + [fmt.num(countries[c].get(k), 3) for k, _ in cols] for c in focus + others],
+                          caption=f"Percent change from the baseline: {ctx.partner_name} and the United States, then the largest other effects",
+                          align=["l"] + ["r"] * len(cols)))
+    usa, par = countries.get("USA", {}), countries.get(ctx.partner, {})
+    s.sentences.append(
+        f"Raising the US tariff on goods from {ctx.partner_name} from {fmt.pct(r0['etr'], 1)} to {fmt.pct(r1['etr'], 1)} (the engine's trade-weighted "
+        f"rates on {GE_BASE_DATE} and {date}) changes {ctx.partner_name}'s real GDP by {fmt.num(par.get('real_gdp_change_pct'), 3)}% and US real GDP by "
+        f"{fmt.num(usa.get('real_gdp_change_pct'), 3)}% in the structural gravity model (tariff revenue kept by the US).")
+    s.notes.append(str(spec.get("description", "")))
+    s.notes.extend(str(n) for n in get(res, "notes", default=[]) or [])
+    diag = get(res, "diagnostics", default={}) or {}
+    if diag:
+        s.notes.append("Solver: " + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+                                              for k, v in diag.items() if not isinstance(v, (list, dict))))
+    s.data["assumptions"] = [f"GE: {data.get('label', '')}; trade elasticity sigma = {spec.get('model', {}).get('sigma')}; "
+                             "trade imbalances held fixed; no retaliation; the flows are the base year's, not 2024's."]
     return s
 
 

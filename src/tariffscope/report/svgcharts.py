@@ -51,7 +51,7 @@ def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt
     vals = [float(v) for v in values]
     ext = vals + [float(v) for v in (lo or []) if v is not None] + [float(v) for v in (hi or []) if v is not None]
     vmin, vmax = min(ext + [0.0]), max(ext + [0.0])
-    ticks = _nice_ticks(vmin, vmax, 4)
+    ticks = _nice_ticks(vmin, vmax, 4) if vmax > vmin else [0.0]  # all zero: just the zero line
     vmin, vmax = min(vmin, ticks[0]), max(vmax, ticks[-1])
     span = (vmax - vmin) or 1.0
     plot_w = width - left - right
@@ -127,7 +127,7 @@ def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[
     for i, (mx, label) in enumerate(markers):
         if xmin <= mx <= xmax:
             body.append(f"<line x1='{X(mx):.1f}' x2='{X(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
-            body.append(f"<text x='{X(mx) + 3:.1f}' y='{top + 10 + (i % 4) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
+            body.append(f"<text x='{X(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
     # legend
     lx, ly = left, height - 22
     for k, s in enumerate(list(stacked) + list(series)):

@@ -31,9 +31,8 @@ from tariffscope.web import schemas as W
 log = logging.getLogger("tariffscope.web")
 HERE = Path(__file__).resolve().parent
 PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
-# Every API function the app calls (they must accept ``con=`` for the read-only warehouse).
-API_USED = ["data_status", "balance", "monitor", "duty", "etr", "etr_series", "statutory_vs_realized", "measures",
-            "scenarios", "simulate", "compare", "ge_simulate", "top_imports"]
+# The API functions the app calls that read the warehouse: they must take ``con=`` for a read-only server.
+API_USED = ["data_status", "balance", "monitor", "duty", "etr", "etr_series", "statutory_vs_realized", "simulate", "compare"]
 
 
 class BodyLimit:
@@ -408,12 +407,16 @@ def _scenario_from(spec: dict) -> Any:
     for name in ("scenario_from_dict", "parse_scenario_dict", "validate_scenario"):
         fn = S.getattr_api(name)
         if fn is not None:
-            return fn(spec)
-    raise S.SectionUnavailable("tariffscope.api cannot read scenario mappings in this build")
+            return fn(spec, source="<uploaded scenario>")
+    try:  # the scenario schema itself (validation only: no model, no warehouse) until the API exposes it
+        from tariffscope.scenarios.schema import scenario_from_dict
+    except ImportError:
+        raise S.SectionUnavailable("tariffscope.api cannot read scenario mappings in this build") from None
+    return scenario_from_dict(spec, source="<uploaded scenario>")
 
 
 def _builtin_spec(name: str) -> dict:
-    for fn_name in ("scenario", "get_scenario", "show_scenario"):
+    for fn_name in ("load_scenario", "scenario", "get_scenario", "show_scenario"):
         fn = S.getattr_api(fn_name)
         if fn is not None:
             spec = S.as_dict(fn(name))

@@ -1,0 +1,174 @@
+"""The brief: built once from the embedded data, then checked section by section against the API.
+
+Each check recomputes a figure through ``tariffscope.api`` (or reads the API result the section kept)
+and looks for it, formatted as the page formats it, in the HTML: numbers from the run, not placeholders.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tariffscope import api
+from tariffscope.report import brief as B
+from tariffscope.report import fmt
+from tariffscope.report import sections as S
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("brief")]
+
+DRAWS = 10  # the CLI default is 50; bands are not what these tests check
+
+
+@pytest.fixture(scope="module")
+def built(warehouse, tmp_path_factory):
+    model = B.collect(partner="Japan", draws=DRAWS, progress=False)
+    html = B.render(model, "html")
+    out = tmp_path_factory.mktemp("brief") / "brief.html"
+    out.write_text(html, encoding="utf-8")
+    return model, html
+
+
+def section(model, key):
+    sec = next(s for s in model["sections"] if s.key == key)
+    assert sec.status == "ok", f"{key}: {sec.message}"
+    return sec
+
+
+def test_every_section_was_computed(built):
+    model, html = built
+    assert [s.key for s in model["sections"]] == ["balance", "monitor", "timeline", "duty", "scenarios", "ge", "methods"]
+    for s in model["sections"]:
+        assert s.status == "ok", f"{s.key}: {s.message}"
+        assert f'data-section="{s.key}" data-status="ok"' in html
+    assert "not available in this build" not in html
+    assert len(model["headline"]) >= 3
+
+
+def test_no_external_urls(built):
+    _, html = built
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html), "external resource in the brief"
+    assert "<script" not in html  # nothing to run, nothing to fetch
+    assert "<svg" in html
+
+
+def test_balance_numbers_are_the_apis(built):
+    model, html = built
+    sec = section(model, "balance")
+    ref = api.balance(reporter="USA", partner="JPN", period="2024", by="sector").to_dict()
+    for key in ("exports", "imports"):
+        assert fmt.money(ref[key]) in html, key
+    assert fmt.money(abs(ref["balance"])) in html
+    assert sec.data["balance"] == pytest.approx(ref["exports"] - ref["imports"])
+    # every sector row of the API is a row of the table
+    table = sec.tables[0]
+    assert len(table.rows) == len(ref["sectors"]) + 1
+    for r in ref["sectors"]:
+        assert fmt.money(r["balance"]) in html
+
+
+def test_monitor_numbers_are_the_apis(built):
+    model, html = built
+    sec = section(model, "monitor")
+    month = sec.data["month"]
+    ref = api.monitor(reporter="USA", partner="JPN", month=month, by="sector").to_dict()
+    latest = next(r for r in ref["series"] if r["month"] == month)
+    assert fmt.money(latest["imports"]) in html
+    assert fmt.money(latest["imports_year_ago"]) in html
+    assert fmt.pct(latest["imports_yoy"], signed=True) in html
+
+
+def test_timeline_realized_rates_are_the_apis(built):
+    model, html = built
+    sec = section(model, "timeline")
+    ref = [r for r in api.statutory_vs_realized("JPN", start="2024-01", end="2025-12") if r["realized"] is not None]
+    assert len(ref) >= 12
+    for r in ref:
+        assert fmt.pct(r["realized"], 2) in html, r["month"]
+    # the weighted statutory series on a date, recomputed
+    series = {r["date"]: r["etr"] for r in sec.data["etr_series"]["series"]}
+    assert series["2025-06-15"] == pytest.approx(api.etr("JPN", date="2025-06-15").etr, rel=1e-9)
+    assert fmt.pct(series["2025-06-15"], 1) in html
+
+
+def test_duty_examples_are_the_apis(built):
+    model, html = built
+    sec = section(model, "duty")
+    assert len(sec.data["top_imports"]) == 5
+    top = sec.data["top_imports"][0]["sector"]
+    # the largest HS10 import from Japan in 2024 is a passenger car line (8703...)
+    assert top.startswith("8703")
+    d = api.duty(top, "JPN", model["as_of"], customs_value=B.S.EXAMPLE_VALUE).to_dict()
+    assert fmt.usd_exact(d["total_duty"]) in html
+    for layer in d["layers"]:
+        assert fmt.usd_exact(layer["amount"]) in html
+
+
+def test_scenario_comparison_is_the_apis(built):
+    model, html = built
+    sec = section(model, "scenarios")
+    names = [p["name"] for p in sec.data["scenarios"]]
+    assert names == ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
+    assert f"{DRAWS} Monte Carlo draws" in html
+    # point estimates do not depend on the draws: recompute two packages without any
+    ref = api.compare(["june-2025", "japan-deal"], draws=0, progress=False).to_dict()
+    for pkg in ref["scenarios"]:
+        m = next(m for m in pkg["headline"] if m["name"] == "imports_from_partner")
+        assert fmt.money(m["value"]) in html, pkg["name"]
+    for pkg in sec.data["scenarios"]:  # bands were computed in the run
+        m = next(m for m in pkg["headline"] if m["name"] == "imports_from_partner")
+        assert m["p05"] is not None and m["p95"] is not None
+        assert f"[{fmt.money(m['p05'])}, {fmt.money(m['p95'])}]" in html
+
+
+def test_ge_results_are_in_the_page(built):
+    model, html = built
+    sec = section(model, "ge")
+    rates = sec.data["rates"]
+    assert rates["rate"] == pytest.approx(api.etr("JPN", date=rates["date"]).etr, rel=1e-9)
+    jpn = next(c for c in sec.data["countries"] if c["country"] == "JPN")
+    assert jpn["real_gdp_change_pct"] < 0  # a higher tariff on Japan's goods lowers Japan's real GDP
+    assert fmt.num(jpn["real_gdp_change_pct"], 3) in html
+
+
+def test_methods_lists_every_source(built):
+    model, html = built
+    sec = section(model, "methods")
+    used = {str(src["source"]) for s in model["sections"] for src in s.sources}
+    assert used and used <= set(sec.data["sources"])
+    methods_html = html[html.index('id="methods"'):]
+    for src in used:
+        assert src in methods_html, src
+    assert "Partial equilibrium per product" in methods_html  # the scenario model's assumptions
+
+
+def test_markdown_has_the_same_numbers(built):
+    model, html = built
+    md = B.render(model, "md")
+    assert "<svg" not in md and "<table" not in md
+    for s in model["sections"]:
+        assert f"## {s.title}" in md
+    bal = section(model, "balance").data
+    assert fmt.money(bal["exports"]) in md and fmt.money(bal["imports"]) in md
+
+
+def test_missing_api_says_not_available(monkeypatch):
+    import datetime as dt
+
+    monkeypatch.delattr(api, "ge_simulate")
+    ctx = S.Context(partner="JPN", partner_name="Japan", as_of=dt.date(2025, 12, 31))
+    sec = S.run_builder("ge", "General equilibrium", S.ge_section, ctx)
+    assert sec.status == "unavailable"
+    assert sec.message == "Not available in this build: tariffscope.api.ge_simulate is not part of it."
+    assert not sec.tables and not sec.charts
+    page = B.render({"partner": "JPN", "partner_name": "Japan", "as_of": "2025-12-31", "draws": 1, "built_at": "now", "version": "x",
+                     "sections": [sec], "headline": [], "timings": {}}, "html")
+    assert "Not available in this build" in page
+
+
+def test_cli_rejects_bad_options(capsys):
+    from tariffscope.cli import main
+
+    assert main(["brief", "--format", "pdf"]) == 1
+    assert "Error: --format must be html or md, got 'pdf'" in capsys.readouterr().err
+    assert main(["brief", "--as-of", "yesterday", "--quiet"]) == 1
+    assert "--as-of must be a date like 2025-12-31" in capsys.readouterr().err
