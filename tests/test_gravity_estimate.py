@@ -149,3 +149,13 @@ def test_cli_gravity_estimate(tmp_path, capsys):
     code = main(["gravity", "estimate", str(p), "--formula", "trade ~ ln_dist | exporter", "--cluster", "nope"])
     assert code == 1
     assert "Error: cluster variable 'nope' not in the data" in capsys.readouterr().err
+
+
+def test_fixef_argument_is_the_same_as_the_formula_part():
+    df = _toy_panel(3)
+    a = estimate_ppml(df, "trade ~ ln_dist | exporter^year + importer^year", cluster="pair")
+    b = estimate_ppml(df, "trade ~ ln_dist", ["exporter^year", "importer^year"], "pair")
+    assert a.coefficients["ln_dist"] == pytest.approx(b.coefficients["ln_dist"], rel=1e-12)
+    assert a.std_errors["ln_dist"] == pytest.approx(b.std_errors["ln_dist"], rel=1e-12)
+    with pytest.raises(InputError, match="not both"):
+        estimate_ppml(df, "trade ~ ln_dist | exporter", "importer")

@@ -164,14 +164,16 @@ def _materialise_interactions(df: pd.DataFrame, fe_part: str) -> tuple[pd.DataFr
 def estimate_ppml(
     df: pd.DataFrame,
     formula: str,
-    *,
+    fixef: str | list[str] | None = None,
     cluster: str | None = None,
+    *,
     vcov: str = "hetero",
     source: str = "",
 ) -> GravityEstimate:
     """PPML with fixed effects through ``pyfixest.fepois``.
 
-    ``formula`` is fixest-style: ``"trade ~ ln_dist + contig | exporter^year + importer^year"``.
+    ``formula`` is fixest-style: ``"trade ~ ln_dist + contig | exporter^year + importer^year"``; the
+    fixed effects may instead be given as ``fixef`` (``["exporter^year", "importer^year"]``).
     ``cluster`` names a column for one-way clustered (CRV1) errors (e.g. ``pair_id``); otherwise
     heteroskedasticity-robust errors. Observations separated by the fixed effects (e.g. a country that
     never imports in a year) are dropped by pyfixest's own separation check and counted.
@@ -180,6 +182,10 @@ def estimate_ppml(
 
     if "~" not in formula:
         raise InputError(f"formula needs 'depvar ~ covariates | fixed effects', got {formula!r}")
+    if fixef:
+        if "|" in formula:
+            raise InputError("give the fixed effects either in the formula (after '|') or as fixef=, not both")
+        formula = f"{formula} | {fixef if isinstance(fixef, str) else ' + '.join(fixef)}"
     lhs, rhs = formula.split("~", 1)
     fe_names: list[str] = []
     data = df
