@@ -25,6 +25,10 @@ def _fmt(value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+SHORT = {"mfn_rate": "mfn", "rate_232": "232", "rate_ieepa_reciprocal": "recip", "rate_ieepa_fentanyl": "fent",
+         "rate_301": "301", "rate_201": "201", "rate_122": "122"}
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
@@ -117,10 +121,13 @@ def etr(
                 t.add_row(k, f"{100 * v:.2f}")
         console.print(t)
     else:
-        t = Table(title=f"Effective tariff rate on imports from {res.partner}, {res.start}..{res.end} (changes only)")
+        t = Table(title=f"Effective tariff rate on imports from {res.partner}, {res.start}..{res.end} "
+                        "(rows where it changes; contributions in pp)")
         cols = list(res.series[0]["contributions"])
-        for c in ["from", "etr", *cols]:
-            t.add_column(c, justify="right" if c != "from" else "left")
+        t.add_column("from", no_wrap=True)
+        t.add_column("etr", justify="right", no_wrap=True)
+        for c in cols:  # contributions in percentage points
+            t.add_column(SHORT.get(c, c), justify="right", no_wrap=True)
         last = None
         for r in res.series:
             if last is None or abs(r["etr"] - last) > 1e-12:
@@ -152,11 +159,18 @@ def measures_list(fmt: str = typer.Option("table", "--format", help="table | jso
         w.writerows(rows)
         print(buf.getvalue(), end="")
     else:
-        t = Table(title=f"Measure catalogue {cat.version} ({len(rows)} measures)")
-        for c in rows[0]:
-            t.add_column(c)
+        t = Table(title=f"Measure catalogue {cat.version}: {len(rows)} measures (until = first day not in force; "
+                        "fl = floor inclusive of MFN, mc = on metal content)")
+        for c, width in (("id", 24), ("heading", 11), ("from", 10), ("until", 10), ("rate", 9)):
+            t.add_column(c, no_wrap=True, min_width=width if c in ("from", "until") else None, max_width=width)
+        forms = {"floor_inclusive_of_mfn": " fl", "on_metal_content": " mc", "add_on": "", "specific": " sp"}
         for r in rows:
-            t.add_row(*[str(v) for v in r.values()])
+            heads = r["headings"].split()
+            m = cat.get(r["id"])
+            rate = "by country" if m.rates_list else "by list" if m.rates_by_value and not m.rate else f"{100 * r['rate']:g}%"
+            head = heads[0].split("-")[0] + ("-" if "-" in heads[0] else "") + (f" +{len(heads) - 1}" if len(heads) > 1 else "")
+            t.add_row(r["id"], head, r["from"], r["until"],
+                      rate + forms[r["rate_form"]])
         console.print(t)
 
 
@@ -187,10 +201,12 @@ def measures_check(fmt: str = typer.Option("table", "--format", help="table | js
         print(json.dumps(rows, indent=2, default=str))
     else:
         t = Table(title=f"Catalogue vs HTS: {len(rows) - len(bad)} ok, {len(bad)} to review")
-        for c in ("measure", "heading", "revision", "status", "message"):
-            t.add_column(c)
+        for c in ("measure", "heading", "status", "detail"):
+            t.add_column(c, no_wrap=c != "detail")
         for r in bad:
-            t.add_row(r["measure_id"], r["heading"], str(r["revision"]), r["status"], r.get("message", ""))
+            msg = (f"legal date in {r['revision']}, text first in {r['first_revision']}" if r["status"] == "published_later"
+                   else f"{r['revision']}: {r.get('message', '')}")
+            t.add_row(r["measure_id"], r["heading"], r["status"], msg)
         console.print(t)
     if any(r["status"] == "missing" for r in rows):
         raise typer.Exit(1)

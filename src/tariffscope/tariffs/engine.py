@@ -197,7 +197,6 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             base, rate = customs_value, amount_rate
         if m.rate_form == "floor_inclusive_of_mfn":
             rate = amount_rate / (1.0 - covered) if bucket != "s232" and covered < 1 else amount_rate
-            fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
         heading = comp.heading_for(cm, 0, 0, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
         if amount_rate == 0.0 and bucket == "fentanyl":
             why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[0] else "excluded: good under a 232 duty (R7)"
@@ -207,6 +206,8 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             excluded.append({"measure_id": m.id, "heading": heading,
                              "reason": "excluded: good under a 232 duty on its full value (R4, note 2(v)(vi)-(xi))"})
             continue
+        if m.rate_form == "floor_inclusive_of_mfn":
+            fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
         layers.append(Layer(m.id, heading, AUTHORITY_OF_BUCKET[bucket] if m.authority != "deal" else "deal", rate, base,
                             amount_rate * customs_value, m.rate_form, f"note {m.citation.note}"))
     # rules that shaped the result
@@ -232,6 +233,18 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if reason.startswith("origin") or reason == "product not in scope":
             continue  # not relevant to this entry; keep the report short
         excluded.append({"measure_id": mid, "heading": comp.measures[idx].m.headings[0], "reason": reason})
+    def fire(rule: str) -> None:
+        fired.append({"rule": rule, "text": RULES[rule][0], "note": RULES[rule][1]})
+
+    if any(l.authority == "301" for l in layers):
+        fire("R9_301")
+    if comp.usmca_o[0] and opts["usmca"] > 0:
+        fire("R8_usmca")
+        basis = f"{basis}; USMCA-qualifying: special rate Free" if opts["usmca"] >= 1 else f"{basis}; USMCA share {opts['usmca']:g}"
+    if any("R7" in e["reason"] for e in excluded):
+        fire("R7_fentanyl_232")
+    if any(e["reason"].startswith("superseded") and e["measure_id"].startswith(("ieepa_recip", "deal")) for e in excluded):
+        fire("R6_one_reciprocal")
     if day >= dt.date(2026, 2, 24) and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
     total = sum(l.amount for l in layers)
