@@ -62,7 +62,8 @@ class ParsedRate:
 FREE = ParsedRate("free", ad_valorem=0.0)
 PARTIAL_BASE = "partial base"
 _WHOLE_VALUE = {"on the entire set", "on the full value"}
-_CONTENT_BASE = re.compile(r"content|drained weight|total sugars|^over\b", re.IGNORECASE)
+# specific parts on a content quantity, a threshold, a sliding scale or a cap: no unit value converts them
+_CONTENT_BASE = re.compile(r"content|drained weight|total sugars|^over\b|degree|not exceed", re.IGNORECASE)
 NONE = ParsedRate("none")
 
 _TAG = re.compile(r"<[^>]*>")
@@ -209,9 +210,11 @@ def _parse_clean(s: str) -> ParsedRate:
         return ParsedRate("unparsed", note=f"{len(sps)} specific components (at most 2 supported)")
     notes: list[str] = []
     av = avs[0][1] if avs else None
-    # A part levied on a component of the value ('6% on the case', '5.3% on the battery') or on a content
-    # quantity ('1.7¢/kg on lead content', '... on drained weight', '2¢/jewel over 17') cannot be turned
-    # into a rate on customs value from the text: flagged 'partial base' (its AVE needs realized duties).
+    # A part levied on a component of the value ('6% on the case', '5.3% on the battery'), on a content
+    # quantity ('1.7¢/kg on lead content', '... on drained weight', '2¢/jewel over 17'), on a sliding scale
+    # (raw sugar by degree of polarity) or under a cap cannot be turned into a rate on customs value from
+    # the text: flagged 'partial base' (its AVE needs realized duties). These are exactly the lines the
+    # USITC tariff database marks as not computable (rate types T, K, X).
     partial = any(c[3] and c[3].lower() not in _WHOLE_VALUE and c[3].lower().startswith("on") for c in avs) or any(
         _CONTENT_BASE.search(c[3] or "") for c in sps)
     if partial:
@@ -380,7 +383,7 @@ _QUANTITY_UNITS = {
     "liter": "liter", "doz": "doz", "doz.": "doz", "dozens": "doz", "dozen": "doz", "pr": "pr", "pairs": "pr",
     "prs": "pr", "m2": "m2", "square meters": "m2", "sq m": "m2", "m3": "m3", "cubic meters": "m3", "t": "t",
     "metric tons": "t", "gross": "gross", "bbl": "bbl", "barrels": "bbl", "head": "head", "pf.liter": "pf.liter",
-    "proof liters": "pf.liter", "pf.l": "pf.liter",
+    "proof liters": "pf.liter", "pf.l": "pf.liter", "ths": "1000", "thousands": "1000", "thousand units": "1000",
 }
 
 
