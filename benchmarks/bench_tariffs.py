@@ -3,7 +3,7 @@
 Subjects (each in a spawned process: time and peak RSS):
 
 1. ``panel``: ``duty_panel`` for 2025-10-15 over every HTS10 leaf of the revision in force x every country
-   (~23,700 x 249 = 5.9 million cells), all layers.
+   (~23,200 x 255 = 5.9 million cells), all layers.
    Peer ``pandas_merge``: the textbook long-format implementation of the same rules on the same inputs — for each
    measure in force a cross merge of its product rows with its origin rows, concatenated, the winner per
    (cell, stacking bucket) by groupby, pivoted, then the stacking formulas. It runs on the first 30 origins
