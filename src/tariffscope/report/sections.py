@@ -594,6 +594,25 @@ def scenarios_section(ctx: Context) -> Section:
     s.notes.append(f"Uncertainty bands come from {ctx.draws} Monte Carlo draws over the elasticities (seed {ctx.seed}); "
                    "the CLI's `tariffscope compare` runs more draws for tighter percentile estimates.")
     render_comparison(s, res)
+    packages = get(res, "scenarios", default=[]) or []
+    value = {p["name"]: {m["name"]: m.get("value") for m in p.get("headline", [])} for p in packages}
+    against = get(res, "against", default="the reference")
+    for p in packages:
+        v = value[p["name"]]
+        imp, jobs = v.get("imports_from_partner"), v.get("exporter_sector_jobs")
+        if fmt.is_number(imp):
+            s.sentences.append(f"{p['name']}: against {against}, US imports from {ctx.partner_name} change by {fmt.money(imp)} a year"
+                               + (f" and {ctx.partner_name}'s auto manufacturing jobs by {fmt.num(jobs)} (first-order)." if fmt.is_number(jobs) else "."))
+    if {"june-2025", "japan-deal"} <= set(value):
+        a, b = value["june-2025"].get("imports_from_partner"), value["japan-deal"].get("imports_from_partner")
+        if fmt.is_number(a) and fmt.is_number(b):
+            line = (f"In the partial-equilibrium model, the regime of the US-Japan deal changes US imports from {ctx.partner_name} by "
+                    f"{'+' if b - a >= 0 else ''}{fmt.money(b - a)} a year compared with the tariffs of June 2025 (point estimates; "
+                    f"{ctx.draws}-draw bands below).")
+            s.sentences.insert(0, line)
+            s.headline.append(line)
+    s.tables.insert(0, Table(["Package", "What it is"], [[p["name"], str(p.get("description") or "")] for p in packages],
+                             caption="The packages (built-in scenario files)", align=list("nl")))
     area_chart = _area_chart(ctx, "charts_scenarios", "comparison_figure", res)
     if area_chart:
         s.charts = [Chart(area_chart, caption="Bars: point estimates; whiskers: 5th-95th percentile of the Monte Carlo draws.")]
