@@ -17,12 +17,13 @@ import gzip
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tariffscope.errors import InputError
 
 VALID_LEVELS = (2, 4, 6, 8, 10)
-_DATA = __import__("pathlib").Path(__file__).resolve().parent / "data"
+_DATA = Path(__file__).resolve().parent / "data"
 _SEPARATORS = re.compile(r"[\s.\-_/]+")
 
 

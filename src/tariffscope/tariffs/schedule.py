@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -302,12 +302,15 @@ class UnparsedReport:
         return pd.DataFrame(self.coverage)
 
 
-def _rows(revision_lines: Any) -> Iterable[Mapping[str, Any]]:
-    if hasattr(revision_lines, "to_pylist"):  # pyarrow.Table
-        return revision_lines.to_pylist()
-    if hasattr(revision_lines, "to_dict") and hasattr(revision_lines, "columns"):  # pandas
-        return revision_lines.to_dict("records")
-    return revision_lines
+def _columns(revision_lines: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """(revision, hts_code, general_text) columns of a pyarrow Table, a pandas DataFrame or row mappings."""
+    names = ("revision", "hts_code", "general_text")
+    if hasattr(revision_lines, "column_names"):  # pyarrow.Table
+        return tuple(revision_lines.column(n).to_pylist() for n in names)  # type: ignore[return-value]
+    if hasattr(revision_lines, "columns") and hasattr(revision_lines, "to_dict"):  # pandas
+        return tuple(revision_lines[n].tolist() for n in names)  # type: ignore[return-value]
+    rows = list(revision_lines)
+    return [r["revision"] for r in rows], [r["hts_code"] for r in rows], [r.get("general_text") for r in rows]
 
 
 def unparsed_report(revision_lines: Any, include_chapters_98_99: bool = False) -> UnparsedReport:
@@ -321,10 +324,10 @@ def unparsed_report(revision_lines: Any, include_chapters_98_99: bool = False) -
     above it is listed too, with note 'no rate text').
     """
     by_rev: dict[str, tuple[list[str], list[object]]] = {}
-    for r in _rows(revision_lines):
-        codes, texts = by_rev.setdefault(str(r["revision"]), ([], []))
-        codes.append(_digits(r["hts_code"]))
-        texts.append(r.get("general_text"))
+    for rev, code, text in zip(*_columns(revision_lines)):
+        codes, texts = by_rev.setdefault(str(rev), ([], []))
+        codes.append(_digits(code))
+        texts.append(text)
     report = UnparsedReport()
     for rev, (codes, texts) in by_rev.items():
         inherited = inherit_rate_text(codes, texts)
