@@ -94,5 +94,10 @@ def test_validate_hts10(hts) -> None:
         pr.validate_hts10("0201.30.50.85", "2026_rev_10", con=hts)
     with pytest.raises(InputError, match="8 digits; a 10-digit statistical line is needed; lines under it: 8703.23.01.10"):
         pr.validate_hts10("8703.23.01", "2026_rev_10", con=hts)
+    # 9102.11.10 (watches) has no statistical suffixes in the HTS JSON: its leaf is 9102.11.10.00
+    assert pr.validate_hts10("9102.11.10.00", "2026_rev_10", con=hts) == "9102111000"
+    with pytest.raises(InputError, match="9102.11.10 has no statistical suffixes in the HTS; use 9102.11.10.00"):
+        pr.validate_hts10("9102.11.10.10", "2026_rev_10", con=hts)
+    assert "battery" in pr.describe("9102111000", "2026_rev_10", con=hts).rate_text
     with pytest.raises(InputError, match="unknown HTS revision '2026_rev_9': did you mean 2026_rev_10"):
         pr.validate_hts10("8703230140", "2026_rev_9", con=hts)

@@ -170,6 +170,8 @@ def describe(code: str, revision: str | None = None, con=None) -> HtsDescription
     idx = next((i for i, ln in enumerate(lines) if ln["hts_code"] == d), None)
     if idx is None:
         idx = next((i for i, ln in enumerate(lines) if ln["hts_code"].startswith(d)), None)
+    if idx is None and len(d) == 10 and d.endswith("00"):  # an 8-digit line without statistical suffixes
+        idx = next((i for i, ln in enumerate(lines) if ln["hts_code"] == d[:8]), None)
     if idx is None:
         raise InputError(_not_found_message(con, d, revision))
     target = lines[idx]
@@ -273,8 +275,9 @@ def _not_found_message(con, d: str, revision: str) -> str:
 
 
 def validate_hts10(code: str, revision: str, con=None) -> str:
-    """The 10-digit code if it is a statistical line of ``revision``; else ``InputError`` naming the
-    nearest lines and the revisions where the code is valid."""
+    """The 10-digit code if it is a statistical line of ``revision`` (or an 8-digit line without statistical
+    suffixes + '00', as the tariff engine keys them); else ``InputError`` naming the nearest lines and the
+    revisions where the code is valid."""
     con = _con(con)
     d = normalize_hts(code)
     _check_revision(con, revision)
@@ -285,6 +288,15 @@ def validate_hts10(code: str, revision: str, con=None) -> str:
                + (" ..." if len(under) > 3 else "")) if under else ""
         raise InputError(f"HTS {format_hts(d)} has {len(d)} digits; a 10-digit statistical line is needed{sug}")
     found = _rows(con, "SELECT 1 AS ok FROM hts_lines WHERE revision = ? AND hts_code = ? LIMIT 1", [revision, d])
-    if not found:
-        raise InputError(_not_found_message(con, d, revision))
-    return d
+    if found:
+        return d
+    # An 8-digit line with no statistical suffixes in the HTS (the watches of ch. 91) is the leaf code + '00'.
+    leaf8 = _rows(con, """SELECT count(*) FILTER (WHERE level = 8 AND hts_code = ?) AS own,
+                                 count(*) FILTER (WHERE level = 10 AND starts_with(hts_code, ?)) AS kids
+                          FROM hts_lines WHERE revision = ? AND starts_with(hts_code, ?)""", [d[:8], d[:8], revision, d[:8]])
+    if leaf8 and leaf8[0]["own"] and not leaf8[0]["kids"]:
+        if d.endswith("00"):
+            return d
+        raise InputError(f"HTS {format_hts(d)} is not in revision {revision}: {format_hts(d[:8])} has no statistical "
+                         f"suffixes in the HTS; use {format_hts(d[:8] + '00')}")
+    raise InputError(_not_found_message(con, d, revision))
