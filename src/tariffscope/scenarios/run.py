@@ -429,22 +429,51 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     res = results[0]
     headline_d = _metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
-    d_auto = float((res.value_new - res.value_base)[arr["auto_mask"][0]].sum())
-    d_car = float((res.volume_new - res.volume_base)[arr["car_mask"][0]].sum())
-    exposure = ex.exporter_exposure(d_auto, d_car, problem.facts[0])
-    by_sector = aggregate(res, "sector")
+    ref = results[1] if ag is not None else None  # breakdowns against `against` when given
+
+    def delta(r: PELines, mask: np.ndarray, field_new: str, field_base: str) -> float:
+        return float((getattr(r, field_new) - getattr(r, field_base))[mask].sum())
+
+    d_auto = delta(res, arr["auto_mask"][0], "value_new", "value_base")
+    d_car = delta(res, arr["car_mask"][0], "volume_new", "volume_base")
+    if ref is not None:
+        d_auto -= delta(ref, arr["auto_mask"][0], "value_new", "value_base")
+        d_car -= delta(ref, arr["car_mask"][0], "volume_new", "volume_base")
+    exposure = ex.exporter_exposure(d_auto * sc.model.years, d_car * sc.model.years, problem.facts[0])
     pmask = problem.partner_mask[0]
-    by_sector_partner = aggregate(_subset(res, pmask), "sector")
+    by_sector = _versus(res, ref, "sector")
+    by_sector_partner = _versus(_subset(res, pmask), _subset(ref, pmask) if ref is not None else None, "sector")
     exposure["balance_by_sector"] = [{"sector": r["sector"], "balance_change": -r["value_change"] * sc.model.years,
                                       "imports_change": r["value_change"] * sc.model.years}
                                      for r in _records(by_sector_partner)]
-    by_origin = aggregate(res, "origin").sort_values("value_change").reset_index(drop=True)
+    by_origin = _versus(res, ref, "origin").sort_values("value_change").reset_index(drop=True)
     lines_frame = res.to_frame() if sc.outputs.lines else None
     return SimulationResult(
         scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
         exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
         sources=_sources(problem), assumptions=ASSUMPTIONS,
     )
+
+
+def _versus(res: PELines, ref: PELines | None, key: str):
+    """``aggregate(res, key)``; with ``ref``, the same table for res against ref (both solved from the
+    same reference flows): 'base' columns become ref's new values, changes the differences."""
+    a = aggregate(res, key)
+    if ref is None:
+        return a
+    b = aggregate(ref, key).set_index(key).reindex(a[key]).reset_index()
+    out = a.copy()
+    for c in ("value", "volume", "revenue", "expenditure"):
+        out[f"{c}_base"] = b[f"{c}_new"].to_numpy()
+        if f"{c}_change" in out:
+            out[f"{c}_change"] = out[f"{c}_new"] - out[f"{c}_base"]
+    for c in ("trade_diversion", "trade_creation", "dwl_change", "exporter_absorption"):
+        out[c] = a[c].to_numpy() - b[c].to_numpy()
+    out["importer_price_index"] = (1 + a["importer_price_index"].to_numpy()) / (1 + b["importer_price_index"].to_numpy()) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["value_change_pct"] = np.where(out["value_base"] > 0, out["value_change"] / out["value_base"], 0.0)
+        out["volume_change_pct"] = np.where(out["volume_base"] > 0, out["volume_change"] / out["volume_base"], 0.0)
+    return out
 
 
 def _subset(res: PELines, mask: np.ndarray) -> PELines:
