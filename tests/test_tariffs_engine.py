@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,8 @@ CASES = yaml.safe_load((Path(__file__).parent / "cases" / "tariffs_duty.yaml").r
 
 
 @pytest.fixture(scope="module")
-def con(request):
-    """The session warehouse (or a prepared one, read-only, named by TARIFFSCOPE_TEST_WAREHOUSE)."""
-    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
-    if path:
-        from tariffscope import db
-
-        return db.connect(path, read_only=True)
-    return request.getfixturevalue("warehouse")
+def con(warehouse):
+    return warehouse  # the session warehouse with the embedded data (read only)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

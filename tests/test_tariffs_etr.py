@@ -1,20 +1,14 @@
 """Effective tariff rates: aggregation checks and the Japan monthly statutory-vs-realized comparison."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
 
 
 @pytest.fixture(scope="module")
-def con(request):
-    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
-    if path:
-        from tariffscope import db
-
-        return db.connect(path, read_only=True)
-    return request.getfixturevalue("warehouse")
+def con(warehouse):
+    return warehouse  # the session warehouse with the embedded data (read only)
 
 
 def test_etr_is_the_weighted_panel_rate(con):

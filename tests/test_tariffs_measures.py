@@ -17,13 +17,8 @@ KNOWN = yaml.safe_load((Path(__file__).parent / "cases" / "tariffs_catalogue_dis
 
 
 @pytest.fixture(scope="module")
-def con(request):
-    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
-    if path:
-        from tariffscope import db
-
-        return db.connect(path, read_only=True)
-    return request.getfixturevalue("warehouse")
+def con(warehouse):
+    return warehouse  # the session warehouse with the embedded data (read only)
 
 
 def test_catalogue_loads_and_covers_the_fact_sheet():

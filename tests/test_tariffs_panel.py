@@ -1,7 +1,6 @@
 """The vectorized panel agrees with the single-entry engine on a random sample of (hts10, origin, date) cells."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -11,13 +10,8 @@ DATES = ["2025-02-10", "2025-04-09", "2025-05-20", "2025-08-20", "2025-10-15", "
 
 
 @pytest.fixture(scope="module")
-def con(request):
-    path = os.environ.get("TARIFFSCOPE_TEST_WAREHOUSE")
-    if path:
-        from tariffscope import db
-
-        return db.connect(path, read_only=True)
-    return request.getfixturevalue("warehouse")
+def con(warehouse):
+    return warehouse  # the session warehouse with the embedded data (read only)
 
 
 @pytest.mark.parametrize("date", DATES)
