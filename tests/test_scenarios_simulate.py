@@ -161,3 +161,13 @@ def test_hs6_level_runs_and_differs_from_hs10():
     sc = parse_scenario(text)
     h6 = {m["name"]: m["value"] for m in sr.simulate(sc, duty_panel=fake_panel, lines=LINES).to_dict()["headline"]}
     assert h6["imports_from_partner"] < 0 and math.isfinite(h6["tariff_revenue"])
+
+
+def test_outputs_hs2_and_lines():
+    from tariffscope.scenarios.schema import parse_scenario
+
+    text = open(sr.builtin_path("july-9-hike")).read() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
+    d = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
+    assert {r["hs2"] for r in d["by_hs2"]} == {"87", "94", "30"}
+    assert len(d["lines"]) == LINES.num_rows
+    assert sum(r["value_change"] for r in d["by_hs2"]) == pytest.approx(sum(r["value_change"] for r in d["lines"]))

@@ -343,6 +343,7 @@ class SimulationResult:
     draws: int
     seed: int
     lines: Any | None = None  # pandas.DataFrame when outputs.lines
+    by_hs2: Any | None = None  # pandas.DataFrame when outputs.by lists hs2
     sources: list[dict[str, str]] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
 
@@ -357,6 +358,8 @@ class SimulationResult:
             "against": self.against or "reference (MFN only, 2024 flows)", "draws": self.draws, "seed": self.seed,
             "headline": self.headline,
             "by_sector": _records(self.by_sector), "by_origin": _records(self.by_origin),
+            **({"by_hs2": _records(self.by_hs2)} if self.by_hs2 is not None else {}),
+            **({"lines": _records(self.lines)} if self.lines is not None else {}),
             "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
             "assumptions": self.assumptions, "sources": self.sources,
         }
@@ -407,7 +410,8 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
     allsc = scs + ([against] if against is not None else [])
     problem = prepare(allsc, duty_panel=duty_panel, lines=lines)
     arr = problem.arrays()
-    extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector}
+    extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
+             "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
     results = [_solve(arr, k, problem.sigma, problem.eta, extra=extra) for k in range(len(allsc))]
     point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
     samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
@@ -448,10 +452,11 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
                                      for r in _records(by_sector_partner)]
     by_origin = _versus(res, ref, "origin").sort_values("value_change").reset_index(drop=True)
     lines_frame = res.to_frame() if sc.outputs.lines else None
+    by_hs2 = _versus(res, ref, "hs2") if "hs2" in sc.outputs.by else None
     return SimulationResult(
         scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
         exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
-        sources=_sources(problem), assumptions=ASSUMPTIONS,
+        sources=_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
     )
 
 
