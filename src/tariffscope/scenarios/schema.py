@@ -12,7 +12,7 @@ changes:
     action: apply
     origins: [JPN]
   - origins: [JPN]                   # or a rate for an origin scope x product scope x date window
-    products: {sectors: [autos], prefixes: ["8708"]}
+    products: {sectors: [passenger_vehicles], prefixes: ["8708"]}
     mode: floor                      # add (on top) | set (total rate) | floor (max(MFN, rate), all-in)
     rate: 0.15
     window: {from: 2025-06-01, until: 2026-01-01}
