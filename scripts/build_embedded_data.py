@@ -98,78 +98,48 @@ def main() -> int:
         )
         print(f"  {table_file.name:55s} {rows:>9,d} rows  {table_file.stat().st_size / 1e6:6.2f} MB")
 
-    census = raw / "census"
-    # 1. HS10 x partner imports for consumption with calculated duty: 51 per-partner API pulls.
-    files = sorted((census / "hs10_imports_2024_by_partner").glob("*.parquet"))
-    vint = "Census API imports/hs pull, 2024 (time=2024-12, _YR values, as pulled; not the revised country series)"
-    parsed = [census_api.parse(f, source="census_hs10_imports_2024", vintage=vint) for f in files]
-    t = sort_flows(pa.concat_tables([p.main for p in parsed]))
-    notes = sorted({n for p in parsed for n in p.notes})
-    f = write(t, "trade_flows__census_hs10_imports_2024")
-    record(f, "census_hs10_imports_2024", "US imports for consumption by HS10 x partner, 2024, with calculated duty (51 partners incl. EU27)",
-           census_api.PUBLISHER, files, vint, t.num_rows, "trade_flows",
-           notes + ["customs value and calculated duty, USD; file name = Census country code, 0003 = EU aggregate"], "2024")
-
-    # 2. HS10 x all 233 partners (import weights).
-    wf = census / "import_weights_hs10_country_2024.csv.gz"
-    vint = "Census monthly import detail 2024, aggregated (same vintage as the HS10 API pull: Japan matches it to the dollar less ch. 98/99)"
-    p = import_weights.parse(wf, source="census_import_weights_2024", vintage=vint)
-    t = sort_flows(p.main)
-    f = write(t, "trade_flows__census_import_weights_2024")
-    record(f, "census_import_weights_2024", "US imports for consumption by HTS10 x country, 2024, all 233 partners (chapters 98/99 excluded)",
-           import_weights.PUBLISHER, [wf], vint, t.num_rows, "trade_flows", p.notes + ["GTAP sector column not kept"], "2024")
-
-    # 3. HS2 x partner monthly general imports (USA Trade Online).
-    files = sorted((census / "usatradeonline_imports_hs2_monthly").glob("*.csv"))
-    parsed = [usatradeonline_csv.parse(x, source="usato_imports_hs2_monthly") for x in files]
-    t = sort_flows(union_distinct(parsed, "usato_imports_hs2_monthly"))
-    vint = "; ".join(sorted({p.vintage for p in parsed if p.vintage}))
-    f = write(t, "trade_flows__usato_imports_hs2_monthly")
-    record(f, "usato_imports_hs2_monthly", "US general imports by HS2 x partner, monthly Jan 2024 - Mar 2026 (USA Trade Online)",
-           usatradeonline_csv.PUBLISHER, files, vint, t.num_rows, "trade_flows",
-           ["India appears in two report files with identical values; stored once",
-            "'EUROPE' is USA Trade Online's world area Europe, not the EU"], "2024-01..2026-03")
-
-    # 4. HS4 monthly, chapters 84/85/87, 10 partners.
-    hf = census / "imports_hs4_ch84_85_87_monthly.json"
-    vint = "USA Trade Online values (reshaped JSON), Jan 2024 - Mar 2026; download date not stated in the file"
-    p = usato_json.parse(hf, source="usato_imports_hs4_monthly", vintage=vint)
-    t = sort_flows(p.main)
-    f = write(t, "trade_flows__usato_imports_hs4_monthly")
-    record(f, "usato_imports_hs4_monthly", "US general imports by HS4 of chapters 84, 85, 87 x partner, monthly Jan 2024 - Mar 2026",
-           usato_json.PUBLISHER, [hf], vint, t.num_rows, "trade_flows", p.notes, "2024-01..2026-03")
-
-    # 5. Exports FAS, HS2 x country, 2020-2024.
-    df = census / "dataweb_exports_fas_hs2_by_country_2020_2024.csv"
-    vint = "USITC DataWeb download of 2025-08-07"
-    p = dataweb_csv.parse(df, source="dataweb_exports_hs2", vintage=vint)
-    t = sort_flows(p.main)
-    f = write(t, "trade_flows__dataweb_exports_hs2")
-    record(f, "dataweb_exports_hs2", "US total exports (FAS) by HS2 x country, annual 2020-2024 (USITC DataWeb)",
-           dataweb_csv.PUBLISHER, [df, census / "dataweb_exports_fas_query_parameters.csv"], vint, t.num_rows, "trade_flows",
-           p.notes + ["the total row was checked against the sum of each year and skipped"], "2020..2024")
-
-    # 6. Monthly totals and realized duties with Japan.
-    jf = census / "japan_monthly_totals_2024_2025.jsonl"
-    vint = "Census country series (revised; via corbett-hobbs/congress-ideology@31caa71) and API CAL_DUT_MO/CON_VAL_MO"
-    p = census_monthly_jsonl.parse(jf, source="census_japan_monthly_totals", vintage=vint)
-    t = sort_flows(p.main)
-    f = write(t, "trade_flows__census_japan_monthly_totals")
-    record(f, "census_japan_monthly_totals", "US goods trade with Japan by month 2024-2025: exports, general imports, imports for consumption and calculated duty",
-           census_monthly_jsonl.PUBLISHER, [jf, census / "japan_monthly_totals_2024_2025.README.txt"], vint, t.num_rows, "trade_flows",
-           p.notes + ["exports/general imports are USD millions in the file (x 1e6 here); not seasonally adjusted"], "2024-01..2025-12")
-
-    # 7. Comtrade autos.
-    autos = raw / "autos"
-    files = [autos / "us_auto_imports_8703_8704.csv", autos / "us_auto_imports_8703_8704_extended_kor_chn_eu.csv"]
-    vint = "UN Comtrade extract (US-reported imports, cifvalue), 2019-2024"
-    parsed = [comtrade.parse(x, source="comtrade_us_auto_imports", vintage=vint) for x in files]
-    t = sort_flows(union_distinct(parsed, "comtrade_us_auto_imports"))
-    f = write(t, "trade_flows__comtrade_us_auto_imports")
-    record(f, "comtrade_us_auto_imports", "US imports of HS 8703 (cars) and 8704 (trucks) by partner with units, 2019-2024 (UN Comtrade)",
-           comtrade.PUBLISHER, files, vint, t.num_rows, "trade_flows",
-           ["the two extracts overlap (CAN, JPN, MEX) with identical values; stored once",
-            "net weight not stored; the world-total file is not embedded (it does not say which codes it sums)"], "2019..2024")
+    census, autos = raw / "census", raw / "autos"
+    # (source, reader, files, vintage or None = the file's own, title, notes, periods, also-cited files, dedupe across files)
+    flow_specs = [
+        ("census_hs10_imports_2024", census_api, sorted((census / "hs10_imports_2024_by_partner").glob("*.parquet")),
+         "Census API imports/hs pull, 2024 (time=2024-12, _YR values, as pulled; not the revised country series)",
+         "US imports for consumption by HS10 x partner, 2024, with calculated duty (51 partners incl. EU27)",
+         ["customs value and calculated duty, USD; file name = Census country code, 0003 = EU aggregate"], "2024", [], False),
+        ("census_import_weights_2024", import_weights, [census / "import_weights_hs10_country_2024.csv.gz"],
+         "Census monthly import detail 2024, aggregated (same vintage as the HS10 API pull: Japan matches it to the dollar less ch. 98/99)",
+         "US imports for consumption by HTS10 x country, 2024, all 233 partners (chapters 98/99 excluded)",
+         ["GTAP sector column not kept"], "2024", [], False),
+        ("usato_imports_hs2_monthly", usatradeonline_csv, sorted((census / "usatradeonline_imports_hs2_monthly").glob("*.csv")),
+         None, "US general imports by HS2 x partner, monthly Jan 2024 - Mar 2026 (USA Trade Online)",
+         ["India appears in two report files with identical values; stored once",
+          "'EUROPE' is USA Trade Online's world area Europe, not the EU"], "2024-01..2026-03", [], True),
+        ("usato_imports_hs4_monthly", usato_json, [census / "imports_hs4_ch84_85_87_monthly.json"],
+         "USA Trade Online values (reshaped JSON), Jan 2024 - Mar 2026; download date not stated in the file",
+         "US general imports by HS4 of chapters 84, 85, 87 x partner, monthly Jan 2024 - Mar 2026", [], "2024-01..2026-03", [], False),
+        ("dataweb_exports_hs2", dataweb_csv, [census / "dataweb_exports_fas_hs2_by_country_2020_2024.csv"],
+         "USITC DataWeb download of 2025-08-07", "US total exports (FAS) by HS2 x country, annual 2020-2024 (USITC DataWeb)",
+         ["the total row was checked against the sum of each year and skipped"], "2020..2024",
+         [census / "dataweb_exports_fas_query_parameters.csv"], False),
+        ("census_japan_monthly_totals", census_monthly_jsonl, [census / "japan_monthly_totals_2024_2025.jsonl"],
+         "Census country series (revised; via corbett-hobbs/congress-ideology@31caa71) and API CAL_DUT_MO/CON_VAL_MO",
+         "US goods trade with Japan by month 2024-2025: exports, general imports, imports for consumption and calculated duty",
+         ["exports/general imports are USD millions in the file (x 1e6 here); not seasonally adjusted"], "2024-01..2025-12",
+         [census / "japan_monthly_totals_2024_2025.README.txt"], False),
+        ("comtrade_us_auto_imports", comtrade,
+         [autos / "us_auto_imports_8703_8704.csv", autos / "us_auto_imports_8703_8704_extended_kor_chn_eu.csv"],
+         "UN Comtrade extract (US-reported imports, cifvalue), 2019-2024",
+         "US imports of HS 8703 (cars) and 8704 (trucks) by partner with units, 2019-2024 (UN Comtrade)",
+         ["the two extracts overlap (CAN, JPN, MEX) with identical values; stored once",
+          "net weight not stored; the world-total file is not embedded (it does not say which codes it sums)"], "2019..2024", [], True),
+    ]
+    for source, reader, files, vint, title, extra_notes, periods, cited, dedupe in flow_specs:
+        parsed = [reader.parse(x, source=source, vintage=vint) for x in files]
+        t = union_distinct(parsed, source) if dedupe else pa.concat_tables([p.main for p in parsed])
+        t = sort_flows(t)
+        vintage = vint or "; ".join(sorted({p.vintage for p in parsed if p.vintage}))
+        notes = sorted({n for p in parsed for n in p.notes}) + extra_notes
+        f = write(t, f"trade_flows__{source}")
+        record(f, source, title, reader.PUBLISHER, files + cited, vintage, t.num_rows, "trade_flows", notes, periods)
 
     # 8. FRED yen per dollar.
     for ff in sorted((raw / "fx").glob("*EXJPUS*.csv")):
@@ -194,7 +164,9 @@ def main() -> int:
     con.register("lines", pa.concat_tables(lines))
     con.register("ch99", pa.concat_tables(ch99))
     for name, tbl, key, schema in (("hts_lines", "lines", "hts_code", HTS_LINES), ("chapter99_lines", "ch99", "heading", CHAPTER99_LINES)):
-        content = [c for c in schema.names if c != "revision"]
+        # parsed rate columns are not stored: the loader parses the texts with the installed parser
+        # (hts_json.rate_table), so the warehouse always agrees with tariffscope.tariffs.schedule
+        content = [c for c in schema.names if c not in ["revision", "ad_valorem"] + hts_json.RATE_COLUMNS]
         cols = ", ".join(f'"{c}"' for c in content)
         part = ", ".join(f'"{c}"' for c in content)
         q = f"""
@@ -207,7 +179,7 @@ def main() -> int:
         t = db.query(con, q)
         f = write(t, name)
         expanded = sum(x.num_rows for x in (lines if name == "hts_lines" else ch99))
-        record(f, "usitc_hts", f"{'HTS lines' if name == 'hts_lines' else 'Chapter 99 headings 9903'} of every revision 2025 basic .. 2026 rev 10, parsed (interval-encoded)",
+        record(f, "usitc_hts", f"{'HTS lines' if name == 'hts_lines' else 'Chapter 99 headings 9903'} of every revision 2025 basic .. 2026 rev 10 (interval-encoded; rate texts parsed on load)",
                hts_json.PUBLISHER, hts_files, f"{rev_t['revision'][0].as_py()} .. {rev_t['revision'][-1].as_py()} ({rev_t.num_rows} revisions)",
                expanded, name, [f"{t.num_rows:,} stored runs expand to {expanded:,} rows"], f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
     f = write(rev_t, "hts_revisions")

@@ -96,6 +96,7 @@ def test_chapter99_addon_parsed(warehouse, rev, heading, text, rate):
     assert row is not None and row[0].endswith(text) and row[1] == rate
 
 
+@pytest.mark.slow
 def test_reload_after_a_rebuild_replaces_only_embedded_rows(warehouse, tmp_path, raw):
     # A warehouse loaded from an older build (simulated: one table's checksum differs) is refreshed on
     # open: embedded rows replaced, a user's ingest kept.

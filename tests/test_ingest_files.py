@@ -206,6 +206,7 @@ def warehouse_copy(warehouse, tmp_path, monkeypatch):
     return home
 
 
+@pytest.mark.slow
 def test_hts_csv_equals_json(raw):
     from tariffscope.ingest import hts_csv, hts_json
 
@@ -232,4 +233,4 @@ def test_gz_kind_detection(raw):
         assert f.read(30).startswith(b'[ {\n  "htsno"')  # pretty-printed: detection must not need '[{'
     assert core.detect_kind(raw / "hts/hts_2025_rev_1.json.gz") == "hts_json"
     with pytest.raises(IngestError, match="cannot tell"):
-        core.detect_kind(raw / "census/census_to_iso3.csv")
+        core.detect_kind(raw / "census/japan_monthly_totals_2024_2025.README.txt")

@@ -16,11 +16,13 @@ import functools
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from tariffscope import config, db
 from tariffscope.errors import TariffscopeError
+from tariffscope.ingest import hts_json
 
 KIND = "embedded"
 _log = logging.getLogger(__name__)
@@ -62,6 +64,25 @@ def ensure_loaded(con: db.Connection) -> bool:
     base = config.EMBEDDED_DIR
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     con.execute("SET enable_progress_bar = false")  # a library call prints nothing
+    pool = ThreadPoolExecutor(max_workers=1)
+    rates = pool.submit(_rate_table, [base / n for n, t in tables.items() if t["table"] in ("hts_lines", "chapter99_lines")])
+    try:
+        return _load(con, prov, tables, base, now, rates)
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _rate_table(paths: list[Path]):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    texts: set = set()
+    for p in paths:
+        texts.update(pc.unique(pq.read_table(p, columns=["general_text"])["general_text"]).to_pylist())
+    return hts_json.rate_table(list(texts))
+
+
+def _load(con: db.Connection, prov: dict, tables: dict, base: Path, now: dt.datetime, rates) -> bool:
     with db.transaction(con):
         _drop_previous(con)
         next_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
@@ -81,8 +102,10 @@ def ensure_loaded(con: db.Connection) -> bool:
                  files[0]["sha256"] if len(files) == 1 else "per file: see provenance.json",
                  t0["vintage"], t0["build_date"], f"periods {periods}" + (f"; {notes}" if notes else "")],
             )
-        # hts_revisions first: the line runs expand against their seq
-        order = sorted(tables, key=lambda n: (tables[n]["table"] != "hts_revisions", n))
+        # hts_revisions first (the line runs expand against their seq); the HTS lines last, so that
+        # parsing their rate texts (pure Python, in a thread) overlaps the other tables' inserts
+        rank = {"hts_revisions": 0, "hts_lines": 2, "chapter99_lines": 2}
+        order = sorted(tables, key=lambda n: (rank.get(tables[n]["table"], 1), n))
         for name in order:
             t = tables[name]
             t_start = time.perf_counter()
@@ -93,13 +116,22 @@ def ensure_loaded(con: db.Connection) -> bool:
             elif target in ("hts_lines", "chapter99_lines"):
                 cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()]
                 content = [c for c in cols if c not in ("first_seq", "last_seq")]
-                sel = ", ".join(f'l."{c}"' for c in content)
+                # the rate texts are parsed once per distinct text, by the installed parser
+                con.register("_embedded_rates", rates.result())
+                if target == "hts_lines":
+                    parsed = {c: f'l."{c}"' for c in hts_json.RATE_COLUMNS}
+                else:
+                    parsed = {"ad_valorem": "l.ch99_ad_valorem"}
+                names = content + list(parsed)
+                sel = ", ".join([f'l."{c}"' for c in content] + list(parsed.values()))
                 con.execute(
-                    f"""INSERT INTO {target} (revision, {", ".join(f'"{c}"' for c in content)}, ingest_id)
+                    f"""INSERT INTO {target} (revision, {", ".join(f'"{c}"' for c in names)}, ingest_id)
                         SELECT r.revision, {sel}, {next_id}
-                        FROM read_parquet({path}) l JOIN read_parquet({revisions}) r
-                          ON r.seq BETWEEN l.first_seq AND l.last_seq"""
+                        FROM (SELECT l.*, p.* FROM read_parquet({path}) l   -- parse per run, then expand
+                              LEFT JOIN _embedded_rates p ON p.rate_key = coalesce(l.general_text, '')) l
+                        JOIN read_parquet({revisions}) r ON r.seq BETWEEN l.first_seq AND l.last_seq"""
                 )
+                con.unregister("_embedded_rates")
             else:
                 con.execute(f"INSERT INTO {target} SELECT *, {next_id} FROM read_parquet({path})")
             _log.debug("loaded %s in %.2fs", name, time.perf_counter() - t_start)

@@ -35,6 +35,36 @@ FIELDS = ("htsno", "indent", "description", "units", "general", "special", "othe
 _NAME = re.compile(r"(?:hts_)?(\d{4})_(basic|rev_(\d+))", re.IGNORECASE)
 
 
+RATE_COLUMNS = ["rate_form", "ad_valorem", "specific_rate", "specific_unit", "specific_rate_2", "specific_unit_2", "parse_note"]
+
+
+@functools.lru_cache(maxsize=None)
+def _rate(text: str):
+    from tariffscope.tariffs.schedule import parse_rate
+
+    return parse_rate(text)
+
+
+def ch99_addon(p) -> float | None:
+    """The ad valorem add-on a Chapter 99 heading's general text gives ('... subheading + 25%' -> 0.25)."""
+    return p.ad_valorem if p.form in ("subheading_plus", "ad_valorem", "free") else None
+
+
+def rate_table(texts: list[str | None]) -> pa.Table:
+    """Parsed column-1 rate components for each distinct text (key: the text, '' for none).
+
+    One function for the reader and the embedded loader, so both give the same parsed columns.
+    """
+    keys = sorted({t or "" for t in texts})
+    ps = [_rate(k) for k in keys]
+    cols = {"rate_key": pa.array(keys, pa.string())}
+    for c in RATE_COLUMNS:
+        attr = "form" if c == "rate_form" else "note" if c == "parse_note" else c
+        cols[c] = pa.array([getattr(p, attr) for p in ps], HTS_LINES.field(c).type)
+    cols["ch99_ad_valorem"] = pa.array([ch99_addon(p) for p in ps], pa.float64())
+    return pa.table(cols)
+
+
 def revision_name(path: Path) -> tuple[str, int, int]:
     """'hts_2025_rev_17.json.gz' -> ('2025_rev_17', 2025, seq 202517); basic editions are rev 0."""
     m = _NAME.search(path.name)
@@ -91,9 +121,6 @@ def _footnotes(v) -> str | None:
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None, revision: str | None = None,
           dates_csv: Path | None = None) -> ParsedFile:
-    from tariffscope.tariffs.schedule import parse_rate
-
-    rate = functools.lru_cache(maxsize=None)(parse_rate)
     path = Path(path)
     data = read_bytes(path)
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -113,9 +140,6 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
 def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, source: str | None = None,
           vintage: str | None = None, dates_csv: Path | None = None, kind: str = KIND) -> ParsedFile:
     """HTS line objects (as in the JSON export) -> hts_lines, chapter99_lines and the hts_revisions row."""
-    from tariffscope.tariffs.schedule import parse_rate
-
-    rate = functools.lru_cache(maxsize=None)(parse_rate)
     # Column-wise: validate once over the whole file, then build each column with one comprehension.
     need = set(FIELDS)
     bad = next((i for i, e in enumerate(doc, 1) if not isinstance(e, dict) or not need <= e.keys()), None)
@@ -145,7 +169,7 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
             raise IngestError(path, i, f"entry {i}: bad indent {v!r}") from None
     is99 = [c.startswith("9903") for c in codes]
     general = [_text(e["general"]) for _, e in numbered]
-    parsed = {t: rate(t or "") for t in set(general)}
+    parsed = {t: _rate(t or "") for t in set(general)}
     keep = [not x for x in is99]
 
     def col(values: list, mask: list[bool]) -> list:
@@ -171,7 +195,7 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
     ch99 = {
         "revision": [rev] * len(g99), "heading": col(codes, is99), "indent": col(indents, is99),
         "description": col(desc, is99), "general_text": g99,
-        "ad_valorem": [parsed[g].ad_valorem if parsed[g].form in ("subheading_plus", "ad_valorem", "free") else None for g in g99],
+        "ad_valorem": [ch99_addon(parsed[g]) for g in g99],
         "footnotes": col(notes_col, is99),
     }
     hts = pa.table({f.name: pa.array(lines[f.name], f.type) for f in HTS_LINES}, schema=HTS_LINES)
