@@ -200,10 +200,25 @@ def build_country_rates() -> None:
           header=["measure_id", "heading", "origin", "rate"])
 
 
+def build_japan_civil_aircraft() -> None:
+    """Note 35(b) of subchapter III (heading 9903.96.02): civil aircraft of Japan exempt from 9903.02.72/.73 and the
+    metals annex; the provisions are enumerated in the note text itself."""
+    src = RAW / "hts" / "chapter99_us_notes_2026_rev_6.txt"
+    text = src.read_bytes().replace(b"\x00", b"").decode("utf-8", errors="replace")
+    start = text.index("(b) As provided in heading 9903.96.02")
+    nxt = re.search(r"\n\s*\(c\)", text[start:])  # the list ends where subdivision (c) begins
+    end = start + (nxt.start() if nxt else 20000)
+    codes = sorted(c for c in set(re.findall(r"\b(\d{4}\.\d{2}\.\d{2})\b", text[start:end])) if not c.startswith(("98", "99")))
+    rows = [(digits(c), "2025-09-16", "", "jpn_civil_aircraft:9903.96.02") for c in codes]
+    write("japan_civil_aircraft", rows, [src], "Note 35(b) (heading 9903.96.02, from 2025-09-16): civil aircraft, engines and "
+          "parts of Japan exempt from 9903.02.72/.73 and 9903.82.02/.04-.17; provisions read from the note text")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     build_product_lists()
     build_country_rates()
+    build_japan_civil_aircraft()
     prov = {"built_by": "scripts/build_measure_lists.py", "raw_root": "shared/data (tariffscope.config.raw_data_dir())",
             "lists": PROVENANCE}
     (OUT / "PROVENANCE.yaml").write_text(yaml.safe_dump(prov, sort_keys=True, allow_unicode=True), encoding="utf-8")

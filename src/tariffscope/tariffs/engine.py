@@ -223,8 +223,11 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)
         if idx in chosen:
             continue
-        if e["applicable"]:
-            winner = comp.measures[int(out[f"{e['bucket']}_measure"][0])].m.id
+        won = int(out[f"{e['bucket']}_measure"][0])
+        if e["applicable"] and won < 0:
+            reason = "exempt: the product is exempt from every measure of this stacking bucket (see the excluded measure)"
+        elif e["applicable"]:
+            winner = comp.measures[won].m.id
             reason = f"superseded by {winner} (higher priority in the same stacking bucket: R3/R6)"
         else:
             reason = e["reason"]

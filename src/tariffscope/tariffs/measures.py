@@ -48,6 +48,7 @@ class ListRef(_Strict):
     values: list[str] | None = None  # keep rows whose value is one of these
     value_prefixes: list[str] | None = None  # ... or starts with one of these
     dated: bool = True  # honour the rows' effective_from/until
+    blocks_bucket: bool = False  # exclusion only: the product is exempt from every measure of this stacking bucket
 
 
 class OriginScope(_Strict):

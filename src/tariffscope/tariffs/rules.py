@@ -139,6 +139,7 @@ class MeasureRows:
     exc_until: np.ndarray
     exc_names: list[str]
     lower: PrefixIndex | None
+    exc_blocks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 _ROWS: dict[tuple[int, int], MeasureRows] = {}
@@ -173,16 +174,19 @@ def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
             frm[k] = max(frm[k], m.value_from[v.rsplit(":", 1)[-1]].toordinal())
     erows: list[tuple[str, str, str, str]] = [(p, "", "", "") for p in ps.exclude_prefixes]
     names = ["exclude_prefixes"] * len(erows)
+    blocks = [False] * len(erows)
     for ref in ps.exclude_lists:
         rr = _list_rows(ref)
         erows += rr
         names += [ref.list] * len(rr)
+        blocks += [ref.blocks_bucket] * len(rr)
     lower = None
     if m.rates_by_list:
         lower = PrefixIndex([r[0] for r in read_list(m.rates_by_list.list) if r[3] in set(m.rates_by_list.values)])
     out = MeasureRows(PrefixIndex([r[0] for r in rows]), frm, unt, rate, np.array([r[3] for r in rows], dtype=object),
                       PrefixIndex([r[0] for r in erows]), np.array([_ord(r[1], NEVER) for r in erows], dtype=np.int64),
-                      np.array([_ord(r[2], FOREVER) for r in erows], dtype=np.int64), names, lower)
+                      np.array([_ord(r[2], FOREVER) for r in erows], dtype=np.int64), names, lower,
+                      np.array(blocks, dtype=bool))
     if len(_ROWS) > 2048:
         _ROWS.clear()
     _ROWS[key] = out
@@ -206,6 +210,16 @@ class CompiledMeasure:
     orig_rate: np.ndarray  # per origin: rate (rates_list) or 1.0 in scope, nan out of scope
     lower_h: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rates_by_list override rows
     lower_rate: float = 0.0
+    exc_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per exclusion row
+
+    def blocked_products(self, d: int, n_h: int) -> np.ndarray | None:
+        """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None."""
+        if not self.exc_block.any():
+            return None
+        out = np.zeros(n_h, dtype=bool)
+        live = self.exc_block & (self.exc_from <= d) & (d < self.exc_until)
+        out[self.exc_h[live]] = True
+        return out
 
     def product_rates(self, d: int, n_h: int) -> np.ndarray:
         """Rate per product on day ordinal d (nan where the product is not in scope)."""
@@ -273,6 +287,7 @@ class Compiled:
                     orig[self.o_pos[o]] = 1.0
         cm = CompiledMeasure(m, i, inc_h, inc_from, inc_until, inc_rate, inc_val, eh, efrm[ej] if len(erows) else efrm,
                              eunt[ej] if len(erows) else eunt, names, ej, orig)
+        cm.exc_block = mr.exc_blocks[ej] if len(ej) else np.zeros(0, dtype=bool)
         if mr.lower is not None and m.rates_by_list is not None:
             lh, _ = mr.lower.match(self.codes)
             cm.lower_h, cm.lower_rate = np.unique(lh), m.rates_by_list.rate
@@ -360,6 +375,7 @@ class Compiled:
         chosen = {b: np.full(n, -1, dtype=np.int32) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
+        blocked: dict[str, np.ndarray] = {}
         for cm in self.active(date, opts):
             b = cm.m.bucket
             pr = self.product_rates_cached(cm, d)
@@ -373,6 +389,14 @@ class Compiled:
             chosen[b][take] = cm.idx
             rate[b][take] = r[take]
             prio[b][take] = cm.m.priority
+            blk = cm.blocked_products(d, self.n_h)
+            if blk is not None:  # e.g. civil aircraft of Japan (9903.96.02): exempt from every reciprocal measure
+                cell = blk[h] & ~np.isnan(orr)
+                blocked.setdefault(b, np.zeros(n, dtype=bool))
+                blocked[b] |= cell
+        for b, cell in blocked.items():
+            chosen[b][cell] = -1
+            rate[b][cell] = 0.0
         form = {b: self._forms(chosen[b]) for b in chosen}
         out: dict[str, np.ndarray] = {"mfn": mfn_applied}
         # R3/R2: the 232 layer
