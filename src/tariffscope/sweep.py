@@ -256,7 +256,24 @@ class Outcome:
     unit: str
 
 
-class PluginModel:
+class _Model:
+    """What every sweep model shares: the grid point as a deep copy of ``base`` with the axis paths
+    set, and outcome names (labels and units from a result's ``_meta``; ``name__p05`` are bands)."""
+
+    base: dict[str, Any]
+
+    def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
+        d = copy.deepcopy(self.base)
+        for a in axes:
+            set_path(d, a.target_path, point[a.name])
+        return d
+
+    def outcomes(self, first: dict[str, Any]) -> list[Outcome]:
+        meta = first.get("_meta", {})
+        return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
+
+
+class PluginModel(_Model):
     """``python:module:function``: ``function(params, seed) -> {outcome: number}`` per grid point."""
 
     def __init__(self, ref: str, base: dict[str, Any], outcomes: list[str] | None = None) -> None:
@@ -265,17 +282,8 @@ class PluginModel:
         self.base = dict(base)
         self.names = outcomes
 
-    def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
-        p = copy.deepcopy(self.base)
-        for a in axes:
-            set_path(p, a.target_path, point[a.name])
-        return p
-
     def run_batch(self, batch: list[tuple[int, dict[str, Any], int]]) -> list[dict[str, Any]]:
         return [dict(self.fn(params, seed)) for _, params, seed in batch]
-
-    def outcomes(self, first: dict[str, Any]) -> list[Outcome]:
-        return [Outcome(k, k, "") for k in first if not k.startswith("_")]
 
     def sources(self) -> list[dict[str, str]]:
         return [{"source": self.ref, "what": "plug-in model function"}]
@@ -294,7 +302,7 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     return fn
 
 
-class PEModel:
+class PEModel(_Model):
     """The PE model through ``tariffscope.api.compare`` (one solve for a batch of grid points)."""
 
     ref = "pe"
@@ -322,12 +330,6 @@ class PEModel:
         self.base_balance = float(bal.balance)
         self.balance_label = f"USA-{partner} goods balance {year}"
         self.balance_sources = [s.get("source", "") for s in bal.to_dict().get("sources", [])]
-
-    def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
-        d = copy.deepcopy(self.base)
-        for a in axes:
-            set_path(d, a.target_path, point[a.name])
-        return d
 
     def run_batch(self, batch: list[tuple[int, dict[str, Any], int]]) -> list[dict[str, Any]]:
         from tariffscope import api
@@ -372,10 +374,6 @@ class PEModel:
             for b, nb in (("p05", "p95"), ("p50", "p50"), ("p95", "p05")):
                 if row.get(f"exporter_sector_jobs__{b}") is not None:
                     row[f"exporter_jobs_lost__{nb}"] = -row[f"exporter_sector_jobs__{b}"]
-
-    def outcomes(self, first: dict[str, Any]) -> list[Outcome]:
-        meta = first.get("_meta", {})
-        return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
 
     def sources(self) -> list[dict[str, str]]:
         return [{"source": "tariffscope.api.compare", "what": "PE model (Armington/CES), 2024 US import flows"},
@@ -430,7 +428,7 @@ GE_METRICS = (
 )
 
 
-class GEModel:
+class GEModel(_Model):
     """The GE model through ``tariffscope.api.ge_simulate`` (one GE SPEC per grid point).
 
     ``base`` is a GE SPEC (path or mapping, see docs/ge.md); grid paths address it (``changes[0].rate``).
@@ -458,12 +456,6 @@ class GEModel:
         self.countries = [c.upper() for c in (spec.countries or ["USA", "JPN"])]
         self.label = str((data.get("data") or {}).get("label") or (data.get("data") or {}).get("path", ""))
         self.rates_source = str(data.get("rates_source") or "")
-
-    def params(self, point: dict[str, float], axes: Sequence[Axis]) -> dict[str, Any]:
-        d = copy.deepcopy(self.base)
-        for a in axes:
-            set_path(d, a.target_path, point[a.name])
-        return d
 
     def run_batch(self, batch: list[tuple[int, dict[str, Any], int]]) -> list[dict[str, Any]]:
         from tariffscope.models.ge_spec import GESpec, run_spec
@@ -495,10 +487,6 @@ class GEModel:
             row["_meta"] = meta
             out.append(row)
         return out
-
-    def outcomes(self, first: dict[str, Any]) -> list[Outcome]:
-        meta = first.get("_meta", {})
-        return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
 
     def sources(self) -> list[dict[str, str]]:
         out = [{"source": "tariffscope.api.ge_simulate", "what": f"structural gravity GE model; data: {self.label}"}]
