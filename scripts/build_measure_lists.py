@@ -77,6 +77,17 @@ def write(name: str, rows: list[tuple], sources: list[Path], note: str, header: 
 
 # --- product lists ------------------------------------------------------------------------------
 
+def aircraft_specific(hts: str) -> bool:
+    """Provisions where trade is (almost) all aircraft: chapter 88 and turbojets/turbopropellers/gas turbines (8411).
+
+    The civil aircraft exemptions of the deals name ~550 HTS8 provisions, most of them general (8413 pumps,
+    8507 batteries, 8501 motors); the exemption applies only to articles of civil aircraft entered as such, a share
+    of those lines' trade we cannot observe, so it is modeled on the aircraft-specific provisions only.
+    """
+    d = digits(hts)
+    return d.startswith("88") or d.startswith("8411")
+
+
 
 def build_product_lists() -> None:
     src = YALE / "ieepa_exempt_products.csv"
@@ -136,9 +147,11 @@ def build_product_lists() -> None:
 
     src = YALE / "floor_exempt_products.csv"
     rows = [(digits(r["hts8"]), iso(r["effective_date_start"]), "", f"{r['country_group']}:{r['category']}:{r['ch99_code']}")
-            for r in read_csv(src)]
+            for r in read_csv(src) if r["category"] != "civil_aircraft" or aircraft_specific(r["hts8"])]
     write("floor_exempt", rows, [src], "Deal-floor exemptions (EU 9903.02.74-.77, Korea 9903.02.81, Switzerland 9903.02.84-.86): "
-          "value = group:category:heading; from = publication date of the exempting heading")
+          "value = group:category:heading; from = publication date of the exempting heading. Civil aircraft rows "
+          "are kept only on aircraft-specific provisions (chapter 88, heading 8411): the exemption is for articles of "
+          "civil aircraft, and on general provisions (pumps, batteries, motors) that share of trade is unknown")
 
 
 # --- country rate tables from the HTS text -----------------------------------------------------
@@ -209,9 +222,10 @@ def build_japan_civil_aircraft() -> None:
     nxt = re.search(r"\n\s*\(c\)", text[start:])  # the list ends where subdivision (c) begins
     end = start + (nxt.start() if nxt else 20000)
     codes = sorted(c for c in set(re.findall(r"\b(\d{4}\.\d{2}\.\d{2})\b", text[start:end])) if not c.startswith(("98", "99")))
-    rows = [(digits(c), "2025-09-16", "", "jpn_civil_aircraft:9903.96.02") for c in codes]
+    rows = [(digits(c), "2025-09-16", "", "jpn_civil_aircraft:9903.96.02") for c in codes if aircraft_specific(c)]
     write("japan_civil_aircraft", rows, [src], "Note 35(b) (heading 9903.96.02, from 2025-09-16): civil aircraft, engines and "
-          "parts of Japan exempt from 9903.02.72/.73 and 9903.82.02/.04-.17; provisions read from the note text")
+          "parts of Japan exempt from 9903.02.72/.73 and 9903.82.02/.04-.17; provisions read from the note text, kept on "
+          "aircraft-specific provisions only (chapter 88, heading 8411; see aircraft_specific)")
 
 
 def main() -> None:
