@@ -120,3 +120,31 @@ def test_check_against_hts(con):
     known = {(k["measure_id"], k["heading"], k["status"]) for k in KNOWN["discrepancies"]}
     assert bad == known, "new mismatches between the catalogue and the HTS: review and record them"
     assert not any(r["status"] == "missing" for r in rows)
+
+
+def test_cli_measures_and_etr(con, capsys, monkeypatch):
+    import json
+
+    from tariffscope import api
+    from tariffscope.cli import main
+
+    monkeypatch.setattr(api, "_tariff_con", lambda c=None: con)
+    assert main(["measures", "list", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed["measures"]) == len(M.load().measures)
+    assert main(["measures", "show", "deal_japan_floor"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["headings"] == ["9903.02.72", "9903.02.73"] and "15 percent" in shown["citation"]["text"]
+    assert main(["measures", "show", "no_such_measure"]) == 1
+    assert "unknown measure" in capsys.readouterr().err
+    assert main(["measures", "check"]) == 0  # known discrepancies only, nothing missing
+    assert "to review" in capsys.readouterr().out
+    assert main(["etr", "--partner", "JPN", "--date", "2025-10-15", "--by", "hs2", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"partner", "date", "etr", "by"} and out["partner"] == "JPN"
+    assert sum(b["contribution"] for b in out["by"]) == pytest.approx(out["etr"], rel=1e-6)
+    assert main(["etr", "--partner", "JPN", "--from", "2025-04-01", "--to", "2025-04-03", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("partner,date,etr") and len(lines) == 4
+    assert main(["etr", "--partner", "JPN"]) == 1
+    assert "give --date" in capsys.readouterr().err
