@@ -70,7 +70,7 @@ def run_pandas_peer() -> dict:
     t0 = time.perf_counter()
     comp = Compiled(load(), table.hts10, origins)  # the same inputs: measure scopes over the same codes
     d = day.toordinal()
-    parts = []
+    parts, blocked = [], []
     for cm in comp.active(day, opts):
         pr = cm.product_rates(d, comp.n_h)
         prod = pd.DataFrame({"h": np.flatnonzero(~np.isnan(pr)), "prate": pr[~np.isnan(pr)]})
@@ -81,8 +81,18 @@ def run_pandas_peer() -> dict:
         cells["bucket"], cells["priority"], cells["form"] = cm.m.bucket, cm.m.priority, cm.m.rate_form
         cells["m"] = cm.idx
         parts.append(cells[["h", "o", "bucket", "priority", "rate", "form", "m"]])
+        blk = cm.blocked_products(d, comp.n_h)
+        if blk is not None:  # exemptions from the whole bucket (e.g. civil aircraft of Japan)
+            bl = pd.DataFrame({"h": np.flatnonzero(blk)}).merge(orig[["o"]], how="cross")
+            bl["bucket"] = cm.m.bucket
+            blocked.append(bl)
     long = pd.concat(parts, ignore_index=True)
     long = long.sort_values(["h", "o", "bucket", "priority"]).groupby(["h", "o", "bucket"], as_index=False).last()
+    if blocked:
+        bl = pd.concat(blocked).drop_duplicates()
+        bl["blocked"] = True
+        long = long.merge(bl, on=["h", "o", "bucket"], how="left")
+        long = long[long["blocked"].isna()].drop(columns="blocked")
     wide_rate = long.pivot_table(index=["h", "o"], columns="bucket", values="rate", aggfunc="first")
     wide_form = long.pivot_table(index=["h", "o"], columns="bucket", values="form", aggfunc="first")
     wide_m = long.pivot_table(index=["h", "o"], columns="bucket", values="m", aggfunc="first")
