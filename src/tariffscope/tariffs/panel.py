@@ -42,8 +42,6 @@ def default_origins() -> list[str]:
             return out
     except ImportError:  # pragma: no cover
         pass
-    from tariffscope.tariffs.measures import read_list  # noqa: F401
-
     import csv
 
     from tariffscope import config
