@@ -128,7 +128,7 @@ def migrate(con: Connection) -> int:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
     )
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    current = con.sql("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
     for version, description, statements in MIGRATIONS:
         if version <= current:
             continue
@@ -164,10 +164,16 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if read_only:
         if not path.exists():
             raise TariffscopeError(f"no warehouse at {path}: run 'tariffscope data status' once to create it")
-        return duckdb.connect(str(path), read_only=True)
+        return _quiet(duckdb.connect(str(path), read_only=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _quiet(duckdb.connect(str(path)))
     migrate(con)
+    return con
+
+
+def _quiet(con: Connection) -> Connection:
+    # DuckDB's own progress bar would interleave with tariffscope's output (and JSON on stdout).
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -184,7 +190,7 @@ def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> C
 
 def memory() -> Connection:
     """An in-memory warehouse with the current schema (tests, scratch work)."""
-    con = duckdb.connect(":memory:")
+    con = _quiet(duckdb.connect(":memory:"))
     migrate(con)
     return con
 
@@ -197,5 +203,6 @@ def query(con: Connection, sql: str, params: Sequence[Any] | None = None) -> pa.
 
 
 def table_counts(con: Connection) -> dict[str, int]:
-    names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='main'").fetchall()]
-    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in sorted(names)}
+    # con.sql(...).fetchall(): nothing left unfetched on the connection (duckdb 2.x refuses the next statement)
+    names = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables WHERE table_schema='main'").fetchall()]
+    return {n: con.sql(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in sorted(names)}
