@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from tariffscope.report import sections as S
 from tariffscope.web import schemas as W
 
 log = logging.getLogger("tariffscope.web")
+POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
 HERE = Path(__file__).resolve().parent
 PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
 # The API functions the app calls that read the warehouse: they must take ``con=`` for a read-only server.
@@ -110,13 +112,19 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         log.warning("warehouse NOT opened read-only: tariffscope.api.%s take no con= argument", ", ".join(lacking))
         if path != config.warehouse_path():
             os.environ["TARIFFSCOPE_HOME"] = str(path.parent)  # the API opens $TARIFFSCOPE_HOME/warehouse.duckdb itself
-        ro = None
+        base = db.open_warehouse(path)  # read-write, the same configuration as the connections those functions open
     else:
-        ro = db.open_warehouse(path, read_only=True)
+        base = db.open_warehouse(path, read_only=True)
+    # A small pool of long-lived cursors: the tariff engine caches its HTS tables per connection object, so a
+    # fresh cursor per request would rebuild them every time (seconds); a cursor is used by one thread at a time.
+    pool: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(POOL_SIZE):
+        pool.put(base.cursor())
 
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
                   description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
-    app.state.con = ro
+    app.state.con = base
+    app.state.read_only = not lacking
     app.state.not_read_only = lacking
     app.state.warehouse_path = str(path)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
@@ -125,16 +133,17 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     templates.env.globals.update(fmt=fmt, partners=PARTNERS)
 
     def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
+        """A context holding a pooled cursor: hand it back with ``close()``."""
         iso3, name = S.partner_name(partner)
-        c = S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=ro.cursor() if ro else None, **kw)
-        return c
+        return S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=pool.get(), **kw)
 
     def close(c: S.Context) -> None:
         if c.con is not None:
-            c.con.close()
+            pool.put(c.con)
+            c.con = None
 
     def api_call(name: str, *args: Any, **kwargs: Any) -> Any:
-        c = S.Context("USA", "USA", dt.date.today(), con=ro.cursor() if ro else None)
+        c = S.Context("USA", "USA", dt.date.today(), con=pool.get())
         try:
             return S.as_dict(S.call(c, name, *args, **kwargs))
         finally:
@@ -182,7 +191,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.get("/api/health", tags=["meta"])
     def health() -> dict:
         """Liveness, and proof that the warehouse is read-only."""
-        out = {"status": "ok", "read_only": app.state.con is not None, "warehouse": Path(app.state.warehouse_path).name}
+        out = {"status": "ok", "read_only": app.state.read_only, "warehouse": Path(app.state.warehouse_path).name}
         if app.state.not_read_only:
             out["not_read_only_because"] = [f"tariffscope.api.{n} takes no con= argument" for n in app.state.not_read_only]
         return out
