@@ -269,3 +269,15 @@ def test_compare_a_builtin_with_an_edited_package(client):
     assert set(pkgs) == {"june-2025", "cars-at-15"}
     # a 15% all-in floor on cars replaces the 25% 232 add-on (27.5% -> 15%): more imports from Japan than June 2025
     assert pkgs["cars-at-15"]["imports_from_partner"] > pkgs["june-2025"]["imports_from_partner"]
+
+
+def test_ge_experiment_by_name_only(client):
+    r = client.get("/api/ge", params={"experiment": "../../etc/passwd"})
+    assert r.status_code == 422
+    r = client.get("/api/ge", params={"experiment": "no-such-experiment"})
+    assert r.status_code == 404
+    assert "us-tariffs-2025-japan" in error_of(r)
+    r = client.get("/api/ge", params={"experiment": "us-tariffs-2025-japan"})
+    assert r.status_code == 200, r.text
+    jpn = next(c for c in r.json()["countries"] if c["country"] == "JPN")
+    assert jpn["real_gdp_change_pct"] < 0  # the spec raises the US tariff on Japan's goods

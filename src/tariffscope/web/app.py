@@ -270,9 +270,12 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         return api_call("compare", items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
 
     @app.get("/api/ge", tags=["ge"])
-    def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "us-japan-2025") -> Any:
-        """A general-equilibrium experiment by name."""
-        return api_call("ge_simulate", experiment)
+    def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = "us-tariffs-2025-japan") -> Any:
+        """A general-equilibrium experiment shipped in examples/ge/, by name (the name picks a file from that list only)."""
+        specs = {p.stem.replace("_", "-"): p for p in sorted((config.REPO_DIR / "examples" / "ge").glob("*.yaml"))}
+        if experiment not in specs:
+            raise DataNotFoundError(f"no GE experiment {experiment!r}; available: {', '.join(specs) or 'none in this build'}")
+        return api_call("ge_simulate", str(specs[experiment]))
 
     def _compare_items(req: W.CompareRequest) -> list:
         items: list = list(req.scenarios) + [_package_dict(p) for p in req.packages] + [_scenario_from(_safe_yaml(t)) for t in req.yaml]
