@@ -86,7 +86,7 @@ def test_exporter_facts_for_japan(raw):
 @pytest.fixture()
 def _toy_backend(monkeypatch):
     monkeypatch.setattr(rs, "_default_panel", lambda: fake_panel)
-    monkeypatch.setattr(sr, "_lines_cached", lambda year: LINES)
+    monkeypatch.setattr(rs, "_lines_cached", lambda year: LINES)
 
 
 def test_cli_compare_and_simulate(_toy_backend, capsys, tmp_path):

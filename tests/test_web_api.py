@@ -52,11 +52,25 @@ def test_health_reports_read_only_warehouse(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    if body.get("not_read_only_because"):
-        # An interface gap, reported to the lead: DuckDB refuses a read-only and a read-write connection to one
-        # file in one process, so every warehouse-reading API function must take the server's connection.
-        pytest.xfail("; ".join(body["not_read_only_because"]))
+    # read from DuckDB's own catalogue (duckdb_databases().readonly) of the server's connection
     assert body["read_only"] is True
+    assert "not_read_only_because" not in body
+
+
+def test_server_connection_refuses_writes(client):
+    # The server's connection is attached read-only: DuckDB raises on any write, so no request can change the
+    # warehouse. Reads on the same cursor still work (the embedded sources are there).
+    cur = client.app.state.con.cursor()
+    try:
+        n = cur.sql("SELECT count(*) FROM sources").fetchall()[0][0]
+        assert n > 0
+        with pytest.raises(Exception, match="read-only"):
+            cur.execute("INSERT INTO sources (source, title) VALUES ('x_test', 'must not land')")
+        with pytest.raises(Exception, match="read-only"):
+            cur.execute("DELETE FROM trade_flows")
+        assert cur.sql("SELECT count(*) FROM sources").fetchall()[0][0] == n
+    finally:
+        cur.close()
 
 
 def test_openapi_and_offline_docs(client):

@@ -150,31 +150,33 @@ __all__ += ["duty", "duty_panel", "etr", "etr_series", "measures", "check_measur
 
 
 def balance(reporter: str = "USA", partner: str | list[str] = "JPN", period: str | int = "2024", by: str | None = "sector",
-            currency: str = "USD"):
+            currency: str = "USD", con=None):
     """Goods balance of ``reporter`` with ``partner`` ('YYYY' or 'YYYY-MM'), by sector/HS level, direct or mirror.
 
     ``partner='all'`` or a list gives a ``BalanceTable`` for many partners in one query.
+    ``con``: a warehouse connection to read (e.g. a server's read-only one); None opens the warehouse.
     """
     from tariffscope.trade.balance import balance as _balance
 
-    return _balance(reporter, partner, period, by=by, currency=currency)
+    return _balance(reporter, partner, period, by=by, currency=currency, con=con)
 
 
 def monitor(reporter: str = "USA", partner: str = "JPN", month: str | None = None, by: str | None = None,
-            from_: str | None = None, to: str | None = None, currency: str = "USD"):
-    """Monthly level and y/y change of exports, imports, balance; detail by sector; volume/unit value."""
+            from_: str | None = None, to: str | None = None, currency: str = "USD", con=None):
+    """Monthly level and y/y change of exports, imports, balance; detail by sector; volume/unit value.
+    ``con``: a warehouse connection to read; None opens the warehouse."""
     from tariffscope.trade.monitor import monitor as _monitor
 
-    return _monitor(reporter, partner, month, by=by, from_=from_, to=to, currency=currency)
+    return _monitor(reporter, partner, month, by=by, from_=from_, to=to, currency=currency, con=con)
 
 
 def reconcile(partner_figures, reporter: str = "JPN", partner: str = "USA", cif_factor: float | None = None,
-              lag_months: int = 0):
+              lag_months: int = 0, con=None):
     """Split the gap between a partner's published figures (CSV path) and the mirror estimate."""
     from tariffscope.trade import mirror
 
     return mirror.reconcile(partner_figures, reporter, partner, lag_months=lag_months,
-                            cif_factor=mirror.CIF_FACTOR if cif_factor is None else cif_factor)
+                            cif_factor=mirror.CIF_FACTOR if cif_factor is None else cif_factor, con=con)
 
 
 __all__ += ["balance", "monitor", "reconcile"]
@@ -202,25 +204,34 @@ def load_scenario(spec):
     return get_scenario(spec)
 
 
+def scenario_from_dict(mapping, source: str = "<scenario>"):
+    """A validated Scenario from a mapping (e.g. parsed YAML or JSON); raises RuleError naming the path
+    of the first bad field (``<source>: changes[0].rate: ...``). No model run, no warehouse."""
+    from tariffscope.scenarios.schema import scenario_from_dict as _from_dict
+
+    return _from_dict(mapping, source=source)
+
+
 def simulate(scenario, draws: int = 0, seed: int = 0, against=None, backend: str = "process",
-             workers: int | None = None, progress: bool = True):
-    """PE simulation of one scenario against the reference regime (MFN only, 2024 flows) or ``against``."""
+             workers: int | None = None, progress: bool = True, con=None):
+    """PE simulation of one scenario against the reference regime (MFN only, 2024 flows) or ``against``.
+    ``con``: the warehouse connection for import lines and duty panels (None: opened as needed)."""
     from tariffscope.scenarios.run import simulate as _simulate
 
     return _simulate(scenario, draws=draws, seed=seed, against=against, backend=backend, workers=workers,
-                     progress=progress)
+                     progress=progress, con=con)
 
 
 def compare(scenarios, against=None, draws: int = 100, seed: int = 0, backend: str = "process",
-            workers: int | None = None, progress: bool = True):
+            workers: int | None = None, progress: bool = True, con=None):
     """Side-by-side headline outcomes of several scenarios (with Monte Carlo bands when draws > 0)."""
     from tariffscope.scenarios.run import compare as _compare
 
     return _compare(list(scenarios), against=against, draws=draws, seed=seed, backend=backend, workers=workers,
-                    progress=progress)
+                    progress=progress, con=con)
 
 
-__all__ += ["scenarios", "load_scenario", "simulate", "compare"]
+__all__ += ["scenarios", "load_scenario", "scenario_from_dict", "simulate", "compare"]
 
 # --- gravity and general equilibrium -----------------------------------------------------------
 

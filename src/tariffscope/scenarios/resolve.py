@@ -29,7 +29,7 @@ import pyarrow as pa
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
 from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
 
-__all__ = ["resolve", "regime_rates", "import_lines", "catalogue_measure", "scope_mask", "sector_labels"]
+__all__ = ["resolve", "regime_rates", "import_lines", "lines_for", "catalogue_measure", "scope_mask", "sector_labels"]
 
 PanelFn = Callable[..., pa.Table]
 REFERENCE_DATE = dt.date(2025, 1, 1)  # MFN schedule of the 2025 basic edition for the MFN-only regime
@@ -45,6 +45,18 @@ def _default_panel() -> PanelFn:
     return duty_panel
 
 
+def _panel_on(con: Any) -> PanelFn:
+    """The default duty panel on the caller's connection (a read-only server's), or its own when None."""
+    panel = _default_panel()
+    if con is None:
+        return panel
+
+    def on_con(day, **kw):
+        return panel(day, con=con, **kw)
+
+    return on_con
+
+
 @lru_cache(maxsize=4)
 def _lines_cached(year: int) -> pa.Table:
     from tariffscope import db
@@ -57,6 +69,27 @@ def _lines_cached(year: int) -> pa.Table:
         return import_lines(con, year)
     finally:
         con.close()
+
+
+_LINES_ON_CON: dict[tuple[str, int], pa.Table] = {}
+
+
+def lines_for(year: int, con: Any = None) -> pa.Table:
+    """The import lines of ``year``: from the caller's connection when given (cached per database file,
+    as ``_lines_cached`` is when tariffscope opens the warehouse itself), else the default warehouse."""
+    if con is None:
+        return _lines_cached(year)
+    path = con.sql("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    key = (path[0][0] if path and path[0][0] else "", year)
+    if not key[0]:  # an in-memory database: nothing to key a cache on
+        return import_lines(con, year)
+    hit = _LINES_ON_CON.get(key)
+    if hit is None:
+        hit = import_lines(con, year)
+        if len(_LINES_ON_CON) >= 4:
+            _LINES_ON_CON.pop(next(iter(_LINES_ON_CON)))
+        _LINES_ON_CON[key] = hit
+    return hit
 
 
 def import_lines(con: Any, year: int = 2024) -> pa.Table:
@@ -277,9 +310,10 @@ def _aligned_panel(panel_fn: PanelFn, day: dt.date, hts10: np.ndarray, origin: n
 
 
 def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, duty_panel: PanelFn | None = None,
-                 sectors: np.ndarray | None = None, cache: dict | None = None) -> dict[str, np.ndarray]:
-    """The scenario's regime on the given lines: mfn_rate, total_rate and the per-authority add-ons."""
-    panel_fn = duty_panel or _default_panel()
+                 sectors: np.ndarray | None = None, cache: dict | None = None, con: Any = None) -> dict[str, np.ndarray]:
+    """The scenario's regime on the given lines: mfn_rate, total_rate and the per-authority add-ons.
+    ``con``: the warehouse connection the default duty panel runs on (None: the engine opens its own)."""
+    panel_fn = duty_panel or _panel_on(con)
     base = scenario.base
     day = base.date if base.regime == "date" else (base.date or REFERENCE_DATE)
     panel = _aligned_panel(panel_fn, day, hts10, origin, cache)
@@ -358,17 +392,18 @@ def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, tota
     cur[applies] = new_vals
 
 
-def resolve(scenario: Scenario, *, duty_panel: PanelFn | None = None, lines: pa.Table | None = None) -> pa.Table:
+def resolve(scenario: Scenario, *, duty_panel: PanelFn | None = None, lines: pa.Table | None = None,
+            con: Any = None) -> pa.Table:
     """Per-line rates of a scenario on the trade lines (default: the warehouse's HS10 x partner imports).
 
     Columns: hts10, origin, value (trade-year customs value), mfn_rate, base_rate (the data's
     reference regime, MFN only), new_rate (the scenario's regime), changed (new != base).
     """
     if lines is None:
-        lines = _lines_cached(scenario.model.trade_year)
+        lines = lines_for(scenario.model.trade_year, con)
     h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(object)
     o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(object)
-    rates = regime_rates(scenario, h, o, duty_panel=duty_panel)
+    rates = regime_rates(scenario, h, o, duty_panel=duty_panel, con=con)
     new = rates["total_rate"]
     base = rates["mfn_rate"]
     return pa.table({

@@ -24,7 +24,7 @@ from tariffscope.models import elasticities as el
 from tariffscope.models import exposure as ex
 from tariffscope.models import uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, price_index_change, solve_pe
-from tariffscope.scenarios.resolve import _expand_origins, measure_prefixes, regime_rates, sector_labels, _lines_cached
+from tariffscope.scenarios.resolve import _expand_origins, lines_for, measure_prefixes, regime_rates, sector_labels
 from tariffscope.scenarios.schema import Scenario, load_scenario
 
 __all__ = ["HEADLINE", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
@@ -118,7 +118,9 @@ def _auto_prefixes() -> list[str]:
 
 
 def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table] | None = None,
-            lines: pa.Table | None = None) -> Problem:
+            lines: pa.Table | None = None, con: Any = None) -> Problem:
+    """The PE problem of ``scenarios``; ``con``: the warehouse connection for the import lines and the duty
+    panels (None: tariffscope opens the warehouse itself)."""
     if not scenarios:
         raise InputError("no scenarios given")
     m0 = scenarios[0].model
@@ -128,7 +130,7 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
             raise InputError(f"scenario {sc.name!r} uses other elasticities/trade year/level than {scenarios[0].name!r}; "
                              "compare needs them equal")
     if lines is None:
-        lines = _lines_cached(m0.trade_year)
+        lines = lines_for(m0.trade_year, con)
     h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(str).astype(object)
     o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(str).astype(object)
     v = np.asarray(lines.column("value").to_numpy(zero_copy_only=False), dtype=float)
@@ -137,7 +139,7 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
     base = None
     cache: dict = {}
     for sc in scenarios:
-        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector, cache=cache)
+        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector, cache=cache, con=con)
         rates.append(r["total_rate"])
         base = r["mfn_rate"] if base is None else base
     key = np.array([c[:6] for c in h], dtype=object) if m0.level == "hs6" else h
@@ -406,9 +408,9 @@ ASSUMPTIONS = [
 
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
-             workers: int | None, progress: bool, duty_panel, lines) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+             workers: int | None, progress: bool, duty_panel, lines, con=None) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
     allsc = scs + ([against] if against is not None else [])
-    problem = prepare(allsc, duty_panel=duty_panel, lines=lines)
+    problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con)
     arr = problem.arrays()
     extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
              "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
@@ -424,12 +426,12 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
 
 def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, against: str | Scenario | None = None,
              backend: str = "process", workers: int | None = None, progress: bool = True,
-             duty_panel=None, lines: pa.Table | None = None) -> SimulationResult:
+             duty_panel=None, lines: pa.Table | None = None, con: Any = None) -> SimulationResult:
     if draws < 0:
         raise InputError("draws must be >= 0")
     sc = get_scenario(scenario)
     ag = get_scenario(against) if against is not None else None
-    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines)
+    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     res = results[0]
     headline_d = _metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
@@ -496,14 +498,14 @@ def _subset(res: PELines, mask: np.ndarray) -> PELines:
 
 def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenario | None = None, draws: int = 100,
             seed: int = 0, backend: str = "process", workers: int | None = None, progress: bool = True,
-            duty_panel=None, lines: pa.Table | None = None) -> ComparisonResult:
+            duty_panel=None, lines: pa.Table | None = None, con: Any = None) -> ComparisonResult:
     if not scenarios:
         raise InputError("compare needs at least one scenario")
     if draws < 0:
         raise InputError("draws must be >= 0")
     scs = [get_scenario(s) for s in scenarios]
     ag = get_scenario(against) if against is not None else None
-    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines)
+    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,

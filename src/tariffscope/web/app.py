@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import queue
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,18 +102,14 @@ def _validation_message(errors: list[dict]) -> str:
 def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
-    writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing
-    writer.close()
-    # Read-only needs every API function the app calls to take the connection (``con=``); DuckDB refuses a
-    # read-write and a read-only connection to one file in one process. Until then, say so in /api/health.
+    # DuckDB refuses a read-write and a read-only connection to one file in one process, so every API function
+    # the app calls that reads the warehouse must take the server's connection (``con=``): checked here.
     lacking = [n for n in API_USED if S.getattr_api(n) and not S.accepts(S.getattr_api(n), "con")]
     if lacking:
-        log.warning("warehouse NOT opened read-only: tariffscope.api.%s take no con= argument", ", ".join(lacking))
-        if path != config.warehouse_path():
-            os.environ["TARIFFSCOPE_HOME"] = str(path.parent)  # the API opens $TARIFFSCOPE_HOME/warehouse.duckdb itself
-        base = db.open_warehouse(path)  # read-write, the same configuration as the connections those functions open
-    else:
-        base = db.open_warehouse(path, read_only=True)
+        raise RuntimeError(f"tariffscope.api.{', '.join(lacking)} take no con= argument: the server cannot run read-only")
+    writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
+    writer.close()
+    base = db.open_warehouse(path, read_only=True)  # everything the server does from here on reads through this
     # A small pool of long-lived cursors: the tariff engine caches its HTS tables per connection object, so a
     # fresh cursor per request would rebuild them every time (seconds); a cursor is used by one thread at a time.
     pool: queue.SimpleQueue = queue.SimpleQueue()
@@ -124,8 +119,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
                   description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
     app.state.con = base
-    app.state.read_only = not lacking
-    app.state.not_read_only = lacking
+    # what DuckDB says about the attached file, not what we meant to open
+    app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0])
     app.state.warehouse_path = str(path)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -191,10 +186,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.get("/api/health", tags=["meta"])
     def health() -> dict:
         """Liveness, and proof that the warehouse is read-only."""
-        out = {"status": "ok", "read_only": app.state.read_only, "warehouse": Path(app.state.warehouse_path).name}
-        if app.state.not_read_only:
-            out["not_read_only_because"] = [f"tariffscope.api.{n} takes no con= argument" for n in app.state.not_read_only]
-        return out
+        return {"status": "ok", "read_only": app.state.read_only, "warehouse": Path(app.state.warehouse_path).name}
 
     @app.get("/api/status", tags=["meta"])
     def status() -> Any:
@@ -415,16 +407,8 @@ def _safe_yaml(text: str) -> dict:
 
 
 def _scenario_from(spec: dict) -> Any:
-    """Validate a scenario mapping with the API's schema; returns the object the API runs."""
-    for name in ("scenario_from_dict", "parse_scenario_dict", "validate_scenario"):
-        fn = S.getattr_api(name)
-        if fn is not None:
-            return fn(spec, source="<uploaded scenario>")
-    try:  # the scenario schema itself (validation only: no model, no warehouse) until the API exposes it
-        from tariffscope.scenarios.schema import scenario_from_dict
-    except ImportError:
-        raise S.SectionUnavailable("tariffscope.api cannot read scenario mappings in this build") from None
-    return scenario_from_dict(spec, source="<uploaded scenario>")
+    """Validate a scenario mapping (``tariffscope.api.scenario_from_dict``): the Scenario the API runs."""
+    return S.need("scenario_from_dict")(spec, source="<uploaded scenario>")
 
 
 def _builtin_spec(name: str) -> dict:
