@@ -27,3 +27,26 @@ def test_transaction_rolls_back_on_error(tmp_path):
     except RuntimeError:
         pass
     assert con.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
+
+
+def test_warehouse_locked_by_another_process_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from tariffscope.errors import TariffscopeError
+
+    path = tmp_path / "w.duckdb"
+    db.connect(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(TariffscopeError, match="in use by another tariffscope process"):
+            db.connect(path)
+    finally:
+        holder.kill()
+        holder.wait()

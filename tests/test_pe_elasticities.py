@@ -25,7 +25,7 @@ def test_provenance_hashes_match_raw_files(raw):
 
 
 def test_values_come_from_the_raw_files(raw):
-    # CATALOG: Broda-Weinstein 73-country file, USA HS3 870 = 25.03 (clipped to 20 in use).
+    # CATALOG: Broda-Weinstein 73-country file, USA HS3 870 = 25.03 (clipped to SIGMA_BOUNDS[1] = 10 in use).
     b3 = pd.read_stata(raw / "elasticities/broda_weinstein/Sigmas73countries_9403_HS3digit.dta")
     us870 = float(b3[(b3.cname == "USA") & (b3.hs_3digit == 870)].sigma.iloc[0])
     tab = el.table()

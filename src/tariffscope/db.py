@@ -164,11 +164,23 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
     if read_only:
         if not path.exists():
             raise TariffscopeError(f"no warehouse at {path}: run 'tariffscope data status' once to create it")
-        return _quiet(duckdb.connect(str(path), read_only=True))
+        return _quiet(_open(path, read_only=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _quiet(duckdb.connect(str(path)))
+    con = _quiet(_open(path, read_only=False))
     migrate(con)
     return con
+
+
+def _open(path: Path, read_only: bool) -> Connection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise TariffscopeError(
+                f"the warehouse {path} is in use by another tariffscope process (DuckDB allows one writer): "
+                "wait for it to finish, or set TARIFFSCOPE_HOME to another folder"
+            ) from None
+        raise TariffscopeError(f"cannot open the warehouse {path}: {exc}") from None
 
 
 def _quiet(con: Connection) -> Connection:
