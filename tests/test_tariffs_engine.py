@@ -117,3 +117,55 @@ def test_cli_duty_json_and_errors(con, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("Error:") and len(err.strip().splitlines()) == 1
     assert main(["duty", "8703.23.01.40", "--origin", "JPN", "--date", "2027-01-01"]) == 1
+
+
+def test_warm_duty_compiles_nothing_per_entry(con, monkeypatch):
+    # The single-entry path compiles the catalogue once per HTS table (every line x every origin) and then
+    # serves any HTS10 x origin x date of that table without compiling again (it used to compile per entry,
+    # ~20-100 ms each, in a 32-entry cache: the web load test's bottleneck).
+    import numpy as np
+
+    from tariffscope.tariffs import engine, hts
+
+    dates = ["2025-04-10", "2025-06-15", "2025-10-01"]
+    for d in dates:  # warm-up: one entry per date compiles that date's HTS table
+        engine.duty(con, "8703230140", "JPN", d, 100.0)
+
+    def no_compile(*a, **k):
+        raise AssertionError("compiled the catalogue again on a warm path")
+
+    monkeypatch.setattr(engine, "Compiled", no_compile)
+    table = hts.mfn_table(con, hts.revision_in_force(con, engine.parse_date(dates[1])).revision)
+    rng = np.random.default_rng(7)
+    codes = [str(c) for c in rng.choice(table.hts10, 15, replace=False)]
+    for code in codes:
+        for origin in ("CHN", "DEU", "MEX", "VNM"):
+            for d in dates:
+                try:
+                    engine.duty(con, code, origin, d, 100.0)
+                except InputError as e:  # a line of one revision may be absent on another date
+                    assert "is not in" in str(e)
+
+
+def test_sparse_rates_equal_full_rates(con):
+    # Compiled.evaluate takes rates for a few products from their rows only (single entries) and for many from
+    # the full per-product arrays (panels): the same function with and without ``hs`` must agree everywhere.
+    import datetime as dt
+
+    import numpy as np
+
+    from tariffscope.tariffs import engine, hts
+    from tariffscope.tariffs.measures import load
+
+    day = dt.date(2025, 8, 10)
+    table = hts.mfn_table(con, hts.revision_in_force(con, day).revision)
+    comp, _ = engine.compiled_for_table(load(), table)
+    hs = np.unique(np.random.default_rng(3).integers(0, comp.n_h, 300))
+    for d in (dt.date(2025, 4, 10), day, dt.date(2026, 3, 1)):
+        for cm in comp.measures:
+            full = cm.product_rates(d.toordinal(), comp.n_h)[hs]
+            np.testing.assert_array_equal(cm.product_rates(d.toordinal(), comp.n_h, hs), full, err_msg=cm.m.id)
+            bf, bs = cm.blocked_products(d.toordinal(), comp.n_h), cm.blocked_products(d.toordinal(), comp.n_h, hs)
+            assert (bf is None) == (bs is None)
+            if bf is not None:
+                np.testing.assert_array_equal(bs, bf[hs])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -141,16 +142,44 @@ def _mfn_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity:
 
 
 _compiled_cache: dict[tuple, Compiled] = {}
+_compiled_lock = threading.Lock()
 
 
 def compiled_for(catalogue: Catalogue, codes: tuple[str, ...], origins: tuple[str, ...]) -> Compiled:
     key = (catalogue.version, id(catalogue), codes, origins)
     c = _compiled_cache.get(key)
     if c is None:
-        if len(_compiled_cache) > 32:
-            _compiled_cache.clear()
-        c = _compiled_cache[key] = Compiled(catalogue, list(codes), list(origins))
+        with _compiled_lock:  # web threads asking for the same index compile it once
+            c = _compiled_cache.get(key)
+            if c is None:
+                if len(_compiled_cache) > 32:
+                    _compiled_cache.clear()
+                c = _compiled_cache[key] = Compiled(catalogue, list(codes), list(origins))
     return c
+
+
+_ORIGINS: tuple[str, ...] | None = None
+_by_table: dict[tuple, tuple[Compiled, dict[str, int], hts_mod.MfnTable]] = {}
+
+
+def compiled_for_table(catalogue: Catalogue, table: hts_mod.MfnTable) -> tuple[Compiled, dict[str, int]]:
+    """The catalogue compiled once against every HTS10 line of an MFN table and every origin (the panel's index,
+    shared with it through ``compiled_for``), with the origin positions. Revisions with the same lines share a
+    table (``hts.canonical``), so a handful of compilations serve any HTS10 x origin x date."""
+    global _ORIGINS
+    key = (catalogue.version, id(catalogue), id(table))
+    got = _by_table.get(key)
+    if got is None:
+        from tariffscope.tariffs.panel import default_origins
+
+        if _ORIGINS is None:
+            _ORIGINS = tuple(default_origins())
+        comp = compiled_for(catalogue, tuple(table.hts10), _ORIGINS)
+        got = (comp, comp.o_pos, table)  # holding the table keeps id(table) from being reused while cached
+        if len(_by_table) > 32:
+            _by_table.clear()
+        _by_table[key] = got
+    return got[0], got[1]
 
 
 def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float = 1.0, quantity: float | None = None,
@@ -170,9 +199,12 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     cat = catalogue or load()
     table, pos, rev = lookup_line(con, code, day)
     mfn, basis = _mfn_rate(table, pos, customs_value, quantity)
-    comp = compiled_for(cat, (code,), (iso3,))
-    h = np.array([0])
-    o = np.array([0])
+    comp, o_pos = compiled_for_table(cat, table)
+    hi, oi = pos, o_pos.get(iso3)
+    if oi is None:  # an origin outside the country list (e.g. USA): compile this one cell
+        comp, hi, oi = compiled_for(cat, (code,), (iso3,)), 0, 0
+    h = np.array([hi])
+    o = np.array([oi])
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
     ms = float(opts["metal_share"] if metal_share is None else metal_share)
     covered = float(out["covered_232"][0])
@@ -197,9 +229,9 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             base, rate = customs_value, amount_rate
         if m.rate_form == "floor_inclusive_of_mfn":
             rate = amount_rate / (1.0 - covered) if bucket != "s232" and covered < 1 else amount_rate
-        heading = comp.heading_for(cm, 0, 0, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
+        heading = comp.heading_for(cm, hi, oi, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
         if amount_rate == 0.0 and bucket == "fentanyl":
-            why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[0] else "excluded: good under a 232 duty (R7)"
+            why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[oi] else "excluded: good under a 232 duty (R7)"
             excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
             continue
         if amount_rate == 0.0 and bucket in ("reciprocal", "reciprocal_extra", "s122") and covered >= 1.0:
@@ -218,7 +250,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
     chosen = {int(out[f"{b}_measure"][0]) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
-    for e in comp.explain(day, 0, 0, opts):
+    for e in comp.explain(day, hi, oi, opts):
         mid = e["measure_id"]
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)
         if idx in chosen:
@@ -241,7 +273,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
 
     if any(l.authority == "301" for l in layers):
         fire("R9_301")
-    if comp.usmca_o[0] and opts["usmca"] > 0:
+    if comp.usmca_o[oi] and opts["usmca"] > 0:
         fire("R8_usmca")
         basis = f"{basis}; USMCA-qualifying: special rate Free" if opts["usmca"] >= 1 else f"{basis}; USMCA share {opts['usmca']:g}"
     if any("R7" in e["reason"] for e in excluded):

@@ -12,6 +12,7 @@ choices where sources disagree, with their defaults.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -212,26 +213,70 @@ class CompiledMeasure:
     lower_rate: float = 0.0
     exc_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per exclusion row
 
-    def blocked_products(self, d: int, n_h: int) -> np.ndarray | None:
-        """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None."""
+    @functools.cached_property
+    def _inc_index(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.inc_h, kind="stable")
+        return order, self.inc_h[order]
+
+    @functools.cached_property
+    def _exc_index(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.exc_h, kind="stable")
+        return order, self.exc_h[order]
+
+    @staticmethod
+    def _rows_of(index: tuple[np.ndarray, np.ndarray], hs: np.ndarray) -> np.ndarray:
+        """Row numbers whose product is in ``hs`` (products sorted, unique), via the sorted row index."""
+        order, keys = index
+        lo = np.searchsorted(keys, hs, "left")
+        cnt = np.searchsorted(keys, hs, "right") - lo
+        total = int(cnt.sum())
+        if total == 0:
+            return np.empty(0, np.int64)
+        offs = np.cumsum(cnt) - cnt
+        return order[np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)]
+
+    def inc_rows(self, h: int) -> np.ndarray:
+        """Include rows of product h (row numbers into inc_*)."""
+        return self._rows_of(self._inc_index, np.array([h], dtype=np.int64))
+
+    def exc_rows(self, h: int) -> np.ndarray:
+        return self._rows_of(self._exc_index, np.array([h], dtype=np.int64))
+
+    def _subset(self, n_h: int, hs: np.ndarray | None):
+        """(include rows, their product positions, exclusion rows, their positions, lower positions, n) over every
+        product (hs None) or over the sorted unique products hs (positions into hs): one code path for both."""
+        if hs is None:
+            return slice(None), self.inc_h, slice(None), self.exc_h, self.lower_h, n_h
+        ir = self._rows_of(self._inc_index, hs)
+        er = self._rows_of(self._exc_index, hs)
+        low = self.lower_h[np.isin(self.lower_h, hs)] if self.lower_h.size else self.lower_h
+        return ir, np.searchsorted(hs, self.inc_h[ir]), er, np.searchsorted(hs, self.exc_h[er]), np.searchsorted(hs, low), len(hs)
+
+    def blocked_products(self, d: int, n_h: int, hs: np.ndarray | None = None) -> np.ndarray | None:
+        """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None.
+        With ``hs`` (sorted unique product indexes): the answer for those products only."""
         if not self.exc_block.any():
             return None
-        out = np.zeros(n_h, dtype=bool)
-        live = self.exc_block & (self.exc_from <= d) & (d < self.exc_until)
-        out[self.exc_h[live]] = True
+        _, _, er, eh, _, n = self._subset(n_h, hs)
+        out = np.zeros(n, dtype=bool)
+        live = self.exc_block[er] & (self.exc_from[er] <= d) & (d < self.exc_until[er])
+        out[eh[live]] = True
         return out
 
-    def product_rates(self, d: int, n_h: int) -> np.ndarray:
-        """Rate per product on day ordinal d (nan where the product is not in scope)."""
-        out = np.full(n_h, np.nan)
-        live = (self.inc_from <= d) & (d < self.inc_until)
-        rates = np.where(np.isnan(self.inc_rate[live]), self.m.rate if self.m.rate is not None else 1.0, self.inc_rate[live])
-        np.fmax.at(out, self.inc_h[live], rates)
-        if self.lower_h.size:
-            hit = ~np.isnan(out[self.lower_h])
-            out[self.lower_h[hit]] = self.lower_rate
-        dead = (self.exc_from <= d) & (d < self.exc_until)
-        out[self.exc_h[dead]] = np.nan
+    def product_rates(self, d: int, n_h: int, hs: np.ndarray | None = None) -> np.ndarray:
+        """Rate per product on day ordinal d (nan where the product is not in scope).
+        With ``hs`` (sorted unique product indexes): the rates of those products only (same rules, fewer rows)."""
+        ir, ih, er, eh, low, n = self._subset(n_h, hs)
+        out = np.full(n, np.nan)
+        live = (self.inc_from[ir] <= d) & (d < self.inc_until[ir])
+        inc_rate = self.inc_rate[ir][live]
+        rates = np.where(np.isnan(inc_rate), self.m.rate if self.m.rate is not None else 1.0, inc_rate)
+        np.fmax.at(out, ih[live], rates)
+        if low.size:
+            hit = ~np.isnan(out[low])
+            out[low[hit]] = self.lower_rate
+        dead = (self.exc_from[er] <= d) & (d < self.exc_until[er])
+        out[eh[dead]] = np.nan
         return out
 
 
@@ -306,8 +351,9 @@ class Compiled:
         if m.rates_by_list and abs(rate - m.rates_by_list.rate) < 1e-12 and rate != m.rate:
             return m.rates_by_list.values[0].rsplit(":", 1)[-1]
         d = date.toordinal()
-        live = np.flatnonzero((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until))
-        for k in live:
+        rows = cm.inc_rows(h)
+        live = rows[(cm.inc_from[rows] <= d) & (d < cm.inc_until[rows])]
+        for k in np.sort(live):
             v = str(cm.inc_val[k]).rsplit(":", 1)[-1]
             if v.startswith("9903."):
                 return v
@@ -376,11 +422,15 @@ class Compiled:
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
         blocked: dict[str, np.ndarray] = {}
+        # few cells on a large product index (the single-entry engine): rates of those products only, not cached
+        sparse = n * 64 < self.n_h
+        if sparse:
+            uh, hpos = np.unique(h, return_inverse=True)
+            hpos = hpos.reshape(-1)
         for cm in self.active(date, opts):
             b = cm.m.bucket
-            pr = self.product_rates_cached(cm, d)
             orr = cm.orig_rate[o]
-            prh = pr[h]
+            prh = cm.product_rates(d, self.n_h, uh)[hpos] if sparse else self.product_rates_cached(cm, d)[h]
             if cm.m.rates_list is not None:
                 r = np.where(np.isnan(prh), np.nan, orr)
             else:
@@ -389,9 +439,9 @@ class Compiled:
             chosen[b][take] = cm.idx
             rate[b][take] = r[take]
             prio[b][take] = cm.m.priority
-            blk = cm.blocked_products(d, self.n_h)
+            blk = cm.blocked_products(d, self.n_h, uh) if sparse else cm.blocked_products(d, self.n_h)
             if blk is not None:  # e.g. civil aircraft of Japan (9903.96.02): exempt from every reciprocal measure
-                cell = blk[h] & ~np.isnan(orr)
+                cell = blk[hpos if sparse else h] & ~np.isnan(orr)
                 blocked.setdefault(b, np.zeros(n, dtype=bool))
                 blocked[b] |= cell
         for b, cell in blocked.items():
@@ -460,14 +510,15 @@ class Compiled:
         for cm in self.active(date, opts):
             m = cm.m
             reason = ""
-            in_inc = bool(np.any((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until)))
-            ex = (cm.exc_h == h) & (cm.exc_from <= d) & (d < cm.exc_until)
+            ir, er = cm.inc_rows(h), np.sort(cm.exc_rows(h))
+            in_inc = bool(np.any((cm.inc_from[ir] <= d) & (d < cm.inc_until[ir])))
+            ex = (cm.exc_from[er] <= d) & (d < cm.exc_until[er])
             if np.isnan(cm.orig_rate[o]):
                 reason = f"origin {self.origins[o]} not in scope"
             elif not in_inc:
                 reason = "product not in scope"
             elif ex.any():
-                k = int(np.flatnonzero(ex)[0])
+                k = int(er[np.flatnonzero(ex)[0]])
                 reason = f"product exempt ({cm.exc_what[int(cm.exc_src[k])]})"
             out.append({"measure_id": m.id, "bucket": m.bucket, "applicable": reason == "", "reason": reason})
         return out
