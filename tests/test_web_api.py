@@ -295,3 +295,43 @@ def test_ge_experiment_by_name_only(client):
     assert r.status_code == 200, r.text
     jpn = next(c for c in r.json()["countries"] if c["country"] == "JPN")
     assert jpn["real_gdp_change_pct"] < 0  # the spec raises the US tariff on Japan's goods
+
+
+def test_api_functions_read_only_through_the_given_connection(client, monkeypatch):
+    # Point $TARIFFSCOPE_HOME at the server's own warehouse file: any API code that opened its own connection
+    # instead of using ``con=`` would now try to open that file read-write while the server holds it
+    # read-only, which DuckDB refuses in one process (checked first, so this test can fail).
+    from pathlib import Path
+
+    from tariffscope import db
+
+    monkeypatch.setenv("TARIFFSCOPE_HOME", str(Path(client.app.state.warehouse_path).parent))
+    with pytest.raises(Exception):
+        db.open_warehouse()
+    cur = client.app.state.con.cursor()
+    try:
+        bal = api.balance("USA", "JPN", "2024", by=None, con=cur)
+        mon = api.monitor("USA", "JPN", "2025-03", con=cur)
+        sim = api.simulate("june-2025", draws=0, progress=False, con=cur)
+        cmp = api.compare(["june-2025", "japan-deal"], draws=0, progress=False, con=cur)
+    finally:
+        cur.close()
+    monkeypatch.undo()
+    # the same answers as the default path (each function opening the session warehouse itself; the
+    # scenario runs are not repeated there, they take seconds: simulate and compare agree on june-2025 instead)
+    assert bal.to_dict() == api.balance("USA", "JPN", "2024", by=None).to_dict()
+    assert mon.to_dict() == api.monitor("USA", "JPN", "2025-03").to_dict()
+    packages = cmp.to_dict()["scenarios"]
+    assert [p["name"] for p in packages] == ["june-2025", "japan-deal"]
+    assert sim.to_dict()["headline"] == packages[0]["headline"]
+    assert packages[0]["headline"] != packages[1]["headline"]
+
+
+def test_scenario_from_dict_validates_with_the_path():
+    from tariffscope.errors import RuleError
+
+    spec = api.load_scenario("june-2025").model_dump(mode="json")
+    assert api.scenario_from_dict(spec).name == spec["name"]
+    spec["changes"] = [{"origins": ["JPN"], "products": "*", "mode": "add", "rate": "lots"}]
+    with pytest.raises(RuleError, match=r"<upload>: changes\[0\]"):
+        api.scenario_from_dict(spec, source="<upload>")
