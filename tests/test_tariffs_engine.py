@@ -147,25 +147,32 @@ def test_warm_duty_compiles_nothing_per_entry(con, monkeypatch):
                     assert "is not in" in str(e)
 
 
-def test_sparse_rates_equal_full_rates(con):
-    # Compiled.evaluate takes rates for a few products from their rows only (single entries) and for many from
-    # the full per-product arrays (panels): the same function with and without ``hs`` must agree everywhere.
+def test_restricted_compilation_equals_full(con):
+    # The single-entry engine evaluates a slice of the table's compilation (Compiled.restrict: the same rows,
+    # renumbered) instead of the full index: on any cells the slice must give exactly the full result.
     import datetime as dt
 
     import numpy as np
 
     from tariffscope.tariffs import engine, hts
     from tariffscope.tariffs.measures import load
+    from tariffscope.tariffs.rules import resolve_options
 
     day = dt.date(2025, 8, 10)
     table = hts.mfn_table(con, hts.revision_in_force(con, day).revision)
-    comp, _ = engine.compiled_for_table(load(), table)
-    hs = np.unique(np.random.default_rng(3).integers(0, comp.n_h, 300))
+    comp, o_pos = engine.compiled_for_table(load(), table)
+    rng = np.random.default_rng(3)
+    hs = np.unique(np.r_[rng.integers(0, comp.n_h, 200), [table.position("8703230140"), table.position("8802400060") or 0]])
+    sub = comp.restrict(hs)
+    h = np.repeat(np.arange(len(hs)), 4)
+    o = np.array([o_pos[c] for c in ("JPN", "CHN", "CAN", "BRA")] * len(hs))
+    opts = resolve_options(None)
     for d in (dt.date(2025, 4, 10), day, dt.date(2026, 3, 1)):
-        for cm in comp.measures:
-            full = cm.product_rates(d.toordinal(), comp.n_h)[hs]
-            np.testing.assert_array_equal(cm.product_rates(d.toordinal(), comp.n_h, hs), full, err_msg=cm.m.id)
-            bf, bs = cm.blocked_products(d.toordinal(), comp.n_h), cm.blocked_products(d.toordinal(), comp.n_h, hs)
-            assert (bf is None) == (bs is None)
-            if bf is not None:
-                np.testing.assert_array_equal(bs, bf[hs])
+        want = comp.evaluate(d, hs[h], o, table.ave[hs[h]], opts)
+        got = sub.evaluate(d, h, o, table.ave[hs[h]], opts)
+        assert want.keys() == got.keys()
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+        for cm, cs in zip(comp.measures, sub.measures):
+            np.testing.assert_array_equal(cs.product_rates(d.toordinal(), len(hs)), cm.product_rates(d.toordinal(), comp.n_h)[hs])
+    assert comp.cell(int(hs[0])) is comp.cell(int(hs[0]))  # cached per product

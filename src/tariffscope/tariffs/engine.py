@@ -199,10 +199,12 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     cat = catalogue or load()
     table, pos, rev = lookup_line(con, code, day)
     mfn, basis = _mfn_rate(table, pos, customs_value, quantity)
-    comp, o_pos = compiled_for_table(cat, table)
-    hi, oi = pos, o_pos.get(iso3)
+    full, o_pos = compiled_for_table(cat, table)
+    oi = o_pos.get(iso3)
     if oi is None:  # an origin outside the country list (e.g. USA): compile this one cell
         comp, hi, oi = compiled_for(cat, (code,), (iso3,)), 0, 0
+    else:  # the table's compilation sliced to this one product (cached): small arrays from here on
+        comp, hi = full.cell(pos), 0
     h = np.array([hi])
     o = np.array([oi])
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)

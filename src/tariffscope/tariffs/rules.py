@@ -11,6 +11,7 @@ choices where sources disagree, with their defaults.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -194,6 +195,15 @@ def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
     return out
 
 
+def _ranges(keys: np.ndarray, hs: np.ndarray) -> np.ndarray:
+    """Positions in the sorted ``keys`` equal to any of ``hs``."""
+    lo = np.searchsorted(keys, hs, "left")
+    cnt = np.searchsorted(keys, hs, "right") - lo
+    total = int(cnt.sum())
+    offs = np.cumsum(cnt) - cnt
+    return np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)
+
+
 @dataclass
 class CompiledMeasure:
     m: Measure
@@ -214,69 +224,44 @@ class CompiledMeasure:
     exc_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per exclusion row
 
     @functools.cached_property
-    def _inc_index(self) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(self.inc_h, kind="stable")
-        return order, self.inc_h[order]
+    def _row_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Include and exclusion rows sorted by product (row order, sorted products), built on first use."""
+        io, eo = np.argsort(self.inc_h, kind="stable"), np.argsort(self.exc_h, kind="stable")
+        return io, self.inc_h[io], eo, self.exc_h[eo]
 
-    @functools.cached_property
-    def _exc_index(self) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(self.exc_h, kind="stable")
-        return order, self.exc_h[order]
+    def restrict(self, hs: np.ndarray) -> CompiledMeasure:
+        """This measure over the products ``hs`` only (sorted unique indexes; product k of the result is hs[k]):
+        the same rows, renumbered, so evaluation on the result is evaluation on the full index."""
+        io, ik, eo, ek = self._row_index
+        ir = np.sort(io[_ranges(ik, hs)])
+        er = np.sort(eo[_ranges(ek, hs)])
+        low = self.lower_h[np.isin(self.lower_h, hs)]
+        return dataclasses.replace(
+            self, inc_h=np.searchsorted(hs, self.inc_h[ir]), inc_from=self.inc_from[ir], inc_until=self.inc_until[ir],
+            inc_rate=self.inc_rate[ir], inc_val=self.inc_val[ir], exc_h=np.searchsorted(hs, self.exc_h[er]),
+            exc_from=self.exc_from[er], exc_until=self.exc_until[er], exc_src=self.exc_src[er],
+            lower_h=np.searchsorted(hs, low), exc_block=self.exc_block[er] if self.exc_block.size else self.exc_block)
 
-    @staticmethod
-    def _rows_of(index: tuple[np.ndarray, np.ndarray], hs: np.ndarray) -> np.ndarray:
-        """Row numbers whose product is in ``hs`` (products sorted, unique), via the sorted row index."""
-        order, keys = index
-        lo = np.searchsorted(keys, hs, "left")
-        cnt = np.searchsorted(keys, hs, "right") - lo
-        total = int(cnt.sum())
-        if total == 0:
-            return np.empty(0, np.int64)
-        offs = np.cumsum(cnt) - cnt
-        return order[np.arange(total) - np.repeat(offs, cnt) + np.repeat(lo, cnt)]
-
-    def inc_rows(self, h: int) -> np.ndarray:
-        """Include rows of product h (row numbers into inc_*)."""
-        return self._rows_of(self._inc_index, np.array([h], dtype=np.int64))
-
-    def exc_rows(self, h: int) -> np.ndarray:
-        return self._rows_of(self._exc_index, np.array([h], dtype=np.int64))
-
-    def _subset(self, n_h: int, hs: np.ndarray | None):
-        """(include rows, their product positions, exclusion rows, their positions, lower positions, n) over every
-        product (hs None) or over the sorted unique products hs (positions into hs): one code path for both."""
-        if hs is None:
-            return slice(None), self.inc_h, slice(None), self.exc_h, self.lower_h, n_h
-        ir = self._rows_of(self._inc_index, hs)
-        er = self._rows_of(self._exc_index, hs)
-        low = self.lower_h[np.isin(self.lower_h, hs)] if self.lower_h.size else self.lower_h
-        return ir, np.searchsorted(hs, self.inc_h[ir]), er, np.searchsorted(hs, self.exc_h[er]), np.searchsorted(hs, low), len(hs)
-
-    def blocked_products(self, d: int, n_h: int, hs: np.ndarray | None = None) -> np.ndarray | None:
-        """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None.
-        With ``hs`` (sorted unique product indexes): the answer for those products only."""
+    def blocked_products(self, d: int, n_h: int) -> np.ndarray | None:
+        """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None."""
         if not self.exc_block.any():
             return None
-        _, _, er, eh, _, n = self._subset(n_h, hs)
-        out = np.zeros(n, dtype=bool)
-        live = self.exc_block[er] & (self.exc_from[er] <= d) & (d < self.exc_until[er])
-        out[eh[live]] = True
+        out = np.zeros(n_h, dtype=bool)
+        live = self.exc_block & (self.exc_from <= d) & (d < self.exc_until)
+        out[self.exc_h[live]] = True
         return out
 
-    def product_rates(self, d: int, n_h: int, hs: np.ndarray | None = None) -> np.ndarray:
-        """Rate per product on day ordinal d (nan where the product is not in scope).
-        With ``hs`` (sorted unique product indexes): the rates of those products only (same rules, fewer rows)."""
-        ir, ih, er, eh, low, n = self._subset(n_h, hs)
-        out = np.full(n, np.nan)
-        live = (self.inc_from[ir] <= d) & (d < self.inc_until[ir])
-        inc_rate = self.inc_rate[ir][live]
-        rates = np.where(np.isnan(inc_rate), self.m.rate if self.m.rate is not None else 1.0, inc_rate)
-        np.fmax.at(out, ih[live], rates)
-        if low.size:
-            hit = ~np.isnan(out[low])
-            out[low[hit]] = self.lower_rate
-        dead = (self.exc_from[er] <= d) & (d < self.exc_until[er])
-        out[eh[dead]] = np.nan
+    def product_rates(self, d: int, n_h: int) -> np.ndarray:
+        """Rate per product on day ordinal d (nan where the product is not in scope)."""
+        out = np.full(n_h, np.nan)
+        live = (self.inc_from <= d) & (d < self.inc_until)
+        rates = np.where(np.isnan(self.inc_rate[live]), self.m.rate if self.m.rate is not None else 1.0, self.inc_rate[live])
+        np.fmax.at(out, self.inc_h[live], rates)
+        if self.lower_h.size:
+            hit = ~np.isnan(out[self.lower_h])
+            out[self.lower_h[hit]] = self.lower_rate
+        dead = (self.exc_from <= d) & (d < self.exc_until)
+        out[self.exc_h[dead]] = np.nan
         return out
 
 
@@ -293,6 +278,27 @@ class Compiled:
         self.usmca_o = np.isin(np.array(self.origins, dtype=object), USMCA)
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         self._cache: dict[int, np.ndarray] = {}
+        self._cells: dict[int, Compiled] = {}
+
+    def restrict(self, hs: np.ndarray) -> Compiled:
+        """The same compilation over the products ``hs`` only (sorted unique indexes), every origin kept: slicing
+        the compiled rows, no catalogue matching. Evaluating the result is evaluating these cells of this one."""
+        hs = np.asarray(hs, dtype=np.int64)
+        sub = object.__new__(Compiled)
+        sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
+        sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
+        sub.measures = [cm.restrict(hs) for cm in self.measures]
+        sub._cache, sub._cells = {}, {}
+        return sub
+
+    def cell(self, h: int) -> Compiled:
+        """``restrict`` to one product, cached (the single-entry engine: product 0 of the result is product h)."""
+        got = self._cells.get(h)
+        if got is None:
+            if len(self._cells) >= 512:
+                self._cells.clear()
+            got = self._cells[h] = self.restrict(np.array([h]))
+        return got
 
     # -- compilation --------------------------------------------------------------------------
     def _rows(self, ref) -> list[tuple[str, str, str, str]]:
@@ -351,9 +357,8 @@ class Compiled:
         if m.rates_by_list and abs(rate - m.rates_by_list.rate) < 1e-12 and rate != m.rate:
             return m.rates_by_list.values[0].rsplit(":", 1)[-1]
         d = date.toordinal()
-        rows = cm.inc_rows(h)
-        live = rows[(cm.inc_from[rows] <= d) & (d < cm.inc_until[rows])]
-        for k in np.sort(live):
+        live = np.flatnonzero((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until))
+        for k in live:
             v = str(cm.inc_val[k]).rsplit(":", 1)[-1]
             if v.startswith("9903."):
                 return v
@@ -422,15 +427,11 @@ class Compiled:
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
         blocked: dict[str, np.ndarray] = {}
-        # few cells on a large product index (the single-entry engine): rates of those products only, not cached
-        sparse = n * 64 < self.n_h
-        if sparse:
-            uh, hpos = np.unique(h, return_inverse=True)
-            hpos = hpos.reshape(-1)
         for cm in self.active(date, opts):
             b = cm.m.bucket
+            pr = self.product_rates_cached(cm, d)
             orr = cm.orig_rate[o]
-            prh = cm.product_rates(d, self.n_h, uh)[hpos] if sparse else self.product_rates_cached(cm, d)[h]
+            prh = pr[h]
             if cm.m.rates_list is not None:
                 r = np.where(np.isnan(prh), np.nan, orr)
             else:
@@ -439,9 +440,9 @@ class Compiled:
             chosen[b][take] = cm.idx
             rate[b][take] = r[take]
             prio[b][take] = cm.m.priority
-            blk = cm.blocked_products(d, self.n_h, uh) if sparse else cm.blocked_products(d, self.n_h)
+            blk = cm.blocked_products(d, self.n_h)
             if blk is not None:  # e.g. civil aircraft of Japan (9903.96.02): exempt from every reciprocal measure
-                cell = blk[hpos if sparse else h] & ~np.isnan(orr)
+                cell = blk[h] & ~np.isnan(orr)
                 blocked.setdefault(b, np.zeros(n, dtype=bool))
                 blocked[b] |= cell
         for b, cell in blocked.items():
@@ -510,15 +511,14 @@ class Compiled:
         for cm in self.active(date, opts):
             m = cm.m
             reason = ""
-            ir, er = cm.inc_rows(h), np.sort(cm.exc_rows(h))
-            in_inc = bool(np.any((cm.inc_from[ir] <= d) & (d < cm.inc_until[ir])))
-            ex = (cm.exc_from[er] <= d) & (d < cm.exc_until[er])
+            in_inc = bool(np.any((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until)))
+            ex = (cm.exc_h == h) & (cm.exc_from <= d) & (d < cm.exc_until)
             if np.isnan(cm.orig_rate[o]):
                 reason = f"origin {self.origins[o]} not in scope"
             elif not in_inc:
                 reason = "product not in scope"
             elif ex.any():
-                k = int(er[np.flatnonzero(ex)[0]])
+                k = int(np.flatnonzero(ex)[0])
                 reason = f"product exempt ({cm.exc_what[int(cm.exc_src[k])]})"
             out.append({"measure_id": m.id, "bucket": m.bucket, "applicable": reason == "", "reason": reason})
         return out
