@@ -153,5 +153,8 @@ def test_task_that_keeps_killing_workers_is_a_clear_error(cluster):
     ex.client.wait_for_workers(2, timeout=60)
     spec = {"name": "poison", "model": f"python:{__name__}:poison_model", "batch": 1,
             "grid": [{"name": "x", "values": [0, 1, 2, 3, 4, 5]}]}
-    with pytest.raises(ModelError, match=r"tasks 2\.\.2 of sweep poison were lost: the workers running them died"):
+    # Usually the lost task is the poison point itself (2); a task queued on the same worker when it died
+    # is counted as suspicious too, so it may be the one that reaches the limit first.
+    with pytest.raises(ModelError, match=r"tasks \d+\.\.\d+ of sweep poison were lost: the workers running them "
+                                         r"died repeatedly .*no partial result is returned"):
         run_sweep(spec, executor=ex, progress=False)

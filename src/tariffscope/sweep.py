@@ -418,6 +418,10 @@ def _private_warehouse() -> None:
     os.environ["TARIFFSCOPE_HOME"] = str(home)
     os.environ[_WORKER_HOME_ENV] = str(home)
     atexit.register(shutil.rmtree, home, True)
+    # Pool workers leave through os._exit (no atexit); multiprocessing runs its finalizers first.
+    from multiprocessing import util
+
+    util.Finalize(None, shutil.rmtree, args=(str(home), True), exitpriority=10)
 
 
 GE_METRICS = (
