@@ -106,10 +106,17 @@ def simulate_cmd(
     against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+    panel: Optional[str] = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
+    importer: Optional[str] = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
+    year: Optional[int] = typer.Option(None, "--year", help="year of the panel's flows"),
 ) -> None:
-    """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200"""
+    """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
+
+    On a world panel: tariffscope simulate my-rates.yaml --panel baci_hs17 --importer DEU --year 2022
+    """
     _check_format(fmt)
-    res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table")
+    res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
+                       panel=panel, importer=importer, year=year)
     d = res.to_dict()
     if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
         return
@@ -118,6 +125,10 @@ def simulate_cmd(
     for m in d["headline"]:
         t.add_row(escape(_label(m)), _cell(m))
     console.print(t)
+    if d.get("flows"):
+        fl = d["flows"]
+        console.print(f"Base flows: {fl['importer']}'s imports {fl['year']}, {fl['lines']:,} HS6 x origin lines from panel "
+                      f"{fl['panel']} ({fl['source']}, vintage {fl['vintage'] or 'n/a'})", highlight=False, soft_wrap=True)
     s = Table("sector", "imports before", "change", "change %", "revenue change", title="By sector (all origins)")
     for r in sorted(d["by_sector"], key=lambda r: r["value_change"])[:12]:
         s.add_row(str(r["sector"]), f"{r['value_base'] / 1e9:,.2f} bn", f"{r['value_change'] / 1e9:+,.2f} bn",

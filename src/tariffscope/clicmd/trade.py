@@ -90,12 +90,22 @@ def balance_cmd(
     combine: Optional[str] = typer.Option(None, "--combine", help="Comma-separated sectors whose joint share of the balance to print."),
     top: int = typer.Option(0, "--top", help="Show only the N largest rows (0: all)."),
     chart: Optional[str] = typer.Option(None, "--chart", help="Write a waterfall chart (.png, .svg or .html)."),
+    panel: Optional[str] = typer.Option(None, "--panel", help="World panel NAME: any reporter with any partner (--period YYYY, --by hs2|hs4|hs6|total)."),
 ) -> None:
     """Goods balance by sector or HS level, with sources.
 
     Example: tariffscope balance --reporter USA --partner JPN --period 2024 --by sector
+
+    On a world panel: tariffscope balance --panel baci_hs17 --reporter DEU --partner CHN --period 2022 --by hs2
     """
     _check_format(fmt)
+    if panel:
+        extra = [o for o, given in (("--currency", currency != "USD"), ("--partner-figures", partner_figures),
+                                    ("--combine", combine), ("--chart", chart)) if given]
+        if extra:
+            raise InputError(f"{', '.join(extra)} not available with --panel (panel values are USD, by HS product)")
+        _panel_balance(panel, reporter, partner, period, by, fmt, top)
+        return
     res = api.balance(reporter=reporter, partner=partner, period=period, by=by, currency=currency)
     d = res.to_dict()
     rec = None
@@ -121,6 +131,43 @@ def balance_cmd(
         if rec is not None:
             _render_reconcile(rec.to_dict())
     _chart("balance", res, chart)
+
+
+PANEL_BY = {"sector": "hs2", "none": "total"}  # the warehouse defaults mapped onto the panel's HS levels
+
+
+def _panel_balance(panel: str, reporter: str, partner: str, period: str, by: str, fmt: str, top: int) -> None:
+    """``balance --panel``: api.panel_balance rendered like the warehouse balance (table/json/csv, source line)."""
+    if not str(period).isdigit() or len(str(period)) != 4:
+        raise InputError(f"bad --period {period!r}: a world panel is annual, give YYYY")
+    level = PANEL_BY.get(by, by)
+    res = api.panel_balance(panel, reporter, partner, int(period), by=level)
+    d = _panel_balance_dict(res)
+    if fmt == "json":
+        typer.echo(json.dumps(d, indent=2))
+    elif fmt == "csv":
+        typer.echo(_csv([{k: r[k] for k in ("sector", "exports", "imports", "balance", "share_of_balance")} for r in d["sectors"]]
+                        + [{"sector": "TOTAL", "exports": d["exports"], "imports": d["imports"], "balance": d["balance"],
+                            "share_of_balance": 1.0}]), nl=False)
+    else:
+        _render_balance(d, top)
+
+
+def _panel_balance_dict(res: Any) -> dict:
+    """A PanelBalance in the shape of ``Balance.to_dict()`` (rows by product, largest |balance| first)."""
+    bal = res.balance
+    rows = sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))
+    by = None if res.by == "total" else res.by
+    return {
+        "reporter": res.reporter, "partner": res.partner, "period": str(res.year), "by": by, "currency": "USD",
+        "perspective": "direct", "panel": res.panel, "exports": res.exports, "imports": res.imports, "balance": bal,
+        "sectors": [{"sector": r["product"], "exports": r["exports_usd"], "imports": r["imports_usd"],
+                     "balance": r["balance_usd"], "share_of_balance": r["balance_usd"] / bal if bal else None, "note": ""}
+                    for r in rows],
+        "sources": [{"source": f"panel {res.panel}", "title": res.source, "vintage": res.vintage,
+                     "used_for": "exports and imports (FOB, as reconciled in the panel)"}],
+        "notes": [] if bal else ["balance is zero: shares of balance are not defined"],
+    }
 
 
 def _render_balance(d: dict, top: int) -> None:
