@@ -57,13 +57,13 @@ def test_balance_cli_panel_table_json_csv(world, capsys):
     main(["balance", "--panel", NAME, "--reporter", "DEU", "--partner", "CHN", "--period", str(YEAR), "--by", "total",
           "--format", "csv"])
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[0] == "sector,exports,imports,balance,share_of_balance" and out[-1].startswith("TOTAL,")
+    assert out[0] == "sector,exports,imports,balance,share_of_balance" and len(out) == 2 and out[-1].startswith("TOTAL,")
     assert float(out[-1].split(",")[3]) == pytest.approx(exports - imports)
 
     main(["balance", "--panel", NAME, "--reporter", "DEU", "--partner", "CHN", "--period", str(YEAR), "--top", "3"])
     out = capsys.readouterr().out
     assert "Goods trade of DEU with CHN, 2022" in out and "TOTAL" in out
-    assert f"source: panel {NAME}" in out and "vintage V202401b" in out
+    assert f"source: panel:{NAME}: world panel {NAME} (BACI_HS17_Y{YEAR}_V202401b.csv), vintage V202401b" in out
 
 
 def test_balance_cli_panel_errors(world, capsys):

@@ -128,7 +128,7 @@ def simulate_cmd(
     if d.get("flows"):
         fl = d["flows"]
         console.print(f"Base flows: {fl['importer']}'s imports {fl['year']}, {fl['lines']:,} HS6 x origin lines from panel "
-                      f"{fl['panel']} ({fl['source']}, vintage {fl['vintage'] or 'n/a'})", highlight=False, soft_wrap=True)
+                      f"{fl['panel']} ({', '.join(fl['files'])}, vintage {fl['vintage'] or 'n/a'})", highlight=False, soft_wrap=True)
     s = Table("sector", "imports before", "change", "change %", "revenue change", title="By sector (all origins)")
     for r in sorted(d["by_sector"], key=lambda r: r["value_change"])[:12]:
         s.add_row(str(r["sector"]), f"{r['value_base'] / 1e9:,.2f} bn", f"{r['value_change'] / 1e9:+,.2f} bn",

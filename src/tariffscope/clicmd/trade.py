@@ -155,16 +155,19 @@ def _panel_balance(panel: str, reporter: str, partner: str, period: str, by: str
 
 def _panel_balance_dict(res: Any) -> dict:
     """A PanelBalance in the shape of ``Balance.to_dict()`` (rows by product, largest |balance| first)."""
+    from pathlib import Path
+
     bal = res.balance
-    rows = sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))
     by = None if res.by == "total" else res.by
+    rows = [] if by is None else sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))  # total: the TOTAL line only
+    files = ", ".join(sorted({Path(s.file).name for s in api.panel_info(res.panel).sources}))
     return {
         "reporter": res.reporter, "partner": res.partner, "period": str(res.year), "by": by, "currency": "USD",
         "perspective": "direct", "panel": res.panel, "exports": res.exports, "imports": res.imports, "balance": bal,
         "sectors": [{"sector": r["product"], "exports": r["exports_usd"], "imports": r["imports_usd"],
                      "balance": r["balance_usd"], "share_of_balance": r["balance_usd"] / bal if bal else None, "note": ""}
                     for r in rows],
-        "sources": [{"source": f"panel {res.panel}", "title": res.source, "vintage": res.vintage,
+        "sources": [{"source": res.source, "title": f"world panel {res.panel} ({files})", "vintage": res.vintage,
                      "used_for": "exports and imports (FOB, as reconciled in the panel)"}],
         "notes": [] if bal else ["balance is zero: shares of balance are not defined"],
     }

@@ -439,7 +439,7 @@ def panel_flows(panel: str, importer: str, year: int) -> tuple[pa.Table, dict[st
                       "value": imp.column("value_usd").cast(pa.float64())})
     iso = panels._country(importer)
     ctx = {"panel": panel, "importer": iso, "year": int(year), "lines": lines.num_rows,
-           "source": info.source, "vintage": info.vintage}
+           "source": info.source, "files": sorted({Path(s.file).name for s in info.sources}), "vintage": info.vintage}
     return lines, ctx
 
 
@@ -487,8 +487,9 @@ def _panel_relabel(metrics: list[dict[str, Any]], importer: str) -> list[dict[st
 
 def _panel_sources(problem: Problem, ctx: dict[str, Any]) -> list[dict[str, str]]:
     out = _sources(problem)
-    out[0] = {"source": f"panel {ctx['panel']}: {ctx['source']}",
-              "what": f"imports of {ctx['importer']} by HS6 x origin, {ctx['year']} (PE base flows)",
+    out[0] = {"source": ctx["source"],
+              "what": f"imports of {ctx['importer']} by HS6 x origin, {ctx['year']} (PE base flows; "
+                      f"{', '.join(ctx['files'])}, vintage {ctx['vintage'] or 'n/a'})",
               "vintage": ctx["vintage"] or ""}
     out[1] = {"source": "scenario rate changes", "what": "explicit rates by origin x product; base rates 0 (the panel has no tariffs)"}
     return out
