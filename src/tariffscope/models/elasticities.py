@@ -18,7 +18,8 @@ Values are clipped to ``SIGMA_BOUNDS`` / ``ETA_BOUNDS`` (a handful of BW estimat
 would make a 10% tariff wipe out a variety; the clip is recorded in the source label with "clipped").
 The upper bound for sigma is 10: BW's vehicle estimates (US HS 870 = 25) would otherwise let a 10%
 price advantage move more than half of a product's imports to one origin in a single year, which no
-observed episode of 2025 shows; a scenario can still set ``model: {sigma: ...}`` per HS prefix.
+observed episode of 2025 shows; ``assign(..., sigma={prefix: value})`` overrides per HS prefix and a
+scenario's ``model: {sigma: ...}`` sets one value for every product.
 Standard errors are carried where the source reports them (Hauk), for the Monte Carlo.
 """
 from __future__ import annotations

@@ -10,6 +10,8 @@ Statistical lines inherit the rate text of their 8-digit parent (the HTS prints 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,19 +28,38 @@ class Revision:
     policy_event: str | None
 
 
-_REVS: dict[int, list[Revision]] = {}
+_REVS: dict[object, list[Revision]] = {}
+_CON_KEYS: dict[int, tuple[weakref.ref, object]] = {}
+_TOKENS = itertools.count(1)
+
+
+def con_key(con) -> object:
+    """A cache key for the database behind ``con``: its file (shared by its cursors) and the HTS data it holds.
+
+    Not ``id(con)``: ids are reused after a connection is garbage-collected, which would hand one
+    warehouse's MFN tables to another. In-memory databases get a token of their own per connection.
+    """
+    hit = _CON_KEYS.get(id(con))
+    if hit is not None and hit[0]() is con:
+        return hit[1]
+    path = con.sql("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    stamp = con.sql("SELECT count(*), coalesce(max(ingest_id), 0) FROM hts_lines").fetchall()[0]
+    key = (path or f"memory#{next(_TOKENS)}", tuple(stamp))
+    _CON_KEYS[id(con)] = (weakref.ref(con), key)
+    return key
 
 
 def revisions(con) -> list[Revision]:
     """Revisions with an effective date, in order (cached per connection: the HTS does not change under a session)."""
-    if id(con) in _REVS:
-        return _REVS[id(con)]
+    key = con_key(con)
+    if key in _REVS:
+        return _REVS[key]
     rows = db.query(con, """SELECT revision, effective_date, policy_effective_date, policy_event FROM hts_revisions
                             WHERE effective_date IS NOT NULL ORDER BY effective_date, seq""").to_pylist()
     if not rows:
         raise DataNotFoundError("no HTS revisions in the warehouse: run 'tariffscope data status' to load the embedded data")
     out = [Revision(r["revision"], _d(r["effective_date"]), _d(r["policy_effective_date"]), r["policy_event"]) for r in rows]
-    _REVS[id(con)] = out
+    _REVS[key] = out
     return out
 
 
@@ -138,7 +159,7 @@ _AVE_CACHE: dict[tuple[int, str, str], tuple[float, str]] = {}
 def canonical(con, revision: str) -> str:
     """The first revision with exactly the same chapter 1-98 lines and rate texts (most revisions only change
     chapter 99): revisions sharing a fingerprint share one MFN table."""
-    key = id(con)
+    key = con_key(con)
     if key not in _CANON:
         rows = db.query(con, """SELECT l.revision, sum(hash(l.hts_code || '|' || coalesce(l.general_text, ''))) AS fp,
                                        min(r.seq) AS seq
@@ -153,7 +174,7 @@ def canonical(con, revision: str) -> str:
 
 def mfn_table(con, revision: str) -> MfnTable:
     """The HTS10 leaves of ``revision`` with their MFN AVE (cached per connection)."""
-    key = (id(con), revision)
+    key = (con_key(con), revision)
     if key not in _CACHE:
         prefetch(con, [revision])
     return _CACHE[key]
@@ -161,12 +182,13 @@ def mfn_table(con, revision: str) -> MfnTable:
 
 def prefetch(con, revisions_: list[str]) -> None:
     """Load the MFN tables of several revisions in one query; revisions with identical lines share a table."""
-    wanted = [r for r in dict.fromkeys(revisions_) if (id(con), r) not in _CACHE]
+    ck = con_key(con)
+    wanted = [r for r in dict.fromkeys(revisions_) if (ck, r) not in _CACHE]
     canon = {r: canonical(con, r) for r in wanted}
     for r, c in canon.items():
-        if (id(con), c) in _CACHE:
-            _CACHE[(id(con), r)] = _CACHE[(id(con), c)]
-    todo = sorted({c for r, c in canon.items() if (id(con), r) not in _CACHE})
+        if (ck, c) in _CACHE:
+            _CACHE[(ck, r)] = _CACHE[(ck, c)]
+    todo = sorted({c for r, c in canon.items() if (ck, r) not in _CACHE})
     if not todo:
         return
     t = db.query(con, _SQL, [todo])
@@ -178,9 +200,9 @@ def prefetch(con, revisions_: list[str]) -> None:
         if len(idx) == 0:
             raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
         sub = t.take(idx)
-        _CACHE[(id(con), rev)] = _build(con, rev, sub)
+        _CACHE[(ck, rev)] = _build(con, rev, sub)
     for r, c in canon.items():
-        _CACHE[(id(con), r)] = _CACHE[(id(con), c)]
+        _CACHE[(ck, r)] = _CACHE[(ck, c)]
 
 
 def _build(con, revision: str, t) -> MfnTable:
@@ -192,7 +214,7 @@ def _build(con, revision: str, t) -> MfnTable:
     ave = np.where(np.isnan(adv), 0.0, adv)
     basis = np.where(form == "free", "free", np.where(form == "ad_valorem", "ad valorem", "")).astype(object)
     needs = ~np.isnan(spec)
-    cid = id(con)
+    cid = con_key(con)
     texts = col["general_text"]
     missing = [i for i in np.flatnonzero(needs) if (cid, col["hts10"][i], texts[i]) not in _AVE_CACHE
                and (cid, col["hts10"][i][:8], texts[i]) not in _AVE_CACHE]
