@@ -204,8 +204,10 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         return api_call("monitor", reporter=q.reporter, partner=q.partner, month=q.month, by=None if q.by == "none" else q.by)
 
     @app.get("/api/duty", tags=["tariffs"])
-    def duty(q: Annotated[W.DutyQuery, Query()]) -> Any:
+    async def duty(q: Annotated[W.DutyQuery, Query()]) -> Any:
         """The duty on one entry: every layer with its Chapter 99 heading, the total and the effective rate."""
+        # async on purpose: one warm entry is ~2 ms of CPU under the GIL, so running it on the event loop
+        # beats the threadpool hop (measured in benchmarks/bench_web.py: that hop doubled the latency).
         return api_call("duty", W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
                         quantity=q.quantity, metal_share=q.metal_share)
 
