@@ -4,8 +4,6 @@ Each command parses options, calls ``tariffscope.api`` and renders a rich table,
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, List, Optional
 
@@ -16,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tariffscope import api
+from tariffscope.clicmd._render import csv_text
 from tariffscope.cli import app, scenarios_app
 from tariffscope.errors import InputError
 
@@ -49,14 +48,7 @@ def _cell(m: dict[str, Any]) -> str:
     return escape(s)
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
+_csv = csv_text
 
 
 def _emit_machine(fmt: str, d: dict[str, Any], rows: list[dict[str, Any]]) -> bool:

@@ -5,8 +5,6 @@ source and vintage lines under it, and optionally writes a chart (``--chart PATH
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Optional
 
@@ -15,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tariffscope import api
+from tariffscope.clicmd._render import csv_text
 from tariffscope.cli import app
 from tariffscope.errors import InputError
 from tariffscope.trade._common import fmt_money
@@ -45,14 +44,7 @@ def _scale(v: float) -> tuple[float, str]:
     return 1.0, ""
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
+_csv = csv_text
 
 
 def _print_sources(d: dict) -> None:
