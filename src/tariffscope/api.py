@@ -87,7 +87,11 @@ __all__ += ["resolve_country", "normalize_hts", "describe_hts", "sector_of"]
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
 def _tariff_con(con=None):
-    """The warehouse connection for the tariff functions (read-only if it already exists and is loaded)."""
+    """The caller's connection, else the warehouse opened (and loaded on first use) for this call.
+
+    The engine's MFN tables are cached per warehouse file, so a fresh connection per call costs the
+    open (~0.1 s), not a rebuild; loops and servers should pass ``con=`` (the web app does).
+    """
     if con is not None:
         return con
     from tariffscope import db
