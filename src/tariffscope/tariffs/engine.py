@@ -18,9 +18,7 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.measures import COVERAGE, Catalogue, load
 from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
-
-AUTHORITY_OF_BUCKET = {"s232": "232", "reciprocal": "ieepa_reciprocal", "reciprocal_extra": "ieepa_reciprocal",
-                       "fentanyl": "ieepa_fentanyl", "s301": "301", "s201": "201", "s122": "122"}
+from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
 @dataclass
@@ -214,7 +212,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
                     "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
     fired: list[dict] = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
     excluded: list[dict] = []
-    for bucket in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122"):
+    for bucket in BUCKETS:
         idx = int(out[f"{bucket}_measure"][0])
         if idx < 0:
             continue
@@ -224,7 +222,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         nominal = float(out[f"{bucket}_rate"][0])
         if m.rate_form == "on_metal_content":
             base, rate = ms * customs_value, nominal
-        elif bucket in ("reciprocal", "reciprocal_extra", "s122") and covered > 0:
+        elif bucket in DISPLACED_BY_232 and covered > 0:
             base = (1.0 - covered) * customs_value
             rate = amount_rate / (1.0 - covered) if covered < 1 else 0.0
         else:
@@ -236,7 +234,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[oi] else "excluded: good under a 232 duty (R7)"
             excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
             continue
-        if amount_rate == 0.0 and bucket in ("reciprocal", "reciprocal_extra", "s122") and covered >= 1.0:
+        if amount_rate == 0.0 and bucket in DISPLACED_BY_232 and covered >= 1.0:
             excluded.append({"measure_id": m.id, "heading": heading,
                              "reason": "excluded: good under a 232 duty on its full value (R4, note 2(v)(vi)-(xi))"})
             continue
@@ -251,7 +249,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if any(l.authority in ("ieepa_reciprocal", "deal", "122") for l in layers[1:]) or covered >= 1:
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
-    chosen = {int(out[f"{b}_measure"][0]) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
+    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS}
     for e in comp.explain(day, hi, oi, opts):
         mid = e["measure_id"]
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)

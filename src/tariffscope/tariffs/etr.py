@@ -19,11 +19,11 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.tariffs.engine import parse_date, resolve_origin
 from tariffscope.tariffs.measures import GROUPS, load
-from tariffscope.tariffs.panel import AUTHORITY_COLUMNS, cell_rates_over
+from tariffscope.tariffs.panel import cell_rates_over
+from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS
 
 DEFAULT_WEIGHTS = "census_import_weights_2024"
 BY = ("sector", "authority", "hs2")
-COMPONENT_COLUMNS = ("mfn_rate", *AUTHORITY_COLUMNS.values())
 
 # HS sections (fallback sector map when tariffscope.codes.sectors is not available): first chapter -> name
 _HS_SECTIONS = [(1, "Animals"), (6, "Vegetables"), (15, "Fats and oils"), (16, "Food, beverages, tobacco"), (25, "Minerals"),
