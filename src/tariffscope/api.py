@@ -141,7 +141,7 @@ def check_measures(con=None) -> list[dict]:
     return check(_tariff_con(con))
 
 
-def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str = "2025-12", options: dict | None = None, con=None):
+def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str | None = None, options: dict | None = None, con=None):
     """Monthly statutory (that month's mix) vs realized (Census calculated duty / imports) rates."""
     from tariffscope.tariffs.etr import statutory_vs_realized as _svr
 

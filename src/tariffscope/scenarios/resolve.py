@@ -39,6 +39,7 @@ from tariffscope.codes.countries import group_members
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
 from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
 from tariffscope.tariffs import measures as catalogue
+from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Measure, measure_prefixes
 from tariffscope.tariffs.panel import duty_panel as engine_panel
 from tariffscope.tariffs.vocabulary import PANEL_KEY_COLUMNS, column_of_bucket
@@ -47,7 +48,6 @@ __all__ = ["resolve", "regime_rates", "import_lines", "lines_for", "catalogue_me
            "sector_labels"]
 
 PanelFn = Callable[..., pa.Table]
-REFERENCE_DATE = dt.date(2025, 1, 1)  # MFN schedule of the 2025 basic edition for the MFN-only regime
 IMPORT_SOURCE = "census_import_weights_{year}"
 _KEY_COLS = frozenset(PANEL_KEY_COLUMNS)
 
@@ -272,7 +272,8 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
     ``con``: the warehouse connection the default duty panel runs on (None: the engine opens its own)."""
     panel_fn = duty_panel or _panel_on(con)
     base = scenario.base
-    day = base.date if base.regime == "date" else (base.date or REFERENCE_DATE)
+    # The MFN-only regime reads the MFN schedule in force on the catalogue's first day (the 2025 basic edition).
+    day = base.date if base.regime == "date" else (base.date or data_coverage().catalogue[0])
     panel = _aligned_panel(panel_fn, day, hts10, origin, cache)
     mfn = panel.get("mfn_rate", 0.0)
     auth_names = [c for c in panel.columns if c not in _KEY_COLS]

@@ -16,7 +16,8 @@ import numpy as np
 
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
-from tariffscope.tariffs.measures import COVERAGE, Catalogue, load
+from tariffscope.tariffs.coverage import data_coverage
+from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
 from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
@@ -82,7 +83,7 @@ def parse_date(value: str | dt.date) -> dt.date:
 
 
 def check_date(date: dt.date) -> None:
-    lo, hi = COVERAGE
+    lo, hi = data_coverage().catalogue
     if not (lo <= date < hi):
         raise InputError(f"date {date} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
 

@@ -185,6 +185,7 @@ class Catalogue(BaseModel):
     version: str
     measures: tuple[Measure, ...]
     files: tuple[str, ...]
+    covers: tuple[dt.date, dt.date]  # [from, until): the files' ``coverage``
 
     def get(self, measure_id: str, on: dt.date | None = None) -> Measure:
         """The entry of ``measure_id``: the window in force on ``on`` when one is, else the first listed.
@@ -197,8 +198,8 @@ class Catalogue(BaseModel):
 
     @property
     def coverage(self) -> tuple[dt.date, dt.date]:
-        """Dates the catalogue speaks for: 2025-01-01 up to (exclusive) the end of the modeled horizon."""
-        return COVERAGE
+        """Dates the catalogue speaks for, [from, until), as its files state them (``coverage:``)."""
+        return self.covers
 
     def in_force(self, date: dt.date) -> list[Measure]:
         return [m for m in self.measures if m.in_force(date)]
@@ -221,9 +222,6 @@ class Catalogue(BaseModel):
                         if d:
                             out.add(dt.date.fromisoformat(d))
         return sorted(out)
-
-
-COVERAGE = (dt.date(2025, 1, 1), dt.date(2026, 7, 1))  # [from, until): the fact sheet's 2025-01-01..2026-06-30
 
 
 @functools.lru_cache(maxsize=64)
@@ -267,15 +265,18 @@ def load(directory: str | None = None) -> Catalogue:
     base = Path(directory) if directory else CATALOGUE_DIR
     measures: list[Measure] = []
     versions: set[str] = set()
+    covers: set[tuple[dt.date, dt.date]] = set()
     files = sorted(base.glob("*.yaml"))
     if not files:
         raise RuleError(f"no catalogue files in {base}")
     for path in files:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        unknown = set(doc) - {"catalogue_version", "measures"}
+        unknown = set(doc) - {"catalogue_version", "coverage", "measures"}
         if unknown:
             raise RuleError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
         versions.add(str(doc.get("catalogue_version", "")))
+        if "coverage" in doc:
+            covers.add(_coverage(path.name, doc["coverage"]))
         for i, raw in enumerate(doc.get("measures") or []):
             try:
                 measures.append(Measure.model_validate(raw))
@@ -287,7 +288,23 @@ def load(directory: str | None = None) -> Catalogue:
     validate(measures, base)
     if len(versions) != 1:
         raise RuleError(f"catalogue files disagree on catalogue_version: {sorted(versions)}")
-    return Catalogue(version=versions.pop(), measures=tuple(measures), files=tuple(p.name for p in files))
+    if len(covers) != 1:
+        raise RuleError(f"catalogue files must state one coverage {{from, until}}, found {sorted(covers) or 'none'}")
+    return Catalogue(version=versions.pop(), measures=tuple(measures), files=tuple(p.name for p in files),
+                     covers=covers.pop())
+
+
+def _coverage(name: str, raw: object) -> tuple[dt.date, dt.date]:
+    """A file's ``coverage: {from: YYYY-MM-DD, until: YYYY-MM-DD}`` (until exclusive)."""
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError
+        lo, hi = (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in (raw["from"], raw["until"]))
+    except (TypeError, KeyError, ValueError):
+        raise RuleError(f"{name}: coverage must be {{from: YYYY-MM-DD, until: YYYY-MM-DD}}, got {raw!r}") from None
+    if hi <= lo:
+        raise RuleError(f"{name}: coverage until {hi} is not after from {lo}")
+    return lo, hi
 
 
 def validate(measures: Iterable[Measure], base: Path | None = None) -> None:
