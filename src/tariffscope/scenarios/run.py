@@ -4,7 +4,8 @@ Every scenario is solved from the data's reference regime (2024 flows, MFN only)
 ``against`` another scenario reports the difference of the two (per Monte Carlo draw, with common
 elasticity draws, so bands of differences are tight where the scenarios agree).
 
-Headline metrics (``HEADLINE``; key, label, unit): changes against the reference or ``against``.
+Headline outcomes (``scenarios.outcomes.Headline``, labels in ``HEADLINE``): changes against the
+reference or ``against``.
 """
 from __future__ import annotations
 
@@ -23,30 +24,15 @@ from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el
 from tariffscope.models import exposure as ex
 from tariffscope.models import uncertainty as unc
-from tariffscope.models.pe import PELines, aggregate, price_index_change, solve_pe
+from tariffscope.models.pe import PELines, aggregate, solve_pe
+from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
 from tariffscope.scenarios.resolve import _expand_origins, lines_for, measure_prefixes, regime_rates, sector_labels
 from tariffscope.scenarios.schema import MeasureChange, Scenario, load_scenario
 
-__all__ = ["HEADLINE", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
+__all__ = ["HEADLINE", "HEADLINE_KEYS", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
            "SimulationResult", "ComparisonResult", "simulate", "compare", "panel_flows"]
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
-
-# key, label, unit
-HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("imports_from_partner", "US imports from the partner", "usd"),
-    ("balance_with_partner", "US goods balance with the partner", "usd"),
-    ("tariff_revenue", "US tariff revenue (all origins)", "usd"),
-    ("importer_price_index", "US import price index (tariff-inclusive)", "fraction"),
-    ("partner_export_price", "Partner's export price (pre-tariff)", "fraction"),
-    ("partner_sector_exports", "Partner's auto and parts exports to the US", "usd"),
-    ("exporter_sector_output", "Partner's auto sector output (first-order)", "fraction"),
-    ("exporter_sector_jobs", "Partner's auto manufacturing jobs (first-order)", "persons"),
-    ("trade_diversion", "Imports diverted to other origins", "usd"),
-    ("deadweight_loss", "US deadweight loss", "usd"),
-)
-HEADLINE_KEYS = tuple(k for k, _, _ in HEADLINE)
-
 
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
@@ -183,81 +169,6 @@ def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.nd
                     extra=extra, check=check)
 
 
-def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> np.ndarray:
-    """The headline vector (order of HEADLINE) of scenario k's solve; flows scaled by ``years``."""
-    yrs = arr["years"][k]
-    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
-    dval = res.value_new - res.value_base
-    d_imp = float(dval[pm].sum())
-    d_auto = float(dval[am].sum())
-    share = d_auto / arr["output_usd"][k]
-    w = res.value_base[pm] * res.volume_new[pm] / np.where(res.volume_base[pm] > 0, res.volume_base[pm], 1.0)
-    exp_price = float(np.expm1(np.sum(w * np.log(res.exporter_price[pm])) / w.sum())) if w.sum() > 0 else 0.0
-    div = res.trade_diversion[~pm]
-    return np.array([
-        d_imp * yrs,
-        -d_imp * yrs,
-        float((res.revenue_new - res.revenue_base).sum()) * yrs,
-        price_index_change(res),
-        exp_price,
-        d_auto * yrs,
-        share,
-        share * arr["employment"][k],
-        float(div[div > 0].sum()) * yrs,
-        float(res.dwl_change.sum()) * yrs,
-    ])
-
-
-def _precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Draw-independent pieces of the full pass-through solve (omega = inf), once per worker."""
-    p, v, t0 = arr["pidx"], arr["value"], arr["base_rate"]
-    n_prod = arr["sigma"].shape[0]
-    expend = v * (1.0 + t0)
-    tot = np.bincount(p, weights=expend, minlength=n_prod)
-    share = expend / np.where(tot > 0, tot, 1.0)[p]
-    ltau = np.log1p(arr["new_rate"]) - np.log1p(t0)[None, :]
-    w = expend.sum()
-    pindex = np.expm1((ltau * expend[None, :]).sum(axis=1) / w) if w > 0 else np.zeros(ltau.shape[0])
-    return {"share": share, "ltau": ltau, "pindex": pindex, "n_prod": n_prod,
-            "mid_rate": 0.5 * (t0[None, :] + arr["new_rate"])}
-
-
-def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
-                  eta_g: np.ndarray) -> np.ndarray:
-    """``headline(solve_pe(...))`` for omega = inf in closed form with only the arrays the headline needs.
-
-    The same equations as ``models.pe`` (P̂^(1-σ) = Σ s τ̂^(1-σ), x̂ = τ̂^-σ P̂^(σ-η), ŵ = 1); the
-    Monte Carlo uses it because it is several times faster; a test checks both agree to 1e-9.
-    """
-    p, v = arr["pidx"], arr["value"]
-    yrs = arr["years"][k]
-    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
-    ltau = pre["ltau"][k]
-    sig = sigma_g[p]
-    tot = np.bincount(p, weights=pre["share"] * np.exp((1.0 - sig) * ltau), minlength=pre["n_prod"])
-    z = np.log(np.where(tot > 0, tot, 1.0)) / (1.0 - sigma_g)
-    zl = z[p]
-    dv = v * np.expm1(-sig * ltau + (sigma_g - eta_g)[p] * zl)
-    d_imp = float(dv[pm].sum())
-    d_auto = float(dv[am].sum())
-    share = d_auto / arr["output_usd"][k]
-    t1 = arr["new_rate"][k]
-    revenue = float((t1 * (v + dv)).sum() - (arr["base_rate"] * v).sum())
-    other = ~pm
-    div = v[other] * np.expm1(-sig[other] * (ltau[other] - zl[other]))
-    dwl = -float((pre["mid_rate"][k] * dv).sum())
-    return np.array([d_imp * yrs, -d_imp * yrs, revenue * yrs, pre["pindex"][k], 0.0, d_auto * yrs, share,
-                     share * arr["employment"][k], float(div[div > 0].sum()) * yrs, dwl * yrs])
-
-
-def _difference(h: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    out = h - ref
-    for key in ("importer_price_index", "partner_export_price"):
-        j = HEADLINE_KEYS.index(key)
-        out[..., j] = (1 + h[..., j]) / (1 + ref[..., j]) - 1
-    return out
-
-
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
 
 _CACHE: dict[str, dict[str, np.ndarray]] = {}
@@ -268,7 +179,7 @@ def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if hit is None:
         with np.load(path) as z:
             arr = {k: z[k] for k in z.files}
-        hit = (arr, _precompute(arr))
+        hit = (arr, precompute(arr))
         _CACHE.clear()
         _CACHE[path] = hit
     return hit
@@ -514,9 +425,9 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
     point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
     samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
     if against is not None:
-        point = _difference(point[:-1], point[-1])
+        point = difference(point[:-1], point[-1])
         if samples is not None:
-            samples = _difference(samples[:, :-1, :], samples[:, -1:, :])
+            samples = difference(samples[:, :-1, :], samples[:, -1:, :])
     return problem, results, point, samples
 
 
