@@ -348,7 +348,7 @@ def panel_flows(panel: str, importer: str, year: int) -> tuple[pa.Table, dict[st
     info = panels.panel_info(panel)
     lines = pa.table({"hts10": imp.column("product").cast(pa.string()), "origin": imp.column("origin").cast(pa.string()),
                       "value": imp.column("value_usd").cast(pa.float64())})
-    iso = panels._country(importer)
+    iso = panels.panel_country(importer)
     ctx = {"panel": panel, "importer": iso, "year": int(year), "lines": lines.num_rows,
            "source": info.source, "files": sorted({Path(s.file).name for s in info.sources}), "vintage": info.vintage}
     return lines, ctx
@@ -383,7 +383,7 @@ def _panel_setup(scs: list[Scenario], panel: str | None, importer: str | None, y
         raise InputError("give either panel= or lines=/duty_panel=, not both")
     from tariffscope import panels
 
-    iso = panels._country(importer)
+    iso = panels.panel_country(importer)
     for sc in scs:
         _check_panel_scenario(sc, iso)
     lines, ctx = panel_flows(panel, iso, year)
