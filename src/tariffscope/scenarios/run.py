@@ -9,25 +9,33 @@ reference or ``against``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.errors import InputError
 from tariffscope.models import elasticities as el
 from tariffscope.models import exposure as ex
 from tariffscope.models import uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
+from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
 from tariffscope.scenarios.resolve import _expand_origins, lines_for, measure_prefixes, regime_rates, sector_labels
-from tariffscope.scenarios.schema import MeasureChange, Scenario, load_scenario
+from tariffscope.scenarios.results import (
+    ASSUMPTIONS,
+    ComparisonResult,
+    SimulationResult,
+    metric_dicts,
+    records,
+    run_sources,
+)
+from tariffscope.scenarios.schema import Scenario, load_scenario
 
 __all__ = ["HEADLINE", "HEADLINE_KEYS", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
            "SimulationResult", "ComparisonResult", "simulate", "compare", "panel_flows"]
@@ -212,208 +220,6 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
     return flat.reshape(draws, len(problem.names), len(HEADLINE))
 
 
-# --- results ----------------------------------------------------------------------------------------------
-
-
-def _metric_dicts(values: np.ndarray, samples: np.ndarray | None) -> list[dict[str, Any]]:
-    bands = unc.bands(samples) if samples is not None and samples.shape[0] else None
-    out = []
-    for j, (key, label, unit) in enumerate(HEADLINE):
-        v = values[j]
-        d: dict[str, Any] = {"name": key, "label": label, "unit": unit, "value": float(v) if np.isfinite(v) else None}
-        if bands is not None:
-            d.update(bands[j].to_dict())
-        out.append(d)
-    return out
-
-
-def _sources(problem: Problem) -> list[dict[str, str]]:
-    prov = el.provenance()
-    out = [
-        {"source": "census_import_weights_2024", "what": "US imports for consumption by HTS10 x partner, 2024 (PE base flows)",
-         "vintage": "2024 annual"},
-        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue"},
-        {"source": "elasticities", "what": "Broda-Weinstein (2006) sigmas; Hauk (USITC) import demand elasticities",
-         "vintage": prov.get("built_at", ""), "sha256": prov.get("output", {}).get("sha256", "")},
-    ]
-    for f in problem.facts:
-        if f is not None:
-            out.extend(f.sources)
-    return out
-
-
-@dataclass
-class SimulationResult:
-    """One scenario against the reference regime (or ``against``)."""
-
-    scenario: Scenario
-    against: str | None
-    headline: list[dict[str, Any]]
-    by_sector: Any            # pandas.DataFrame
-    by_origin: Any
-    exposure: dict[str, Any]
-    elasticity_sources: dict[str, dict[str, int]]
-    draws: int
-    seed: int
-    lines: Any | None = None  # pandas.DataFrame when outputs.lines
-    by_hs2: Any | None = None  # pandas.DataFrame when outputs.by lists hs2
-    sources: list[dict[str, str]] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
-    reference: str = "reference (MFN only, 2024 flows)"  # what changes are measured from without `against`
-    flows: dict[str, Any] | None = None  # world-panel base flows: panel, importer, year, source, vintage
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.headline)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.name, "description": self.scenario.description, "partner": self.scenario.partner,
-            "against": self.against or self.reference, "draws": self.draws, "seed": self.seed,
-            **({"flows": self.flows} if self.flows else {}),
-            "headline": self.headline,
-            "by_sector": _records(self.by_sector), "by_origin": _records(self.by_origin),
-            **({"by_hs2": _records(self.by_hs2)} if self.by_hs2 is not None else {}),
-            **({"lines": _records(self.lines)} if self.lines is not None else {}),
-            "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
-            "assumptions": self.assumptions, "sources": self.sources,
-        }
-
-
-@dataclass
-class ComparisonResult:
-    names: list[str]
-    against: str | None
-    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...]}
-    draws: int
-    seed: int
-    sources: list[dict[str, str]] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
-    reference: str = "reference (MFN only, 2024 flows)"
-    flows: dict[str, Any] | None = None
-
-    def to_frame(self):
-        import pandas as pd
-
-        rows = []
-        for p in self.packages:
-            for m in p["headline"]:
-                rows.append({"scenario": p["name"], **m})
-        return pd.DataFrame(rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"scenarios": self.packages, "against": self.against or self.reference,
-                **({"flows": self.flows} if self.flows else {}),
-                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": l, "unit": u} for k, l, u in HEADLINE],
-                "assumptions": self.assumptions, "sources": self.sources}
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    if frame is None:
-        return []
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-ASSUMPTIONS = [
-    "Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
-    "2024 HS10 x partner flows as the base, observed under MFN rates.",
-    "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
-    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US.",
-    "Monte Carlo: lognormal elasticities around point estimates (log-sd = se/point where reported, else 0.25).",
-]
-
-
-# --- world panels: base flows of any importer (HS6 x origin) for the same PE path ----------------------------
-
-
-def _no_tariff_panel(day, origins=None, **_kw) -> pa.Table:
-    """A duty panel matching no line (one placeholder row of no origin): every line gets rate 0, as a
-    world panel carries no tariffs."""
-    return pa.table({"hts10": pa.array(["0"], pa.string()), "origin": pa.array(["---"], pa.string()),
-                     "mfn_rate": pa.array([0.0], pa.float64()), "total_rate": pa.array([0.0], pa.float64())})
-
-
-def panel_flows(panel: str, importer: str, year: int) -> tuple[pa.Table, dict[str, Any]]:
-    """Base flows of ``importer`` in ``year`` from world panel ``panel`` as PE lines (hts10 = the HS6
-    product, origin, value in USD; zero flows dropped) and their provenance."""
-    import pyarrow.compute as pc
-
-    from tariffscope import panels
-
-    imp = panels.panel_imports(panel, importer, int(year), by="hs6")
-    imp = imp.filter(pc.greater(imp.column("value_usd"), 0))
-    if imp.num_rows == 0:
-        raise DataNotFoundError(f"panel {panel!r} has no imports of {importer} in {year}")
-    info = panels.panel_info(panel)
-    lines = pa.table({"hts10": imp.column("product").cast(pa.string()), "origin": imp.column("origin").cast(pa.string()),
-                      "value": imp.column("value_usd").cast(pa.float64())})
-    iso = panels.panel_country(importer)
-    ctx = {"panel": panel, "importer": iso, "year": int(year), "lines": lines.num_rows,
-           "source": info.source, "files": sorted({Path(s.file).name for s in info.sources}), "vintage": info.vintage}
-    return lines, ctx
-
-
-def _check_panel_scenario(sc: Scenario, importer: str) -> None:
-    """A panel run takes its rates from the scenario's explicit rate changes only."""
-    if sc.base.regime != "no_additional_tariffs":
-        why = ("the US tariff engine's regime on that date does not apply to imports of " + importer
-               if importer != "USA" else
-               "the US engine's regime is computed on HTS10 warehouse lines, not on a world panel's HS6 flows "
-               "(run without --panel for it)")
-        raise InputError(f"scenario {sc.name!r} has a date-based base ({sc.base.date}): {why}; on a world panel use "
-                         "base: no_additional_tariffs with explicit rate changes (origins x products, mode add|set|floor)")
-    for i, ch in enumerate(sc.changes):
-        if isinstance(ch, MeasureChange):
-            raise InputError(f"scenario {sc.name!r}: changes[{i}] applies US catalogue measure {ch.measure!r}; on a world "
-                             f"panel (importer {importer}) give the rate change explicitly (origins, products, mode, rate)")
-    if sc.partner == importer:
-        raise InputError(f"scenario {sc.name!r}: partner {sc.partner} is the importer itself")
-
-
-def _panel_setup(scs: list[Scenario], panel: str | None, importer: str | None, year: int | None, lines, duty_panel):
-    """(lines, duty_panel, flows context or None) for a run; with ``panel`` the flows come from the panel."""
-    if panel is None:
-        if importer is not None or year is not None:
-            raise InputError("importer/year need a panel (--panel NAME)")
-        return lines, duty_panel, None
-    if importer is None or year is None:
-        raise InputError("a panel run needs an importer and a year")
-    if lines is not None or duty_panel is not None:
-        raise InputError("give either panel= or lines=/duty_panel=, not both")
-    from tariffscope import panels
-
-    iso = panels.panel_country(importer)
-    for sc in scs:
-        _check_panel_scenario(sc, iso)
-    lines, ctx = panel_flows(panel, iso, year)
-    return lines, _no_tariff_panel, ctx
-
-
-def _panel_relabel(metrics: list[dict[str, Any]], importer: str) -> list[dict[str, Any]]:
-    for m in metrics:
-        m["label"] = m["label"].replace("to the US", f"to {importer}").replace("US ", f"{importer} ")
-    return metrics
-
-
-def _panel_sources(problem: Problem, ctx: dict[str, Any]) -> list[dict[str, str]]:
-    out = _sources(problem)
-    out[0] = {"source": ctx["source"],
-              "what": f"imports of {ctx['importer']} by HS6 x origin, {ctx['year']} (PE base flows; "
-                      f"{', '.join(ctx['files'])}, vintage {ctx['vintage'] or 'n/a'})",
-              "vintage": ctx["vintage"] or ""}
-    out[1] = {"source": "scenario rate changes", "what": "explicit rates by origin x product; base rates 0 (the panel has no tariffs)"}
-    return out
-
-
-def _panel_assumptions(ctx: dict[str, Any]) -> list[str]:
-    return [f"Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
-            f"{ctx['year']} HS6 x origin imports of {ctx['importer']} from world panel {ctx['panel']!r} as the base.",
-            "The panel carries no tariffs: base rates are taken as 0 and the scenario's rate changes are the whole "
-            "tariff wedge (an 'add' of 0.10 raises the tariff factor by 10%).",
-            *ASSUMPTIONS[1:]]
-
-
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
              workers: int | None, progress: bool, duty_panel, lines, con=None) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
     allsc = scs + ([against] if against is not None else [])
@@ -441,10 +247,10 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
         raise InputError("draws must be >= 0")
     sc = get_scenario(scenario)
     ag = get_scenario(against) if against is not None else None
-    lines, duty_panel, ctx = _panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
+    lines, duty_panel, ctx = panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
     problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     res = results[0]
-    headline_d = _metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
+    headline_d = metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
     ref = results[1] if ag is not None else None  # breakdowns against `against` when given
 
@@ -462,18 +268,18 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     by_sector_partner = _versus(_subset(res, pmask), _subset(ref, pmask) if ref is not None else None, "sector")
     exposure["balance_by_sector"] = [{"sector": r["sector"], "balance_change": -r["value_change"] * sc.model.years,
                                       "imports_change": r["value_change"] * sc.model.years}
-                                     for r in _records(by_sector_partner)]
+                                     for r in records(by_sector_partner)]
     by_origin = _versus(res, ref, "origin").sort_values("value_change").reset_index(drop=True)
     lines_frame = res.to_frame() if sc.outputs.lines else None
     by_hs2 = _versus(res, ref, "hs2") if "hs2" in sc.outputs.by else None
     out = SimulationResult(
         scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
         exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
-        sources=_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
+        sources=run_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
     )
     if ctx is not None:
-        out.headline = _panel_relabel(out.headline, ctx["importer"])
-        out.sources, out.assumptions, out.flows = _panel_sources(problem, ctx), _panel_assumptions(ctx), ctx
+        out.headline = panel_relabel(out.headline, ctx["importer"])
+        out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
     return out
 
@@ -522,17 +328,17 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
         raise InputError("draws must be >= 0")
     scs = [get_scenario(s) for s in scenarios]
     ag = get_scenario(against) if against is not None else None
-    lines, duty_panel, ctx = _panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
+    lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
     problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
-                         "headline": _metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
+                         "headline": metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
     out = ComparisonResult(names=[s.name for s in scs], against=ag.name if ag else None, packages=packages,
-                           draws=draws, seed=seed, sources=_sources(problem), assumptions=ASSUMPTIONS)
+                           draws=draws, seed=seed, sources=run_sources(problem), assumptions=ASSUMPTIONS)
     if ctx is not None:
         for p in out.packages:
-            _panel_relabel(p["headline"], ctx["importer"])
-        out.sources, out.assumptions, out.flows = _panel_sources(problem, ctx), _panel_assumptions(ctx), ctx
+            panel_relabel(p["headline"], ctx["importer"])
+        out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
     return out
