@@ -334,7 +334,7 @@ def panel_imports(name: str, importer: str, year: int, by: str = "hs6"):
 def sweep(spec, *, out=None, chart_format: str = "png", target: str | None = None, backend: str = "process",
           workers: int | None = None, cluster: str | None = None, progress: bool = True, charts: bool = True):
     """Run a model (pe | ge | plug-in) over a grid of parameters; tidy table, charts, target point. -> SweepRun"""
-    from tariffscope.sweep import sweep as _sweep
+    from tariffscope.compose.sweep import sweep as _sweep
 
     return _sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,
                   cluster=cluster, progress=progress, charts=charts)
