@@ -31,7 +31,7 @@ PAIRS = {
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
     path = Path(path)
-    rows = list(csv.reader(io.StringIO(read_text(path))))
+    rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if not rows or len(rows[0]) != 2 or rows[0][0].strip().lower() not in ("observation_date", "date"):
         raise IngestError(path, 1, f"wrong header: expected 'observation_date,<SERIES>', found {rows[0] if rows else []}")
     series = rows[0][1].strip()
