@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, read_text
-from tariffscope.ingest.numbers import NumberFormatError, parse_number
+from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, parse_number
 
 KIND = "census_page_md"
 TITLE = "Census trade in goods with a country (balance page tables)"
@@ -73,7 +73,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         try:
             exp, imp, bal = (parse_number(x) for x in nums)
         except NumberFormatError as exc:
-            raise IngestError(path, i, f"bad number {exc.text!r}") from None
+            why = "" if exc.reason == NOT_A_NUMBER else f" ({exc.reason})"
+            raise IngestError(path, i, f"bad number {exc.text!r}{why}") from None
         if None in (exp, imp, bal):
             raise IngestError(path, i, "missing value")
         if exp < 0 or imp < 0:
