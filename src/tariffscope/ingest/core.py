@@ -289,8 +289,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
         if "hts_revisions" in parsed.tables:
             rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
-                raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced "
-                                              "silently (a changed revision file is a new revision: name it after its revision)")
+                raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         con.execute("SET enable_progress_bar = false")  # a library call prints nothing
         with db.transaction(con):
