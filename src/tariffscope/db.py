@@ -118,6 +118,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "ingest_replacements: each ingest that replaced an earlier version of the same file (source + file name)",
+        [
+            """CREATE TABLE ingest_replacements (
+                new_ingest_id INTEGER NOT NULL,    -- ingest_log row of the version now loaded
+                old_ingest_id INTEGER NOT NULL,    -- ingest_log row of the version whose rows were removed
+                source        VARCHAR NOT NULL,
+                file_name     VARCHAR NOT NULL,
+                old_sha256    VARCHAR NOT NULL,
+                new_sha256    VARCHAR NOT NULL,
+                old_vintage   VARCHAR,
+                new_vintage   VARCHAR,
+                rows_removed  BIGINT  NOT NULL,
+                rows_added    BIGINT  NOT NULL,
+                replaced_at   TIMESTAMP NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

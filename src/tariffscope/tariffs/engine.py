@@ -8,6 +8,7 @@ amount), the rules that fired, the measures that did not and why, the total duty
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -181,6 +182,11 @@ def compiled_for_table(catalogue: Catalogue, table: hts_mod.MfnTable) -> tuple[C
     return got[0], got[1]
 
 
+def _real(x: object) -> bool:
+    """A real number (numpy scalars too), not a bool or a string that looks like one."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float = 1.0, quantity: float | None = None,
          metal_share: float | None = None, options: dict | None = None, catalogue: Catalogue | None = None) -> DutyResult:
     """Every layer of duty on one entry. Raises InputError (one line) on bad input."""
@@ -188,10 +194,11 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     iso3 = resolve_origin(origin)
     day = parse_date(date)
     check_date(day)
-    if not (customs_value > 0):
-        raise InputError(f"customs value must be positive, got {customs_value}")
-    if quantity is not None and quantity < 0:
-        raise InputError(f"quantity must be >= 0, got {quantity}")
+    # inf and NaN compare in surprising ways (inf > 0, nan < 0 is False): test finiteness first
+    if not _real(customs_value) or not math.isfinite(customs_value) or not customs_value > 0:
+        raise InputError(f"customs value must be a finite number above 0, got {customs_value!r}")
+    if quantity is not None and (not _real(quantity) or not math.isfinite(quantity) or quantity < 0):
+        raise InputError(f"quantity must be a finite number >= 0, got {quantity!r}")
     if metal_share is not None and not (0.0 <= metal_share <= 1.0):
         raise InputError(f"metal share must be between 0 and 1, got {metal_share}")
     opts = resolve_options(options)
