@@ -276,18 +276,6 @@ def ge_simulate(spec, draws: int | None = None, workers: int | None = None, back
 
 __all__ += ["estimate_gravity", "ge_simulate"]
 
-# --- report (brief) ----------------------------------------------------------------------------
-
-
-def build_brief(partner: str = "JPN", as_of=None, out="brief.html", fmt: str = "html", progress: bool = True, draws: int = 50):
-    """Build the one-file HTML (or Markdown, ``fmt='md'``) brief for ``partner``; returns its Path."""
-    from tariffscope.report.brief import build_brief as _build  # late: the brief calls back into this module
-
-    return _build(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=progress, draws=draws)
-
-
-__all__ += ["build_brief"]
-
 # --- scale (executors, sweeps, world panels) -------------------------------------------------
 from tariffscope.parallel import get_executor  # noqa: E402  (the one execution seam: serial | process | dask)
 
