@@ -15,9 +15,9 @@ __all__: list[str] = []
 
 def open_warehouse(path=None, read_only: bool = False):
     """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
 
-    return db.open_warehouse(path, read_only=read_only)
+    return warehouse.open_warehouse(path, read_only=read_only)
 
 
 def ingest(path, kind: str | None = None, con=None, source: str | None = None, **options):
@@ -68,11 +68,17 @@ def normalize_hts(text: str) -> str:
     return _normalize(text)
 
 
-def describe_hts(code: str, revision: str | None = None):
-    """``HtsDescription`` of a code in an HTS revision (default: latest loaded), with the full indent chain."""
+def describe_hts(code: str, revision: str | None = None, con=None):
+    """``HtsDescription`` of a code in an HTS revision (default: latest loaded), with the full indent chain.
+    ``con``: a warehouse connection to read; None opens the warehouse for this call."""
     from tariffscope.codes.products import describe
 
-    return describe(code, revision)
+    own = _tariff_con(con)
+    try:
+        return describe(code, revision, con=own)
+    finally:
+        if con is None:
+            own.close()
 
 
 def sector_of(code: str) -> str:
@@ -94,9 +100,9 @@ def _tariff_con(con=None):
     """
     if con is not None:
         return con
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
 
-    return db.open_warehouse()
+    return warehouse.open_warehouse()
 
 
 def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: float | None = None,

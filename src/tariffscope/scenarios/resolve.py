@@ -59,10 +59,10 @@ def _panel_on(con: Any) -> PanelFn:
 
 @lru_cache(maxsize=4)
 def _lines_cached(year: int) -> pa.Table:
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
 
     try:
-        con = db.open_warehouse(read_only=False)
+        con = warehouse.open_warehouse(read_only=False)
     except ImportError as exc:  # the embedded-data loader is not installed yet
         raise DataNotFoundError(f"the warehouse with embedded data is not available ({exc})") from None
     try:
