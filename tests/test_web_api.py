@@ -303,11 +303,11 @@ def test_api_functions_read_only_through_the_given_connection(client, monkeypatc
     # read-only, which DuckDB refuses in one process (checked first, so this test can fail).
     from pathlib import Path
 
-    from tariffscope import db
+    from tariffscope.ingest.warehouse import open_warehouse
 
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(Path(client.app.state.warehouse_path).parent))
     with pytest.raises(Exception):
-        db.open_warehouse()
+        open_warehouse()
     cur = client.app.state.con.cursor()
     try:
         bal = api.balance("USA", "JPN", "2024", by=None, con=cur)

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from tariffscope import api
-from tariffscope.cli import app, console
+from tariffscope.clicmd._app import app, console
 from tariffscope.report import fmt
 from tariffscope.report.sections import as_dict, get, norm_sources
 
@@ -31,5 +31,7 @@ def demo_cmd() -> None:
         console.print("[yellow]The balance (tariffscope.api.balance) is not available in this build.[/]")
     home = os.environ.get("TARIFFSCOPE_HOME")
     out = (Path(home).expanduser() if home else Path.cwd()) / "brief.html"
-    path = api.build_brief(partner="JPN", out=out, fmt="html", progress=True)
+    from tariffscope.report.brief import build_brief  # late, as in the brief command
+
+    path = build_brief(partner="JPN", out=out, fmt="html", progress=True)
     console.print(f"Brief written to {path}", highlight=False, soft_wrap=True)

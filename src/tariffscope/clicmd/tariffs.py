@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from tariffscope.cli import app, console, measures_app
+from tariffscope.clicmd._app import app, console, measures_app
 from tariffscope.errors import InputError
 from tariffscope.tariffs.vocabulary import SHORT_LABELS as SHORT
 

@@ -47,6 +47,7 @@ from tariffscope.ingest import (
     usato_json,
 )
 from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
+from tariffscope.ingest.warehouse import open_warehouse
 
 READERS: dict[str, ModuleType] = {
     "census_api": census_api,
@@ -271,7 +272,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
         raise IngestError(path, None, f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     kind = kind or detect_kind(path)
     own = con is None
-    con = con if con is not None else db.open_warehouse()
+    con = con if con is not None else open_warehouse()
     try:
         sha = sha256_file(path)
         prev = _already(con, sha)
@@ -479,7 +480,7 @@ ORDER BY c.source, c.tbl
 def data_status(con: db.Connection | None = None) -> DataStatus:
     """Sources loaded, with vintage, periods covered and row counts per table."""
     own = con is None
-    con = con if con is not None else db.open_warehouse()
+    con = con if con is not None else open_warehouse()
     try:
         rows = con.execute(_STATUS_SQL).fetchall()
         merged: dict[str, dict[str, Any]] = {}

@@ -56,10 +56,10 @@ def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int
 
 def _open():
     """One warehouse connection for the whole run, handed to API functions that take ``con=``."""
-    from tariffscope import db
+    from tariffscope import api
 
     try:
-        return db.open_warehouse()
+        return api.open_warehouse()
     except ImportError:  # a build without the embedded-data loader: each API call opens its own
         return None
 

@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from tariffscope import db
+from tariffscope.ingest import warehouse
 from tariffscope.codes import sectors as sector_map
 from tariffscope.codes.countries import group_members
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
@@ -56,7 +57,7 @@ def _engine_panel(day: dt.date, con: Any = None, **kw: Any) -> pa.Table:
     """The engine's duty panel on ``con``, or on a warehouse opened (and closed) for this date when None."""
     if con is not None:
         return engine_panel(con, day, **kw)
-    own = db.open_warehouse()
+    own = warehouse.open_warehouse()
     try:
         return engine_panel(own, day, **kw)
     finally:
@@ -82,7 +83,7 @@ def _panel_on(con: Any) -> PanelFn:
 
 @lru_cache(maxsize=4)
 def _lines_cached(year: int) -> pa.Table:
-    con = db.open_warehouse(read_only=False)
+    con = warehouse.open_warehouse(read_only=False)
     try:
         return import_lines(con, year)
     finally:

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.ingest import warehouse
 
 US = "USA"
 GROUP_CODES = {"EU27", "WLD"}
@@ -57,7 +58,7 @@ def using_warehouse(con: db.Connection | None) -> Iterator[db.Connection]:
     if con is not None:
         yield con
         return
-    own = db.open_warehouse()
+    own = warehouse.open_warehouse()
     try:
         yield own
     finally:

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tariffscope import config, db
+from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report import sections as S
@@ -107,9 +107,9 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     lacking = [n for n in API_USED if S.getattr_api(n) and not S.accepts(S.getattr_api(n), "con")]
     if lacking:
         raise RuntimeError(f"tariffscope.api.{', '.join(lacking)} take no con= argument: the server cannot run read-only")
-    writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
+    writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
-    base = db.open_warehouse(path, read_only=True)  # everything the server does from here on reads through this
+    base = api.open_warehouse(path, read_only=True)  # everything the server does from here on reads through this
     # A small pool of long-lived cursors: the tariff engine caches its HTS tables per connection object, so a
     # fresh cursor per request would rebuild them every time (seconds); a cursor is used by one thread at a time.
     pool: queue.SimpleQueue = queue.SimpleQueue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tariffscope.tariffs.schedule.text import ParsedRate, parse_rate
+from tariffscope.ingest.rate_text import ParsedRate, parse_rate
 
 
 # --- ad valorem equivalents ----------------------------------------------------------------------

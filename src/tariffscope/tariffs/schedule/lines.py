@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tariffscope.tariffs.schedule.text import RATE_FORMS, clean_rate_text, parse_rate
+from tariffscope.ingest.rate_text import RATE_FORMS, clean_rate_text, parse_rate
 
 _NON_DIGIT = re.compile(r"\D")
 

@@ -1,4 +1,4 @@
-"""Rate text: parsing column 1 ("general") HTS rate texts into components (``ParsedRate``).
+"""The HTS rate-of-duty text format: column 1 ("general") and Chapter 99 rate texts read into components.
 
 ``parse_rate(text)`` reads every rate-text shape found in the USITC HTS JSON revisions 2025 basic ..
 2026 rev 10: ``Free``, ``2.5%``, ``1.5¢/kg``, ``$1.20/doz.``, ``5% + 3¢/kg``, ``4.4¢/kg + 6%``,
@@ -6,8 +6,11 @@
 applicable subheading + 25%`` and the HTML debris some revisions carry (``$1.13/m<sup>3</sup>``).
 Cents become US dollars; percentages become fractions. It never raises: text it cannot read
 (``The rate applicable to each garment in the ensemble if separately entered``, ``See additional U.S.
-note 3``) comes back as ``form='unparsed'`` with the reason in ``note``, and ``lines.unparsed_report`` lists
-every such line so nothing is dropped silently.
+note 3``) comes back as ``form='unparsed'`` with the reason in ``note``.
+
+This is a file format, so it lives in ingest: the HTS readers store the parsed columns of every line
+(``hts_json``, the embedded loader), and the tariff domain (``tariffs.schedule``: inheritance, coverage,
+ad valorem equivalents) builds on it. It imports nothing of tariffscope.
 """
 from __future__ import annotations
 
