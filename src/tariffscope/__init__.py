@@ -28,11 +28,13 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
     from tariffscope.ingest.fetch import PullResult as PullResult
     from tariffscope.models.ge_spec import GERun as GERun, GESpec as GESpec
     from tariffscope.models.gravity import GravityEstimate as GravityEstimate
-    from tariffscope.panels import IngestReport as IngestReport, PanelBalance as PanelBalance, PanelInfo as PanelInfo
+    from tariffscope.panels.ingest import IngestReport as IngestReport
+    from tariffscope.panels.query import PanelBalance as PanelBalance
+    from tariffscope.panels.store import PanelInfo as PanelInfo
     from tariffscope.parallel import Executor as Executor
-    from tariffscope.scenarios.run import ComparisonResult as ComparisonResult, SimulationResult as SimulationResult
+    from tariffscope.scenarios.results import ComparisonResult as ComparisonResult, SimulationResult as SimulationResult
     from tariffscope.scenarios.schema import Scenario as Scenario
-    from tariffscope.compose.sweep import SweepRun as SweepRun
+    from tariffscope.compose.sweep.result import SweepRun as SweepRun
     from tariffscope.tariffs.engine import DutyResult as DutyResult, Layer as Layer
     from tariffscope.tariffs.etr import EtrResult as EtrResult
     from tariffscope.tariffs.measures import Catalogue as Catalogue, Measure as Measure
@@ -57,15 +59,15 @@ _RESULT_TYPES: dict[str, str] = {
     "MonitorResult": "tariffscope.trade.monitor",
     "ReconcileResult": "tariffscope.trade.mirror",
     "Scenario": "tariffscope.scenarios.schema",
-    "SimulationResult": "tariffscope.scenarios.run",
-    "ComparisonResult": "tariffscope.scenarios.run",
+    "SimulationResult": "tariffscope.scenarios.results",
+    "ComparisonResult": "tariffscope.scenarios.results",
     "GravityEstimate": "tariffscope.models.gravity",
     "GESpec": "tariffscope.models.ge_spec",
     "GERun": "tariffscope.models.ge_spec",
-    "IngestReport": "tariffscope.panels",
-    "PanelInfo": "tariffscope.panels",
-    "PanelBalance": "tariffscope.panels",
-    "SweepRun": "tariffscope.compose.sweep",
+    "IngestReport": "tariffscope.panels.ingest",
+    "PanelInfo": "tariffscope.panels.store",
+    "PanelBalance": "tariffscope.panels.query",
+    "SweepRun": "tariffscope.compose.sweep.result",
     "Executor": "tariffscope.parallel",
 }
 
