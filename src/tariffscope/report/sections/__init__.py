@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tariffscope.report.sections._common import (NOT_AVAILABLE, Chart, accepts, Context, Section, SectionUnavailable, Table, as_dict, call,
-                                                 get, getattr_api, need, norm_sources, partner_name, run_builder, sector_label,
-                                                 source_line)
+from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, as_dict, norm_sources, partner_name,
+                                                 run_builder, sector_label)
 from tariffscope.report.sections.balance import balance_section
 from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_section, duty_table
 from tariffscope.report.sections.ge import GE_BASE_DATE, GE_SPECS, ge_section
@@ -29,7 +28,7 @@ BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("ge", "General equilibrium", ge_section),
 ]
 
-__all__ = ["AUTHORITY_LABELS", "accepts", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "NOT_AVAILABLE", "Chart", "Context",
-           "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section", "call", "duty_section", "duty_table",
-           "ge_section", "get", "getattr_api", "methods_section", "monitor_section", "need", "norm_sources", "partner_name", "reaches",
-           "render_comparison", "run_builder", "scenarios_section", "sector_label", "source_line", "timeline_section"]
+__all__ = ["AUTHORITY_LABELS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart", "Context", "Section",
+           "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section", "duty_section", "duty_table", "ge_section",
+           "methods_section", "monitor_section", "norm_sources", "partner_name", "reaches", "render_comparison", "run_builder",
+           "scenarios_section", "sector_label", "timeline_section"]

@@ -1,9 +1,8 @@
-"""What every brief section is made of (Section, Table, Chart, Context), the helpers that read API results,
-and the formatting helpers shared by several sections (sources, periods, month axes, sector labels)."""
+"""What every brief section is made of (Section, Table, Chart, Context) and the helpers several sections
+share: API results as JSON-able data, source records, month axes, sector labels, embedded charts."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable
@@ -12,12 +11,12 @@ from typing import Any
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
-
-NOT_AVAILABLE = "not available in this build"
+from tariffscope.report.embed import figure_svg
 
 
 class SectionUnavailable(Exception):
-    """Raised inside a section builder when the API it needs is not in this build."""
+    """Raised inside a section builder when there is nothing to compute for this partner or date
+    (no GE experiment shipped for it, no monthly data loaded)."""
 
 
 @dataclass
@@ -62,56 +61,17 @@ class Context:
     con: Any = None  # an open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only)
 
 
-# ---------------------------------------------------------------------------------------------
-# helpers to read API results of any shape (dataclass, pydantic, dict) as plain dicts
-
-def getattr_api(name: str) -> Callable[..., Any] | None:
-    fn = getattr(api, name, None)
-    return fn if callable(fn) else None
-
-
-def need(name: str) -> Callable[..., Any]:
-    fn = getattr(api, name, None)
-    if fn is None or not callable(fn):
-        raise SectionUnavailable(f"tariffscope.api.{name} is not part of it")
-    return fn
-
-
-def accepts(fn: Callable[..., Any], name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def call(ctx: "Context | None", name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``tariffscope.api.<name>``, handing it the context's connection when it takes one."""
-    fn = need(name)
-    if ctx is not None and ctx.con is not None and accepts(fn, "con"):
-        kwargs["con"] = ctx.con
-    for hint in HINTS:  # presentation preferences a function may not take
-        if hint in kwargs and not accepts(fn, hint):
-            kwargs.pop(hint)
-    return fn(*args, **{k: v for k, v in kwargs.items() if v is not None or k == "con"})
-
-
-HINTS = ("progress", "backend")
-
-
 def as_dict(obj: Any) -> Any:
+    """An API result as JSON-able dicts and lists (what the web API returns and what sections keep as data)."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if isinstance(obj, dict):
         return {k: as_dict(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [as_dict(v) for v in obj]
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        try:
-            return as_dict(obj.to_dict())
-        except TypeError:
-            pass
-    if hasattr(obj, "model_dump"):
+    if hasattr(obj, "to_dict"):  # the API's result classes say how they serialize
+        return as_dict(obj.to_dict())
+    if hasattr(obj, "model_dump"):  # pydantic models (measures, scenarios)
         return as_dict(obj.model_dump(mode="json"))
     if dataclasses.is_dataclass(obj):
         return as_dict(dataclasses.asdict(obj))
@@ -122,47 +82,18 @@ def as_dict(obj: Any) -> Any:
     return obj
 
 
-def get(d: Any, *names: str, default: Any = None) -> Any:
-    """The first present, non-None key among ``names`` (results name things slightly differently)."""
-    if not isinstance(d, dict):
-        return default
-    for n in names:
-        if n in d and d[n] is not None:
-            return d[n]
-    return default
+def norm_sources(refs: Iterable[Any]) -> list[dict]:
+    """Source records (``SourceRef``s or the dicts some results carry) as dicts with 'source' and 'title'.
 
-
-def norm_sources(raw: Any) -> list[dict]:
-    """Sources as dicts with at least 'source'; accepts strings, dicts, or nested lists."""
+    Scenario and status records describe a source under 'what'; it is shown as the title.
+    """
     out: list[dict] = []
-    if raw is None:
-        return out
-    if isinstance(raw, (str, dict)):
-        raw = [raw]
-    for s in raw:
-        s = as_dict(s)
-        if isinstance(s, str):
-            out.append({"source": s})
-        elif isinstance(s, dict):
-            d = dict(s)
-            d.setdefault("source", get(d, "id", "name", "title", default="(unnamed)"))
-            if not d.get("title") and d.get("what"):
-                d["title"] = d["what"]
-            out.append(d)
+    for ref in refs:
+        d = dict(as_dict(ref))
+        if not d.get("title") and d.get("what"):
+            d["title"] = d["what"]
+        out.append(d)
     return out
-
-
-def source_line(sources: Iterable[dict]) -> str:
-    parts = []
-    for s in sources:
-        label = s.get("title") or s.get("source")
-        bits = [str(label)]
-        if s.get("title") and s.get("source") and s["source"] != s["title"]:
-            bits.append(f"[{s['source']}]")
-        if s.get("vintage"):
-            bits.append(f"vintage {s['vintage']}")
-        parts.append(" ".join(bits))
-    return "; ".join(dict.fromkeys(parts))
 
 
 def period_x(period: str) -> float:
@@ -196,19 +127,9 @@ def month_ticks(x0: float, x1: float, every: int = 3) -> list[float]:
 
 
 def partner_name(code: str) -> tuple[str, str]:
-    """(ISO3, name) through the API's country resolver when the build has one."""
-    for name in ("resolve_country", "country"):
-        fn = getattr(api, name, None)
-        if callable(fn):
-            c = fn(code)
-            return getattr(c, "iso3", code), getattr(c, "name", code)
-    try:
-        from tariffscope.codes.countries import resolve_country  # codes are reference data, not the warehouse
-
-        c = resolve_country(code)
-        return c.iso3, c.name
-    except ImportError:
-        return code.upper(), code.upper()
+    """(ISO3, name) of a partner typed as a code or a name ('Japan', 'JP', '5880'); InputError otherwise."""
+    c = api.resolve_country(code)
+    return c.iso3, c.name
 
 
 def sector_label(code: Any) -> str:
@@ -219,22 +140,16 @@ def sector_label(code: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _area_chart(ctx: Context, module: str, func: str, *args: Any) -> str | None:
-    """An SVG from another area's matplotlib chart function, when the brief asks for them and they run."""
+def area_chart(ctx: Context, figure: Callable[..., Any], *args: Any) -> str | None:
+    """The SVG of a matplotlib chart of the report area (charts_trade, charts_scenarios) when the context asks
+    for them (the brief); None for the web app, which draws light SVG itself."""
     if not ctx.mpl_charts:
         return None
-    try:
-        import importlib
-
-        from tariffscope.report.embed import figure_svg
-
-        return figure_svg(getattr(importlib.import_module(f"tariffscope.report.{module}"), func)(*args))
-    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
-        return None
+    return figure_svg(figure(*args))
 
 
 def run_builder(key: str, title: str, builder: Callable[[Context], Section], ctx: Context) -> Section:
-    """Run one section; a missing API or a user-level error becomes a plain message, never numbers."""
+    """Run one section; nothing to compute or a user-level error becomes a plain message, never numbers."""
     try:
         return builder(ctx)
     except SectionUnavailable as exc:

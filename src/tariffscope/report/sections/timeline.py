@@ -3,24 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tariffscope import api
+from tariffscope.codes.countries import group_members  # reference data, not the warehouse
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report import svgcharts as svg
-from tariffscope.report.sections._common import (
-    NOT_AVAILABLE,
-    Chart,
-    Context,
-    Section,
-    Table,
-    as_dict,
-    call,
-    get,
-    getattr_api,
-    month_ticks,
-    need,
-    period_x,
-    x_label_month,
-)
+from tariffscope.report.sections._common import Chart, Context, Section, Table, month_ticks, period_x, x_label_month
+from tariffscope.tariffs.measures import Measure
 
 AUTHORITY_LABELS = {"mfn": "MFN (column 1)", "s232": "Section 232", "232": "Section 232", "ieepa_reciprocal": "IEEPA reciprocal",
                     "reciprocal": "IEEPA reciprocal", "ieepa_fentanyl": "IEEPA fentanyl", "fentanyl": "IEEPA fentanyl",
@@ -33,39 +22,33 @@ def authority_label(key: str) -> str:
 
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
-    need("etr_series")
     start = dt.date(2025, 1, 1)  # the measure catalogue's coverage starts here; 2024 was MFN only
     end = min(max(ctx.as_of, dt.date(2025, 1, 31)), dt.date(2026, 6, 30))
-    res = as_dict(call(ctx, "etr_series", ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority"))
-    s.data["etr_series"] = res
-    weights = str(get(res, "weights", default="import weights"))
-    s.sources.append({"source": weights.split(" (")[0], "title": "trade weights of the statutory rate",
-                      "vintage": weights.split(" (", 1)[1].rstrip(")") if " (" in weights else None})
+    res = api.etr_series(ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", con=ctx.con)
+    s.data["etr_series"] = res.to_dict()
+    s.sources.append({"source": res.weights_source, "title": "trade weights of the statutory rate", "vintage": res.weights_period})
     s.sources.append({"source": "tariffscope measure catalogue", "title": "US tariff measures with Chapter 99 headings and legal dates",
-                      "vintage": str(get(res, "catalogue_version", default=""))})
-    revs = get(res, "hts_revisions", default=[]) or []
+                      "vintage": res.catalogue_version})
+    revs = res.hts_revisions
     if revs:
         s.sources.append({"source": "USITC HTS", "title": "Harmonized Tariff Schedule revisions in force", "vintage": f"{revs[0]} .. {revs[-1]}"})
-    rows = get(res, "series", default=[]) or []
+    rows = res.series
     xs = [period_x(r["date"]) for r in rows]
     total = [float(r["etr"]) for r in rows]
     stacked: dict[str, list[float]] = {}
     for i, r in enumerate(rows):
-        for b in r.get("by") or []:
-            stacked.setdefault(str(get(b, "key", "authority")), [0.0] * len(rows))[i] = float(get(b, "contribution", "etr", default=0.0))
+        for b in r["by"]:
+            stacked.setdefault(str(b["key"]), [0.0] * len(rows))[i] = float(b["contribution"])
     stacked = {k: v for k, v in stacked.items() if max(v, default=0) > 1e-6}
     series = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
     realized: list[dict] = []
-    if getattr_api("statutory_vs_realized"):
-        try:
-            realized = as_dict(call(ctx, "statutory_vs_realized", ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}")) or []
-            s.data["statutory_vs_realized"] = realized
-            s.sources.append({"source": "census_japan_monthly_totals", "title": "Census calculated duty and imports for consumption, monthly"})
-        except TariffscopeError as exc:
-            s.notes.append(f"Realized rate: {exc}")
-    else:
-        s.notes.append(f"The realized duty rate (api.statutory_vs_realized) is {NOT_AVAILABLE}.")
-    real_pts = [r for r in realized if r.get("realized") is not None]
+    try:
+        realized = api.statutory_vs_realized(ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}", con=ctx.con)
+        s.data["statutory_vs_realized"] = realized
+        s.sources.append({"source": "census_japan_monthly_totals", "title": "Census calculated duty and imports for consumption, monthly"})
+    except TariffscopeError as exc:  # e.g. no monthly calculated duty loaded for this partner: the statutory rate still shows
+        s.notes.append(f"Realized rate: {exc}")
+    real_pts = [r for r in realized if r["realized"] is not None]
     if real_pts:
         series.append({"name": "Realized duty rate (calculated duty / imports)", "x": [period_x(r["month"]) + 1 / 24 for r in real_pts],
                        "y": [float(r["realized"]) for r in real_pts], "color": svg.PALETTE[3]})
@@ -83,13 +66,13 @@ def timeline_section(ctx: Context) -> Section:
                               caption=f"Key legal dates for goods from {ctx.partner_name}", align=list("rnll")))
     if realized:
         s.tables.append(Table(["Month", "Statutory (that month's mix)", "Realized", "Gap (points)"],
-                              [[r["month"], fmt.pct(r.get("statutory"), 2), fmt.pct(r.get("realized"), 2),
-                                fmt.pct(r.get("gap"), 2, signed=True) if r.get("gap") is not None else ""] for r in realized],
+                              [[r["month"], fmt.pct(r["statutory"], 2), fmt.pct(r["realized"], 2),
+                                fmt.pct(r["gap"], 2, signed=True) if r["gap"] is not None else ""] for r in realized],
                               caption="Statutory vs realized duty rate, month by month", align=list("lrrr")))
         if real_pts:
             r = real_pts[-1]
             line = (f"In {x_label_month(period_x(r['month']))} goods from {ctx.partner_name} paid {fmt.pct(r['realized'], 1)} in duties on average "
-                    f"(Census calculated duty over imports for consumption), against a trade-weighted statutory rate of {fmt.pct(r.get('statutory'), 1)}; "
+                    f"(Census calculated duty over imports for consumption), against a trade-weighted statutory rate of {fmt.pct(r['statutory'], 1)}; "
                     f"in {x_label_month(period_x(real_pts[0]['month']))} the realized rate was {fmt.pct(real_pts[0]['realized'], 1)}.")
             s.sentences.append(line)
             s.headline.append(line)
@@ -112,42 +95,25 @@ def _grouped_markers(key_dates: list[tuple[str, str, str]]) -> list[tuple[float,
 
 def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[tuple[str, str, str]]:
     """(date, title, headings) of catalogue measures that reach the partner's goods, within the window."""
-    if not getattr_api("measures"):
-        return []
     try:
-        cat = call(ctx, "measures")
+        cat = api.measures()
     except TariffscopeError as exc:
         s.notes.append(f"Measure dates: {exc}")
         return []
     out = []
-    for m in getattr(cat, "measures", None) or get(as_dict(cat), "measures", default=[]) or []:
-        m = as_dict(m)
+    for m in cat.measures:
         if not reaches(m, ctx.partner):
             continue
-        day = str(get(m, "effective_from_legal", "effective_from", default=""))[:10]
-        if day and start.isoformat() <= day <= end.isoformat():
-            out.append((day, str(get(m, "title", "id")), ", ".join(get(m, "headings", default=[]) or [])))
+        day = (m.effective_from_legal or m.effective_from).isoformat()  # the legal date when it differs from the entry date
+        if start.isoformat() <= day <= end.isoformat():
+            out.append((day, m.title, ", ".join(m.headings)))
     out.sort()
     return out[:14]
 
 
-def _eu27() -> set[str]:
-    try:
-        from tariffscope.codes.countries import (
-            group_members,  # reference data, not the warehouse
-        )
-
-        return set(group_members("EU27"))
-    except ImportError:
-        return set()
-
-
-def reaches(measure: dict, iso3: str) -> bool:
+def reaches(measure: Measure, iso3: str) -> bool:
     """Whether a catalogue measure's origin scope includes ``iso3`` (directly, through 'all' or EU27)."""
-    origins = get(measure, "origins", default={}) or {}
-    inc = {str(x).upper() for x in origins.get("include", [])}
-    exc = {str(x).upper() for x in origins.get("exclude", [])}
-    groups = {iso3} | ({"EU27"} if iso3 in _eu27() else set())
+    inc = {x.upper() for x in measure.origins.include}
+    exc = {x.upper() for x in measure.origins.exclude}
+    groups = {iso3} | ({"EU27"} if iso3 in group_members("EU27") else set())
     return not (groups & exc) and bool(groups & inc or "ALL" in inc)
-
-
