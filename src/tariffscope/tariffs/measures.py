@@ -34,10 +34,6 @@ GROUPS: dict[str, frozenset[str]] = {
     ),
 }
 
-# Which Stacking bucket a measure lands in (see engine docs): 232 programs and the deals replacing them
-# share one bucket, reciprocal measures and the floors replacing them share another.
-BUCKETS = ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
