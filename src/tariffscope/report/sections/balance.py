@@ -1,12 +1,16 @@
 """The brief section on the bilateral goods balance by sector (``api.balance``)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import charts_trade, fmt
 from tariffscope.report import svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, area_chart, norm_sources, sector_label
-from tariffscope.trade.balance import BalanceResult
+
+if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
+    from tariffscope.trade.balance import BalanceResult
 
 
 def balance_section(ctx: Context) -> Section:

@@ -1,11 +1,15 @@
 """The brief section with worked duty examples on the largest HS10 imports (``api.duty``), and the layer table."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report.sections._common import Context, Section, Table, as_dict, norm_sources
-from tariffscope.tariffs.engine import DutyResult
+
+if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
+    from tariffscope.tariffs.engine import DutyResult
 
 EXAMPLE_VALUE = 100_000.0  # customs value of each worked example entry, USD
 EXAMPLE_DATES = ("2025-01-15", "2025-04-10", "2025-06-15", "2025-10-01")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
@@ -9,7 +10,9 @@ from tariffscope.report import charts_trade, fmt
 from tariffscope.report import svgcharts as svg
 from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, area_chart, month_ticks, norm_sources,
                                                  period_x, sector_label, x_label_month)
-from tariffscope.trade.monitor import MonitorResult
+
+if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
+    from tariffscope.trade.monitor import MonitorResult
 
 
 def monitor_section(ctx: Context) -> Section:

@@ -1,12 +1,16 @@
 """The brief section comparing negotiation packages in partial equilibrium (``api.compare``)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import charts_scenarios, fmt
 from tariffscope.report import svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, area_chart, norm_sources
-from tariffscope.scenarios.run import ComparisonResult
+
+if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
+    from tariffscope.scenarios.run import ComparisonResult
 
 PACKAGES = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]  # built-in scenario files compared in the brief
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.codes.countries import group_members  # reference data, not the warehouse
@@ -9,7 +10,9 @@ from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report import svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, month_ticks, period_x, x_label_month
-from tariffscope.tariffs.measures import Measure
+
+if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
+    from tariffscope.tariffs.measures import Measure
 
 AUTHORITY_LABELS = {"mfn": "MFN (column 1)", "s232": "Section 232", "232": "Section 232", "ieepa_reciprocal": "IEEPA reciprocal",
                     "reciprocal": "IEEPA reciprocal", "ieepa_fentanyl": "IEEPA fentanyl", "fentanyl": "IEEPA fentanyl",
