@@ -35,6 +35,7 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tariffscope.codes import sectors as sector_map
 from tariffscope.errors import InputError, RuleError
 
 __all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "Outputs", "ProductScope", "Window",
@@ -90,9 +91,9 @@ class ProductScope(_Strict):
     @field_validator("sectors")
     @classmethod
     def _known_sector(cls, v: list[str]) -> list[str]:
-        known = _sector_names()
+        known = set(sector_map.SECTORS)
         for s in v:
-            if known is not None and s not in known:
+            if s not in known:
                 raise ValueError(f"unknown sector {s!r}; known: {', '.join(sorted(known))}")
         return v
 
@@ -123,21 +124,9 @@ class ProductScope(_Strict):
         return False
 
 
-def _sector_names() -> set[str] | None:
-    try:
-        from tariffscope.codes import sectors
-    except ImportError:  # sector map not installed yet: accept any name, checked at resolve time
-        return None
-    return set(sectors.SECTORS)
-
-
 def _sector_of(prefix: str) -> str | None:
     try:
-        from tariffscope.codes import sectors
-    except ImportError:
-        return None
-    try:
-        return sectors.sector_of(prefix)
+        return sector_map.sector_of(prefix)
     except Exception:  # noqa: BLE001 - a short prefix may span sectors
         return None
 

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from tariffscope.codes.countries import resolve_country
+from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.coverage import data_coverage
@@ -90,27 +92,13 @@ def check_date(date: dt.date) -> None:
 
 
 def normalize_hts10(text: str) -> str:
-    try:
-        from tariffscope.codes.products import normalize_hts  # codes helper
-
-        code = normalize_hts(text)
-    except ImportError:
-        code = re.sub(r"[\s.]", "", str(text))
-    except InputError:
-        raise
+    code = normalize_hts(text)
     if not re.fullmatch(r"\d{10}", code or ""):
         raise InputError(f"bad HTS code {text!r}: give the 10-digit statistical number, e.g. 8703.23.01.40")
     return code
 
 
 def resolve_origin(text: str) -> str:
-    try:
-        from tariffscope.codes.countries import resolve_country
-    except ImportError:  # pragma: no cover - codes helper always present in releases
-        code = str(text).strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            raise InputError(f"unknown origin {text!r}: give an ISO3 code such as JPN") from None
-        return code
     c = resolve_country(text)
     if getattr(c, "is_group", False):
         raise InputError(f"origin {text!r} is a group; give one country (ISO3), e.g. DEU for a good of the EU")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tariffscope import db
+from tariffscope.codes.sectors import sector_of
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.engine import parse_date, resolve_origin
@@ -26,13 +27,6 @@ from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS
 DEFAULT_WEIGHTS = "census_import_weights_2024"
 REALIZED_SOURCE = "census_japan_monthly_totals"  # monthly consumption imports with Census calculated duty
 BY = ("sector", "authority", "hs2")
-
-# HS sections (fallback sector map when tariffscope.codes.sectors is not available): first chapter -> name
-_HS_SECTIONS = [(1, "Animals"), (6, "Vegetables"), (15, "Fats and oils"), (16, "Food, beverages, tobacco"), (25, "Minerals"),
-                (28, "Chemicals"), (39, "Plastics and rubber"), (41, "Hides and leather"), (44, "Wood"), (47, "Paper"),
-                (50, "Textiles"), (64, "Footwear and headgear"), (68, "Stone and glass"), (71, "Precious metals"),
-                (72, "Base metals"), (84, "Machinery and electrical"), (86, "Transport equipment"), (90, "Instruments"),
-                (93, "Arms"), (94, "Miscellaneous manufactures"), (97, "Art")]
 
 
 @dataclass
@@ -74,16 +68,8 @@ def load_weights(con, partner: str | None = None, source: str = DEFAULT_WEIGHTS,
 
 
 def _sector_keys(hts10: np.ndarray) -> np.ndarray:
-    try:
-        from tariffscope.codes.sectors import sector_of  # codes helper
-
-        uniq, inv = np.unique(hts10, return_inverse=True)
-        return np.array([sector_of(c) or "Other" for c in uniq], dtype=object)[inv]
-    except ImportError:
-        ch = np.array([int(c[:2]) for c in hts10])
-        firsts = np.array([s for s, _ in _HS_SECTIONS])
-        names = np.array([n for _, n in _HS_SECTIONS], dtype=object)
-        return names[np.searchsorted(firsts, ch, side="right") - 1]
+    uniq, inv = np.unique(hts10, return_inverse=True)
+    return np.array([sector_of(c) or "Other" for c in uniq], dtype=object)[inv]
 
 
 def _wmean(weights: np.ndarray, values: np.ndarray, total: float) -> float:

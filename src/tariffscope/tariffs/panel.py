@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from tariffscope.codes.countries import all_countries
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
 from tariffscope.tariffs.measures import Catalogue, load
@@ -23,14 +24,9 @@ from tariffscope.tariffs.vocabulary import COLUMN_BUCKETS as COMPONENTS  # outpu
 
 def default_origins() -> list[str]:
     """Every country (ISO3) the codes helper knows, without groups and without the USA itself."""
-    try:
-        from tariffscope.codes.countries import all_countries
-
-        out = sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
-        if out:
-            return out
-    except ImportError:  # pragma: no cover
-        pass
+    out = sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
+    if out:
+        return out
     import csv
 
     from tariffscope import config
