@@ -21,6 +21,14 @@ price advantage move more than half of a product's imports to one origin in a si
 observed episode of 2025 shows; ``assign(..., sigma={prefix: value})`` overrides per HS prefix and a
 scenario's ``model: {sigma: ...}`` sets one value for every product.
 Standard errors are carried where the source reports them (Hauk), for the Monte Carlo.
+
+Horizon (``horizon.yaml`` beside the table, values with citations): ``assign(..., horizon="long")`` (the
+default here, so existing callers are unchanged) uses the per-product chains above; ``horizon="short"``
+(one year, the backtest's default) uses the Boehm-Levchenko-Pandalai-Nayar (2023) one-year trade
+elasticity for every product: sigma = 1 + trade elasticity, eta = the one-year import-demand value.
+
+Pass-through (``pass_through.yaml``): ``pass_through(origins, codes)`` gives, per line, the share of a duty
+change absorbed by the foreign exporter's price, with the Monte Carlo range and the evidence behind it.
 """
 from __future__ import annotations
 
@@ -34,12 +42,14 @@ import numpy as np
 from tariffscope.config import PACKAGE_DIR
 from tariffscope.errors import InputError
 
-__all__ = ["ElasticityAssignment", "assign", "SOURCES", "SIGMA_BOUNDS", "ETA_BOUNDS", "table", "provenance"]
+__all__ = ["ElasticityAssignment", "assign", "SOURCES", "SIGMA_BOUNDS", "ETA_BOUNDS", "table", "provenance",
+           "HORIZONS", "check_horizon", "horizon_parameters", "PassThrough", "pass_through", "pass_through_rows"]
 
 DATA_DIR = PACKAGE_DIR / "data" / "elasticities"
 SOURCES = ("broda_weinstein", "hauk")
 SIGMA_BOUNDS = (1.1, 10.0)
 ETA_BOUNDS = (0.1, 8.0)
+HORIZONS = ("short", "long")
 
 # (level, source, prefix width) in order of preference.
 _SIGMA_CHAIN = {
@@ -147,13 +157,28 @@ def assign(
     sigma: float | Mapping[str, float] | None = None,
     eta: float | Mapping[str, float] | None = None,
     clip: bool = True,
+    horizon: str = "long",
 ) -> ElasticityAssignment:
-    """Elasticities for product codes (HS6..HS10 digits); ``sigma``/``eta`` override (scalar or {prefix: value})."""
+    """Elasticities for product codes (HS6..HS10 digits); ``sigma``/``eta`` override (scalar or {prefix: value}).
+
+    ``horizon='long'`` (default): the per-product chains of ``source``; ``'short'``: the one-year literature
+    values of ``horizon.yaml`` for every product (``source`` is then not used).
+    """
     if source not in SOURCES:
         raise InputError(f"unknown elasticity source {source!r}: choose one of {', '.join(SOURCES)}")
+    check_horizon(horizon)
     codes_arr = np.asarray([str(c) for c in codes], dtype=object)
-    s_val, s_se, s_src = _lookup(codes_arr, "sigma", _SIGMA_CHAIN[source])
-    e_val, e_se, e_src = _lookup(codes_arr, "eta", _ETA_CHAIN)
+    if horizon == "short":
+        n = codes_arr.shape[0]
+        par = horizon_parameters("short")
+        te, imp = par["trade_elasticity"], par["import_demand"]
+        s_val, e_val = np.full(n, 1.0 + float(te["value"])), np.full(n, float(imp["value"]))
+        s_se, e_se = np.full(n, np.nan), np.full(n, np.nan)
+        s_src = np.full(n, f"{te['source']}:short:1+trade_elasticity", dtype=object)
+        e_src = np.full(n, f"{imp['source']}:short:import_demand", dtype=object)
+    else:
+        s_val, s_se, s_src = _lookup(codes_arr, "sigma", _SIGMA_CHAIN[source])
+        e_val, e_se, e_src = _lookup(codes_arr, "eta", _ETA_CHAIN)
     _apply_override(codes_arr, s_val, s_src, s_se, sigma, "sigma")
     _apply_override(codes_arr, e_val, e_src, e_se, eta, "eta")
     if clip:
@@ -163,3 +188,96 @@ def assign(
                 val[out] = np.clip(val[out], lo, hi)
                 src[out] = src[out] + " (clipped)"
     return ElasticityAssignment(codes_arr, s_val, e_val, s_se, e_se, s_src, e_src)
+
+
+# --- horizon and pass-through parameters (YAML data with citations) ------------------------------
+
+def check_horizon(horizon: str) -> str:
+    """``horizon`` if it is one of HORIZONS, else InputError naming the choices."""
+    if horizon not in HORIZONS:
+        raise InputError(f"unknown horizon {horizon!r}: choose short or long")
+    return horizon
+
+
+@lru_cache(maxsize=1)
+def _horizon_file() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((DATA_DIR / "horizon.yaml").read_text(encoding="utf-8"))
+
+
+def horizon_parameters(horizon: str) -> dict[str, dict[str, Any]]:
+    """The parameters of one horizon: name -> {what, value, low, high, source, note, citation}."""
+    check_horizon(horizon)
+    doc = _horizon_file()
+    out = {}
+    for name, par in doc["horizons"][horizon]["parameters"].items():
+        out[name] = {**par, "citation": doc["sources"].get(par["source"], "")}
+    return out
+
+
+def horizon_label(horizon: str) -> str:
+    check_horizon(horizon)
+    return str(_horizon_file()["horizons"][horizon]["label"])
+
+
+@lru_cache(maxsize=1)
+def pass_through_rows() -> tuple[dict[str, Any], ...]:
+    """The rows of ``pass_through.yaml`` (origin, product, absorption, low, high, evidence, note, citations)."""
+    import yaml
+
+    doc = yaml.safe_load((DATA_DIR / "pass_through.yaml").read_text(encoding="utf-8"))
+    rows = []
+    for r in doc["rows"]:
+        a, lo, hi = float(r["absorption"]), float(r["low"]), float(r["high"])
+        if not (0.0 <= lo <= a <= hi <= 1.0):
+            raise InputError(f"pass_through.yaml: row {r['origin']}/{r['product']}: need 0 <= low <= absorption <= high <= 1")
+        rows.append({**r, "origin": str(r["origin"]), "product": str(r["product"]), "absorption": a, "low": lo,
+                     "high": hi, "citations": [doc["sources"][k] for k in r["evidence"]]})
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """Exporter absorption per line (share of the duty change borne by the exporter's price) and its range."""
+
+    absorption: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    row: np.ndarray  # index into pass_through_rows() of the row each line took
+
+
+def pass_through(origins: Iterable[str], codes: Iterable[str],
+                 override: float | Mapping[str, float] | None = None) -> PassThrough:
+    """Absorption per (origin, HS code) line from ``pass_through.yaml``: the most specific row wins
+    (origin-specific before '*', then the longest product prefix). ``override``: one share for every line,
+    or {"ISO3" or "ISO3:HSprefix": share}, each in [0, 1] (the range collapses to the value)."""
+    o = np.asarray([str(x) for x in origins], dtype=object)
+    c = np.asarray([str(x) for x in codes], dtype=object)
+    if o.shape != c.shape:
+        raise InputError("pass_through: origins and codes must have the same length")
+    rows = pass_through_rows()
+    n = o.shape[0]
+    a, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
+    which = np.full(n, -1, dtype=np.int64)
+    # least specific first, so later (more specific) rows overwrite
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["origin"] != "*", len(rows[i]["product"].strip("*"))))
+    for i in order:
+        r = rows[i]
+        hit = np.ones(n, dtype=bool) if r["origin"] == "*" else (o == r["origin"])
+        prefix = r["product"].strip("*")
+        if prefix:
+            hit &= np.array([x.startswith(prefix) for x in c], dtype=bool) if n else hit
+        a[hit], lo[hit], hi[hit], which[hit] = r["absorption"], r["low"], r["high"], i
+    if override is not None:
+        items = {"*": override} if isinstance(override, (int, float)) else dict(override)
+        for key in sorted(items, key=lambda k: (k != "*", len(k))):
+            v = float(items[key])
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"absorption for {key!r} must be in [0, 1], got {v}")
+            org, _, prefix = str(key).partition(":")
+            hit = np.ones(n, dtype=bool) if org == "*" else (o == org.upper())
+            if prefix:
+                hit &= np.array([x.startswith(prefix) for x in c], dtype=bool)
+            a[hit], lo[hit], hi[hit] = v, v, v
+    return PassThrough(a, lo, hi, which)

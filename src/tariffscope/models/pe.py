@@ -16,6 +16,11 @@ of a product depends on one unknown, ln P̂_g. The model solves G(z) = ln P̂(z)
 products at once with a vectorised Newton iteration (G is strictly decreasing: G' = Σ π_i b_i − 1 < 0
 with b_i = (sigma − eta)/(omega_i + sigma) < 1), and raises ModelError if it does not converge.
 
+Pass-through as a parameter: ``absorption`` a_i in [0, 1] per line (the share of the duty change the
+exporter absorbs in its price) fixes ŵ_i = τ̂_i^(-a_i) and p̂_i = τ̂_i^(1 - a_i) directly, in place of the
+export supply curve (a reduced form for what the 2018-19 and 2025 pass-through studies measure). Lines
+with an absorption are solved like omega = inf lines (b_i = 0); NaN means "use omega" for that line.
+
 Derived outcomes per line: import value and volume, importer and exporter prices, tariff revenue
 (rate x new customs value), the split of the value change into trade diversion (the substitution
 between origins at a constant composite quantity) and trade creation (the rest), the change in
@@ -162,12 +167,15 @@ def solve_pe(
     max_iter: int = 100,
     extra: dict[str, np.ndarray] | None = None,
     check: bool = True,
+    absorption: Any = None,
 ) -> PELines:
     """Solve the PE model for every line at once (``check=False`` skips input validation: Monte Carlo).
 
     product: the product each line belongs to (codes or integer ids); value: base customs value;
     base_rate/new_rate: ad valorem rates (fractions); sigma, eta: per line (must be constant within a
     product) or scalars; omega: export supply elasticity per line or scalar (inf = full pass-through).
+    absorption: None (default: omega decides) or per line/scalar share in [0, 1] of the duty change
+    absorbed by the exporter's price (NaN on a line: omega decides there).
     """
     pidx, n_prod = _product_index(product)
     n = pidx.shape[0]
@@ -184,6 +192,11 @@ def solve_pe(
         raise InputError("rates must be > -1 and not NaN")
     if check and n and (sig <= 0).any():
         raise InputError("sigma must be > 0")
+    ab = None
+    if absorption is not None:
+        ab = _as_line_array(absorption, n, "absorption")
+        if check and n and ((ab[~np.isnan(ab)] < 0).any() or (ab[~np.isnan(ab)] > 1).any()):
+            raise InputError("absorption: shares must be in [0, 1] (NaN: use omega)")
 
     # Product-level sigma/eta (first line of each product) and a check they are constant within it.
     first = np.full(n_prod, -1, dtype=np.int64)
@@ -207,6 +220,12 @@ def solve_pe(
     denom = np.where(finite, om_f + sig, 1.0)
     a = np.where(finite, om_f * ltau / denom, ltau)
     b = np.where(finite, (sig - et) / denom, 0.0)
+    if ab is not None:
+        fixed = ~np.isnan(ab)
+        # exogenous exporter price: ln ŵ = -a ln τ̂, so ln p̂ = (1 - a) ln τ̂ whatever the composite does
+        a = np.where(fixed, (1.0 - np.where(fixed, ab, 0.0)) * ltau, a)
+        b = np.where(fixed, 0.0, b)
+        finite = finite & ~fixed
 
     cd_g = np.abs(1.0 - sig_g) < 1e-9  # Cobb-Douglas limit: ln P̂ = Σ s ln p̂
     inv_s1_g = np.where(cd_g, 0.0, 1.0 / np.where(cd_g, 1.0, 1.0 - sig_g))
@@ -250,7 +269,10 @@ def solve_pe(
     ln_p_line = a + b * zl
     ln_x = -sig * ln_p_line + (sig - et) * zl
     p_hat = np.exp(ln_p_line)
-    w_hat = np.exp(ln_p_line - ltau) if finite.any() else np.ones(n)
+    if ab is not None:
+        w_hat = np.exp(ln_p_line - ltau)
+    else:
+        w_hat = np.exp(ln_p_line - ltau) if finite.any() else np.ones(n)
     x_hat = np.exp(ln_x)
     vol_new = v * x_hat
     val_new = vol_new * w_hat
@@ -283,7 +305,8 @@ def solve_pe(
 def aggregate(res: PELines, by: str | Sequence[str]):  # -> pandas.DataFrame
     """Sum the additive outcomes by one or more label columns (from ``extra``, e.g. 'origin', 'sector').
 
-    Adds the importer price index change and the percent changes in value and volume per group.
+    Adds the importer and exporter price index changes (base-expenditure weights) and the percent changes
+    in value and volume per group, so the split of a value change into price and volume is visible.
     """
     import pandas as pd
 
@@ -294,9 +317,11 @@ def aggregate(res: PELines, by: str | Sequence[str]):  # -> pandas.DataFrame
     w = res.expenditure_base
     frame["_w"] = w
     frame["_wlp"] = w * np.log(res.importer_price)
+    frame["_wlw"] = w * np.log(res.exporter_price)
     g = frame.groupby(keys, sort=True, dropna=False).sum(numeric_only=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         g["importer_price_index"] = np.where(g["_w"] > 0, np.expm1(g["_wlp"] / g["_w"].where(g["_w"] > 0, 1.0)), 0.0)
+        g["exporter_price_index"] = np.where(g["_w"] > 0, np.expm1(g["_wlw"] / g["_w"].where(g["_w"] > 0, 1.0)), 0.0)
         g["value_change_pct"] = np.where(g["value_base"] > 0, g["value_change"] / g["value_base"], 0.0)
         g["volume_change_pct"] = np.where(g["volume_base"] > 0, g["volume_change"] / g["volume_base"], 0.0)
-    return g.drop(columns=["_w", "_wlp"]).reset_index()
+    return g.drop(columns=["_w", "_wlp", "_wlw"]).reset_index()

@@ -95,3 +95,34 @@ def run_draws(task: Callable[[tuple[int, Any]], np.ndarray], draws: int, seed: i
     with get_executor(backend, workers=workers) as ex:
         res = ex.map(task, items, desc=desc, progress=progress)
     return np.vstack([np.asarray(r, dtype=float) for r in res])
+
+
+# --- draws for the backtest: literature ranges by horizon and pass-through ranges ----------------
+# A literature value comes with a range [low, high] (horizon.yaml): it is read as the 5th-95th percentile
+# of a lognormal around the point value, so a draw is point * exp(s * Z) with s from the wider side.
+
+_Z95 = 1.6448536269514722
+
+
+def range_log_sd(point: float, low: float, high: float) -> float:
+    """Log standard deviation that puts [low, high] at about the 5th-95th percentiles around ``point``."""
+    if not 0 < low <= point <= high:
+        raise ValueError(f"need 0 < low <= point <= high, got {low}, {point}, {high}")
+    return max(np.log(point / low), np.log(high / point)) / _Z95
+
+
+def draw_scalar(rng: np.random.Generator, point: float, low: float, high: float) -> float:
+    """One lognormal draw of a literature elasticity, clipped to [low/2, 2*high] (no implausible tails)."""
+    x = point * np.exp(range_log_sd(point, low, high) * rng.standard_normal())
+    return float(np.clip(x, low / 2.0, 2.0 * high))
+
+
+def draw_absorption(rng: np.random.Generator, row: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Exporter absorption per line: one uniform draw in [low, high] per evidence row (``row``), shared by its lines.
+
+    Shared because a row states one market's behaviour (e.g. Japanese carmakers' pricing), not independent
+    line-level noise; lines with low == high keep their value.
+    """
+    n_rows = int(row.max()) + 1 if row.size else 0
+    u = rng.random(max(n_rows, 1))
+    return low + (high - low) * u[np.maximum(row, 0)]

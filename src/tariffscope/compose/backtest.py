@@ -1,0 +1,472 @@
+"""Backtest of the PE model against realized US imports: the tariff path that applied, month by month.
+
+For every month m of the period the PE model is solved on the 2024 HS10 x partner import lines (Census
+import weights, all partners) with the tariff engine's day-weighted rates of month m against those of
+the same month a year earlier (months before the catalogue's coverage, i.e. 2024, take the reference
+regime: the rates in force on 2025-01-01 by default, or MFN only). A cell (partner x HS2, and partner x
+HS4 in chapters 84/85/87) gets the predicted year-on-year change of its 2024 HS10 mix, which is applied
+to its realized value a year earlier:
+
+    predicted_m = realized_{m-12} * (1 + g_partner) * (1 + PE value change_m)
+
+``g_partner`` is the partner's non-tariff growth, the one calibrated quantity: the mean over the
+*calibration months* of (1 + realized y/y) / (1 + PE y/y) - 1 for the partner's total. Scores are computed
+on the held-out months only (and, separately labelled, on the calibration months); ``calibration=()``
+gives the raw PE (g = 0). Parameters (elasticities by horizon, exporter absorption) are never fitted
+here: they come from the cited data files (models/elasticities.py).
+
+Metrics per set of months: mean absolute error of cell y/y changes in percentage points, sign hit rate
+(share of cell-months where predicted and realized y/y have the same sign), and the error of the total
+(predicted minus realized imports, USD and percent). Monte Carlo draws over sigma, the import-demand
+elasticity and absorption give parameter bands; adding a residual drawn from the calibration months'
+cell residuals gives predictive bands. Both report the coverage of the realized outcomes.
+
+Data access goes through ``trade.realized`` and ``tariffs.monthly`` (no SQL here).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.models import elasticities as el
+from tariffscope.models import uncertainty as unc
+from tariffscope.models.pe import solve_pe
+from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
+from tariffscope.trade import realized as rz
+
+__all__ = ["BacktestResult", "backtest", "months_between", "DEFAULT_CALIBRATION", "HS4_CHAPTERS"]
+
+HS4_CHAPTERS = ("84", "85", "87")
+# The first quarter of 2025: before the April 2025 duties, so the partner's non-tariff growth is measured
+# where tariffs explain least (front-loading ahead of announced duties is in it too: said in the docs).
+DEFAULT_CALIBRATION = ("2025-01", "2025-02", "2025-03")
+BAND_LEVEL = 0.90  # 5th-95th percentiles
+
+
+def months_between(start: str, end: str) -> list[str]:
+    """YYYY-MM months from start to end inclusive (InputError on a bad month or an empty range)."""
+    out = []
+    try:
+        y, m = int(start[:4]), int(start[5:7])
+        ye, me = int(end[:4]), int(end[5:7])
+        dt.date(y, m, 1), dt.date(ye, me, 1)
+        if len(start) != 7 or len(end) != 7 or start[4] != "-" or end[4] != "-":
+            raise ValueError
+    except ValueError:
+        raise InputError(f"bad month {start!r} or {end!r}: use YYYY-MM") from None
+    while (y, m) <= (ye, me):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    if not out:
+        raise InputError(f"period ends ({end}) before it starts ({start})")
+    return out
+
+
+def _year_before(month: str) -> str:
+    return f"{int(month[:4]) - 1:04d}{month[4:]}"
+
+
+@dataclass
+class BacktestResult:
+    """Predicted vs realized US imports by month and cell, with metrics, bands and what they rest on."""
+
+    partners: list[str]
+    months: list[str]
+    calibration_months: list[str]
+    score_months: list[str]
+    horizon: str
+    reference: str
+    base: str                      # base lines: source and year
+    data_basis: str                # realized data: sources and vintage
+    cells: list[dict]              # partner x product x month rows
+    totals: list[dict]             # partner x month rows (sum over HS2 cells)
+    annual: list[dict]             # partner (x product) for the calendar year(s) in the period
+    metrics: dict[str, Any]
+    coverage: dict[str, Any]
+    parameters: dict[str, Any]
+    drift: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    def meta(self) -> dict[str, Any]:
+        return {"horizon": self.horizon, "horizon_label": el.horizon_label(self.horizon), "reference": self.reference,
+                "base": self.base, "base_year": 2024, "data_basis": self.data_basis,
+                "calibration_months": self.calibration_months, "score_months": self.score_months}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"partners": self.partners, "from": self.months[0], "to": self.months[-1], **self.meta(),
+                "parameters": self.parameters, "drift": self.drift, "metrics": self.metrics, "coverage": self.coverage,
+                "annual": self.annual, "totals": self.totals, "cells": self.cells, "notes": self.notes}
+
+    def to_frame(self, what: str = "cells"):  # -> pandas.DataFrame
+        """Rows of ``cells`` (default), ``totals`` or ``annual``, with horizon, reference and base columns."""
+        import pandas as pd
+
+        if what not in ("cells", "totals", "annual"):
+            raise InputError(f"bad table {what!r}: cells, totals or annual")
+        df = pd.DataFrame(getattr(self, what))
+        df["horizon"], df["reference"], df["base_year"], df["data_basis"] = self.horizon, self.reference, 2024, self.data_basis
+        return df
+
+
+# --- the model run -----------------------------------------------------------------------------
+
+@dataclass
+class _Problem:
+    months: list[str]
+    prev_rate: np.ndarray        # (n_months, n_lines) rate a year earlier
+    rate: np.ndarray             # (n_months, n_lines)
+    product: np.ndarray          # HS10 index per line
+    value: np.ndarray
+    sigma: np.ndarray
+    eta: np.ndarray
+    absorption: np.ndarray
+    ab_low: np.ndarray
+    ab_high: np.ndarray
+    ab_row: np.ndarray
+    cell_ids: dict[str, np.ndarray]   # level -> cell index per line (-1: not scored)
+    n_cells: dict[str, int]
+
+
+def _solve_months(pb: _Problem, sigma: np.ndarray, eta: np.ndarray, absorption: np.ndarray,
+                  check: bool = True) -> dict[str, dict[str, np.ndarray]]:
+    """Per level, (n_months, n_cells) ratios new/base of value, volume, importer and exporter price."""
+    out = {lv: {k: np.empty((len(pb.months), n)) for k in ("value", "volume", "importer_price", "exporter_price")}
+           for lv, n in pb.n_cells.items()}
+    for i in range(len(pb.months)):
+        res = solve_pe(pb.product, pb.value, pb.prev_rate[i], pb.rate[i], sigma, eta, np.inf, absorption=absorption,
+                       check=check)
+        for lv, ids in pb.cell_ids.items():
+            keep = ids >= 0
+            ci, v, n = ids[keep], pb.value[keep], pb.n_cells[lv]
+            base = np.bincount(ci, weights=v, minlength=n)
+            safe = np.where(base > 0, base, 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[lv]["value"][i] = np.where(base > 0, np.bincount(ci, weights=res.value_new[keep], minlength=n) / safe, 1.0)
+                out[lv]["volume"][i] = np.where(base > 0, np.bincount(ci, weights=res.volume_new[keep], minlength=n) / safe, 1.0)
+                # price ratios: base-value-weighted geometric means (the first-order index of the cell)
+                for k, arr in (("importer_price", res.importer_price), ("exporter_price", res.exporter_price)):
+                    lw = np.bincount(ci, weights=v * np.log(arr[keep]), minlength=n)
+                    out[lv][k][i] = np.where(base > 0, np.exp(lw / safe), 1.0)
+    return out
+
+
+def _resolve_partners(con, partner: str | Sequence[str] | None) -> list[str]:
+    have = rz.covered_partners(con, "hs2")
+    if partner is None or (isinstance(partner, str) and partner.upper() in ("ALL", "WLD")):
+        return have
+    from tariffscope.tariffs.engine import resolve_origin
+
+    names = [partner] if isinstance(partner, str) else list(partner)
+    out = []
+    for p in names:
+        code = resolve_origin(p)
+        if code not in have:
+            raise DataNotFoundError(f"no realized monthly imports by HS2 for {code}: partners with data are {', '.join(have)}")
+        out.append(code)
+    return out
+
+
+def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "2025-01", end: str = "2025-12", *,
+             horizon: str = "short", reference: str = REFERENCE_DEFAULT,
+             calibration: Sequence[str] | None = None, draws: int = 200, seed: int = 0,
+             absorption: float | dict[str, float] | None = None, hs4: bool = True,
+             options: dict | None = None) -> BacktestResult:
+    """Run the PE backtest for ``partner`` (ISO3, a list, or 'ALL') over months ``start``..``end`` (YYYY-MM).
+
+    ``calibration``: months whose realized totals set each partner's non-tariff growth (default: the first
+    quarter of 2025 when inside the data; ``()`` for the raw PE); scores use the other months.
+    ``absorption``: override the exporter absorption (one share, or {"JPN": 0.5, "JPN:8703": 0.8}).
+    """
+    el.check_horizon(horizon)
+    months = months_between(start, end)
+    calib = list(DEFAULT_CALIBRATION) if calibration is None else list(calibration)
+    for m in calib:
+        months_between(m, m)
+    have = rz.covered_periods(con, "hs2")
+    missing = [m for m in months + [_year_before(m) for m in months] if m not in have]
+    if missing:
+        span = f"{have[0]}..{have[-1]}" if have else "none loaded"
+        raise DataNotFoundError(f"no realized monthly imports for {missing[0]} (a backtest month or the month a year "
+                                f"before it): monthly HS2 imports cover {span}")
+    calib = [m for m in calib if m in months] if calibration is None else calib
+    bad = [m for m in calib if m not in months]
+    if bad:
+        raise InputError(f"calibration month {bad[0]} is outside the backtest period {months[0]}..{months[-1]}")
+    score = [m for m in months if m not in calib]
+    if not score:
+        raise InputError("every month is a calibration month: leave some months to score")
+    partners = _resolve_partners(con, partner)
+
+    # base lines: restricted to HS10 products the scored partners trade (other products cannot move them)
+    base = rz.base_lines(con)
+    # membership through integer codes: np.isin on object arrays is quadratic-slow
+    p_u, p_inv = np.unique(base.partner, return_inverse=True)
+    scored = np.array([p in set(partners) for p in p_u], dtype=bool)[p_inv]
+    h_u, h_inv = np.unique(base.hts10, return_inverse=True)
+    traded = np.zeros(len(h_u), dtype=bool)
+    traded[h_inv[scored]] = True
+    keep = traded[h_inv]
+    hts10, origin, value = base.hts10[keep], base.partner[keep], base.value[keep]
+    codes, product = np.unique(hts10, return_inverse=True)
+
+    rate_months = sorted(set(months) | {_year_before(m) for m in months})
+    mr = monthly_rates(con, rate_months, hts10, origin, reference=reference, options=options)
+    pos = {m: i for i, m in enumerate(rate_months)}
+    rate = mr.rates[[pos[m] for m in months]]
+    prev = mr.rates[[pos[_year_before(m)] for m in months]]
+
+    asg = el.assign(codes, horizon=horizon)
+    pt = el.pass_through(origin, hts10, absorption)
+
+    # cells: partner x HS2 for every scored partner; partner x HS4 (ch. 84/85/87) where HS4 data exist
+    real2 = rz.realized_imports(con, "hs2", partners, sorted(set(months) | {_year_before(m) for m in months}))
+    levels = {"hs2": real2}
+    if hs4:
+        p4 = [p for p in partners if p in rz.covered_partners(con, "hs4")]
+        if p4:
+            levels["hs4"] = rz.realized_imports(con, "hs4", p4, sorted(set(months) | {_year_before(m) for m in months}))
+    cell_keys: dict[str, list[tuple[str, str]]] = {}
+    cell_ids: dict[str, np.ndarray] = {}
+    for lv, real in levels.items():
+        width = 2 if lv == "hs2" else 4
+        keys = sorted(set(zip(real.partner.tolist(), real.product.tolist())))
+        index = {k: i for i, k in enumerate(keys)}
+        prefix = np.array([c[:width] for c in hts10], dtype=object)
+        ids = np.array([index.get((o, p), -1) for o, p in zip(origin, prefix)], dtype=np.int64)
+        cell_keys[lv], cell_ids[lv] = keys, ids
+    pb = _Problem(months, prev, rate, product, value, asg.sigma[product], asg.eta[product], pt.absorption, pt.low,
+                  pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()})
+
+    point = _solve_months(pb, pb.sigma, pb.eta, pb.absorption)
+    # realized values per level: (cells, months) now and a year before
+    obs = {}
+    for lv, real in levels.items():
+        index = {k: i for i, k in enumerate(cell_keys[lv])}
+        mpos = {m: i for i, m in enumerate(months)}
+        ppos = {_year_before(m): i for i, m in enumerate(months)}
+        now = np.full((len(months), len(index)), np.nan)
+        before = np.full((len(months), len(index)), np.nan)
+        for p, c, per, v in zip(real.partner, real.product, real.period, real.value):
+            j = index[(p, c)]
+            if per in mpos:
+                now[mpos[per], j] = v
+            if per in ppos:
+                before[ppos[per], j] = v
+        obs[lv] = (np.nan_to_num(now), np.nan_to_num(before))
+
+    # partner-level drift from the calibration months (HS2 cells sum to the partner's total)
+    part_of = np.array([p for p, _ in cell_keys["hs2"]], dtype=object)
+    now2, before2 = obs["hs2"]
+    cal_idx = [months.index(m) for m in calib]
+    drift = {}
+    for p in partners:
+        cols = part_of == p
+        if not cal_idx:
+            drift[p] = 0.0
+            continue
+        pred = (before2[cal_idx][:, cols] * point["hs2"]["value"][cal_idx][:, cols]).sum(axis=1)
+        real_t = now2[cal_idx][:, cols].sum(axis=1)
+        drift[p] = float(np.mean(real_t / pred) - 1.0)
+    g_cells = {lv: np.array([drift[p] for p, _ in cell_keys[lv]]) for lv in levels}
+
+    def predicted(ratio: dict[str, np.ndarray], lv: str, with_drift: bool = True) -> np.ndarray:
+        return obs[lv][1] * ratio["value"] * ((1.0 + g_cells[lv]) if with_drift else 1.0)
+
+    score_idx = [months.index(m) for m in score]
+    metrics = {
+        "held_out": _metrics(obs, point, predicted, score_idx, cell_keys),
+        "calibration": _metrics(obs, point, predicted, cal_idx, cell_keys) if cal_idx else None,
+        "raw_pe_held_out": _metrics(obs, point, lambda r, lv: predicted(r, lv, False), score_idx, cell_keys),
+    }
+
+    # Monte Carlo: parameter draws, then residuals from the calibration months for predictive bands
+    coverage: dict[str, Any] = {"draws": int(draws), "level": BAND_LEVEL}
+    bands = None
+    if draws > 0:
+        bands = _monte_carlo(pb, obs, cell_keys, drift, horizon, draws, seed, calib, months)
+        coverage.update(_coverage(bands, obs, predicted, point, score_idx, cell_keys, partners, months))
+
+    cells_rows, totals_rows, annual_rows = _rows(months, partners, cell_keys, obs, point, g_cells, drift, bands, score)
+    par = el.horizon_parameters(horizon)
+    params = {"horizon": horizon, "elasticities": {k: {kk: v[kk] for kk in ("what", "value", "source", "citation") if kk in v}
+                                                   for k, v in par.items()},
+              "sigma_sources": asg.source_counts()["sigma"], "eta_sources": asg.source_counts()["eta"],
+              "absorption": [{"origin": r["origin"], "product": r["product"], "absorption": r["absorption"],
+                              "range": [r["low"], r["high"]], "evidence": r["evidence"]} for r in el.pass_through_rows()],
+              "absorption_override": absorption}
+    basis = f"{real2.source} ({real2.vintage})" + (f"; {levels['hs4'].source} ({levels['hs4'].vintage})" if "hs4" in levels else "")
+    notes = [
+        "Predicted = realized value a year earlier x (1 + partner's non-tariff growth from the calibration months) x PE value ratio.",
+        "PE value ratio: 2024 HS10 x partner lines (all origins in the same HS10 compete), rates = day-weighted monthly"
+        " statutory rates from the tariff engine, against the same month a year earlier (2024 months: the reference regime).",
+        "World areas (USA Trade Online 'Europe') are left out: the HS10 base has countries, not areas.",
+        f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
+    ]
+    return BacktestResult(partners, months, calib, score, horizon, mr.reference,
+                          f"{base.source} ({base.period}, HS10 x partner, {base.vintage})", basis,
+                          cells_rows, totals_rows, annual_rows, metrics, coverage, params, drift, notes)
+
+
+def _yy(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before > 0, now / np.where(before > 0, before, 1.0) - 1.0, np.nan)
+
+
+def _metrics(obs, point, predicted, idx: list[int], cell_keys) -> dict[str, Any]:
+    """MAE of cell y/y (pp), sign hit rate and error of the total, per level, over the months ``idx``."""
+    out: dict[str, Any] = {"months": len(idx)}
+    if not idx:
+        return out
+    for lv in obs:
+        now, before = obs[lv][0][idx], obs[lv][1][idx]
+        pred = predicted(point[lv], lv)[idx]
+        real_yy, pred_yy = _yy(now, before), _yy(pred, before)
+        ok = np.isfinite(real_yy) & np.isfinite(pred_yy) & (before > 0) & (now > 0)
+        err = np.abs(pred_yy[ok] - real_yy[ok])
+        tot_p, tot_r = float(pred.sum()), float(now.sum())
+        out[lv] = {"cell_months": int(ok.sum()),
+                   "mae_yy_pp": float(100 * err.mean()) if err.size else None,
+                   "mae_yy_pp_weighted": float(100 * (err * before[ok]).sum() / before[ok].sum()) if err.size else None,
+                   "sign_hit_rate": float(np.mean(np.sign(pred_yy[ok]) == np.sign(real_yy[ok]))) if err.size else None,
+                   "total_predicted": tot_p, "total_realized": tot_r, "total_error": tot_p - tot_r,
+                   "total_error_pct": (tot_p / tot_r - 1.0) if tot_r else None}
+    return out
+
+
+def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, calib, months) -> dict[str, np.ndarray]:
+    """Draws of predicted values per level: (draws, months, cells), parameter-only and with residuals."""
+    from tariffscope.parallel import spawn_seeds
+
+    par = el.horizon_parameters(horizon)
+    codes_first = np.full(pb.product.max() + 1, -1)
+    codes_first[pb.product[::-1]] = np.arange(pb.product.shape[0])[::-1]
+    sig_g, eta_g = pb.sigma[codes_first], pb.eta[codes_first]
+    out = {lv: np.empty((draws, len(months), n)) for lv, n in pb.n_cells.items()}
+    for d, ss in enumerate(spawn_seeds(seed, draws)):
+        rng = np.random.default_rng(ss)
+        if horizon == "short":
+            te, imp = par["trade_elasticity"], par["import_demand"]
+            s = 1.0 + unc.draw_scalar(rng, float(te["value"]), float(te["low"]), float(te["high"]))
+            e = unc.draw_scalar(rng, float(imp["value"]), float(imp["low"]), float(imp["high"]))
+            sig, eta = np.full_like(pb.sigma, s), np.full_like(pb.eta, e)
+        else:
+            sd = unc.log_sd(sig_g, np.full_like(sig_g, np.nan))
+            sg, eg = unc.draw(rng, sig_g, sd, eta_g, unc.log_sd(eta_g, np.full_like(eta_g, np.nan)))
+            sig, eta = sg[pb.product], eg[pb.product]
+        ab = unc.draw_absorption(rng, pb.ab_row, pb.ab_low, pb.ab_high)
+        ratio = _solve_months(pb, sig, eta, ab, check=False)
+        for lv in out:
+            g = np.array([drift[p] for p, _ in cell_keys[lv]])
+            out[lv][d] = obs[lv][1] * ratio[lv]["value"] * (1.0 + g)
+    return out
+
+
+def _coverage(bands, obs, predicted, point, score_idx, cell_keys, partners, months) -> dict[str, Any]:
+    """Share of held-out realized outcomes inside the 5-95% bands (cells, partner totals, annual totals)."""
+    lo_q, hi_q = 5.0, 95.0
+    res: dict[str, Any] = {}
+    for lv, draws in bands.items():
+        now, before = obs[lv]
+        lo, hi = np.percentile(draws, [lo_q, hi_q], axis=0)
+        sel = np.zeros_like(now, dtype=bool)
+        sel[score_idx] = True
+        ok = sel & (before > 0) & (now > 0)
+        inside = (now >= lo) & (now <= hi)
+        res[f"{lv}_cells_parameter_bands"] = float(inside[ok].mean()) if ok.any() else None
+        res[f"{lv}_cell_months"] = int(ok.sum())
+    # partner totals per held-out month
+    draws2 = bands["hs2"]
+    part_of = np.array([p for p, _ in cell_keys["hs2"]], dtype=object)
+    now2 = obs["hs2"][0]
+    hits, n = 0, 0
+    for p in partners:
+        cols = part_of == p
+        tot_d = draws2[:, :, cols].sum(axis=2)  # (draws, months)
+        lo, hi = np.percentile(tot_d, [lo_q, hi_q], axis=0)
+        real = now2[:, cols].sum(axis=1)
+        for i in score_idx:
+            hits += int(lo[i] <= real[i] <= hi[i])
+            n += 1
+    res["partner_month_totals_parameter_bands"] = hits / n if n else None
+    res["note"] = ("parameter bands: draws over sigma, the import-demand elasticity and exporter absorption only; "
+                   "they leave out non-tariff shocks, so their coverage of realized monthly values is expected to be low")
+    return res
+
+
+def _rows(months, partners, cell_keys, obs, point, g_cells, drift, bands, score) -> tuple[list, list, list]:
+    cells, totals, annual = [], [], []
+    pct = {}
+    for lv in obs:
+        if bands is not None:
+            pct[lv] = np.percentile(bands[lv], [5.0, 50.0, 95.0], axis=0)
+    for lv, keys in cell_keys.items():
+        now, before = obs[lv]
+        r = point[lv]
+        pred = before * r["value"] * (1.0 + g_cells[lv])
+        for j, (p, c) in enumerate(keys):
+            for i, m in enumerate(months):
+                row = {"level": lv, "partner": p, "product": c, "month": m, "scored": m in score,
+                       "realized_year_before": float(before[i, j]), "realized": float(now[i, j]),
+                       "predicted": float(pred[i, j]),
+                       "realized_yy": _f(_yy(now[i, j], before[i, j])), "predicted_yy": _f(_yy(pred[i, j], before[i, j])),
+                       "pe_value_change": float(r["value"][i, j] - 1), "pe_volume_change": float(r["volume"][i, j] - 1),
+                       "pe_importer_price_change": float(r["importer_price"][i, j] - 1),
+                       "pe_exporter_price_change": float(r["exporter_price"][i, j] - 1)}
+                if lv in pct:
+                    row["predicted_p05"], row["predicted_p95"] = float(pct[lv][0, i, j]), float(pct[lv][2, i, j])
+                cells.append(row)
+    # partner totals (HS2 cells) per month, and calendar-year aggregates
+    now2, before2 = obs["hs2"]
+    part_of = np.array([p for p, _ in cell_keys["hs2"]], dtype=object)
+    pred2 = before2 * point["hs2"]["value"] * (1.0 + g_cells["hs2"])
+    raw2 = before2 * point["hs2"]["value"]
+    for p in partners:
+        cols = part_of == p
+        t_now, t_bef, t_pred, t_raw = (a[:, cols].sum(axis=1) for a in (now2, before2, pred2, raw2))
+        band = bands["hs2"][:, :, cols].sum(axis=2) if bands is not None else None
+        for i, m in enumerate(months):
+            row = {"partner": p, "month": m, "scored": m in score, "realized_year_before": float(t_bef[i]),
+                   "realized": float(t_now[i]), "predicted": float(t_pred[i]), "predicted_raw_pe": float(t_raw[i]),
+                   "realized_yy": _f(_yy(t_now[i], t_bef[i])), "predicted_yy": _f(_yy(t_pred[i], t_bef[i])),
+                   "raw_pe_yy": _f(_yy(t_raw[i], t_bef[i]))}
+            if band is not None:
+                row["predicted_p05"], row["predicted_p95"] = (float(x) for x in np.percentile(band[:, i], [5.0, 95.0]))
+            totals.append(row)
+        for year in sorted({m[:4] for m in months}):
+            ii = [i for i, m in enumerate(months) if m[:4] == year]
+            annual.append(_annual_row(p, "TOTAL", "hs2", year, ii, months, t_now, t_bef, t_pred, t_raw, band, drift[p]))
+    for lv, keys in cell_keys.items():
+        now, before = obs[lv]
+        pred = before * point[lv]["value"] * (1.0 + g_cells[lv])
+        raw = before * point[lv]["value"]
+        for j, (p, c) in enumerate(keys):
+            for year in sorted({m[:4] for m in months}):
+                ii = [i for i, m in enumerate(months) if m[:4] == year]
+                band = bands[lv][:, :, j] if bands is not None else None
+                annual.append(_annual_row(p, c, lv, year, ii, months, now[:, j], before[:, j], pred[:, j], raw[:, j],
+                                          band, drift[p]))
+    return cells, totals, annual
+
+
+def _annual_row(p, product, lv, year, ii, months, now, before, pred, raw, band, drift) -> dict:
+    s = lambda a: float(np.asarray(a)[ii].sum())  # noqa: E731
+    row = {"partner": p, "product": product, "level": lv, "year": year, "months": f"{months[ii[0]]}..{months[ii[-1]]}",
+           "realized_year_before": s(before), "realized": s(now), "predicted": s(pred), "predicted_raw_pe": s(raw),
+           "realized_yy": _f(_yy(s(now), s(before))), "predicted_yy": _f(_yy(s(pred), s(before))),
+           "raw_pe_yy": _f(_yy(s(raw), s(before))), "drift": drift}
+    if band is not None:
+        tot = band[:, ii].sum(axis=1)
+        lo, hi = np.percentile(tot, [5.0, 95.0])
+        row["predicted_p05"], row["predicted_p95"] = float(lo), float(hi)
+        row["yy_p05"], row["yy_p95"] = _f(_yy(lo, s(before))), _f(_yy(hi, s(before)))
+        row["realized_in_band"] = bool(lo <= s(now) <= hi)
+    return row
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
