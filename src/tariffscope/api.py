@@ -373,3 +373,24 @@ def sweep(spec, *, out=None, chart_format: str = "png", target: str | None = Non
 
 __all__ += ["get_executor", "ingest_panel", "list_panels", "panel_info", "remove_panel", "panel_balance",
             "panel_imports", "sweep"]
+
+# --- backtest (the PE model against realized imports) ----------------------------------------
+
+
+def backtest(partner="JPN", start: str = "2025-01", end: str = "2025-12", horizon: str = "short",
+             reference: str = "2025-01-01", calibration=None, draws: int = 100, seed: int = 0, absorption=None,
+             hs4: bool = True, options: dict | None = None, con=None):
+    """The PE model on the tariff path that applied vs realized US imports, month by month: a ``BacktestResult``.
+
+    ``partner``: ISO3 (or name), a list, or 'ALL'; months ``start``..``end`` (YYYY-MM); ``horizon`` short | long;
+    ``reference``: the regime for 2024 months (a date's regime, or 'mfn'); ``calibration``: months that set each
+    partner's non-tariff growth (default 2025-01..03; ``()`` for the raw PE); ``absorption``: exporter
+    absorption override (a share, or {"JPN:8703": 0.8}); ``draws``: Monte Carlo draws for the bands.
+    """
+    from tariffscope.compose.backtest import backtest as _backtest
+
+    return _backtest(_tariff_con(con), partner, start, end, horizon=horizon, reference=reference,
+                     calibration=calibration, draws=draws, seed=seed, absorption=absorption, hs4=hs4, options=options)
+
+
+__all__ += ["backtest"]

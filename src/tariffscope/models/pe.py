@@ -37,7 +37,7 @@ import numpy as np
 
 from tariffscope.errors import InputError, ModelError
 
-__all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE"]
+__all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE", "absorbed_ratios"]
 
 OMEGA_INFINITE = np.inf
 
@@ -325,3 +325,38 @@ def aggregate(res: PELines, by: str | Sequence[str]):  # -> pandas.DataFrame
         g["value_change_pct"] = np.where(g["value_base"] > 0, g["value_change"] / g["value_base"], 0.0)
         g["volume_change_pct"] = np.where(g["volume_base"] > 0, g["volume_change"] / g["volume_base"], 0.0)
     return g.drop(columns=["_w", "_wlp", "_wlw"]).reset_index()
+
+
+def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray, new_rate: np.ndarray,
+                    sigma: Any, eta: Any, absorption: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``solve_pe`` in closed form when every line has an exporter absorption, for k tariff paths at once.
+
+    With ŵ fixed by the absorption there is no export supply curve to solve: ln p̂ = (1 - a) ln τ̂, P̂ follows
+    from the CES index and x̂ = p̂^(-sigma) P̂^(sigma - eta). ``base_rate``/``new_rate`` have shape (k, n) (one
+    row per path, e.g. per month); returns (value ratio, volume ratio, importer price ratio), each (k, n),
+    equal to ``solve_pe(...).value_new / value`` etc. row by row (tested). No input checks: Monte Carlo use.
+    """
+    pidx, n_prod = _product_index(product)
+    t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
+    k, n = t1.shape
+    v = _as_line_array(value, n, "value")
+    sig, et, ab = (_as_line_array(x, n, name) for x, name in ((sigma, "sigma"), (eta, "eta"), (absorption, "absorption")))
+    first = np.full(n_prod, -1, dtype=np.int64)
+    first[pidx[::-1]] = np.arange(n)[::-1]
+    sig_g = sig[first]
+    flat = (np.arange(k)[:, None] * n_prod + pidx[None, :]).ravel()
+    ltau = np.log1p(t1) - np.log1p(t0)
+    lp = (1.0 - ab) * ltau
+    expend = v * (1.0 + t0)
+    exp_g = np.bincount(flat, weights=expend.ravel(), minlength=k * n_prod).reshape(k, n_prod)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
+    cd_g = np.abs(1.0 - sig_g) < 1e-9  # Cobb-Douglas limit, as in solve_pe
+    tot = np.bincount(flat, weights=(share * np.exp((1.0 - sig) * lp)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
+    ln_p = np.log(np.where(tot > 0, tot, 1.0)) / np.where(cd_g, 1.0, 1.0 - sig_g)
+    if cd_g.any():
+        cd = np.bincount(flat, weights=(share * lp).ravel(), minlength=k * n_prod).reshape(k, n_prod)
+        ln_p = np.where(cd_g, cd, ln_p)
+    ln_x = -sig * lp + (sig - et) * ln_p[:, pidx]
+    vol = np.exp(ln_x)
+    return vol * np.exp(-ab * ltau), vol, np.exp(lp)
