@@ -57,6 +57,7 @@ def backtest_cmd(
     draws: int = typer.Option(100, "--draws", help="Monte Carlo draws for the bands (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws."),
     absorption: Optional[str] = typer.Option(None, "--absorption", help="Override exporter absorption: 0.5, or JPN:8703=0.8,KOR=0.2."),
+    usmca: Optional[float] = typer.Option(None, "--usmca", help="Share of Canada/Mexico imports entered under USMCA (engine option 'usmca'; default: the engine's)."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
     chart: Optional[str] = typer.Option(None, "--chart", help="Write predicted vs realized (.png or .svg)."),
 ) -> None:
@@ -68,12 +69,15 @@ def backtest_cmd(
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
     if chart and not chart.lower().endswith((".png", ".svg")):
         raise InputError(f"--chart path must end in .png or .svg, not {chart!r}")
+    if usmca is not None and not 0.0 <= usmca <= 1.0:
+        raise InputError(f"--usmca must be a share in [0, 1], got {usmca}")
     calib: Any = None
     if calibrate is not None:
         calib = () if calibrate.strip().lower() == "none" else [m.strip() for m in calibrate.split(",") if m.strip()]
     partners: Any = [p.strip() for p in partner.split(",")] if "," in partner else partner
     res = api.backtest(partners, start, end, horizon=horizon, reference=reference, calibration=calib, draws=draws,
-                       seed=seed, absorption=_parse_absorption(absorption))
+                       seed=seed, absorption=_parse_absorption(absorption),
+                       options=None if usmca is None else {"usmca": usmca})
     if fmt == "json":
         typer.echo(json.dumps(res.to_dict(), indent=1))
     elif fmt == "csv":

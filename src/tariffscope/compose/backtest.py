@@ -183,6 +183,7 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     ``absorption``: override the exporter absorption (one share, or {"JPN": 0.5, "JPN:8703": 0.8}).
     """
     el.check_horizon(horizon)
+    el.pass_through(np.empty(0, dtype=object), np.empty(0, dtype=object), absorption)  # bad shares fail before any work
     months = months_between(start, end)
     calib = list(DEFAULT_CALIBRATION) if calibration is None else list(calibration)
     for m in calib:
