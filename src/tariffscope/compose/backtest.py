@@ -228,7 +228,8 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     real2 = rz.realized_imports(con, "hs2", partners, sorted(set(months) | {_year_before(m) for m in months}))
     levels = {"hs2": real2}
     if hs4:
-        p4 = [p for p in partners if p in rz.covered_partners(con, "hs4")]
+        have4 = set(rz.covered_partners(con, "hs4"))
+        p4 = [p for p in partners if p in have4]
         if p4:
             levels["hs4"] = rz.realized_imports(con, "hs4", p4, sorted(set(months) | {_year_before(m) for m in months}))
     cell_keys: dict[str, list[tuple[str, str]]] = {}
