@@ -190,8 +190,11 @@ def save_chart(res, path: str):
         ax.set_xlabel("realized y/y change (%)")
         ax.set_ylabel("predicted y/y change (%)")
         ax.set_title(f"{res.months[0][:4]} US imports by partner: predicted vs realized", fontsize=9)
-    sources = ", ".join(part.split(" (")[0].strip() for part in res.data_basis.split(";"))
-    fig.text(0.01, 0.005, f"Realized: USA Trade Online ({sources}). Base: 2024. Shaded months: calibration.", fontsize=6)
+    import re
+
+    sources = ", ".join(dict.fromkeys(re.findall(r"usato_\w+", res.data_basis)))  # source ids, not the vintage prose
+    shaded = " Shaded months: calibration." if len(parts) <= 4 else ""
+    fig.text(0.01, 0.005, f"Realized: USA Trade Online ({sources}). Base: 2024.{shaded}", fontsize=6)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(p, format=p.suffix.lower()[1:], dpi=130)
     return p
