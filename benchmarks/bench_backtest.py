@@ -35,10 +35,10 @@ TARGET_SECONDS = 30.0
 
 
 def backtest_all(draws: int = 0) -> dict:
-    from tariffscope import db
     from tariffscope.compose.backtest import backtest
+    from tariffscope.ingest.warehouse import open_warehouse
 
-    con = db.open_warehouse()
+    con = open_warehouse()
     c0 = time.process_time()
     t0 = time.perf_counter()
     r = backtest(con, "ALL", START, END, draws=draws)
@@ -49,13 +49,13 @@ def backtest_all(draws: int = 0) -> dict:
 
 def _prepare(path: str) -> None:
     """Lines, monthly rates a year apart, elasticities and absorption as the backtest builds them."""
-    from tariffscope import db
     from tariffscope.compose.backtest import _year_before, months_between
+    from tariffscope.ingest.warehouse import open_warehouse
     from tariffscope.models import elasticities as el
     from tariffscope.tariffs.monthly import monthly_rates
     from tariffscope.trade import realized as rz
 
-    con = db.open_warehouse()
+    con = open_warehouse()
     base = rz.base_lines(con)
     months = months_between(START, END)
     rate_months = sorted(set(months) | {_year_before(m) for m in months})

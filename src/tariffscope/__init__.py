@@ -24,6 +24,7 @@ from tariffscope.errors import (
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X``: an explicit re-export)
     from tariffscope.codes.countries import Country as Country
     from tariffscope.codes.products import HtsDescription as HtsDescription
+    from tariffscope.compose.backtest import BacktestResult as BacktestResult
     from tariffscope.ingest.core import DataStatus as DataStatus, IngestResult as IngestResult
     from tariffscope.ingest.fetch import PullResult as PullResult
     from tariffscope.models.ge_spec import GERun as GERun, GESpec as GESpec
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
 _RESULT_TYPES: dict[str, str] = {
     "Country": "tariffscope.codes.countries",
     "HtsDescription": "tariffscope.codes.products",
+    "BacktestResult": "tariffscope.compose.backtest",
     "IngestResult": "tariffscope.ingest.core",
     "DataStatus": "tariffscope.ingest.core",
     "PullResult": "tariffscope.ingest.fetch",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope import db
     from tariffscope.codes.countries import Country
     from tariffscope.codes.products import HtsDescription
+    from tariffscope.compose.backtest import BacktestResult
     from tariffscope.ingest.core import DataStatus, IngestResult
     from tariffscope.ingest.fetch import PullResult
     from tariffscope.models.ge_spec import GERun, GESpec
@@ -377,9 +378,10 @@ __all__ += ["get_executor", "ingest_panel", "list_panels", "panel_info", "remove
 # --- backtest (the PE model against realized imports) ----------------------------------------
 
 
-def backtest(partner="JPN", start: str = "2025-01", end: str = "2025-12", horizon: str = "short",
-             reference: str = "2025-01-01", calibration=None, draws: int = 100, seed: int = 0, absorption=None,
-             hs4: bool = True, options: dict | None = None, con=None):
+def backtest(partner: str | list[str] = "JPN", start: str = "2025-01", end: str = "2025-12", horizon: str = "short",
+             reference: str = "2025-01-01", calibration: list[str] | tuple[str, ...] | None = None, draws: int = 100,
+             seed: int = 0, absorption: float | Mapping[str, float] | None = None, hs4: bool = True,
+             options: dict | None = None, con: db.Connection | None = None) -> BacktestResult:
     """The PE model on the tariff path that applied vs realized US imports, month by month: a ``BacktestResult``.
 
     ``partner``: ISO3 (or name), a list, or 'ALL'; months ``start``..``end`` (YYYY-MM); ``horizon`` short | long;

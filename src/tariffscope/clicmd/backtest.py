@@ -15,7 +15,7 @@ from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._render import csv_text
-from tariffscope.cli import app
+from tariffscope.clicmd._app import app
 from tariffscope.errors import InputError
 
 FORMATS = ("table", "json", "csv")

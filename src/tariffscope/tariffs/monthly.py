@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tariffscope.errors import InputError
-from tariffscope.tariffs.measures import COVERAGE
+from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.panel import cell_rates_over
 
 __all__ = ["MonthlyRates", "monthly_rates", "month_days", "REFERENCE_DEFAULT"]
@@ -38,28 +38,29 @@ def month_days(month: str) -> tuple[dt.date, dt.date]:
     return dt.date(y, m, 1), dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
-def _reference_date(reference: str) -> tuple[dt.date, bool]:
+def _reference_date(reference: str, coverage: tuple[dt.date, dt.date]) -> tuple[dt.date, bool]:
     if reference == "mfn":
-        return COVERAGE[0], True
+        return coverage[0], True
     try:
         day = dt.date.fromisoformat(reference)
     except ValueError:
         raise InputError(f"bad reference {reference!r}: a date YYYY-MM-DD or 'mfn'") from None
-    if not COVERAGE[0] <= day < COVERAGE[1]:
+    if not coverage[0] <= day < coverage[1]:
         raise InputError(f"reference date {day} is outside the measure catalogue's coverage "
-                         f"({COVERAGE[0]} to {COVERAGE[1] - dt.timedelta(days=1)})")
+                         f"({coverage[0]} to {coverage[1] - dt.timedelta(days=1)})")
     return day, False
 
 
 def monthly_rates(con, months: list[str], hts10: np.ndarray, origins: np.ndarray, reference: str = REFERENCE_DEFAULT,
                   options: dict | None = None) -> MonthlyRates:
     """Day-weighted monthly total rates for cells (hts10[i], origins[i]) and the reference regime's rates."""
-    ref_day, mfn_only = _reference_date(reference)
+    coverage = data_coverage().catalogue  # [from, until) as the catalogue files state it
+    ref_day, mfn_only = _reference_date(reference, coverage)
     n = len(hts10)
     out = np.empty((len(months), n))
-    engine = [month_days(m)[1] >= COVERAGE[0] for m in months]
+    engine = [month_days(m)[1] >= coverage[0] for m in months]
     for m, e in zip(months, engine):
-        if e and (month_days(m)[0] < COVERAGE[0] or month_days(m)[1] >= COVERAGE[1]):
+        if e and (month_days(m)[0] < coverage[0] or month_days(m)[1] >= coverage[1]):
             raise InputError(f"month {m} is only partly inside the measure catalogue's coverage")
     rated = [m for m, e in zip(months, engine) if e]
     # one pass over the engine's constant intervals, covering the rated months and the reference day
