@@ -199,6 +199,18 @@ def test_japan_cell_metrics_by_hand(japan):
     assert japan.score_months == [f"2025-{m:02d}" for m in range(4, 13)]
 
 
+def test_japan_duty_predicted_vs_collected(japan):
+    raw = pd.read_parquet(EMBEDDED / "trade_flows__census_japan_monthly_totals.parquet")
+    raw = raw[(raw.flow == "imports") & (raw.trade_regime == "consumption") & raw.calculated_duty.notna()]
+    june = next(t for t in japan.totals if t["month"] == "2025-06")
+    assert june["realized_calculated_duty"] == raw[raw.period == "2025-06"].calculated_duty.sum()
+    assert 0.10 < june["predicted_duty"] / june["predicted"] < 0.25  # statutory: reciprocal 10% and autos 27.5%
+    d = japan.metrics["duty"]
+    held = [t for t in japan.totals if t["scored"]]
+    assert d["months"] == 9 and d["realized"] == pytest.approx(sum(t["realized_calculated_duty"] for t in held), rel=1e-12)
+    assert d["predicted"] == pytest.approx(sum(t["predicted_duty"] for t in held), rel=1e-12)
+
+
 def test_japan_2025_short_horizon_close_to_what_happened(japan):
     a = {x["product"]: x for x in japan.annual if x["year"] == "2025"}
     # realized (embedded USA Trade Online data): total -1.6%, HS 8703 -10.0%

@@ -128,6 +128,11 @@ def _render(res) -> None:
                 t.add_row(name.replace("_", " "), lv, f"{b['cell_months']:,}", _f1(b["mae_yy_pp"]), _f1(b["mae_yy_pp_weighted"]),
                           "n/a" if b["sign_hit_rate"] is None else f"{b['sign_hit_rate']:.0%}", _pct(b["total_error_pct"]))
     console.print(t)
+    duty = res.metrics.get("duty")
+    if duty:
+        console.print(f"  duty over the held-out months ({', '.join(duty['partners'])}): predicted {_bn(duty['predicted'])} bn "
+                      f"(statutory), Census calculated {_bn(duty['realized'])} bn ({_pct(duty['error_pct'])}); "
+                      f"{duty['basis']}", highlight=False, soft_wrap=True)
     cov = res.coverage
     if cov.get("draws"):
         console.print(f"  band coverage of held-out outcomes ({cov['draws']} draws, 5-95%): cells HS2 parameter "

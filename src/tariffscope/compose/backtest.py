@@ -135,7 +135,7 @@ class _Problem:
 def _solve_months(pb: _Problem, sigma: np.ndarray, eta: np.ndarray, absorption: np.ndarray,
                   check: bool = True) -> dict[str, dict[str, np.ndarray]]:
     """Per level, (n_months, n_cells) ratios new/base of value, volume, importer and exporter price."""
-    out = {lv: {k: np.empty((len(pb.months), n)) for k in ("value", "volume", "importer_price", "exporter_price")}
+    out = {lv: {k: np.empty((len(pb.months), n)) for k in ("value", "volume", "importer_price", "exporter_price", "duty")}
            for lv, n in pb.n_cells.items()}
     for i in range(len(pb.months)):
         res = solve_pe(pb.product, pb.value, pb.prev_rate[i], pb.rate[i], sigma, eta, np.inf, absorption=absorption,
@@ -148,6 +148,8 @@ def _solve_months(pb: _Problem, sigma: np.ndarray, eta: np.ndarray, absorption: 
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[lv]["value"][i] = np.where(base > 0, np.bincount(ci, weights=res.value_new[keep], minlength=n) / safe, 1.0)
                 out[lv]["volume"][i] = np.where(base > 0, np.bincount(ci, weights=res.volume_new[keep], minlength=n) / safe, 1.0)
+                # statutory duty on the new values, per unit of base value (for duty collected vs predicted)
+                out[lv]["duty"][i] = np.where(base > 0, np.bincount(ci, weights=res.revenue_new[keep], minlength=n) / safe, 0.0)
                 # price ratios: base-value-weighted geometric means (the first-order index of the cell)
                 for k, arr in (("importer_price", res.importer_price), ("exporter_price", res.exporter_price)):
                     lw = np.bincount(ci, weights=v * np.log(arr[keep]), minlength=n)
@@ -294,6 +296,10 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         coverage.update(_coverage(bands, obs, predicted, point, score_idx, cal_idx, cell_keys, partners, seed))
 
     cells_rows, totals_rows, annual_rows = _rows(months, partners, cell_keys, obs, point, g_cells, drift, bands, score)
+    duty = rz.realized_duty(con, partners, months)
+    for row in totals_rows:
+        row["realized_calculated_duty"] = duty.get((row["partner"], row["month"]))
+    metrics["duty"] = _duty_metrics(totals_rows, score)
     par = el.horizon_parameters(horizon)
     params = {"horizon": horizon, "elasticities": {k: {kk: v[kk] for kk in ("what", "value", "source", "citation") if kk in v}
                                                    for k, v in par.items()},
@@ -307,6 +313,8 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         "PE value ratio: 2024 HS10 x partner lines (all origins in the same HS10 compete), rates = day-weighted monthly"
         " statutory rates from the tariff engine, against the same month a year earlier (2024 months: the reference regime).",
         "World areas (USA Trade Online 'Europe') are left out: the HS10 base has countries, not areas.",
+        "predicted_duty: statutory rates x predicted general imports; realized_calculated_duty (where loaded: Japan,"
+        " census_japan_monthly_totals) is Census calculated duty on imports for consumption, a different basis.",
         f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
     ]
     return BacktestResult(partners, months, calib, score, horizon, mr.reference,
@@ -427,6 +435,17 @@ def _coverage(bands, obs, predicted, point, score_idx, cal_idx, cell_keys, partn
     return res
 
 
+def _duty_metrics(totals: list[dict], score: list[str]) -> dict[str, Any] | None:
+    """Predicted statutory duty vs Census calculated duty over the held-out months that have both."""
+    rows = [t for t in totals if t["month"] in score and t.get("realized_calculated_duty") is not None]
+    if not rows:
+        return None
+    pred, real = sum(t["predicted_duty"] for t in rows), sum(t["realized_calculated_duty"] for t in rows)
+    return {"partners": sorted({t["partner"] for t in rows}), "months": len({t["month"] for t in rows}),
+            "predicted": pred, "realized": real, "error_pct": pred / real - 1.0 if real else None,
+            "basis": "predicted: statutory rates x predicted general imports; realized: Census calculated duty, imports for consumption"}
+
+
 def _yy1(now: float, before: float) -> float | None:
     """Scalar y/y change (None without a base): the row builders call it per row, so no numpy here."""
     return now / before - 1.0 if before > 0 else None
@@ -472,14 +491,16 @@ def _rows(months, partners, cell_keys, obs, point, g_cells, drift, bands, score)
     part_of = np.array([p for p, _ in cell_keys["hs2"]], dtype=object)
     pred2 = before2 * point["hs2"]["value"] * (1.0 + g_cells["hs2"])
     raw2 = before2 * point["hs2"]["value"]
+    duty2 = before2 * point["hs2"]["duty"] * (1.0 + g_cells["hs2"])
     for p in partners:
         cols_p = part_of == p
-        t_now, t_bef, t_pred, t_raw = (a[:, cols_p].sum(axis=1) for a in (now2, before2, pred2, raw2))
+        t_now, t_bef, t_pred, t_raw, t_duty = (a[:, cols_p].sum(axis=1) for a in (now2, before2, pred2, raw2, duty2))
         band = bands["hs2"][:, :, cols_p].sum(axis=2) if bands is not None else None  # (draws, months)
         mpct = np.percentile(band, [5.0, 95.0], axis=0) if band is not None else None
         for i, m in enumerate(months):
             row = {"partner": p, "month": m, "scored": scored[i], "realized_year_before": float(t_bef[i]),
-                   "realized": float(t_now[i]), "predicted": float(t_pred[i]), "predicted_raw_pe": float(t_raw[i])}
+                   "realized": float(t_now[i]), "predicted": float(t_pred[i]), "predicted_raw_pe": float(t_raw[i]),
+                   "predicted_duty": float(t_duty[i])}
             row.update(realized_yy=_yy1(row["realized"], row["realized_year_before"]),
                        predicted_yy=_yy1(row["predicted"], row["realized_year_before"]),
                        raw_pe_yy=_yy1(row["predicted_raw_pe"], row["realized_year_before"]))

@@ -11,9 +11,9 @@ import numpy as np
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError
-from tariffscope.trade._flows import IMPORTS_HS10_ALL, USATO_HS2, USATO_HS4
+from tariffscope.trade._flows import IMPORTS_HS10_ALL, MONTHLY_TOTALS, USATO_HS2, USATO_HS4
 
-__all__ = ["RealizedImports", "realized_imports", "base_lines", "BaseLines", "LEVELS"]
+__all__ = ["RealizedImports", "realized_imports", "base_lines", "BaseLines", "LEVELS", "realized_duty"]
 
 LEVELS = {"hs2": (USATO_HS2, 2), "hs4": (USATO_HS4, 4)}
 WORLD_AREAS = ("EUROPE",)  # USA Trade Online world areas: no HS10 x country base to match them against
@@ -88,3 +88,15 @@ def base_lines(con, source: str = IMPORTS_HS10_ALL) -> BaseLines:
     col = lambda name: np.asarray(t.column(name).to_numpy(zero_copy_only=False))  # noqa: E731
     return BaseLines(source, str(t.column("period")[0].as_py()), str(t.column("vintage")[0].as_py() or ""),
                      col("hts10").astype(object), col("partner").astype(object), col("value").astype(float))
+
+
+def realized_duty(con, partners: list[str], periods: list[str]) -> dict[tuple[str, str], float]:
+    """Census calculated duty on imports for consumption by (partner, month), where loaded (Japan's monthly totals)."""
+    if not partners or not periods:
+        return {}
+    rows = db.query(con, f"""SELECT partner, period, sum(calculated_duty) AS duty FROM trade_flows
+                             WHERE source = ? AND flow = 'imports' AND trade_regime = 'consumption'
+                               AND calculated_duty IS NOT NULL
+                               AND partner IN ({','.join('?' * len(partners))}) AND period IN ({','.join('?' * len(periods))})
+                             GROUP BY partner, period""", [MONTHLY_TOTALS, *partners, *periods]).to_pylist()
+    return {(r["partner"], r["period"]): float(r["duty"]) for r in rows}
