@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tariffscope import api
-from tariffscope.clicmd._render import csv_text
 from tariffscope.clicmd._app import app
+from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 
 FORMATS = ("table", "json", "csv")

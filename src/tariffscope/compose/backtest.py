@@ -26,8 +26,9 @@ Data access goes through ``trade.realized`` and ``tariffs.monthly`` (no SQL here
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

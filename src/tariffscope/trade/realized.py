@@ -11,7 +11,12 @@ import numpy as np
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError
-from tariffscope.trade._flows import IMPORTS_HS10_ALL, MONTHLY_TOTALS, USATO_HS2, USATO_HS4
+from tariffscope.trade._flows import (
+    IMPORTS_HS10_ALL,
+    MONTHLY_TOTALS,
+    USATO_HS2,
+    USATO_HS4,
+)
 
 __all__ = ["RealizedImports", "realized_imports", "base_lines", "BaseLines", "LEVELS", "realized_duty"]
 
