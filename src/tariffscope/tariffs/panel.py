@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from tariffscope.codes.countries import all_countries
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
 from tariffscope.tariffs.measures import Catalogue, load
@@ -34,20 +35,7 @@ AUTHORITY_COLUMNS = {"232": "rate_232", "ieepa_reciprocal": "rate_ieepa_reciproc
 
 def default_origins() -> list[str]:
     """Every country (ISO3) the codes helper knows, without groups and without the USA itself."""
-    try:
-        from tariffscope.codes.countries import all_countries
-
-        out = sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
-        if out:
-            return out
-    except ImportError:  # pragma: no cover
-        pass
-    import csv
-
-    from tariffscope import config
-
-    with open(config.raw_data_dir() / "census" / "census_to_iso3.csv", encoding="utf-8") as fh:
-        return sorted({r["iso3"] for r in csv.DictReader(fh) if r["iso3"] and r["iso3"] != "USA"})
+    return sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
 
 
 def _components(out: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:
