@@ -160,7 +160,7 @@ def engine_rates(
     """
     import yaml
 
-    from tariffscope.models.ge_spec import engine_tariff_rates, rates_to_changes
+    from tariffscope.compose.ge_rates import engine_tariff_rates, rates_to_changes
     from tariffscope.models.gravity import read_gravity_table
 
     df = read_gravity_table(data)
