@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from tariffscope.models import ge  # noqa: F401
-from tariffscope.models.ge_spec import run_spec
+from tariffscope.models.ge_spec import GE_DATA_DIR, run_spec
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ge"
+EXAMPLES = GE_DATA_DIR  # the shipped SPECs and their tables (package data)
 
 pytestmark = [pytest.mark.reference, pytest.mark.raw]
 
