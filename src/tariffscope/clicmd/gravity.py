@@ -97,7 +97,7 @@ def simulate(
 ) -> None:
     """Solve a GE counterfactual (exact hat algebra) and print per-country results.
 
-    Example: tariffscope ge simulate examples/ge/canada_japan_pta.yaml --draws 50 --workers 2
+    Example: tariffscope ge simulate canada-japan-pta --draws 50 --workers 2
     """
     run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)
     res = run.result
