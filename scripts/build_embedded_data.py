@@ -66,14 +66,14 @@ GE_TABLES = {
     "advanced_guide_2016__chapter2_application2.parquet": (
         "gravity/advanced_guide_2016/Chapter2Application2.dta",
         ["exporter", "importer", "pair_id", "year", "trade", "RTA"], [1986, 1990, 1994, 1998, 2002, 2006],
-        "Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
-        "chapter 2 application 2 data, 69 countries incl. domestic flows, manufacturing, every 4 years 1986-2006",
+        ("Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
+         "chapter 2 application 2 data, 69 countries incl. domestic flows, manufacturing, every 4 years 1986-2006"),
         "CC BY 4.0 (gravity/advanced_guide_2016/LICENSE.md)"),
     "advanced_guide_2016__trade_without_borders.parquet": (
         "gravity/advanced_guide_2016/1_TradeWithoutBorder.dta",
         ["exporter", "importer", "year", "trade", "ln_DIST", "CNTG", "INTL_BRDR"], None,
-        "Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
-        "chapter 2 application 1 data (trade without borders), 69 countries, 2006",
+        ("Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
+         "chapter 2 application 1 data (trade without borders), 69 countries, 2006"),
         "CC BY 4.0 (gravity/advanced_guide_2016/LICENSE.md)"),
     "gegravity_sample.parquet": (
         "gravity/gegravity_sample/sample_data_set.dlm",

@@ -6,7 +6,6 @@ numerical error is far below the 1e-4 comparison); our solver is fed the same da
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

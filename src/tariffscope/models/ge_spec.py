@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tariffscope.config import PACKAGE_DIR
-from tariffscope.errors import InputError, ModelError, RuleError
+from tariffscope.errors import InputError, RuleError
 from tariffscope.models import ge
 from tariffscope.models.gravity import GravityEstimate, derive_columns, estimate_ppml, read_gravity_table
 
@@ -489,10 +489,7 @@ def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_c
     if not isinstance(spec, GESpec):
         spec, base_dir = load_spec(resolve_experiment(spec))
     exp = prepare_experiment(spec, base_dir, data=data)
-    try:
-        res = _solve(exp, exp.coefficients)
-    except ModelError:
-        raise
+    res = _solve(exp, exp.coefficients)
     mc_spec = spec.monte_carlo
     if monte_carlo_draws:
         mc_spec = (mc_spec or MonteCarloSpec()).model_copy(update={"draws": monte_carlo_draws})
