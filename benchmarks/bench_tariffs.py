@@ -37,9 +37,9 @@ PEER_DAYS = 20
 
 
 def _con():
-    from tariffscope import db
+    from tariffscope.ingest.warehouse import open_warehouse
 
-    return db.open_warehouse()
+    return open_warehouse()
 
 
 def run_panel() -> dict:

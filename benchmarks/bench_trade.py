@@ -25,6 +25,7 @@ import duckdb  # noqa: E402  (the peer: plain DuckDB, no tariffscope code)
 import pyarrow.compute as pc  # noqa: E402
 
 from tariffscope import db  # noqa: E402
+from tariffscope.ingest.warehouse import open_warehouse  # noqa: E402
 from tariffscope.trade.balance import balance  # noqa: E402
 
 PEER_SQL = """
@@ -73,7 +74,7 @@ def _summary(t) -> dict:
 
 
 def main() -> None:
-    con = db.open_warehouse()  # make sure the embedded data are loaded
+    con = open_warehouse()  # make sure the embedded data are loaded
     n = con.execute("SELECT count(*) FROM trade_flows WHERE source = 'census_import_weights_2024'").fetchall()[0][0]
     path = str(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0])
     con.close()

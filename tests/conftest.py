@@ -56,8 +56,8 @@ def raw() -> Path:
 @pytest.fixture(scope="session")
 def warehouse(_isolated_home: Path):
     """The session's warehouse with the embedded data loaded (read it; copy it before writing)."""
-    from tariffscope import db
+    from tariffscope.ingest.warehouse import open_warehouse
 
-    con = db.open_warehouse()
+    con = open_warehouse()
     yield con
     con.close()

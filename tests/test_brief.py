@@ -75,6 +75,11 @@ def test_monitor_numbers_are_the_apis(built):
     assert fmt.money(latest["imports"]) in html
     assert fmt.money(latest["imports_year_ago"]) in html
     assert fmt.pct(latest["imports_yoy"], signed=True) in html
+    # the sector table: the largest import sector with its value a year earlier and the change
+    top = max((r for r in ref["detail"] if r["flow"] == "imports"), key=lambda r: r["value"])
+    table = next(t for t in sec.tables if t.caption.startswith("US imports from Japan by sector"))
+    assert table.columns[2:] == ["A year earlier", "Change %"]
+    assert table.rows[0][1:] == [fmt.money(top["value"]), fmt.money(top["year_ago"]), fmt.pct(top["pct_change"], signed=True)]
 
 
 def test_timeline_realized_rates_are_the_apis(built):
@@ -151,18 +156,36 @@ def test_markdown_has_the_same_numbers(built):
     assert fmt.money(bal["exports"]) in md and fmt.money(bal["imports"]) in md
 
 
-def test_missing_api_says_not_available(monkeypatch):
+def test_failing_api_says_what_went_wrong(monkeypatch):
+    import datetime as dt
+
+    from tariffscope.errors import ModelError
+
+    def no_solution(*args, **kwargs):
+        raise ModelError("the GE solver did not converge in 500 iterations")
+
+    monkeypatch.setattr(api, "ge_simulate", no_solution)
+    ctx = S.Context(partner="JPN", partner_name="Japan", as_of=dt.date(2025, 12, 31))
+    sec = S.run_builder("ge", "General equilibrium", S.ge_section, ctx)
+    assert sec.status == "error"
+    assert sec.message == "Could not be computed in this run: the GE solver did not converge in 500 iterations"
+    assert not sec.tables and not sec.charts and not sec.sentences
+    page = B.render({"partner": "JPN", "partner_name": "Japan", "as_of": "2025-12-31", "draws": 1, "built_at": "now", "version": "x",
+                     "sections": [sec], "headline": [], "timings": {}}, "html")
+    assert 'data-section="ge" data-status="error"' in page
+    assert "did not converge in 500 iterations" in page
+
+
+def test_renamed_api_function_is_an_error_not_a_skip(monkeypatch):
+    # the sections call the API by name: a function that is gone is a defect the page names (and that
+    # test_every_section_was_computed catches), never a quietly skipped section
     import datetime as dt
 
     monkeypatch.delattr(api, "ge_simulate")
     ctx = S.Context(partner="JPN", partner_name="Japan", as_of=dt.date(2025, 12, 31))
     sec = S.run_builder("ge", "General equilibrium", S.ge_section, ctx)
-    assert sec.status == "unavailable"
-    assert sec.message == "Not available in this build: tariffscope.api.ge_simulate is not part of it."
-    assert not sec.tables and not sec.charts
-    page = B.render({"partner": "JPN", "partner_name": "Japan", "as_of": "2025-12-31", "draws": 1, "built_at": "now", "version": "x",
-                     "sections": [sec], "headline": [], "timings": {}}, "html")
-    assert "Not available in this build" in page
+    assert sec.status == "error"
+    assert "AttributeError" in sec.message and "ge_simulate" in sec.message
 
 
 def test_cli_rejects_bad_options(capsys):

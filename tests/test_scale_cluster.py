@@ -20,7 +20,7 @@ import pytest
 
 from tariffscope.errors import ModelError
 from tariffscope.parallel import get_executor
-from tariffscope.sweep import run_sweep
+from tariffscope.compose.sweep import run_sweep
 
 pytestmark = pytest.mark.cluster
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -53,7 +53,9 @@ def _free_port() -> int:
 
 
 def _worker(address: str, name: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    # Keep the caller's PYTHONPATH too, so workers import the tariffscope under test, not an installed one.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                    os.environ.get("PYTHONPATH")])))
     return subprocess.Popen(
         [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
          "--host", "127.0.0.1", "--name", name],

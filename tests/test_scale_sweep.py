@@ -17,7 +17,7 @@ from tariffscope import api
 from tariffscope.cli import main
 from tariffscope.errors import InputError, ModelError, RuleError
 from tariffscope.parallel import get_executor, seed_int, spawn_seeds
-from tariffscope.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
+from tariffscope.compose.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

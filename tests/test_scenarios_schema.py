@@ -93,7 +93,8 @@ AUTO = ("8703", "8708")
 def fake_panel(day, origins=None, hts10=None, options=None):
     """A toy regime: 232 autos/parts 25% from April 2025; reciprocal 10% (JPN 24% on 2025-04-09) except
     autos and pharma (3004, Annex II); JPN floor of 15% all-in from 2025-09-16."""
-    rows = {"hts10": [], "origin": [], "mfn_rate": [], "s232": [], "ieepa_reciprocal": [], "total_rate": []}
+    # Column names as the engine's panel has them (tariffs.vocabulary): resolve matches them exactly.
+    rows = {"hts10": [], "origin": [], "mfn_rate": [], "rate_232": [], "rate_ieepa_reciprocal": [], "total_rate": []}
     for h, mfn in MFN.items():
         for o in origins or ["JPN", "DEU", "VNM"]:
             auto = h.startswith(AUTO)

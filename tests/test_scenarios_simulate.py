@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tariffscope.scenarios import resolve as rs
+from tariffscope.scenarios import outcomes as so
 from tariffscope.scenarios import run as sr
 
 from test_scenarios_schema import LINES, fake_panel  # noqa: E402
@@ -127,17 +128,37 @@ def test_builtins_on_embedded_data():
 
 
 def test_fast_monte_carlo_kernel_equals_full_solve():
-    """The closed-form kernel used by the Monte Carlo (omega = inf) gives the full solver's headline."""
+    """The closed-form kernel used by the Monte Carlo (omega = inf) gives the full solver's headline,
+    outcome by outcome (both are ``Headline``s built by field name)."""
     problem = sr.prepare([sr.get_scenario(n) for n in NAMES], duty_panel=fake_panel, lines=LINES)
     arr = problem.arrays()
-    pre = sr._precompute(arr)
+    pre = so.precompute(arr)
     rng = np.random.default_rng(5)
     s = problem.sigma * np.exp(0.3 * rng.standard_normal(problem.sigma.shape))
     e = problem.eta * np.exp(0.3 * rng.standard_normal(problem.eta.shape))
     for k in range(len(NAMES)):
-        full = sr.headline(sr._solve(arr, k, s, e), arr, k)
-        fast = sr.fast_headline(arr, pre, k, s, e)
+        full = so.headline(sr._solve(arr, k, s, e), arr, k)
+        fast = so.fast_headline(arr, pre, k, s, e)
+        assert isinstance(full, so.Headline) and isinstance(fast, so.Headline)
+        for name in so.Headline._fields:
+            assert getattr(fast, name) == pytest.approx(getattr(full, name), rel=1e-9, abs=1e-9), (NAMES[k], name)
         np.testing.assert_allclose(fast, full, rtol=1e-9, atol=1e-9)
+
+
+def test_headline_labels_follow_the_named_outcomes():
+    """Labels, units and array columns come from ``Headline``'s fields, in its order; against-differences
+    subtract flows and take ratios of the price indices, by name."""
+    assert so.HEADLINE_KEYS == so.Headline._fields
+    assert [k for k, _, _ in so.HEADLINE] == list(so.Headline._fields)
+    assert all(label and unit for _, label, unit in so.HEADLINE)
+    n = len(so.Headline._fields)
+    h = np.arange(1.0, n + 1) / 10
+    ref = np.full(n, 0.05)
+    d = so.Headline(*so.difference(h, ref))
+    assert d.imports_from_partner == pytest.approx(h[0] - 0.05)
+    j = so.HEADLINE_KEYS.index("importer_price_index")
+    assert d.importer_price_index == pytest.approx((1 + h[j]) / 1.05 - 1)
+    assert d.importer_price_index != pytest.approx(h[j] - 0.05)
 
 
 def test_simulate_against_breakdowns_are_differences():

@@ -15,10 +15,10 @@ from tariffscope.trade import _sample
 @pytest.fixture()
 def sample(monkeypatch):
     """Point the API at the synthetic warehouse (a fresh one per call: the API closes what it opens)."""
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
     from tariffscope.trade import balance as B
 
-    monkeypatch.setattr(db, "open_warehouse", lambda *a, **k: _sample.sample_warehouse())
+    monkeypatch.setattr(warehouse, "open_warehouse", lambda *a, **k: _sample.sample_warehouse())
     monkeypatch.setattr(B, "sector_map", lambda: _sample.SECTOR_MAP)
 
 

@@ -4,23 +4,51 @@ Each function validates its inputs (countries, codes, dates), opens the warehous
 module and returns a typed result with ``.to_frame()`` / ``.to_dict()``. Front ends never touch the
 warehouse or the models directly.
 
-Sections are owned by area; keep each function thin.
+Sections are owned by area; keep each function thin. Every function names its return type; the result
+classes are exported from ``tariffscope`` (``tariffscope.__all__``, loaded on first use).
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the annotations only: importing every area here would slow every CLI start
+    import httpx
+    import pyarrow as pa
+
+    from tariffscope import db
+    from tariffscope.codes.countries import Country
+    from tariffscope.codes.products import HtsDescription
+    from tariffscope.ingest.core import DataStatus, IngestResult
+    from tariffscope.ingest.fetch import PullResult
+    from tariffscope.models.ge_spec import GERun, GESpec
+    from tariffscope.models.gravity import GravityEstimate
+    from tariffscope.panels import IngestReport, PanelBalance, PanelInfo
+    from tariffscope.scenarios.run import ComparisonResult, SimulationResult
+    from tariffscope.scenarios.schema import Scenario
+    from tariffscope.compose.sweep import SweepRun
+    from tariffscope.tariffs.engine import DutyResult
+    from tariffscope.tariffs.etr import EtrResult
+    from tariffscope.tariffs.measures import Catalogue
+    from tariffscope.trade.balance import BalanceResult, BalanceTable
+    from tariffscope.trade.mirror import ReconcileResult
+    from tariffscope.trade.monitor import MonitorResult
 
 __all__: list[str] = []
 
 # --- data (warehouse, ingest, status) ----------------------------------------------------------
 
 
-def open_warehouse(path=None, read_only: bool = False):
+def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> db.Connection:
     """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
 
-    return db.open_warehouse(path, read_only=read_only)
+    return warehouse.open_warehouse(path, read_only=read_only)
 
 
-def ingest(path, kind: str | None = None, con=None, source: str | None = None, **options):
+def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None = None, source: str | None = None,
+           **options: Any) -> IngestResult:
     """Ingest one file (kind auto-detected unless given) in one transaction: an ``IngestResult``.
     Re-ingesting the same file is a no-op; a malformed file raises ``IngestError`` and writes nothing."""
     from tariffscope.ingest.core import ingest as _ingest
@@ -28,14 +56,15 @@ def ingest(path, kind: str | None = None, con=None, source: str | None = None, *
     return _ingest(path, kind=kind, con=con, source=source, **options)
 
 
-def data_status(con=None):
+def data_status(con: db.Connection | None = None) -> DataStatus:
     """What the warehouse holds (sources, vintages, periods, row counts): a ``DataStatus``."""
     from tariffscope.ingest.core import data_status as _status
 
     return _status(con)
 
 
-def pull(what: str, transport=None, con=None, **options):
+def pull(what: str, transport: httpx.BaseTransport | None = None, con: db.Connection | None = None,
+         **options: Any) -> PullResult:
     """Pull from a publisher's API and ingest: what = 'census' | 'hts' | 'fred' (see ingest.fetch): a ``PullResult``.
     ``transport`` swaps the HTTP transport (``httpx.MockTransport`` in tests)."""
     from tariffscope.errors import InputError
@@ -52,7 +81,7 @@ __all__ += ["open_warehouse", "ingest", "data_status", "pull"]
 # --- codes (countries, products, sectors) ------------------------------------------------------
 
 
-def resolve_country(text: str):
+def resolve_country(text: str) -> Country:
     """The ``Country`` (iso3, iso2, name, census_code, m49, japan_customs_code) named by ``text``:
     'JPN', 'JP', 'Japan', 'Korea, South', '5880' (Census), '392' (UN M49), 'EU27', 'WLD'.
     Raises ``InputError`` with a suggestion for anything else."""
@@ -68,11 +97,17 @@ def normalize_hts(text: str) -> str:
     return _normalize(text)
 
 
-def describe_hts(code: str, revision: str | None = None):
-    """``HtsDescription`` of a code in an HTS revision (default: latest loaded), with the full indent chain."""
+def describe_hts(code: str, revision: str | None = None, con: db.Connection | None = None) -> HtsDescription:
+    """``HtsDescription`` of a code in an HTS revision (default: latest loaded), with the full indent chain.
+    ``con``: a warehouse connection to read; None opens the warehouse for this call."""
     from tariffscope.codes.products import describe
 
-    return describe(code, revision)
+    own = _tariff_con(con)
+    try:
+        return describe(code, revision, con=own)
+    finally:
+        if con is None:
+            own.close()
 
 
 def sector_of(code: str) -> str:
@@ -86,7 +121,7 @@ __all__ += ["resolve_country", "normalize_hts", "describe_hts", "sector_of"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
-def _tariff_con(con=None):
+def _tariff_con(con: db.Connection | None = None) -> db.Connection:
     """The caller's connection, else the warehouse opened (and loaded on first use) for this call.
 
     The engine's MFN tables are cached per warehouse file, so a fresh connection per call costs the
@@ -94,20 +129,21 @@ def _tariff_con(con=None):
     """
     if con is not None:
         return con
-    from tariffscope import db
+    from tariffscope.ingest import warehouse
 
-    return db.open_warehouse()
+    return warehouse.open_warehouse()
 
 
 def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: float | None = None,
-         metal_share: float | None = None, options: dict | None = None, con=None):
+         metal_share: float | None = None, options: dict | None = None, con: db.Connection | None = None) -> DutyResult:
     """Every layer of duty on one entry (HTS10, origin, entry date, customs value): a ``DutyResult``."""
     from tariffscope.tariffs.engine import duty as _duty
 
     return _duty(_tariff_con(con), hts10, origin, date, customs_value, quantity, metal_share, options)
 
 
-def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None, con=None):
+def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None,
+               con: db.Connection | None = None) -> pa.Table:
     """Rates for every HTS10 x origin at a date (pyarrow.Table: hts10, origin, mfn_rate, rate_<authority>..., total_rate)."""
     from tariffscope.tariffs.panel import duty_panel as _panel
 
@@ -115,33 +151,36 @@ def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None =
 
 
 def etr(partner: str = "WLD", date=None, start=None, end=None, by: str | None = None,
-        weights: str = "census_import_weights_2024", period: str | None = None, options: dict | None = None, con=None):
+        weights: str = "census_import_weights_2024", period: str | None = None, options: dict | None = None,
+        con: db.Connection | None = None) -> EtrResult:
     """Trade-weighted effective tariff rate on a date or each day of a range: an ``EtrResult``."""
     from tariffscope.tariffs.etr import etr as _etr
 
     return _etr(_tariff_con(con), partner, date=date, start=start, end=end, by=by, weights=weights, period=period, options=options)
 
 
-def etr_series(partner: str, start, end, by: str | None = None, options: dict | None = None, con=None):
+def etr_series(partner: str, start, end, by: str | None = None, options: dict | None = None,
+               con: db.Connection | None = None) -> EtrResult:
     """Daily ETR series over [start, end] with the contribution of each authority."""
     return etr(partner, start=start, end=end, by=by, options=options, con=con)
 
 
-def measures():
+def measures() -> Catalogue:
     """The validated measure catalogue (``Catalogue``: ``.measures``, ``.get(id)``, ``.version``)."""
     from tariffscope.tariffs.measures import load
 
     return load()
 
 
-def check_measures(con=None) -> list[dict]:
+def check_measures(con: db.Connection | None = None) -> list[dict]:
     """Every catalogue heading checked against the HTS revision in force on its effective date."""
     from tariffscope.tariffs.measures import check
 
     return check(_tariff_con(con))
 
 
-def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str = "2025-12", options: dict | None = None, con=None):
+def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str | None = None, options: dict | None = None,
+                          con: db.Connection | None = None) -> list[dict]:
     """Monthly statutory (that month's mix) vs realized (Census calculated duty / imports) rates."""
     from tariffscope.tariffs.etr import statutory_vs_realized as _svr
 
@@ -154,7 +193,7 @@ __all__ += ["duty", "duty_panel", "etr", "etr_series", "measures", "check_measur
 
 
 def balance(reporter: str = "USA", partner: str | list[str] = "JPN", period: str | int = "2024", by: str | None = "sector",
-            currency: str = "USD", con=None):
+            currency: str = "USD", con: db.Connection | None = None) -> BalanceResult | BalanceTable:
     """Goods balance of ``reporter`` with ``partner`` ('YYYY' or 'YYYY-MM'), by sector/HS level, direct or mirror.
 
     ``partner='all'`` or a list gives a ``BalanceTable`` for many partners in one query.
@@ -166,7 +205,8 @@ def balance(reporter: str = "USA", partner: str | list[str] = "JPN", period: str
 
 
 def monitor(reporter: str = "USA", partner: str = "JPN", month: str | None = None, by: str | None = None,
-            from_: str | None = None, to: str | None = None, currency: str = "USD", con=None):
+            from_: str | None = None, to: str | None = None, currency: str = "USD", con: db.Connection | None = None
+            ) -> MonitorResult:
     """Monthly level and y/y change of exports, imports, balance; detail by sector; volume/unit value.
     ``con``: a warehouse connection to read; None opens the warehouse."""
     from tariffscope.trade.monitor import monitor as _monitor
@@ -175,7 +215,7 @@ def monitor(reporter: str = "USA", partner: str = "JPN", month: str | None = Non
 
 
 def reconcile(partner_figures, reporter: str = "JPN", partner: str = "USA", cif_factor: float | None = None,
-              lag_months: int = 0, con=None):
+              lag_months: int = 0, con: db.Connection | None = None) -> ReconcileResult:
     """Split the gap between a partner's published figures (CSV path) and the mirror estimate."""
     from tariffscope.trade import mirror
 
@@ -201,14 +241,14 @@ def scenarios() -> list[dict]:
     return out
 
 
-def load_scenario(spec):
+def load_scenario(spec: str | Path | Scenario) -> Scenario:
     """A validated Scenario from a built-in name, a YAML path or a Scenario (raises RuleError with the YAML path)."""
     from tariffscope.scenarios.run import get_scenario
 
     return get_scenario(spec)
 
 
-def scenario_from_dict(mapping, source: str = "<scenario>"):
+def scenario_from_dict(mapping: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     """A validated Scenario from a mapping (e.g. parsed YAML or JSON); raises RuleError naming the path
     of the first bad field (``<source>: changes[0].rate: ...``). No model run, no warehouse."""
     from tariffscope.scenarios.schema import scenario_from_dict as _from_dict
@@ -218,7 +258,7 @@ def scenario_from_dict(mapping, source: str = "<scenario>"):
 
 def simulate(scenario, draws: int = 0, seed: int = 0, against=None, backend: str = "process",
              workers: int | None = None, progress: bool = True, con=None, panel: str | None = None,
-             importer: str | None = None, year: int | None = None):
+             importer: str | None = None, year: int | None = None) -> SimulationResult:
     """PE simulation of one scenario against the reference regime (MFN only, 2024 flows) or ``against``.
     ``con``: the warehouse connection for import lines and duty panels (None: opened as needed).
     ``panel``, ``importer``, ``year``: run on any importer's HS6 x origin imports from a world panel
@@ -231,7 +271,7 @@ def simulate(scenario, draws: int = 0, seed: int = 0, against=None, backend: str
 
 def compare(scenarios, against=None, draws: int = 100, seed: int = 0, backend: str = "process",
             workers: int | None = None, progress: bool = True, con=None, panel: str | None = None,
-            importer: str | None = None, year: int | None = None):
+            importer: str | None = None, year: int | None = None) -> ComparisonResult:
     """Side-by-side headline outcomes of several scenarios (with Monte Carlo bands when draws > 0);
     ``panel``/``importer``/``year`` as in ``simulate``."""
     from tariffscope.scenarios.run import compare as _compare
@@ -246,7 +286,7 @@ __all__ += ["scenarios", "load_scenario", "scenario_from_dict", "simulate", "com
 
 def estimate_gravity(data, formula: str, cluster: str | None = None, years: list[int] | None = None,
                      international_only: bool = False, derive: dict[str, str] | None = None,
-                     year_column: str = "year"):
+                     year_column: str = "year") -> GravityEstimate:
     """PPML gravity (pyfixest) on a bilateral table (path or DataFrame): a ``GravityEstimate``."""
     import pandas as pd
 
@@ -267,7 +307,8 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
     return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
 
 
-def ge_simulate(spec, draws: int | None = None, workers: int | None = None, backend: str | None = None):
+def ge_simulate(spec: str | Path | GESpec, draws: int | None = None, workers: int | None = None,
+                backend: str | None = None) -> GERun:
     """Solve a GE experiment SPEC (YAML path or ``GESpec``): a ``GERun`` (``.to_frame()``, ``.pairs_frame()``)."""
     from tariffscope.models.ge_spec import run_spec
 
@@ -276,36 +317,25 @@ def ge_simulate(spec, draws: int | None = None, workers: int | None = None, back
 
 __all__ += ["estimate_gravity", "ge_simulate"]
 
-# --- report (brief) ----------------------------------------------------------------------------
-
-
-def build_brief(partner: str = "JPN", as_of=None, out="brief.html", fmt: str = "html", progress: bool = True, draws: int = 50):
-    """Build the one-file HTML (or Markdown, ``fmt='md'``) brief for ``partner``; returns its Path."""
-    from tariffscope.report.brief import build_brief as _build  # late: the brief calls back into this module
-
-    return _build(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=progress, draws=draws)
-
-
-__all__ += ["build_brief"]
-
 # --- scale (executors, sweeps, world panels) -------------------------------------------------
 from tariffscope.parallel import get_executor  # noqa: E402  (the one execution seam: serial | process | dask)
 
 
-def ingest_panel(path, name: str, *, vintage: str | None = None, countries=None, replace: bool = False):
+def ingest_panel(path: str | Path, name: str, *, vintage: str | None = None, countries=None,
+                 replace: bool = False) -> IngestReport:
     """Ingest BACI-style CSV (t,i,j,k,v,q) into world panel ``name`` (partitioned Parquet). -> IngestReport"""
     from tariffscope import panels
 
     return panels.ingest_panel(path, name, vintage=vintage, countries=countries, replace=replace)
 
 
-def list_panels():
+def list_panels() -> list[PanelInfo]:
     from tariffscope import panels
 
     return panels.list_panels()
 
 
-def panel_info(name: str):
+def panel_info(name: str) -> PanelInfo:
     from tariffscope import panels
 
     return panels.panel_info(name)
@@ -317,14 +347,14 @@ def remove_panel(name: str) -> None:
     panels.remove_panel(name)
 
 
-def panel_balance(name: str, reporter: str, partner: str, year: int, by: str = "hs2"):
+def panel_balance(name: str, reporter: str, partner: str, year: int, by: str = "hs2") -> PanelBalance:
     """Balance of any reporter with any partner from world panel ``name`` (USD, by product). -> PanelBalance"""
     from tariffscope import panels
 
     return panels.panel_balance(name, reporter, partner, year, by=by)
 
 
-def panel_imports(name: str, importer: str, year: int, by: str = "hs6"):
+def panel_imports(name: str, importer: str, year: int, by: str = "hs6") -> pa.Table:
     """Import lines (product, origin, value_usd, quantity_t) of any importer: base flows for the PE model."""
     from tariffscope import panels
 
@@ -332,9 +362,10 @@ def panel_imports(name: str, importer: str, year: int, by: str = "hs6"):
 
 
 def sweep(spec, *, out=None, chart_format: str = "png", target: str | None = None, backend: str = "process",
-          workers: int | None = None, cluster: str | None = None, progress: bool = True, charts: bool = True):
+          workers: int | None = None, cluster: str | None = None, progress: bool = True, charts: bool = True
+          ) -> SweepRun:
     """Run a model (pe | ge | plug-in) over a grid of parameters; tidy table, charts, target point. -> SweepRun"""
-    from tariffscope.sweep import sweep as _sweep
+    from tariffscope.compose.sweep import sweep as _sweep
 
     return _sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,
                   cluster=cluster, progress=progress, charts=charts)

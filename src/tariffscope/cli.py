@@ -1,41 +1,24 @@
 """The ``tariffscope`` command line: a typer app whose commands parse options, call ``api``, render.
 
-Commands live in ``tariffscope.clicmd.*`` (one module per area) and register themselves on ``app``
-or on its sub-apps. Any ``TariffscopeError`` becomes one line ``Error: ...`` and exit code 1.
+Commands live in ``tariffscope.clicmd.*`` (one module per area) and register themselves on the apps of
+``tariffscope.clicmd._app``; this module sits above them, imports them and runs the app. Any
+``TariffscopeError`` becomes one line ``Error: ...`` and exit code 1.
 """
 from __future__ import annotations
 
 import sys
 
 import typer
-from rich.console import Console
 
+from tariffscope.clicmd._app import app, err_console
 from tariffscope.errors import TariffscopeError
 
-app = typer.Typer(
-    name="tariffscope",
-    help="Trade imbalances and US tariff policy from official data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-data_app = typer.Typer(help="Load, pull and inspect data in the warehouse.", no_args_is_help=True)
-measures_app = typer.Typer(help="The tariff measure catalogue: list, show, check against the HTS.", no_args_is_help=True)
-scenarios_app = typer.Typer(help="Scenario files: list, show, validate.", no_args_is_help=True)
-gravity_app = typer.Typer(help="Structural gravity: PPML estimation.", no_args_is_help=True)
-ge_app = typer.Typer(help="General-equilibrium counterfactuals.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-app.add_typer(measures_app, name="measures")
-app.add_typer(scenarios_app, name="scenarios")
-app.add_typer(gravity_app, name="gravity")
-app.add_typer(ge_app, name="ge")
-
-console = Console()
-err_console = Console(stderr=True)
+# ``tariffscope.cli.app`` stays the assembled command group (after ``_register()``): tests and docs walk it
+__all__ = ["app", "main", "run"]
 
 
 def _register() -> None:
-    # Importing each module registers its commands on the apps above.
+    # Importing each module registers its commands on the apps of clicmd._app.
     from tariffscope.clicmd import codes, data, demo, gravity, report, scale, scenarios, tariffs, trade  # noqa: F401
 
 

@@ -27,5 +27,3 @@ def raw_data_dir() -> Path:
         return Path(env).expanduser()
     return (REPO_DIR.parent / "shared" / "data").resolve()
 
-
-DEFAULT_WEIGHT_YEAR = 2024

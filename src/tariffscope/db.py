@@ -1,8 +1,10 @@
 """The warehouse: the only module that imports duckdb.
 
-A DuckDB file under ``$TARIFFSCOPE_HOME`` with a versioned schema. ``open_warehouse()`` creates it
-on first use, applies pending migrations and loads the embedded fact tables (no network needed).
-Writers change it only inside ``transaction()``: a whole ingest lands or nothing does.
+A DuckDB file under ``$TARIFFSCOPE_HOME`` with a versioned schema. ``connect()`` creates it on first use
+and applies pending migrations; filling it with the embedded fact tables is an ingest, one layer up
+(``tariffscope.ingest.warehouse.open_warehouse``): this module imports nothing of tariffscope but
+``config`` and ``errors``. Writers change it only inside ``transaction()``: a whole ingest lands or
+nothing does.
 """
 from __future__ import annotations
 
@@ -118,6 +120,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "ingest_replacements: each ingest that replaced an earlier version of the same file (source + file name)",
+        [
+            """CREATE TABLE ingest_replacements (
+                new_ingest_id INTEGER NOT NULL,    -- ingest_log row of the version now loaded
+                old_ingest_id INTEGER NOT NULL,    -- ingest_log row of the version whose rows were removed
+                source        VARCHAR NOT NULL,
+                file_name     VARCHAR NOT NULL,
+                old_sha256    VARCHAR NOT NULL,
+                new_sha256    VARCHAR NOT NULL,
+                old_vintage   VARCHAR,
+                new_vintage   VARCHAR,
+                rows_removed  BIGINT  NOT NULL,
+                rows_added    BIGINT  NOT NULL,
+                replaced_at   TIMESTAMP NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -158,7 +179,7 @@ def transaction(con: Connection) -> Iterator[Connection]:
 def connect(path: str | Path | None = None, read_only: bool = False) -> Connection:
     """A connection to the warehouse file (default ``$TARIFFSCOPE_HOME/warehouse.duckdb``), migrated.
 
-    Does not load data; most callers want ``open_warehouse()``.
+    Does not load data; most callers want ``tariffscope.ingest.warehouse.open_warehouse()``.
     """
     path = Path(path) if path is not None else config.warehouse_path()
     if read_only:
@@ -186,17 +207,6 @@ def _open(path: Path, read_only: bool) -> Connection:
 def _quiet(con: Connection) -> Connection:
     # DuckDB's own progress bar would interleave with tariffscope's output (and JSON on stdout).
     con.execute("SET enable_progress_bar = false")
-    return con
-
-
-def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> Connection:
-    """Connect, migrate, and on first use load the embedded fact tables shipped with the package."""
-    if read_only:
-        return connect(path, read_only=True)
-    con = connect(path)
-    from tariffscope.ingest import embedded  # late import: ingest depends on db, not the reverse
-
-    embedded.ensure_loaded(con)
     return con
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tariffscope import api
-from tariffscope.cli import app
+from tariffscope.clicmd._app import app
 from tariffscope.errors import InputError
 
 codes_app = typer.Typer(help="Code lists: countries, HTS codes, rate texts, sectors.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tariffscope import api
-from tariffscope.cli import data_app
+from tariffscope.clicmd._app import data_app
 from tariffscope.errors import InputError
 
 console = Console(width=160)

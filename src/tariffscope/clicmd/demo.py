@@ -5,9 +5,8 @@ import os
 from pathlib import Path
 
 from tariffscope import api
-from tariffscope.cli import app, console
+from tariffscope.clicmd._app import app, console
 from tariffscope.report import fmt
-from tariffscope.report.sections import as_dict, get, norm_sources
 
 
 @app.command("demo")
@@ -16,20 +15,18 @@ def demo_cmd() -> None:
 
     The brief goes to $TARIFFSCOPE_HOME/brief.html when TARIFFSCOPE_HOME is set, else ./brief.html.
     """
-    balance = getattr(api, "balance", None)
-    if callable(balance):
-        res = as_dict(balance(reporter="USA", partner="JPN", period="2024"))
-        cur = get(res, "currency", default="USD")
-        console.print("[bold]US goods trade with Japan, 2024[/]")
-        console.print(f"  US exports to Japan     {fmt.money(get(res, 'exports'), cur, 2):>14}")
-        console.print(f"  US imports from Japan   {fmt.money(get(res, 'imports'), cur, 2):>14}")
-        console.print(f"  Balance                 {fmt.money(get(res, 'balance'), cur, 2):>14}")
-        for s in norm_sources(get(res, "sources")):
-            bits = [str(s.get("source"))] + [str(s[k]) for k in ("title", "vintage") if s.get(k)]
-            console.print(f"  [dim]source: {' · '.join(bits)}[/]", highlight=False)
-    else:
-        console.print("[yellow]The balance (tariffscope.api.balance) is not available in this build.[/]")
+    res = api.balance(reporter="USA", partner="JPN", period="2024")
+    cur = res.currency
+    console.print("[bold]US goods trade with Japan, 2024[/]")
+    console.print(f"  US exports to Japan     {fmt.money(res.exports, cur, 2):>14}")
+    console.print(f"  US imports from Japan   {fmt.money(res.imports, cur, 2):>14}")
+    console.print(f"  Balance                 {fmt.money(res.balance, cur, 2):>14}")
+    for s in res.sources:
+        bits = [s.source] + [v for v in (s.title, s.vintage) if v]
+        console.print(f"  [dim]source: {' · '.join(bits)}[/]", highlight=False)
     home = os.environ.get("TARIFFSCOPE_HOME")
     out = (Path(home).expanduser() if home else Path.cwd()) / "brief.html"
-    path = api.build_brief(partner="JPN", out=out, fmt="html", progress=True)
+    from tariffscope.report.brief import build_brief  # late, as in the brief command
+
+    path = build_brief(partner="JPN", out=out, fmt="html", progress=True)
     console.print(f"Brief written to {path}", highlight=False, soft_wrap=True)

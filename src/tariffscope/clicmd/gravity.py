@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tariffscope import api
-from tariffscope.cli import console, ge_app, gravity_app
+from tariffscope.clicmd._app import console, ge_app, gravity_app
 from tariffscope.errors import InputError
 
 

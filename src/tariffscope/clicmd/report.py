@@ -6,8 +6,7 @@ from typing import Optional
 
 import typer
 
-from tariffscope import api
-from tariffscope.cli import app, console
+from tariffscope.clicmd._app import app, console
 from tariffscope.errors import InputError
 
 
@@ -26,7 +25,9 @@ def brief_cmd(
     """
     if fmt not in ("html", "md"):
         raise InputError(f"--format must be html or md, got {fmt!r}")
-    path = api.build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
+    from tariffscope.report.brief import build_brief  # late: jinja2 and the sections load only for this command
+
+    path = build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
     console.print(str(path), highlight=False, soft_wrap=True)
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from tariffscope import api
-from tariffscope.cli import app, console, data_app, err_console
+from tariffscope.clicmd._app import app, console, data_app, err_console
 from tariffscope.errors import InputError
 
 panel_app = typer.Typer(help="World panels: bilateral HS6 trade (BACI-style CSV) as partitioned Parquet.",

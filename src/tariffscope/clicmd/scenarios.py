@@ -14,8 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from tariffscope import api
+from tariffscope.clicmd._app import app, scenarios_app
 from tariffscope.clicmd._render import csv_text
-from tariffscope.cli import app, scenarios_app
 from tariffscope.errors import InputError
 
 console = Console(width=170)

@@ -13,8 +13,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from tariffscope.cli import app, console, measures_app
+from tariffscope.clicmd._app import app, console, measures_app
 from tariffscope.errors import InputError
+from tariffscope.tariffs.vocabulary import SHORT_LABELS as SHORT
 
 FORMATS = ("table", "json", "csv")
 
@@ -23,10 +24,6 @@ def _fmt(value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InputError(f"unknown format {value!r}: use one of {', '.join(allowed)}")
     return value
-
-
-SHORT = {"mfn_rate": "mfn", "rate_232": "232", "rate_ieepa_reciprocal": "recip", "rate_ieepa_fentanyl": "fent",
-         "rate_301": "301", "rate_201": "201", "rate_122": "122"}
 
 
 def _pct(x: float) -> str:

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tariffscope import api
+from tariffscope.clicmd._app import app
 from tariffscope.clicmd._render import csv_text
-from tariffscope.cli import app
 from tariffscope.errors import InputError
 from tariffscope.trade._common import fmt_money
 

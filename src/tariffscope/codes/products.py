@@ -3,7 +3,8 @@
 ``normalize_hts`` accepts what people type (``'8703.23.01.40'``, ``'8703230140'``, ``'8703 23'``,
 ``'8703.23'``) and returns digits; anything that is not 2, 4, 6, 8 or 10 digits raises ``InputError``
 with a suggestion. ``describe`` and ``validate_hts10`` read the warehouse table ``hts_lines`` (one
-row per numbered line per HTS revision): descriptions are the HTS's own, joined up the indent chain
+row per numbered line per HTS revision) through the caller's connection (codes sit below ingest, so
+they never open the warehouse themselves: ``api.describe_hts`` does): descriptions are the HTS's own, joined up the indent chain
 ("Motor cars ...: Other vehicles ...: Other: New: ..."). The HTS's un-numbered header rows ("Other:",
 "New:") are not in the warehouse; they ship in ``codes/data/hts_headers.csv.gz`` (built from the 44
 revisions 2025 basic .. 2026 rev 10 by ``scripts/build_code_lists.py``). For a revision outside that
@@ -18,9 +19,12 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tariffscope.errors import InputError
+
+if TYPE_CHECKING:
+    from tariffscope import db
 
 VALID_LEVELS = (2, 4, 6, 8, 10)
 _DATA = Path(__file__).resolve().parent / "data"
@@ -82,29 +86,20 @@ def _rev_key(name: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
 
 
-def _con(con):
-    if con is not None:
-        return con
-    from tariffscope import db
-
-    return db.open_warehouse()
-
-
 def _rows(con, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     from tariffscope import db
 
     return db.query(con, sql, params).to_pylist()
 
 
-def revisions(con=None) -> list[str]:
+def revisions(con: db.Connection) -> list[str]:
     """HTS revision names in the warehouse, oldest first (by ``hts_revisions.seq``, else by name)."""
-    con = _con(con)
     names = {r["revision"] for r in _rows(con, "SELECT DISTINCT revision FROM hts_lines", [])}
     seq = {r["revision"]: r["seq"] for r in _rows(con, "SELECT revision, seq FROM hts_revisions", [])}
     return sorted(names, key=lambda n: (seq.get(n, _rev_key(n)[0] * 100 + _rev_key(n)[1]), n))
 
 
-def latest_revision(con=None) -> str:
+def latest_revision(con: db.Connection) -> str:
     revs = revisions(con)
     if not revs:
         from tariffscope.errors import DataNotFoundError
@@ -147,13 +142,12 @@ class HtsDescription:
         return asdict(self) | {"dotted": self.dotted}
 
 
-def describe(code: str, revision: str | None = None, con=None) -> HtsDescription:
+def describe(code: str, revision: str | None = None, *, con: db.Connection) -> HtsDescription:
     """Description of an HS/HTS code in a revision (default: the latest loaded), walking up the indents.
 
     A code with no line of its own (an HS6 like 8704.21 whose only line is 8704.21.01.00) is described
     by the first line under it. Raises ``InputError`` (with the nearest codes) if nothing matches.
     """
-    con = _con(con)
     d = normalize_hts(code)
     revision = revision or latest_revision(con)
     _check_revision(con, revision)
@@ -274,11 +268,10 @@ def _not_found_message(con, d: str, revision: str) -> str:
     return msg
 
 
-def validate_hts10(code: str, revision: str, con=None) -> str:
+def validate_hts10(code: str, revision: str, con: db.Connection) -> str:
     """The 10-digit code if it is a statistical line of ``revision`` (or an 8-digit line without statistical
     suffixes + '00', as the tariff engine keys them); else ``InputError`` naming the nearest lines and the
     revisions where the code is valid."""
-    con = _con(con)
     d = normalize_hts(code)
     _check_revision(con, revision)
     if len(d) != 10:

@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+)
 
 KIND = "census_api"
 TITLE = "US Census Bureau international trade API (imports/hs, exports/hs)"
@@ -109,10 +111,12 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     for stem in dict.fromkeys(stems):
         flow, regime, basis = VALUE_COLUMNS[stem]
         suf = "_YR" if f"{stem}_YR" in names else "_MO"
-        value = numbers(path, t[f"{stem}{suf}"], f"{stem}{suf}", first_line)
-        duty = numbers(path, t[f"CAL_DUT{suf}"], f"CAL_DUT{suf}", first_line) if stem == "CON_VAL" and f"CAL_DUT{suf}" in names else None
+        # values, duties and quantities: finite and never negative, each error at its own file line
+        value = numbers(path, t[f"{stem}{suf}"], f"{stem}{suf}", first_line, minimum=0, lines=rowno)
+        duty = (numbers(path, t[f"CAL_DUT{suf}"], f"CAL_DUT{suf}", first_line, minimum=0, lines=rowno)
+                if stem == "CON_VAL" and f"CAL_DUT{suf}" in names else None)
         qcol = f"{QTY_COLUMNS[stem]}{suf}"
-        qty = numbers(path, t[qcol], qcol, first_line) if qcol in names else None
+        qty = numbers(path, t[qcol], qcol, first_line, minimum=0, lines=rowno) if qcol in names else None
         unit = pc.cast(t["UNIT_QY1"], pa.string()) if qty is not None and "UNIT_QY1" in names else None
         if pc.any(pc.is_null(value)).as_py():
             i = pc.index(pc.is_null(value), True).as_py()
@@ -130,6 +134,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             )
         )
     flows = pa.concat_tables(parts)
+    refuse_duplicates(path, flows, pa.concat_arrays([rowno] * len(parts)), pa.concat_arrays([cty] * len(parts)))
     flows = sum_duplicates(flows, notes)
     return ParsedFile(KIND, path, {"trade_flows": flows}, source or default_source(KIND, path), TITLE, PUBLISHER, vintage, notes)
 

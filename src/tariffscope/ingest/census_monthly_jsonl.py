@@ -9,8 +9,10 @@ Each line is ``{"source_path": ".../trade_by_country/2024.json" | ".../duties_by
 * ``duties_by_country`` rows: ``duties`` (calculated duty, USD) and ``import_value`` (imports for
   consumption, customs value, USD) by month, plus ``*_year``.
 
-Every row is checked: 12 months, months summing to the year field. A line repeated verbatim is
-read once (said in the notes); two different rows for the same country and year are an error.
+Every row is checked: 12 finite, non-negative months summing to the year field. Two rows for the
+same country and year (even a line repeated verbatim) are an error naming both lines: a repeat
+usually means two extracts were joined, and which copy is right is for the user to say. The file
+must end with a line end (a last line cut short is refused).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, read_text
+from tariffscope.ingest.numbers import NumberFormatError, as_number
 
 KIND = "census_monthly_jsonl"
 TITLE = "Census monthly goods trade and calculated duties by country (JSON lines)"
@@ -31,9 +34,11 @@ def _months(path: Path, line: int, row: dict, key: str, year_key: str, tol: floa
     vals = row.get(key)
     if not isinstance(vals, list) or len(vals) != 12:
         raise IngestError(path, line, f"{key!r} must be a list of 12 monthly values")
-    for v in vals:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise IngestError(path, line, f"bad number {v!r} in {key!r}")
+    for v in vals + ([row[year_key]] if row.get(year_key) is not None else []):
+        try:
+            as_number(v, minimum=0)
+        except NumberFormatError as exc:
+            raise IngestError(path, line, f"bad number {v!r} in {key!r} ({exc.reason})") from None
     total = row.get(year_key)
     if isinstance(total, (int, float)) and abs(sum(vals) - total) > tol:
         raise IngestError(path, line, f"{key!r} months sum to {sum(vals):,.1f} but {year_key!r} is {total:,.1f}")
@@ -45,7 +50,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     recs: list[dict] = []
     seen: dict[tuple, tuple[int, str]] = {}
     notes: list[str] = []
-    for ln, text in enumerate(read_text(path).splitlines(), start=1):
+    for ln, text in enumerate(read_text(path, whole_lines=True).splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -61,10 +66,9 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         key = (kind, row["country_code"], row["year"])
         canon = json.dumps(row, sort_keys=True)
         if key in seen:
-            if seen[key][1] == canon:
-                notes.append(f"line {ln} repeats line {seen[key][0]} verbatim; read once")
-                continue
-            raise IngestError(path, ln, f"second, different {kind} row for {row['country_code']} {row['year']} (first at line {seen[key][0]})")
+            how = "repeats it verbatim" if seen[key][1] == canon else "has different figures"
+            raise IngestError(path, ln, f"duplicate row: line {ln} is a second {kind} row for {row['country_code']} {row['year']} "
+                                        f"(first at line {seen[key][0]}; it {how}); keep one of them")
         seen[key] = (ln, canon)
         year = row["year"]
         if not isinstance(year, int) or not 1900 < year < 2100:

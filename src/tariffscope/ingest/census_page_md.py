@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, read_text
-from tariffscope.ingest.numbers import NumberFormatError, parse_number
+from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, parse_number
 
 KIND = "census_page_md"
 TITLE = "Census trade in goods with a country (balance page tables)"
@@ -31,7 +31,7 @@ MONTHLY = ["Year", "Month", "Export (M USD)", "Import (M USD)", "Balance (M USD)
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
     path = Path(path)
-    lines = read_text(path).splitlines()
+    lines = read_text(path, whole_lines=True).splitlines()
     partner_code = fetched = None
     for ln in lines[:20]:
         m = re.search(r"\*\*Partner\*\*:\s*.*\((\d{4})\)", ln)
@@ -45,6 +45,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         vintage = f"census.gov balance page fetched {fetched}" if fetched else None
     recs = []
     header = None
+    seen: dict[str, int] = {}
     for i, ln in enumerate(lines, start=1):
         if not ln.startswith("|"):
             header = None if not ln.strip() else header
@@ -72,9 +73,15 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         try:
             exp, imp, bal = (parse_number(x) for x in nums)
         except NumberFormatError as exc:
-            raise IngestError(path, i, f"bad number {exc.text!r}") from None
+            why = "" if exc.reason == NOT_A_NUMBER else f" ({exc.reason})"
+            raise IngestError(path, i, f"bad number {exc.text!r}{why}") from None
         if None in (exp, imp, bal):
             raise IngestError(path, i, "missing value")
+        if exp < 0 or imp < 0:
+            raise IngestError(path, i, f"negative export or import ({exp}, {imp}): trade values are never negative")
+        if period in seen:  # stored twice, a month would count double in every sum
+            raise IngestError(path, i, f"duplicate row: line {i} repeats period {period} of line {seen[period]}; remove one of them")
+        seen[period] = i
         if abs((exp - imp) - bal) > 0.2:
             raise IngestError(path, i, f"balance {bal} is not export - import ({exp} - {imp})")
         recs += [("exports", "total", "fas", period, freq, exp), ("imports", "general", "customs", period, freq, imp)]

@@ -7,7 +7,6 @@ ingest step is a plain ``INSERT ... SELECT`` with no per-kind logic. Every probl
 """
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from collections.abc import Iterable, Mapping
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError, InputError
-from tariffscope.ingest.numbers import NumberFormatError, parse_numbers
+from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, first_below, parse_numbers
 
 TRADE_FLOWS = pa.schema(
     [
@@ -156,12 +155,28 @@ def make_table(schema: pa.Schema, n: int, columns: Mapping[str, Any]) -> pa.Tabl
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def numbers(path: Path, column: pa.Array | pa.ChunkedArray, name: str, first_line: int, blank: tuple[str, ...] = ()) -> pa.Array:
-    """Strict numeric column; a bad cell becomes IngestError naming the file line (first_line = line of row 0)."""
+def numbers(path: Path, column: pa.Array | pa.ChunkedArray, name: str, first_line: int, blank: tuple[str, ...] = (),
+            minimum: float | None = None, lines: pa.Array | None = None) -> pa.Array:
+    """Strict numeric column: finite numbers (and ``>= minimum`` when given), nulls for blanks.
+
+    A bad cell becomes IngestError naming the file line: ``lines[i]`` when given (rows filtered out
+    before), else ``first_line + i``.
+    """
+
+    def line(i: int) -> int:
+        return int(lines[i].as_py()) if lines is not None else first_line + i
+
     try:
-        return parse_numbers(column, blank=blank)
+        out = parse_numbers(column, blank=blank)
     except NumberFormatError as exc:
-        raise IngestError(path, first_line + (exc.index or 0), f"bad number {exc.text!r} in column {name!r}") from None
+        why = "" if exc.reason == NOT_A_NUMBER else f": {exc.reason}; every stored figure must be a finite number"
+        raise IngestError(path, line(exc.index or 0), f"bad number {exc.text!r} in column {name!r}{why}") from None
+    if minimum is not None:
+        i = first_below(out, minimum)
+        if i is not None:
+            raise IngestError(path, line(i), f"{name!r} is {out[i].as_py():,g}, below {minimum:g}: trade values, "
+                                             "duties and quantities are never negative; correct the cell")
+    return out
 
 
 def check_header(path: Path, line: int, got: Iterable[str], expected: Iterable[str]) -> None:
@@ -178,17 +193,28 @@ def require_columns(path: Path, line: int, got: Iterable[str], needed: Iterable[
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it ends in .gz; a truncated or corrupt gzip names the line reached."""
+    """The file's bytes, gunzipped when it ends in .gz; a truncated or corrupt gzip names the line reached.
+
+    Every gzip member is read (``cat a.gz b.gz`` is one valid gzip file); bytes after the last member
+    that are not another member are an error, not silently dropped.
+    """
     raw = Path(path).read_bytes()
     if not str(path).endswith(".gz"):
         return raw
-    d = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
     out = io.BytesIO()
+    rest = raw
     try:
-        for i in range(0, len(raw), 1 << 20):
-            out.write(d.decompress(raw[i : i + (1 << 20)]))
-        if not d.eof:
-            raise EOFError("compressed stream ends before the end-of-stream marker")
+        while True:
+            d = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+            for i in range(0, len(rest), 1 << 20):
+                out.write(d.decompress(rest[i : i + (1 << 20)]))
+                if d.eof:
+                    break
+            if not d.eof:
+                raise EOFError("compressed stream ends before the end-of-stream marker")
+            rest = d.unused_data + rest[i + (1 << 20):]
+            if not rest.strip(b"\0"):  # some writers pad the last member with zero bytes
+                break
     except (zlib.error, EOFError) as exc:
         got = out.getvalue()
         line = got.count(b"\n") + 1
@@ -196,13 +222,26 @@ def read_bytes(path: Path) -> bytes:
     return out.getvalue()
 
 
-def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
+def read_text(path: Path, encoding: str = "utf-8-sig", whole_lines: bool = False) -> str:
+    """The file as text. ``whole_lines``: a line-based file (CSV, JSON lines, Markdown) must end with a
+    newline, so one cut inside its last line (a number cut to fewer digits) is refused, not stored."""
     data = read_bytes(path)
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise IngestError(path, line, f"not {encoding} text ({exc.reason})") from None
+    if whole_lines:
+        require_final_newline(path, data)
+    return text
+
+
+def require_final_newline(path: Path, data: bytes) -> None:
+    """IngestError unless ``data`` (a text file's bytes) is empty or ends with a line end."""
+    if data and not data.endswith((b"\n", b"\r")):
+        line = data.count(b"\n") + 1
+        raise IngestError(path, line, "the file ends inside this line (no line end after it): it looks truncated; "
+                                      "copy or download it again (if it is complete, end it with a newline)")
 
 
 def gzip_ok(path: Path) -> None:
@@ -293,8 +332,52 @@ FLOW_KEY = ["reporter", "partner", "flow", "trade_regime", "period", "frequency"
             "value_basis", "currency", "quantity_unit"]
 
 
+# A file's natural key for a flow: one value per partner, product, period, flow and value basis
+# (the quantity unit is an attribute of the value, not part of what it measures).
+DUPLICATE_KEY = [c for c in FLOW_KEY if c != "quantity_unit"]
+
+
+def refuse_duplicates(path: Path, flows: pa.Table, lines: pa.Array | list[int], partner: pa.Array | None = None) -> None:
+    """Two rows of one file with the same natural key are an IngestError naming both lines.
+
+    ``partner`` is the partner as the file spells it (a Census code, a name), so two different
+    source partners that map to one ISO3 (Gaza Strip and West Bank -> PSE) are not duplicates:
+    ``sum_duplicates`` adds those up afterwards. Anything else repeated is neither summed nor
+    stored twice: a second copy of a row would double the figure.
+    """
+    if flows.num_rows < 2:
+        return
+    keys = flows.select(DUPLICATE_KEY)
+    if partner is not None:
+        p = partner.combine_chunks() if isinstance(partner, pa.ChunkedArray) else partner
+        keys = keys.set_column(keys.column_names.index("partner"), "partner", pc.cast(p, pa.string()))
+    if keys.group_by(DUPLICATE_KEY, use_threads=False).aggregate([]).num_rows == keys.num_rows:
+        return
+    keys = keys.append_column("line_", pa.array(lines, pa.int64()) if not isinstance(lines, pa.Array) else pc.cast(lines, pa.int64()))
+    g = keys.group_by(DUPLICATE_KEY, use_threads=False).aggregate([("line_", "min"), ("line_", "max"), ("line_", "count")])
+    g = g.filter(pc.greater(g["line__count"], 1))
+    j = pc.index(g["line__max"], pc.min(g["line__max"])).as_py()  # the repeat met first in the file
+    r = {c: g[c][j].as_py() for c in g.column_names}
+    what = f"partner {r['partner']!r}, product {r['product_code']}, period {r['period']}, {r['flow']} ({r['value_basis']} value)"
+    more = f" ({r['line__count']} rows in all)" if r["line__count"] > 2 else ""
+    raise IngestError(path, r["line__max"], f"duplicate row: line {r['line__max']} repeats the key of line {r['line__min']}{more}: "
+                                            f"{what}; duplicates are neither summed nor stored twice: remove the extra row")
+
+
+def first_duplicate(table: pa.Table, key: list[str]) -> dict[str, Any] | None:
+    """The key values and count of the first key that occurs more than once in ``table``, or None."""
+    if table.num_rows < 2 or table.group_by(key, use_threads=False).aggregate([]).num_rows == table.num_rows:
+        return None
+    g = table.select(key).group_by(key, use_threads=False).aggregate([([], "count_all")])
+    g = g.filter(pc.greater(g["count_all"], 1))
+    return {c: g[c][0].as_py() for c in g.column_names}
+
+
 def sum_duplicates(flows: pa.Table, notes: list[str]) -> pa.Table:
-    """Rows that share a key after country mapping (Gaza Strip and West Bank -> PSE) are summed, and said so."""
+    """Rows that share a key after country mapping (Gaza Strip and West Bank -> PSE) are summed, and said so.
+
+    Call ``refuse_duplicates`` first: only rows of different source partners may be summed here.
+    """
     if flows.num_rows == 0:
         return flows
     # Cheap pre-check: without two source rows mapped to one partner for the same product and period,

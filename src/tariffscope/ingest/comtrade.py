@@ -22,9 +22,12 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, map_column, numbers, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+)
 
 KIND = "comtrade"
 TITLE = "UN Comtrade"
@@ -38,8 +41,9 @@ COMTRADE_M49 = {"842": "840", "251": "250", "579": "578", "757": "756", "699": "
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None, cmd_code: str | None = None) -> ParsedFile:
     path = Path(path)
-    text = read_text(path)
-    if path.name.endswith((".json", ".json.gz")):
+    is_json = path.name.endswith((".json", ".json.gz"))
+    text = read_text(path, whole_lines=not is_json)  # JSON is checked whole by its parser
+    if is_json:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -73,11 +77,13 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         if not (y.isdigit() and len(y) == 4):
             raise IngestError(path, lines[i], f"bad refYear {y!r}")
     if "partnerCode" in header:
-        partner = map_column(path, pa.array([COMTRADE_M49.get(r["partnerCode"], r["partnerCode"]) for r in records], pa.string()), "m49", first)
+        source_partner = pa.array([COMTRADE_M49.get(r["partnerCode"], r["partnerCode"]) for r in records], pa.string())
+        partner = map_column(path, source_partner, "m49", first)
     elif "partnerISO" in header:
-        partner = map_column(path, col("partnerISO"), "name", first)
+        source_partner = col("partnerISO")
+        partner = map_column(path, source_partner, "name", first)
     else:
-        partner = pa.array(["WLD"] * n, pa.string())
+        partner = source_partner = pa.array(["WLD"] * n, pa.string())
     if "reporterCode" in header:
         reps = set(col("reporterCode").to_pylist())
         rmap = iso3_for(path, [COMTRADE_M49.get(r, r) for r in reps], "m49")
@@ -99,9 +105,11 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         codes = pa.array([cmd_code] * n, pa.string())
     else:
         raise IngestError(path, 1, "no cmdCode column: say which HS code the values are for (cmd_code=...)")
-    value = numbers(path, col(vf[0]), vf[0], first)
+    value = numbers(path, col(vf[0]), vf[0], first, minimum=0)
+    if value.null_count:  # the warehouse needs a value on every row: a blank one is not zero
+        raise IngestError(path, lines[pc.index(pc.is_null(value), True).as_py()], f"missing value in {vf[0]!r}")
     qcol = "qty" if "qty" in header else "quantity" if "quantity" in header else None
-    qty = numbers(path, col(qcol), qcol, first) if qcol else None
+    qty = numbers(path, col(qcol), qcol, first, minimum=0) if qcol else None
     if "qtyUnitAbbr" in header:
         unit = pa.array([UNITS.get(r["qtyUnitAbbr"], r["qtyUnitAbbr"]) for r in records], pa.string())
     else:
@@ -117,6 +125,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         ),
     )
     notes: list[str] = []
+    refuse_duplicates(path, flows, lines, source_partner)
     flows = sum_duplicates(flows, notes)
     return ParsedFile(KIND, path, {"trade_flows": flows}, source or default_source(KIND, path), TITLE, PUBLISHER, vintage, notes)
 

@@ -1,11 +1,17 @@
 """``ingest(path)``: one file into the warehouse, whole or not at all, once.
 
 1. The kind is detected from the extension and the first bytes (or given: ``kind=``).
-2. The file's sha256 is looked up in ``ingest_log``: a file already ingested is a no-op that says
-   when. (An HTS revision already loaded from the same file, e.g. with the embedded data, too.)
+2. The file's sha256 is looked up in ``ingest_log``: a file already ingested (and not since replaced)
+   is a no-op that says when. (An HTS revision already loaded from the same file, e.g. with the
+   embedded data, too.)
 3. The reader turns the file into warehouse-shaped Arrow tables. Any problem is an
-   ``IngestError(path, line, reason)`` raised before anything is written.
-4. One transaction inserts every table, the ``sources`` row and the ``ingest_log`` row.
+   ``IngestError(path, line, reason)`` raised before anything is written; so is a table that still
+   holds a non-finite or negative figure or two rows with one natural key (``check_tables``).
+4. One transaction inserts every table, the ``sources`` row and the ``ingest_log`` row. A new version
+   of a file already ingested (same source, same file name, other bytes) replaces the old version's
+   rows in that same transaction, updates the ``sources`` row and is recorded in
+   ``ingest_replacements``: versions are never mixed. New rows whose key is already stored under the
+   same source from another file are refused (two files would be mixed).
 
 ``data_status(con)`` summarizes what is loaded: per source its vintage, periods and row counts.
 """
@@ -40,7 +46,8 @@ from tariffscope.ingest import (
     usatradeonline_csv,
     usato_json,
 )
-from tariffscope.ingest.common import ParsedFile
+from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
+from tariffscope.ingest.warehouse import open_warehouse
 
 READERS: dict[str, ModuleType] = {
     "census_api": census_api,
@@ -75,6 +82,7 @@ class IngestResult:
     seconds: float = 0.0
     ingested_at: str | None = None
     sha256: str = ""
+    replaced: list[dict[str, Any]] = field(default_factory=list)  # earlier versions of this file whose rows were removed
 
     @property
     def total_rows(self) -> int:
@@ -85,7 +93,11 @@ class IngestResult:
         if self.status == "already":
             return f"{Path(self.path).name}: already ingested on {self.ingested_at} ({self.source}, ingest {self.ingest_id}); nothing to do"
         parts = ", ".join(f"{n:,} {t}" for t, n in self.rows.items() if n)
-        return f"{Path(self.path).name}: ingested {parts} as source {self.source} ({self.kind}, ingest {self.ingest_id}) in {self.seconds:.2f}s"
+        msg = f"{Path(self.path).name}: ingested {parts} as source {self.source} ({self.kind}, ingest {self.ingest_id}) in {self.seconds:.2f}s"
+        for r in self.replaced:
+            msg += (f"; replaced the earlier version of this file (ingest {r['old_ingest_id']}, sha256 {r['old_sha256'][:12]}, {r['rows_removed']:,} rows, "
+                    f"vintage {r['old_vintage']})")
+        return msg
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"message": self.message, "total_rows": self.total_rows}
@@ -208,11 +220,16 @@ def _head(path: Path, n: int = 4096) -> str:
 
 
 def _already(con: db.Connection, sha: str) -> tuple[int, str, str] | None:
-    """(ingest_id, when, what) if these bytes are already in the warehouse, else None."""
+    """(ingest_id, when, what) if these bytes are already in the warehouse, else None.
+
+    Bytes whose rows were since replaced by another version of the file are not 'already' there.
+    """
     rows = con.execute(
         """SELECT ingest_id, finished_at, source_kind, path,
                   (SELECT min(finished_at) FROM ingest_log WHERE source_kind = 'embedded') AS embedded_at
-           FROM ingest_log WHERE sha256 = ? OR source_kind = 'embedded' ORDER BY source_kind = 'embedded' LIMIT 1""",
+           FROM ingest_log
+           WHERE (sha256 = ? AND ingest_id NOT IN (SELECT old_ingest_id FROM ingest_replacements)) OR source_kind = 'embedded'
+           ORDER BY source_kind = 'embedded' LIMIT 1""",
         [sha]).fetchall()
     if rows and rows[0][2] != "embedded":
         src = con.execute("SELECT source FROM sources WHERE sha256 = ? LIMIT 1", [sha]).fetchall()
@@ -255,7 +272,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
         raise IngestError(path, None, f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     kind = kind or detect_kind(path)
     own = con is None
-    con = con if con is not None else db.open_warehouse()
+    con = con if con is not None else open_warehouse()
     try:
         sha = sha256_file(path)
         prev = _already(con, sha)
@@ -269,6 +286,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
                 if "vintage" in tbl.column_names:
                     i = tbl.column_names.index("vintage")
                     parsed.tables[name] = tbl.set_column(i, "vintage", pa.repeat(pa.scalar(parsed.vintage), tbl.num_rows))
+        check_tables(path, parsed)
         if "hts_revisions" in parsed.tables:
             rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
@@ -277,26 +295,121 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
         con.execute("SET enable_progress_bar = false")  # a library call prints nothing
         with db.transaction(con):
             ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
+            # these bytes were loaded once and later replaced: their old log row gives way (ingest_replacements keeps it)
+            con.execute("DELETE FROM ingest_log WHERE sha256 = ?", [sha])
+            replaced = _remove_earlier_versions(con, parsed.source, path.name)
             rows = {}
             for table, arrow in parsed.tables.items():
                 rows[table] = arrow.num_rows
                 _insert(con, table, arrow, None if table == "hts_revisions" else ingest_id)
+            _refuse_mixing(con, path, parsed.source, int(ingest_id))
+            source_row = [parsed.title, parsed.publisher, str(path), sha, parsed.vintage, started.date().isoformat(),
+                          "; ".join(parsed.notes) or None]
             if not con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall():
-                con.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [parsed.source, parsed.title, parsed.publisher, str(path), sha, parsed.vintage,
-                     started.date().isoformat(), "; ".join(parsed.notes) or None],
-                )
+                con.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [parsed.source, *source_row])
+            elif replaced:  # the source now describes the new version (file, sha, vintage), not the one removed
+                con.execute("UPDATE sources SET title = ?, publisher = ?, file = ?, sha256 = ?, vintage = ?, build_date = ?, "
+                            "notes = ? WHERE source = ?", [*source_row, parsed.source])
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,
                  dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
             )
+            for r in replaced:
+                r.update(new_ingest_id=int(ingest_id), new_sha256=sha, new_vintage=parsed.vintage, rows_added=parsed.rows)
+                con.execute("INSERT INTO ingest_replacements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [r["new_ingest_id"], r["old_ingest_id"], parsed.source, path.name, r["old_sha256"], sha,
+                             r["old_vintage"], parsed.vintage, r["rows_removed"], parsed.rows, started])
         return IngestResult(str(path), kind, parsed.source, "ingested", int(ingest_id), rows, parsed.vintage,
-                            parsed.notes, time.perf_counter() - t0, started.strftime("%Y-%m-%d %H:%M UTC"), sha)
+                            parsed.notes, time.perf_counter() - t0, started.strftime("%Y-%m-%d %H:%M UTC"), sha, replaced)
     finally:
         if own:
             con.close()
+
+
+# Tables whose rows a user ingest files under a source (HTS revisions are keyed by revision instead).
+_SOURCE_TABLES = ("trade_flows", "exchange_rates")
+# The natural key of each warehouse table: one row per key within a source / revision.
+NATURAL_KEYS: dict[str, list[str]] = {
+    "trade_flows": ["source", *DUPLICATE_KEY],
+    "exchange_rates": ["source", "base_currency", "quote_currency", "date", "frequency"],
+    "hts_lines": ["revision", "hts_code"],
+    "chapter99_lines": ["revision", "heading"],
+    "hts_revisions": ["revision"],
+}
+# Figures with a domain: (table, column, smallest allowed, strictly greater?).
+_DOMAINS = [("trade_flows", "value", 0.0, False), ("trade_flows", "quantity", 0.0, False),
+            ("trade_flows", "calculated_duty", 0.0, False), ("exchange_rates", "rate", 0.0, True)]
+
+
+def check_tables(path: Path, parsed: ParsedFile) -> None:
+    """The last check before writing, whatever the reader: every float finite, values and quantities
+    not negative, rates positive, no natural key twice. Readers refuse these with the file line
+    first; this catches what a reader let through, naming the table row."""
+    import pyarrow.compute as pc
+
+    for name, tbl in parsed.tables.items():
+        for col in tbl.schema:
+            if not pa.types.is_floating(col.type) or tbl.num_rows == 0:
+                continue
+            bad = pc.invert(pc.fill_null(pc.is_finite(tbl[col.name]), True))
+            if pc.any(bad).as_py():
+                i = pc.index(bad, True).as_py()
+                raise IngestError(path, None, f"{name} row {i + 1}: {col.name} is {tbl[col.name][i].as_py()}; every stored "
+                                              "figure must be a finite number: correct the file")
+        for table, col, low, strict in _DOMAINS:
+            if table == name and tbl.num_rows:
+                out = pc.fill_null((pc.less_equal if strict else pc.less)(tbl[col], low), False)
+                if pc.any(out).as_py():
+                    i = pc.index(out, True).as_py()
+                    raise IngestError(path, None, f"{name} row {i + 1}: {col} is {tbl[col][i].as_py()}, must be "
+                                                  f"{'>' if strict else '>='} {low:g}: correct the file")
+        key = NATURAL_KEYS.get(name)
+        if key and all(k in tbl.column_names for k in key):
+            dup = first_duplicate(tbl, key)
+            if dup is not None:
+                what = ", ".join(f"{k} {dup[k]}" for k in key)
+                raise IngestError(path, None, f"{name}: {dup['count_all']} rows with one key ({what}); duplicates are "
+                                              "neither summed nor stored twice: remove the extra rows")
+
+
+def _remove_earlier_versions(con: db.Connection, source: str, file_name: str) -> list[dict[str, Any]]:
+    """Delete the rows of earlier ingests of this file (same source, same file name); describe each one."""
+    ids = " UNION ".join(f"SELECT DISTINCT ingest_id FROM {t} WHERE source = $source" for t in _SOURCE_TABLES)
+    earlier = con.execute(
+        f"""SELECT l.ingest_id, l.sha256, l.vintage, l.path FROM ingest_log l
+            WHERE l.source_kind <> 'embedded' AND l.ingest_id IN ({ids})
+              AND regexp_extract(l.path, '[^/\\\\]+$') = $name ORDER BY l.ingest_id""",
+        {"source": source, "name": file_name}).fetchall()
+    out = []
+    for ingest_id, sha, vintage, old_path in earlier:
+        removed = sum(con.execute(f"DELETE FROM {t} WHERE source = ? AND ingest_id = ?", [source, ingest_id]).fetchall()[0][0]
+                      for t in _SOURCE_TABLES)
+        out.append(dict(old_ingest_id=int(ingest_id), old_sha256=sha, old_vintage=vintage, old_path=old_path,
+                        rows_removed=int(removed)))
+    return out
+
+
+def _refuse_mixing(con: db.Connection, path: Path, source: str, ingest_id: int) -> None:
+    """IngestError (the transaction rolls back) if a new row's key is already stored under this source
+    from another file: two files of one source may cover different keys, never the same ones."""
+    for table in _SOURCE_TABLES:
+        key = [k for k in NATURAL_KEYS[table] if k != "source"]
+        if not con.execute(f"SELECT 1 FROM {table} WHERE source = ? AND ingest_id IS DISTINCT FROM ? LIMIT 1",
+                           [source, ingest_id]).fetchall():
+            continue
+        cols = ", ".join(f"n.{k}" for k in key)
+        hit = con.execute(
+            f"""SELECT {cols}, o.ingest_id, l.path FROM {table} n JOIN {table} o USING ({", ".join(key)})
+                LEFT JOIN ingest_log l ON l.ingest_id = o.ingest_id
+                WHERE n.source = $s AND o.source = $s AND n.ingest_id = $i AND o.ingest_id IS DISTINCT FROM $i LIMIT 1""",
+            {"s": source, "i": ingest_id}).fetchall()
+        if hit:
+            what = ", ".join(f"{k} {v}" for k, v in zip(key, hit[0]))
+            other = f"{hit[0][-1]} (ingest {hit[0][-2]})" if hit[0][-1] else f"ingest {hit[0][-2]}"
+            raise IngestError(path, None, f"source {source} already holds {table} rows for the same keys from {other} (e.g. {what}); "
+                                          "the two files would be mixed: give the new version the old file's name to replace it, "
+                                          "or file it under another source id (--source-id)")
 
 
 def _insert(con: db.Connection, table: str, arrow: pa.Table, ingest_id: int | None) -> None:
@@ -322,12 +435,14 @@ def _insert(con: db.Connection, table: str, arrow: pa.Table, ingest_id: int | No
 
 @dataclass
 class DataStatus:
-    """What the warehouse holds, one row per source."""
+    """What the warehouse holds, one row per source; ``replacements`` lists every file version that
+    replaced an earlier one (oldest first), also under its source as ``replaced``."""
 
     warehouse: str
     schema_version: int
     sources: list[dict[str, Any]]
     tables: dict[str, int]
+    replacements: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -365,7 +480,7 @@ ORDER BY c.source, c.tbl
 def data_status(con: db.Connection | None = None) -> DataStatus:
     """Sources loaded, with vintage, periods covered and row counts per table."""
     own = con is None
-    con = con if con is not None else db.open_warehouse()
+    con = con if con is not None else open_warehouse()
     try:
         rows = con.execute(_STATUS_SQL).fetchall()
         merged: dict[str, dict[str, Any]] = {}
@@ -376,10 +491,20 @@ def data_status(con: db.Connection | None = None) -> DataStatus:
             if first is not None and d["periods"] is None:
                 d["periods"] = first if first == last else f"{first} .. {last}"
                 d["contents"] = what
+        cols = ["source", "file_name", "old_ingest_id", "new_ingest_id", "old_vintage", "new_vintage", "rows_removed",
+                "rows_added", "replaced_at"]
+        replacements = [dict(zip(cols, r)) for r in con.execute(
+            f"SELECT {', '.join(cols)} FROM ingest_replacements ORDER BY replaced_at, new_ingest_id").fetchall()]
+        for r in replacements:
+            r["replaced_at"] = _when(r["replaced_at"])
+            if r["source"] in merged:
+                merged[r["source"]].setdefault("replaced", []).append(
+                    f"{r['file_name']}: ingest {r['old_ingest_id']} ({r['rows_removed']:,} rows, {r['old_vintage']}) replaced by "
+                    f"ingest {r['new_ingest_id']} on {r['replaced_at']}")
         version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
         return DataStatus(str(path[0][0]) if path and path[0][0] else ":memory:", int(version),
-                          list(merged.values()), db.table_counts(con))
+                          list(merged.values()), db.table_counts(con), replacements)
     finally:
         if own:
             con.close()

@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+)
 from tariffscope.ingest.numbers import NumberFormatError, parse_number
 
 KIND = "dataweb_csv"
@@ -35,7 +37,7 @@ BASIS = {"fas value": "fas", "customs value": "customs", "cif value": "cif", "du
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
     path = Path(path)
-    rows = list(csv.reader(io.StringIO(read_text(path))))
+    rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if len(rows) < 4 or not rows[0]:
         raise IngestError(path, 1, "wrong header: expected DataWeb title line, 'Data Row Count', then the column header")
     title = rows[0][0].split("|")
@@ -61,6 +63,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     declared = rows[1][1].replace(",", "").strip() if len(rows[1]) > 1 else ""
     if declared.isdigit() and int(declared) != len(body):
         raise IngestError(path, 3 + len(body), f"file says {declared} data rows but has {len(body)} (truncated?)")
+    if total_row is None:  # DataWeb ends every download with its 'Total:' row: without it the file was cut short
+        raise IngestError(path, len(rows), "no 'Total:' row at the end: the file looks truncated; download it again")
     for i, r in enumerate(body, start=4):
         if len(r) != len(header):
             raise IngestError(path, i, f"row has {len(r)} fields, header has {len(header)}")
@@ -77,7 +81,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     partner = map_column(path, pa.array(cols[3], pa.string()), "name", 4)
     notes, parts = [], []
     for j, year in enumerate(years):
-        value = numbers(path, pa.array(cols[4 + j], pa.string()), year, 4)
+        value = numbers(path, pa.array(cols[4 + j], pa.string()), year, 4, minimum=0)
         col_sum = pc.sum(value).as_py() or 0.0
         if total_row is not None:
             try:
@@ -100,6 +104,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             )
         )
     flows = pa.concat_tables(parts) if parts else TRADE_FLOWS.empty_table()
+    refuse_duplicates(path, flows, pa.array(list(range(4, len(body) + 4)) * len(parts), pa.int64()),
+                      pa.array(list(cols[3]) * len(parts), pa.string()))
     flows = sum_duplicates(flows, notes)
     return ParsedFile(KIND, path, {"trade_flows": flows}, source or default_source(KIND, path), TITLE, PUBLISHER, vintage, notes)
 

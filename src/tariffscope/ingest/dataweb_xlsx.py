@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, sum_duplicates
-from tariffscope.ingest.numbers import NumberFormatError, parse_number
+from tariffscope.ingest.numbers import NumberFormatError, as_number, parse_number
 
 KIND = "dataweb_xlsx"
 TITLE = "USITC DataWeb trade data (Excel download)"
@@ -88,9 +88,15 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
                 raise IngestError(path, i, f"sheet {name!r}: bad HTS Number {r[3]!r}")
             if not isinstance(year, int):
                 raise IngestError(path, i, f"sheet {name!r}: bad Year {year!r}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise IngestError(path, i, f"sheet {name!r}: bad number {v!r}")
-            vals[(str(country), str(year), hts)] = (float(v), qdesc, i)
+            try:  # values and quantities alike: finite and never negative
+                v = as_number(r[6], minimum=0)
+            except NumberFormatError as exc:
+                raise IngestError(path, i, f"sheet {name!r}: bad number {r[6]!r} ({exc.reason})") from None
+            key = (str(country), str(year), hts)
+            if key in vals:  # a second row would silently overwrite the first
+                raise IngestError(path, i, f"sheet {name!r}: duplicate row: line {i} repeats the key of line {vals[key][2]} "
+                                           f"({country}, {year}, HTS {hts}); remove the extra row")
+            vals[key] = (v, qdesc, i)
         data[name] = vals
     customs = data["Customs Value"]
     qty = data.get("First Unit of Quantity", {})

@@ -1,6 +1,6 @@
 """Load the package's embedded fact tables into a warehouse, once, without any network.
 
-``ensure_loaded(con)`` is called by ``db.open_warehouse()``. The embedded Parquet files (built by
+``ensure_loaded(con)`` is called by ``ingest.warehouse.open_warehouse()``. The embedded Parquet files (built by
 ``scripts/build_embedded_data.py``, described in ``provenance.json``) go in with one
 ``INSERT ... SELECT FROM read_parquet(...)`` each, all in ONE transaction, with a ``sources`` row per
 source id and an ``ingest_log`` row per table (``source_kind='embedded'``, the Parquet file's sha256).

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import EXCHANGE_RATES, ParsedFile, default_source, make_table, read_text
-from tariffscope.ingest.numbers import NumberFormatError, parse_number
+from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, parse_number
 
 KIND = "fred_csv"
 PUBLISHER = "Board of Governors of the Federal Reserve System (H.10), via FRED"
@@ -31,7 +31,7 @@ PAIRS = {
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
     path = Path(path)
-    rows = list(csv.reader(io.StringIO(read_text(path))))
+    rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if not rows or len(rows[0]) != 2 or rows[0][0].strip().lower() not in ("observation_date", "date"):
         raise IngestError(path, 1, f"wrong header: expected 'observation_date,<SERIES>', found {rows[0] if rows else []}")
     series = rows[0][1].strip()
@@ -62,8 +62,9 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         prev = d
         try:
             v = parse_number(r[1], blank=(".",))
-        except NumberFormatError:
-            raise IngestError(path, ln, f"bad number {r[1]!r} in column {series!r}") from None
+        except NumberFormatError as exc:
+            why = "" if exc.reason == NOT_A_NUMBER else f" ({exc.reason})"
+            raise IngestError(path, ln, f"bad number {r[1]!r} in column {series!r}{why}") from None
         if v is None:
             blanks += 1
             continue

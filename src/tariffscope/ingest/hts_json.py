@@ -5,12 +5,13 @@ other, footnotes, quotaQuantity, additionalDuties}``. We keep every numbered lin
 headings 9903.xx.xx (the additional duties: Section 232, 301, IEEPA, 122 ...) go to
 ``chapter99_lines`` with the add-on rate read from their text; every other line (chapters 01-97 and
 the rest of chapter 99) goes to ``hts_lines`` with its raw rate texts and the column-1 general rate
-parsed by ``tariffscope.tariffs.schedule.parse_rate`` (on the line's own text: statistical lines
-that inherit the rate of the 8-digit line above keep an empty text, see ``inherit_rate_text``).
+parsed by ``tariffscope.ingest.rate_text.parse_rate`` (on the line's own text: statistical lines
+that inherit the rate of the 8-digit line above keep an empty text, see ``tariffs.schedule.inherit_rate_text``).
 Un-numbered header rows (``superior``) carry no code and are counted in the notes.
 
 The revision name comes from the file name (``2025_basic``, ``2025_rev_17``, ``2026_rev_10``) and its
-dates from ``revision_dates.csv`` beside the file (or in the raw data's ``hts/``), where listed.
+dates from ``revision_dates.csv`` beside the file, else from the copy shipped with the package
+(``data/hts/revision_dates.csv``, built by ``scripts/build_hts_revision_dates.py``), where listed.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 from tariffscope import config
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import CHAPTER99_LINES, HTS_LINES, HTS_REVISIONS, ParsedFile, make_table, read_bytes
+from tariffscope.ingest.rate_text import ParsedRate, parse_rate
 
 KIND = "hts_json"
 PUBLISHER = "US International Trade Commission (Harmonized Tariff Schedule)"
@@ -39,13 +41,11 @@ RATE_COLUMNS = ["rate_form", "ad_valorem", "specific_rate", "specific_unit", "sp
 
 
 @functools.lru_cache(maxsize=None)
-def _rate(text: str):
-    from tariffscope.tariffs.schedule import parse_rate
-
+def _rate(text: str) -> ParsedRate:
     return parse_rate(text)
 
 
-def ch99_addon(p) -> float | None:
+def ch99_addon(p: ParsedRate) -> float | None:
     """The ad valorem add-on a Chapter 99 heading's general text gives ('... subheading + 25%' -> 0.25)."""
     return p.ad_valorem if p.form in ("subheading_plus", "ad_valorem", "free") else None
 
@@ -74,6 +74,11 @@ def revision_name(path: Path) -> tuple[str, int, int]:
     return (f"{year}_basic" if rev == 0 else f"{year}_rev_{rev}"), year, year * 100 + rev
 
 
+# Shipped with the package (derived from the raw hts/revision_dates.csv, see provenance.json beside it):
+# ingest never reads the raw data folder at run time.
+PACKAGED_DATES = config.PACKAGE_DIR / "data" / "hts" / "revision_dates.csv"
+
+
 @functools.cache
 def _revision_dates(csv_path: Path) -> dict[str, dict[str, str]]:
     out = {}
@@ -89,7 +94,7 @@ def _date(v: str | None) -> dt.date | None:
 
 
 def revision_row(path: Path, sha256: str, revision: str, year: int, seq: int, dates_csv: Path | None = None) -> dict:
-    for cand in (dates_csv, path.parent / "revision_dates.csv", config.raw_data_dir() / "hts" / "revision_dates.csv"):
+    for cand in (dates_csv, path.parent / "revision_dates.csv", PACKAGED_DATES):
         if cand is not None and Path(cand).is_file():
             info = _revision_dates(Path(cand)).get(revision)
             break

@@ -16,7 +16,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, check_header, default_source, make_table, map_column, numbers, read_bytes, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS, ParsedFile, check_header, default_source, make_table, map_column, numbers, read_bytes, refuse_duplicates,
+    require_final_newline, sum_duplicates,
+)
 
 KIND = "import_weights_csv"
 TITLE = "US imports for consumption by HTS10 x country (import weights)"
@@ -32,6 +35,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             raise IngestError(path, None, "cannot tell the year: no YYYY in the file name (pass year=)")
         year = int(m.group(0))
     data = read_bytes(path)
+    require_final_newline(path, data)  # a file cut inside its last row would store a cut number
     first_line = data[: data.find(b"\n")].decode("utf-8-sig", "replace").strip().split(",")
     check_header(path, 1, first_line, HEADER)
     try:
@@ -47,7 +51,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     if pc.any(bad).as_py():
         i = pc.index(bad, True).as_py()
         raise IngestError(path, i + 2, f"bad HS10 code {hs10[i].as_py()!r}")
-    value = numbers(path, t["imports"], "imports", 2)
+    value = numbers(path, t["imports"], "imports", 2, minimum=0)
     if pc.any(pc.is_null(value)).as_py():
         raise IngestError(path, pc.index(pc.is_null(value), True).as_py() + 2, "missing value in 'imports'")
     partner = map_column(path, t["cty_code"], "census", 2)
@@ -61,6 +65,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         ),
     )
     notes: list[str] = []
+    refuse_duplicates(path, flows, pa.array(range(2, t.num_rows + 2), pa.int64()), t["cty_code"])
     flows = sum_duplicates(flows, notes)
     return ParsedFile(KIND, path, {"trade_flows": flows}, source or default_source(KIND, path), TITLE, PUBLISHER, vintage, notes)
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, read_text
-from tariffscope.ingest.numbers import NumberFormatError, parse_number
+from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, parse_number
 
 KIND = "japan_customs_csv"
 TITLE = "Japan trade statistics (Ministry of Finance, Customs), by HS 9-digit code and country"
@@ -33,14 +33,18 @@ FLOW_CODES = {"1": "exports", "exp": "exports", "export": "exports", "exports": 
 
 def _num(path: Path, line: int, text: str, col: str) -> float | None:
     try:
-        return parse_number(text)
-    except NumberFormatError:
-        raise IngestError(path, line, f"bad number {text!r} in column {col!r}") from None
+        v = parse_number(text)
+    except NumberFormatError as exc:
+        why = "" if exc.reason == NOT_A_NUMBER else f" ({exc.reason})"
+        raise IngestError(path, line, f"bad number {text!r} in column {col!r}{why}") from None
+    if v is not None and v < 0:  # values and quantities alike
+        raise IngestError(path, line, f"{col!r} is {v:g}, below 0: trade values and quantities are never negative")
+    return v
 
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None, flow: str | None = None) -> ParsedFile:
     path = Path(path)
-    rows = list(csv.reader(io.StringIO(read_text(path))))
+    rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if not rows:
         raise IngestError(path, 1, "empty file")
     header = [h.strip() for h in rows[0]]
@@ -55,6 +59,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     idx = {h: i for i, h in enumerate(header)}
     recs: dict[str, list] = {k: [] for k in ("flow", "partner", "period", "code", "value", "qty", "unit")}
     partners_seen: dict[str, int] = {}
+    rows_seen: dict[tuple[str, str, str, str], int] = {}
     parsed_rows = []
     for ln, r in enumerate(rows[1:], start=2):
         if not r or all(not x.strip() for x in r):
@@ -83,6 +88,11 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             total = _num(path, ln, g("Value-Year"), "Value-Year")
             if total is not None and abs(total - sum(v or 0 for v in vals)) > 0.5:
                 raise IngestError(path, ln, f"Value-Year is {total} but the months sum to {sum(v or 0 for v in vals)}")
+        key = (fl, year, hs, country)
+        if key in rows_seen:  # stored twice, every month would count double
+            raise IngestError(path, ln, f"duplicate row: line {ln} repeats {fl} {year} HS {hs} country {country} of line "
+                                        f"{rows_seen[key]}; remove one of them")
+        rows_seen[key] = ln
         qty, unit = (q1, unit1) if unit1 else (q2, unit2)
         for m in range(12):
             if not vals[m] and not qty[m]:

@@ -10,6 +10,7 @@ difference of two stored series.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, read_text, sum_duplicates
+from tariffscope.ingest.numbers import NumberFormatError, as_number
 
 KIND = "usato_json"
 TITLE = "USA Trade Online monthly imports by HS code (reshaped JSON)"
@@ -38,6 +40,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     yearly: list[tuple[int, dict]] = []
     notes: list[str] = []
     skipped = []
+    seen: dict[tuple[str, str, str, str], str] = {}
     for di, ds in enumerate(doc["datasets"]):
         where = f"datasets[{di}]"
         for key in ("country", "valueLabel", "actualGranularity", "rows"):
@@ -63,10 +66,17 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
                 m = re.fullmatch(r"hs\d+_(\d+)", k)
                 if not m:
                     continue
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise IngestError(path, di + 1, f"{where}.rows[{ri}].{k}: bad number {v!r}")
+                try:
+                    v = as_number(v, minimum=0)
+                except NumberFormatError as exc:
+                    raise IngestError(path, di + 1, f"{where}.rows[{ri}].{k}: bad number {row[k]!r} ({exc.reason})") from None
+                cell = (ds["country"], period, m.group(1), ds["valueLabel"])
+                if cell in seen:  # the same partner, month and code twice: never summed or stored twice
+                    raise IngestError(path, di + 1, f"duplicate value: {where}.rows[{ri}].{k} repeats {seen[cell]} "
+                                                    f"({ds['country']}, {period}, HS {m.group(1)}); remove one of them")
+                seen[cell] = f"{where}.rows[{ri}].{k}"
                 cols["partner"].append(ds["country"]), cols["period"].append(period), cols["code"].append(m.group(1))
-                cols["value"].append(float(v)), cols["flow"].append(flow), cols["regime"].append(regime), cols["basis"].append(basis)
+                cols["value"].append(v), cols["flow"].append(flow), cols["regime"].append(regime), cols["basis"].append(basis)
                 s = (ds["country"], period[:4], m.group(1))
                 monthly_sums[s] = monthly_sums.get(s, 0.0) + float(v)
     for di, ds in yearly:  # the yearly datasets are sums of the monthly ones: check, don't store
@@ -74,6 +84,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             year = str(row.get("periodKey", ""))[:4]
             for k, v in row.items():
                 m = re.fullmatch(r"hs\d+_(\d+)", k)
+                if m and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+                    raise IngestError(path, di + 1, f"datasets[{di}].rows[{ri}].{k}: bad number {v!r}")
                 if m and abs(monthly_sums.get((ds["country"], year, m.group(1)), 0.0) - float(v)) > 0.5:
                     raise IngestError(path, di + 1, f"datasets[{di}] ({ds['country']} {year} {k}) = {v} but its months sum to {monthly_sums.get((ds['country'], year, m.group(1)), 0.0):.0f}")
     if skipped:

@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+)
 
 KIND = "usatradeonline_csv"
 TITLE = "USA Trade Online standard report"
@@ -39,7 +41,7 @@ MONTHS = {m: i for i, m in enumerate(
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
     path = Path(path)
-    rows = list(csv.reader(io.StringIO(read_text(path))))
+    rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if len(rows) < 3 or not rows[0] or not rows[0][0].startswith("Standard Report"):
         raise IngestError(path, 1, "wrong header: expected the title line 'Standard Report - Imports|Exports'")
     m = re.search(r"(\d{2})/(\d{2})/(\d{4})", rows[1][0] if rows[1] else "")
@@ -81,13 +83,13 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     partner = map_column(path, pa.array(cols[1], pa.string()), "name", 4)
     flow, regime, basis = VALUE_COLUMNS[value_cols[0]]
     vi = header.index(value_cols[0])
-    value = numbers(path, pa.array(cols[vi], pa.string()), value_cols[0], 4)
+    value = numbers(path, pa.array(cols[vi], pa.string()), value_cols[0], 4, minimum=0)
     if pc.any(pc.is_null(value)).as_py():
         raise IngestError(path, pc.index(pc.is_null(value), True).as_py() + 4, f"missing value in {value_cols[0]!r}")
     duty = None
     for d in DUTY_COLUMNS:
         if d in header:
-            duty = numbers(path, pa.array(cols[header.index(d)], pa.string()), d, 4)
+            duty = numbers(path, pa.array(cols[header.index(d)], pa.string()), d, 4, minimum=0)
     flows = make_table(
         TRADE_FLOWS, n,
         dict(
@@ -98,6 +100,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         ),
     )
     notes: list[str] = []
+    refuse_duplicates(path, flows, pa.array(range(4, n + 4), pa.int64()), pa.array(cols[1], pa.string()) if n else None)
     flows = sum_duplicates(flows, notes)
     return ParsedFile(KIND, path, {"trade_flows": flows}, source or default_source(KIND, path), TITLE, PUBLISHER, vintage, notes)
 

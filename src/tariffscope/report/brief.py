@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from tariffscope import api
 from tariffscope.errors import InputError
 from tariffscope.report import sections as S
 
@@ -50,18 +51,12 @@ def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int
     try:
         return _collect(iso3, name, day, int(draws), progress, con)
     finally:
-        if con is not None:
-            con.close()
+        con.close()
 
 
 def _open():
     """One warehouse connection for the whole run, handed to API functions that take ``con=``."""
-    from tariffscope import db
-
-    try:
-        return db.open_warehouse()
-    except ImportError:  # a build without the embedded-data loader: each API call opens its own
-        return None
+    return api.open_warehouse()
 
 
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:

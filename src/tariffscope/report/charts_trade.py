@@ -72,7 +72,7 @@ def balance_waterfall(result: Any, top: int = 10) -> Figure:
                  f"{d['balance'] / f:,.1f} {unit} {cur}", fontsize=10)
     ax.grid(axis="y", color="#eeeeee")
     ax.set_axisbelow(True)
-    _footer(fig, d, [f"Levels: " + "; ".join(f"{k} = {v}" for k, v in d.get("levels", {}).items())])
+    _footer(fig, d, ["Levels: " + "; ".join(f"{k} = {v}" for k, v in d.get("levels", {}).items())])
     return fig
 
 

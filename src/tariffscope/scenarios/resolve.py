@@ -4,18 +4,25 @@
   the PE model starts from were observed before the 2025 measures. ``resolve`` returns, for each
   line, ``base_rate`` = that reference (MFN) and ``new_rate`` = the scenario's regime.
 * The scenario's regime starts from its ``base`` (the engine's regime on a date via
-  ``tariffscope.api.duty_panel``, or MFN only) and applies its ``changes`` in order, those whose
+  ``tariffscope.tariffs.panel.duty_panel``, or MFN only) and applies its ``changes`` in order, those whose
   window contains the scenario's evaluation date:
   - rate changes on an origin x product scope: ``add`` (on top of the total), ``set`` (total rate),
     ``floor`` (all-in: total = max(MFN, rate), replacing every add-on — the form of the 2025 deals);
   - measure changes by catalogue id. The engine reports add-ons per *authority*, so a measure is
-    handled through its authority's column: ``apply`` puts the measure in force with the rates the
-    engine gives on the measure's effective date (e.g. Japan's 24% reciprocal of 2025-04-09) on the
-    lines where that authority applies in the base (so stacking and exemptions stay as in the base);
-    ``set`` gives those lines another rate; ``remove`` zeroes them. Lines are restricted to the
-    measure's origins and, where the catalogue lists them, its HS prefixes.
+    handled through the panel column of its stacking bucket (``tariffs.vocabulary``; a deal's is that
+    of the authority it replaces): ``apply`` puts the measure in force with the rates the engine gives
+    on the measure's effective date (e.g. Japan's 24% reciprocal of 2025-04-09) on the lines where that
+    authority applies in the base (so stacking and exemptions stay as in the base); ``set`` gives those
+    lines another rate; ``remove`` zeroes them. Lines are restricted to the measure's origins and its
+    product scope as the engine reads it (``Measure.products_on``: dated list rows honoured).
 
-The duty panel function is injectable (``duty_panel=``) so tests can run without the engine.
+The catalogue is read only through the validated loader (``tariffs.measures.load``).
+
+Where the duty panels come from: this module calls ``tariffs.panel.duty_panel`` itself, on the caller's
+connection or a warehouse it opens. That is a call from one domain area to another (scenarios may use
+tariffs, never the reverse; tests/test_layers.py), like the catalogue reads this module needs anyway, so it
+needs no composition module above the domain nor the facade (``tariffscope.api``). The panel function is
+injectable (``duty_panel=``) so tests can run on a hand-made regime without the engine.
 """
 from __future__ import annotations
 
@@ -26,23 +33,40 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
+from tariffscope import db
+from tariffscope.ingest import warehouse
+from tariffscope.codes import sectors as sector_map
+from tariffscope.codes.countries import group_members
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
 from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
+from tariffscope.tariffs import measures as catalogue
+from tariffscope.tariffs.coverage import data_coverage
+from tariffscope.tariffs.measures import Measure, measure_prefixes
+from tariffscope.tariffs.panel import duty_panel as engine_panel
+from tariffscope.tariffs.vocabulary import PANEL_KEY_COLUMNS, column_of_bucket
 
-__all__ = ["resolve", "regime_rates", "import_lines", "lines_for", "catalogue_measure", "scope_mask", "sector_labels"]
+__all__ = ["resolve", "regime_rates", "import_lines", "lines_for", "catalogue_measure", "measure_prefixes", "scope_mask",
+           "sector_labels"]
 
 PanelFn = Callable[..., pa.Table]
-REFERENCE_DATE = dt.date(2025, 1, 1)  # MFN schedule of the 2025 basic edition for the MFN-only regime
 IMPORT_SOURCE = "census_import_weights_{year}"
-_KEY_COLS = {"hts10", "origin", "mfn_rate", "total_rate"}
+_KEY_COLS = frozenset(PANEL_KEY_COLUMNS)
+
+
+def _engine_panel(day: dt.date, con: Any = None, **kw: Any) -> pa.Table:
+    """The engine's duty panel on ``con``, or on a warehouse opened (and closed) for this date when None."""
+    if con is not None:
+        return engine_panel(con, day, **kw)
+    own = warehouse.open_warehouse()
+    try:
+        return engine_panel(own, day, **kw)
+    finally:
+        own.close()
 
 
 def _default_panel() -> PanelFn:
-    try:
-        from tariffscope.api import duty_panel  # type: ignore[attr-defined]
-    except ImportError:
-        raise DataNotFoundError("the tariff engine (tariffscope.api.duty_panel) is not available") from None
-    return duty_panel
+    """The default duty panel function: the engine's (the seam tests replace with a hand-made regime)."""
+    return _engine_panel
 
 
 def _panel_on(con: Any) -> PanelFn:
@@ -51,7 +75,7 @@ def _panel_on(con: Any) -> PanelFn:
     if con is None:
         return panel
 
-    def on_con(day, **kw):
+    def on_con(day: dt.date, **kw: Any) -> pa.Table:
         return panel(day, con=con, **kw)
 
     return on_con
@@ -59,12 +83,7 @@ def _panel_on(con: Any) -> PanelFn:
 
 @lru_cache(maxsize=4)
 def _lines_cached(year: int) -> pa.Table:
-    from tariffscope import db
-
-    try:
-        con = db.open_warehouse(read_only=False)
-    except ImportError as exc:  # the embedded-data loader is not installed yet
-        raise DataNotFoundError(f"the warehouse with embedded data is not available ({exc})") from None
+    con = warehouse.open_warehouse(read_only=False)
     try:
         return import_lines(con, year)
     finally:
@@ -94,8 +113,6 @@ def lines_for(year: int, con: Any = None) -> pa.Table:
 
 def import_lines(con: Any, year: int = 2024) -> pa.Table:
     """US imports by (hts10, origin) for ``year`` from the warehouse: columns hts10, origin, value."""
-    from tariffscope import db
-
     src = IMPORT_SOURCE.format(year=year)
     t = db.query(
         con,
@@ -109,49 +126,10 @@ def import_lines(con: Any, year: int = 2024) -> pa.Table:
     return t
 
 
-def catalogue_measure(measure_id: str) -> dict[str, Any]:
-    """The raw catalogue entry of a measure (``tariffs/catalogue/*.yaml``)."""
-    for m in _catalogue():
-        if m.get("id") == measure_id:
-            return m
-    raise RuleError(f"unknown measure id {measure_id!r}")
-
-
-@lru_cache(maxsize=1)
-def _catalogue() -> tuple[dict[str, Any], ...]:
-    import yaml
-
-    from tariffscope.config import PACKAGE_DIR
-
-    out = []
-    for f in sorted((PACKAGE_DIR / "tariffs" / "catalogue").glob("*.yaml")):
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        out.extend(m for m in data.get("measures", []) or [] if isinstance(m, dict))
-    return tuple(out)
-
-
-@lru_cache(maxsize=64)
-def measure_prefixes(measure_id: str) -> tuple[str, ...]:
-    """HS prefixes of a catalogue measure's product scope (its ``prefixes`` and listed ``lists`` files)."""
-    import csv
-
-    from tariffscope.config import PACKAGE_DIR
-
-    m = catalogue_measure(measure_id)
-    prod = m.get("products") or {}
-    out = [str(p).replace(".", "") for p in prod.get("prefixes") or []]
-    for spec in prod.get("lists") or []:
-        path = PACKAGE_DIR / "tariffs" / "catalogue" / "lists" / f"{spec['list']}.csv"
-        if not path.exists():
-            raise RuleError(f"measure {measure_id!r}: list file {path.name} not found")
-        wanted = set(spec.get("values") or [])
-        with path.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                if not wanted or row.get("value") in wanted:
-                    out.append(str(row["prefix"]).replace(".", ""))
-    if "" in out:
-        return ("",)
-    return tuple(sorted(set(out)))
+def catalogue_measure(measure_id: str, on: dt.date | None = None) -> Measure:
+    """The validated catalogue entry of a measure (its window in force on ``on`` when one is); an unknown id
+    is an InputError naming the closest ids."""
+    return catalogue.load().get(measure_id, on)
 
 
 def _expand_origins(origins: list[str]) -> set[str] | None:
@@ -162,7 +140,7 @@ def _expand_origins(origins: list[str]) -> set[str] | None:
 
     out: set[str] = set()
     for o in origins:
-        if o in ("EU27",):
+        if o in catalogue.GROUPS:
             out.update(group_members(o))
         out.add(o)
     return out
@@ -170,44 +148,36 @@ def _expand_origins(origins: list[str]) -> set[str] | None:
 
 @lru_cache(maxsize=8)
 def _sector_lookup(codes: tuple[str, ...]) -> np.ndarray:
-    from tariffscope.codes import sectors
-
-    out = []
-    for c in codes:
-        try:
-            out.append(sectors.sector_of(c) or "")
-        except Exception:  # noqa: BLE001 - codes outside the map
-            out.append("")
-    return np.array(out, dtype=object)
+    return np.array([sector_map.sector_of(c) or "other" for c in codes], dtype=object)
 
 
 def sector_labels(hts10: np.ndarray) -> np.ndarray:
-    """Sector of each HTS10 code (``tariffscope.codes.sectors``; 'other' where unmapped or no map)."""
+    """Sector of each HTS10 code (``tariffscope.codes.sectors``; 'other' where unmapped)."""
     uniq, inv = np.unique(hts10.astype(str), return_inverse=True)
-    try:
-        lab = _sector_lookup(tuple(uniq.tolist()))
-    except ImportError:
-        lab = np.array([_hs_section(c) for c in uniq], dtype=object)
-    lab = np.where(lab == "", "other", lab)
-    return lab[inv]
+    return _sector_lookup(tuple(uniq.tolist()))[inv]
 
 
-def _hs_section(code: str) -> str:
-    # Fallback before the sector map exists: HS chapter groups.
-    ch = int(code[:2]) if code[:2].isdigit() else 0
-    if code.startswith(("8703", "8704", "8706", "8707", "8708")):
-        return "autos"
-    for hi, name in ((24, "agri-food"), (27, "minerals and energy"), (40, "chemicals and plastics"),
-                     (67, "textiles, leather, footwear"), (71, "stone, glass, precious"), (83, "metals"),
-                     (85, "machinery and electrical"), (89, "transport equipment"), (99, "other manufactures")):
-        if ch <= hi:
-            return name
-    return "other"
+def _near(name: str, known: list[str]) -> str:
+    """' (did you mean ...?)' with the closest known names, or ''."""
+    from difflib import get_close_matches
+
+    near = get_close_matches(name, sorted(set(known)), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+
+
+def _measure_lines(hts10: np.ndarray, m: Measure, on: dt.date | None) -> np.ndarray:
+    """Lines in a measure's product scope on ``on`` as the engine reads it (dated rows, exclusions)."""
+    inc, exc = m.products_on(on)
+    mask = _startswith_any(hts10, list(inc))
+    if exc:
+        mask &= ~_startswith_any(hts10, list(exc))
+    return mask
 
 
 def scope_mask(hts10: np.ndarray, origin: np.ndarray, origins: list[str], products: ProductScope,
-               sectors: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask of lines in an origin x product scope."""
+               sectors: np.ndarray | None = None, on: dt.date | None = None) -> np.ndarray:
+    """Boolean mask of lines in an origin x product scope; ``on``: the date a scope naming catalogue
+    measures is read on (their entries and list rows in force then; every row when None)."""
     oset = _expand_origins(origins)
     mask = np.ones(hts10.shape[0], dtype=bool) if oset is None else np.isin(origin, np.array(sorted(oset), dtype=object))
     if not products.is_all:
@@ -215,27 +185,17 @@ def scope_mask(hts10: np.ndarray, origin: np.ndarray, origins: list[str], produc
         if products.prefixes:
             pm |= _startswith_any(hts10, products.prefixes)
         for mid in products.measures:
-            pm |= _startswith_any(hts10, list(measure_prefixes(mid)))
+            pm |= _measure_lines(hts10, catalogue_measure(mid, on), on)
         if products.sectors:
             sec = sectors if sectors is not None else sector_labels(hts10)
-            known = set(np.unique(sec).tolist())
             for s in products.sectors:
-                if s not in known and not _sector_known(s):
-                    raise RuleError(f"unknown sector {s!r}")
+                if s not in sector_map.SECTORS:
+                    raise InputError(f"unknown sector {s!r}{_near(s, list(sector_map.SECTORS))}")
             pm |= np.isin(sec, np.array(products.sectors, dtype=object))
         mask &= pm
     if products.exclude_prefixes:
         mask &= ~_startswith_any(hts10, products.exclude_prefixes)
     return mask
-
-
-def _sector_known(name: str) -> bool:
-    try:
-        from tariffscope.codes import sectors
-
-        return name in set(sectors.SECTORS)
-    except ImportError:
-        return True
 
 
 def _startswith_any(codes: np.ndarray, prefixes: list[str]) -> np.ndarray:
@@ -246,16 +206,14 @@ def _startswith_any(codes: np.ndarray, prefixes: list[str]) -> np.ndarray:
     return out
 
 
-def _authority_column(columns: list[str], authority: str) -> str | None:
-    norm = authority.lower().replace("-", "_")
-    cands = [c for c in columns if c not in _KEY_COLS]
-    for c in cands:
-        if c.lower() in (norm, f"rate_{norm}", f"s{norm}", f"{norm}_rate", f"s{norm}_rate", f"add_{norm}", f"section_{norm}"):
-            return c
-    for c in cands:
-        if norm in c.lower():
-            return c
-    return None
+def _measure_column(columns: list[str], m: Measure, where: str) -> str:
+    """The duty panel column a measure's add-on is reported under (``vocabulary``), matched exactly."""
+    col = column_of_bucket(m.bucket)
+    if col not in columns:
+        have = [c for c in columns if c not in _KEY_COLS]
+        raise InputError(f"{where}.measure: the duty panel has no column {col!r} for {m.id!r} (authority "
+                         f"{m.authority}){_near(col, have)}; columns: {', '.join(have) or 'none'}")
+    return col
 
 
 class _Aligned:
@@ -315,7 +273,8 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
     ``con``: the warehouse connection the default duty panel runs on (None: the engine opens its own)."""
     panel_fn = duty_panel or _panel_on(con)
     base = scenario.base
-    day = base.date if base.regime == "date" else (base.date or REFERENCE_DATE)
+    # The MFN-only regime reads the MFN schedule in force on the catalogue's first day (the 2025 basic edition).
+    day = base.date if base.regime == "date" else (base.date or data_coverage().catalogue[0])
     panel = _aligned_panel(panel_fn, day, hts10, origin, cache)
     mfn = panel.get("mfn_rate", 0.0)
     auth_names = [c for c in panel.columns if c not in _KEY_COLS]
@@ -333,7 +292,7 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
             continue
         where = f"changes[{i}]"
         if isinstance(ch, RateChange):
-            m = scope_mask(hts10, origin, ch.origins, ch.products, sectors)
+            m = scope_mask(hts10, origin, ch.origins, ch.products, sectors, on=when)
             if ch.mode == "add":
                 total[m] += ch.rate
                 auth.setdefault("scenario", np.zeros_like(total))[m] += ch.rate
@@ -344,42 +303,34 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
                 for arr in auth.values():
                     arr[m] = 0.0
         else:
-            _apply_measure(ch, where, hts10, origin, mfn, auth, total, panel_fn, sectors, cache)
+            _apply_measure(ch, where, when, hts10, origin, mfn, auth, total, panel_fn, sectors, cache)
     if (total < -1e-12).any():
         raise RuleError("the scenario produces a negative total rate on some lines")
     return {"mfn_rate": mfn, "total_rate": np.maximum(total, 0.0), **auth}
 
 
-def _apply_measure(ch: MeasureChange, where: str, hts10, origin, mfn, auth, total, panel_fn, sectors, cache) -> None:
-    m = catalogue_measure(ch.measure)
-    authority = str(m.get("authority", ""))
-    col = _authority_column(list(auth), authority)
-    if col is None:
-        raise RuleError(f"{where}.measure: the duty panel reports no column for authority {authority!r}")
-    scope = scope_mask(hts10, origin, ch.origins, ch.products, sectors)
-    inc = (m.get("origins") or {}).get("include") or ["all"]
-    exc = set((m.get("origins") or {}).get("exclude") or [])
+def _apply_measure(ch: MeasureChange, where: str, when: dt.date, hts10, origin, mfn, auth, total, panel_fn, sectors,
+                   cache) -> None:
+    m = catalogue_measure(ch.measure, when)
+    col = _measure_column(list(auth), m, where)
+    # The measure's own scope is read on the evaluation date when its window holds it, else on its
+    # effective date (the date 'apply' takes its rates from).
+    scope_day = when if m.in_force(when) else m.effective_from
+    scope = scope_mask(hts10, origin, ch.origins, ch.products, sectors, on=when)
+    inc = m.origins.include or ["all"]
+    exc = set(m.origins.exclude)
     if "all" not in inc:
         scope &= np.isin(origin, np.array(sorted(_expand_origins(list(inc)) or []), dtype=object))
     if exc:
         scope &= ~np.isin(origin, np.array(sorted(_expand_origins(list(exc)) or []), dtype=object))
-    prefixes = [p for p in ((m.get("products") or {}).get("prefixes") or []) if p]
-    if prefixes:
-        scope &= _startswith_any(hts10, [str(p).replace(".", "") for p in prefixes])
+    scope &= _measure_lines(hts10, m, scope_day)
     cur = auth[col]
     applies = scope & (cur > 0)
     if ch.action == "apply":
-        start = m.get("effective_from")
-        if start is None:
-            raise RuleError(f"{where}.measure: {ch.measure!r} has no effective_from in the catalogue")
-        day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
         if not scope.any():
             return
-        snap = _aligned_panel(panel_fn, day, hts10, origin, cache)
-        snap_col = _authority_column([c for c in snap.columns if c not in _KEY_COLS], authority)
-        if snap_col is None:
-            raise RuleError(f"{where}.measure: the duty panel on {day} reports no column for {authority!r}")
-        new = snap.get(snap_col, 0.0)
+        snap = _aligned_panel(panel_fn, m.effective_from, hts10, origin, cache)
+        new = snap.get(_measure_column(snap.columns, m, where), 0.0)
         if not (scope & (cur > 0)).any():
             # The authority is absent in the base: take the measure's lines as the engine gives them.
             applies = scope & (new > 0)

@@ -4,49 +4,43 @@ Every scenario is solved from the data's reference regime (2024 flows, MFN only)
 ``against`` another scenario reports the difference of the two (per Monte Carlo draw, with common
 elasticity draws, so bands of differences are tight where the scenarios agree).
 
-Headline metrics (``HEADLINE``; key, label, unit): changes against the reference or ``against``.
+Headline outcomes (``scenarios.outcomes.Headline``, labels in ``HEADLINE``): changes against the
+reference or ``against``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.errors import InputError
 from tariffscope.models import elasticities as el
 from tariffscope.models import exposure as ex
 from tariffscope.models import uncertainty as unc
-from tariffscope.models.pe import PELines, aggregate, price_index_change, solve_pe
+from tariffscope.models.pe import PELines, aggregate, solve_pe
+from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
+from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
 from tariffscope.scenarios.resolve import _expand_origins, lines_for, measure_prefixes, regime_rates, sector_labels
-from tariffscope.scenarios.schema import MeasureChange, Scenario, load_scenario
+from tariffscope.scenarios.results import (
+    ASSUMPTIONS,
+    ComparisonResult,
+    SimulationResult,
+    metric_dicts,
+    records,
+    run_sources,
+)
+from tariffscope.scenarios.schema import Scenario, load_scenario
 
-__all__ = ["HEADLINE", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
+__all__ = ["HEADLINE", "HEADLINE_KEYS", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
            "SimulationResult", "ComparisonResult", "simulate", "compare", "panel_flows"]
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
-
-# key, label, unit
-HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("imports_from_partner", "US imports from the partner", "usd"),
-    ("balance_with_partner", "US goods balance with the partner", "usd"),
-    ("tariff_revenue", "US tariff revenue (all origins)", "usd"),
-    ("importer_price_index", "US import price index (tariff-inclusive)", "fraction"),
-    ("partner_export_price", "Partner's export price (pre-tariff)", "fraction"),
-    ("partner_sector_exports", "Partner's auto and parts exports to the US", "usd"),
-    ("exporter_sector_output", "Partner's auto sector output (first-order)", "fraction"),
-    ("exporter_sector_jobs", "Partner's auto manufacturing jobs (first-order)", "persons"),
-    ("trade_diversion", "Imports diverted to other origins", "usd"),
-    ("deadweight_loss", "US deadweight loss", "usd"),
-)
-HEADLINE_KEYS = tuple(k for k, _, _ in HEADLINE)
-
 
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
@@ -183,81 +177,6 @@ def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.nd
                     extra=extra, check=check)
 
 
-def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> np.ndarray:
-    """The headline vector (order of HEADLINE) of scenario k's solve; flows scaled by ``years``."""
-    yrs = arr["years"][k]
-    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
-    dval = res.value_new - res.value_base
-    d_imp = float(dval[pm].sum())
-    d_auto = float(dval[am].sum())
-    share = d_auto / arr["output_usd"][k]
-    w = res.value_base[pm] * res.volume_new[pm] / np.where(res.volume_base[pm] > 0, res.volume_base[pm], 1.0)
-    exp_price = float(np.expm1(np.sum(w * np.log(res.exporter_price[pm])) / w.sum())) if w.sum() > 0 else 0.0
-    div = res.trade_diversion[~pm]
-    return np.array([
-        d_imp * yrs,
-        -d_imp * yrs,
-        float((res.revenue_new - res.revenue_base).sum()) * yrs,
-        price_index_change(res),
-        exp_price,
-        d_auto * yrs,
-        share,
-        share * arr["employment"][k],
-        float(div[div > 0].sum()) * yrs,
-        float(res.dwl_change.sum()) * yrs,
-    ])
-
-
-def _precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Draw-independent pieces of the full pass-through solve (omega = inf), once per worker."""
-    p, v, t0 = arr["pidx"], arr["value"], arr["base_rate"]
-    n_prod = arr["sigma"].shape[0]
-    expend = v * (1.0 + t0)
-    tot = np.bincount(p, weights=expend, minlength=n_prod)
-    share = expend / np.where(tot > 0, tot, 1.0)[p]
-    ltau = np.log1p(arr["new_rate"]) - np.log1p(t0)[None, :]
-    w = expend.sum()
-    pindex = np.expm1((ltau * expend[None, :]).sum(axis=1) / w) if w > 0 else np.zeros(ltau.shape[0])
-    return {"share": share, "ltau": ltau, "pindex": pindex, "n_prod": n_prod,
-            "mid_rate": 0.5 * (t0[None, :] + arr["new_rate"])}
-
-
-def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
-                  eta_g: np.ndarray) -> np.ndarray:
-    """``headline(solve_pe(...))`` for omega = inf in closed form with only the arrays the headline needs.
-
-    The same equations as ``models.pe`` (P̂^(1-σ) = Σ s τ̂^(1-σ), x̂ = τ̂^-σ P̂^(σ-η), ŵ = 1); the
-    Monte Carlo uses it because it is several times faster; a test checks both agree to 1e-9.
-    """
-    p, v = arr["pidx"], arr["value"]
-    yrs = arr["years"][k]
-    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
-    ltau = pre["ltau"][k]
-    sig = sigma_g[p]
-    tot = np.bincount(p, weights=pre["share"] * np.exp((1.0 - sig) * ltau), minlength=pre["n_prod"])
-    z = np.log(np.where(tot > 0, tot, 1.0)) / (1.0 - sigma_g)
-    zl = z[p]
-    dv = v * np.expm1(-sig * ltau + (sigma_g - eta_g)[p] * zl)
-    d_imp = float(dv[pm].sum())
-    d_auto = float(dv[am].sum())
-    share = d_auto / arr["output_usd"][k]
-    t1 = arr["new_rate"][k]
-    revenue = float((t1 * (v + dv)).sum() - (arr["base_rate"] * v).sum())
-    other = ~pm
-    div = v[other] * np.expm1(-sig[other] * (ltau[other] - zl[other]))
-    dwl = -float((pre["mid_rate"][k] * dv).sum())
-    return np.array([d_imp * yrs, -d_imp * yrs, revenue * yrs, pre["pindex"][k], 0.0, d_auto * yrs, share,
-                     share * arr["employment"][k], float(div[div > 0].sum()) * yrs, dwl * yrs])
-
-
-def _difference(h: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    out = h - ref
-    for key in ("importer_price_index", "partner_export_price"):
-        j = HEADLINE_KEYS.index(key)
-        out[..., j] = (1 + h[..., j]) / (1 + ref[..., j]) - 1
-    return out
-
-
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
 
 _CACHE: dict[str, dict[str, np.ndarray]] = {}
@@ -268,7 +187,7 @@ def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if hit is None:
         with np.load(path) as z:
             arr = {k: z[k] for k in z.files}
-        hit = (arr, _precompute(arr))
+        hit = (arr, precompute(arr))
         _CACHE.clear()
         _CACHE[path] = hit
     return hit
@@ -301,208 +220,6 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
     return flat.reshape(draws, len(problem.names), len(HEADLINE))
 
 
-# --- results ----------------------------------------------------------------------------------------------
-
-
-def _metric_dicts(values: np.ndarray, samples: np.ndarray | None) -> list[dict[str, Any]]:
-    bands = unc.bands(samples) if samples is not None and samples.shape[0] else None
-    out = []
-    for j, (key, label, unit) in enumerate(HEADLINE):
-        v = values[j]
-        d: dict[str, Any] = {"name": key, "label": label, "unit": unit, "value": float(v) if np.isfinite(v) else None}
-        if bands is not None:
-            d.update(bands[j].to_dict())
-        out.append(d)
-    return out
-
-
-def _sources(problem: Problem) -> list[dict[str, str]]:
-    prov = el.provenance()
-    out = [
-        {"source": "census_import_weights_2024", "what": "US imports for consumption by HTS10 x partner, 2024 (PE base flows)",
-         "vintage": "2024 annual"},
-        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue"},
-        {"source": "elasticities", "what": "Broda-Weinstein (2006) sigmas; Hauk (USITC) import demand elasticities",
-         "vintage": prov.get("built_at", ""), "sha256": prov.get("output", {}).get("sha256", "")},
-    ]
-    for f in problem.facts:
-        if f is not None:
-            out.extend(f.sources)
-    return out
-
-
-@dataclass
-class SimulationResult:
-    """One scenario against the reference regime (or ``against``)."""
-
-    scenario: Scenario
-    against: str | None
-    headline: list[dict[str, Any]]
-    by_sector: Any            # pandas.DataFrame
-    by_origin: Any
-    exposure: dict[str, Any]
-    elasticity_sources: dict[str, dict[str, int]]
-    draws: int
-    seed: int
-    lines: Any | None = None  # pandas.DataFrame when outputs.lines
-    by_hs2: Any | None = None  # pandas.DataFrame when outputs.by lists hs2
-    sources: list[dict[str, str]] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
-    reference: str = "reference (MFN only, 2024 flows)"  # what changes are measured from without `against`
-    flows: dict[str, Any] | None = None  # world-panel base flows: panel, importer, year, source, vintage
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.headline)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.name, "description": self.scenario.description, "partner": self.scenario.partner,
-            "against": self.against or self.reference, "draws": self.draws, "seed": self.seed,
-            **({"flows": self.flows} if self.flows else {}),
-            "headline": self.headline,
-            "by_sector": _records(self.by_sector), "by_origin": _records(self.by_origin),
-            **({"by_hs2": _records(self.by_hs2)} if self.by_hs2 is not None else {}),
-            **({"lines": _records(self.lines)} if self.lines is not None else {}),
-            "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
-            "assumptions": self.assumptions, "sources": self.sources,
-        }
-
-
-@dataclass
-class ComparisonResult:
-    names: list[str]
-    against: str | None
-    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...]}
-    draws: int
-    seed: int
-    sources: list[dict[str, str]] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
-    reference: str = "reference (MFN only, 2024 flows)"
-    flows: dict[str, Any] | None = None
-
-    def to_frame(self):
-        import pandas as pd
-
-        rows = []
-        for p in self.packages:
-            for m in p["headline"]:
-                rows.append({"scenario": p["name"], **m})
-        return pd.DataFrame(rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"scenarios": self.packages, "against": self.against or self.reference,
-                **({"flows": self.flows} if self.flows else {}),
-                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": l, "unit": u} for k, l, u in HEADLINE],
-                "assumptions": self.assumptions, "sources": self.sources}
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    if frame is None:
-        return []
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-ASSUMPTIONS = [
-    "Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
-    "2024 HS10 x partner flows as the base, observed under MFN rates.",
-    "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
-    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US.",
-    "Monte Carlo: lognormal elasticities around point estimates (log-sd = se/point where reported, else 0.25).",
-]
-
-
-# --- world panels: base flows of any importer (HS6 x origin) for the same PE path ----------------------------
-
-
-def _no_tariff_panel(day, origins=None, **_kw) -> pa.Table:
-    """A duty panel matching no line (one placeholder row of no origin): every line gets rate 0, as a
-    world panel carries no tariffs."""
-    return pa.table({"hts10": pa.array(["0"], pa.string()), "origin": pa.array(["---"], pa.string()),
-                     "mfn_rate": pa.array([0.0], pa.float64()), "total_rate": pa.array([0.0], pa.float64())})
-
-
-def panel_flows(panel: str, importer: str, year: int) -> tuple[pa.Table, dict[str, Any]]:
-    """Base flows of ``importer`` in ``year`` from world panel ``panel`` as PE lines (hts10 = the HS6
-    product, origin, value in USD; zero flows dropped) and their provenance."""
-    import pyarrow.compute as pc
-
-    from tariffscope import panels
-
-    imp = panels.panel_imports(panel, importer, int(year), by="hs6")
-    imp = imp.filter(pc.greater(imp.column("value_usd"), 0))
-    if imp.num_rows == 0:
-        raise DataNotFoundError(f"panel {panel!r} has no imports of {importer} in {year}")
-    info = panels.panel_info(panel)
-    lines = pa.table({"hts10": imp.column("product").cast(pa.string()), "origin": imp.column("origin").cast(pa.string()),
-                      "value": imp.column("value_usd").cast(pa.float64())})
-    iso = panels._country(importer)
-    ctx = {"panel": panel, "importer": iso, "year": int(year), "lines": lines.num_rows,
-           "source": info.source, "files": sorted({Path(s.file).name for s in info.sources}), "vintage": info.vintage}
-    return lines, ctx
-
-
-def _check_panel_scenario(sc: Scenario, importer: str) -> None:
-    """A panel run takes its rates from the scenario's explicit rate changes only."""
-    if sc.base.regime != "no_additional_tariffs":
-        why = ("the US tariff engine's regime on that date does not apply to imports of " + importer
-               if importer != "USA" else
-               "the US engine's regime is computed on HTS10 warehouse lines, not on a world panel's HS6 flows "
-               "(run without --panel for it)")
-        raise InputError(f"scenario {sc.name!r} has a date-based base ({sc.base.date}): {why}; on a world panel use "
-                         "base: no_additional_tariffs with explicit rate changes (origins x products, mode add|set|floor)")
-    for i, ch in enumerate(sc.changes):
-        if isinstance(ch, MeasureChange):
-            raise InputError(f"scenario {sc.name!r}: changes[{i}] applies US catalogue measure {ch.measure!r}; on a world "
-                             f"panel (importer {importer}) give the rate change explicitly (origins, products, mode, rate)")
-    if sc.partner == importer:
-        raise InputError(f"scenario {sc.name!r}: partner {sc.partner} is the importer itself")
-
-
-def _panel_setup(scs: list[Scenario], panel: str | None, importer: str | None, year: int | None, lines, duty_panel):
-    """(lines, duty_panel, flows context or None) for a run; with ``panel`` the flows come from the panel."""
-    if panel is None:
-        if importer is not None or year is not None:
-            raise InputError("importer/year need a panel (--panel NAME)")
-        return lines, duty_panel, None
-    if importer is None or year is None:
-        raise InputError("a panel run needs an importer and a year")
-    if lines is not None or duty_panel is not None:
-        raise InputError("give either panel= or lines=/duty_panel=, not both")
-    from tariffscope import panels
-
-    iso = panels._country(importer)
-    for sc in scs:
-        _check_panel_scenario(sc, iso)
-    lines, ctx = panel_flows(panel, iso, year)
-    return lines, _no_tariff_panel, ctx
-
-
-def _panel_relabel(metrics: list[dict[str, Any]], importer: str) -> list[dict[str, Any]]:
-    for m in metrics:
-        m["label"] = m["label"].replace("to the US", f"to {importer}").replace("US ", f"{importer} ")
-    return metrics
-
-
-def _panel_sources(problem: Problem, ctx: dict[str, Any]) -> list[dict[str, str]]:
-    out = _sources(problem)
-    out[0] = {"source": ctx["source"],
-              "what": f"imports of {ctx['importer']} by HS6 x origin, {ctx['year']} (PE base flows; "
-                      f"{', '.join(ctx['files'])}, vintage {ctx['vintage'] or 'n/a'})",
-              "vintage": ctx["vintage"] or ""}
-    out[1] = {"source": "scenario rate changes", "what": "explicit rates by origin x product; base rates 0 (the panel has no tariffs)"}
-    return out
-
-
-def _panel_assumptions(ctx: dict[str, Any]) -> list[str]:
-    return [f"Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
-            f"{ctx['year']} HS6 x origin imports of {ctx['importer']} from world panel {ctx['panel']!r} as the base.",
-            "The panel carries no tariffs: base rates are taken as 0 and the scenario's rate changes are the whole "
-            "tariff wedge (an 'add' of 0.10 raises the tariff factor by 10%).",
-            *ASSUMPTIONS[1:]]
-
-
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
              workers: int | None, progress: bool, duty_panel, lines, con=None) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
     allsc = scs + ([against] if against is not None else [])
@@ -514,9 +231,9 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
     point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
     samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
     if against is not None:
-        point = _difference(point[:-1], point[-1])
+        point = difference(point[:-1], point[-1])
         if samples is not None:
-            samples = _difference(samples[:, :-1, :], samples[:, -1:, :])
+            samples = difference(samples[:, :-1, :], samples[:, -1:, :])
     return problem, results, point, samples
 
 
@@ -530,10 +247,10 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
         raise InputError("draws must be >= 0")
     sc = get_scenario(scenario)
     ag = get_scenario(against) if against is not None else None
-    lines, duty_panel, ctx = _panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
+    lines, duty_panel, ctx = panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
     problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     res = results[0]
-    headline_d = _metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
+    headline_d = metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
     ref = results[1] if ag is not None else None  # breakdowns against `against` when given
 
@@ -551,18 +268,18 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     by_sector_partner = _versus(_subset(res, pmask), _subset(ref, pmask) if ref is not None else None, "sector")
     exposure["balance_by_sector"] = [{"sector": r["sector"], "balance_change": -r["value_change"] * sc.model.years,
                                       "imports_change": r["value_change"] * sc.model.years}
-                                     for r in _records(by_sector_partner)]
+                                     for r in records(by_sector_partner)]
     by_origin = _versus(res, ref, "origin").sort_values("value_change").reset_index(drop=True)
     lines_frame = res.to_frame() if sc.outputs.lines else None
     by_hs2 = _versus(res, ref, "hs2") if "hs2" in sc.outputs.by else None
     out = SimulationResult(
         scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
         exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
-        sources=_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
+        sources=run_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
     )
     if ctx is not None:
-        out.headline = _panel_relabel(out.headline, ctx["importer"])
-        out.sources, out.assumptions, out.flows = _panel_sources(problem, ctx), _panel_assumptions(ctx), ctx
+        out.headline = panel_relabel(out.headline, ctx["importer"])
+        out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
     return out
 
@@ -611,17 +328,17 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
         raise InputError("draws must be >= 0")
     scs = [get_scenario(s) for s in scenarios]
     ag = get_scenario(against) if against is not None else None
-    lines, duty_panel, ctx = _panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
+    lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
     problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
-                         "headline": _metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
+                         "headline": metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
     out = ComparisonResult(names=[s.name for s in scs], against=ag.name if ag else None, packages=packages,
-                           draws=draws, seed=seed, sources=_sources(problem), assumptions=ASSUMPTIONS)
+                           draws=draws, seed=seed, sources=run_sources(problem), assumptions=ASSUMPTIONS)
     if ctx is not None:
         for p in out.packages:
-            _panel_relabel(p["headline"], ctx["importer"])
-        out.sources, out.assumptions, out.flows = _panel_sources(problem, ctx), _panel_assumptions(ctx), ctx
+            panel_relabel(p["headline"], ctx["importer"])
+        out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
     return out

@@ -35,6 +35,7 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tariffscope.codes import sectors as sector_map
 from tariffscope.errors import InputError, RuleError
 
 __all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "Outputs", "ProductScope", "Window",
@@ -90,9 +91,9 @@ class ProductScope(_Strict):
     @field_validator("sectors")
     @classmethod
     def _known_sector(cls, v: list[str]) -> list[str]:
-        known = _sector_names()
+        known = set(sector_map.SECTORS)
         for s in v:
-            if known is not None and s not in known:
+            if s not in known:
                 raise ValueError(f"unknown sector {s!r}; known: {', '.join(sorted(known))}")
         return v
 
@@ -106,7 +107,7 @@ class ProductScope(_Strict):
         if set(self.sectors) & set(other.sectors) or set(self.measures) & set(other.measures):
             return True
         if self.measures or other.measures:  # measure lines vs prefixes/sectors: compare their prefixes
-            from tariffscope.scenarios.resolve import measure_prefixes
+            from tariffscope.tariffs.measures import measure_prefixes  # every row: overlap on any date
 
             mine = self.prefixes + [p for m in self.measures for p in measure_prefixes(m)]
             theirs = other.prefixes + [p for m in other.measures for p in measure_prefixes(m)]
@@ -123,21 +124,9 @@ class ProductScope(_Strict):
         return False
 
 
-def _sector_names() -> set[str] | None:
-    try:
-        from tariffscope.codes import sectors
-    except ImportError:  # sector map not installed yet: accept any name, checked at resolve time
-        return None
-    return set(sectors.SECTORS)
-
-
 def _sector_of(prefix: str) -> str | None:
     try:
-        from tariffscope.codes import sectors
-    except ImportError:
-        return None
-    try:
-        return sectors.sector_of(prefix)
+        return sector_map.sector_of(prefix)
     except Exception:  # noqa: BLE001 - a short prefix may span sectors
         return None
 
@@ -373,24 +362,8 @@ def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
 
 
 @lru_cache(maxsize=1)
-def measure_ids() -> frozenset[str] | None:
-    """Measure ids of the tariff catalogue (``tariffs/catalogue/*.yaml``); None when no catalogue exists."""
-    try:
-        from tariffscope.tariffs import measures as _m  # the engine's loader, when present
+def measure_ids() -> frozenset[str]:
+    """Measure ids of the tariff catalogue, read by its validated loader (``tariffs.measures.load``)."""
+    from tariffscope.tariffs import measures
 
-        cat = _m.load()
-        return frozenset(m.id for m in cat.measures)
-    except Exception:  # noqa: BLE001 - fall back to reading the files directly
-        pass
-    from tariffscope.config import PACKAGE_DIR
-
-    files = sorted((PACKAGE_DIR / "tariffs" / "catalogue").glob("*.yaml"))
-    if not files:
-        return None
-    ids: set[str] = set()
-    for f in files:
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        for m in data.get("measures", []) or []:
-            if isinstance(m, dict) and "id" in m:
-                ids.add(str(m["id"]))
-    return frozenset(ids)
+    return frozenset(m.id for m in measures.load().measures)

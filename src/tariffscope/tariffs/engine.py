@@ -8,19 +8,21 @@ amount), the rules that fired, the measures that did not and why, the total duty
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from tariffscope.codes.countries import resolve_country
+from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
-from tariffscope.tariffs.measures import COVERAGE, Catalogue, load
+from tariffscope.tariffs.coverage import data_coverage
+from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
-
-AUTHORITY_OF_BUCKET = {"s232": "232", "reciprocal": "ieepa_reciprocal", "reciprocal_extra": "ieepa_reciprocal",
-                       "fentanyl": "ieepa_fentanyl", "s301": "301", "s201": "201", "s122": "122"}
+from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
 @dataclass
@@ -84,33 +86,19 @@ def parse_date(value: str | dt.date) -> dt.date:
 
 
 def check_date(date: dt.date) -> None:
-    lo, hi = COVERAGE
+    lo, hi = data_coverage().catalogue
     if not (lo <= date < hi):
         raise InputError(f"date {date} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
 
 
 def normalize_hts10(text: str) -> str:
-    try:
-        from tariffscope.codes.products import normalize_hts  # codes helper
-
-        code = normalize_hts(text)
-    except ImportError:
-        code = re.sub(r"[\s.]", "", str(text))
-    except InputError:
-        raise
+    code = normalize_hts(text)
     if not re.fullmatch(r"\d{10}", code or ""):
         raise InputError(f"bad HTS code {text!r}: give the 10-digit statistical number, e.g. 8703.23.01.40")
     return code
 
 
 def resolve_origin(text: str) -> str:
-    try:
-        from tariffscope.codes.countries import resolve_country
-    except ImportError:  # pragma: no cover - codes helper always present in releases
-        code = str(text).strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            raise InputError(f"unknown origin {text!r}: give an ISO3 code such as JPN") from None
-        return code
     c = resolve_country(text)
     if getattr(c, "is_group", False):
         raise InputError(f"origin {text!r} is a group; give one country (ISO3), e.g. DEU for a good of the EU")
@@ -182,6 +170,11 @@ def compiled_for_table(catalogue: Catalogue, table: hts_mod.MfnTable) -> tuple[C
     return got[0], got[1]
 
 
+def _real(x: object) -> bool:
+    """A real number (numpy scalars too), not a bool or a string that looks like one."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
 def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float = 1.0, quantity: float | None = None,
          metal_share: float | None = None, options: dict | None = None, catalogue: Catalogue | None = None) -> DutyResult:
     """Every layer of duty on one entry. Raises InputError (one line) on bad input."""
@@ -189,10 +182,11 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     iso3 = resolve_origin(origin)
     day = parse_date(date)
     check_date(day)
-    if not (customs_value > 0):
-        raise InputError(f"customs value must be positive, got {customs_value}")
-    if quantity is not None and quantity < 0:
-        raise InputError(f"quantity must be >= 0, got {quantity}")
+    # inf and NaN compare in surprising ways (inf > 0, nan < 0 is False): test finiteness first
+    if not _real(customs_value) or not math.isfinite(customs_value) or not customs_value > 0:
+        raise InputError(f"customs value must be a finite number above 0, got {customs_value!r}")
+    if quantity is not None and (not _real(quantity) or not math.isfinite(quantity) or quantity < 0):
+        raise InputError(f"quantity must be a finite number >= 0, got {quantity!r}")
     if metal_share is not None and not (0.0 <= metal_share <= 1.0):
         raise InputError(f"metal share must be between 0 and 1, got {metal_share}")
     opts = resolve_options(options)
@@ -214,7 +208,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
                     "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
     fired: list[dict] = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
     excluded: list[dict] = []
-    for bucket in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122"):
+    for bucket in BUCKETS:
         idx = int(out[f"{bucket}_measure"][0])
         if idx < 0:
             continue
@@ -224,7 +218,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         nominal = float(out[f"{bucket}_rate"][0])
         if m.rate_form == "on_metal_content":
             base, rate = ms * customs_value, nominal
-        elif bucket in ("reciprocal", "reciprocal_extra", "s122") and covered > 0:
+        elif bucket in DISPLACED_BY_232 and covered > 0:
             base = (1.0 - covered) * customs_value
             rate = amount_rate / (1.0 - covered) if covered < 1 else 0.0
         else:
@@ -236,7 +230,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[oi] else "excluded: good under a 232 duty (R7)"
             excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
             continue
-        if amount_rate == 0.0 and bucket in ("reciprocal", "reciprocal_extra", "s122") and covered >= 1.0:
+        if amount_rate == 0.0 and bucket in DISPLACED_BY_232 and covered >= 1.0:
             excluded.append({"measure_id": m.id, "heading": heading,
                              "reason": "excluded: good under a 232 duty on its full value (R4, note 2(v)(vi)-(xi))"})
             continue
@@ -251,7 +245,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if any(l.authority in ("ieepa_reciprocal", "deal", "122") for l in layers[1:]) or covered >= 1:
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
-    chosen = {int(out[f"{b}_measure"][0]) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
+    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS}
     for e in comp.explain(day, hi, oi, opts):
         mid = e["measure_id"]
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)

@@ -16,21 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tariffscope import db
+from tariffscope.codes.sectors import sector_of
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.engine import parse_date, resolve_origin
 from tariffscope.tariffs.measures import GROUPS, load
-from tariffscope.tariffs.panel import AUTHORITY_COLUMNS, cell_rates_over
+from tariffscope.tariffs.panel import cell_rates_over
+from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS
 
 DEFAULT_WEIGHTS = "census_import_weights_2024"
+REALIZED_SOURCE = "census_japan_monthly_totals"  # monthly consumption imports with Census calculated duty
 BY = ("sector", "authority", "hs2")
-COMPONENT_COLUMNS = ("mfn_rate", *AUTHORITY_COLUMNS.values())
-
-# HS sections (fallback sector map when tariffscope.codes.sectors is not available): first chapter -> name
-_HS_SECTIONS = [(1, "Animals"), (6, "Vegetables"), (15, "Fats and oils"), (16, "Food, beverages, tobacco"), (25, "Minerals"),
-                (28, "Chemicals"), (39, "Plastics and rubber"), (41, "Hides and leather"), (44, "Wood"), (47, "Paper"),
-                (50, "Textiles"), (64, "Footwear and headgear"), (68, "Stone and glass"), (71, "Precious metals"),
-                (72, "Base metals"), (84, "Machinery and electrical"), (86, "Transport equipment"), (90, "Instruments"),
-                (93, "Arms"), (94, "Miscellaneous manufactures"), (97, "Art")]
 
 
 @dataclass
@@ -72,16 +68,8 @@ def load_weights(con, partner: str | None = None, source: str = DEFAULT_WEIGHTS,
 
 
 def _sector_keys(hts10: np.ndarray) -> np.ndarray:
-    try:
-        from tariffscope.codes.sectors import sector_of  # codes helper
-
-        uniq, inv = np.unique(hts10, return_inverse=True)
-        return np.array([sector_of(c) or "Other" for c in uniq], dtype=object)[inv]
-    except ImportError:
-        ch = np.array([int(c[:2]) for c in hts10])
-        firsts = np.array([s for s, _ in _HS_SECTIONS])
-        names = np.array([n for _, n in _HS_SECTIONS], dtype=object)
-        return names[np.searchsorted(firsts, ch, side="right") - 1]
+    uniq, inv = np.unique(hts10, return_inverse=True)
+    return np.array([sector_of(c) or "Other" for c in uniq], dtype=object)[inv]
 
 
 def _wmean(weights: np.ndarray, values: np.ndarray, total: float) -> float:
@@ -200,23 +188,25 @@ def _monthly_scaled_weights(con, partner: str, month: str, base: Weights) -> tup
     return base.value * scale, "2024 HS10 mix scaled to the month's HS2" + (" and HS4 (ch. 84/85/87)" if m4 else "")
 
 
-def statutory_vs_realized(con, partner: str = "JPN", start: str = "2024-01", end: str = "2025-12",
+def statutory_vs_realized(con, partner: str = "JPN", start: str = "2024-01", end: str | None = None,
                           options: dict | None = None) -> list[dict]:
     """Monthly statutory rate (that month's mix) vs realized rate (Census calculated duty / consumption imports).
 
-    Months before the catalogue's coverage (2024) are rated with the regime in force on 2025-01-01, which for
+    ``end`` defaults to the latest month of the realized series in the warehouse. Months before the
+    catalogue's coverage (2024) are rated with the regime in force on its first day (2025-01-01), which for
     Japan is the 2024 regime (MFN; 232 steel under the TRQ, duty-free in quota). Each month's statutory rate is
     the average of its days' rates.
     """
     code = resolve_origin(partner)
     base = load_weights(con, code)
     realized = {r["period"]: r for r in db.query(con, """SELECT period, sum(value) AS value, sum(calculated_duty) AS duty
-        FROM trade_flows WHERE source = 'census_japan_monthly_totals' AND partner = ? AND flow = 'imports'
-          AND trade_regime = 'consumption' AND product_code = 'TOTAL' GROUP BY period""", [code]).to_pylist()}
+        FROM trade_flows WHERE source = ? AND partner = ? AND flow = 'imports'
+          AND trade_regime = 'consumption' AND product_code = 'TOTAL' GROUP BY period""", [REALIZED_SOURCE, code]).to_pylist()}
     if not realized:
-        raise DataNotFoundError(f"no monthly consumption imports with calculated duty for {code} (census_japan_monthly_totals)")
-    months = _months(start, end)
-    lo = dt.date(2025, 1, 1)
+        raise DataNotFoundError(f"no monthly consumption imports with calculated duty for {code} ({REALIZED_SOURCE})")
+    cover = data_coverage(con)
+    months = _months(start, end or cover.latest_month(REALIZED_SOURCE))
+    lo = cover.catalogue[0]
     first = max(lo, dt.date.fromisoformat(months[0] + "-01"))
     last_m = months[-1]
     last = dt.date(int(last_m[:4]), int(last_m[5:]), calendar.monthrange(int(last_m[:4]), int(last_m[5:]))[1])

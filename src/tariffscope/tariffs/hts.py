@@ -18,6 +18,7 @@ import numpy as np
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.tariffs.schedule import mfn_ave_table
 
 
 @dataclass(frozen=True)
@@ -130,23 +131,12 @@ ORDER BY revision, hts10
 
 
 def _ave_lookup(con, revision: str):
-    """AVEs of specific rates from the schedule module (codes helper), if it provides them: {hts10: (ave, basis)}."""
-    try:
-        from tariffscope.tariffs.schedule import mfn_ave_table  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
+    """AVEs of specific rates from the schedule module: {hts10: (ave, basis)}."""
     try:
         t = mfn_ave_table(con, revision)
     except Exception:  # noqa: BLE001 - an AVE table we cannot build is reported by the basis column
         return {}
-    cols = set(t.column_names)
-    code = "hts10" if "hts10" in cols else "hts_code"
-    ave = "ave" if "ave" in cols else "mfn_ave"
-    basis = "ave_basis" if "ave_basis" in cols else ("basis" if "basis" in cols else None)
-    out = {}
-    for r in t.select([c for c in (code, ave, basis) if c]).to_pylist():
-        out[r[code]] = (r[ave], r[basis] if basis else "schedule.mfn_ave_table")
-    return out
+    return {r["hts10"]: (r["ave"], r["ave_basis"]) for r in t.select(["hts10", "ave", "ave_basis"]).to_pylist()}
 
 
 _CACHE: dict[tuple[int, str], MfnTable] = {}

@@ -19,12 +19,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tariffscope.errors import RuleError
+from tariffscope.errors import InputError, RuleError
+from tariffscope.tariffs.vocabulary import BUCKET_OF_AUTHORITY, REPLACEABLE, Authority
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 LISTS_DIR = CATALOGUE_DIR / "lists"
 
-Authority = Literal["232", "ieepa_reciprocal", "ieepa_fentanyl", "301", "201", "122", "deal"]
 RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "specific"]
 
 # Groups an origin scope may name. EU27 membership as of 2025 (ISO3).
@@ -33,10 +33,6 @@ GROUPS: dict[str, frozenset[str]] = {
         "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE".split()
     ),
 }
-
-# Which Stacking bucket a measure lands in (see engine docs): 232 programs and the deals replacing them
-# share one bucket, reciprocal measures and the floors replacing them share another.
-BUCKETS = ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")
 
 
 class _Strict(BaseModel):
@@ -87,7 +83,7 @@ class Measure(_Strict):
     title: str
     authority: Authority
     program: str | None = None
-    replaces: Literal["232", "ieepa_reciprocal"] | None = None
+    replaces: REPLACEABLE | None = None
     headings: list[str] = Field(min_length=1)
     effective_from: dt.date
     effective_from_legal: dt.date | None = None
@@ -137,11 +133,12 @@ class Measure(_Strict):
 
     @property
     def bucket(self) -> str:
-        if self.authority == "232" or self.replaces == "232":
-            return "s232"
-        if self.authority == "ieepa_reciprocal" or self.replaces == "ieepa_reciprocal":
-            return "reciprocal_extra" if self.stacks_with_reciprocal else "reciprocal"
-        return {"ieepa_fentanyl": "fentanyl", "301": "s301", "201": "s201", "122": "s122"}[self.authority]
+        """The stacking bucket (``vocabulary.BUCKETS``); a deal lands in the bucket of what it replaces."""
+        if "232" in (self.authority, self.replaces):
+            return BUCKET_OF_AUTHORITY["232"]
+        if "ieepa_reciprocal" in (self.authority, self.replaces):
+            return "reciprocal_extra" if self.stacks_with_reciprocal else BUCKET_OF_AUTHORITY["ieepa_reciprocal"]
+        return BUCKET_OF_AUTHORITY[self.authority]
 
     @property
     def heading_list(self) -> list[str]:
@@ -150,6 +147,32 @@ class Measure(_Strict):
 
     def in_force(self, date: dt.date) -> bool:
         return self.effective_from <= date and (self.effective_until is None or date < self.effective_until)
+
+    def products_on(self, on: dt.date | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(include, exclude) HS prefixes of the product scope as the engine reads them on ``on``: list rows
+        filtered by value, dated rows honoured (every row when ``on`` is None), ``value_from`` gates applied,
+        rows without a rate under ``rates_by_value`` dropped. Sorted, unique; ``('',)`` = every product."""
+        day = None if on is None else on.toordinal()
+
+        def live(frm: str, until: str, value: str) -> bool:
+            if day is None:
+                return True
+            start = dt.date.fromisoformat(frm).toordinal() if frm else -(10**9)
+            gate = (self.value_from or {}).get(value.rsplit(":", 1)[-1])
+            if gate is not None:
+                start = max(start, gate.toordinal())
+            return start <= day and (not until or day < dt.date.fromisoformat(until).toordinal())
+
+        def priced(value: str) -> bool:  # the engine drops rows rates_by_value gives no rate (e.g. suspended lists)
+            rates = self.rates_by_value
+            return not rates or value in rates or value.rsplit(":", 1)[-1] in rates
+
+        ps = self.products
+        inc = [(p, "", "", "") for p in ps.prefixes] + [r for ref in ps.lists for r in list_rows(ref)]
+        exc = [(p, "", "", "") for p in ps.exclude_prefixes] + [r for ref in ps.exclude_lists for r in list_rows(ref)]
+        keep_inc = sorted({r[0] for r in inc if priced(r[3]) and live(r[1], r[2], r[3])})
+        keep_exc = sorted({r[0] for r in exc if live(r[1], r[2], "")})
+        return (("",) if "" in keep_inc else tuple(keep_inc)), tuple(keep_exc)
 
     def legal_from(self, deal_dates: str = "publication") -> dt.date:
         if deal_dates == "legal" and self.effective_from_legal is not None:
@@ -162,20 +185,21 @@ class Catalogue(BaseModel):
     version: str
     measures: tuple[Measure, ...]
     files: tuple[str, ...]
+    covers: tuple[dt.date, dt.date]  # [from, until): the files' ``coverage``
 
-    def get(self, measure_id: str) -> Measure:
-        for m in self.measures:
-            if m.id == measure_id:
-                return m
-        from tariffscope.errors import InputError
-
-        ids = ", ".join(m.id for m in self.measures[:8])
-        raise InputError(f"unknown measure {measure_id!r} (e.g. {ids}, ...; see 'tariffscope measures list')")
+    def get(self, measure_id: str, on: dt.date | None = None) -> Measure:
+        """The entry of ``measure_id``: the window in force on ``on`` when one is, else the first listed.
+        An unknown id is an InputError naming the closest ids."""
+        found = [m for m in self.measures if m.id == measure_id]
+        if found:
+            return next((m for m in found if on is not None and m.in_force(on)), found[0])
+        raise InputError(f"unknown measure {measure_id!r}{_near(measure_id, [m.id for m in self.measures])}; "
+                         "see 'tariffscope measures list'")
 
     @property
     def coverage(self) -> tuple[dt.date, dt.date]:
-        """Dates the catalogue speaks for: 2025-01-01 up to (exclusive) the end of the modeled horizon."""
-        return COVERAGE
+        """Dates the catalogue speaks for, [from, until), as its files state them (``coverage:``)."""
+        return self.covers
 
     def in_force(self, date: dt.date) -> list[Measure]:
         return [m for m in self.measures if m.in_force(date)]
@@ -200,9 +224,6 @@ class Catalogue(BaseModel):
         return sorted(out)
 
 
-COVERAGE = (dt.date(2025, 1, 1), dt.date(2026, 7, 1))  # [from, until): the fact sheet's 2025-01-01..2026-06-30
-
-
 @functools.lru_cache(maxsize=64)
 def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
     """Rows (prefix, effective_from, effective_until, value) of a product list, or the rows of a country table."""
@@ -214,21 +235,48 @@ def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(tuple(r) for r in rows[1:])  # type: ignore[misc]
 
 
+def list_rows(ref: ListRef) -> list[tuple[str, str, str, str]]:
+    """The rows of a measure's list reference: filtered by ``values``/``value_prefixes``; without dates when
+    the reference is not ``dated``. The one reading of list references (the engine compiles these rows)."""
+    rows = read_list(ref.list)
+    if ref.values is not None or ref.value_prefixes is not None:
+        vals = set(ref.values or [])
+        pres = tuple(ref.value_prefixes or [])
+        rows = tuple(r for r in rows if r[3] in vals or (pres and r[3].startswith(pres)))
+    return [r if ref.dated else (r[0], "", "", r[3]) for r in rows]
+
+
+def measure_prefixes(measure_id: str, on: dt.date | None = None) -> tuple[str, ...]:
+    """HS prefixes a catalogue measure covers on ``on`` (its entry in force then; every row when None),
+    exclusions not subtracted: see ``Measure.products_on``."""
+    return load().get(measure_id, on).products_on(on)[0]
+
+
+def _near(name: str, known: Iterable[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+
+
 @functools.lru_cache(maxsize=4)
 def load(directory: str | None = None) -> Catalogue:
     """Load and validate every ``*.yaml`` of the catalogue; RuleError names the file, the measure and the problem."""
     base = Path(directory) if directory else CATALOGUE_DIR
     measures: list[Measure] = []
     versions: set[str] = set()
+    covers: set[tuple[dt.date, dt.date]] = set()
     files = sorted(base.glob("*.yaml"))
     if not files:
         raise RuleError(f"no catalogue files in {base}")
     for path in files:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        unknown = set(doc) - {"catalogue_version", "measures"}
+        unknown = set(doc) - {"catalogue_version", "coverage", "measures"}
         if unknown:
             raise RuleError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
         versions.add(str(doc.get("catalogue_version", "")))
+        if "coverage" in doc:
+            covers.add(_coverage(path.name, doc["coverage"]))
         for i, raw in enumerate(doc.get("measures") or []):
             try:
                 measures.append(Measure.model_validate(raw))
@@ -240,7 +288,23 @@ def load(directory: str | None = None) -> Catalogue:
     validate(measures, base)
     if len(versions) != 1:
         raise RuleError(f"catalogue files disagree on catalogue_version: {sorted(versions)}")
-    return Catalogue(version=versions.pop(), measures=tuple(measures), files=tuple(p.name for p in files))
+    if len(covers) != 1:
+        raise RuleError(f"catalogue files must state one coverage {{from, until}}, found {sorted(covers) or 'none'}")
+    return Catalogue(version=versions.pop(), measures=tuple(measures), files=tuple(p.name for p in files),
+                     covers=covers.pop())
+
+
+def _coverage(name: str, raw: object) -> tuple[dt.date, dt.date]:
+    """A file's ``coverage: {from: YYYY-MM-DD, until: YYYY-MM-DD}`` (until exclusive)."""
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError
+        lo, hi = (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in (raw["from"], raw["until"]))
+    except (TypeError, KeyError, ValueError):
+        raise RuleError(f"{name}: coverage must be {{from: YYYY-MM-DD, until: YYYY-MM-DD}}, got {raw!r}") from None
+    if hi <= lo:
+        raise RuleError(f"{name}: coverage until {hi} is not after from {lo}")
+    return lo, hi
 
 
 def validate(measures: Iterable[Measure], base: Path | None = None) -> None:

@@ -18,19 +18,8 @@ from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
 from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import Compiled, resolve_options
-
-# Output columns per stacking bucket. Deal floors are reported under the authority they replace
-# (a Japan 232 auto floor under rate_232, an EU/Japan reciprocal floor under rate_ieepa_reciprocal).
-COMPONENTS = {
-    "rate_232": ("s232",),
-    "rate_ieepa_reciprocal": ("reciprocal", "reciprocal_extra"),
-    "rate_ieepa_fentanyl": ("fentanyl",),
-    "rate_301": ("s301",),
-    "rate_201": ("s201",),
-    "rate_122": ("s122",),
-}
-AUTHORITY_COLUMNS = {"232": "rate_232", "ieepa_reciprocal": "rate_ieepa_reciprocal", "ieepa_fentanyl": "rate_ieepa_fentanyl",
-                     "301": "rate_301", "201": "rate_201", "122": "rate_122"}
+from tariffscope.tariffs.vocabulary import AUTHORITY_COLUMNS
+from tariffscope.tariffs.vocabulary import COLUMN_BUCKETS as COMPONENTS  # output columns per stacking bucket
 
 
 def default_origins() -> list[str]:

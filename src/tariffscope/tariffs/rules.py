@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tariffscope.errors import InputError
-from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, read_list
+from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, list_rows, read_list
+from tariffscope.tariffs.vocabulary import BUCKETS
 
 FOREVER = dt.date(9999, 12, 31).toordinal()
 NEVER = dt.date(1900, 1, 1).toordinal()
@@ -147,15 +148,6 @@ class MeasureRows:
 _ROWS: dict[tuple[int, int], MeasureRows] = {}
 
 
-def _list_rows(ref) -> list[tuple[str, str, str, str]]:
-    rows = read_list(ref.list)
-    if ref.values is not None or ref.value_prefixes is not None:
-        vals = set(ref.values or [])
-        pres = tuple(ref.value_prefixes or [])
-        rows = tuple(r for r in rows if r[3] in vals or (pres and r[3].startswith(pres)))
-    return [r if ref.dated else (r[0], "", "", r[3]) for r in rows]
-
-
 def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
     key = (id(catalogue), i)
     if key in _ROWS:
@@ -164,7 +156,7 @@ def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
     ps = m.products
     rows: list[tuple[str, str, str, str]] = [(p, "", "", "") for p in ps.prefixes]
     for ref in ps.lists:
-        rows += _list_rows(ref)
+        rows += list_rows(ref)
     frm = np.array([_ord(r[1], NEVER) for r in rows], dtype=np.int64)
     unt = np.array([_ord(r[2], FOREVER) for r in rows], dtype=np.int64)
     rate = np.full(len(rows), np.nan)
@@ -178,7 +170,7 @@ def measure_rows(catalogue: Catalogue, i: int) -> MeasureRows:
     names = ["exclude_prefixes"] * len(erows)
     blocks = [False] * len(erows)
     for ref in ps.exclude_lists:
-        rr = _list_rows(ref)
+        rr = list_rows(ref)
         erows += rr
         names += [ref.list] * len(rr)
         blocks += [ref.blocks_bucket] * len(rr)
@@ -302,7 +294,7 @@ class Compiled:
 
     # -- compilation --------------------------------------------------------------------------
     def _rows(self, ref) -> list[tuple[str, str, str, str]]:
-        return _list_rows(ref)
+        return list_rows(ref)
 
     def _compile(self, i: int, m: Measure) -> CompiledMeasure:
         mr = measure_rows(self.catalogue, i)
@@ -423,7 +415,7 @@ class Compiled:
         us = np.where(self.usmca_o[o], us_share, 0.0)
         mfn_applied = mfn * (1.0 - us)  # USMCA goods enter at the special rate (Free)
         mfn_floor = mfn if opts["floor_mfn_base"] == "general" else mfn_applied
-        chosen = {b: np.full(n, -1, dtype=np.int32) for b in ("s232", "reciprocal", "reciprocal_extra", "fentanyl", "s301", "s201", "s122")}
+        chosen = {b: np.full(n, -1, dtype=np.int32) for b in BUCKETS}
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
         blocked: dict[str, np.ndarray] = {}

@@ -14,7 +14,9 @@ from typing import Any
 import pyarrow as pa
 
 from tariffscope import db
+from tariffscope.codes.countries import resolve_country
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.ingest import warehouse
 
 US = "USA"
 GROUP_CODES = {"EU27", "WLD"}
@@ -57,7 +59,7 @@ def using_warehouse(con: db.Connection | None) -> Iterator[db.Connection]:
     if con is not None:
         yield con
         return
-    own = db.open_warehouse()
+    own = warehouse.open_warehouse()
     try:
         yield own
     finally:
@@ -92,12 +94,6 @@ def resolve_partner(text: str) -> str:
         return s.upper()
     if s.upper() == US:  # the reporter of every loaded series: skip loading the country tables
         return US
-    try:
-        from tariffscope.codes.countries import resolve_country
-    except ImportError:  # codes area not installed yet: accept ISO3 codes only
-        if re.fullmatch(r"[A-Za-z]{3}", s):
-            return s.upper()
-        raise InputError(f"unknown country {s!r}: give an ISO3 code such as JPN")
     return resolve_country(s).iso3
 
 

@@ -11,18 +11,19 @@ import datetime as dt
 import logging
 import queue
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tariffscope import config, db
+from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report import sections as S
@@ -32,8 +33,6 @@ log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
 HERE = Path(__file__).resolve().parent
 PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
-# The API functions the app calls that read the warehouse: they must take ``con=`` for a read-only server.
-API_USED = ["data_status", "balance", "monitor", "duty", "etr", "etr_series", "statutory_vs_realized", "simulate", "compare"]
 
 
 class BodyLimit:
@@ -102,14 +101,9 @@ def _validation_message(errors: list[dict]) -> str:
 def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
-    # DuckDB refuses a read-write and a read-only connection to one file in one process, so every API function
-    # the app calls that reads the warehouse must take the server's connection (``con=``): checked here.
-    lacking = [n for n in API_USED if S.getattr_api(n) and not S.accepts(S.getattr_api(n), "con")]
-    if lacking:
-        raise RuntimeError(f"tariffscope.api.{', '.join(lacking)} take no con= argument: the server cannot run read-only")
-    writer = db.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
+    writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
-    base = db.open_warehouse(path, read_only=True)  # everything the server does from here on reads through this
+    base = api.open_warehouse(path, read_only=True)  # everything the server does from here on reads through this
     # A small pool of long-lived cursors: the tariff engine caches its HTS tables per connection object, so a
     # fresh cursor per request would rebuild them every time (seconds); a cursor is used by one thread at a time.
     pool: queue.SimpleQueue = queue.SimpleQueue()
@@ -137,12 +131,17 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
             pool.put(c.con)
             c.con = None
 
-    def api_call(name: str, *args: Any, **kwargs: Any) -> Any:
-        c = S.Context("USA", "USA", dt.date.today(), con=pool.get())
+    def with_con(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs, con=<a pooled read-only cursor>)`` as JSON-able data.
+
+        DuckDB refuses a read-write and a read-only connection to one file in one process, so every API
+        function the app calls that reads the warehouse gets the server's connection.
+        """
+        con = pool.get()
         try:
-            return S.as_dict(S.call(c, name, *args, **kwargs))
+            return S.as_dict(fn(*args, con=con, **kwargs))
         finally:
-            close(c)
+            pool.put(con)
 
     # ---------------------------------------------------------------- errors: JSON for /api, a page otherwise
     def wants_html(request: Request) -> bool:
@@ -156,10 +155,6 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.exception_handler(TariffscopeError)
     async def _ts_error(request: Request, exc: TariffscopeError):
         return error_response(request, _status(exc), str(exc))
-
-    @app.exception_handler(S.SectionUnavailable)
-    async def _unavailable(request: Request, exc: S.SectionUnavailable):
-        return error_response(request, 501, f"not available in this build: {exc}")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -191,56 +186,56 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     @app.get("/api/status", tags=["meta"])
     def status() -> Any:
         """What is loaded: sources, vintages, periods, row counts."""
-        return api_call("data_status")
+        return with_con(api.data_status)
 
     @app.get("/api/balance", tags=["trade"])
     def balance(q: Annotated[W.BalanceQuery, Query()]) -> Any:
         """The goods balance of reporter with partner in a period, by sector or HS level."""
-        return api_call("balance", reporter=q.reporter, partner=q.partner, period=q.period, by=q.by, currency=q.currency)
+        return with_con(api.balance, reporter=q.reporter, partner=q.partner, period=q.period, by=q.by, currency=q.currency)
 
     @app.get("/api/monitor", tags=["trade"])
     def monitor(q: Annotated[W.MonitorQuery, Query()]) -> Any:
         """A month against the same month a year earlier."""
-        return api_call("monitor", reporter=q.reporter, partner=q.partner, month=q.month, by=None if q.by == "none" else q.by)
+        return with_con(api.monitor, reporter=q.reporter, partner=q.partner, month=q.month, by=None if q.by == "none" else q.by)
 
     @app.get("/api/duty", tags=["tariffs"])
     async def duty(q: Annotated[W.DutyQuery, Query()]) -> Any:
         """The duty on one entry: every layer with its Chapter 99 heading, the total and the effective rate."""
         # async on purpose: one warm entry is ~2 ms of CPU under the GIL, so running it on the event loop
         # beats the threadpool hop (measured in benchmarks/bench_web.py: that hop doubled the latency).
-        return api_call("duty", W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
+        return with_con(api.duty, W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
                         quantity=q.quantity, metal_share=q.metal_share)
 
     @app.get("/api/etr", tags=["tariffs"])
     def etr(q: Annotated[W.EtrQuery, Query()]) -> Any:
         """The trade-weighted statutory rate on a partner's goods on a date."""
-        return api_call("etr", partner=q.partner, date=q.date.isoformat(), by=q.by)
+        return with_con(api.etr, partner=q.partner, date=q.date.isoformat(), by=q.by)
 
     @app.get("/api/etr/series", tags=["tariffs"])
     def etr_series(q: Annotated[W.EtrSeriesQuery, Query()]) -> Any:
         """The weighted statutory rate for each day of a range (at most 731 days)."""
         q.check()
-        return api_call("etr_series", q.partner, start=q.start.isoformat(), end=q.end.isoformat(), by=None if q.by == "none" else q.by)
+        return with_con(api.etr_series, q.partner, start=q.start.isoformat(), end=q.end.isoformat(), by=None if q.by == "none" else q.by)
 
     @app.get("/api/realized", tags=["tariffs"])
     def realized(partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN") -> Any:
         """Weighted statutory rate month by month beside the realized rate (Census calculated duty)."""
-        return api_call("statutory_vs_realized", partner=partner)
+        return with_con(api.statutory_vs_realized, partner=partner)
 
     @app.get("/api/measures", tags=["tariffs"])
     def measures(partner: Annotated[str | None, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = None) -> Any:
         """The measure catalogue (optionally only the measures reaching one origin), with headings and legal dates."""
-        cat = S.as_dict(S.call(None, "measures"))
-        items = S.get(cat, "measures", default=cat) if isinstance(cat, dict) else cat
+        cat = api.measures()
+        items = list(cat.measures)
         if partner:
             iso3, _ = S.partner_name(partner)
             items = [m for m in items if S.reaches(m, iso3)]
-        return {"measures": items, "version": S.get(cat, "version") if isinstance(cat, dict) else None}
+        return {"measures": S.as_dict(items), "version": cat.version}
 
     @app.get("/api/scenarios", tags=["scenarios"])
     def scenarios() -> Any:
         """The built-in scenarios."""
-        return api_call("scenarios")
+        return api.scenarios()
 
     @app.post("/api/scenarios/validate", tags=["scenarios"])
     async def validate(request: Request) -> Any:
@@ -255,13 +250,13 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         given = [x for x in (req.scenario, req.yaml, req.package) if x]
         if len(given) != 1:
             raise InputError("give exactly one of scenario, yaml or package")
-        return api_call("simulate", _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed, progress=False)
+        return with_con(api.simulate, _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed, progress=False)
 
     @app.post("/api/compare", tags=["scenarios"])
     def compare(req: W.CompareRequest) -> Any:
         """Compare packages side by side: built-in names, edited packages and/or YAML texts (2-6 in all)."""
         items = _compare_items(req)
-        return api_call("compare", items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
+        return with_con(api.compare, items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
 
     @app.get("/api/ge", tags=["ge"])
     def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = "us-tariffs-2025-japan") -> Any:
@@ -269,7 +264,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         specs = {p.stem.replace("_", "-"): p for p in sorted((config.PACKAGE_DIR / "data" / "ge").glob("*.yaml"))}
         if experiment not in specs:
             raise DataNotFoundError(f"no GE experiment {experiment!r}; available: {', '.join(specs) or 'none in this build'}")
-        return api_call("ge_simulate", str(specs[experiment]))
+        return S.as_dict(api.ge_simulate(str(specs[experiment])))
 
     def _compare_items(req: W.CompareRequest) -> list:
         items: list = list(req.scenarios) + [_package_dict(p) for p in req.packages] + [_scenario_from(_safe_yaml(t)) for t in req.yaml]
@@ -317,11 +312,15 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         if hts:
             try:
                 q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None)
-                result = api_call("duty", W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity)
-                table = S.duty_table(result)
+                con = pool.get()
+                try:
+                    res = api.duty(W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity, con=con)
+                finally:
+                    pool.put(con)
+                result, table = res.to_dict(), S.duty_table(res)
             except ValidationError as exc:
                 error = _validation_message(exc.errors())
-            except (TariffscopeError, S.SectionUnavailable) as exc:
+            except TariffscopeError as exc:
                 error = str(exc)
         return templates.TemplateResponse(request, "duty.html", {"page": "duty", "form": form, "result": result, "table": table, "error": error},
                                           status_code=200 if not error else 400)
@@ -350,25 +349,24 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
             if custom is not None:
                 packages.append(custom)
             req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
-            res = api_call("compare", _compare_items(req), draws=req.draws, seed=req.seed, progress=False)
-            section = S.Section("scenarios", "Comparison", data=res)
+            con = pool.get()
+            try:
+                res = api.compare(_compare_items(req), draws=req.draws, seed=req.seed, progress=False, con=con)
+            finally:
+                pool.put(con)
+            section = S.Section("scenarios", "Comparison", data=res.to_dict())
             S.render_comparison(section, res)
         except ValidationError as exc:
             error = _validation_message(exc.errors())
-        except (TariffscopeError, S.SectionUnavailable) as exc:
+        except TariffscopeError as exc:
             error = str(exc)
         model = _scenario_page_model(form, section)
         return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, **model},
                                           status_code=200 if not error else 400)
 
     def _scenario_page_model(form, section) -> dict:
-        try:
-            builtins = api_call("scenarios")
-            builtins = S.get(builtins, "scenarios", default=builtins) if isinstance(builtins, dict) else builtins
-            unavailable = None
-        except S.SectionUnavailable as exc:
-            builtins, unavailable = [], f"Scenarios are not available in this build: {exc}."
-        names = [S.get(b, "name", default=b) if isinstance(b, dict) else str(b) for b in builtins or []]
+        builtins = api.scenarios()
+        names = [b["name"] for b in builtins]
         chosen = set(form.getlist("builtin")) if form is not None else {"june-2025", "july-9-hike"}
         rows = []
         if form is not None:
@@ -376,7 +374,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                 rows.append({k: str(form.get(f"c{i}_{k}") or "") for k in FORM_FIELDS})
         while len(rows) < 8:
             rows.append({"origin": "", "products": "", "mode": "add", "rate": "", "start": "", "end": ""})
-        return {"builtins": builtins or [], "names": names, "chosen": chosen, "rows": rows, "section": section, "unavailable": unavailable,
+        return {"builtins": builtins, "names": names, "chosen": chosen, "rows": rows, "section": section,
                 "custom_name": (form.get("custom_name") if form is not None else "") or "", "custom_base": (form.get("custom_base") if form is not None else "june-2025") or "june-2025",
                 "draws": (form.get("draws") if form is not None else "0") or "0", "max_draws": W.MAX_DRAWS}
 
@@ -410,16 +408,12 @@ def _safe_yaml(text: str) -> dict:
 
 def _scenario_from(spec: dict) -> Any:
     """Validate a scenario mapping (``tariffscope.api.scenario_from_dict``): the Scenario the API runs."""
-    return S.need("scenario_from_dict")(spec, source="<uploaded scenario>")
+    return api.scenario_from_dict(spec, source="<uploaded scenario>")
 
 
 def _builtin_spec(name: str) -> dict:
-    for fn_name in ("load_scenario", "scenario", "get_scenario", "show_scenario"):
-        fn = S.getattr_api(fn_name)
-        if fn is not None:
-            spec = S.as_dict(fn(name))
-            return dict(S.get(spec, "scenario", default=spec))
-    raise S.SectionUnavailable("tariffscope.api cannot show a built-in scenario in this build")
+    """A built-in scenario as the mapping its YAML file holds (to be edited, then validated again)."""
+    return api.load_scenario(name).to_dict()
 
 
 def _package_dict(p: W.Package) -> Any:

@@ -1,0 +1,34 @@
+"""The brief's sections: each one calls ``tariffscope.api`` and turns the result into sentences,
+tables and inline SVG charts. Presentation only: no warehouse, no models.
+
+One module per section (balance, monitor, timeline, duty, scenarios, ge, methods) over a small shared
+part (``_common``: the Section/Table/Chart/Context records and the helpers several sections use).
+A section whose API raises says what went wrong. Nothing is ever filled with placeholder numbers.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, as_dict, norm_sources, partner_name,
+                                                 run_builder, sector_label)
+from tariffscope.report.sections.balance import balance_section
+from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_section, duty_table
+from tariffscope.report.sections.ge import GE_BASE_DATE, GE_SPECS, ge_section
+from tariffscope.report.sections.methods import methods_section
+from tariffscope.report.sections.monitor import monitor_section
+from tariffscope.report.sections.scenarios import render_comparison, scenarios_section
+from tariffscope.report.sections.timeline import AUTHORITY_LABELS, authority_label, reaches, timeline_section
+
+BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
+    ("balance", "Bilateral balance by sector", balance_section),
+    ("monitor", "Monthly monitor", monitor_section),
+    ("timeline", "Tariff timeline", timeline_section),
+    ("duty", "Worked duty examples", duty_section),
+    ("scenarios", "Scenario comparison", scenarios_section),
+    ("ge", "General equilibrium", ge_section),
+]
+
+__all__ = ["AUTHORITY_LABELS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart", "Context", "Section",
+           "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section", "duty_section", "duty_table", "ge_section",
+           "methods_section", "monitor_section", "norm_sources", "partner_name", "reaches", "render_comparison", "run_builder",
+           "scenarios_section", "sector_label", "timeline_section"]

@@ -1,0 +1,126 @@
+"""Results of PE scenario runs: ``SimulationResult`` (one scenario, with breakdowns and exposure),
+``ComparisonResult`` (headlines side by side), the headline records with Monte Carlo bands, and the
+sources and assumptions every run reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tariffscope.models import elasticities as el
+from tariffscope.models import uncertainty as unc
+from tariffscope.scenarios.outcomes import HEADLINE
+from tariffscope.scenarios.schema import Scenario
+
+if TYPE_CHECKING:
+    from tariffscope.scenarios.run import Problem
+
+
+def metric_dicts(values: np.ndarray, samples: np.ndarray | None) -> list[dict[str, Any]]:
+    bands = unc.bands(samples) if samples is not None and samples.shape[0] else None
+    out = []
+    for j, (key, label, unit) in enumerate(HEADLINE):
+        v = values[j]
+        d: dict[str, Any] = {"name": key, "label": label, "unit": unit, "value": float(v) if np.isfinite(v) else None}
+        if bands is not None:
+            d.update(bands[j].to_dict())
+        out.append(d)
+    return out
+
+
+def run_sources(problem: Problem) -> list[dict[str, str]]:
+    prov = el.provenance()
+    out = [
+        {"source": "census_import_weights_2024", "what": "US imports for consumption by HTS10 x partner, 2024 (PE base flows)",
+         "vintage": "2024 annual"},
+        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue"},
+        {"source": "elasticities", "what": "Broda-Weinstein (2006) sigmas; Hauk (USITC) import demand elasticities",
+         "vintage": prov.get("built_at", ""), "sha256": prov.get("output", {}).get("sha256", "")},
+    ]
+    for f in problem.facts:
+        if f is not None:
+            out.extend(f.sources)
+    return out
+
+
+@dataclass
+class SimulationResult:
+    """One scenario against the reference regime (or ``against``)."""
+
+    scenario: Scenario
+    against: str | None
+    headline: list[dict[str, Any]]
+    by_sector: Any            # pandas.DataFrame
+    by_origin: Any
+    exposure: dict[str, Any]
+    elasticity_sources: dict[str, dict[str, int]]
+    draws: int
+    seed: int
+    lines: Any | None = None  # pandas.DataFrame when outputs.lines
+    by_hs2: Any | None = None  # pandas.DataFrame when outputs.by lists hs2
+    sources: list[dict[str, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    reference: str = "reference (MFN only, 2024 flows)"  # what changes are measured from without `against`
+    flows: dict[str, Any] | None = None  # world-panel base flows: panel, importer, year, source, vintage
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.headline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name, "description": self.scenario.description, "partner": self.scenario.partner,
+            "against": self.against or self.reference, "draws": self.draws, "seed": self.seed,
+            **({"flows": self.flows} if self.flows else {}),
+            "headline": self.headline,
+            "by_sector": records(self.by_sector), "by_origin": records(self.by_origin),
+            **({"by_hs2": records(self.by_hs2)} if self.by_hs2 is not None else {}),
+            **({"lines": records(self.lines)} if self.lines is not None else {}),
+            "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
+            "assumptions": self.assumptions, "sources": self.sources,
+        }
+
+
+@dataclass
+class ComparisonResult:
+    names: list[str]
+    against: str | None
+    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...]}
+    draws: int
+    seed: int
+    sources: list[dict[str, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    reference: str = "reference (MFN only, 2024 flows)"
+    flows: dict[str, Any] | None = None
+
+    def to_frame(self):
+        import pandas as pd
+
+        rows = []
+        for p in self.packages:
+            for m in p["headline"]:
+                rows.append({"scenario": p["name"], **m})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenarios": self.packages, "against": self.against or self.reference,
+                **({"flows": self.flows} if self.flows else {}),
+                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": l, "unit": u} for k, l, u in HEADLINE],
+                "assumptions": self.assumptions, "sources": self.sources}
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    if frame is None:
+        return []
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+ASSUMPTIONS = [
+    "Partial equilibrium per product (Armington CES between origins, constant-elasticity import demand), "
+    "2024 HS10 x partner flows as the base, observed under MFN rates.",
+    "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
+    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US.",
+    "Monte Carlo: lognormal elasticities around point estimates (log-sd = se/point where reported, else 0.25).",
+]
