@@ -1,7 +1,7 @@
 """Scale benchmark: GE Monte Carlo draws on three executors, and a 100-million-row world panel.
 
 1. 1,000 Monte Carlo draws of the GE model on the Advanced Guide's 69-country world (the GE
-   helper's solver, ``tariffscope.models.ge.solve_one_sector``; the SPEC ``examples/ge/
+   helper's solver, ``tariffscope.models.ge.solve_one_sector``; the shipped SPEC ``data/ge/
    us_tariffs_2025_japan.yaml``: the 2025 US tariff on Japan), one draw = one solve with a trade
    elasticity sigma ~ 5·exp(0.25·Z): serial vs local processes (2) vs a Dask LocalCluster of 2
    single-threaded workers. Results must be identical on the three (checksum). Reported: wall time
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import measure, save  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-GE_SPEC = REPO / "examples" / "ge" / "us_tariffs_2025_japan.yaml"
+GE_SPEC = REPO / "src" / "tariffscope" / "data" / "ge" / "us_tariffs_2025_japan.yaml"
 DRAWS = int(os.environ.get("BENCH_SCALE_DRAWS", "1000"))
 ROWS = int(os.environ.get("BENCH_SCALE_ROWS", "100000000"))
 YEARS = 10

@@ -1,5 +1,15 @@
 """Build the package's embedded fact tables from the raw files in ../shared/data (``make embedded-data``).
 
+Three kinds of output, each with a provenance.json (raw files with sha256, vintage, build date, rows):
+
+* ``data/embedded/``: the warehouse's fact tables, loaded by ``tariffscope.ingest.embedded``;
+* ``data/facts/``: small published facts the models read directly (the Japanese auto-industry figures
+  used by ``tariffscope.models.exposure``);
+* ``data/ge/``: the bilateral tables of the shipped GE experiments (only the columns and years those
+  experiments use), beside the experiment SPECs that name them.
+
+``python scripts/build_embedded_data.py --only facts,ge`` rebuilds some parts only.
+
 Every table is read by the same readers ``tariffscope data ingest`` uses (tariffscope.ingest.*),
 aggregated/deduplicated where needed, sorted (so rebuilds diff cleanly) and written as zstd Parquet
 under src/tariffscope/data/embedded/, with provenance.json recording for each table its source id,
@@ -10,6 +20,7 @@ consecutive revisions in which a line is identical (first_seq..last_seq); the lo
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -36,7 +47,41 @@ from tariffscope.ingest import (
 from tariffscope.ingest.common import CHAPTER99_LINES, FLOW_KEY, HTS_LINES, ParsedFile
 
 OUT = config.EMBEDDED_DIR
+FACTS_DIR = config.PACKAGE_DIR / "data" / "facts"
+GE_DIR = config.PACKAGE_DIR / "data" / "ge"
 LIMIT_MB = 25.0
+PARTS = ("embedded", "facts", "ge")
+
+#: The Japanese auto-industry facts exposure uses: key -> the opening words of the item in the raw file.
+JAPAN_AUTO_ITEMS = {
+    "shipments": "auto manufacturing shipments",
+    "employment": "auto manufacturing employment",
+    "employment_related": "auto-related employment",
+    "production": "motor vehicle production",
+}
+
+#: GE tables: output file -> (raw file, columns kept, years kept (None = all), title, licence).
+#: Columns and years are those the SPECs in data/ge/ read (data, estimate formula, cluster, years).
+GE_TABLES = {
+    "advanced_guide_2016__chapter2_application2.parquet": (
+        "gravity/advanced_guide_2016/Chapter2Application2.dta",
+        ["exporter", "importer", "pair_id", "year", "trade", "RTA"], [1986, 1990, 1994, 1998, 2002, 2006],
+        ("Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
+         "chapter 2 application 2 data, 69 countries incl. domestic flows, manufacturing, every 4 years 1986-2006"),
+        "CC BY 4.0 (gravity/advanced_guide_2016/LICENSE.md)"),
+    "advanced_guide_2016__trade_without_borders.parquet": (
+        "gravity/advanced_guide_2016/1_TradeWithoutBorder.dta",
+        ["exporter", "importer", "year", "trade", "ln_DIST", "CNTG", "INTL_BRDR"], None,
+        ("Yotov, Piermartini, Monteiro, Larch (2016), An Advanced Guide to Trade Policy Analysis (WTO/UNCTAD): "
+         "chapter 2 application 1 data (trade without borders), 69 countries, 2006"),
+        "CC BY 4.0 (gravity/advanced_guide_2016/LICENSE.md)"),
+    "gegravity_sample.parquet": (
+        "gravity/gegravity_sample/sample_data_set.dlm",
+        ["exporter", "importer", "year", "trade", "Y", "E", "pta", "contiguity", "common_language", "lndist",
+         "international"], None,
+        "gegravity 0.3 (USITC) example data set: 30 countries, 2006, with output, expenditure and gravity covariates",
+        "MIT (gravity/gegravity_sample/LICENSE)"),
+}
 
 
 def sha256(path: Path) -> str:
@@ -80,12 +125,99 @@ def union_distinct(parsed: list[ParsedFile], what: str) -> pa.Table:
     return pa.concat_tables(keep)
 
 
-def main() -> int:
+def write_provenance(directory: Path, prov: dict[str, dict], build_date: str) -> None:
+    tmp = directory / "provenance.json.tmp"
+    tmp.write_text(json.dumps({"build_date": build_date, "tables": prov}, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    os.replace(tmp, directory / "provenance.json")
+
+
+def build_facts(raw: Path, build_date: str) -> None:
+    """data/facts/japan_auto_industry.csv: the four published figures exposure uses, one row each."""
+    src = raw / "autos" / "japan_auto_industry_facts.csv"
+    with src.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out_rows = []
+    for key, prefix in JAPAN_AUTO_ITEMS.items():
+        hits = [r for r in rows if r["item"].startswith(prefix)]
+        if len(hits) != 1:
+            sys.exit(f"{src}: expected one row starting {prefix!r}, found {len(hits)}")
+        r = hits[0]
+        out_rows.append({"key": key, "year": r["year"], "item": r["item"], "value": r["value"], "unit": r["unit"],
+                         "source": r["source_kind"], "url": r["source_url"]})
+    FACTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = FACTS_DIR / "japan_auto_industry.csv"
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(out_rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(out_rows)
+    os.replace(tmp, path)
+    prov = {path.name: dict(
+        source="japan_auto_industry_facts", title="Japanese auto industry: shipments, employment, production",
+        publisher="JAMA (citing METI/MIC), nippon.com, OICA (per row)", files=[{"path": rel(src, raw), "sha256": sha256(src)}],
+        vintage="as published (year per row)", build_date=build_date, rows=len(out_rows), sha256=sha256(path),
+        notes=["the rows tariffscope.models.exposure uses, keyed; other rows of the raw file are not kept"])}
+    write_provenance(FACTS_DIR, prov, build_date)
+    print(f"  {path.name:55s} {len(out_rows):>9,d} rows")
+
+
+def build_ge_tables(raw: Path, build_date: str) -> None:
+    """data/ge/*.parquet: the GE experiments' bilateral tables, only the columns and years they use."""
+    from tariffscope.models.gravity import read_gravity_table
+
+    prov: dict[str, dict] = {}
+    GE_DIR.mkdir(parents=True, exist_ok=True)
+    for name, (rel_path, columns, years, title, licence) in GE_TABLES.items():
+        src = raw / rel_path
+        df = read_gravity_table(src)
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            sys.exit(f"{src}: columns {missing} not found")
+        df = df[columns]
+        if years is not None:
+            df = df[df["year"].astype(float).isin([float(y) for y in years])]
+        # rows stay in the file's order: PPML sums in row order, and the shipped results must not move
+        df = df.reset_index(drop=True)
+        table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)  # no pandas metadata: stable bytes
+        path = GE_DIR / name
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(table, tmp, compression="zstd", compression_level=19)
+        os.replace(tmp, path)
+        kept = f"years {', '.join(str(y) for y in years)}" if years else "all rows"
+        prov[name] = dict(
+            source=Path(rel_path).stem, title=title, publisher=title.split(":")[0], licence=licence,
+            files=[{"path": rel_path, "sha256": sha256(src)}], vintage="as distributed", build_date=build_date,
+            rows=table.num_rows, sha256=sha256(path),
+            notes=[f"columns kept: {', '.join(columns)}; {kept}", "types as read by tariffscope.models.gravity.read_gravity_table"])
+        print(f"  {name:55s} {table.num_rows:>9,d} rows  {path.stat().st_size / 1e6:6.2f} MB")
+    write_provenance(GE_DIR, prov, build_date)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    parts = PARTS
+    if args[:1] == ["--only"] and len(args) == 2:
+        parts = tuple(x for x in args[1].split(",") if x)
+        if not set(parts) <= set(PARTS):
+            sys.exit(f"--only takes some of {', '.join(PARTS)}")
+    elif args:
+        sys.exit("usage: build_embedded_data.py [--only embedded,facts,ge]")
     raw = config.raw_data_dir()
     if not raw.is_dir():
         sys.exit(f"raw data not found at {raw} (set TARIFFSCOPE_RAW_DATA)")
-    OUT.mkdir(parents=True, exist_ok=True)
     build_date = dt.date.today().isoformat()
+    if "facts" in parts:
+        build_facts(raw, build_date)
+    if "ge" in parts:
+        build_ge_tables(raw, build_date)
+    if "embedded" in parts:
+        return build_embedded(raw, build_date)
+    return 0
+
+
+def build_embedded(raw: Path, build_date: str) -> int:
+    """data/embedded/: the warehouse's fact tables (trade flows, FX, HTS revisions and lines)."""
+    OUT.mkdir(parents=True, exist_ok=True)
     prov: dict[str, dict] = {}
 
     def record(table_file: Path, source: str, title: str, publisher: str, files: list[Path], vintage: str,
@@ -193,8 +325,8 @@ def main() -> int:
     tmp = OUT / "provenance.json.tmp"
     tmp.write_text(json.dumps({"build_date": build_date, "tables": prov}, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, OUT / "provenance.json")
-    total = sum(x.stat().st_size for x in OUT.iterdir() if x.is_file()) / 1e6
-    print(f"embedded data: {len(prov)} tables, {total:.2f} MB in {OUT}")
+    total = sum(x.stat().st_size for d in (OUT, FACTS_DIR, GE_DIR) if d.is_dir() for x in d.iterdir() if x.is_file()) / 1e6
+    print(f"embedded data: {len(prov)} tables; package data (embedded, facts, ge) {total:.2f} MB")
     if total >= LIMIT_MB:
         sys.exit(f"embedded data is {total:.2f} MB, over the {LIMIT_MB} MB limit")
     return 0

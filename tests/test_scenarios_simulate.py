@@ -72,7 +72,7 @@ def test_monte_carlo_reproducible_across_backends():
     assert m["p05"] <= m["p50"] <= m["p95"] and m["p05"] < m["p95"]
 
 
-def test_exporter_facts_for_japan(raw):
+def test_exporter_facts_for_japan():
     from tariffscope.models.exposure import exporter_exposure, exporter_facts
 
     f = exporter_facts("JPN", 2024)

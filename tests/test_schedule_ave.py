@@ -59,6 +59,7 @@ def _hts_texts(raw: Path, rev: str) -> dict[str, str]:
     return {x["htsno"].replace(".", ""): t for x, (t, _) in zip(doc, inh)}
 
 
+@pytest.mark.raw
 def test_parsed_ad_valorem_matches_realized_duty(raw: Path, xlsx) -> None:
     """DataWeb 2024: calculated duties / dutiable value from the partners paying the general rate equals the
     parsed column-1 rate. (The 184 lines of this file are all ad valorem or free in the 2025 basic edition:
@@ -133,6 +134,7 @@ def ave_con(raw: Path):
     con.close()
 
 
+@pytest.mark.raw
 def test_mfn_ave_table_bases(ave_con, raw: Path) -> None:
     t = mfn_ave_table(ave_con, "2025_basic")
     rows = {r["hts10"]: r for r in t.to_pylist()}
@@ -160,6 +162,7 @@ def test_mfn_ave_table_bases(ave_con, raw: Path) -> None:
     assert "CAN" not in MFN_REFERENCE_PARTNERS and "JPN" not in MFN_REFERENCE_PARTNERS
 
 
+@pytest.mark.raw
 def test_specific_conversion_with_dataweb_quantities(raw: Path, xlsx) -> None:
     """The quantity route on real quantities: give line 7318.15.20 (bolts, kg) a specific rate of 1.5¢/kg in a
     test revision; its AVE must be 0.015 * kg / customs value summed over the DataWeb rows with a quantity."""

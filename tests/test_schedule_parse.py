@@ -145,6 +145,7 @@ def _lines(path: Path) -> list[dict]:
                 for x in json.load(fh) if x.get("htsno")]
 
 
+@pytest.mark.raw
 def test_coverage_one_revision(raw: Path) -> None:
     rep = unparsed_report(_lines(raw / "hts" / "hts_2026_rev_10.json.gz"))
     (cov,) = rep.coverage
@@ -155,6 +156,7 @@ def test_coverage_one_revision(raw: Path) -> None:
     assert all(u["note"].startswith("reference rate") for u in rep.unparsed)
 
 
+@pytest.mark.raw
 @pytest.mark.slow
 def test_coverage_all_revisions(raw: Path) -> None:
     files = sorted((raw / "hts").glob("hts_*.json.gz"))
@@ -185,6 +187,7 @@ def test_partial_base_flagged() -> None:
         assert not parse_rate(text).partial_base, text
 
 
+@pytest.mark.raw
 @pytest.mark.slow
 def test_against_usitc_tariff_database_2024(raw: Path) -> None:
     """The USITC tariff database 2024 gives each HTS8's MFN components as numbers. Our parse of the 2025

@@ -99,6 +99,7 @@ def test_yaml_is_read_with_safe_loading(tmp_path):
         M.load.cache_clear()
 
 
+@pytest.mark.raw
 def test_lists_match_their_provenance(raw):
     prov = yaml.safe_load((M.LISTS_DIR / "PROVENANCE.yaml").read_text())
     for name, p in prov["lists"].items():

@@ -260,8 +260,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.get("/api/ge", tags=["ge"])
     def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = "us-tariffs-2025-japan") -> Any:
-        """A general-equilibrium experiment shipped in examples/ge/, by name (the name picks a file from that list only)."""
-        specs = {p.stem.replace("_", "-"): p for p in sorted((config.REPO_DIR / "examples" / "ge").glob("*.yaml"))}
+        """A general-equilibrium experiment shipped with the package (data/ge/), by name (the name picks a file from that list only)."""
+        specs = {p.stem.replace("_", "-"): p for p in sorted((config.PACKAGE_DIR / "data" / "ge").glob("*.yaml"))}
         if experiment not in specs:
             raise DataNotFoundError(f"no GE experiment {experiment!r}; available: {', '.join(specs) or 'none in this build'}")
         return S.as_dict(api.ge_simulate(str(specs[experiment])))
