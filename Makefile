@@ -42,5 +42,9 @@ embedded-data: $(BASE)
 reference: $(BASE)
 	$(PY) scripts/reference_outputs.py
 
+# Rewrite the checked examples of README.md and docs/*.md (blocks after <!-- check -->) from real runs.
+docs: $(BASE)
+	$(PY) scripts/docs_examples.py --write
+
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
