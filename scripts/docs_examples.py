@@ -13,12 +13,13 @@ The marker goes on the line before the fence::
 
 Console blocks hold one or more ``$ tariffscope ...`` commands (continued with a trailing ``\\``), each
 followed by its output, a blank line between them; ``$ echo $?`` shows the exit code of the command
-before. The commands are kept, the outputs are rewritten. Python blocks (```` ```python ````) are run statement by statement in one namespace; what a statement
-prints follows it as ``#> `` lines (any ``#>`` lines already there are replaced).
+before. The commands are kept, the outputs are rewritten. Python blocks (```` ```python ````) are run
+statement by statement in one namespace; what a statement prints follows it as ``#> `` lines (any
+``#>`` lines already there are replaced).
 
 Marker options (``key=value`` or bare flags, separated by spaces):
 
-* ``columns=N``: terminal width for the run (default 120; the ``COLUMNS`` of the process);
+* ``columns=N``: the terminal width (``COLUMNS``) of the run, default 120;
 * ``head=N``, ``tail=M``: keep the first N and last M lines of each command's output; the lines in between
   become one line ``... (K lines not shown)``. Deterministic, so the trimmed block is still checked;
 * ``lines=A-B,C-D``: keep these line ranges (1-based, inclusive; ``C-`` runs to the end) instead, each gap
@@ -28,9 +29,8 @@ Marker options (``key=value`` or bare flags, separated by spaces):
 
 Every command runs in this process through ``tariffscope.cli.main`` (the console script's own entry
 point) from the repository root, with a fresh ``TARIFFSCOPE_HOME``. Normalised before comparing or
-writing: progress-bar lines (dropped: their timings vary), timings (``X.X s``), trailing spaces, the home folder (shown as
-``~/.tariffscope``, its line unindented) and the repository path (shown
-relative).
+writing: progress-bar lines (dropped: their timings vary), timings (``X.X s``), trailing spaces, the
+home folder (shown as ``~/.tariffscope``, its line unindented) and the repository path (shown relative).
 
 Usage: ``.venv/bin/python scripts/docs_examples.py [--write | --check] [FILE ...] [--only TEXT]``
 """
@@ -100,7 +100,8 @@ def _options(text: str, where: str) -> dict[str, int | bool | str]:
         elif key == "lines" and _RANGES.match(value):
             opts[key] = value
         else:
-            raise DocsExampleError(f"{where}: unknown check option {word!r} (known: columns=N head=N tail=N lines=A-B,C- slow raw)")
+            raise DocsExampleError(f"{where}: unknown check option {word!r} "
+                                   "(known: columns=N head=N tail=N lines=A-B,C- slow raw)")
     return opts
 
 
@@ -175,7 +176,7 @@ def _columns(n: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for c, w in zip(consoles, saved):
+        for c, w in zip(consoles, saved, strict=True):
             c._width = w
         if old is None:
             os.environ.pop("COLUMNS", None)
@@ -210,7 +211,7 @@ def run_python(source: str, columns: int) -> list[tuple[int, str]]:
             buf = io.StringIO()
             code = compile(ast.Module(body=[node], type_ignores=[]), "<docs>", "exec")
             with _columns(columns), contextlib.redirect_stdout(buf):
-                exec(code, namespace)  # noqa: S102  (the docs' own snippets, the point of this script)
+                exec(code, namespace)  # noqa: S102  (the docs' own snippets: running them is the point)
             if buf.getvalue():
                 out.append((node.end_lineno or node.lineno, buf.getvalue()))
     finally:
@@ -270,7 +271,10 @@ def trim(text: str, head: int | None = None, tail: int | None = None, ranges: st
 def render(block: Block) -> str:
     """The block's content regenerated from real runs."""
     opts = block.options
-    cut = {"head": opts.get("head"), "tail": opts.get("tail"), "ranges": opts.get("lines")}
+    h, t, r = opts.get("head"), opts.get("tail"), opts.get("lines")
+    head = h if isinstance(h, int) and not isinstance(h, bool) else None
+    tail = t if isinstance(t, int) and not isinstance(t, bool) else None
+    ranges = r if isinstance(r, str) else None
     if block.lang == "python":
         source = "\n".join(line for line in block.text.split("\n") if not line.startswith("#>"))
         printed = dict(run_python(source, block.columns))
@@ -278,7 +282,7 @@ def render(block: Block) -> str:
         for n, line in enumerate(source.split("\n"), start=1):
             lines.append(line)
             if n in printed:
-                out = trim(normalise(printed[n]), **cut)  # type: ignore[arg-type]
+                out = trim(normalise(printed[n]), head, tail, ranges)
                 lines.extend(f"#> {x}".rstrip() for x in out.split("\n"))
         return "\n".join(lines)
     parts: list[str] = []
@@ -288,7 +292,7 @@ def render(block: Block) -> str:
             parts.append(f"{cmd}\n{code}")
             continue
         out, code = run_command(_argv(cmd, block.id), block.columns)
-        out = trim(normalise(out), **cut)  # type: ignore[arg-type]
+        out = trim(normalise(out), head, tail, ranges)
         parts.append(("\n" if parts else "") + (f"{cmd}\n{out}" if out else cmd))
     return "\n".join(parts)
 

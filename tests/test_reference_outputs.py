@@ -41,7 +41,7 @@ def test_reference_output_unchanged(case) -> None:
     assert target.exists(), f"no reference file {case.path}: run `make reference`"
     expected = json.loads(target.read_text(encoding="utf-8"))
     got = json.loads(json.dumps(ref.compute(case)))  # the same JSON round trip as the saved file
-    diffs = list(ref.compare(expected, got, rel_tol=case.rel_tol))
+    diffs = list(ref.compare(expected, got, rel_tol=case.rel_tol, column_scale=case.column_scale))
     assert not diffs, f"{case.path}: {len(diffs)} field(s) differ from the reference:\n" + "\n".join(diffs[:15])
 
 
@@ -71,3 +71,14 @@ def test_noise_floor_is_by_unit() -> None:
     assert list(ref.compare({"unit": "fraction", "value": 0.0}, {"unit": "fraction", "value": 0.004}))
     assert list(ref.compare({"value_change": 1e-5}, {"value_change": -2e-5})) == []
     assert list(ref.compare({"value_change_pct": 0.171}, {"value_change_pct": 0.175}))
+
+
+def test_column_scale_allows_noise_of_the_column_not_of_the_cell() -> None:
+    """Estimated fits: a near-zero cell may move by 1e-4 of its column's largest value, no more."""
+    expected = {"countries": [{"country": "A", "pct": 30.0}, {"country": "B", "pct": 0.01}]}
+    noisy = {"countries": [{"country": "A", "pct": 30.0}, {"country": "B", "pct": 0.0101}]}
+    assert list(ref.compare(expected, noisy, rel_tol=1e-4)) != []
+    assert list(ref.compare(expected, noisy, rel_tol=1e-4, column_scale=True)) == []
+    moved = {"countries": [{"country": "A", "pct": 30.0}, {"country": "B", "pct": 0.02}]}
+    assert [d.split(":")[0] for d in ref.compare(expected, moved, rel_tol=1e-4, column_scale=True)] == [
+        ".countries[1].pct"]
