@@ -27,8 +27,9 @@ Marker options (``key=value`` or bare flags, separated by spaces):
 * ``slow``: the test is marked ``slow`` (deselect with ``-m "not slow"``), run by default;
 * ``raw``: the command reads the raw data folder (``../shared/data``); the test is marked ``raw``.
 
-Every command runs in this process through ``tariffscope.cli.main`` (the console script's own entry
-point) from the repository root, with a fresh ``TARIFFSCOPE_HOME``. Normalised before comparing or
+Each block runs in a fresh Python (its commands through ``tariffscope.cli.main``, the console script's
+own entry point) from the repository root, with COLUMNS set and a warehouse of its own, built from the
+embedded data in a temporary ``TARIFFSCOPE_HOME`` by the first block. Normalised before comparing or
 writing: progress-bar lines (dropped: their timings vary), timings (``X.X s``), trailing spaces, the
 home folder (shown as ``~/.tariffscope``, its line unindented) and the repository path (shown relative).
 
@@ -43,9 +44,9 @@ import io
 import os
 import re
 import shlex
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,31 +161,7 @@ def _argv(command: str, where: str) -> list[str]:
     return words[1:]
 
 
-@contextlib.contextmanager
-def _columns(n: int) -> Iterator[None]:
-    """A terminal of ``n`` columns. Rich reads COLUMNS when a console is created (a shell starting
-    ``tariffscope``) or, if it was unset then, each time it measures; under pytest-xdist the CLI's
-    consoles were created with COLUMNS=80, so they are given the width as a shell would."""
-    from tariffscope import cli
-
-    consoles = (cli.console, cli.err_console)
-    saved = [c._width for c in consoles]  # restored exactly: other tests print through the same consoles
-    old = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(n)
-    for c in consoles:
-        c.width = n
-    try:
-        yield
-    finally:
-        for c, w in zip(consoles, saved, strict=True):
-            c._width = w
-        if old is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = old
-
-
-def run_command(argv: list[str], columns: int) -> tuple[str, int]:
+def run_command(argv: list[str]) -> tuple[str, int]:
     """Everything ``tariffscope ARGV`` prints (stdout and stderr interleaved as written) and its exit code."""
     from tariffscope import cli
 
@@ -192,14 +169,14 @@ def run_command(argv: list[str], columns: int) -> tuple[str, int]:
     cwd = os.getcwd()
     os.chdir(REPO)  # the docs' paths (examples/ge/...) are relative to the repository
     try:
-        with _columns(columns), contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
             code = cli.main(argv)
     finally:
         os.chdir(cwd)
     return buf.getvalue(), code
 
 
-def run_python(source: str, columns: int) -> list[tuple[int, str]]:
+def run_python(source: str) -> list[tuple[int, str]]:
     """Run a snippet statement by statement: (last line of the statement, what it printed) for each."""
     tree = ast.parse(source)
     namespace: dict[str, object] = {"__name__": "__docs__"}
@@ -210,7 +187,7 @@ def run_python(source: str, columns: int) -> list[tuple[int, str]]:
         for node in tree.body:
             buf = io.StringIO()
             code = compile(ast.Module(body=[node], type_ignores=[]), "<docs>", "exec")
-            with _columns(columns), contextlib.redirect_stdout(buf):
+            with contextlib.redirect_stdout(buf):
                 exec(code, namespace)  # noqa: S102  (the docs' own snippets: running them is the point)
             if buf.getvalue():
                 out.append((node.end_lineno or node.lineno, buf.getvalue()))
@@ -269,7 +246,7 @@ def trim(text: str, head: int | None = None, tail: int | None = None, ranges: st
 
 
 def render(block: Block) -> str:
-    """The block's content regenerated from real runs."""
+    """The block's content regenerated from real runs, in this process (see ``render_isolated``)."""
     opts = block.options
     h, t, r = opts.get("head"), opts.get("tail"), opts.get("lines")
     head = h if isinstance(h, int) and not isinstance(h, bool) else None
@@ -277,7 +254,7 @@ def render(block: Block) -> str:
     ranges = r if isinstance(r, str) else None
     if block.lang == "python":
         source = "\n".join(line for line in block.text.split("\n") if not line.startswith("#>"))
-        printed = dict(run_python(source, block.columns))
+        printed = dict(run_python(source))
         lines: list[str] = []
         for n, line in enumerate(source.split("\n"), start=1):
             lines.append(line)
@@ -291,10 +268,33 @@ def render(block: Block) -> str:
         if cmd == ECHO_STATUS:  # the exit code of the command before, as a shell shows it
             parts.append(f"{cmd}\n{code}")
             continue
-        out, code = run_command(_argv(cmd, block.id), block.columns)
+        out, code = run_command(_argv(cmd, block.id))
         out = trim(normalise(out), head, tail, ranges)
         parts.append(("\n" if parts else "") + (f"{cmd}\n{out}" if out else cmd))
     return "\n".join(parts)
+
+
+_HOME: tempfile.TemporaryDirectory[str] | None = None
+
+
+def _home() -> str:
+    """One warehouse for every block this process renders (built from the embedded data by the first)."""
+    global _HOME
+    if _HOME is None:
+        _HOME = tempfile.TemporaryDirectory(prefix="tariffscope-docs-")
+    return _HOME.name
+
+
+def render_isolated(block: Block) -> str:
+    """``render`` in a fresh Python, as a shell runs ``tariffscope``: rich sizes its consoles from COLUMNS
+    when they are created, and the warehouse is a home of its own (not one another process holds)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(COLUMNS=str(block.columns), TARIFFSCOPE_HOME=_home(), PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, __file__, "--render", block.id, str(block.path)], env=env, cwd=REPO,
+                          capture_output=True, text=True, encoding="utf-8", check=False)
+    if proc.returncode != 0:
+        raise DocsExampleError(f"{block.id}: rendering failed:\n{proc.stderr.strip()[-2000:]}")
+    return proc.stdout
 
 
 def write(path: Path, only: str | None = None) -> list[str]:
@@ -304,7 +304,7 @@ def write(path: Path, only: str | None = None) -> list[str]:
     for block in reversed(find_blocks(path)):  # from the end, so earlier line numbers stay valid
         if only and only not in block.id:
             continue
-        new = render(block)
+        new = render_isolated(block)
         if new != block.text:
             changed.append(block.id)
             lines[block.start:block.end] = new.split("\n")
@@ -317,7 +317,7 @@ def diff(block: Block) -> str:
     """A unified diff from the block as documented to the block as regenerated ('' when equal)."""
     import difflib
 
-    new = render(block)
+    new = render_isolated(block)
     if new == block.text:
         return ""
     return "\n".join(difflib.unified_diff(block.text.split("\n"), new.split("\n"), "documented", "now", lineterm=""))
@@ -329,11 +329,16 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help="rewrite the checked blocks in place (default: --check)")
     mode.add_argument("--check", action="store_true", help="report the blocks whose output drifted (exit 1)")
     ap.add_argument("--only", help="only the blocks whose id (FILE:LINE) contains this text")
+    ap.add_argument("--render", metavar="ID", help=argparse.SUPPRESS)  # one block, in this process (internal)
     ap.add_argument("files", nargs="*", type=Path, help="Markdown files (default: README.md and docs/*.md)")
     args = ap.parse_args(argv)
-    # a fresh warehouse built from the embedded data, as on a new machine
-    os.environ["TARIFFSCOPE_HOME"] = tempfile.mkdtemp(prefix="tariffscope-docs-")
     files = [f.resolve() for f in args.files] or DOC_FILES
+    if args.render:
+        block = next((b for b in all_blocks(files) if b.id == args.render), None)
+        if block is None:
+            raise DocsExampleError(f"no checked block {args.render}")
+        sys.stdout.write(render(block))
+        return 0
     if args.write:
         for f in files:
             for block_id in write(f, args.only):
