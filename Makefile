@@ -7,7 +7,7 @@ BASE   := $(VENV)/.installed-base
 TEST   := $(VENV)/.installed-test
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench embedded-data chromium clean
+.PHONY: demo test bench embedded-data chromium clean reference docs
 
 $(BASE): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tariffscope needs Python 3.11+"'
@@ -36,6 +36,15 @@ bench: $(TEST)
 # Rebuild the package's embedded fact tables from ../shared/data (not needed for demo/test).
 embedded-data: $(BASE)
 	$(PY) scripts/build_embedded_data.py
+
+# Rewrite the saved reference outputs (tests/reference_outputs/) from real runs; commit the diff with
+# the change that explains it.
+reference: $(BASE)
+	$(PY) scripts/reference_outputs.py
+
+# Rewrite the checked examples of README.md and docs/*.md (blocks after <!-- check -->) from real runs.
+docs: $(BASE)
+	$(PY) scripts/docs_examples.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
