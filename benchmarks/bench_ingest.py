@@ -18,10 +18,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import machine, measure, save  # noqa: E402
-
 import duckdb  # noqa: E402  (the peer)
 
+from _util import machine, measure, save  # noqa: E402
 from tariffscope import config, db  # noqa: E402
 from tariffscope.ingest import core  # noqa: E402
 

@@ -33,8 +33,7 @@ PEER_PRODUCTS = 400
 def _problem():
     from tariffscope.config import raw_data_dir
     from tariffscope.ingest import import_weights
-    from tariffscope.models import elasticities as el
-    from tariffscope.models import uncertainty as unc
+    from tariffscope.models import elasticities as el, uncertainty as unc
 
     t = import_weights.read(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz")
     h = np.asarray(t.column("product_code").to_numpy(zero_copy_only=False)).astype(str)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 REPO = Path(__file__).resolve().parents[1]
 GE_SPEC = REPO / "examples" / "ge" / "us_tariffs_2025_japan.yaml"
@@ -86,7 +86,7 @@ def _ge_problem() -> dict:
             "countries": exp.countries, "sigma": float(spec.model.sigma)}
 
 
-def ge_draw(problem: dict, task: tuple) -> "object":
+def ge_draw(problem: dict, task: tuple) -> object:
     """One Monte Carlo draw: sigma ~ point·exp(0.25 Z) from the task's own seed, one GE solve."""
     import numpy as np
 

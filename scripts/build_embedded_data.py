@@ -30,8 +30,8 @@ from tariffscope.ingest import (
     fred_csv,
     hts_json,
     import_weights,
-    usatradeonline_csv,
     usato_json,
+    usatradeonline_csv,
 )
 from tariffscope.ingest.common import CHAPTER99_LINES, FLOW_KEY, HTS_LINES, ParsedFile
 

@@ -11,11 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from tariffscope.scenarios import resolve as rs
-from tariffscope.scenarios import outcomes as so
-from tariffscope.scenarios import run as sr
-
-from test_scenarios_schema import LINES, fake_panel  # noqa: E402
+from tariffscope.scenarios import outcomes as so, resolve as rs, run as sr
+from test_scenarios_schema import LINES, fake_panel
 
 NAMES = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
 
@@ -148,7 +145,7 @@ def test_fast_monte_carlo_kernel_equals_full_solve():
 def test_headline_labels_follow_the_named_outcomes():
     """Labels, units and array columns come from ``Headline``'s fields, in its order; against-differences
     subtract flows and take ratios of the price indices, by name."""
-    assert so.HEADLINE_KEYS == so.Headline._fields
+    assert so.Headline._fields == so.HEADLINE_KEYS
     assert [k for k, _, _ in so.HEADLINE] == list(so.Headline._fields)
     assert all(label and unit for _, label, unit in so.HEADLINE)
     n = len(so.Headline._fields)

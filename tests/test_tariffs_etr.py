@@ -1,7 +1,6 @@
 """Effective tariff rates: aggregation checks and the Japan monthly statutory-vs-realized comparison."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope import db
     from tariffscope.codes.countries import Country
     from tariffscope.codes.products import HtsDescription
+    from tariffscope.compose.sweep import SweepRun
     from tariffscope.ingest.core import DataStatus, IngestResult
     from tariffscope.ingest.fetch import PullResult
     from tariffscope.models.ge_spec import GERun, GESpec
@@ -27,7 +28,6 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope.panels import IngestReport, PanelBalance, PanelInfo
     from tariffscope.scenarios.run import ComparisonResult, SimulationResult
     from tariffscope.scenarios.schema import Scenario
-    from tariffscope.compose.sweep import SweepRun
     from tariffscope.tariffs.engine import DutyResult
     from tariffscope.tariffs.etr import EtrResult
     from tariffscope.tariffs.measures import Catalogue

@@ -24,7 +24,15 @@ import pyarrow.parquet as pq
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 
 KIND = "census_api"

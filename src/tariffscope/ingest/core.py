@@ -43,8 +43,8 @@ from tariffscope.ingest import (
     hts_json,
     import_weights,
     japan_customs_csv,
-    usatradeonline_csv,
     usato_json,
+    usatradeonline_csv,
 )
 from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
 from tariffscope.ingest.warehouse import open_warehouse
@@ -257,7 +257,7 @@ def _when(ts: Any) -> str:
 
 
 def _default_vintage(kind: str, path: Path) -> str:
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date().isoformat()
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
     return f"{kind} file {path.name} as of {mtime} (file date; the publisher's release is not stated in the file)"
 
 
@@ -291,7 +291,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
             rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
                 raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
-        started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.execute("SET enable_progress_bar = false")  # a library call prints nothing
         with db.transaction(con):
             ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
@@ -313,7 +313,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,
-                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
             for r in replaced:
                 r.update(new_ingest_id=int(ingest_id), new_sha256=sha, new_vintage=parsed.vintage, rows_added=parsed.rows)

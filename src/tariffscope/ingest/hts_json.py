@@ -40,7 +40,7 @@ _NAME = re.compile(r"(?:hts_)?(\d{4})_(basic|rev_(\d+))", re.IGNORECASE)
 RATE_COLUMNS = ["rate_form", "ad_valorem", "specific_rate", "specific_unit", "specific_rate_2", "specific_unit_2", "parse_note"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rate(text: str) -> ParsedRate:
     return parse_rate(text)
 

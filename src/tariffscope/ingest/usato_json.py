@@ -17,7 +17,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    read_text,
+    sum_duplicates,
+)
 from tariffscope.ingest.numbers import NumberFormatError, as_number
 
 KIND = "usato_json"

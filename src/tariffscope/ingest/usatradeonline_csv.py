@@ -19,7 +19,15 @@ import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 
 KIND = "usatradeonline_csv"

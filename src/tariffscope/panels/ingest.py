@@ -252,7 +252,7 @@ def ingest_panel(path: str | Path | Iterable[str | Path], name: str, *, vintage:
         if clash and not replace:
             raise InputError(f"panel {name!r} already has year(s) {', '.join(map(str, clash))}: "
                              "use --replace to replace them")
-        cmap = country_code_table(countries)  # noqa: F841 - referenced by name in the SQL below
+        cmap = country_code_table(countries)
         con.register("country_map", cmap)
         staging = panels_root() / f".staging-{name}-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
@@ -291,7 +291,7 @@ def ingest_panel(path: str | Path | Iterable[str | Path], name: str, *, vintage:
     finally:
         con.close()
 
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sources = [s for s in (old.sources if old else []) if not (set(s.years) <= set(by_year))]
     for f, n in zip(files, counts):
         sources.append(PanelSource(file=str(f.resolve()), sha256=_sha256(f), rows=n,

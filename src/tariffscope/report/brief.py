@@ -97,7 +97,7 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     headline = [h for sec in done for h in sec.headline]
     return {
         "partner": iso3, "partner_name": name, "as_of": ctx.as_of.isoformat(), "draws": ctx.draws,
-        "built_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": _version(), "sections": done, "headline": headline, "timings": timings,
     }
 

@@ -42,14 +42,14 @@ class Period:
             return [f"{self.year}-{m:02d}" for m in range(1, 13)]
         return [self.text]
 
-    def shift(self, months: int) -> "Period":
+    def shift(self, months: int) -> Period:
         """The period ``months`` later (negative: earlier); annual periods shift by whole years."""
         if self.month is None:
             return parse_period(str(self.year + months // 12))
         idx = self.year * 12 + (self.month - 1) + months
         return parse_period(f"{idx // 12}-{idx % 12 + 1:02d}")
 
-    def year_ago(self) -> "Period":
+    def year_ago(self) -> Period:
         return self.shift(-12)
 
 

@@ -33,7 +33,6 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, IngestError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     SourceRef,
     jsonable,
     lagged_daily_rate,
@@ -41,6 +40,7 @@ from tariffscope.trade._common import (
     parse_period,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 from tariffscope.trade.balance import MIRROR_LABEL, _roles
 

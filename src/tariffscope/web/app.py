@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
@@ -25,8 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
-from tariffscope.report import fmt
-from tariffscope.report import sections as S
+from tariffscope.report import fmt, sections as S
 from tariffscope.web import schemas as W
 
 log = logging.getLogger("tariffscope.web")

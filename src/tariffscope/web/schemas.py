@@ -75,7 +75,7 @@ class EtrSeriesQuery(Strict):
 
     _dates = field_validator("start", "end")(lambda cls, v: _in_range(v))
 
-    def check(self) -> "EtrSeriesQuery":
+    def check(self) -> EtrSeriesQuery:
         if self.end < self.start:
             raise ValueError("end is before start")
         if (self.end - self.start).days > MAX_SERIES_DAYS:

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, as_dict, norm_sources, partner_name,
-                                                 run_builder, sector_label)
+from tariffscope.report.sections._common import (
+    Chart,
+    Context,
+    Section,
+    SectionUnavailable,
+    Table,
+    as_dict,
+    norm_sources,
+    partner_name,
+    run_builder,
+    sector_label,
+)
 from tariffscope.report.sections.balance import balance_section
 from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_section, duty_table
 from tariffscope.report.sections.ge import GE_BASE_DATE, GE_SPECS, ge_section

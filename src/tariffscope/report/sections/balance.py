@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import charts_trade, fmt
-from tariffscope.report import svgcharts as svg
+from tariffscope.report import charts_trade, fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, area_chart, norm_sources, sector_label
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api

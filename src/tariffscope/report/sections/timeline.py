@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from tariffscope import api
 from tariffscope.codes.countries import group_members  # reference data, not the warehouse
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import fmt
-from tariffscope.report import svgcharts as svg
+from tariffscope.report import fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, month_ticks, period_x, x_label_month
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
