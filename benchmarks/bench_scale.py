@@ -18,6 +18,7 @@ Environment: BENCH_SCALE_DRAWS (default 1000), BENCH_SCALE_ROWS (default 100_000
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -52,12 +53,12 @@ class TreePeak:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
+        import psutil
+
         total = 0
         for p in [self._proc, *self._proc.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):  # a worker that just exited
                 total += p.memory_info().rss
-            except Exception:  # noqa: BLE001 - a worker that just exited
-                pass
         self.peak_mb = max(self.peak_mb, total / 2**20)
 
     def _run(self) -> None:

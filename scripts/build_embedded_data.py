@@ -67,7 +67,7 @@ def union_distinct(parsed: list[ParsedFile], what: str) -> pa.Table:
     for p in parsed:
         t = p.tables["trade_flows"]
         mask = []
-        for row in zip(*(t[k].to_pylist() for k in FLOW_KEY), t["value"].to_pylist()):
+        for row in zip(*(t[k].to_pylist() for k in FLOW_KEY), t["value"].to_pylist(), strict=True):
             key, value = row[:-1], row[-1]
             if key in seen:
                 if abs(seen[key][0] - value) > 0.5:

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tariffscope.models import ge  # noqa: F401
 from tariffscope.models.ge_spec import run_spec
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ge"

@@ -172,7 +172,7 @@ def test_simulate_against_breakdowns_are_differences():
 
 
 def test_hs6_level_runs_and_differs_from_hs10():
-    text = open(sr.builtin_path("july-9-hike")).read().replace("name: july-9-hike", "name: hike-hs6")
+    text = sr.builtin_path("july-9-hike").read_text().replace("name: july-9-hike", "name: hike-hs6")
     text += "model: {level: hs6}\n"
     from tariffscope.scenarios.schema import parse_scenario
 
@@ -184,7 +184,7 @@ def test_hs6_level_runs_and_differs_from_hs10():
 def test_outputs_hs2_and_lines():
     from tariffscope.scenarios.schema import parse_scenario
 
-    text = open(sr.builtin_path("july-9-hike")).read() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
+    text = sr.builtin_path("july-9-hike").read_text() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
     d = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
     assert {r["hs2"] for r in d["by_hs2"]} == {"87", "94", "30"}
     assert len(d["lines"]) == LINES.num_rows

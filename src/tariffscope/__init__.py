@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from tariffscope import api as _api
-from tariffscope.api import *  # noqa: F403
+from tariffscope.api import *  # noqa: F403 - api.__all__ is the public surface
 from tariffscope.errors import (
     DataNotFoundError,
     IngestError,

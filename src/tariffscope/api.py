@@ -9,7 +9,7 @@ classes are exported from ``tariffscope`` (``tariffscope.__all__``, loaded on fi
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,8 @@ def pull(what: str, transport: httpx.BaseTransport | None = None, con: db.Connec
     from tariffscope.errors import InputError
     from tariffscope.ingest import fetch
 
-    pullers = {"census": fetch.pull_census, "hts": fetch.pull_hts, "fred": fetch.pull_fred}
+    pullers: dict[str, Callable[..., PullResult]] = {"census": fetch.pull_census, "hts": fetch.pull_hts,
+                                                   "fred": fetch.pull_fred}
     if what not in pullers:
         raise InputError(f"bad pull {what!r}: census, hts or fred")
     return pullers[what](transport=transport, con=con, **options)
@@ -318,7 +319,8 @@ def ge_simulate(spec: str | Path | GESpec, draws: int | None = None, workers: in
 __all__ += ["estimate_gravity", "ge_simulate"]
 
 # --- scale (executors, sweeps, world panels) -------------------------------------------------
-from tariffscope.parallel import get_executor  # noqa: E402  (the one execution seam: serial | process | dask)
+# The one execution seam (serial | process | dask), re-exported beside the scale functions that use it.
+from tariffscope.parallel import get_executor  # noqa: E402 - placed with its section on purpose
 
 
 def ingest_panel(path: str | Path, name: str, *, vintage: str | None = None, countries=None,

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NoReturn, Protocol, Self, TypeVar, runtime_checkable
 
 import cloudpickle
 import numpy as np
@@ -113,7 +113,7 @@ def _run_chunk(fn_bytes: bytes, start: int, items: Sequence[Any]) -> list[Any] |
     return out
 
 
-def _raise_failure(f: _Failure, total: int, desc: str | None) -> None:
+def _raise_failure(f: _Failure, total: int, desc: str | None) -> NoReturn:
     original = cloudpickle.loads(f.exc_bytes) if f.exc_bytes is not None else None
     err = TaskError(f.index, total, desc, original, f.error_type, f.message, f.remote_traceback)
     raise err from original
@@ -191,7 +191,7 @@ class _Base:
     backend = "base"
     workers = 1
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

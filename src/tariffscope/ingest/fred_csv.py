@@ -70,7 +70,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             continue
         if v <= 0:
             raise IngestError(path, ln, f"exchange rate must be positive, found {v}")
-        dates.append(d), rates.append(v)
+        dates.append(d)
+        rates.append(v)
     if not dates:
         raise IngestError(path, len(rows), "no observations")
     src = source or default_source(KIND, path)

@@ -112,7 +112,8 @@ def write_manifest(info: PanelInfo) -> None:
     os.replace(tmp, path)
 
 
-def sql_str(text: str) -> str:
+def sql_str(text: str | Path) -> str:
+    """A SQL string literal (quotes doubled) of a text or a file path."""
     return "'" + str(text).replace("'", "''") + "'"
 
 

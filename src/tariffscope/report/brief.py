@@ -121,9 +121,9 @@ def build_brief(partner: str = "JPN", as_of: str | dt.date | None = None, out: s
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("tariffscope")
-    except Exception:  # not installed (source checkout)
+    except PackageNotFoundError:  # not installed (source checkout)
         return "dev"

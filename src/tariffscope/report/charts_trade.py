@@ -53,7 +53,7 @@ def balance_waterfall(result: Any, top: int = 10) -> Figure:
     fig = Figure(figsize=(9, 4.8 + 0.12 * n_src))
     ax = fig.add_axes((0.08, 0.30 + 0.02 * n_src, 0.9, 0.60 - 0.02 * n_src))
     level = 0.0
-    for i, (name, v) in enumerate(steps):
+    for i, (_name, v) in enumerate(steps):
         ax.bar(i, v / f, bottom=level / f, color=DEFICIT if v < 0 else SURPLUS, width=0.7)
         if i:
             ax.plot([i - 1.35, i - 0.35], [level / f] * 2, color="#999999", lw=0.6)

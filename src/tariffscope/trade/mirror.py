@@ -116,7 +116,7 @@ def read_partner_figures(path: str | Path) -> list[PartnerFigure]:
     if not reader.fieldnames or not need <= {f.strip().lower() for f in reader.fieldnames}:
         raise IngestError(str(p), lines[0][0], f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
     out = []
-    for (lineno, _), row in zip(lines[1:], reader):
+    for (lineno, _), row in zip(lines[1:], reader, strict=False):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         try:
             parse_period(row["period"])
@@ -211,7 +211,7 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
                     shifted = [parse_period(m).shift(shift).text for m in months]
                     usd_s = _us_monthly(con, uf, us, shifted)
                     if len(usd_s) == len(shifted):
-                        m3 = sum(usd_s[s] * cust[m] for m, s in zip(months, shifted)) * factor
+                        m3 = sum(usd_s[s] * cust[m] for m, s in zip(months, shifted, strict=False)) * factor
                     else:
                         miss = sorted(set(shifted) - set(usd_s))
                         res.notes.append(f"{per.text} {flow}: timing shift not applied, US {uf} for "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,7 +88,7 @@ def _status(exc: TariffscopeError) -> int:
     return 400
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for e in errors[:5]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body"))
@@ -429,6 +429,8 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
         return name
     if text:
         return _scenario_from(_safe_yaml(text))
+    if package is None:  # an empty request body used to fail inside _package_dict with a server error
+        raise InputError("give a scenario: 'scenario' (a built-in name), 'yaml' (its text) or 'package'")
     return _package_dict(package)
 
 

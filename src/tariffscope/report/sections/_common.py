@@ -73,7 +73,7 @@ def as_dict(obj: Any) -> Any:
         return as_dict(obj.to_dict())
     if hasattr(obj, "model_dump"):  # pydantic models (measures, scenarios)
         return as_dict(obj.model_dump(mode="json"))
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return as_dict(dataclasses.asdict(obj))
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()
@@ -156,5 +156,5 @@ def run_builder(key: str, title: str, builder: Callable[[Context], Section], ctx
         return Section(key, title, status="unavailable", message=f"Not available in this build: {exc}.")
     except TariffscopeError as exc:
         return Section(key, title, status="error", message=f"Could not be computed in this run: {exc}")
-    except Exception as exc:  # a defect in one area must not lose the rest of the brief; say what broke
+    except Exception as exc:  # noqa: BLE001 - a defect in one area must not lose the rest of the brief; say what broke
         return Section(key, title, status="error", message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")

@@ -13,14 +13,18 @@ if TYPE_CHECKING:  # result classes for annotations only: at run time the sectio
 
 
 def balance_section(ctx: Context) -> Section:
+    from tariffscope import BalanceResult  # the exported result class, loaded on first use
+
     s = Section("balance", f"The US goods balance with {ctx.partner_name}, by sector")
     res: BalanceResult | None = None
     period = ""
     err: TariffscopeError | None = None
     for year in ([ctx.period] if ctx.period else dict.fromkeys([ctx.as_of.year - 1, 2024])):
         try:
-            res = api.balance(reporter="USA", partner=ctx.partner, period=str(year), by="sector", con=ctx.con)
-            period = str(year)
+            got = api.balance(reporter="USA", partner=ctx.partner, period=str(year), by="sector", con=ctx.con)
+            if not isinstance(got, BalanceResult):  # one partner gives one result; a table means a group was passed
+                raise TariffscopeError(f"the balance section needs one partner, not {ctx.partner!r}")
+            res, period = got, str(year)
             break
         except TariffscopeError as exc:
             err = exc

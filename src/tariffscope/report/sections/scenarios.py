@@ -1,6 +1,7 @@
 """The brief section comparing negotiation packages in partial equilibrium (``api.compare``)."""
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from tariffscope import api
@@ -63,7 +64,7 @@ def render_comparison(s: Section, res: ComparisonResult) -> None:
             los.append(lo if fmt.is_number(lo) else None)
             his.append(hi if fmt.is_number(hi) else None)
         rows.append(row)
-        s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=lambda v, k=kind: fmt.auto(v, k), width=560)))
+        s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=functools.partial(fmt.auto, kind=kind), width=560)))
     s.tables.append(Table(["Outcome"] + names, rows, caption="Change against the baseline; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
 
 

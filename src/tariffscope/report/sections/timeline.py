@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tariffscope import api
 from tariffscope.codes.countries import group_members  # reference data, not the warehouse
@@ -42,7 +42,7 @@ def timeline_section(ctx: Context) -> Section:
         for b in r["by"]:
             stacked.setdefault(str(b["key"]), [0.0] * len(rows))[i] = float(b["contribution"])
     stacked = {k: v for k, v in stacked.items() if max(v, default=0) > 1e-6}
-    series = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
+    series: list[dict[str, Any]] = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
     realized: list[dict] = []
     try:
         realized = api.statutory_vs_realized(ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}", con=ctx.con)
