@@ -65,7 +65,8 @@ def ensure_loaded(con: db.Connection) -> bool:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("SET enable_progress_bar = false")  # a library call prints nothing
     pool = ThreadPoolExecutor(max_workers=1)
-    rates = pool.submit(_rate_table, [base / n for n, t in tables.items() if t["table"] in ("hts_lines", "chapter99_lines")])
+    hts_files = [base / n for n, t in tables.items() if t["table"] in ("hts_lines", "chapter99_lines")]
+    rates = pool.submit(_rate_table, hts_files)
     try:
         return _load(con, prov, tables, base, now, rates)
     finally:

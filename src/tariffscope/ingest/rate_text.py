@@ -225,7 +225,8 @@ def _parse_clean(s: str) -> ParsedRate:
             if c[3]:
                 notes.append(f"ad valorem {c[3]}")
         else:
-            notes.append(f"further ad valorem part {float(Decimal(str(c[1])) * 100):g}% {c[3]} not in ad_valorem".strip())
+            pct = float(Decimal(str(c[1])) * 100)
+            notes.append(f"further ad valorem part {pct:g}% {c[3]} not in ad_valorem".strip())
     for i, sp in enumerate(sps):
         if sp[3]:
             notes.append(f"specific{'' if i == 0 else ' 2'} {sp[3]}")

@@ -27,8 +27,9 @@ def _months(y0: int, m0: int, y1: int, m1: int) -> list[str]:
 
 def _insert(con: db.Connection, table: str, rows: list[tuple]) -> None:
     """Bulk insert through Arrow (executemany is slow in DuckDB)."""
-    cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
-                                      "ORDER BY ordinal_position").fetchall()]
+    cols = [r[0] for r in con.execute(
+        f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
+        "ORDER BY ordinal_position").fetchall()]
     con.register("_sample_rows", pa.Table.from_pylist([dict(zip(cols, r, strict=False)) for r in rows]))
     con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _sample_rows")
     con.unregister("_sample_rows")
@@ -38,7 +39,8 @@ def sample_warehouse() -> db.Connection:
     con = db.memory()
     rows: list[tuple] = []
 
-    def add(partner, flow, regime, period, code, level, value, source, vintage="test", basis="customs", qty=None, unit=None):
+    def add(partner, flow, regime, period, code, level, value, source, vintage="test", basis="customs", qty=None,
+            unit=None):
         freq = "M" if "-" in period else "A"
         rows.append(("USA", partner, flow, regime, period, freq, "TOTAL" if level == 0 else "HS", code, level,
                      float(value), qty, unit, None, basis, "USD", source, vintage, None))

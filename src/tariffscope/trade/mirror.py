@@ -114,7 +114,8 @@ def read_partner_figures(path: str | Path) -> list[PartnerFigure]:
     reader = csv.DictReader([ln for _, ln in lines])
     need = {"period", "flow", "value", "currency"}
     if not reader.fieldnames or not need <= {f.strip().lower() for f in reader.fieldnames}:
-        raise IngestError(str(p), lines[0][0], f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
+        raise IngestError(str(p), lines[0][0],
+                          f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
     out = []
     for (lineno, _), row in zip(lines[1:], reader, strict=False):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}

@@ -130,9 +130,11 @@ def _flow_source(con, us_flow: str, partners: list[str], months: list[str]) -> t
     return None
 
 
-def _monthly_totals(con, source: str, us_flow: str, regime: str, partners, months, rates) -> dict[str, tuple[float, str]]:
+def _monthly_totals(con, source: str, us_flow: str, regime: str, partners, months, rates
+                    ) -> dict[str, tuple[float, str]]:
     sql, params = _flows._select(source, us_flow, partners, months, regime)
-    rows = con.execute(f"SELECT period, sum(value), string_agg(DISTINCT vintage, '; ') FROM ({sql}) GROUP BY 1", params).fetchall()
+    rows = con.execute(f"SELECT period, sum(value), string_agg(DISTINCT vintage, '; ') FROM ({sql}) GROUP BY 1",
+                       params).fetchall()
     return {p: (v * rates.rate[p], vin or "") for p, v, vin in rows}
 
 
@@ -289,7 +291,8 @@ def _volume_price(con, res: MonitorResult, us_flow, us_partners, per, used) -> N
     if base not in years:
         return
     rows = con.execute(
-        "SELECT product_code, period, sum(value), sum(quantity), any_value(quantity_unit), string_agg(DISTINCT vintage, ';') "
+        "SELECT product_code, period, sum(value), sum(quantity), any_value(quantity_unit), "
+        "string_agg(DISTINCT vintage, ';') "
         "FROM trade_flows WHERE source = ? AND partner = ? AND flow = 'imports' AND period IN (?, ?) "
         "GROUP BY 1, 2 ORDER BY 1, 2", [_flows.COMTRADE_AUTOS, us_partners[0], base, year]).fetchall()
     by_code: dict[str, dict[str, tuple]] = {}

@@ -110,10 +110,12 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         pool.put(base.cursor())
 
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
-                  description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
+                  description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only "
+                              "warehouse.")
     app.state.con = base
     # what DuckDB says about the attached file, not what we meant to open
-    app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0])
+    app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = "
+                                        "current_database()").fetchall()[0][0])
     app.state.warehouse_path = str(path)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -169,7 +171,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error_response(request, exc.status_code, str(exc.detail) if exc.status_code != 404 else f"no such page: {request.url.path}")
+        message = str(exc.detail) if exc.status_code != 404 else f"no such page: {request.url.path}"
+        return error_response(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
@@ -262,7 +265,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         """A general-equilibrium experiment shipped in examples/ge/, by name (the name picks a file from that list only)."""
         specs = {p.stem.replace("_", "-"): p for p in sorted((config.REPO_DIR / "examples" / "ge").glob("*.yaml"))}
         if experiment not in specs:
-            raise DataNotFoundError(f"no GE experiment {experiment!r}; available: {', '.join(specs) or 'none in this build'}")
+            raise DataNotFoundError(f"no GE experiment {experiment!r}; available: "
+                                    f"{', '.join(specs) or 'none in this build'}")
         return S.as_dict(api.ge_simulate(str(specs[experiment])))
 
     def _compare_items(req: W.CompareRequest) -> list:

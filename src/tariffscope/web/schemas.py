@@ -96,7 +96,8 @@ class Change(Strict):
     def to_spec(self) -> dict:
         """The change as the scenario schema spells it (a RateChange)."""
         prefixes = [p.replace(".", "") for p in re.split(r"[ ,]+", self.products) if p and p != "*"]
-        spec: dict = {"origins": [self.origin], "products": {"prefixes": prefixes}, "mode": self.mode, "rate": self.rate}
+        spec: dict = {"origins": [self.origin], "products": {"prefixes": prefixes}, "mode": self.mode,
+                      "rate": self.rate}
         window = {k: v.isoformat() for k, v in (("from", self.start), ("until", self.end)) if v}
         if window:
             spec["window"] = window

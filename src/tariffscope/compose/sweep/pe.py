@@ -77,7 +77,8 @@ class PEModel(SweepModel):
         change = row.get("balance_with_partner")
         if change is not None and self.base_balance < 0:
             row["deficit_cut_pct"] = 100.0 * change / abs(self.base_balance)
-            meta["deficit_cut_pct"] = (f"Cut in the US goods deficit with the partner (% of the {self.balance_label})", "%")
+            meta["deficit_cut_pct"] = (f"Cut in the US goods deficit with the partner (% of the {self.balance_label})",
+                                       "%")
             for b in ("p05", "p50", "p95"):
                 if f"balance_with_partner__{b}" in row and row[f"balance_with_partner__{b}"] is not None:
                     row[f"deficit_cut_pct__{b}"] = 100.0 * row[f"balance_with_partner__{b}"] / abs(self.base_balance)

@@ -38,7 +38,8 @@ BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("ge", "General equilibrium", ge_section),
 ]
 
-__all__ = ["AUTHORITY_LABELS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart", "Context", "Section",
-           "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section", "duty_section", "duty_table", "ge_section",
-           "methods_section", "monitor_section", "norm_sources", "partner_name", "reaches", "render_comparison", "run_builder",
-           "scenarios_section", "sector_label", "timeline_section"]
+__all__ = ["AUTHORITY_LABELS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
+           "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section",
+           "duty_section", "duty_table", "ge_section", "methods_section", "monitor_section", "norm_sources",
+           "partner_name", "reaches", "render_comparison", "run_builder", "scenarios_section", "sector_label",
+           "timeline_section"]

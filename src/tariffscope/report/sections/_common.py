@@ -58,7 +58,8 @@ class Context:
     seed: int = 20250709
     period: str | None = None  # the balance period when the caller picks one (web Balance page)
     mpl_charts: bool = False  # the brief reuses the areas' matplotlib charts; the web app draws light SVG itself
-    con: Any = None  # an open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only)
+    # An open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only).
+    con: Any = None
 
 
 def as_dict(obj: Any) -> Any:
@@ -157,4 +158,5 @@ def run_builder(key: str, title: str, builder: Callable[[Context], Section], ctx
     except TariffscopeError as exc:
         return Section(key, title, status="error", message=f"Could not be computed in this run: {exc}")
     except Exception as exc:  # noqa: BLE001 - a defect in one area must not lose the rest of the brief; say what broke
-        return Section(key, title, status="error", message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")
+        return Section(key, title, status="error",
+                       message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")
