@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # result classes for annotations only: at run time the sectio
 
 
 def balance_section(ctx: Context) -> Section:
-    from tariffscope import BalanceResult  # the exported result class, loaded on first use
+    from tariffscope.trade.balance import BalanceResult  # at run time too: to tell one result from a table
 
     s = Section("balance", f"The US goods balance with {ctx.partner_name}, by sector")
     res: BalanceResult | None = None

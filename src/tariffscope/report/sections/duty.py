@@ -17,7 +17,7 @@ EXAMPLE_DATES = ("2025-01-15", "2025-04-10", "2025-06-15", "2025-10-01")
 
 def duty_section(ctx: Context) -> Section:
     s = Section("duty", f"Worked duty examples: the top products from {ctx.partner_name}")
-    from tariffscope import BalanceResult  # the exported result class, loaded on first use
+    from tariffscope.trade.balance import BalanceResult  # to tell one partner's result from a table
 
     top = api.balance(reporter="USA", partner=ctx.partner, period="2024", by="hs10", con=ctx.con)
     if not isinstance(top, BalanceResult):  # one partner gives one result; a table means a group was passed
