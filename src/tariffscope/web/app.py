@@ -433,8 +433,7 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
         return name
     if text:
         return _scenario_from(_safe_yaml(text))
-    if package is None:  # an empty request body used to fail inside _package_dict with a server error
-        raise InputError("give a scenario: 'scenario' (a built-in name), 'yaml' (its text) or 'package'")
+    assert package is not None, "the route has checked that exactly one of the three is given"
     return _package_dict(package)
 
 
