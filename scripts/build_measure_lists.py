@@ -23,7 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from tariffscope.config import raw_data_dir  # noqa: E402
+from tariffscope.config import raw_data_dir
 
 RAW = raw_data_dir()
 YALE = RAW / "measures" / "yale_tracker_lists"

@@ -3,7 +3,6 @@ the derived lists' provenance, and the check against the HTS with its known disc
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """The vectorized panel agrees with the single-entry engine on a random sample of (hts10, origin, date) cells."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
