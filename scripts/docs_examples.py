@@ -188,7 +188,7 @@ def run_python(source: str) -> list[tuple[int, str]]:
             buf = io.StringIO()
             code = compile(ast.Module(body=[node], type_ignores=[]), "<docs>", "exec")
             with contextlib.redirect_stdout(buf):
-                exec(code, namespace)  # noqa: S102  (the docs' own snippets: running them is the point)
+                exec(code, namespace)
             if buf.getvalue():
                 out.append((node.end_lineno or node.lineno, buf.getvalue()))
     finally:

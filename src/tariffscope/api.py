@@ -382,7 +382,7 @@ __all__ += ["get_executor", "ingest_panel", "list_panels", "panel_info", "remove
 
 def backtest(partner: str | list[str] = "JPN", start: str = "2025-01", end: str = "2025-12", horizon: str = "short",
              reference: str = "2025-01-01", calibration: list[str] | tuple[str, ...] | None = None, draws: int = 100,
-             seed: int = 0, absorption: float | Mapping[str, float] | None = None, hs4: bool = True,
+             seed: int = 0, absorption: float | dict[str, float] | None = None, hs4: bool = True,
              options: dict | None = None, con: db.Connection | None = None) -> BacktestResult:
     """The PE model on the tariff path that applied vs realized US imports, month by month: a ``BacktestResult``.
 
