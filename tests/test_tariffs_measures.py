@@ -34,9 +34,17 @@ def test_catalogue_loads_and_covers_the_fact_sheet():
         assert need in ids, need
     assert all(m.citation.text and m.citation.note for m in cat.measures)
     # IEEPA measures all stop on 2026-02-24 (collection ended); Section 122 stops after 150 days
+    import datetime as dt
+
     for m in cat.measures:
         if m.authority.startswith("ieepa") or m.replaces == "ieepa_reciprocal":
-            assert m.effective_until is not None and m.effective_until <= __import__("datetime").date(2026, 2, 24), m.id
+            assert m.effective_until is not None and m.effective_until <= dt.date(2026, 2, 24), m.id
+            # the ruling (2026-02-20) is the named alternative end of whatever was still collected then
+            if m.effective_until == dt.date(2026, 2, 24):
+                assert m.until({"ieepa_end": "ruling"}) == dt.date(2026, 2, 20), m.id
+            assert m.until({"ieepa_end": "collection"}) == m.effective_until, m.id
+    # India's additional 25% ends on its termination (compiler's note of 2026_rev_3), not with IEEPA
+    assert cat.get("ieepa_india_25").effective_until == dt.date(2026, 2, 7)
     s122 = cat.get("s122_blanket")
     assert (s122.effective_until - s122.effective_from).days == 150
 
@@ -120,6 +128,13 @@ def test_check_against_hts(con):
     known = {(k["measure_id"], k["heading"], k["status"]) for k in KNOWN["discrepancies"]}
     assert bad == known, "new mismatches between the catalogue and the HTS: review and record them"
     assert not any(r["status"] == "missing" for r in rows)
+    # a deal published after its legal date starts at publication and keeps the legal date for deal_dates='legal'
+    cat = M.load()
+    late = {r["measure_id"] for r in rows if r["status"] == "published_later"}
+    assert not late & {m.id for m in cat.measures if m.authority == "deal"}, "deal without its publication date"
+    for mid in ("deal_japan_floor", "deal_eu_autos", "deal_korea_autos", "deal_korea_floor"):
+        m = cat.get(mid)
+        assert m.effective_from_legal is not None and m.effective_from_legal < m.effective_from, mid
 
 
 def test_cli_measures_and_etr(con, capsys, monkeypatch):

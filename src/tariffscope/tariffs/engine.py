@@ -170,6 +170,12 @@ def compiled_for_table(catalogue: Catalogue, table: hts_mod.MfnTable) -> tuple[C
     return got[0], got[1]
 
 
+def ieepa_end_date(cat: Catalogue, opts: dict) -> dt.date | None:
+    """The first day without IEEPA duties under the options (``ieepa_end``): the latest end of the IEEPA measures."""
+    ends = [m.until(opts) for m in cat.measures if m.authority.startswith("ieepa")]
+    return max((e for e in ends if e is not None), default=None) if ends and None not in ends else None
+
+
 def _real(x: object) -> bool:
     """A real number (numpy scalars too), not a bool or a string that looks like one."""
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
@@ -276,7 +282,8 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         fire("R7_fentanyl_232")
     if any(e["reason"].startswith("superseded") and e["measure_id"].startswith(("ieepa_recip", "deal")) for e in excluded):
         fire("R6_one_reciprocal")
-    if day >= dt.date(2026, 2, 24) and iso3 != "USA":
+    ieepa_end = ieepa_end_date(cat, opts)
+    if ieepa_end is not None and day >= ieepa_end and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
     total = sum(l.amount for l in layers)
     seen, uniq = set(), []

@@ -103,7 +103,9 @@ class Measure(_Strict):
     usmca_exempt_from: dt.date | None = None
     excluded_by_232: bool = False
     stacks_with_reciprocal: bool = False
-    option_gate: dict[str, str] | None = None
+    # an end date that depends on a named option: {option: {value: first day not in force}} (e.g. IEEPA's end at the
+    # ruling rather than at the end of collection); the option's default keeps ``effective_until``
+    until_by_option: dict[str, dict[str, dt.date]] | None = None
     priority: int = 0
     citation: Citation
 
@@ -119,6 +121,10 @@ class Measure(_Strict):
     def _consistent(self) -> Measure:
         if self.effective_until is not None and self.effective_until <= self.effective_from:
             raise ValueError(f"effective_until {self.effective_until} is not after effective_from {self.effective_from}")
+        for name, by_value in (self.until_by_option or {}).items():
+            for value, day in by_value.items():
+                if day <= self.effective_from:
+                    raise ValueError(f"until_by_option {name}={value}: {day} is not after effective_from {self.effective_from}")
         if self.rate is None and self.rates_list is None:
             raise ValueError("give a rate or a rates_list")
         for d in (self.rates_by_prefix or {}).values():
@@ -179,6 +185,21 @@ class Measure(_Strict):
             return self.effective_from_legal
         return self.effective_from
 
+    def until(self, options: dict | None = None) -> dt.date | None:
+        """The first day not in force under ``options`` (``until_by_option`` overrides ``effective_until``)."""
+        for name, by_value in (self.until_by_option or {}).items():
+            got = by_value.get(str((options or {}).get(name)))
+            if got is not None:
+                return got
+        return self.effective_until
+
+    def active_on(self, date: dt.date, options: dict | None = None) -> bool:
+        """In force on ``date`` under the named options (``deal_dates`` for the start, ``until_by_option`` for the end)."""
+        opts = options or {}
+        start = self.legal_from(str(opts.get("deal_dates", "publication")))
+        end = self.until(opts)
+        return start <= date and (end is None or date < end)
+
 
 class Catalogue(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -215,6 +236,8 @@ class Catalogue(BaseModel):
                 out.add(m.effective_from_legal)
             if m.usmca_exempt_from:
                 out.add(m.usmca_exempt_from)
+            for by_value in (m.until_by_option or {}).values():
+                out.update(by_value.values())
             out.update((m.value_from or {}).values())
             for ref in [*m.products.lists, *m.products.exclude_lists]:
                 for row in read_list(ref.list):

@@ -48,8 +48,9 @@ RULES: dict[str, tuple[str, str]] = {
                  "(from 2025-03-07), the 232 parts duties and Section 122.",
                  "9903.01.04, 9903.01.14 ('Articles that are entered free of duty under the terms of general note 11'); 9903.94.06; 9903.03.07/.08"),
     "R9_301": ("Section 301 duties on China stack on every other layer, on the full value.", "Notes 20, 31"),
-    "R10_ieepa_end": ("IEEPA duties (reciprocal, fentanyl, the IEEPA floors) stop for entries from 2026-02-24.",
-                      "Learning Resources v. Trump (2026-02-20); 2026_rev_4"),
+    "R10_ieepa_end": ("IEEPA duties (reciprocal, fentanyl, the IEEPA floors) stop for entries from 2026-02-24, when CBP stopped "
+                      "collecting them (option ieepa_end='collection'); ieepa_end='ruling' ends them on the day of the ruling, 2026-02-20.",
+                      "Learning Resources v. Trump (2026-02-20); 2026_rev_4 (effective 2026-02-24)"),
 }
 
 OPTIONS: dict[str, tuple[object, str]] = {
@@ -58,8 +59,19 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "usmca": (0.0, "share of Canada/Mexico value entered as USMCA-qualifying (engine: True/False; panel: a share)"),
     "floor_mfn_base": ("general", "MFN rate the deal floors compare with: 'general' (column 1 general, statutory; default) or "
                                   "'special' (the preference rate actually claimed: KORUS/USMCA goods count as 0)"),
-    "deal_dates": ("publication", "floors published after their legal date (Japan 2025-09-16 for 2025-08-07): 'publication' "
-                                  "(default; duty as collected at entry) or 'legal' (retroactive, as refunded)"),
+    "deal_dates": ("publication", "deals published after their legal date (Japan 2025-09-16 for 2025-08-07, EU autos 2025-09-25 "
+                                  "for 2025-08-01, Korea 2025-12-05 for 2025-11-01/14, ...): 'publication' (default; duty as "
+                                  "collected at entry) or 'legal' (retroactive, as refunded)"),
+    "ieepa_end": ("collection", "last day of the IEEPA duties: 'collection' (default; CBP collected through 2026-02-23, the HTS "
+                                "(2026_rev_4) drops them from 2026-02-24) or 'ruling' (the Supreme Court's decision of 2026-02-20: "
+                                "entries from that day owe none, as refunded)"),
+}
+
+# Allowed values of the options that take a name (the others are shares or booleans).
+OPTION_CHOICES: dict[str, tuple[str, ...]] = {
+    "floor_mfn_base": ("general", "special"),
+    "deal_dates": ("publication", "legal"),
+    "ieepa_end": ("collection", "ruling"),
 }
 
 
@@ -69,10 +81,9 @@ def resolve_options(options: dict | None) -> dict:
         if k not in OPTIONS:
             raise InputError(f"unknown option {k!r}; known: {', '.join(OPTIONS)}")
         opts[k] = v
-    if opts["floor_mfn_base"] not in ("general", "special"):
-        raise InputError("option floor_mfn_base must be 'general' or 'special'")
-    if opts["deal_dates"] not in ("publication", "legal"):
-        raise InputError("option deal_dates must be 'publication' or 'legal'")
+    for name, allowed in OPTION_CHOICES.items():
+        if opts[name] not in allowed:
+            raise InputError(f"option {name} must be {' or '.join(repr(a) for a in allowed)}, got {opts[name]!r}")
     if isinstance(opts["usmca"], bool):
         opts["usmca"] = 1.0 if opts["usmca"] else 0.0
     return opts
@@ -369,9 +380,7 @@ class Compiled:
     def active(self, date: dt.date, opts: dict) -> list[CompiledMeasure]:
         out = []
         for cm in self.measures:
-            m = cm.m
-            start = m.legal_from(opts["deal_dates"])
-            if start <= date and (m.effective_until is None or date < m.effective_until):
+            if cm.m.active_on(date, opts):
                 out.append(cm)
         return out
 
