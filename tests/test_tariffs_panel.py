@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-ORIGINS = ["JPN", "CHN", "CAN", "MEX", "DEU", "GBR", "KOR", "BRA", "IND", "VNM", "CHE", "AUS", "HKG", "RUS"]
+ORIGINS = ["JPN", "CHN", "CAN", "MEX", "DEU", "GBR", "KOR", "BRA", "IND", "VNM", "CHE", "AUS", "HKG", "RUS", "TWN", "USA"]
 DATES = ["2025-02-10", "2025-04-09", "2025-05-20", "2025-08-20", "2025-10-15", "2025-12-01", "2026-03-01", "2026-06-15"]
 
 
@@ -33,6 +33,8 @@ def test_panel_equals_engine_on_random_cells(con, date):
     comp = cols["mfn_rate"] + cols["rate_232"] + cols["rate_ieepa_reciprocal"] + cols["rate_ieepa_fentanyl"] \
         + cols["rate_301"] + cols["rate_201"] + cols["rate_122"]
     np.testing.assert_allclose(comp, cols["total_rate"], atol=1e-6)  # components add up
+    us = cols["origin"] == "USA"  # R0: US goods returned (9801.00.10) pay nothing, in the panel as in the engine
+    assert us.any() and not cols["total_rate"][us].any()
     idx = rng.choice(panel.num_rows, 40, replace=False)
     for i in idx:
         res = duty(con, str(cols["hts10"][i]), str(cols["origin"][i]), date, 1.0)

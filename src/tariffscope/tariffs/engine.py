@@ -21,7 +21,7 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Catalogue, load
-from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
+from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
 from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
@@ -210,9 +210,14 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
     ms = float(opts["metal_share"] if metal_share is None else metal_share)
     covered = float(out["covered_232"][0])
-    layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
-                    "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
-    fired: list[dict] = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
+    if iso3 == US_ORIGIN:  # R0: US goods returned enter free under chapter 98; no Chapter 99 measure reaches them
+        basis = f"US goods returned: {US_GOODS_RETURNED} Free (column 1 of {code} not applied)"
+        layers = [Layer("mfn", US_GOODS_RETURNED, "mfn", 0.0, customs_value, 0.0, "add_on", f"chapter 98: {basis}")]
+        fired: list[dict] = [{"rule": "R0_us_origin", "text": RULES["R0_us_origin"][0], "note": RULES["R0_us_origin"][1]}]
+    else:
+        layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
+                        "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
+        fired = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
     excluded: list[dict] = []
     for bucket in BUCKETS:
         idx = int(out[f"{bucket}_measure"][0])

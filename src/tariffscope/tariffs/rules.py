@@ -22,6 +22,11 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, list_rows, read_list
 from tariffscope.tariffs.vocabulary import BUCKETS
 
+# Goods of US origin: no Chapter 99 measure applies (each covers "articles the product of" a foreign country or of
+# "any country" other than the US), and a US good returned without being advanced in value abroad enters free under
+# 9801.00.10 (chapter 98). A good advanced abroad takes the origin of that country: the engine models foreign goods.
+US_ORIGIN = "USA"
+US_GOODS_RETURNED = "9801.00.10"
 FOREVER = dt.date(9999, 12, 31).toordinal()
 NEVER = dt.date(1900, 1, 1).toordinal()
 USMCA = ("CAN", "MEX")
@@ -48,6 +53,9 @@ RULES: dict[str, tuple[str, str]] = {
                  "(from 2025-03-07), the 232 parts duties and Section 122.",
                  "9903.01.04, 9903.01.14 ('Articles that are entered free of duty under the terms of general note 11'); 9903.94.06; 9903.03.07/.08"),
     "R9_301": ("Section 301 duties on China stack on every other layer, on the full value.", "Notes 20, 31"),
+    "R0_us_origin": ("A good of US origin pays no Chapter 99 duty and enters free under 9801.00.10 (US goods returned "
+                     "without having been advanced in value or improved in condition abroad).",
+                     "Chapter 98 subheading 9801.00.10 'Free'; Chapter 99 headings apply to 'articles the product of' other countries"),
     "R10_ieepa_end": ("IEEPA duties (reciprocal, fentanyl, the IEEPA floors) stop for entries from 2026-02-24, when CBP stopped "
                       "collecting them (option ieepa_end='collection'); ieepa_end='ruling' ends them on the day of the ruling, 2026-02-20.",
                       "Learning Resources v. Trump (2026-02-20); 2026_rev_4 (effective 2026-02-24)"),
@@ -279,6 +287,7 @@ class Compiled:
         self.o_pos = {o: i for i, o in enumerate(self.origins)}
         self.n_h, self.n_o = len(self.hts10), len(self.origins)
         self.usmca_o = np.isin(np.array(self.origins, dtype=object), USMCA)
+        self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         self._cache: dict[int, np.ndarray] = {}
         self._cells: dict[int, Compiled] = {}
@@ -289,6 +298,7 @@ class Compiled:
         hs = np.asarray(hs, dtype=np.int64)
         sub = object.__new__(Compiled)
         sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
+        sub.us_o = self.us_o
         sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
         sub.measures = [cm.restrict(hs) for cm in self.measures]
         sub._cache, sub._cells = {}, {}
@@ -371,7 +381,7 @@ class Compiled:
         out: set[str] = set()
         for c in codes:
             if c == "all":
-                out |= set(self.origins)
+                out |= set(self.origins) - {US_ORIGIN}  # 'any country' means any foreign country (R0)
             else:
                 out |= set(GROUPS.get(c, {c}))
         return out
@@ -388,7 +398,7 @@ class Compiled:
         """Origins that every measure in force treats alike share a profile: (representative origin per profile,
         profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
         act = self.active(date, opts)
-        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float)]
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float), self.us_o.astype(float)]
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
@@ -422,7 +432,7 @@ class Compiled:
         ms = np.broadcast_to(np.asarray(opts["metal_share"] if metal_share is None else metal_share, dtype=float), (n,))
         us_share = float(opts["usmca"]) if usmca is None else usmca
         us = np.where(self.usmca_o[o], us_share, 0.0)
-        mfn_applied = mfn * (1.0 - us)  # USMCA goods enter at the special rate (Free)
+        mfn_applied = np.where(self.us_o[o], 0.0, mfn * (1.0 - us))  # USMCA goods enter at the special rate (Free); R0
         mfn_floor = mfn if opts["floor_mfn_base"] == "general" else mfn_applied
         chosen = {b: np.full(n, -1, dtype=np.int32) for b in BUCKETS}
         rate = {b: np.zeros(n) for b in chosen}
