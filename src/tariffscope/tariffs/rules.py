@@ -373,7 +373,7 @@ class Compiled:
         live = np.flatnonzero((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until))
         for k in live:
             v = str(cm.inc_val[k]).rsplit(":", 1)[-1]
-            if v.startswith("9903."):
+            if v in m.headings:  # a list shared by several measures names one measure's heading: not this one's
                 return v
         return m.headings[0]
 
