@@ -185,9 +185,10 @@ def measures_show(measure_id: str = typer.Argument(..., help="Measure id, e.g. d
 
 @measures_app.command("check")
 def measures_check(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
-    """Check every catalogue heading against the HTS revision in force on its effective date.
+    """Check the catalogue against every loaded HTS revision: each measure's headings and rates, and every Chapter 99
+    heading accounted for (a catalogue measure or an entry of catalogue/out_of_scope.yaml with its reason).
 
-    Example: tariffscope measures check
+    Exits 1 on a missing or unmapped heading. Example: tariffscope measures check
     """
     from tariffscope import api
 
@@ -202,8 +203,8 @@ def measures_check(fmt: str = typer.Option("table", "--format", help="table | js
             t.add_column(c, no_wrap=c != "detail")
         for r in bad:
             msg = (f"legal date in {r['revision']}, text first in {r['first_revision']}" if r["status"] == "published_later"
-                   else f"{r['revision']}: {r.get('message', '')}")
+                   else r.get("message", "") if r["status"] == "unmapped" else f"{r.get('revision')}: {r.get('message', '')}")
             t.add_row(r["measure_id"], r["heading"], r["status"], msg)
         console.print(t)
-    if any(r["status"] == "missing" for r in rows):
+    if any(r["status"] in ("missing", "unmapped") for r in rows):
         raise typer.Exit(1)
