@@ -89,6 +89,22 @@ def aircraft_specific(hts: str) -> bool:
 
 
 
+def notes_text(path: Path) -> str:
+    return path.read_bytes().replace(b"\x00", b"").decode("utf-8", errors="replace")
+
+
+def note_codes(text: str, start_marker: str, end_pattern: str) -> set[str]:
+    """HTS codes (digits, at the precision the note prints them) enumerated between a subdivision's opening words
+    and the next subdivision; Chapter 98/99 numbers (the headings the note cites) left out."""
+    start = text.index(start_marker)
+    nxt = re.search(end_pattern, text[start:])
+    if nxt is None:
+        raise SystemExit(f"end of the subdivision opened by {start_marker!r} not found")
+    block = re.sub(r"Harmonized Tariff Schedule of the United States.*|99 - III - \d+", "", text[start:start + nxt.start()])
+    found = re.findall(r"(?<![\d.])(\d{4}(?:\.\d{2}){0,3})(?![\d.])", block)
+    return {digits(c) for c in found if not c.startswith(("98", "99")) and len(digits(c)) >= 6}
+
+
 def build_product_lists() -> None:
     src = YALE / "ieepa_exempt_products.csv"
     rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), "annex_ii")
@@ -128,9 +144,23 @@ def build_product_lists() -> None:
     write("s232_metals_annex", rows, [src], "note 16(c) metals annexes from 2026-04-06 (value = annex:metal; "
           "1a 50%, 1b 25%, 1c 25% from 2026-06-08, 2 removed, 3 15% floor)")
 
+    # Section 122: the secondary list merges note 2(aa)(ii)-(iii) (exempt outright) with (iv) (civil aircraft articles,
+    # exempt only when certified as such). The note text separates them: (iv) provisions that are general-purpose
+    # (not aircraft-specific) and not also in (ii)/(iii) go to their own list, applied as a share (issue 12).
     src = YALE / "s122_exempt_products.csv"
-    rows = [(digits(r["hts8"]), "", "", "s122_exempt") for r in read_csv(src)]
-    write("s122_exempt", rows, [src], "Section 122 product exemptions (note 2(aa)(ii)-(iii), 9903.03.03/.04)")
+    notes = RAW / "hts" / "chapter99_us_notes_2026_rev_6.txt"
+    text = notes_text(notes)
+    outright = note_codes(text, "(ii) As provided in heading 9903.03.03", r"\n\s*\(iv\) As provided in heading 9903.03.05")
+    aircraft = note_codes(text, "(iv) As provided in heading 9903.03.05", r"\n\s*\(v\) As provided in heading 9903.03.06")
+    partial = {c for c in aircraft if not aircraft_specific(c)} - outright
+    rows = [(digits(r["hts8"]), "", "", "s122_exempt") for r in read_csv(src) if digits(r["hts8"]) not in partial]
+    write("s122_exempt", rows, [src, notes], "Section 122 product exemptions (note 2(aa)(ii)-(iii), 9903.03.03/.04) and the "
+          "aircraft-specific provisions of (iv) (9903.03.05): the secondary list less the general-purpose provisions of "
+          "(iv), which are in s122_civil_aircraft")
+    rows = [(c, "", "", "s122_civil_aircraft:9903.03.05") for c in sorted(partial)]
+    write("s122_civil_aircraft", rows, [notes], "Note 2(aa)(iv) (heading 9903.03.05): general-purpose provisions (not chapter 88 "
+          "or heading 8411, not also in (ii)/(iii)) exempt from Section 122 only for civil aircraft articles; read from the "
+          "note text at its 8 digits; applied as the share s122_civil_aircraft_share")
 
     src = YALE / "s301_product_lists.csv"
     rows = [(digits(r["hts8"]), "", "", f"{r['list']}:{r['ch99_code']}") for r in read_csv(src)]

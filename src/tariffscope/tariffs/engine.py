@@ -35,6 +35,8 @@ class Layer:
     amount: float
     rate_form: str = "add_on"
     citation: str = ""
+    share: float = 1.0  # conditional scope: the share of the value the measure holds for (``share_option``)
+    share_option: str = ""  # the option giving ``share`` (change it with options={name: value})
 
 
 @dataclass
@@ -61,7 +63,9 @@ class DutyResult:
             "hts10": self.hts10, "origin": self.origin, "date": self.date.isoformat(), "customs_value": self.customs_value,
             "quantity": self.quantity,
             "layers": [{"measure_id": l.measure_id, "heading": l.heading, "authority": l.authority, "rate": round(l.rate, 6),
-                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form} for l in self.layers],
+                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form}
+                       | ({"share": round(l.share, 6), "share_option": l.share_option} if l.share_option else {})
+                       for l in self.layers],
             "total_duty": round(self.total_duty, 6), "effective_rate": round(self.effective_rate, 6),
             "rules_fired": self.rules_fired, "rules_excluded": self.rules_excluded,
             "description": self.description, "mfn_text": self.mfn_text, "mfn_basis": self.mfn_basis,
@@ -237,6 +241,18 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if m.rate_form == "floor_inclusive_of_mfn":
             rate = amount_rate / (1.0 - covered) if bucket != "s232" and covered < 1 else amount_rate
         heading = comp.heading_for(cm, hi, oi, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
+        share = float(out[f"{bucket}_share"][0])
+        app = m.applicability
+        if app is not None and share < 1.0:  # R11: the measure holds for this share of the value only
+            fired.append({"rule": "R11_conditional_scope", "text": RULES["R11_conditional_scope"][0],
+                          "note": RULES["R11_conditional_scope"][1], "measure_id": m.id})
+            if share <= 0.0:
+                excluded.append({"measure_id": m.id, "heading": heading,
+                                 "reason": f"excluded: conditional scope at share 0 (option {app.option}={opts[app.option]:g})"})
+                continue
+            base *= share
+            if m.rate_form != "on_metal_content":
+                rate /= share
         if amount_rate == 0.0 and bucket == "fentanyl":
             why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[oi] else "excluded: good under a 232 duty (R7)"
             excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
@@ -248,7 +264,9 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if m.rate_form == "floor_inclusive_of_mfn":
             fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
         layers.append(Layer(m.id, heading, AUTHORITY_OF_BUCKET[bucket] if m.authority != "deal" else "deal", rate, base,
-                            amount_rate * customs_value, m.rate_form, f"note {m.citation.note}"))
+                            amount_rate * customs_value, m.rate_form, f"note {m.citation.note}",
+                            share if app is not None and share < 1.0 else 1.0,
+                            app.option if app is not None and share < 1.0 else ""))
     # rules that shaped the result
     if covered > 0:
         rid = "R3_one_232"

@@ -77,6 +77,26 @@ class RateByList(_Strict):
     rate: float = Field(ge=0)
 
 
+class Applicability(_Strict):
+    """A conditional scope: the measure holds for only a share of the value of some products, a named option
+    (``rules.OPTIONS``) gives the share. ``prefixes`` limit it to those products (empty: every product in scope);
+    ``exemption_list`` turns it round: the rows of that exclusion list exempt only the share, the measure applies to
+    the rest (an exemption for goods certified for a use, e.g. civil aircraft)."""
+
+    option: str = Field(pattern=r"^[a-z0-9_]+$")
+    prefixes: list[str] = Field(default_factory=list)
+    exemption_list: str | None = None
+    why: str = Field(min_length=10)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _digits(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"\d{2,10}", p):
+                raise ValueError(f"applicability prefix {p!r} must be 2-10 digits")
+        return v
+
+
 class Citation(_Strict):
     note: str
     text: str
@@ -110,6 +130,7 @@ class Measure(_Strict):
     # an end date that depends on a named option: {option: {value: first day not in force}} (e.g. IEEPA's end at the
     # ruling rather than at the end of collection); the option's default keeps ``effective_until``
     until_by_option: dict[str, dict[str, dt.date]] | None = None
+    applicability: Applicability | None = None  # a conditional scope held as a share (named option)
     priority: int = 0
     citation: Citation
 
@@ -129,6 +150,9 @@ class Measure(_Strict):
             for value, day in by_value.items():
                 if day <= self.effective_from:
                     raise ValueError(f"until_by_option {name}={value}: {day} is not after effective_from {self.effective_from}")
+        app = self.applicability
+        if app is not None and app.exemption_list is not None and app.exemption_list not in {r.list for r in self.products.exclude_lists}:
+            raise ValueError(f"applicability.exemption_list {app.exemption_list!r} is not one of the measure's exclude_lists")
         if self.rate is None and self.rates_list is None:
             raise ValueError("give a rate or a rates_list")
         for d in (self.rates_by_prefix or {}).values():

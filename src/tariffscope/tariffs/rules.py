@@ -53,6 +53,11 @@ RULES: dict[str, tuple[str, str]] = {
                  "(from 2025-03-07), the 232 parts duties and Section 122.",
                  "9903.01.04, 9903.01.14 ('Articles that are entered free of duty under the terms of general note 11'); 9903.94.06; 9903.03.07/.08"),
     "R9_301": ("Section 301 duties on China stack on every other layer, on the full value.", "Notes 20, 31"),
+    "R11_conditional_scope": ("A measure whose scope turns on the use or technical parameters of the good (auto parts of passenger "
+                              "vehicles, semiconductor articles within the note's thresholds) applies to the share of the value "
+                              "its option gives; an exemption for certified civil aircraft articles exempts only its share. The "
+                              "rest of the value pays the other layers.",
+                              "Notes 33(g) ('applies to parts of passenger vehicles ... and light trucks'), 39(b), 2(aa)(iv)"),
     "R0_us_origin": ("A good of US origin pays no Chapter 99 duty and enters free under 9801.00.10 (US goods returned "
                      "without having been advanced in value or improved in condition abroad).",
                      "Chapter 98 subheading 9801.00.10 'Free'; Chapter 99 headings apply to 'articles the product of' other countries"),
@@ -73,7 +78,27 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "ieepa_end": ("collection", "last day of the IEEPA duties: 'collection' (default; CBP collected through 2026-02-23, the HTS "
                                 "(2026_rev_4) drops them from 2026-02-24) or 'ruling' (the Supreme Court's decision of 2026-02-20: "
                                 "entries from that day owe none, as refunded)"),
+    # Conditional scopes (issue 12): the share of a product's value for which a measure's condition holds. A measure
+    # names its option in ``applicability``; the share multiplies its layer (and, for a 232 duty, the value it
+    # displaces other layers from, rule R4); the rest of the value pays the other layers as if the measure were absent.
+    "auto_parts_share": (0.1, "share of imports on the general-purpose provisions of note 33(g) (8471 computers, 8482 bearings, "
+                              "8483 shafts and gears, 8501 motors, lithium-ion batteries, pumps, filters, ...) that are parts of "
+                              "passenger vehicles and light trucks, the only parts 9903.94.05 covers. A judgment default: these "
+                              "provisions serve every industry and car parts are a minority of them; vehicle-specific provisions "
+                              "(chapter 87 parts, tyres, lamps, seats, engines of chapter 87 vehicles) always count in full. "
+                              "1.0 charges every listed line (the reading before issue 12)"),
+    "semis_share": (0.05, "share of imports under note 39(b)'s provisions (8471.50, 8471.80, 8473.30) that are semiconductor articles: "
+                          "logic ICs, or articles containing one, within the two narrow bands of total processing performance and "
+                          "DRAM bandwidth of note 39(b), and not exempt by end use (US data centers, repairs, research, startups: "
+                          "9903.79.03-.09). A judgment default: a small class of AI accelerators among all servers and processing units"),
+    "s122_civil_aircraft_share": (0.1, "share of imports on the general-purpose provisions of note 2(aa)(iv) (pumps, valves, tubes, "
+                                       "bearings, ...) that are civil aircraft articles meeting general note 6, the only goods "
+                                       "9903.03.05 exempts from Section 122; aircraft-specific provisions (chapter 88, 8411 "
+                                       "turbojets) are exempt in full. A judgment default; 1.0 exempts every listed line"),
 }
+
+# Options that are shares of value (0..1).
+SHARE_OPTIONS: tuple[str, ...] = ("metal_share", "usmca", "auto_parts_share", "semis_share", "s122_civil_aircraft_share")
 
 # Allowed values of the options that take a name (the others are shares or booleans).
 OPTION_CHOICES: dict[str, tuple[str, ...]] = {
@@ -94,6 +119,11 @@ def resolve_options(options: dict | None) -> dict:
             raise InputError(f"option {name} must be {' or '.join(repr(a) for a in allowed)}, got {opts[name]!r}")
     if isinstance(opts["usmca"], bool):
         opts["usmca"] = 1.0 if opts["usmca"] else 0.0
+    for name in SHARE_OPTIONS:
+        v = opts[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+            raise InputError(f"option {name} must be a share between 0 and 1, got {v!r}")
+        opts[name] = float(v)
     return opts
 
 
@@ -233,6 +263,17 @@ class CompiledMeasure:
     lower_h: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rates_by_list override rows
     lower_rate: float = 0.0
     exc_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per exclusion row
+    cond_h: np.ndarray | None = None  # products the applicability share bears on (sorted unique), None: no share
+
+    def share_of(self, opts: dict, n_h: int) -> np.ndarray | None:
+        """Per product, the share of value the measure holds for under ``opts`` (None: all of it everywhere)."""
+        app = self.m.applicability
+        if app is None or self.cond_h is None:
+            return None
+        v = float(opts[app.option])
+        out = np.ones(n_h)
+        out[self.cond_h] = (1.0 - v) if app.exemption_list else v  # an exemption for a share leaves the rest dutiable
+        return out
 
     @functools.cached_property
     def _row_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -247,8 +288,9 @@ class CompiledMeasure:
         ir = np.sort(io[_ranges(ik, hs)])
         er = np.sort(eo[_ranges(ek, hs)])
         low = self.lower_h[np.isin(self.lower_h, hs)]
+        cond = None if self.cond_h is None else np.searchsorted(hs, self.cond_h[np.isin(self.cond_h, hs)])
         return dataclasses.replace(
-            self, inc_h=np.searchsorted(hs, self.inc_h[ir]), inc_from=self.inc_from[ir], inc_until=self.inc_until[ir],
+            self, cond_h=cond, inc_h=np.searchsorted(hs, self.inc_h[ir]), inc_from=self.inc_from[ir], inc_until=self.inc_until[ir],
             inc_rate=self.inc_rate[ir], inc_val=self.inc_val[ir], exc_h=np.searchsorted(hs, self.exc_h[er]),
             exc_from=self.exc_from[er], exc_until=self.exc_until[er], exc_src=self.exc_src[er],
             lower_h=np.searchsorted(hs, low), exc_block=self.exc_block[er] if self.exc_block.size else self.exc_block)
@@ -352,6 +394,21 @@ class Compiled:
         cm = CompiledMeasure(m, i, inc_h, inc_from, inc_until, inc_rate, inc_val, eh, efrm[ej] if len(erows) else efrm,
                              eunt[ej] if len(erows) else eunt, names, ej, orig)
         cm.exc_block = mr.exc_blocks[ej] if len(ej) else np.zeros(0, dtype=bool)
+        app = m.applicability
+        if app is not None:
+            if app.exemption_list is not None:
+                # rows of the exemption list exempt only a share: drop them as exclusions, keep their products
+                part = np.array([names[j] == app.exemption_list for j in ej], dtype=bool) if len(ej) else np.zeros(0, dtype=bool)
+                cond = np.unique(eh[part])
+                keep_rows = ~part
+                cm.exc_h, cm.exc_from, cm.exc_until, cm.exc_src = eh[keep_rows], cm.exc_from[keep_rows], cm.exc_until[keep_rows], ej[keep_rows]
+                cm.exc_block = cm.exc_block[keep_rows] if cm.exc_block.size else cm.exc_block
+            else:
+                cond = np.unique(inc_h)
+            if app.prefixes:
+                ph, _ = match_prefixes(self.codes, list(app.prefixes))
+                cond = np.intersect1d(cond, np.unique(ph))
+            cm.cond_h = cond.astype(np.int64)
         if mr.lower is not None and m.rates_by_list is not None:
             lh, _ = mr.lower.match(self.codes)
             cm.lower_h, cm.lower_rate = np.unique(lh), m.rates_by_list.rate
@@ -437,6 +494,7 @@ class Compiled:
         chosen = {b: np.full(n, -1, dtype=np.int32) for b in BUCKETS}
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
+        share = {b: np.ones(n) for b in chosen}  # applicability share of the chosen measure (conditional scopes)
         blocked: dict[str, np.ndarray] = {}
         for cm in self.active(date, opts):
             b = cm.m.bucket
@@ -451,6 +509,8 @@ class Compiled:
             chosen[b][take] = cm.idx
             rate[b][take] = r[take]
             prio[b][take] = cm.m.priority
+            sh = self.shares_cached(cm, opts)
+            share[b][take] = 1.0 if sh is None else sh[h][take]
             blk = cm.blocked_products(d, self.n_h)
             if blk is not None:  # e.g. civil aircraft of Japan (9903.96.02): exempt from every reciprocal measure
                 cell = blk[h] & ~np.isnan(orr)
@@ -466,29 +526,41 @@ class Compiled:
         content = form["s232"] == 2
         floor = form["s232"] == 1
         s232 = np.where(floor, np.maximum(rate["s232"] - mfn_floor, 0.0), np.where(content, rate["s232"] * ms, rate["s232"]))
-        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232)
-        covered = np.where(has232, np.where(content, ms, 1.0), 0.0)
+        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232) * share["s232"]
+        covered = np.where(has232, np.where(content, ms, 1.0), 0.0) * share["s232"]
         out["s232"] = np.where(has232, s232, 0.0)
         out["covered_232"] = covered
         base = 1.0 - covered  # R4
         rfloor = form["reciprocal"] == 1
-        out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base
-        out["reciprocal_extra"] = rate["reciprocal_extra"] * base
+        out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base * share["reciprocal"]
+        out["reciprocal_extra"] = rate["reciprocal_extra"] * base * share["reciprocal_extra"]
         # R7/R8: fentanyl
         fent = rate["fentanyl"]
         ex232 = self._flag(chosen["fentanyl"], "excluded_by_232") & has232
         usm_from = self._usmca_from(chosen["fentanyl"], d)
         fent = np.where(ex232, 0.0, fent * np.where(usm_from, 1.0 - us, 1.0))
-        out["fentanyl"] = fent
-        out["s301"] = rate["s301"]
-        out["s201"] = rate["s201"]
-        out["s122"] = rate["s122"] * base * np.where(self._flag(chosen["s122"], "usmca_exempt"), 1.0 - us, 1.0)
+        out["fentanyl"] = fent * share["fentanyl"]
+        out["s301"] = rate["s301"] * share["s301"]
+        out["s201"] = rate["s201"] * share["s201"]
+        out["s122"] = rate["s122"] * base * np.where(self._flag(chosen["s122"], "usmca_exempt"), 1.0 - us, 1.0) * share["s122"]
         total = out["mfn"] + out["s232"] + out["reciprocal"] + out["reciprocal_extra"] + out["fentanyl"] + out["s301"] + out["s201"] + out["s122"]
         out["total"] = total
         for b, c in chosen.items():
             out[f"{b}_measure"] = c
             out[f"{b}_rate"] = rate[b]
+            out[f"{b}_share"] = share[b]
         return out
+
+    def shares_cached(self, cm: CompiledMeasure, opts: dict) -> np.ndarray | None:
+        app = cm.m.applicability
+        if app is None:
+            return None
+        key = ("share", cm.idx, float(opts[app.option]))
+        got = self._cache.get(key)  # type: ignore[arg-type]
+        if got is None:
+            got = cm.share_of(opts, self.n_h)
+            self._cache[key] = got  # type: ignore[index]
+        return got
 
     def product_rates_cached(self, cm: CompiledMeasure, d: int) -> np.ndarray:
         key = (cm.idx, d)
