@@ -185,7 +185,8 @@ class Measure(_Strict):
     def products_on(self, on: dt.date | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(include, exclude) HS prefixes of the product scope as the engine reads them on ``on``: list rows
         filtered by value, dated rows honoured (every row when ``on`` is None), ``value_from`` gates applied,
-        rows without a rate under ``rates_by_value`` dropped. Sorted, unique; ``('',)`` = every product."""
+        rows without a rate under ``rates_by_value`` dropped; the rows of an applicability ``exemption_list`` are
+        not exclusions (they exempt a share only). Sorted, unique; ``('',)`` = every product."""
         day = None if on is None else on.toordinal()
 
         def live(frm: str, until: str, value: str) -> bool:
@@ -203,7 +204,9 @@ class Measure(_Strict):
 
         ps = self.products
         inc = [(p, "", "", "") for p in ps.prefixes] + [r for ref in ps.lists for r in list_rows(ref)]
-        exc = [(p, "", "", "") for p in ps.exclude_prefixes] + [r for ref in ps.exclude_lists for r in list_rows(ref)]
+        partial = self.applicability.exemption_list if self.applicability else None  # exempts a share only: in scope
+        exc = [(p, "", "", "") for p in ps.exclude_prefixes] + [r for ref in ps.exclude_lists if ref.list != partial
+                                                                 for r in list_rows(ref)]
         keep_inc = sorted({r[0] for r in inc if priced(r[3]) and live(r[1], r[2], r[3])})
         keep_exc = sorted({r[0] for r in exc if live(r[1], r[2], "")})
         return (("",) if "" in keep_inc else tuple(keep_inc)), tuple(keep_exc)
