@@ -68,3 +68,13 @@ def test_japan_statutory_tracks_realized(con):
     assert st["2025-12"] < max(plateau) - 0.02 and rz["2025-12"] < rz["2025-08"] - 0.02  # easing after September
     series = np.array([[st[m], rz[m]] for m in sorted(st)])
     assert np.corrcoef(series.T)[0, 1] > 0.97
+
+
+def test_etr_takes_the_conditional_scope_shares(con):
+    """Issue 12: the auto-parts share reaches the ETR; charging every listed line (share 1) raises Taiwan's rate."""
+    from tariffscope.tariffs.etr import etr
+
+    default = etr(con, "TWN", date="2025-10-15").etr
+    every_line = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 1.0}).etr
+    none = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 0.0}).etr
+    assert none < default < every_line
