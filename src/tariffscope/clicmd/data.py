@@ -13,7 +13,7 @@ from tariffscope import api
 from tariffscope.clicmd._app import data_app
 from tariffscope.errors import InputError
 
-console = Console(width=160)
+console = Console(width=160, markup=False)  # user text is never read as markup
 
 
 @data_app.command("ingest")

@@ -43,6 +43,8 @@ def estimate(
     --international-only --derive ln_DIST=log(DIST)
     --formula "trade ~ ln_DIST + CNTG + LANG + CLNY | exporter^year + importer^year" --cluster pair_id
     """
+    if fmt not in ("table", "json", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
     exprs = {}
     for item in derive:
         if "=" not in item:
@@ -99,13 +101,21 @@ def simulate(
 
     Example: tariffscope ge simulate examples/ge/canada_japan_pta.yaml --draws 50 --workers 2
     """
+    from tariffscope.report.outfiles import atomic_output, check_output_dir, write_text_atomic
+
+    if fmt not in ("table", "json", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
+    if out is not None:
+        check_output_dir(out)  # before the solve, not after
     run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)
     res = run.result
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        run.to_frame().to_csv(out / "countries.csv", float_format="%.10g")
-        run.pairs_frame().to_csv(out / "pairs.csv", index=False, float_format="%.10g")
-        (out / "result.json").write_text(json.dumps(run.to_dict(), indent=2, default=str))
+        with atomic_output(out / "countries.csv") as tmp:
+            run.to_frame().to_csv(tmp, float_format="%.10g")
+        with atomic_output(out / "pairs.csv") as tmp:
+            run.pairs_frame().to_csv(tmp, index=False, float_format="%.10g")
+        write_text_atomic(out / "result.json", json.dumps(run.to_dict(), indent=2, default=str))
     if fmt == "json":
         console.print_json(json.dumps(run.to_dict(), default=str))
         return
@@ -162,13 +172,19 @@ def engine_rates(
 
     from tariffscope.models.ge_spec import engine_tariff_rates, rates_to_changes
     from tariffscope.models.gravity import read_gravity_table
+    from tariffscope.report.outfiles import atomic_output, check_output_file
 
+    if fmt not in ("yaml", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose yaml or csv")
+    if out is not None:
+        check_output_file(out)
     df = read_gravity_table(data)
     if "exporter" not in df.columns:
         raise InputError(f"{data}: no 'exporter' column")
     rates = engine_tariff_rates(sorted(df["exporter"].astype(str).unique()), base_date, date)
     if out is not None:
-        rates.to_csv(out, index=False)
+        with atomic_output(out) as tmp:
+            rates.to_csv(tmp, index=False)
     if fmt == "csv":
         console.print(rates.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
         return
