@@ -303,6 +303,8 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
     if international_only:
         df = df[df["exporter"] != df["importer"]]
         source += ", international flows only"
+    if df.empty:  # pyfixest aborts the process (a Rust panic) on an empty frame: refuse it here
+        raise InputError(f"{source}: no rows left to estimate on")
     derive_columns(df, derive or {})
     return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
 

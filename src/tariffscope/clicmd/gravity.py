@@ -68,6 +68,9 @@ def estimate(
             console.print(f"note: {note}", highlight=False)
 
 
+MAX_YEARS = 500  # more years than any bilateral panel holds: a bound, so 1-99999999 is no 100-million list
+
+
 def _parse_years(text: str | None) -> list[int] | None:
     if not text:
         return None
@@ -75,10 +78,20 @@ def _parse_years(text: str | None) -> list[int] | None:
         if "-" in text:
             span, _, step = text.partition("/")
             a, b = (int(x) for x in span.split("-"))
-            return list(range(a, b + 1, int(step or 1)))
-        return [int(x) for x in text.split(",")]
+            st = int(step or 1)
+            if st < 1 or b < a:
+                raise ValueError
+            years = range(a, b + 1, st)
+        else:
+            years = [int(x) for x in text.split(",")]  # type: ignore[assignment]
     except ValueError:
         raise InputError(f"--years: cannot read {text!r} (use 1986,1990 or 1986-2006/4)") from None
+    if len(years) > MAX_YEARS:
+        raise InputError(f"--years {text!r} selects {len(years):,} years; at most {MAX_YEARS}")
+    bad = [y for y in years if not 1 <= y <= 9999]
+    if bad:
+        raise InputError(f"--years: {bad[0]} is not a year (1-9999)")
+    return list(years)
 
 
 _SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "factory_price_change_pct": "factory p",
