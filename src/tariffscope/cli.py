@@ -82,6 +82,10 @@ def os_error_message(exc: OSError) -> str:
 def _usage_message(exc: BaseException) -> str:
     msg = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
+    opt = getattr(exc, "option_name", "") or ""
+    if type(exc).__name__ == "NoSuchOption" and opt[:2].lstrip("-")[:1].isdigit():
+        # '-8703230140' is read as option -8: a value starting with '-' goes after '--'
+        msg += "; a value that starts with '-' goes after '--', e.g. tariffscope duty -- -8703230140"
     if ctx is not None and getattr(exc, "exit_code", 1) == EXIT_USAGE:
         msg += f" (see '{ctx.command_path} --help')"
     return msg
