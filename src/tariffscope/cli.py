@@ -21,6 +21,7 @@ import sys
 import typer
 from rich.text import Text
 
+from tariffscope import db
 from tariffscope.clicmd._app import app, err_console
 from tariffscope.errors import TariffscopeError
 
@@ -113,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             error_line(_usage_message(exc))
         return _exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
+    except db.DatabaseError as exc:  # a damaged warehouse shows while reading it, not only when opening it
+        msg = db.damage_message(exc)
+        if msg is None:
+            raise
+        error_line(msg)
+        return _exit(EXIT_ERROR)
     except UnicodeError as exc:
         # a text file in another encoding (UTF-16, Latin-1...): the readers take UTF-8
         error_line(f"cannot read the input as UTF-8 text ({exc.reason}): save the file as UTF-8")
