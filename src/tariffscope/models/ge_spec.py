@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tariffscope.errors import InputError, ModelError, RuleError
@@ -133,10 +132,9 @@ def load_spec(path: str | Path) -> tuple[GESpec, Path]:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: SPEC file not found")
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML: {exc}") from exc
+    from tariffscope.ingest.safeyaml import read_yaml_file
+
+    raw = read_yaml_file(p)  # the one safe, bounded loader
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a SPEC must be a mapping")
     try:
@@ -578,10 +576,12 @@ def resolve_experiment(ref: str | Path) -> Path:
         if cand in shipped:
             return shipped[cand]
     for path in shipped.values():
+        from tariffscope.ingest.safeyaml import read_yaml_file
+
         try:
-            if (yaml.safe_load(path.read_text()) or {}).get("name") == str(ref):
+            if (read_yaml_file(path) or {}).get("name") == str(ref):
                 return path
-        except yaml.YAMLError:
+        except InputError:
             continue
     names = sorted(set(shipped) | set(EXPERIMENT_ALIASES))
     raise InputError(f"unknown GE experiment {str(ref)!r}; shipped: {', '.join(names)} (or give a SPEC path)")

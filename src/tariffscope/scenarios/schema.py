@@ -20,7 +20,8 @@ model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024}
 outputs: {by: [sector, origin], lines: false}
 ```
 
-Loading never runs anything: :func:`load_scenario` parses with ``yaml.safe_load``, validates, checks
+Loading never runs anything: :func:`load_scenario` parses with ``ingest.safeyaml.load_yaml`` (safe, no
+aliases, bounded, duplicate keys refused), validates, checks
 measure ids against the catalogue and windows for overlaps, and raises ``RuleError`` whose message
 starts with the YAML path of the first error (``changes[2].rate: must be >= 0``).
 """
@@ -32,7 +33,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tariffscope.codes import sectors as sector_map
@@ -320,11 +320,13 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", check_catalogue
     return sc
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+def parse_scenario(text: str | bytes, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+    from tariffscope.ingest.safeyaml import load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{source}: not valid YAML: {exc}") from None
+        data = load_yaml(text, source=source)
+    except InputError as exc:
+        raise RuleError(str(exc)) from None
     return scenario_from_dict(data, source=source, check_catalogue=check_catalogue)
 
 
@@ -332,7 +334,7 @@ def load_scenario(path: str | Path, *, check_catalogue: bool = True) -> Scenario
     p = Path(path)
     if not p.is_file():
         raise InputError(f"scenario file not found: {p}")
-    return parse_scenario(p.read_text(encoding="utf-8"), source=str(p), check_catalogue=check_catalogue)
+    return parse_scenario(p.read_bytes(), source=str(p), check_catalogue=check_catalogue)
 
 
 def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:

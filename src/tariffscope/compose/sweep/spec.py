@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tariffscope.compose.sweep.target import parse_target
@@ -108,10 +107,12 @@ def load_spec(spec: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
         if not path.is_file():
             raise InputError(f"no such sweep spec: {path}")
         source = str(path)
+        from tariffscope.ingest.safeyaml import read_yaml_file
+
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise RuleError(f"{source}: not valid YAML: {exc}") from exc
+            data = read_yaml_file(path)  # the one safe, bounded loader
+        except InputError as exc:
+            raise RuleError(str(exc)) from None
     else:
         data = spec
     if not isinstance(data, dict):
