@@ -41,6 +41,11 @@ class Axis(_Strict):
             raise ValueError("give values, or from, to and step")
         elif self.stop < self.start:  # type: ignore[operator]
             raise ValueError("to must be >= from")
+        if not all(math.isfinite(v) for v in (self.values or []) + [v for v in ranged if v is not None]):
+            raise ValueError("grid numbers must be finite (no .inf or .nan)")
+        if self.values is None and (self.stop - self.start) / self.step + 1 > MAX_POINTS:  # type: ignore[operator]
+            # counted before any list is built: 'step: 1e-12' would otherwise fill memory
+            raise ValueError(f"from/to/step give more than {MAX_POINTS:,} values (max {MAX_POINTS:,} grid points)")
         return self
 
     def grid_values(self) -> list[float]:
