@@ -9,6 +9,7 @@ from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import console, ge_app, gravity_app
+from tariffscope.clicmd._limits import check_draws, check_workers
 from tariffscope.errors import InputError
 
 
@@ -118,6 +119,10 @@ def simulate(
 
     if fmt not in ("table", "json", "csv"):
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
+    check_draws(draws, low=2)  # a covariance needs two draws at least
+    check_workers(workers)
+    if backend is not None and backend not in ("serial", "process", "dask"):
+        raise InputError(f"bad --backend {backend!r}: choose serial, process or dask")
     if out is not None:
         check_output_dir(out)  # before the solve, not after
     run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)

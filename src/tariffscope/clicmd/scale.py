@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import app, console, data_app, err_console
+from tariffscope.clicmd._limits import check_workers
 from tariffscope.errors import InputError
 
 panel_app = typer.Typer(help="World panels: bilateral HS6 trade (BACI-style CSV) as partitioned Parquet.",
@@ -139,7 +140,23 @@ def sweep_cmd(
     Example: tariffscope sweep examples/sweeps/japan-recip-auto-floor.yaml --cluster local:2 --out sweep-out
     """
     _check_format(fmt)
+    check_workers(workers)
+    if backend not in ("serial", "process", "dask"):
+        raise InputError(f"bad --backend {backend!r}: choose serial, process or dask")
+    if chart_format not in ("png", "svg"):
+        raise InputError(f"bad --chart-format {chart_format!r}: choose png or svg")
+    from tariffscope.compose.sweep import load_spec, parse_target
     from tariffscope.report.outfiles import check_output_dir
+
+    sweep_spec = load_spec(spec)  # a bad spec or target fails here, before the grid runs
+    if target or sweep_spec.target:
+        wanted = parse_target(target or sweep_spec.target or "")
+        if sweep_spec.outcomes:
+            named = {c[0] for c in wanted.constraints} | ({wanted.objective} if wanted.objective else set())
+            unknown = sorted(named - set(sweep_spec.outcomes))
+            if unknown:
+                raise InputError(f"--target names outcome(s) not kept by the spec: {', '.join(unknown)}; "
+                                 f"outcomes: {', '.join(sweep_spec.outcomes)}")
 
     check_output_dir(out)  # before the grid runs, not after
     run = api.sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,

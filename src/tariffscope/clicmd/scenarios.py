@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import app, scenarios_app
+from tariffscope.clicmd._limits import check_draws, check_workers
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 
@@ -106,6 +107,8 @@ def simulate_cmd(
     On a world panel: tariffscope simulate my-rates.yaml --panel baci_hs17 --importer DEU --year 2022
     """
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year)
     d = res.to_dict()
@@ -149,6 +152,8 @@ def compare_cmd(
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
     if chart:  # checked before the draws, not after
         from pathlib import Path
 
