@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -101,6 +102,17 @@ _SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "f
           "real_gdp_change_std": "GDP sd", "real_gdp_change_p05": "GDP p05", "real_gdp_change_p95": "GDP p95"}
 
 
+def _timed(d: Any, keep: bool) -> Any:
+    """``d`` without its wall-clock ``seconds`` entries (unless ``keep``): same input, same bytes."""
+    if keep:
+        return d
+    if isinstance(d, dict):
+        return {k: _timed(v, keep) for k, v in d.items() if k != "seconds"}
+    if isinstance(d, list):
+        return [_timed(v, keep) for v in d]
+    return d
+
+
 @ge_app.command("simulate")
 def simulate(
     spec: str = typer.Argument(..., help="GE experiment SPEC (YAML path) or a shipped experiment's name, e.g. us-japan-2025"),
@@ -110,6 +122,7 @@ def simulate(
     out: Path = typer.Option(None, "--out", help="write countries.csv, pairs.csv and result.json here"),
     pairs: bool = typer.Option(False, "--pairs", help="also print the 25 pairs whose flows change most"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+    timings: bool = typer.Option(False, "--timings", help="keep the solver's wall-clock seconds in JSON output"),
 ) -> None:
     """Solve a GE counterfactual (exact hat algebra) and print per-country results.
 
@@ -133,9 +146,9 @@ def simulate(
             run.to_frame().to_csv(tmp, float_format="%.10g")
         with atomic_output(out / "pairs.csv") as tmp:
             run.pairs_frame().to_csv(tmp, index=False, float_format="%.10g")
-        write_text_atomic(out / "result.json", json.dumps(run.to_dict(), indent=2, default=str))
+        write_text_atomic(out / "result.json", json.dumps(_timed(run.to_dict(), timings), indent=2, default=str))
     if fmt == "json":
-        console.print_json(json.dumps(run.to_dict(), default=str))
+        console.print_json(json.dumps(_timed(run.to_dict(), timings), default=str))
         return
     cols = ["real_gdp_change_pct", "welfare_change_pct", "factory_price_change_pct", "output_change_pct",
             "exports_change_pct", "imports_change_pct", "trade_balance_baseline", "trade_balance_counterfactual"]
