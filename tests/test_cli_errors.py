@@ -164,3 +164,51 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["brief.html"]  # no temp file left behind
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
+
+
+# --- silent acceptances of issue 15 -----------------------------------------------------------------
+
+
+def test_engine_rates_date_checked(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(raw / GEGRAVITY)
+    assert main(["ge", "engine-rates", data, "--date", "xyz"]) == 1
+    assert "--date must be a date" in _one_line_error(capsys)
+    assert main(["ge", "engine-rates", data, "--base-date", "1900-01-01"]) == 1
+    assert "outside the measure catalogue's coverage" in _one_line_error(capsys)
+
+
+def test_brief_as_of_outside_coverage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["brief", "--as-of", "1900-01-01", "--quiet", "--out", str(tmp_path / "b.html")]) == 1
+    assert "outside the measure catalogue's coverage" in _one_line_error(capsys)
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_ingest_checks_every_file_first(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TARIFFSCOPE_HOME", str(tmp_path / "home"))
+    good = tmp_path / "DEXJPUS_first.csv"
+    good.write_text("".join((raw / "fx/DEXJPUS_daily_2021-05_2026-05.csv").open().readlines()[:40]))
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("hello\n")
+    assert main(["data", "ingest", str(good), str(tmp_path / "missing.csv"), str(unknown)]) == 1
+    line = _one_line_error(capsys)
+    assert line.startswith("Error: nothing ingested:") and "missing.csv: no such file" in line and "notes.txt" in line
+    assert main(["data", "status", "--format", "json"]) == 0
+    assert "fred_csv:DEXJPUS_first" not in capsys.readouterr()[0]  # A was not ingested
+
+
+def test_ingest_failure_midway_reports_exactly(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("TARIFFSCOPE_HOME", str(tmp_path / "home"))
+    good = tmp_path / "DEXJPUS_first.csv"
+    good.write_text("".join((raw / "fx/DEXJPUS_daily_2021-05_2026-05.csv").open().readlines()[:40]))
+    bad = tmp_path / "5880.parquet"  # detected as a Census API file, refused by its reader
+    pq.write_table(pa.table({"CTY_CODE": pa.array([], pa.string()), "CON_VAL_YR": pa.array([], pa.string())}), bad)
+    last = raw / "fx/EXJPUS_monthly_to_2024-12.csv"
+    assert main(["data", "ingest", str(good), str(bad), str(last)]) == 1
+    line = _one_line_error(capsys)
+    assert f"files ingested before it (kept): {good} (ingested)" in line
+    assert f"not tried: {last}" in line

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import data_app
-from tariffscope.errors import InputError
+from tariffscope.errors import InputError, TariffscopeError
 
 console = Console(width=160, markup=False)  # user text is never read as markup
 
@@ -31,7 +31,18 @@ def ingest_cmd(
     if fmt not in ("table", "json"):
         raise InputError(f"bad --format {fmt!r}: choose table or json")
     options = {"flow": flow} if flow else {}
-    results = [api.ingest(p, kind=source, source=source_id, **options) for p in paths]
+    _check_all(paths, source)  # every file is checked before the first one is ingested
+    results = []
+    for i, p in enumerate(paths):
+        try:
+            results.append(api.ingest(p, kind=source, source=source_id, **options))
+        except TariffscopeError as exc:
+            if len(paths) == 1:
+                raise
+            # each file is its own transaction: say exactly what is in the warehouse now and what was not tried
+            done = "; ".join(f"{r.path} ({r.status})" for r in results) or "none"
+            rest = ", ".join(str(q) for q in paths[i + 1:]) or "none"
+            raise InputError(f"{exc}; files ingested before it (kept): {done}; not tried: {rest}") from None
     if fmt == "json":
         print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
         return
@@ -41,6 +52,23 @@ def ingest_cmd(
             console.print(f"  vintage: {r.vintage}", highlight=False, soft_wrap=True)
             for n in r.notes:
                 console.print(f"  note: {n}", highlight=False, soft_wrap=True)
+
+
+def _check_all(paths: list[Path], kind: Optional[str]) -> None:
+    """Refuse the whole command, before any ingest, if any file is missing or of no known kind."""
+    from tariffscope.ingest.core import detect_kind
+
+    problems = []
+    for p in paths:
+        if not p.is_file():
+            problems.append(f"{p}: {'a directory' if p.is_dir() else 'no such file'}")
+        elif kind is None:
+            try:
+                detect_kind(p)
+            except TariffscopeError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise InputError("nothing ingested: " + "; ".join(problems))
 
 
 @data_app.command("status")

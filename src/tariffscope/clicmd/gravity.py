@@ -187,6 +187,20 @@ def simulate(
                           f"{mc.seconds:.1f} s", highlight=False)
 
 
+def _check_engine_date(option: str, text: str) -> None:
+    import datetime as dt
+
+    from tariffscope.scenarios.schema import catalogue_coverage
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} must be a date like 2025-12-01, got {text!r}") from None
+    lo, hi = catalogue_coverage()
+    if not lo <= day < hi:
+        raise InputError(f"{option} {day} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
+
+
 @ge_app.command("engine-rates")
 def engine_rates(
     data: Path = typer.Argument(..., help="bilateral table whose exporters are the partners (e.g. the Advanced Guide data)"),
@@ -209,6 +223,8 @@ def engine_rates(
         raise InputError(f"bad --format {fmt!r}: choose yaml or csv")
     if out is not None:
         check_output_file(out)
+    for option, day in (("--base-date", base_date), ("--date", date)):
+        _check_engine_date(option, day)  # 'xyz' used to give an empty change list and exit 0
     df = read_gravity_table(data)
     if "exporter" not in df.columns:
         raise InputError(f"{data}: no 'exporter' column")

@@ -148,6 +148,7 @@ def sweep_cmd(
     from tariffscope.compose.sweep import load_spec, parse_target
     from tariffscope.report.outfiles import check_output_dir
 
+    check_output_dir(out)  # before the grid runs, not after
     sweep_spec = load_spec(spec)  # a bad spec or target fails here, before the grid runs
     if target or sweep_spec.target:
         wanted = parse_target(target or sweep_spec.target or "")
@@ -158,7 +159,6 @@ def sweep_cmd(
                 raise InputError(f"--target names outcome(s) not kept by the spec: {', '.join(unknown)}; "
                                  f"outcomes: {', '.join(sweep_spec.outcomes)}")
 
-    check_output_dir(out)  # before the grid runs, not after
     run = api.sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,
                     cluster=cluster, progress=progress, charts=charts)
     res = run.result
