@@ -7,7 +7,7 @@ BASE   := $(VENV)/.installed-base
 TEST   := $(VENV)/.installed-test
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench embedded-data chromium clean
+.PHONY: demo test fuzz bench embedded-data chromium clean
 
 $(BASE): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tariffscope needs Python 3.11+"'
@@ -29,6 +29,12 @@ chromium:
 
 test: $(TEST) chromium
 	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+# The long fuzz run: many hypothesis examples per command with fresh randomness (slow commands too),
+# then the fault figures of docs/data.md.
+fuzz: $(TEST)
+	TARIFFSCOPE_FUZZ_EXAMPLES=200 TARIFFSCOPE_FUZZ_LONG=1 $(PY) -m pytest -q -n 2 tests/test_fuzz_cli.py
+	$(PY) scripts/fault_figures.py --per-command 40 --all
 
 bench: $(TEST)
 	$(PY) benchmarks/run.py

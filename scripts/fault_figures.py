@@ -10,6 +10,7 @@ classified as
 
 * ``ok``: exit 0;
 * ``good error``: exit 1 or 2 with an ``Error: ...`` line (or a group's help) and no traceback;
+* ``noisy error``: exit 1 or 2, no traceback, but more than the one ``Error:`` line on stderr;
 * ``traceback``: an exception escaped ``tariffscope.cli.main``;
 * ``bad exit``: any other exit code;
 * ``hang``: still running after ``--hang-seconds``.
@@ -203,8 +204,13 @@ def run_argv(argv: list[str], hang_seconds: int = 300) -> Outcome:
     text = err.getvalue()
     if code == 0:
         return Outcome("ok", 0, text)
-    if code in (1, 2) and "Traceback" not in text:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    one_line = len(lines) == 1 and lines[0].startswith("Error: ")
+    help_text = code == 2 and "Usage:" in text  # a bare group prints its help
+    if code in (1, 2) and (one_line or help_text):
         return Outcome("good error", code, text)
+    if code in (1, 2) and "Traceback" not in text:
+        return Outcome("noisy error", code, text, text.strip()[:300])
     return Outcome("bad exit", code, text)
 
 
@@ -226,7 +232,7 @@ def campaign(per_command: int, seed: int, include_slow: bool, hang_seconds: int)
             res = run_argv(argv, hang_seconds)
             counts[res.kind] += 1
             c[res.kind] += 1
-            if res.kind in ("traceback", "bad exit", "hang"):
+            if res.kind in ("traceback", "bad exit", "hang", "noisy error"):
                 failures.append({"argv": argv, "kind": res.kind, "error": res.error, "code": res.code})
     return {"commands": len(by_command), "inputs": sum(counts.values()), "counts": dict(counts),
             "seconds": round(time.perf_counter() - t0, 1), "seed": seed, "per_command": per_command,
@@ -236,10 +242,10 @@ def campaign(per_command: int, seed: int, include_slow: bool, hang_seconds: int)
 def markdown(res: dict[str, Any]) -> str:
     c = res["counts"]
     return "\n".join([
-        f"| inputs tried | commands | exit 0 | good errors (one line, exit 1/2) | tracebacks | other exits | hangs |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| inputs tried | commands | exit 0 | good errors (one line, exit 1/2) | noisy errors | tracebacks | other exits | hangs |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {res['inputs']:,} | {res['commands']} | {c.get('ok', 0):,} | {c.get('good error', 0):,} | "
-        f"{c.get('traceback', 0)} | {c.get('bad exit', 0)} | {c.get('hang', 0)} |",
+        f"{c.get('noisy error', 0)} | {c.get('traceback', 0)} | {c.get('bad exit', 0)} | {c.get('hang', 0)} |",
         "",
         f"(`python scripts/fault_figures.py --per-command {res['per_command']} --seed {res['seed']}`, "
         f"{res['seconds']} s)",
