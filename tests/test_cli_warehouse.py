@@ -160,3 +160,24 @@ def test_lock_timeout_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> Non
             db.lock_timeout()
     monkeypatch.setenv("TARIFFSCOPE_LOCK_TIMEOUT", "2.5")
     assert db.lock_timeout() == 2.5
+
+
+def test_read_only_home_still_serves_reads(home: Path, tmp_path: Path, raw: Path) -> None:
+    # a read-only file system (a bind mount remounted read-only in a private mount namespace: needs root)
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot make a private mount namespace here (unshare -m needs root)")
+    mine = tmp_path / "DEXJPUS_first.csv"  # a file a writer would ingest: refused in one line, nothing written
+    mine.write_text("".join((raw / "fx/DEXJPUS_daily_2021-05_2026-05.csv").open().readlines()[:40]))
+    code = "import sys; from tariffscope.cli import main; sys.exit(main(sys.argv[1:]))"
+    script = (f"mount --bind {home} {home} && mount -o remount,ro,bind {home} && "
+              f"{sys.executable} -c '{code}' balance --format csv && "
+              f"{{ {sys.executable} -c '{code}' data ingest {mine}; echo \"ingest exit $?\"; }}")
+    env = {**os.environ, "TARIFFSCOPE_HOME": str(home), "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TARIFFSCOPE_LOCK_TIMEOUT": "1"}
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("sector,exports,imports,balance") and "TOTAL" in r.stdout
+    assert "ingest exit 1" in r.stdout and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("Error: ") and len(r.stderr.strip().splitlines()) == 1
+    assert "Read-only file system" in r.stderr
