@@ -141,7 +141,7 @@ def test_writer_waits_for_the_lock_then_says_so(home: Path) -> None:
     impatient = _child(HOLD_WRITE.replace("print(\"held\", flush=True)", "pass"), home, TARIFFSCOPE_LOCK_TIMEOUT="0.5")
     out, err = impatient.communicate(timeout=120)
     assert impatient.returncode != 0
-    assert "locked by another tariffscope process" in err and "TARIFFSCOPE_LOCK_TIMEOUT" in err
+    assert "in use by another tariffscope process" in err and "TARIFFSCOPE_LOCK_TIMEOUT" in err
     assert time.monotonic() - t0 >= 0.5
     patient = _child(READ, home, TARIFFSCOPE_LOCK_TIMEOUT="60")  # a reader waits for the writer, then reads
     out, err = patient.communicate(timeout=120)

@@ -56,9 +56,16 @@ def test_ge_json_has_timings_only_on_request(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("argv", [COMMANDS[0], COMMANDS[5]], ids=["balance JPY json", "etr csv"])
-def test_same_bytes_in_two_processes(argv: list[str], warehouse) -> None:
-    warehouse.execute("CHECKPOINT")  # the children read the file this process has written
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def test_same_bytes_in_two_processes(argv: list[str], warehouse, tmp_path: Path) -> None:
+    import shutil
+
+    from tariffscope import config
+
+    warehouse.execute("CHECKPOINT")  # everything in the file; the children read a copy (this process writes)
+    (tmp_path / "home").mkdir()
+    shutil.copy(config.warehouse_path(), tmp_path / "home" / "warehouse.duckdb")
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TARIFFSCOPE_HOME": str(tmp_path / "home")}
     code = "import sys; from tariffscope.cli import main; sys.exit(main(sys.argv[1:]))"
     outs = [subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, timeout=300)
             for _ in range(2)]

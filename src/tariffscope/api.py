@@ -40,8 +40,10 @@ __all__: list[str] = []
 # --- data (warehouse, ingest, status) ----------------------------------------------------------
 
 
-def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> db.Connection:
-    """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
+def open_warehouse(path: str | Path | None = None, read_only: bool | None = None) -> db.Connection:
+    """The warehouse connection (created, migrated and loaded with the embedded data on first use).
+
+    ``read_only``: None (a reader: read-only once the warehouse is ready), True, or False (a writer)."""
     from tariffscope.ingest import warehouse
 
     return warehouse.open_warehouse(path, read_only=read_only)

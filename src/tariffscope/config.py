@@ -12,13 +12,7 @@ REPO_DIR = PACKAGE_DIR.parents[1]  # src/tariffscope -> repo root (editable inst
 def home() -> Path:
     """``$TARIFFSCOPE_HOME`` (default ``~/.tariffscope``), created on first use."""
     path = Path(os.environ.get("TARIFFSCOPE_HOME", Path.home() / ".tariffscope")).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file of that name, a read-only parent...: one line, not a traceback
-        from tariffscope.errors import WarehouseError
-
-        what = "it is a file, not a folder" if path.is_file() else (exc.strerror or str(exc))
-        raise WarehouseError(f"cannot use TARIFFSCOPE_HOME {path}: {what}; point TARIFFSCOPE_HOME at a folder") from None
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

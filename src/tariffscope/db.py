@@ -195,7 +195,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
 
     Does not load data; most callers want ``tariffscope.ingest.warehouse.open_warehouse()``.
     """
-    path = Path(path) if path is not None else config.warehouse_path()
+    path = Path(path) if path is not None else _default_path()
     if read_only:
         if not path.exists():
             raise TariffscopeError(f"no warehouse at {path}: run 'tariffscope data status' once to create it")
@@ -211,6 +211,16 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
             raise
         raise WarehouseError(msg) from None
     return con
+
+
+def _default_path() -> Path:
+    """``$TARIFFSCOPE_HOME/warehouse.duckdb``; a home that is a file or cannot be made is one clear error."""
+    try:
+        return config.warehouse_path()
+    except OSError as exc:
+        home = Path(os.environ.get("TARIFFSCOPE_HOME", "~/.tariffscope")).expanduser()
+        what = "it is a file, not a folder" if home.is_file() else (exc.strerror or str(exc))
+        raise WarehouseError(f"cannot use TARIFFSCOPE_HOME {home}: {what}; point TARIFFSCOPE_HOME at a folder") from None
 
 
 def lock_timeout() -> float:
@@ -256,7 +266,7 @@ def _open(path: Path, read_only: bool) -> Connection:
                     delay = min(delay * 2, 1.0)
                     continue
                 raise WarehouseError(
-                    f"the warehouse {path} is locked by another tariffscope process (one writer at a time; readers "
+                    f"the warehouse {path} is in use by another tariffscope process (one writer at a time; readers "
                     f"wait for it): gave up after {lock_timeout():g} s. Wait for it to finish, raise "
                     f"{LOCK_TIMEOUT_ENV}, or set TARIFFSCOPE_HOME to another folder"
                 ) from None

@@ -102,11 +102,11 @@ def status_cmd(fmt: str = typer.Option("table", "--format", help="table or json.
 
 def _check_cmd(fmt: str) -> None:
     """``data status --check``: every table read in full; a damaged one is named with the way out."""
-    from tariffscope import config, db
+    from tariffscope import db
     from tariffscope.errors import WarehouseError
     from tariffscope.ingest.warehouse import open_warehouse
 
-    path = config.warehouse_path()
+    path = db._default_path()
     if not path.exists():
         raise WarehouseError(f"no warehouse at {path}: run 'tariffscope data status' once to create it")
     con = open_warehouse(path, read_only=True)  # check the file as it is: nothing loaded, nothing written

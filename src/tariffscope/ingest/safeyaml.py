@@ -4,10 +4,11 @@ Every YAML file or text a user hands tariffscope (scenarios, GE specs, sweep spe
 the package's own catalogue are read through :func:`load_yaml`. On top of ``yaml.SafeLoader`` (no
 Python objects) it refuses:
 
-* aliases (``*name``): a 492-byte "billion laughs" file expands to gigabytes through them, and no
-  tariffscope file needs them;
 * documents larger than ``MAX_BYTES``, nested deeper than ``MAX_DEPTH`` or with more than ``MAX_NODES``
-  values, so that parsing time and memory stay bounded;
+  values **counted with every alias expanded** (``*name``): a 492-byte "billion laughs" file names a
+  billion values through nine aliases of nine, and is refused at once; the few aliases that
+  ``yaml.safe_dump`` writes for repeated objects stay readable;
+* recursive aliases (an anchor used inside itself);
 * a key given twice in one mapping (YAML's "last one wins" hides typos such as two ``rate:`` lines);
 * text that is not UTF-8.
 
@@ -44,9 +45,6 @@ class _BoundedLoader(yaml.SafeLoader):
         self._nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401 - PyYAML hook
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise _Refused(f"YAML aliases (*{event.anchor}) are not allowed", event.start_mark)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise _Refused(f"more than {MAX_NODES:,} values", self.peek_event().start_mark)
@@ -76,6 +74,39 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _expanded(node: Any) -> tuple[int, int]:
+    """(values, depth) of ``node`` with every alias expanded; linear in distinct nodes (memoized)."""
+    done: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+
+    def walk(n: Any) -> tuple[int, int]:
+        key = id(n)
+        if key in done:
+            return done[key]
+        if key in active:
+            raise _Refused("a recursive alias (an anchor used inside itself)", n.start_mark)
+        active.add(key)
+        children: list[Any] = []
+        if isinstance(n, yaml.SequenceNode):
+            children = list(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            children = [x for kv in n.value for x in kv]
+        count, depth = 1, 1
+        for c in children:
+            cn, cd = walk(c)
+            count += cn
+            depth = max(depth, cd + 1)
+            if count > MAX_NODES:
+                raise _Refused(f"more than {MAX_NODES:,} values once aliases are expanded", n.start_mark)
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded", n.start_mark)
+        active.discard(key)
+        done[key] = (count, depth)
+        return done[key]
+
+    return walk(node)
+
+
 def load_yaml(text: str | bytes, source: str = "<yaml>") -> Any:
     """Parse one YAML document within the limits above; ``InputError`` (with source and line) if refused."""
     if isinstance(text, bytes):
@@ -89,7 +120,11 @@ def load_yaml(text: str | bytes, source: str = "<yaml>") -> Any:
         raise InputError(f"{source}: {len(text):,} characters; YAML files are limited to {MAX_BYTES:,}")
     loader = _BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded(node)  # before anything is built from it
+        return loader.construct_document(node)
     except _Refused as exc:
         where = f", line {exc.mark.line + 1}" if exc.mark is not None else ""
         raise InputError(f"{source}{where}: {exc.reason}") from None

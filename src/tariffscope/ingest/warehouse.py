@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tariffscope import config, db
+from tariffscope import db
 from tariffscope.errors import TariffscopeError, WarehouseError
 from tariffscope.ingest import embedded
 
@@ -35,7 +35,7 @@ def open_warehouse(path: str | Path | None = None, read_only: bool | None = None
         con = db.connect(path)
         embedded.ensure_loaded(con)
         return con
-    target = Path(path) if path is not None else config.warehouse_path()
+    target = Path(path) if path is not None else db._default_path()
     if target.exists():
         con = _reader(target)
         if con is not None:
@@ -83,7 +83,7 @@ def _deterministic(con: db.Connection) -> db.Connection:
 def _writer_if_ready(path: Path) -> db.Connection | None:
     con = db.connect(path)
     if embedded.loaded(con):
-        return con
+        return _deterministic(con)  # read through the process's writer, summed as a reader sums
     con.close()
     return None
 
@@ -141,7 +141,7 @@ def rebuild(path: str | Path | None = None) -> RebuildReport:
     """
     from tariffscope.ingest.core import ingest, sha256_file
 
-    target = Path(path) if path is not None else config.warehouse_path()
+    target = Path(path) if path is not None else db._default_path()
     ingests, note = logged_ingests(target)
     moved = None
     if target.exists():

@@ -20,8 +20,8 @@ model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024}
 outputs: {by: [sector, origin], lines: false}
 ```
 
-Loading never runs anything: :func:`load_scenario` parses with ``ingest.safeyaml.load_yaml`` (safe, no
-aliases, bounded, duplicate keys refused), validates, checks
+Loading never runs anything: :func:`load_scenario` parses with ``ingest.safeyaml.load_yaml`` (safe,
+bounded with aliases expanded, duplicate keys refused), validates, checks
 measure ids against the catalogue and windows for overlaps, and raises ``RuleError`` whose message
 starts with the YAML path of the first error (``changes[2].rate: must be >= 0``).
 """

@@ -1,7 +1,7 @@
 """The local web app: a JSON API under /api and server-rendered pages, all over ``tariffscope.api``.
 
 Safety: inputs are validated by the pydantic schemas in ``web.schemas`` (sizes, date ranges, draws);
-request bodies are capped before parsing; scenario YAML is parsed with ``ingest.safeyaml.load_yaml`` (safe, no aliases, bounded); no request
+request bodies are capped before parsing; scenario YAML is parsed with ``ingest.safeyaml.load_yaml`` (safe, bounded); no request
 ever names a file; the warehouse is opened READ-ONLY (created and loaded first if missing); errors are
 JSON ``{"error": message}`` with a 4xx status (500 says "internal error" and nothing else).
 """
