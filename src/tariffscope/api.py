@@ -41,8 +41,10 @@ __all__: list[str] = []
 # --- data (warehouse, ingest, status) ----------------------------------------------------------
 
 
-def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> db.Connection:
-    """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
+def open_warehouse(path: str | Path | None = None, read_only: bool | None = None) -> db.Connection:
+    """The warehouse connection (created, migrated and loaded with the embedded data on first use).
+
+    ``read_only``: None (a reader: read-only once the warehouse is ready), True, or False (a writer)."""
     from tariffscope.ingest import warehouse
 
     return warehouse.open_warehouse(path, read_only=read_only)
@@ -305,6 +307,8 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
     if international_only:
         df = df[df["exporter"] != df["importer"]]
         source += ", international flows only"
+    if df.empty:  # pyfixest aborts the process (a Rust panic) on an empty frame: refuse it here
+        raise InputError(f"{source}: no rows left to estimate on")
     derive_columns(df, derive or {})
     return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
 

@@ -18,7 +18,7 @@ from tariffscope.errors import InputError
 
 codes_app = typer.Typer(help="Code lists: countries, HTS codes, rate texts, sectors.", no_args_is_help=True)
 app.add_typer(codes_app, name="codes")
-console = Console(width=140)
+console = Console(width=140, markup=False)  # user text is never read as markup
 
 
 def _fmt(fmt: str) -> str:

@@ -17,13 +17,13 @@ def demo_cmd() -> None:
     """
     res = api.balance(reporter="USA", partner="JPN", period="2024")
     cur = res.currency
-    console.print("[bold]US goods trade with Japan, 2024[/]")
+    console.print("US goods trade with Japan, 2024", style="bold")
     console.print(f"  US exports to Japan     {fmt.money(res.exports, cur, 2):>14}")
     console.print(f"  US imports from Japan   {fmt.money(res.imports, cur, 2):>14}")
     console.print(f"  Balance                 {fmt.money(res.balance, cur, 2):>14}")
     for s in res.sources:
         bits = [s.source] + [v for v in (s.title, s.vintage) if v]
-        console.print(f"  [dim]source: {' · '.join(bits)}[/]", highlight=False)
+        console.print(f"  source: {' · '.join(bits)}", style="dim", highlight=False)
     home = os.environ.get("TARIFFSCOPE_HOME")
     out = (Path(home).expanduser() if home else Path.cwd()) / "brief.html"
     from tariffscope.report.brief import build_brief  # late, as in the brief command

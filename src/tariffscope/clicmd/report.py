@@ -25,10 +25,27 @@ def brief_cmd(
     """
     if fmt not in ("html", "md"):
         raise InputError(f"--format must be html or md, got {fmt!r}")
+    if as_of:
+        _check_as_of(as_of)
     from tariffscope.report.brief import build_brief  # late: jinja2 and the sections load only for this command
 
     path = build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
     console.print(str(path), highlight=False, soft_wrap=True)
+
+
+def _check_as_of(text: str) -> None:
+    """A brief describes the tariff regime on its date: refuse dates the measure catalogue does not cover."""
+    import datetime as dt
+
+    from tariffscope.scenarios.schema import catalogue_coverage
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of must be a date like 2025-12-31, got {text!r}") from None
+    lo, hi = catalogue_coverage()
+    if not lo <= day < hi:
+        raise InputError(f"--as-of {day} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
 
 
 @app.command("serve")

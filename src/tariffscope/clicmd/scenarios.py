@@ -10,15 +10,15 @@ from typing import Any, List, Optional
 import typer
 import yaml
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import app, scenarios_app
+from tariffscope.clicmd._limits import check_draws, check_workers
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 
-console = Console(width=170)
+console = Console(width=170, markup=False)  # user text is never read as markup
 FORMATS = ("table", "json", "csv")
 
 
@@ -45,7 +45,7 @@ def _cell(m: dict[str, Any]) -> str:
     s = _fmt_value(m.get("value"), m["unit"])
     if m.get("p05") is not None and m.get("p95") is not None:
         s += f" [{_fmt_value(m['p05'], m['unit'])}, {_fmt_value(m['p95'], m['unit'])}]"
-    return escape(s)
+    return s
 
 
 _csv = csv_text
@@ -107,15 +107,17 @@ def simulate_cmd(
     On a world panel: tariffscope simulate my-rates.yaml --panel baci_hs17 --importer DEU --year 2022
     """
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year)
     d = res.to_dict()
     if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
         return
-    t = Table("outcome", escape("change" + (" [p05, p95]" if draws else "")),
-              title=escape(f"{d['scenario']} vs {d['against']}"))
+    t = Table("outcome", "change" + (" [p05, p95]" if draws else ""),
+              title=f"{d['scenario']} vs {d['against']}")
     for m in d["headline"]:
-        t.add_row(escape(_label(m)), _cell(m))
+        t.add_row(_label(m), _cell(m))
     console.print(t)
     if d.get("flows"):
         fl = d["flows"]
@@ -150,19 +152,31 @@ def compare_cmd(
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
+    if chart:  # checked before the draws, not after
+        from pathlib import Path
+
+        from tariffscope.report.outfiles import check_output_file
+
+        if Path(chart).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise InputError(f"--chart must end in .png, .svg or .pdf, not {Path(chart).name!r}")
+        check_output_file(chart, "--chart")
     res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table")
     d = res.to_dict()
     if chart:
         from tariffscope.report.charts_scenarios import comparison_figure
+        from tariffscope.report.outfiles import atomic_output
 
         fig = comparison_figure(d)
-        fig.savefig(chart, dpi=120)
+        with atomic_output(chart) as tmp:  # never a truncated chart
+            fig.savefig(tmp, dpi=120)
     if _emit_machine(fmt, d, [{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
-    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=escape(title))
+    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
     for j, meta in enumerate(d["metrics"]):
-        t.add_row(escape(_label(meta)), *[_cell(p["headline"][j]) for p in d["scenarios"]])
+        t.add_row(_label(meta), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)

@@ -19,7 +19,7 @@ from tariffscope.errors import InputError
 from tariffscope.trade._common import fmt_money
 
 FORMATS = ("table", "json", "csv")
-console = Console(width=160)  # wide tables; stdout looked up at print time (works with capsys)
+console = Console(width=160, markup=False)  # never read user text as markup; wide tables; stdout looked up at print time (works with capsys)
 
 
 def _check_format(fmt: str) -> str:
@@ -58,6 +58,22 @@ def _print_sources(d: dict) -> None:
         console.print(f"  note: {n}", highlight=False, soft_wrap=True)
 
 
+CHART_SUFFIXES = (".png", ".svg", ".html", ".htm")
+
+
+def _check_chart(path: Optional[str]) -> None:
+    """Refuse a --chart path that cannot be written before any work is done."""
+    if not path:
+        return
+    from pathlib import Path
+
+    from tariffscope.report.outfiles import check_output_file
+
+    if Path(path).suffix.lower() not in CHART_SUFFIXES:
+        raise InputError(f"--chart must end in .png, .svg or .html, not {Path(path).name!r}")
+    check_output_file(path, "--chart")
+
+
 def _chart(kind: str, result: Any, path: Optional[str]) -> None:
     if not path:
         return
@@ -91,6 +107,7 @@ def balance_cmd(
     On a world panel: tariffscope balance --panel baci_hs17 --reporter DEU --partner CHN --period 2022 --by hs2
     """
     _check_format(fmt)
+    _check_chart(chart)
     if panel:
         extra = [o for o, given in (("--currency", currency != "USD"), ("--partner-figures", partner_figures),
                                     ("--combine", combine), ("--chart", chart)) if given]
@@ -244,6 +261,7 @@ def monitor_cmd(
     Example: tariffscope monitor --reporter USA --partner JPN --month 2025-05 --by hs4
     """
     _check_format(fmt)
+    _check_chart(chart)
     res = api.monitor(reporter=reporter, partner=partner, month=month, by=by, from_=from_, to=to, currency=currency)
     d = res.to_dict()
     if fmt == "json":

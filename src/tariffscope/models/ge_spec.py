@@ -14,6 +14,7 @@ through ``tariffscope.parallel``. Everything returned is typed and has ``.to_fra
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tariffscope.config import PACKAGE_DIR
 from tariffscope.errors import InputError, RuleError
@@ -83,8 +83,24 @@ class CoefficientsSpec(_Strict):
         return self
 
 
+def _finite(name: str, v: Any, low: float | None = None, high: float | None = None) -> None:
+    # YAML '.inf', '.nan' and 'true' (read as 1) are never a number of a GE experiment
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if (low is not None and v <= low) or (high is not None and v > high):
+        raise ValueError(f"{name} must be above {low:g}" + (f" and at most {high:g}" if high is not None else "") + f", got {v!r}")
+
+
 class ModelSpec(_Strict):
     sigma: float | dict[str, float] = 5.0
+
+    @field_validator("sigma", mode="before")
+    @classmethod
+    def _sigma_in_domain(cls, v: Any) -> Any:
+        # trade costs enter as t^(1-sigma): sigma = 1 divides by zero, sigma < 1 reverses the trade elasticity
+        for key, x in (v.items() if isinstance(v, dict) else [("sigma", v)]):
+            _finite("sigma" if key == "sigma" else f"sigma.{key}", x, low=1.0, high=100.0)
+        return v
     closure: Literal["exact", "gegravity"] = "exact"
     baseline: Literal["observed", "fitted", "structural"] = "observed"
     tariff_revenue: bool = True
@@ -112,15 +128,18 @@ class TariffChange(_Strict):
 
     @model_validator(mode="after")
     def _rate_or_add(self) -> TariffChange:
+        for name in ("rate", "add", "base_rate"):
+            if getattr(self, name) is not None:
+                _finite(name, getattr(self, name), low=-1.0, high=10.0)  # a rate below -100% is no price
         if (self.rate is None) == (self.add is None):
             raise ValueError("tariff change: give exactly one of 'rate' (new level) or 'add'")
         return self
 
 
 class MonteCarloSpec(_Strict):
-    draws: int = Field(100, ge=2)
+    draws: int = Field(100, ge=2, le=10_000)
     seed: int = 1
-    workers: int | None = None
+    workers: int | None = Field(None, ge=1, le=256)
     backend: Literal["serial", "process", "dask"] = "process"
 
 
@@ -137,11 +156,10 @@ class GESpec(_Strict):
 
 def load_spec(path: str | Path) -> tuple[GESpec, Path]:
     """A validated SPEC and its folder, from a YAML path or a shipped experiment's name."""
+    from tariffscope.ingest.safeyaml import read_yaml_file
+
     p = resolve_experiment(path)
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML: {exc}") from exc
+    raw = read_yaml_file(p)  # the one safe, bounded loader
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a SPEC must be a mapping")
     try:
@@ -533,10 +551,12 @@ def resolve_experiment(ref: str | Path) -> Path:
         if cand in shipped:
             return shipped[cand]
     for path in shipped.values():
+        from tariffscope.ingest.safeyaml import read_yaml_file
+
         try:
-            if (yaml.safe_load(path.read_text()) or {}).get("name") == str(ref):
+            if (read_yaml_file(path) or {}).get("name") == str(ref):
                 return path
-        except yaml.YAMLError:
+        except InputError:
             continue
     names = sorted(set(shipped) | set(EXPERIMENT_ALIASES))
     raise InputError(f"unknown GE experiment {str(ref)!r}; shipped: {', '.join(names)} (or give a SPEC path)")
