@@ -230,20 +230,27 @@ def _render_reconcile(r: dict) -> None:
         t = Table(title=f"Reconciliation: {r['reporter']} {row['flow']} with {r['partner']}, {row['period']} ({unit} {cur})",
                   title_justify="left")
         t.add_column("step", justify="left")
-        t.add_column("value", justify="right")
+        t.add_column("in order", justify="right")
+        t.add_column("share of gap", justify="right")
+        t.add_column("Shapley", justify="right")
         t.add_column("share of gap", justify="right")
         gap = row["gap"]
-        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "")
+        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "",
+                  _num(row["mirror_estimate"], f), "")
         for k, name in (("exchange_rate", "exchange rate (customs-rate proxy vs monthly average)"),
                         ("valuation", "valuation (CIF imports vs FAS exports)"),
                         ("timing", "timing (shipping lag)"), ("residual", "residual (origin/consignment, coverage, other)")):
-            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None))
-        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", style="bold")
-        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "")
+            sh = row.get(f"shapley_{k}", row[k]) if k != "residual" else row[k]
+            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None), _num(sh, f),
+                      _pct(sh / gap if gap else None))
+        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", _num(row["partner_figure"], f), "",
+                  style="bold")
+        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "", _num(gap, f), "100.0%" if gap else "")
         console.print(t)
     p = r["parameters"]
     console.print(f"  parameters: CIF factor {p['cif_factor']}, FOB factor {p['fob_factor']}, lag {p['lag_months']} month(s), "
-                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}",
+                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}; "
+                  f"Shapley: each adjustment's average over all orders",
                   highlight=False, soft_wrap=True)
     _print_sources(r)
 
