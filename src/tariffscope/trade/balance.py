@@ -426,10 +426,11 @@ def _reconcile_to_headline(con: db.Connection, table: BalanceResult, head: Balan
                                        + (" (annual revision)" if rel_t != rel_h else "")))
         else:
             what = "imports for consumption" if t_s.regime == "consumption" else "general imports"
-            steps.append(ReconLine("imports_source", role, sign[role] * (h_val - t_val),
+            revision = t_s.regime == "general" and rel_t != rel_h
+            steps.append(ReconLine("imports_release" if revision else "imports_source", role, sign[role] * (h_val - t_val),
                                    f"US imports: {what} {fmt_money(t_val, currency)} in {t_s.source} ({rel_t}) vs general "
                                    f"imports {fmt_money(h_val, currency)} in {h_s.source} ({rel_h}): "
-                                   f"{fmt_money(h_val - t_val, currency)}"))
+                                   f"{fmt_money(h_val - t_val, currency)}" + (" (annual revision)" if revision else "")))
     table.reconciliation = steps
 
 

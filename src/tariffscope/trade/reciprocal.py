@@ -242,8 +242,8 @@ def _explain(p: str, formula: float, unrounded: float, alt: float, published: fl
         return "near", (f"one point off: {pts(unrounded)} unrounded sits near a rounding step, and the USTR used an "
                         f"earlier release of the 2024 figures")
     implied = published / DISCOUNT  # 'up' rounding: half the ratio in (p - 1 pt, p]
-    why = ("imports for consumption without chapters 98/99 (no general imports loaded)" if "98/99" in row["imports_basis"]
-           else "imports for consumption (no general imports loaded)" if row["imports_basis"] != "general"
+    why = ("imports for consumption without chapters 98/99; no general imports loaded" if "98/99" in row["imports_basis"]
+           else "imports for consumption; no general imports loaded" if row["imports_basis"] != "general"
            else "general imports of another release")
     return "data", (f"data: these figures ({why}) give a deficit of {pts(row['ratio'])} of imports; the published rate "
                     f"implies {pts(implied - 0.02)}-{pts(implied)}: the USTR's 2024 figures for it differ")
