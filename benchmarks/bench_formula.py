@@ -20,15 +20,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
-
 # imported at module level: a spawned child imports this module before the timer starts
-import duckdb  # noqa: E402
-import pandas as pd  # noqa: E402
+import duckdb
+import pandas as pd
+from _util import measure, save
 
-from tariffscope import db  # noqa: E402
-from tariffscope.ingest.warehouse import open_warehouse  # noqa: E402
-from tariffscope.trade.reciprocal import reciprocal_formula  # noqa: E402
+from tariffscope import db
+from tariffscope.ingest.warehouse import open_warehouse
+from tariffscope.trade.reciprocal import reciprocal_formula
 
 LIMIT_S = 2.0
 

@@ -8,7 +8,12 @@ import pytest
 
 from tariffscope.errors import IngestError
 from tariffscope.trade import _sample
-from tariffscope.trade.mirror import CIF_FACTOR, read_partner_figures, reconcile, shapley_values
+from tariffscope.trade.mirror import (
+    CIF_FACTOR,
+    read_partner_figures,
+    reconcile,
+    shapley_values,
+)
 
 
 def _interacting(c: frozenset) -> float:

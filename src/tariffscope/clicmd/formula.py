@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -33,10 +32,10 @@ def formula_cmd(
     pass_through: float = typer.Option(0.25, "--pass-through", help="Tariff pass-through to import prices (USTR: 0.25; the critique: ~1)."),
     floor: float = typer.Option(0.10, "--floor", help="Minimum rate (USTR: 0.10)."),
     rounding: str = typer.Option("up", "--rounding", help="up (published) | table | none."),
-    partner: Optional[str] = typer.Option(None, "--partner", help="Comma-separated partners to show (default: all)."),
+    partner: str | None = typer.Option(None, "--partner", help="Comma-separated partners to show (default: all)."),
     top: int = typer.Option(0, "--top", help="Show only the N partners with the largest imports (table; 0: all)."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write formula vs published rate for all partners (.png, .svg or .html)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write formula vs published rate for all partners (.png, .svg or .html)."),
 ) -> None:
     """The formula behind the April 2025 rates, every partner, next to the EO 14257 Annex I rate.
 

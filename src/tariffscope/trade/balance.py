@@ -22,17 +22,17 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     US,
     MonthlyRates,
     Period,
     SourceRef,
+    fmt_money,
     jsonable,
     monthly_rates,
     parse_period,
-    fmt_money,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 
 BY_LEVELS = {"hs2": 2, "hs4": 4, "hs6": 6, "hs8": 8, "hs10": 10}

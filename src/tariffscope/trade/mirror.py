@@ -40,7 +40,6 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, IngestError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     SourceRef,
     jsonable,
     lagged_daily_rate,
@@ -48,6 +47,7 @@ from tariffscope.trade._common import (
     parse_period,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 from tariffscope.trade.balance import MIRROR_LABEL, _roles
 
@@ -287,7 +287,8 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
                         res.notes.append(f"{per.text} {flow}: timing shift not applied, US {uf} for "
                                          f"{', '.join(miss)} not loaded (the shift falls into the residual)")
 
-                def mirror(adj: frozenset, usd=usd, avg=avg, cust=cust, factor=factor, shifted_usd=shifted_usd) -> float:
+                def mirror(adj: frozenset, usd=usd, avg=avg, cust=cust, factor=factor, shifted_usd=shifted_usd,
+                           months=months) -> float:
                     """The mirror with the adjustments in ``adj`` applied (any subset, in no order)."""
                     vals = shifted_usd if "timing" in adj and shifted_usd is not None else usd
                     rate = cust if "exchange_rate" in adj else avg

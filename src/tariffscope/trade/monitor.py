@@ -18,7 +18,6 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     US,
     SourceRef,
     jsonable,
@@ -28,8 +27,16 @@ from tariffscope.trade._common import (
     pct,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
-from tariffscope.trade.balance import MIRROR_LABEL, OFFICIAL_BASIS, _aggregate, _roles, sector_map, unsplit_label
+from tariffscope.trade.balance import (
+    MIRROR_LABEL,
+    OFFICIAL_BASIS,
+    _aggregate,
+    _roles,
+    sector_map,
+    unsplit_label,
+)
 
 BY_CHOICES = (None, "sector", "hs2", "hs4")
 

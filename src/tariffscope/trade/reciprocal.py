@@ -23,7 +23,13 @@ import pyarrow as pa
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
-from tariffscope.trade._common import country_name, jsonable, source_refs, using_warehouse, SourceRef
+from tariffscope.trade._common import (
+    SourceRef,
+    country_name,
+    jsonable,
+    source_refs,
+    using_warehouse,
+)
 
 ELASTICITY = 4.0          # USTR: elasticity of import demand with respect to import prices
 PASS_THROUGH = 0.25       # USTR: elasticity of import prices with respect to tariffs
@@ -206,14 +212,14 @@ def _published(con: db.Connection) -> tuple[dict[str, tuple[float, str, str]], f
         if h in first:
             rate, rev = first[h]
             out[o] = (rate, f"{h[:4]}.{h[4:6]}.{h[6:]}", f"EO 14257 Annex I, HTS {rev} heading {h[:4]}.{h[4:6]}.{h[6:]}")
-    revision = sorted({rev for _, rev in first.values()})[0]
+    revision = min(rev for _, rev in first.values())
     excluded = set(base.origins.exclude)
     return out, float(base.rate or 0.0), excluded, revision
 
 
 def _explain(p: str, formula: float, unrounded: float, alt: float, published: float | None, floor: float,
              eu_rate: float | None, listed: bool, row: dict[str, Any], eu: frozenset[str]) -> tuple[str, str]:
-    pts = lambda x: f"{x * 100:.1f}%"  # noqa: E731
+    pts = lambda x: f"{x * 100:.1f}%"
     if published is None:
         return "other_rules", ("not subject to the reciprocal tariff (EO 14257 leaves Canada and Mexico to the "
                                "IEEPA fentanyl orders and USMCA)")
