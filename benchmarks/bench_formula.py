@@ -23,8 +23,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 # imported at module level: a spawned child imports this module before the timer starts
 import duckdb
 import pandas as pd
-from _util import measure, save
 
+from _util import measure, save
 from tariffscope import db
 from tariffscope.ingest.warehouse import open_warehouse
 from tariffscope.trade.reciprocal import reciprocal_formula

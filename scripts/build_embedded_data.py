@@ -41,8 +41,8 @@ from tariffscope.ingest import (
     fred_csv,
     hts_json,
     import_weights,
-    usatradeonline_csv,
     usato_json,
+    usatradeonline_csv,
 )
 from tariffscope.ingest.common import CHAPTER99_LINES, FLOW_KEY, HTS_LINES, ParsedFile
 
@@ -112,7 +112,7 @@ def union_distinct(parsed: list[ParsedFile], what: str) -> pa.Table:
     for p in parsed:
         t = p.tables["trade_flows"]
         mask = []
-        for row in zip(*(t[k].to_pylist() for k in FLOW_KEY), t["value"].to_pylist()):
+        for row in zip(*(t[k].to_pylist() for k in FLOW_KEY), t["value"].to_pylist(), strict=True):
             key, value = row[:-1], row[-1]
             if key in seen:
                 if abs(seen[key][0] - value) > 0.5:

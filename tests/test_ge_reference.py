@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tariffscope.models import ge  # noqa: F401
 from tariffscope.models.ge_spec import GE_DATA_DIR, run_spec
 
 EXAMPLES = GE_DATA_DIR  # the shipped SPECs and their tables (package data)

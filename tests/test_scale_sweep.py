@@ -15,9 +15,9 @@ import pytest
 
 from tariffscope import api
 from tariffscope.cli import main
+from tariffscope.compose.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
 from tariffscope.errors import InputError, ModelError, RuleError
 from tariffscope.parallel import get_executor, seed_int, spawn_seeds
-from tariffscope.compose.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -166,8 +166,6 @@ def test_cli_sweep(tmp_path, capsys):
 def test_ge_sweep_matches_the_ge_api(tmp_path):
     """Three points of the GE example sweep; each equals a direct ``api.ge_simulate`` of that SPEC."""
     from pathlib import Path
-
-    import yaml
 
     from tariffscope.models.ge_spec import GESpec, load_spec as load_ge_spec
 

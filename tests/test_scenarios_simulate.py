@@ -11,11 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from tariffscope.scenarios import resolve as rs
-from tariffscope.scenarios import outcomes as so
-from tariffscope.scenarios import run as sr
-
-from test_scenarios_schema import LINES, fake_panel  # noqa: E402
+from tariffscope.scenarios import outcomes as so, resolve as rs, run as sr
+from test_scenarios_schema import LINES, fake_panel
 
 NAMES = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
 
@@ -148,7 +145,7 @@ def test_fast_monte_carlo_kernel_equals_full_solve():
 def test_headline_labels_follow_the_named_outcomes():
     """Labels, units and array columns come from ``Headline``'s fields, in its order; against-differences
     subtract flows and take ratios of the price indices, by name."""
-    assert so.HEADLINE_KEYS == so.Headline._fields
+    assert so.Headline._fields == so.HEADLINE_KEYS
     assert [k for k, _, _ in so.HEADLINE] == list(so.Headline._fields)
     assert all(label and unit for _, label, unit in so.HEADLINE)
     n = len(so.Headline._fields)
@@ -175,7 +172,7 @@ def test_simulate_against_breakdowns_are_differences():
 
 
 def test_hs6_level_runs_and_differs_from_hs10():
-    text = open(sr.builtin_path("july-9-hike")).read().replace("name: july-9-hike", "name: hike-hs6")
+    text = sr.builtin_path("july-9-hike").read_text().replace("name: july-9-hike", "name: hike-hs6")
     text += "model: {level: hs6}\n"
     from tariffscope.scenarios.schema import parse_scenario
 
@@ -187,7 +184,7 @@ def test_hs6_level_runs_and_differs_from_hs10():
 def test_outputs_hs2_and_lines():
     from tariffscope.scenarios.schema import parse_scenario
 
-    text = open(sr.builtin_path("july-9-hike")).read() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
+    text = sr.builtin_path("july-9-hike").read_text() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
     d = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
     assert {r["hs2"] for r in d["by_hs2"]} == {"87", "94", "30"}
     assert len(d["lines"]) == LINES.num_rows

@@ -40,7 +40,7 @@ def _xlsx(raw: Path) -> dict[str, list[dict]]:
     out = {}
     for sheet in ("Customs Value", "First Unit of Quantity", "Dutiable Value", "Calculated Duties"):
         rows = list(wb[sheet].iter_rows(values_only=True))
-        out[sheet] = [dict(zip(rows[0], r)) for r in rows[1:] if r[1]]  # rows without a country are blank
+        out[sheet] = [dict(zip(rows[0], r, strict=False)) for r in rows[1:] if r[1]]  # rows without a country are blank
     return out
 
 
@@ -56,7 +56,7 @@ def _hts_texts(raw: Path, rev: str) -> dict[str, str]:
     with gzip.open(raw / "hts" / f"hts_{rev}.json.gz", "rt", encoding="utf-8") as fh:
         doc = [x for x in json.load(fh) if x["htsno"]]
     inh = inherit_rate_text([x["htsno"] for x in doc], [x["general"] for x in doc])
-    return {x["htsno"].replace(".", ""): t for x, (t, _) in zip(doc, inh)}
+    return {x["htsno"].replace(".", ""): t for x, (t, _) in zip(doc, inh, strict=False)}
 
 
 @pytest.mark.raw
@@ -67,7 +67,7 @@ def test_parsed_ad_valorem_matches_realized_duty(raw: Path, xlsx) -> None:
     texts = _hts_texts(raw, "2025_basic")
     ref = set(MFN_REFERENCE_PARTNERS) | set(group_members("EU27"))
     agg: dict[str, list[float]] = {}
-    for dv, cd in zip(xlsx["Dutiable Value"], xlsx["Calculated Duties"]):
+    for dv, cd in zip(xlsx["Dutiable Value"], xlsx["Calculated Duties"], strict=False):
         assert (dv["Country"], dv["HTS Number"]) == (cd["Country"], cd["HTS Number"])
         if resolve_country(dv["Country"]).iso3 in ref:
             a = agg.setdefault(dv["HTS Number"], [0.0, 0.0])

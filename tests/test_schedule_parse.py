@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tariffscope.tariffs.schedule import (
     RATE_FORMS,
@@ -224,7 +223,7 @@ def test_against_usitc_tariff_database_2024(raw: Path) -> None:
         numeric += 1
         got = (p.ad_valorem or 0, p.specific_rate or 0, p.specific_rate_2 or 0)
         want = tuple(float(r[ix[k]] or 0) for k in ("mfn_ad_val_rate", "mfn_specific_rate", "mfn_other_rate"))
-        if all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(got, want)):
+        if all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(got, want, strict=False)):
             agree += 1
         else:
             disagree.add(h8)

@@ -99,6 +99,10 @@ class BalanceResult:
     rates: dict[str, float] = field(default_factory=dict)   # flow -> effective conversion rate, if converted
     headline: Headline | None = None                        # the official-basis figure, where loaded
     reconciliation: list[ReconLine] = field(default_factory=list)  # this table's total -> the headline
+    # sector -> its HS prefixes, for combined(): which chapters a sector owns whole headings in (not output)
+    _prefixes: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # flow -> the slice read, for the reconciliation to the headline (not output)
+    _slices: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(self)
@@ -123,7 +127,7 @@ class BalanceResult:
         bal = sum(r.balance for r in rows)
         out: dict[str, Any] = {"sectors": sectors, "missing": missing, "balance": bal,
                                "share_of_balance": bal / self.balance if self.balance else None}
-        owned = {p[:2] for s in sectors for p in getattr(self, "_prefixes", {}).get(s, []) if len(p) <= 4}
+        owned = {p[:2] for s in sectors for p in self._prefixes.get(s, []) if len(p) <= 4}
         holders = {n for r in rows for n in r.in_rows}
         unsplit = sorted(n for n in holders if n[:3] == "ch." and n[4:6] in owned)
         if holders:
@@ -218,8 +222,9 @@ def _aggregate(con: db.Connection, roles: dict[str, _flows.Slice], by: str | Non
         conv = f"WITH base AS (SELECT role, partner, product_code, product_level, value FROM ({base}))"
     part_col = "partner, " if multi else ""
     if by == "sector":
+        assert smap is not None, "balance() passes the sector map whenever by == 'sector'"
         conv += ", _ts_smap AS (SELECT * FROM (VALUES " + ", ".join(
-            f"('{p}', '{sec.replace(chr(39), chr(39) * 2)}')" for p, sec in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist())
+            f"('{p}', '{sec.replace(chr(39), chr(39) * 2)}')" for p, sec in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist(), strict=True)
         ) + ") AS t(prefix, sector))"
         sql = conv + f""",
         codes AS (SELECT DISTINCT product_code, product_level FROM base),
@@ -317,7 +322,7 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
         if multi:
             if by == "sector":  # internal '#role:code' keys of unsplit rows -> their labels
                 names = [unsplit_label(x[1:].split(":")[1], lv, x[1:].split(":")[0]) if x.startswith("#") else x
-                         for x, lv in zip(agg["sector"].to_pylist(), agg["level"].to_pylist())]
+                         for x, lv in zip(agg["sector"].to_pylist(), agg["level"].to_pylist(), strict=True)]
                 agg = agg.set_column(agg.schema.get_field_index("sector"), "sector", pa.array(names, pa.string()))
             return BalanceTable(rep, per.text, currency, by, agg, levels, sources)
 
@@ -336,11 +341,12 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
                                    f"({slices['imports'].describe()}); {rep}'s imports = US exports to {rep} "
                                    f"({slices['exports'].describe()}). Not {rep}'s own statistics.")
         _vintage_note(con, result, us_partners, per, roles)
-        result._roles = roles
+        result._slices = roles
         if by is None:
             _own_headline(result, roles, part if perspective == "direct" else rep)
         else:
             head = balance(rep, part, per.text, by=None, currency=currency, con=con)
+            assert isinstance(head, BalanceResult)  # one partner: a BalanceResult, never a table
             result.headline = head.headline
             if head.headline is None:
                 result.notes.extend(n for n in head.notes if n.startswith("no official-basis headline"))
@@ -379,7 +385,7 @@ def _reconcile_to_headline(con: db.Connection, table: BalanceResult, head: Balan
     release (warehouse and foreign-trade-zone withdrawals), then general imports -> the headline's release.
     """
     assert head.headline is not None
-    troles, hroles = table._roles, head._roles
+    troles, hroles = table._slices, head._slices
     sign = {"exports": 1.0, "imports": -1.0}
     steps: list[ReconLine] = []
     # US exports
@@ -402,12 +408,15 @@ def _reconcile_to_headline(con: db.Connection, table: BalanceResult, head: Balan
         general = None
         if t_s.regime == "consumption":
             # general imports of the table's own release: the same question asked by HS2 (USA Trade Online)
+            g: BalanceResult | BalanceTable | None
             try:
                 g = balance(rep, part, per.text, by="hs2", currency=currency, con=con)
             except DataNotFoundError:
                 g = None
-            if g is not None and g._roles[role].regime == "general" and _flows.release_of(g._roles[role].sources) == rel_t:
-                general = (getattr(g, role), g._roles[role].source)
+            if not isinstance(g, BalanceResult):  # one partner: never a table
+                g = None
+            if g is not None and g._slices[role].regime == "general" and _flows.release_of(g._slices[role].sources) == rel_t:
+                general = (getattr(g, role), g._slices[role].source)
         if general is not None:
             g_val, g_src = general
             over = t_val - g_val
@@ -456,11 +465,11 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
                 r["sector"] = lab
     prefixes: dict[str, list[str]] = {}
     if smap is not None:
-        for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist()):
+        for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist(), strict=True):
             prefixes.setdefault(s, []).append(p)
     for r in rows:
         notes, in_rows = [], []
-        vals = {}
+        vals: dict[str, float | None] = {}
         for role in ("exports", "imports"):
             v = r[role]
             if v is None:
@@ -486,7 +495,7 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
     out_rows.sort(key=lambda x: -abs(x.balance))
     res = BalanceResult(rep, part, per.text, currency, by, perspective, exports, imports, bal, out_rows,
                         levels, sources)
-    res._prefixes = prefixes  # for combined(): which chapters a sector owns whole headings in
+    res._prefixes = prefixes
     return res
 
 

@@ -128,14 +128,15 @@ def read_partner_figures(path: str | Path, skipped: list[str] | None = None) -> 
     if not lines:
         raise IngestError(str(p), None, "no rows")
     header = {h.strip().lower() for h in next(csv.reader([lines[0][1]]))}
-    if PUBLISHED_JPY_COLUMNS <= header:
+    if header >= PUBLISHED_JPY_COLUMNS:
         return _read_published_jpy(p, lines, skipped)
     reader = csv.DictReader([ln for _, ln in lines])
     need = {"period", "flow", "value", "currency"}
     if not reader.fieldnames or not need <= {f.strip().lower() for f in reader.fieldnames}:
-        raise IngestError(str(p), lines[0][0], f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
+        raise IngestError(str(p), lines[0][0],
+                          f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
     out = []
-    for (lineno, _), row in zip(lines[1:], reader):
+    for (lineno, _), row in zip(lines[1:], reader, strict=False):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         try:
             parse_period(row["period"])
@@ -158,7 +159,7 @@ def read_partner_figures(path: str | Path, skipped: list[str] | None = None) -> 
 def _read_published_jpy(p: Path, lines: list[tuple[int, str]], skipped: list[str] | None) -> list[PartnerFigure]:
     """Rows of the published-figures layout: all goods with the US, ¥ bn -> yen, with rounding and source as note."""
     out = []
-    for (lineno, _), row in zip(lines[1:], csv.DictReader([ln for _, ln in lines])):
+    for (lineno, _), row in zip(lines[1:], csv.DictReader([ln for _, ln in lines]), strict=False):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         flow, product = row["flow"].lower(), row["product"].lower()
         if row["partner"].upper() != "USA" or product != "total" or flow not in FLOWS:
@@ -281,7 +282,7 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
                     shifted = [parse_period(m).shift(shift).text for m in months]
                     usd_s = _us_monthly(con, uf, us, shifted)
                     if len(usd_s) == len(shifted):
-                        shifted_usd = {m: usd_s[s] for m, s in zip(months, shifted)}
+                        shifted_usd = {m: usd_s[s] for m, s in zip(months, shifted, strict=True)}
                     else:
                         miss = sorted(set(shifted) - set(usd_s))
                         res.notes.append(f"{per.text} {flow}: timing shift not applied, US {uf} for "

@@ -146,8 +146,8 @@ def _trade(con: db.Connection, year: str, basis: str, vintage: str) -> dict[str,
         row: dict[str, Any] = {}
         rev_x, rev_g, rev_c = (revised.get((p, "exports", "total")), revised.get((p, "imports", "general")),
                                revised.get((p, "imports", "consumption")))
-        use_rev = vintage == "revised" and rev_x and rev_x[1] == 12
-        if use_rev:
+        use_rev = vintage == "revised" and rev_x is not None and rev_x[1] == 12
+        if use_rev and rev_x is not None:
             row["exports"], row["exports_source"] = rev_x[0], _flows.MONTHLY_TOTALS
         elif p in exports:
             row["exports"], row["exports_source"] = exports[p][0], _flows.EXPORTS_HS2
@@ -219,7 +219,9 @@ def _published(con: db.Connection) -> tuple[dict[str, tuple[float, str, str]], f
 
 def _explain(p: str, formula: float, unrounded: float, alt: float, published: float | None, floor: float,
              eu_rate: float | None, listed: bool, row: dict[str, Any], eu: frozenset[str]) -> tuple[str, str]:
-    pts = lambda x: f"{x * 100:.1f}%"
+    def pts(x: float) -> str:
+        return f"{x * 100:.1f}%"
+
     if published is None:
         return "other_rules", ("not subject to the reciprocal tariff (EO 14257 leaves Canada and Mexico to the "
                                "IEEPA fentanyl orders and USMCA)")
@@ -321,12 +323,11 @@ def reciprocal_formula(year: str | int = "2024", basis: str = "general", vintage
                 t["exports_source"], t["imports_source"], t["release"], t["ratio"], unrounded, formula, u_formula, pub,
                 heading, psrc, None if pub is None else formula - pub, code, text, formula - u_formula))
         res.rows.sort(key=lambda r: -r.imports)
-        used: dict[str, set[str]] = {}
+        uses: dict[str, set[str]] = {}
         for r in res.rows:
-            used.setdefault(r.exports_source.split(" ")[0], set()).add("US total exports (FAS)")
-            used.setdefault(r.imports_source, set()).add(f"US imports ({r.imports_basis})")
-        used = {k: "; ".join(sorted(v)) for k, v in used.items()}
-        res.sources = source_refs(con, used)
+            uses.setdefault(r.exports_source.split(" ")[0], set()).add("US total exports (FAS)")
+            uses.setdefault(r.imports_source, set()).add(f"US imports ({r.imports_basis})")
+        res.sources = source_refs(con, {k: "; ".join(sorted(v)) for k, v in uses.items()})
         res.notes.append(f"published rates: EO 14257 Annex I as first published (HTS {revision}, headings "
                          f"9903.01.43-9903.01.76, origins from the measure catalogue); other origins: the {baseline:.0%} "
                          f"baseline (9903.01.25)")
