@@ -43,7 +43,7 @@ ANNEX_I = {
     "HKG": (0.34, "other_rules"),      # a US surplus, but China's heading 9903.01.63 covers Hong Kong
     "CAN": (None, "other_rules"),      # outside the reciprocal tariff
     "MEX": (None, "other_rules"),
-    "RUS": (0.10, "other_rules"),      # left out of Annex I (sanctions)
+    "RUS": (None, "other_rules"),      # column 2 country: no reciprocal duty (9903.01.29)
     "GBR": (0.10, "floor"),            # US surplus
     "AUS": (0.10, "floor"),
     "LBY": (0.31, "data"),             # imports for consumption without ch. 98/99: 77.7% deficit ratio vs ~62%

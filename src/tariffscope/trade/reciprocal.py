@@ -40,9 +40,8 @@ VINTAGES = ("revised", "pre-revision")
 ROUNDINGS = ("up", "table", "none")
 ANNEX_MEASURE = "ieepa_recip_phase1"
 BASELINE_MEASURE = "ieepa_recip_baseline"
-# Not in Annex I because other rules already apply to them: the White House said (April 2025) that Russia, Belarus,
-# Cuba and North Korea were left out as already under sanctions.
-SANCTIONED = frozenset({"RUS", "BLR", "CUB", "PRK"})
+# Column 2 countries (general note 3(b)): heading 9903.01.29 keeps them out of the reciprocal duty altogether.
+COLUMN_2 = frozenset({"BLR", "CUB", "PRK", "RUS"})
 EXPLANATIONS = ("match", "floor", "eu_single_rate", "other_rules", "not_listed", "rounding", "near", "data",
                 "no_rate")
 
@@ -223,8 +222,11 @@ def _explain(p: str, formula: float, unrounded: float, alt: float, published: fl
         return f"{x * 100:.1f}%"
 
     if published is None:
+        if p in COLUMN_2:
+            return "other_rules", (f"not subject to the reciprocal tariff: a column 2 country (general note 3(b), "
+                                   f"heading 9903.01.29); the formula would give {pts(formula)}")
         return "other_rules", ("not subject to the reciprocal tariff (EO 14257 leaves Canada and Mexico to the "
-                               "IEEPA fentanyl orders and USMCA)")
+                               "IEEPA fentanyl orders and USMCA; headings 9903.01.26/.27)")
     if p in eu:
         return "eu_single_rate", (f"EU member: Annex I sets one rate for the European Union, computed on EU-wide "
                                   f"trade ({pts(eu_rate) if eu_rate is not None else 'n/a'} by the formula here); "
@@ -237,9 +239,6 @@ def _explain(p: str, formula: float, unrounded: float, alt: float, published: fl
             what = "a US surplus" if row["ratio"] <= 0 else f"half the deficit ratio is {pts(row['ratio'] * DISCOUNT)}"
             return "floor", f"{what}: the {pts(floor)} floor applies"
         return "match", f"the formula gives {pts(unrounded)} before rounding"
-    if not listed and p in SANCTIONED:
-        return "other_rules", (f"left out of Annex I as already under sanctions (the White House on Russia, Belarus, "
-                               f"Cuba, North Korea); the formula would give {pts(formula)}")
     if not listed:
         return "not_listed", (f"not listed in Annex I, so the {pts(published)} baseline applies, although these 2024 "
                               f"figures give {pts(formula)}")
