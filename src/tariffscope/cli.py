@@ -36,6 +36,7 @@ def _register() -> None:
     # Importing each module registers its commands on the apps of clicmd._app.
     from tariffscope.clicmd import codes, data, demo, gravity, report, scale, scenarios, tariffs, trade  # noqa: F401
     from tariffscope.clicmd import backtest  # noqa: F401,E402  (the PE backtest)
+    from tariffscope.clicmd import formula  # noqa: F401,E402  (the reciprocal formula, issue 13)
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:

@@ -203,8 +203,30 @@ def _render_balance(d: dict, top: int) -> None:
         b = sum(r["balance"] for r in rest)
         t.add_row(f"{len(rest)} other rows", "", "", _num(b, f), _pct(b / d["balance"] if d["balance"] else None), "")
     t.add_row("TOTAL", _num(d["exports"], f), _num(d["imports"], f), _num(d["balance"], f), "100.0%", "", style="bold")
+    _print_headline(d)
     console.print(t)
+    _print_reconciliation(d)
     _print_sources(d)
+
+
+def _print_headline(d: dict) -> None:
+    """The official-basis figure, first: the one a reader compares with the Census Bureau's."""
+    h = d.get("headline")
+    if not h:
+        return
+    cur = d["currency"]
+    same = not d.get("reconciliation")
+    console.print(f"Headline{' (= TOTAL below)' if same else ''}: balance {fmt_money(h['balance'], cur)} (exports "
+                  f"{fmt_money(h['exports'], cur)}, imports {fmt_money(h['imports'], cur)}); basis: {h['basis']}; "
+                  f"vintage: {h['vintage']} ({', '.join(h['sources'])})", highlight=False, soft_wrap=True)
+
+
+def _print_reconciliation(d: dict) -> None:
+    """The steps from a detailed table's own TOTAL to the headline (they add up to the difference)."""
+    cur = d["currency"]
+    for r in d.get("reconciliation", []):
+        console.print(f"  reconciliation to the headline, {fmt_money(r['effect'], cur)} on the balance: {r['text']}",
+                      highlight=False, soft_wrap=True)
 
 
 def _render_combined(d: dict, c: dict) -> None:
@@ -225,20 +247,27 @@ def _render_reconcile(r: dict) -> None:
         t = Table(title=f"Reconciliation: {r['reporter']} {row['flow']} with {r['partner']}, {row['period']} ({unit} {cur})",
                   title_justify="left")
         t.add_column("step", justify="left")
-        t.add_column("value", justify="right")
+        t.add_column("in order", justify="right")
+        t.add_column("share of gap", justify="right")
+        t.add_column("Shapley", justify="right")
         t.add_column("share of gap", justify="right")
         gap = row["gap"]
-        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "")
+        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "",
+                  _num(row["mirror_estimate"], f), "")
         for k, name in (("exchange_rate", "exchange rate (customs-rate proxy vs monthly average)"),
                         ("valuation", "valuation (CIF imports vs FAS exports)"),
                         ("timing", "timing (shipping lag)"), ("residual", "residual (origin/consignment, coverage, other)")):
-            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None))
-        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", style="bold")
-        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "")
+            sh = row.get(f"shapley_{k}", row[k]) if k != "residual" else row[k]
+            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None), _num(sh, f),
+                      _pct(sh / gap if gap else None))
+        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", _num(row["partner_figure"], f), "",
+                  style="bold")
+        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "", _num(gap, f), "100.0%" if gap else "")
         console.print(t)
     p = r["parameters"]
     console.print(f"  parameters: CIF factor {p['cif_factor']}, FOB factor {p['fob_factor']}, lag {p['lag_months']} month(s), "
-                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}",
+                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}; "
+                  f"Shapley: each adjustment's average over all orders",
                   highlight=False, soft_wrap=True)
     _print_sources(r)
 
@@ -288,6 +317,8 @@ def _render_monitor(d: dict, top: int) -> None:
                   _pct(r["imports_yoy"], True), _num(r["balance"], f), _num(r["balance_year_ago"], f),
                   r["vintage"] if len(r["vintage"]) <= 40 else r["vintage"][:39] + "…")
     console.print(t)
+    if d.get("basis"):
+        console.print(f"  basis: {d['basis']}", highlight=False, soft_wrap=True)
     others = [f"{r['month']}: {r['other_vintages']}" for r in d["series"] if r["other_vintages"]]
     for o in others:
         console.print(f"  other vintage, {o}", highlight=False, soft_wrap=True)
