@@ -118,15 +118,14 @@ def test_ge_sigma_in_domain(sigma: str) -> None:
 
 
 def test_ge_sigma_refused_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = (REPO / "examples" / "ge" / "canada_japan_pta_exact.yaml").read_text()
+    from tariffscope.models.ge_spec import GE_DATA_DIR
+
+    src = (GE_DATA_DIR / "canada_japan_pta_exact.yaml").read_text()
     assert "\n  sigma: 5\n" in src
-    spec = REPO / "examples" / "ge" / f"_test_sigma_{tmp_path.name}.yaml"  # beside its data path
+    spec = tmp_path / "sigma.yaml"  # its data path resolves to the packaged table
     spec.write_text(src.replace("\n  sigma: 5\n", "\n  sigma: 1\n"))
-    try:
-        assert main(["ge", "simulate", str(spec)]) == 1
-        assert "model.sigma" in _err(capsys)
-    finally:
-        spec.unlink()
+    assert main(["ge", "simulate", str(spec)]) == 1
+    assert "model.sigma" in _err(capsys)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -34,9 +34,19 @@ EXIT_USAGE = 2  # the command line itself is wrong (as click does)
 
 def _register() -> None:
     # Importing each module registers its commands on the apps of clicmd._app.
-    from tariffscope.clicmd import codes, data, demo, gravity, report, scale, scenarios, tariffs, trade  # noqa: F401
-    from tariffscope.clicmd import backtest  # noqa: F401,E402  (the PE backtest)
-    from tariffscope.clicmd import formula  # noqa: F401,E402  (the reciprocal formula, issue 13)
+    from tariffscope.clicmd import (  # noqa: F401
+        backtest,
+        codes,
+        data,
+        demo,
+        formula,
+        gravity,
+        report,
+        scale,
+        scenarios,
+        tariffs,
+        trade,
+    )
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:
@@ -112,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(130)
     except click_errors as exc:  # usage errors: unknown option, bad value, missing argument...
         if type(exc).__name__ == "NoArgsIsHelpError":
-            exc.show()  # a bare group prints its help (click's behaviour), exit 2
+            exc.show()  # type: ignore[attr-defined]  # click's ClickException.show; typer's copy shares it
+            # (a bare group prints its help, as click does; exit 2)
         else:
             error_line(_usage_message(exc))
         return _exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(EXIT_ERROR)
     except UnicodeError as exc:
         # a text file in another encoding (UTF-16, Latin-1...): the readers take UTF-8
-        error_line(f"cannot read the input as UTF-8 text ({exc.reason}): save the file as UTF-8")
+        error_line(f"cannot read the input as UTF-8 text ({getattr(exc, 'reason', exc)}): save the file as UTF-8")
         return _exit(EXIT_ERROR)
     except OSError as exc:
         error_line(os_error_message(exc))

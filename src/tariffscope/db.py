@@ -172,7 +172,7 @@ def migrate(con: Connection) -> int:
                 con.execute(stmt)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [version, description, _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)],
+                [version, description, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)],
             )
         current = version
     return current

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,9 +19,9 @@ console = Console(width=160, markup=False)  # user text is never read as markup
 @data_app.command("ingest")
 def ingest_cmd(
     paths: list[Path] = typer.Argument(..., help="File(s) to ingest: Census API JSON/Parquet, USA Trade Online CSV, DataWeb CSV, Comtrade CSV/JSON, HTS JSON(.gz), FRED CSV, ..."),
-    source: Optional[str] = typer.Option(None, "--source", help="Kind of file, when auto-detection cannot tell (e.g. census_api, hts_json, fred_csv)."),
-    source_id: Optional[str] = typer.Option(None, "--source-id", help="Source id to file the rows under (default: <kind>:<file name>)."),
-    flow: Optional[str] = typer.Option(None, "--flow", help="imports|exports, for Japan customs CSVs without an 'Exp or Imp' column."),
+    source: str | None = typer.Option(None, "--source", help="Kind of file, when auto-detection cannot tell (e.g. census_api, hts_json, fred_csv)."),
+    source_id: str | None = typer.Option(None, "--source-id", help="Source id to file the rows under (default: <kind>:<file name>)."),
+    flow: str | None = typer.Option(None, "--flow", help="imports|exports, for Japan customs CSVs without an 'Exp or Imp' column."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Ingest files into the warehouse, each in one transaction; the same file twice is a no-op.
@@ -30,7 +30,7 @@ def ingest_cmd(
     """
     if fmt not in ("table", "json"):
         raise InputError(f"bad --format {fmt!r}: choose table or json")
-    options = {"flow": flow} if flow else {}
+    options: dict[str, Any] = {"flow": flow} if flow else {}
     _check_all(paths, source)  # every file is checked before the first one is ingested
     results = []
     for i, p in enumerate(paths):
@@ -54,7 +54,7 @@ def ingest_cmd(
                 console.print(f"  note: {n}", highlight=False, soft_wrap=True)
 
 
-def _check_all(paths: list[Path], kind: Optional[str]) -> None:
+def _check_all(paths: list[Path], kind: str | None) -> None:
     """Refuse the whole command, before any ingest, if any file is missing or of no known kind."""
     from tariffscope.ingest.core import detect_kind
 
@@ -174,9 +174,9 @@ def pull_census_cmd(
     flow: str = typer.Option("imports", "--flow", help="imports (imports/hs) or exports (exports/hs)."),
     partner: str = typer.Option("JPN", "--partner", help="Country (JPN, Japan, 5880) or WLD for all countries."),
     year: int = typer.Option(2024, "--year"),
-    month: Optional[int] = typer.Option(None, "--month", help="A month (monthly _MO values); default: the year (_YR through December)."),
+    month: int | None = typer.Option(None, "--month", help="A month (monthly _MO values); default: the year (_YR through December)."),
     level: str = typer.Option("HS10", "--level", help="HS2, HS4, HS6 or HS10."),
-    commodity: Optional[str] = typer.Option(None, "--commodity", help="HS code filter, e.g. 8703 or 8703*."),
+    commodity: str | None = typer.Option(None, "--commodity", help="HS code filter, e.g. 8703 or 8703*."),
     no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
@@ -205,8 +205,8 @@ def pull_hts_cmd(
 @pull_app.command("fred")
 def pull_fred_cmd(
     series: str = typer.Argument("DEXJPUS", help="FRED series id: DEXJPUS (daily yen per dollar), EXJPUS (monthly) ..."),
-    start: Optional[str] = typer.Option(None, "--start", help="First date, YYYY-MM-DD."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last date, YYYY-MM-DD."),
+    start: str | None = typer.Option(None, "--start", help="First date, YYYY-MM-DD."),
+    end: str | None = typer.Option(None, "--end", help="Last date, YYYY-MM-DD."),
     no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:

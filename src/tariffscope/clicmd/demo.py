@@ -7,6 +7,7 @@ from pathlib import Path
 from tariffscope import api
 from tariffscope.clicmd._app import app, console
 from tariffscope.report import fmt
+from tariffscope.trade.balance import BalanceResult
 
 
 @app.command("demo")
@@ -17,6 +18,7 @@ def demo_cmd() -> None:
     """
     # the headline is the official figure (total exports - general imports, one release), as Census publishes it
     res = api.balance(reporter="USA", partner="JPN", period="2024", by=None)
+    assert isinstance(res, BalanceResult)  # one partner: one result, not a table of partners
     cur = res.currency
     head = res.headline
     console.print("US goods trade with Japan, 2024", style="bold")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tariffscope import api
@@ -74,9 +74,10 @@ def _render(d: dict, rows: list[dict]) -> None:
     t = Table(title=f"Reciprocal formula vs published rate, {d['year']} trade (bn USD; elasticity {d['elasticity']:g} "
                     f"x pass-through {d['pass_through']:g}, floor {d['floor']:.0%}, {d['basis']} imports, {d['vintage']})",
               title_justify="left")
-    for col, just in (("partner", "left"), ("exports", "right"), ("imports", "right"), ("deficit/imports", "right"),
-                      ("formula", "right"), ("rounded", "right"), ("published", "right"), ("heading", "left"),
-                      ("why", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("partner", "left"), ("exports", "right"), ("imports", "right"), ("deficit/imports", "right"),
+        ("formula", "right"), ("rounded", "right"), ("published", "right"), ("heading", "left"), ("why", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for r in rows:
         t.add_row(r["partner"], f"{r['exports'] / 1e9:,.2f}", f"{r['imports'] / 1e9:,.2f}", _pct(r["ratio"]),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -38,8 +37,8 @@ def _mn(usd: float) -> str:
 def panel_ingest(
     path: str = typer.Argument(..., help="A CSV (.csv/.csv.gz) file, a directory of them, or a glob."),
     name: str = typer.Option(..., "--name", "-n", help="Panel name, e.g. baci_hs17."),
-    vintage: Optional[str] = typer.Option(None, help="Release of the data (default: from a BACI file name, V202401b)."),
-    countries: Optional[Path] = typer.Option(None, help="Country code file: BACI country_codes_V*.csv or code,iso3."),
+    vintage: str | None = typer.Option(None, help="Release of the data (default: from a BACI file name, V202401b)."),
+    countries: Path | None = typer.Option(None, help="Country code file: BACI country_codes_V*.csv or code,iso3."),
     replace: bool = typer.Option(False, "--replace", help="Replace the years the files hold if the panel has them."),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ) -> None:
@@ -126,10 +125,10 @@ def panel_balance_cmd(
 def sweep_cmd(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML): model, base scenario, grid, optional target."),
     out: Path = typer.Option(Path("sweep-out"), "--out", "-o", help="Directory for <name>.parquet and the charts."),
-    target: Optional[str] = typer.Option(None, "--target", help="e.g. 'deficit_cut_pct >= 10; maximize exporter_sector_jobs'."),
+    target: str | None = typer.Option(None, "--target", help="e.g. 'deficit_cut_pct >= 10; maximize exporter_sector_jobs'."),
     backend: str = typer.Option("process", help="serial | process | dask"),
-    workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
-    cluster: Optional[str] = typer.Option(None, help="Dask: tcp://HOST:PORT of a scheduler, or local:N."),
+    workers: int | None = typer.Option(None, help="Worker processes (default: all cores)."),
+    cluster: str | None = typer.Option(None, help="Dask: tcp://HOST:PORT of a scheduler, or local:N."),
     chart_format: str = typer.Option("png", "--chart-format", help="png | svg"),
     charts: bool = typer.Option(True, "--charts/--no-charts", help="Write one chart per outcome."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),

@@ -5,7 +5,7 @@ Each command parses options, calls ``tariffscope.api`` and renders a rich table,
 from __future__ import annotations
 
 import json
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -95,12 +95,12 @@ def simulate_cmd(
     scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
     draws: int = typer.Option(0, "--draws", help="Monte Carlo draws over elasticities (0 = point estimate only)"),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, same bands)"),
-    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
+    against: str | None = typer.Option(None, "--against", help="report differences against this scenario"),
+    workers: int | None = typer.Option(None, "--workers", help="worker processes for the draws"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
-    panel: Optional[str] = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
-    importer: Optional[str] = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
-    year: Optional[int] = typer.Option(None, "--year", help="year of the panel's flows"),
+    panel: str | None = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
+    importer: str | None = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
+    year: int | None = typer.Option(None, "--year", help="year of the panel's flows"),
 ) -> None:
     """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
 
@@ -142,12 +142,12 @@ def simulate_cmd(
 
 @app.command("compare")
 def compare_cmd(
-    scenarios: List[str] = typer.Argument(..., help="scenario names or YAML files"),
-    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
+    scenarios: list[str] = typer.Argument(..., help="scenario names or YAML files"),
+    against: str | None = typer.Option(None, "--against", help="report differences against this scenario"),
     draws: int = typer.Option(100, "--draws", help="Monte Carlo draws over elasticities"),
     seed: int = typer.Option(0, "--seed", help="random seed"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
-    chart: Optional[str] = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
+    workers: int | None = typer.Option(None, "--workers", help="worker processes for the draws"),
+    chart: str | None = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""

@@ -6,10 +6,10 @@ source and vintage lines under it, and optionally writes a chart (``--chart PATH
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tariffscope import api
@@ -17,6 +17,7 @@ from tariffscope.clicmd._app import app
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 from tariffscope.trade._common import fmt_money
+from tariffscope.trade.balance import BalanceResult
 
 FORMATS = ("table", "json", "csv")
 console = Console(width=160, markup=False)  # never read user text as markup; wide tables; stdout looked up at print time (works with capsys)
@@ -61,7 +62,7 @@ def _print_sources(d: dict) -> None:
 CHART_SUFFIXES = (".png", ".svg", ".html", ".htm")
 
 
-def _check_chart(path: Optional[str]) -> None:
+def _check_chart(path: str | None) -> None:
     """Refuse a --chart path that cannot be written before any work is done."""
     if not path:
         return
@@ -74,7 +75,7 @@ def _check_chart(path: Optional[str]) -> None:
     check_output_file(path, "--chart")
 
 
-def _chart(kind: str, result: Any, path: Optional[str]) -> None:
+def _chart(kind: str, result: Any, path: str | None) -> None:
     if not path:
         return
     from tariffscope.report import charts_trade
@@ -92,13 +93,13 @@ def balance_cmd(
     by: str = typer.Option("sector", "--by", help="sector | hs2 | hs4 | hs6 | none."),
     currency: str = typer.Option("USD", "--currency", help="USD or JPY (monthly average rates)."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
-    partner_figures: Optional[str] = typer.Option(None, "--partner-figures", help="CSV (period,flow,value,currency) of the partner's own figures: reconcile with the mirror."),
+    partner_figures: str | None = typer.Option(None, "--partner-figures", help="CSV (period,flow,value,currency) of the partner's own figures: reconcile with the mirror."),
     lag: int = typer.Option(0, "--lag", help="Shipping lag in months for the reconciliation (0 or 1)."),
-    cif_factor: Optional[float] = typer.Option(None, "--cif-factor", help="CIF/FAS factor for the partner's imports (default 1.0315, measured)."),
-    combine: Optional[str] = typer.Option(None, "--combine", help="Comma-separated sectors whose joint share of the balance to print."),
+    cif_factor: float | None = typer.Option(None, "--cif-factor", help="CIF/FAS factor for the partner's imports (default 1.0315, measured)."),
+    combine: str | None = typer.Option(None, "--combine", help="Comma-separated sectors whose joint share of the balance to print."),
     top: int = typer.Option(0, "--top", help="Show only the N largest rows (0: all)."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write a waterfall chart (.png, .svg or .html)."),
-    panel: Optional[str] = typer.Option(None, "--panel", help="World panel NAME: any reporter with any partner (--period YYYY, --by hs2|hs4|hs6|total)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write a waterfall chart (.png, .svg or .html)."),
+    panel: str | None = typer.Option(None, "--panel", help="World panel NAME: any reporter with any partner (--period YYYY, --by hs2|hs4|hs6|total)."),
 ) -> None:
     """Goods balance by sector or HS level, with sources.
 
@@ -120,7 +121,8 @@ def balance_cmd(
     rec = None
     if partner_figures:
         rec = api.reconcile(partner_figures, reporter=reporter, partner=partner, cif_factor=cif_factor, lag_months=lag)
-    comb = res.combined([s.strip() for s in combine.split(",")]) if combine else None
+    comb = (res.combined([s.strip() for s in combine.split(",")])
+            if combine and isinstance(res, BalanceResult) else None)
     if fmt == "json":
         if rec is not None:
             d["reconciliation"] = rec.to_dict()
@@ -189,8 +191,10 @@ def _render_balance(d: dict, top: int) -> None:
     t = Table(title=f"Goods trade of {d['reporter']} with {d['partner']}, {d['period']}{persp} ({unit} {cur})",
               title_justify="left")
     label = "sector" if d["by"] == "sector" else (d["by"] or "").upper() or "total"
-    for col, just in ((label, "left"), ("exports", "right"), ("imports", "right"), ("balance", "right"),
-                      ("share of balance", "right"), ("note", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        (label, "left"), ("exports", "right"), ("imports", "right"), ("balance", "right"),
+        ("share of balance", "right"), ("note", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     rows = d["sectors"][:top] if top else d["sectors"]
     if d["by"] is None:
@@ -276,14 +280,14 @@ def _render_reconcile(r: dict) -> None:
 def monitor_cmd(
     reporter: str = typer.Option("USA", "--reporter", help="Reporting country (USA direct; JPN with --partner USA: mirror)."),
     partner: str = typer.Option("JPN", "--partner", help="Partner country."),
-    month: Optional[str] = typer.Option(None, "--month", help="'YYYY-MM' (default: --to)."),
+    month: str | None = typer.Option(None, "--month", help="'YYYY-MM' (default: --to)."),
     by: str = typer.Option("none", "--by", help="none | sector | hs2 | hs4 (monthly detail of imports)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month of the series."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month of the series."),
+    from_: str | None = typer.Option(None, "--from", help="First month of the series."),
+    to: str | None = typer.Option(None, "--to", help="Last month of the series."),
     currency: str = typer.Option("USD", "--currency", help="USD or JPY."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
     top: int = typer.Option(15, "--top", help="Rows of detail to show (0: all)."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write the monthly chart (.png, .svg or .html)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write the monthly chart (.png, .svg or .html)."),
 ) -> None:
     """Monthly level and year-on-year change of exports, imports and the balance.
 

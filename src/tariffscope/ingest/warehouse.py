@@ -37,9 +37,9 @@ def open_warehouse(path: str | Path | None = None, read_only: bool | None = None
         return con
     target = Path(path) if path is not None else db._default_path()
     if target.exists():
-        con = _reader(target)
-        if con is not None:
-            return con
+        reader = _reader(target)
+        if reader is not None:
+            return reader
     con = db.connect(target)
     try:
         embedded.ensure_loaded(con)
@@ -145,7 +145,7 @@ def rebuild(path: str | Path | None = None) -> RebuildReport:
     ingests, note = logged_ingests(target)
     moved = None
     if target.exists():
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         moved_path = target.with_name(f"{target.name}.damaged-{stamp}")
         os.replace(target, moved_path)
         wal = target.with_name(target.name + ".wal")
