@@ -104,6 +104,7 @@ def test_deep_nesting_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     _one_line_error(capsys)
 
 
+@pytest.mark.raw
 def test_gravity_years_checked_before_pyfixest(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(raw / GEGRAVITY)
     f = ["--formula", "trade ~ lndist | exporter"]
@@ -168,6 +169,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
 # --- silent acceptances of issue 15 -----------------------------------------------------------------
 
 
+@pytest.mark.raw
 def test_engine_rates_date_checked(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(raw / GEGRAVITY)
     assert main(["ge", "engine-rates", data, "--date", "xyz"]) == 1
@@ -182,6 +184,7 @@ def test_brief_as_of_outside_coverage(capsys: pytest.CaptureFixture[str], tmp_pa
     assert not (tmp_path / "b.html").exists()
 
 
+@pytest.mark.raw
 def test_ingest_checks_every_file_first(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(tmp_path / "home"))
@@ -196,6 +199,7 @@ def test_ingest_checks_every_file_first(raw: Path, tmp_path: Path, capsys: pytes
     assert "fred_csv:DEXJPUS_first" not in capsys.readouterr()[0]  # A was not ingested
 
 
+@pytest.mark.raw
 def test_ingest_failure_midway_reports_exactly(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa

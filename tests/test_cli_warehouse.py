@@ -50,6 +50,7 @@ def _err(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+@pytest.mark.raw
 def test_damaged_warehouse_says_so_and_rebuild_restores_it(home: Path, tmp_path: Path, raw: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     mine = tmp_path / "DEXJPUS_first.csv"  # a user ingest the log must bring back
@@ -162,6 +163,7 @@ def test_lock_timeout_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> Non
     assert db.lock_timeout() == 2.5
 
 
+@pytest.mark.raw
 def test_read_only_home_still_serves_reads(home: Path, tmp_path: Path, raw: Path) -> None:
     # a read-only file system (a bind mount remounted read-only in a private mount namespace: needs root)
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
