@@ -540,6 +540,8 @@ def resolve_experiment(ref: str | Path) -> Path:
     """A SPEC path, a shipped SPEC's file stem (``us_tariffs_2025_japan``), its ``name:`` or an alias
     (``us-japan-2025``)."""
     p = Path(ref)
+    if p.is_dir():
+        raise InputError(f"{p} is a directory, not a SPEC file: give a SPEC's YAML path or a shipped experiment's name")
     if p.suffix in (".yaml", ".yml") or p.is_file():
         if not p.is_file():
             raise InputError(f"{p}: SPEC file not found")
