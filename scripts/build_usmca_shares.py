@@ -6,10 +6,16 @@ Reads ../shared/data (never copied into the repository) and writes src/tariffsco
   Canada / Mexico entered claiming USMCA preference (general note 11), by GTAP sector, and the dates each set
   describes (``valid_until`` exclusive). Two sets:
 
-  - ``2024``: claims before the March 2025 exemption of USMCA goods from the fentanyl duties. Only country
-    totals are published (press reports of Census/USITC data: about 38% of imports from Canada and 49% from
-    Mexico entered under USMCA in 2024), so every sector takes its country's figure: an approximation, since
-    claims then followed the MFN margin (nil on duty-free lines). Valid until the exemption date.
+  - ``2024``: claims before the March 2025 exemption of USMCA goods from the fentanyl duties, by sector, as the
+    duty collected in 2024 implies them: 1 - Census calculated duty / (MFN ad valorem equivalent x imports for
+    consumption) over the sector's lines with an MFN duty (HS10 imports of 2024 from Canada and Mexico; MFN of the
+    HTS in force on 2025-01-01, the 2025 basic edition, through the package's AVEs), clipped to [0, 1]. A sector
+    with no dutiable line takes its country's figure over all dutiable lines. Before the exemption a claim only
+    changed the MFN duty, so this is the share that matters for those dates; it counts every duty-free entry of a
+    dutiable line as a claim (other duty-free provisions are few for these two countries). The published country
+    totals (about 38% of imports from Canada and 49% from Mexico entered under USMCA in 2024, over all lines,
+    duty-free ones included, where a claim saves nothing) are recorded beside them in the provenance, not used.
+    Valid until the exemption date.
   - ``post2025``: the Budget Lab at Yale's shares by GTAP sector (Tariff-ETRs model,
     ``resources/usmca_shares.csv``; Census data after the exemption), a secondary source. Valid from the
     exemption date, read from the measure catalogue (``usmca_exempt_from`` of the fentanyl measures,
@@ -25,12 +31,15 @@ Reads ../shared/data (never copied into the repository) and writes src/tariffsco
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +52,10 @@ OUT = REPO / "src" / "tariffscope" / "data" / "usmca"
 SHARES = "measures/usmca/usmca_shares_by_gtap_sector.csv"
 README = "measures/usmca/README.md"
 WEIGHTS = "census/import_weights_hs10_country_2024.csv.gz"
+HS10 = "census/hs10_imports_2024_by_partner/{}.parquet"
 CENSUS = {"CAN": "1220", "MEX": "2010"}
-# 2024 utilization, country totals (README of measures/usmca: press reports of Census/USITC data)
+# 2024 utilization over all lines, country totals (README of measures/usmca: press reports of Census/USITC data):
+# recorded for comparison, not used as shares
 SHARE_2024 = {"CAN": 0.38, "MEX": 0.49}
 CLAIMED_2024_BN, NOT_CLAIMED_2024_BN = 406.7, 509.7
 FIRST_DAY = "2024-01-01"  # the 2024 set describes 2024 and the first weeks of 2025, up to the exemption
@@ -60,6 +71,38 @@ def exemption_date() -> str:
     if len(days) != 1:
         raise SystemExit(f"expected one usmca_exempt_from date in the catalogue, found {sorted(days)}")
     return days.pop().isoformat()
+
+
+def implied_2024(raw: Path, hs6_sector: pd.Series) -> tuple[dict[str, dict[str, float]], dict]:
+    """Per country, the claim share by GTAP sector implied by 2024 calculated duty on dutiable lines."""
+    import tempfile
+
+    os.environ["TARIFFSCOPE_HOME"] = tempfile.mkdtemp(prefix="usmca_build_")  # a throwaway warehouse
+    from tariffscope.ingest.warehouse import open_warehouse
+    from tariffscope.tariffs import hts as hts_mod
+
+    con = open_warehouse()
+    rev = hts_mod.revision_in_force(con, dt.date(2025, 1, 1))
+    table = hts_mod.mfn_table(con, rev.revision)
+    mfn = pd.Series(np.asarray(table.ave, dtype=float), index=pd.Index(np.asarray(table.hts10, dtype=object)))
+    out: dict[str, dict[str, float]] = {}
+    check: dict = {"mfn_revision": rev.revision}
+    for iso, cty in CENSUS.items():
+        d = pd.read_parquet(raw / HS10.format(cty))
+        d = d[d.COMM_LVL == "HS10"]
+        d = d.assign(mfn=d.HS10.map(mfn).fillna(0.0), gtap=d.HS6.map(hs6_sector))
+        dut = d[(d.mfn > 0) & (d.imports > 0)]
+        statutory = (dut.mfn * dut.imports).groupby(dut.gtap).sum()
+        collected = dut.duty.groupby(dut.gtap).sum()
+        share = (1.0 - collected / statutory).clip(0.0, 1.0)
+        country = float(min(max(1.0 - dut.duty.sum() / (dut.mfn * dut.imports).sum(), 0.0), 1.0))
+        out[iso] = {**{g: round(float(v), 6) for g, v in share.items()}, "*": round(country, 6)}
+        check[iso] = {"imports_bn": round(float(d.imports.sum() / 1e9), 2), "calculated_duty_bn": round(float(d.duty.sum() / 1e9), 3),
+                      "dutiable_imports_bn": round(float(dut.imports.sum() / 1e9), 2),
+                      "statutory_mfn_on_dutiable_bn": round(float((dut.mfn * dut.imports).sum() / 1e9), 3),
+                      "implied_claim_share_dutiable_lines": round(country, 4)}
+    con.close()
+    return out, check
 
 
 def main() -> None:
@@ -86,8 +129,9 @@ def main() -> None:
         s = post.set_index("gtap_code")[iso].reindex(v.index)
         wide[iso] = float((v * s).sum() / v.sum())
         imports_bn[iso] = float(v.sum() / 1e9)
-    rows = [{"set": "2024", "valid_from": FIRST_DAY, "valid_until": start, "gtap_code": g, **SHARE_2024}
-            for g in [*post.gtap_code, "*"]]
+    y24, check24 = implied_2024(raw, per6.map(lambda v: v[0]))
+    rows = [{"set": "2024", "valid_from": FIRST_DAY, "valid_until": start, "gtap_code": g,
+             **{iso: y24[iso].get(g, y24[iso]["*"]) for iso in CENSUS}} for g in [*post.gtap_code, "*"]]
     rows += [{"set": "post2025", "valid_from": start, "valid_until": "", "gtap_code": r.gtap_code, "CAN": r.CAN, "MEX": r.MEX}
              for r in post.itertuples()]
     rows.append({"set": "post2025", "valid_from": start, "valid_until": "", "gtap_code": "*",
@@ -105,13 +149,21 @@ def main() -> None:
         "outputs": {f: {"sha256": _sha256(OUT / f), "rows": int(len(d))}
                     for f, d in (("usmca_shares.csv", shares), ("hs_gtap.csv", mapping))},
         "inputs": [{"key": k, "file": f, "sha256": _sha256(raw / f)}
-                   for k, f in (("yale_usmca_shares", SHARES), ("usmca_readme", README), ("census_import_weights_2024", WEIGHTS))],
+                   for k, f in (("yale_usmca_shares", SHARES), ("usmca_readme", README), ("census_import_weights_2024", WEIGHTS),
+                                ("census_hs10_imports_2024_CAN", HS10.format("1220")),
+                                ("census_hs10_imports_2024_MEX", HS10.format("2010")))],
         "sets": {
-            "2024": {"valid_from": FIRST_DAY, "valid_until": start, "CAN": SHARE_2024["CAN"], "MEX": SHARE_2024["MEX"],
-                     "source": "country totals of 2024 USMCA utilization reported from Census/USITC data (about 38% of "
-                               "imports from Canada, 49% from Mexico; $406.7 bn claimed, $509.7 bn not), as recorded in "
-                               "measures/usmca/README.md; the same figure for every sector (approximate: no sector detail "
-                               "is published with them)"},
+            "2024": {"valid_from": FIRST_DAY, "valid_until": start,
+                     "source": "implied by Census 2024 calculated duty: 1 - duty / (MFN AVE x imports for consumption) over "
+                               "each sector's dutiable HS10 lines (census/hs10_imports_2024_by_partner, Canada 1220, Mexico "
+                               "2010; MFN of the 2025 basic HTS); the tariff project's own derivation",
+                     "implied": check24,
+                     "published_country_totals": {"CAN": SHARE_2024["CAN"], "MEX": SHARE_2024["MEX"],
+                                                  "note": "2024 USMCA utilization over all imports, duty-free lines included, "
+                                                          "reported from Census/USITC data (about 38% of imports from Canada, "
+                                                          "49% from Mexico; $406.7 bn claimed, $509.7 bn not), as recorded in "
+                                                          "measures/usmca/README.md; not used as shares (a claim on a duty-free "
+                                                          "line saves nothing, so these understate claims where duty is at stake)"}},
             "post2025": {"valid_from": start, "valid_until": None,
                          "source": "The Budget Lab at Yale, Tariff-ETRs model, resources/usmca_shares.csv (USMCA claim shares "
                                    "by GTAP sector from Census import data after the March 2025 exemption); a secondary source",
@@ -129,7 +181,7 @@ def main() -> None:
                "sector with most 2024 imports in that HS4, for HS6 codes absent from the weights",
     }
     (OUT / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
-    print(json.dumps(prov["sets"]["post2025"]["country_wide_weighted_by_2024_imports"]), json.dumps(prov["cross_check_2024"]))
+    print(json.dumps(prov["sets"]["post2025"]["country_wide_weighted_by_2024_imports"]), json.dumps(check24))
 
 
 if __name__ == "__main__":

@@ -159,7 +159,10 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         while day <= e:
             series.append({"date": day.isoformat(), "etr": value, "by": rows, "contributions": contrib})
             day += dt.timedelta(days=1)
-    return EtrResult(code, d0, d1, by, series, w.source, w.period, load().version, revs, usmca_basis(options))
+    # the claim shares shape only imports from Canada and Mexico: named where the partner includes them
+    covers_usmca = code in ("WLD", "ALL", "CAN", "MEX") or bool(set(GROUPS.get(code, ())) & {"CAN", "MEX"})
+    return EtrResult(code, d0, d1, by, series, w.source, w.period, load().version, revs,
+                     usmca_basis(options) if covers_usmca else "")
 
 
 def usmca_basis(options: dict | None) -> str:

@@ -73,9 +73,9 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "usmca": (None, "share of Canada/Mexico value entered as USMCA-qualifying, one figure for every line (True = 1, False = 0); "
                     "unset (default): the claim share of the line's GTAP sector from the table option usmca_shares names"),
     "usmca_shares": ("dated", "USMCA claim shares by GTAP sector used when usmca is unset (tariffs/usmca.py, data/usmca): "
-                              "'dated' (default; 2024 utilization, CAN 0.38 / MEX 0.49, before the 2025-03-07 exemption of "
-                              "USMCA goods from the fentanyl duties, the Budget Lab at Yale's post-March-2025 shares by sector "
-                              "from then), '2024', 'post2025' (that set on every date) or 'none' (no claims)"),
+                              "'dated' (default; the 2024 claims implied by Census calculated duty before the 2025-03-07 "
+                              "exemption of USMCA goods from the fentanyl duties, the Budget Lab at Yale's post-March-2025 shares "
+                              "by sector from then), '2024', 'post2025' (that set on every date) or 'none' (no claims)"),
     "floor_mfn_base": ("general", "MFN rate the deal floors compare with: 'general' (column 1 general, statutory; default) or "
                                   "'special' (the preference rate actually claimed: KORUS/USMCA goods count as 0)"),
     "deal_dates": ("publication", "deals published after their legal date (Japan 2025-09-16 for 2025-08-07, EU autos 2025-09-25 "
@@ -121,6 +121,9 @@ def resolve_options(options: dict | None) -> dict:
         if k not in OPTIONS:
             raise InputError(f"unknown option {k!r}; known: {', '.join(OPTIONS)}")
         opts[k] = v
+    if isinstance(opts["usmca_shares"], (int, float)) and not isinstance(opts["usmca_shares"], bool) \
+            and float(opts["usmca_shares"]).is_integer():  # --option usmca_shares=2024 arrives as a number
+        opts["usmca_shares"] = str(int(opts["usmca_shares"]))
     for name, allowed in OPTION_CHOICES.items():
         if opts[name] not in allowed:
             raise InputError(f"option {name} must be {' or '.join(repr(a) for a in allowed)}, got {opts[name]!r}")

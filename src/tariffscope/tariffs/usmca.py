@@ -4,7 +4,7 @@ The engine's option ``usmca`` fixes one share for every Canada/Mexico cell; left
 the dated table built by ``scripts/build_usmca_shares.py`` (``data/usmca/``): by GTAP sector of the product
 (HS6 -> GTAP map from the Census import weights) and by date. Option ``usmca_shares`` names the set:
 
-* ``dated`` (default): the ``2024`` set before the March 2025 exemption of USMCA goods from the fentanyl duties
+* ``dated`` (default): the ``2024`` set (claims implied by 2024 calculated duty) before the March 2025 exemption of USMCA goods from the fentanyl duties
   (2025-03-07, headings 9903.01.04 / 9903.01.14), the ``post2025`` set from then on;
 * ``2024`` or ``post2025``: that set on every date; ``none``: no claims (the engine before issue 11).
 
