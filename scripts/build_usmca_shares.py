@@ -45,8 +45,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from tariffscope.config import raw_data_dir  # noqa: E402
-from tariffscope.tariffs.measures import load  # noqa: E402
+from tariffscope.config import raw_data_dir
+from tariffscope.tariffs.measures import load
 
 OUT = REPO / "src" / "tariffscope" / "data" / "usmca"
 SHARES = "measures/usmca/usmca_shares_by_gtap_sector.csv"
@@ -153,7 +153,7 @@ def main() -> None:
                                 ("census_hs10_imports_2024_CAN", HS10.format("1220")),
                                 ("census_hs10_imports_2024_MEX", HS10.format("2010")))],
         "sets": {
-            "2024": {"valid_from": FIRST_DAY, "valid_until": start,
+            "2024": {"valid_from": FIRST_DAY, "valid_until": start, "label": "implied by Census 2024 calculated duty",
                      "source": "implied by Census 2024 calculated duty: 1 - duty / (MFN AVE x imports for consumption) over "
                                "each sector's dutiable HS10 lines (census/hs10_imports_2024_by_partner, Canada 1220, Mexico "
                                "2010; MFN of the 2025 basic HTS); the tariff project's own derivation",
@@ -164,7 +164,7 @@ def main() -> None:
                                                           "49% from Mexico; $406.7 bn claimed, $509.7 bn not), as recorded in "
                                                           "measures/usmca/README.md; not used as shares (a claim on a duty-free "
                                                           "line saves nothing, so these understate claims where duty is at stake)"}},
-            "post2025": {"valid_from": start, "valid_until": None,
+            "post2025": {"valid_from": start, "valid_until": None, "label": "Budget Lab at Yale, Tariff-ETRs usmca_shares",
                          "source": "The Budget Lab at Yale, Tariff-ETRs model, resources/usmca_shares.csv (USMCA claim shares "
                                    "by GTAP sector from Census import data after the March 2025 exemption); a secondary source",
                          "country_wide_weighted_by_2024_imports": {k: round(v, 4) for k, v in wide.items()}},

@@ -132,6 +132,8 @@ def etr(
         print(buf.getvalue(), end="")
         return
     src = f"Source: weights {res.weights_source} ({res.weights_period}); HTS {', '.join(res.hts_revisions)}; catalogue {res.catalogue_version}"
+    if res.usmca:  # Canada/Mexico rates depend on the USMCA claim shares: name them
+        src += f"; USMCA claims: {res.usmca}"
     if res.start == res.end:
         row = res.series[0]
         t = Table(title=f"Effective tariff rate on imports from {res.partner}, {row['date']}: {_pct(row['etr'])}")

@@ -176,8 +176,8 @@ def usmca_basis(options: dict | None) -> str:
     sets = usmca_mod.share_sets()
     names = [s for s in sets if choice in ("dated", s)]
     return f"usmca_shares={choice}: " + "; ".join(
-        f"{s} set (from {sets[s].valid_from}{', before ' + str(sets[s].valid_until) if sets[s].valid_until else ''}): {sets[s].source.split(';')[0].split(' (')[0]}"
-        if choice == "dated" else f"{s} set: {sets[s].source.split(';')[0].split(' (')[0]}" for s in names)
+        f"{s} set (from {sets[s].valid_from}{', before ' + str(sets[s].valid_until) if sets[s].valid_until else ''}): {sets[s].label}"
+        if choice == "dated" else f"{s} set: {sets[s].label}" for s in names)
 
 
 # --- Japan: statutory vs realized, month by month ----------------------------------------------

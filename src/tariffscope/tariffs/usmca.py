@@ -36,6 +36,7 @@ class ShareSet:
     valid_until: dt.date | None  # exclusive; None: open-ended
     by_sector: dict[str, tuple[float, float]]  # gtap_code -> (CAN, MEX)
     source: str
+    label: str = ""  # a few words naming the source, for one-line source notes
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
@@ -62,7 +63,8 @@ def share_sets() -> dict[str, ShareSet]:
     for name, rr in rows.items():
         until = rr[0]["valid_until"]
         out[name] = ShareSet(name, dt.date.fromisoformat(rr[0]["valid_from"]), dt.date.fromisoformat(until) if until else None,
-                             {r["gtap_code"]: (float(r["CAN"]), float(r["MEX"])) for r in rr}, srcs[name]["source"])
+                             {r["gtap_code"]: (float(r["CAN"]), float(r["MEX"])) for r in rr}, srcs[name]["source"],
+                             srcs[name].get("label", ""))
     return out
 
 
