@@ -110,7 +110,15 @@ def run_pandas_peer() -> dict:
     def fcol(name: str) -> np.ndarray:
         return f[name].to_numpy() if name in f else np.full(len(f), None)
 
-    ms, us = opts["metal_share"], np.where(np.isin(np.array(origins, dtype=object)[o], ["CAN", "MEX"]), opts["usmca"], 0.0)
+    ms = opts["metal_share"]
+    if opts["usmca"] is None:  # the default: each line's USMCA claim share (its GTAP sector, the set in force)
+        from tariffscope.tariffs import usmca as usmca_mod
+
+        tab = usmca_mod.product_shares(comp.hts10, usmca_mod.set_for(opts["usmca_shares"], dt.date.fromisoformat(DATE)))
+        col_o = np.array([{"CAN": 0, "MEX": 1}.get(x, -1) for x in origins])[o]
+        us = np.where(col_o >= 0, tab[h, np.maximum(col_o, 0)], 0.0)
+    else:
+        us = np.where(np.isin(np.array(origins, dtype=object)[o], ["CAN", "MEX"]), opts["usmca"], 0.0)
     s232 = np.where(fcol("s232") == "floor_inclusive_of_mfn", np.maximum(col("s232") - mfn, 0),
                     np.where(fcol("s232") == "on_metal_content", col("s232") * ms, col("s232")))
     covered = np.where(fcol("s232") == "on_metal_content", ms, np.where(pd.isna(fcol("s232")), 0.0, 1.0))

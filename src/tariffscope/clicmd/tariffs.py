@@ -102,7 +102,10 @@ def etr(
     end: str | None = typer.Option(None, "--to", help="End of a daily series"),
     by: str | None = typer.Option(None, "--by", help="sector | authority | hs2"),
     weights: str = typer.Option("census_import_weights_2024", "--weights", help="trade_flows source of the HS10 weights"),
-    usmca_share: float = typer.Option(0.0, "--usmca-share", help="Share of Canada/Mexico imports entered as USMCA-qualifying"),
+    usmca_share: Optional[float] = typer.Option(None, "--usmca-share", help="Share of Canada/Mexico imports entered as "
+                                                "USMCA-qualifying, every line (default: the dated claim shares by sector)"),
+    option: list[str] = typer.Option([], "--option", help="A named engine option NAME=VALUE, repeatable, e.g. "
+                                     "--option usmca_shares=none or --option usmca=0.5 (docs/tariffs.md lists them)"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
 ) -> None:
     """Trade-weighted effective tariff rate on imports from a partner.
@@ -114,10 +117,11 @@ def etr(
     fmt = _fmt(fmt, FORMATS)
     if date is None and (start is None or end is None):
         raise InputError("give --date, or both --from and --to")
-    if not 0.0 <= usmca_share <= 1.0:
+    if usmca_share is not None and not 0.0 <= usmca_share <= 1.0:
         raise InputError(f"--usmca-share must be between 0 and 1, got {usmca_share}")
-    res = api.etr(partner, date=date, start=start, end=end, by=by, weights=weights,
-                  options={"usmca": usmca_share} if usmca_share else None)
+    opts: dict = {} if usmca_share is None else {"usmca": usmca_share}
+    opts.update(_parse_options(option))
+    res = api.etr(partner, date=date, start=start, end=end, by=by, weights=weights, options=opts or None)
     if fmt == "json":
         print(json.dumps(res.to_dict(), indent=2))
         return
@@ -128,6 +132,8 @@ def etr(
         print(buf.getvalue(), end="")
         return
     src = f"Source: weights {res.weights_source} ({res.weights_period}); HTS {', '.join(res.hts_revisions)}; catalogue {res.catalogue_version}"
+    if res.usmca:  # Canada/Mexico rates depend on the USMCA claim shares: name them
+        src += f"; USMCA claims: {res.usmca}"
     if res.start == res.end:
         row = res.series[0]
         t = Table(title=f"Effective tariff rate on imports from {res.partner}, {row['date']}: {_pct(row['etr'])}")

@@ -19,6 +19,7 @@ from tariffscope.codes.countries import resolve_country
 from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
+from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
@@ -57,6 +58,7 @@ class DutyResult:
     hts_revision: str = ""
     catalogue_version: str = ""
     options: dict = field(default_factory=dict)
+    usmca: dict = field(default_factory=dict)  # Canada/Mexico: the USMCA claim share used and where it comes from
 
     def to_dict(self) -> dict:
         return {
@@ -70,7 +72,7 @@ class DutyResult:
             "rules_fired": self.rules_fired, "rules_excluded": self.rules_excluded,
             "description": self.description, "mfn_text": self.mfn_text, "mfn_basis": self.mfn_basis,
             "hts_revision": self.hts_revision, "catalogue_version": self.catalogue_version, "options": self.options,
-        }
+        } | ({"usmca": self.usmca} if self.usmca else {})
 
     def to_frame(self):
         import pandas as pd
@@ -298,9 +300,20 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
 
     if any(l.authority == "301" for l in layers):
         fire("R9_301")
-    if comp.usmca_o[oi] and opts["usmca"] > 0:
-        fire("R8_usmca")
-        basis = f"{basis}; USMCA-qualifying: special rate Free" if opts["usmca"] >= 1 else f"{basis}; USMCA share {opts['usmca']:g}"
+    usmca_info: dict = {}
+    if comp.usmca_o[oi]:
+        if opts["usmca"] is None:  # the default: the claim share of the line's sector on that date
+            usmca_info = usmca_mod.explain(code, iso3, day, opts["usmca_shares"]) | {"option": "usmca_shares"}
+            share = usmca_info["share"]
+            how = (f"USMCA claim share {share:.4g} (set {usmca_info['set']}, GTAP sector {usmca_info['gtap_code']}; "
+                   "option usmca=true|false|SHARE for one entry, usmca_shares=2024|post2025|none)")
+        else:
+            share = float(opts["usmca"])
+            usmca_info = {"share": share, "set": "option usmca", "option": "usmca"}
+            how = "USMCA-qualifying: special rate Free" if share >= 1 else f"USMCA share {share:g}"
+        if share > 0:
+            fire("R8_usmca")
+            basis = f"{basis}; {how}"
     if any("R7" in e["reason"] for e in excluded):
         fire("R7_fentanyl_232")
     if any(e["reason"].startswith("superseded") and e["measure_id"].startswith(("ieepa_recip", "deal")) for e in excluded):
@@ -317,4 +330,4 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             uniq.append(f)
     return DutyResult(code, iso3, day, float(customs_value), quantity, layers, total, total / customs_value, uniq, excluded,
                       str(table.description[pos]), str(table.general_text[pos] or ""), basis, rev.revision, cat.version,
-                      {k: opts[k] for k in OPTIONS} | ({"metal_share": ms}))
+                      {k: opts[k] for k in OPTIONS} | ({"metal_share": ms}), usmca_info)

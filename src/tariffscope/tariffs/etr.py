@@ -21,7 +21,9 @@ from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.engine import parse_date, resolve_origin
 from tariffscope.tariffs.measures import GROUPS, load
+from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.panel import cell_rates_over
+from tariffscope.tariffs.rules import resolve_options
 from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS
 
 DEFAULT_WEIGHTS = "census_import_weights_2024"
@@ -88,6 +90,7 @@ class EtrResult:
     weights_period: str
     catalogue_version: str
     hts_revisions: list[str] = field(default_factory=list)
+    usmca: str = ""  # the USMCA claim shares behind the Canada/Mexico rates (option usmca or usmca_shares)
 
     @property
     def etr(self) -> float:
@@ -95,7 +98,7 @@ class EtrResult:
 
     def to_dict(self) -> dict:
         meta = {"weights": f"{self.weights_source} ({self.weights_period})", "catalogue_version": self.catalogue_version,
-                "hts_revisions": self.hts_revisions}
+                "hts_revisions": self.hts_revisions} | ({"usmca": self.usmca} if self.usmca else {})
         if self.start == self.end:
             row = self.series[0]
             return {"partner": self.partner, "date": row["date"], "etr": row["etr"], "by": row["by"], **meta}
@@ -156,7 +159,25 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         while day <= e:
             series.append({"date": day.isoformat(), "etr": value, "by": rows, "contributions": contrib})
             day += dt.timedelta(days=1)
-    return EtrResult(code, d0, d1, by, series, w.source, w.period, load().version, revs)
+    # the claim shares shape only imports from Canada and Mexico: named where the partner includes them
+    covers_usmca = code in ("WLD", "ALL", "CAN", "MEX") or bool(set(GROUPS.get(code, ())) & {"CAN", "MEX"})
+    return EtrResult(code, d0, d1, by, series, w.source, w.period, load().version, revs,
+                     usmca_basis(options) if covers_usmca else "")
+
+
+def usmca_basis(options: dict | None) -> str:
+    """One line naming the USMCA claim shares the rates use (where the Canada/Mexico figures come from)."""
+    opts = resolve_options(options)
+    if opts["usmca"] is not None:
+        return f"option usmca={opts['usmca']:g} on every Canada/Mexico line"
+    choice = opts["usmca_shares"]
+    if choice == "none":
+        return "usmca_shares=none: no USMCA claims"
+    sets = usmca_mod.share_sets()
+    names = [s for s in sets if choice in ("dated", s)]
+    return f"usmca_shares={choice}: " + "; ".join(
+        f"{s} set (from {sets[s].valid_from}{', before ' + str(sets[s].valid_until) if sets[s].valid_until else ''}): {sets[s].label}"
+        if choice == "dated" else f"{s} set: {sets[s].label}" for s in names)
 
 
 # --- Japan: statutory vs realized, month by month ----------------------------------------------

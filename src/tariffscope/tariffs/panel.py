@@ -18,6 +18,7 @@ from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
 from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import Compiled, resolve_options
+from tariffscope.tariffs.usmca import boundaries as usmca_boundaries
 from tariffscope.tariffs.vocabulary import AUTHORITY_COLUMNS
 from tariffscope.tariffs.vocabulary import COLUMN_BUCKETS as COMPONENTS  # output columns per stacking bucket
 
@@ -47,8 +48,8 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
     force on ``date``. Returns a pyarrow.Table with columns ``hts10, origin, mfn_rate, rate_232,
     rate_ieepa_reciprocal, rate_ieepa_fentanyl, rate_301, rate_201, rate_122, total_rate`` (fractions of
     customs value, float32), one row per cell, ordered by hts10 then origin. MFN is the column 1 general
-    rate (specific parts as AVE); options as in ``rules.OPTIONS`` (metal_share, usmca share, floor_mfn_base,
-    deal_dates). Table metadata: hts_revision, catalogue_version, date.
+    rate (specific parts as AVE); options as in ``rules.OPTIONS`` (metal_share, usmca share -- unset: the dated
+    claim shares by GTAP sector of ``usmca_shares`` --, floor_mfn_base, deal_dates). Table metadata: hts_revision, catalogue_version, date.
     """
     day = parse_date(date)
     check_date(day)
@@ -118,6 +119,9 @@ def intervals(con, start: dt.date, end: dt.date, catalogue: Catalogue) -> Interv
     for r in hts_mod.revisions(con):
         if start < r.effective_date <= end:
             cuts.add(r.effective_date)
+    for d in usmca_boundaries():  # the dated USMCA claim shares change set (option usmca_shares='dated')
+        if start < d <= end:
+            cuts.add(d)
     return Intervals(sorted(cuts), end)
 
 

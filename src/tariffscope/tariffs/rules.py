@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tariffscope.errors import InputError
+from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, list_rows, read_list
 from tariffscope.tariffs.vocabulary import BUCKETS
 
@@ -69,7 +70,12 @@ RULES: dict[str, tuple[str, str]] = {
 OPTIONS: dict[str, tuple[object, str]] = {
     "metal_share": (0.5, "share of customs value that is steel/aluminum/copper content, for 232 duties charged on metal content "
                          "(the entry declares it; 0.5 when unknown)"),
-    "usmca": (0.0, "share of Canada/Mexico value entered as USMCA-qualifying (engine: True/False; panel: a share)"),
+    "usmca": (None, "share of Canada/Mexico value entered as USMCA-qualifying, one figure for every line (True = 1, False = 0); "
+                    "unset (default): the claim share of the line's GTAP sector from the table option usmca_shares names"),
+    "usmca_shares": ("dated", "USMCA claim shares by GTAP sector used when usmca is unset (tariffs/usmca.py, data/usmca): "
+                              "'dated' (default; the 2024 claims implied by Census calculated duty before the 2025-03-07 "
+                              "exemption of USMCA goods from the fentanyl duties, the Budget Lab at Yale's post-March-2025 shares "
+                              "by sector from then), '2024', 'post2025' (that set on every date) or 'none' (no claims)"),
     "floor_mfn_base": ("general", "MFN rate the deal floors compare with: 'general' (column 1 general, statutory; default) or "
                                   "'special' (the preference rate actually claimed: KORUS/USMCA goods count as 0)"),
     "deal_dates": ("publication", "deals published after their legal date (Japan 2025-09-16 for 2025-08-07, EU autos 2025-09-25 "
@@ -105,6 +111,7 @@ OPTION_CHOICES: dict[str, tuple[str, ...]] = {
     "floor_mfn_base": ("general", "special"),
     "deal_dates": ("publication", "legal"),
     "ieepa_end": ("collection", "ruling"),
+    "usmca_shares": usmca_mod.SETS,
 }
 
 
@@ -114,6 +121,9 @@ def resolve_options(options: dict | None) -> dict:
         if k not in OPTIONS:
             raise InputError(f"unknown option {k!r}; known: {', '.join(OPTIONS)}")
         opts[k] = v
+    if isinstance(opts["usmca_shares"], (int, float)) and not isinstance(opts["usmca_shares"], bool) \
+            and float(opts["usmca_shares"]).is_integer():  # --option usmca_shares=2024 arrives as a number
+        opts["usmca_shares"] = str(int(opts["usmca_shares"]))
     for name, allowed in OPTION_CHOICES.items():
         if opts[name] not in allowed:
             raise InputError(f"option {name} must be {' or '.join(repr(a) for a in allowed)}, got {opts[name]!r}")
@@ -121,6 +131,8 @@ def resolve_options(options: dict | None) -> dict:
         opts["usmca"] = 1.0 if opts["usmca"] else 0.0
     for name in SHARE_OPTIONS:
         v = opts[name]
+        if name == "usmca" and v is None:  # unset: the dated shares by sector (usmca_shares)
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
             raise InputError(f"option {name} must be a share between 0 and 1, got {v!r}")
         opts[name] = float(v)
@@ -329,6 +341,9 @@ class Compiled:
         self.o_pos = {o: i for i, o in enumerate(self.origins)}
         self.n_h, self.n_o = len(self.hts10), len(self.origins)
         self.usmca_o = np.isin(np.array(self.origins, dtype=object), USMCA)
+        # column of each origin in the (CAN, MEX) share tables, -1 for the others
+        self.usmca_col = np.array([USMCA.index(o) if o in USMCA else -1 for o in self.origins], dtype=np.int64)
+        self._usmca_tab: dict[str, np.ndarray] = {}
         self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         self._cache: dict[int, np.ndarray] = {}
@@ -340,7 +355,7 @@ class Compiled:
         hs = np.asarray(hs, dtype=np.int64)
         sub = object.__new__(Compiled)
         sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
-        sub.us_o = self.us_o
+        sub.us_o, sub.usmca_col, sub._usmca_tab = self.us_o, self.usmca_col, {}
         sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
         sub.measures = [cm.restrict(hs) for cm in self.measures]
         sub._cache, sub._cells = {}, {}
@@ -455,7 +470,7 @@ class Compiled:
         """Origins that every measure in force treats alike share a profile: (representative origin per profile,
         profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
         act = self.active(date, opts)
-        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float), self.us_o.astype(float)]
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_col.astype(float), self.us_o.astype(float)]
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
@@ -487,7 +502,13 @@ class Compiled:
         d = date.toordinal()
         n = len(h)
         ms = np.broadcast_to(np.asarray(opts["metal_share"] if metal_share is None else metal_share, dtype=float), (n,))
-        us_share = float(opts["usmca"]) if usmca is None else usmca
+        if usmca is not None:
+            us_share: np.ndarray | float = usmca
+        elif opts["usmca"] is not None:
+            us_share = float(opts["usmca"])
+        else:  # the claim share of each line's GTAP sector, from the set in force on the date (usmca_shares)
+            tab = self.usmca_shares(date, opts["usmca_shares"])
+            us_share = tab[h, np.maximum(self.usmca_col[o], 0)]
         us = np.where(self.usmca_o[o], us_share, 0.0)
         mfn_applied = np.where(self.us_o[o], 0.0, mfn * (1.0 - us))  # USMCA goods enter at the special rate (Free); R0
         mfn_floor = mfn if opts["floor_mfn_base"] == "general" else mfn_applied
@@ -550,6 +571,15 @@ class Compiled:
             out[f"{b}_rate"] = rate[b]
             out[f"{b}_share"] = share[b]
         return out
+
+    def usmca_shares(self, date: dt.date, choice: str) -> np.ndarray:
+        """(n_h, 2) USMCA claim shares (CAN, MEX) of every product under option ``usmca_shares`` on ``date``."""
+        share_set = usmca_mod.set_for(choice, date)
+        key = "none" if share_set is None else share_set.name
+        got = self._usmca_tab.get(key)
+        if got is None:
+            got = self._usmca_tab[key] = usmca_mod.product_shares(self.hts10, share_set)
+        return got
 
     def shares_cached(self, cm: CompiledMeasure, opts: dict) -> np.ndarray | None:
         app = cm.m.applicability
