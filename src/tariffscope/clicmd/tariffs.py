@@ -102,7 +102,7 @@ def etr(
     end: str | None = typer.Option(None, "--to", help="End of a daily series"),
     by: str | None = typer.Option(None, "--by", help="sector | authority | hs2"),
     weights: str = typer.Option("census_import_weights_2024", "--weights", help="trade_flows source of the HS10 weights"),
-    usmca_share: Optional[float] = typer.Option(None, "--usmca-share", help="Share of Canada/Mexico imports entered as "
+    usmca_share: float | None = typer.Option(None, "--usmca-share", help="Share of Canada/Mexico imports entered as "
                                                 "USMCA-qualifying, every line (default: the dated claim shares by sector)"),
     option: list[str] = typer.Option([], "--option", help="A named engine option NAME=VALUE, repeatable, e.g. "
                                      "--option usmca_shares=none or --option usmca=0.5 (docs/tariffs.md lists them)"),
