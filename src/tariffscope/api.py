@@ -92,6 +92,13 @@ def resolve_country(text: str) -> Country:
     return _resolve(text)
 
 
+def group_members(code: str) -> tuple[str, ...]:
+    """ISO3 members of a group ('EU27', 'WLD'); a single country is its own only member."""
+    from tariffscope.codes.countries import group_members as _members
+
+    return _members(code)
+
+
 def normalize_hts(text: str) -> str:
     """Digits of an HS/HTS code ('8703.23.01.40' -> '8703230140'); 2, 4, 6, 8 or 10 digits, else InputError."""
     from tariffscope.codes.products import normalize_hts as _normalize
@@ -119,7 +126,7 @@ def sector_of(code: str) -> str:
     return _sector_of(code)
 
 
-__all__ += ["resolve_country", "normalize_hts", "describe_hts", "sector_of"]
+__all__ += ["resolve_country", "group_members", "normalize_hts", "describe_hts", "sector_of"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
