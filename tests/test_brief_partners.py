@@ -115,3 +115,14 @@ def test_matplotlib_comparison_leaves_na_bars_out():
     assert len(ax.patches) == 1  # one bar: y is n/a
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x (Korea)", "y (Korea)"]
     assert any(t.get_text().strip() == "n/a" for t in ax.texts)
+
+
+@pytest.mark.parametrize("partner", ["CHN", "JPN"])
+def test_brief_timeline_lists_every_dated_measure_through_as_of(warehouse, partner):
+    sec = S.run_builder("timeline", "Timeline", S.timeline_section, _ctx(partner, warehouse))
+    assert sec.status == "ok", sec.message
+    table = next(t for t in sec.tables if t.columns[:2] == ["#", "Legal date"])
+    expected = sorted(((m.effective_from_legal or m.effective_from).isoformat(), m.title) for m in api.measures().measures
+                      if S.reaches(m, partner) and "2025-01-01" <= (m.effective_from_legal or m.effective_from).isoformat() <= "2025-12-31")
+    assert [(r[1], r[2]) for r in table.rows] == expected
+    assert len(expected) > 14 and max(r[1] for r in table.rows) > "2025-06-01"

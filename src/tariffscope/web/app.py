@@ -8,6 +8,7 @@ JSON ``{"error": message}`` with a 4xx status (500 says "internal error" and not
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import queue
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,8 @@ from tariffscope.web import schemas as W
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
 HERE = Path(__file__).resolve().parent
-PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
+# Partners offered in the forms' pick lists: single countries (the groups EU27/WLD have no bilateral exports loaded).
+PARTNERS = ["JPN", "CHN", "MEX", "CAN", "DEU", "FRA", "ITA", "KOR", "GBR", "CHE", "VNM", "TWN", "IND"]
 
 
 class BodyLimit:
@@ -300,13 +302,40 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                                                                      "headline": [h for s in sections for h in s.headline]})
 
     @app.get("/balance", response_class=HTMLResponse, include_in_schema=False)
-    def balance_page(request: Request, q: Annotated[W.BalanceQuery, Query()]):
-        c = ctx(q.partner, period=q.period)
+    def balance_page(request: Request, partner: str = "JPN", period: str = ""):
+        """The balance by sector; the period picker lists only the years with data, and a bad partner or
+        period keeps the form with the error beside it."""
+        years = balance_years()
+        form = {"partner": partner, "period": period or (years[-1] if years else "2024")}
+        sec, error, status = None, None, 200
         try:
-            sec = S.run_builder("balance", "Balance", S.balance_section, c)
-        finally:
-            close(c)
-        return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": q, "section": sec})
+            q = W.BalanceQuery(partner=W.country(partner), period=form["period"])
+            if years and q.period not in years:
+                raise InputError(f"no balance for {q.period}: the data cover {', '.join(years)}")
+            c = ctx(q.partner, period=q.period)
+        except ValidationError as exc:
+            error, status = _validation_message(exc.errors()), 422
+        except TariffscopeError as exc:
+            error, status = str(exc), 400
+        else:
+            try:
+                sec = S.run_builder("balance", "Balance", S.balance_section, c)
+            finally:
+                close(c)
+        return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": form, "years": years, "section": sec,
+                                                                    "error": error}, status_code=status)
+
+    @functools.cache
+    def balance_years() -> list[str]:
+        """Years whose bilateral balance the loaded data can give (probed once: the data do not change while serving)."""
+        out = []
+        for year in range(2015, dt.date.today().year + 1):
+            try:
+                with_con(api.balance, reporter="USA", partner="JPN", period=str(year), by="sector")
+            except TariffscopeError:
+                continue
+            out.append(str(year))
+        return out
 
     @app.get("/duty", response_class=HTMLResponse, include_in_schema=False)
     def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = ""):
@@ -329,17 +358,43 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                                           status_code=200 if not error else 400)
 
     @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
-    def timeline_page(request: Request, partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN"):
-        c = ctx(partner)
+    def timeline_page(request: Request, partner: str = "JPN", through: str = ""):
+        """Every dated measure reaching the partner through ``through`` (default: the last day the
+        catalogue covers); a bad partner or date keeps the form and says what is wrong."""
+        last = S.last_covered_day()
+        form = {"partner": partner, "through": through or last.isoformat(), "min": "2025-01-31", "max": last.isoformat()}
+        sec, error, iso3 = None, None, partner
         try:
-            sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
-        finally:
-            close(c)
-        return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": c.partner, "section": sec})
+            day = _date_in(through, "through", dt.date(2025, 1, 31), last) if through else last
+            c = ctx(W.country(partner), as_of=day)
+        except TariffscopeError as exc:
+            error = str(exc)
+        else:
+            try:
+                iso3 = c.partner
+                sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
+            finally:
+                close(c)
+        return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": iso3, "form": form,
+                                                                     "section": sec, "error": error},
+                                          status_code=200 if not error else 400)
 
     @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
-    def scenarios_page(request: Request):
-        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", **_scenario_page_model(None, None)})
+    def scenarios_page(request: Request, partner: str = "JPN"):
+        """The package form with the partner's own packages ticked (a member of a group gets the group's)."""
+        error, chosen, status = None, None, 200
+        try:
+            iso3, _ = S.partner_name(W.country(partner))
+            found = S.packages_for(iso3)
+            if found is None:  # a fact about the data, not a bad request
+                error, chosen = f"no built-in package for {partner}: tick another partner's packages or write your own below", set()
+            else:
+                chosen = set(found[1])
+        except TariffscopeError as exc:
+            error, status = str(exc), 400
+        model = _scenario_page_model(None, None, chosen)
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "partner": partner, **model},
+                                          status_code=status)
 
     @app.post("/scenarios", response_class=HTMLResponse, include_in_schema=False)
     async def scenarios_run(request: Request):
@@ -367,10 +422,11 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, **model},
                                           status_code=200 if not error else 400)
 
-    def _scenario_page_model(form, section) -> dict:
-        builtins = api.scenarios()
+    def _scenario_page_model(form, section, chosen: set[str] | None = None) -> dict:
+        builtins = [dict(b, partner_name=S.partner_display(b["partner"])) for b in api.scenarios()]
         names = [b["name"] for b in builtins]
-        chosen = set(form.getlist("builtin")) if form is not None else {"june-2025", "july-9-hike"}
+        if chosen is None:
+            chosen = set(form.getlist("builtin")) if form is not None else set(S.PACKAGES_BY_PARTNER["JPN"][:2])
         rows = []
         if form is not None:
             for i in range(8):
@@ -382,6 +438,17 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                 "draws": (form.get("draws") if form is not None else "0") or "0", "max_draws": W.MAX_DRAWS}
 
     return app
+
+
+def _date_in(text: str, what: str, lo: dt.date, hi: dt.date) -> dt.date:
+    """A date typed in a form, within [lo, hi]; InputError naming the field otherwise."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{what} must be a date like {hi.isoformat()}, got {text[:20]!r}") from None
+    if not lo <= day <= hi:
+        raise InputError(f"{what} must be between {lo} and {hi} (the dates the measure catalogue covers), got {day}")
+    return day
 
 
 # ---------------------------------------------------------------- scenario inputs

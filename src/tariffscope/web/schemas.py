@@ -23,6 +23,18 @@ Hts = Annotated[str, Field(min_length=4, max_length=14, pattern=r"^[0-9. ]+$")]
 ScenarioName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
 
 
+_COUNTRY_RE = re.compile(r"^[A-Za-z0-9 .,'()\-]{2,40}$")
+
+
+def country(text: str) -> str:
+    """A partner typed in a page's form, checked like the API's ``Country`` (InputError, not a 422 page)."""
+    from tariffscope.errors import InputError
+
+    if not _COUNTRY_RE.match(text.strip()):
+        raise InputError(f"partner must be a country code or name (2-40 letters), got {text[:40]!r}")
+    return text.strip()
+
+
 def _in_range(d: dt.date) -> dt.date:
     if not MIN_DATE <= d <= MAX_DATE:
         raise ValueError(f"date must be between {MIN_DATE} and {MAX_DATE}")

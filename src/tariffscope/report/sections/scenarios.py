@@ -60,9 +60,14 @@ def _country_name(iso3: str) -> str:
     return f"the {name}" if name.startswith(("European Union", "United ")) else name
 
 
+def partner_display(iso3: str) -> str:
+    """A package partner's name as a label ('South Korea', 'European Union (27)')."""
+    return _country_name(iso3).removeprefix("the ")
+
+
 def package_label(p: dict) -> str:
-    """'korea-deal (Korea)': a package's name with the partner its figures are about."""
-    return f"{p['name']} ({_country_name(p['partner']).removeprefix('the ')})" if p.get("partner") else str(p["name"])
+    """'korea-deal (South Korea)': a package's name with the partner its figures are about."""
+    return f"{p['name']} ({partner_display(p['partner'])})" if p.get("partner") else str(p["name"])
 
 
 def scenarios_section(ctx: Context) -> Section:

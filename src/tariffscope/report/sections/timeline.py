@@ -25,7 +25,7 @@ def authority_label(key: str) -> str:
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
     start = dt.date(2025, 1, 1)  # the measure catalogue's coverage starts here; 2024 was MFN only
-    end = min(max(ctx.as_of, dt.date(2025, 1, 31)), dt.date(2026, 6, 30))
+    end = min(max(ctx.as_of, dt.date(2025, 1, 31)), last_covered_day())
     res = api.etr_series(ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", con=ctx.con)
     s.data["etr_series"] = res.to_dict()
     s.sources.append({"source": res.weights_source, "title": "trade weights of the statutory rate", "vintage": res.weights_period})
@@ -110,7 +110,12 @@ def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[t
         if start.isoformat() <= day <= end.isoformat():
             out.append((day, m.title, ", ".join(m.headings)))
     out.sort()
-    return out[:14]
+    return out  # every dated event in the window: a cut list lost 2025's later deals and Section 232 actions
+
+
+def last_covered_day() -> dt.date:
+    """The last day the measure catalogue speaks for (its coverage ends the day after)."""
+    return api.measures().coverage[1] - dt.timedelta(days=1)
 
 
 def reaches(measure: Measure, iso3: str) -> bool:
