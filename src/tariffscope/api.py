@@ -151,6 +151,14 @@ def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: fl
     return _duty(_tariff_con(con), hts10, origin, date, customs_value, quantity, metal_share, options)
 
 
+def duty_options() -> list[dict]:
+    """The duty engine's share options (metal content, USMCA share, conditional scopes): name, default and
+    what the share means, so a front end shows each input with its default instead of applying it unseen."""
+    from tariffscope.tariffs.rules import OPTIONS, SHARE_OPTIONS
+
+    return [{"name": k, "default": float(OPTIONS[k][0]), "help": OPTIONS[k][1]} for k in SHARE_OPTIONS]
+
+
 def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None,
                con: db.Connection | None = None) -> pa.Table:
     """Rates for every HTS10 x origin at a date (pyarrow.Table: hts10, origin, mfn_rate, rate_<authority>..., total_rate)."""
@@ -196,7 +204,7 @@ def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str
     return _svr(_tariff_con(con), partner, start, end, options)
 
 
-__all__ += ["duty", "duty_panel", "etr", "etr_series", "measures", "check_measures", "statutory_vs_realized"]
+__all__ += ["duty", "duty_options", "duty_panel", "etr", "etr_series", "measures", "check_measures", "statutory_vs_realized"]
 
 # --- trade (balance, monitor, mirror) ----------------------------------------------------------
 

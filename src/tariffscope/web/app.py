@@ -327,7 +327,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         # async on purpose: one warm entry is ~2 ms of CPU under the GIL, so running it on the event loop
         # beats the threadpool hop (measured in benchmarks/bench_web.py: that hop doubled the latency).
         return with_con(api.duty, W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
-                        quantity=q.quantity, metal_share=q.metal_share)
+                        quantity=q.quantity, options=q.options() or None)
 
     @app.get("/api/etr", tags=["tariffs"])
     def etr(q: Annotated[W.EtrQuery, Query()]) -> Any:
@@ -461,17 +461,33 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
 
     @app.get("/duty", response_class=HTMLResponse, include_in_schema=False)
     def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = ""):
-        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity}
+        """One entry's duty, layer by layer, with every share option as an input showing its default (a
+        32.5% on an excavator must show that half its value was taken as metal content, and let it be changed)."""
+        shares = api.duty_options()
+        given = {o["name"]: str(request.query_params.get(o["name"], "")).strip() for o in shares}
+        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity,
+                "shares": [{**o, "value": given[o["name"]] or f"{o['default'] * 100:g}"} for o in shares]}
         result, table, error = None, None, None
         if hts:
             try:
-                q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None)
+                opts = {}
+                for o in shares:
+                    text = given[o["name"]]
+                    if text:
+                        try:
+                            opts[o["name"]] = float(text.rstrip("%")) / 100
+                        except ValueError:
+                            raise InputError(f"{o['name']} must be a percentage between 0 and 100, got {text[:20]!r}") from None
+                q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None, **opts)
                 con = pool.get()
                 try:
-                    res = api.duty(W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity, con=con)
+                    res = api.duty(W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity,
+                                   options=q.options() or None, con=con)
                 finally:
                     pool.put(con)
                 result, table = res.to_dict(), S.duty_table(res)
+                # (name, share used, whether it is the default): the defaults are judgments, so the page says which ones applied
+                result["shares_used"] = [(o["name"], res.options.get(o["name"]), res.options.get(o["name"]) == o["default"]) for o in shares]
             except ValidationError as exc:
                 error = _validation_message(exc.errors())
             except TariffscopeError as exc:

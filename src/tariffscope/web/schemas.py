@@ -67,8 +67,18 @@ class DutyQuery(Strict):
     value: float = Field(100_000.0, gt=0, le=1e12)
     quantity: float | None = Field(None, ge=0, le=1e12)
     metal_share: float | None = Field(None, ge=0, le=1)
+    # the engine's other share options (tariffs.rules.SHARE_OPTIONS); None = the documented default
+    usmca: float | None = Field(None, ge=0, le=1)
+    auto_parts_share: float | None = Field(None, ge=0, le=1)
+    semis_share: float | None = Field(None, ge=0, le=1)
+    s122_civil_aircraft_share: float | None = Field(None, ge=0, le=1)
 
     _date = field_validator("date")(lambda cls, v: _in_range(v))
+
+    def options(self) -> dict[str, float]:
+        """The share options given (metal_share included), for ``api.duty(options=...)``."""
+        names = ("metal_share", "usmca", "auto_parts_share", "semis_share", "s122_civil_aircraft_share")
+        return {k: float(getattr(self, k)) for k in names if getattr(self, k) is not None}
 
 
 class EtrQuery(Strict):
