@@ -126,3 +126,21 @@ def test_brief_timeline_lists_every_dated_measure_through_as_of(warehouse, partn
                       if S.reaches(m, partner) and "2025-01-01" <= (m.effective_from_legal or m.effective_from).isoformat() <= "2025-12-31")
     assert [(r[1], r[2]) for r in table.rows] == expected
     assert len(expected) > 14 and max(r[1] for r in table.rows) > "2025-06-01"
+
+
+@pytest.mark.parametrize("partner", ["KOR", "JPN"])
+def test_monitor_headline_never_says_na_against_na(warehouse, partner):
+    sec = S.run_builder("monitor", "Monitor", S.monitor_section, _ctx(partner, warehouse))
+    assert sec.status == "ok", sec.message
+    assert sec.headline and all("n/a" not in h for h in sec.headline), sec.headline
+    balance = next(r for r in sec.tables[0].rows if r[0] == "Balance")  # [name, this month, a year earlier, ...]
+    has_balance = balance[1] != "n/a" and balance[2] != "n/a"
+    assert ("a year before" in sec.headline[0]) == has_balance
+
+
+def test_the_two_statutory_rates_say_which_weights(warehouse):
+    sec = S.run_builder("timeline", "Timeline", S.timeline_section, _ctx("JPN", warehouse))
+    realized = next(x for x in sec.sentences if "paid" in x)
+    weighted = next(x for x in sec.sentences if "trade-weighted statutory rate" in x)
+    assert "that month's mix of goods" in realized and "trade-weighted" not in realized
+    assert weighted.startswith("At 2024 import weights,")
