@@ -114,3 +114,14 @@ def test_balance_typo_keeps_the_form(client):
     r = client.get("/balance", params={"partner": "Jpaan", "period": "2024"})
     assert r.status_code == 400
     assert 'role="alert"' in r.text and 'action="/balance"' in r.text and 'value="Jpaan"' in r.text
+
+
+@pytest.mark.slow
+def test_a_change_matching_nothing_warns(client):
+    form = {"builtin": ["june-2025"], "draws": "0", "custom_name": "typo", "custom_base": "june-2025",
+            "c0_origin": "JPN", "c0_products": "9999", "c0_mode": "add", "c0_rate": "10",
+            "c1_origin": "JPN", "c1_products": "8703", "c1_mode": "add", "c1_rate": "10"}
+    r = client.post("/scenarios", data=form)
+    assert r.status_code == 200, r.text[-400:]
+    warnings = re.findall(r'<p class="unavailable warning" role="status">(.*?)</p>', html.unescape(r.text))
+    assert warnings == ["change 1: no HTS line starts with 9999, so it changes nothing (typo shows june-2025's figures there)"]

@@ -34,9 +34,11 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    # min-width: a chart is never drawn below 4/5 of its size (10 px labels stay >= 8 px on a 390 px phone);
+    # its figure scrolls sideways instead (web/static/style.css)
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
-        f"style='max-width:{width}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
+        f"style='max-width:{width}px;min-width:{int(width * 0.82)}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
         f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
     )
 

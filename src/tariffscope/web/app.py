@@ -539,7 +539,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         form = await request.form()
         chosen = [str(x) for x in form.getlist("builtin")][: W.MAX_PACKAGES]
         draws = str(form.get("draws") or "0")
-        packages, error, section, status = [], None, None, 200
+        packages, error, section, status, warnings = [], None, None, 200, []
         try:
             custom = _package_from_form(form)
             if custom is not None:
@@ -547,14 +547,40 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
             req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
             # a run takes seconds: off the event loop, so pages and duties keep answering meanwhile
             section = await run_in_threadpool(run_comparison, _compare_items(req), req.draws, req.seed)
+            warnings = await run_in_threadpool(unmatched_changes, custom)
         except ValidationError as exc:
             error, status = _validation_message(exc.errors()), 422
         except TariffscopeError as exc:
             error, status = _short(str(exc)), (503 if isinstance(exc, ServerBusy) else 400)
         model = _scenario_page_model(form, section)
-        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, **model},
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "warnings": warnings, **model},
                                           status_code=status if error else 200,
                                           headers={"Retry-After": str(RETRY_AFTER_S)} if error and status == 503 else None)
+
+    def unmatched_changes(package: W.Package | None) -> list[str]:
+        """One warning per change whose HS prefixes name no HTS line: such a change alters nothing, and
+        the comparison would otherwise show the base regime's figures as if the change had been applied."""
+        out: list[str] = []
+        if package is None:
+            return out
+        con = pool.get()
+        try:
+            for i, change in enumerate(package.changes, start=1):
+                prefixes = change.to_spec()["products"]["prefixes"]
+                missing = []
+                for prefix in prefixes:
+                    if len(prefix) not in (2, 4, 6, 8, 10):
+                        continue  # odd lengths are valid prefixes but no HTS level to look up
+                    try:
+                        api.describe_hts(prefix, con=con)
+                    except TariffscopeError:
+                        missing.append(prefix)
+                if prefixes and len(missing) == len(prefixes):
+                    out.append(f"change {i}: no HTS line starts with {', '.join(missing)}, so it changes nothing "
+                               f"({package.name} shows {package.base}'s figures there)")
+        finally:
+            pool.put(con)
+        return out
 
     def run_comparison(items: list, draws: int, seed: int) -> S.Section:
         with slots.run():
