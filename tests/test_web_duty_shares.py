@@ -55,7 +55,7 @@ def test_base_column_and_metal_share(client, metal_pct):
                          rf"{re.escape(fmt.usd_exact(layer.amount))}", text), layer.measure_id
     share = ref.options["metal_share"]
     assert f"Shares used: metal share {fmt.pct(share, 0)}{' (default)' if metal_pct is None else ''};" in text
-    assert {l.base for l in ref.layers if l.rate_form == "on_metal_content"} == {share * 100000}
+    assert {layer.base for layer in ref.layers if layer.rate_form == "on_metal_content"} == {share * 100000}
 
 
 def test_api_duty_takes_the_shares(client):

@@ -154,9 +154,12 @@ def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: fl
 def duty_options() -> list[dict]:
     """The duty engine's share options (metal content, USMCA share, conditional scopes): name, default and
     what the share means, so a front end shows each input with its default instead of applying it unseen."""
+    from typing import cast
+
     from tariffscope.tariffs.rules import OPTIONS, SHARE_OPTIONS
 
-    return [{"name": k, "default": float(OPTIONS[k][0]), "help": OPTIONS[k][1]} for k in SHARE_OPTIONS]
+    # the share options' defaults are numbers (resolve_options checks them); OPTIONS types them as object
+    return [{"name": k, "default": float(cast(float, OPTIONS[k][0])), "help": OPTIONS[k][1]} for k in SHARE_OPTIONS]
 
 
 def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None,

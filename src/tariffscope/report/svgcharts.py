@@ -51,10 +51,10 @@ def hbar(labels: Sequence[str], values: Sequence[float | None], *, title: str, f
     A value of None (n/a) gets no bar and the words "n/a": a zero-length bar would read as "no change".
     """
     n = len(values)
-    known = [v is not None and math.isfinite(float(v)) for v in values]
+    known = [v is not None and math.isfinite(v) for v in values]
     row, top, left, right = 26, 34, min(240, 14 + 7 * max((len(str(s)) for s in labels), default=4)), 90
     height = top + row * n + 30
-    vals = [float(v) if k else 0.0 for v, k in zip(values, known, strict=True)]
+    vals = [float(v) if v is not None and k else 0.0 for v, k in zip(values, known, strict=True)]
     ext = [v for v, k in zip(vals, known, strict=True) if k] + [float(v) for v in (lo or []) if v is not None] + [float(v) for v in (hi or []) if v is not None]
     vmin, vmax = min(ext + [0.0]), max(ext + [0.0])
     ticks = _nice_ticks(vmin, vmax, 4) if vmax > vmin else [0.0]  # all zero: just the zero line

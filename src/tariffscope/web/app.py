@@ -180,10 +180,8 @@ class ModelSlots:
 def _return_memory() -> None:
     """Collect the run's garbage and ask glibc to give freed arenas back (RSS falls after a run)."""
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): the next run reuses the memory instead
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): the memory is reused by the next run instead
-        pass
 
 
 def _status(exc: TariffscopeError) -> int:
