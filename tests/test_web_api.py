@@ -25,7 +25,7 @@ def client(tmp_path_factory):
     home = os.environ.get("TARIFFSCOPE_HOME")
     wh = tmp_path_factory.mktemp("webapi") / "warehouse.duckdb"
     app = create_app(wh)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:  # the Host allow-list
         yield c
     if app.state.con is not None:
         app.state.con.close()

@@ -137,3 +137,68 @@ def test_balance_and_timeline_pages(server, page):
     page.screenshot(path=str(ARTIFACTS / "web-timeline.png"), full_page=True)
     page.goto(server + "/docs")
     assert "/api/duty" in page.inner_text("main")
+
+
+# ---------------------------------------------------------------- issue 14: every partner, every width
+SMALLEST_CHART_TEXT_JS = """() => {
+  let smallest = 1e9;
+  for (const svg of document.querySelectorAll('#comparison svg, main figure.chart svg')) {
+    const vb = svg.viewBox.baseVal;
+    if (!vb || !vb.width) continue;
+    const scale = svg.getBoundingClientRect().width / vb.width;
+    for (const t of svg.querySelectorAll('text')) {
+      const size = parseFloat(getComputedStyle(t).fontSize);
+      smallest = Math.min(smallest, size * scale);
+    }
+  }
+  return smallest;
+}"""
+
+UNNAMED_CONTROLS_JS = """() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main svg')]
+  .filter(el => el.tagName.toLowerCase() === 'svg'
+     ? !(el.getAttribute('role') === 'img' && el.getAttribute('aria-label'))
+     : !((el.labels && el.labels.length) || el.getAttribute('aria-label')))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_korea_comparison_fits_and_is_labelled(server, page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        page.goto(server + "/scenarios?partner=KOR")
+        checked = sorted(page.eval_on_selector_all("input[name=builtin]:checked", "els => els.map(e => e.value)"))
+        assert checked == ["korea-deal", "korea-june-2025"]
+        assert page.evaluate(UNNAMED_CONTROLS_JS) == []
+        page.fill("input[name=draws]", "0")
+        page.click("#scenario-form button[type=submit]")
+        page.wait_for_selector("#comparison table")
+        header = page.inner_text("#comparison table thead")
+        assert "korea-june-2025 (South Korea)" in header and "korea-deal (South Korea)" in header, header
+        assert "Japan" not in page.inner_text("#comparison")
+        # jobs are n/a for Korea: the chart says n/a and draws no bar
+        jobs = page.locator("#comparison figure svg[aria-label*='jobs']")
+        assert jobs.count() == 1 and jobs.locator("rect").count() == 0 and "n/a" in (jobs.text_content() or "")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate(SMALLEST_CHART_TEXT_JS) >= 8
+        assert page.evaluate(UNNAMED_CONTROLS_JS) == []
+        page.screenshot(path=str(ARTIFACTS / f"web-scenarios-korea-{width}.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_pages_fit_the_width_and_name_their_controls(server, page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        for path in ("/", "/balance?partner=KOR", "/timeline?partner=CHN", "/duty?hts=8429521010&origin=JPN&date=2025-10-01&value=100000",
+                     "/scenarios"):
+            page.goto(server + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+            assert page.evaluate(UNNAMED_CONTROLS_JS) == [], path
+            if page.locator("main figure.chart svg").count():
+                assert page.evaluate(SMALLEST_CHART_TEXT_JS) >= 8, path
+        # the China timeline runs past May 2025 (the list used to stop at 14 entries)
+        page.goto(server + "/timeline?partner=CHN")
+        assert "2025-11-10" in page.inner_text("main")
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})

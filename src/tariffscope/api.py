@@ -95,6 +95,13 @@ def resolve_country(text: str) -> Country:
     return _resolve(text)
 
 
+def group_members(code: str) -> tuple[str, ...]:
+    """ISO3 members of a group ('EU27', 'WLD'); a single country is its own only member."""
+    from tariffscope.codes.countries import group_members as _members
+
+    return _members(code)
+
+
 def normalize_hts(text: str) -> str:
     """Digits of an HS/HTS code ('8703.23.01.40' -> '8703230140'); 2, 4, 6, 8 or 10 digits, else InputError."""
     from tariffscope.codes.products import normalize_hts as _normalize
@@ -122,7 +129,7 @@ def sector_of(code: str) -> str:
     return _sector_of(code)
 
 
-__all__ += ["resolve_country", "normalize_hts", "describe_hts", "sector_of"]
+__all__ += ["resolve_country", "group_members", "normalize_hts", "describe_hts", "sector_of"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 
@@ -145,6 +152,19 @@ def duty(hts10: str, origin: str, date, customs_value: float = 1.0, quantity: fl
     from tariffscope.tariffs.engine import duty as _duty
 
     return _duty(_tariff_con(con), hts10, origin, date, customs_value, quantity, metal_share, options)
+
+
+def duty_options() -> list[dict]:
+    """The duty engine's share options (metal content, USMCA share, conditional scopes): name, default and
+    what the share means, so a front end shows each input with its default instead of applying it unseen."""
+    from typing import cast
+
+    from tariffscope.tariffs.rules import OPTIONS, SHARE_OPTIONS
+
+    # the share options' defaults are numbers (resolve_options checks them; OPTIONS types them as object), except
+    # where the default is data rather than one number (usmca: None = the dated claim shares by sector)
+    return [{"name": k, "default": None if OPTIONS[k][0] is None else float(cast(float, OPTIONS[k][0])),
+             "help": OPTIONS[k][1]} for k in SHARE_OPTIONS]
 
 
 def duty_panel(date, origins: list[str] | None = None, hts10: list[str] | None = None, options: dict | None = None,
@@ -192,7 +212,7 @@ def statutory_vs_realized(partner: str = "JPN", start: str = "2024-01", end: str
     return _svr(_tariff_con(con), partner, start, end, options)
 
 
-__all__ += ["duty", "duty_panel", "etr", "etr_series", "measures", "check_measures", "statutory_vs_realized"]
+__all__ += ["duty", "duty_options", "duty_panel", "etr", "etr_series", "measures", "check_measures", "statutory_vs_realized"]
 
 # --- trade (balance, monitor, mirror) ----------------------------------------------------------
 

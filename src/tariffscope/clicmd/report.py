@@ -63,6 +63,6 @@ def serve_cmd(
 
     from tariffscope.web.app import create_app
 
-    application = create_app(warehouse_path=warehouse)
+    application = create_app(warehouse_path=warehouse, allowed_hosts=(host,))  # answers to the name it binds, and loopback
     console.print(f"tariffscope web app on http://{host}:{port}/  (API list: http://{host}:{port}/docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning")

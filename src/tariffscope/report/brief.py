@@ -27,6 +27,8 @@ def _env() -> jinja2.Environment:
                              autoescape=lambda name: name is not None and ".html" in name,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["md_cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    # a note as one Markdown list item: its own leading "* " marker dropped, emphasis characters escaped
+    env.filters["md_note"] = lambda v: str(v).lstrip("* ").replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("\n", " ")
     return env
 
 

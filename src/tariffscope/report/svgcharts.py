@@ -34,22 +34,28 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    # min-width: a chart is never drawn below 4/5 of its size (10 px labels stay >= 8 px on a 390 px phone);
+    # its figure scrolls sideways instead (web/static/style.css)
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
-        f"style='max-width:{width}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
+        f"style='max-width:{width}px;min-width:{int(width * 0.82)}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
         f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
     )
 
 
-def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt, width: int = 680,
+def hbar(labels: Sequence[str], values: Sequence[float | None], *, title: str, fmt: Fmt, width: int = 680,
          lo: Sequence[float | None] | None = None, hi: Sequence[float | None] | None = None,
          colors: Sequence[str] | None = None) -> str:
-    """Horizontal bars, one per label, blue when positive and red when negative; optional whiskers."""
+    """Horizontal bars, one per label, blue when positive and red when negative; optional whiskers.
+
+    A value of None (n/a) gets no bar and the words "n/a": a zero-length bar would read as "no change".
+    """
     n = len(values)
+    known = [v is not None and math.isfinite(v) for v in values]
     row, top, left, right = 26, 34, min(240, 14 + 7 * max((len(str(s)) for s in labels), default=4)), 90
     height = top + row * n + 30
-    vals = [float(v) for v in values]
-    ext = vals + [float(v) for v in (lo or []) if v is not None] + [float(v) for v in (hi or []) if v is not None]
+    vals = [float(v) if v is not None and k else 0.0 for v, k in zip(values, known, strict=True)]
+    ext = [v for v, k in zip(vals, known, strict=True) if k] + [float(v) for v in (lo or []) if v is not None] + [float(v) for v in (hi or []) if v is not None]
     vmin, vmax = min(ext + [0.0]), max(ext + [0.0])
     ticks = _nice_ticks(vmin, vmax, 4) if vmax > vmin else [0.0]  # all zero: just the zero line
     vmin, vmax = min(vmin, ticks[0]), max(vmax, ticks[-1])
@@ -64,6 +70,10 @@ def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt
         body.append(f"<text x='{x(t):.1f}' y='{top + row * n + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(fmt(t))}</text>")
     for i, (lab, v) in enumerate(zip(labels, vals, strict=False)):
         y = top + i * row
+        if not known[i]:
+            body.append(f"<text x='{left - 8}' y='{y + row / 2 + 4:.1f}' text-anchor='end'>{escape(str(lab))}</text>")
+            body.append(f"<text x='{x(0.0) + 6:.1f}' y='{y + row / 2 + 4:.1f}' fill='#555' font-size='11' font-style='italic'>n/a</text>")
+            continue
         color = colors[i] if colors else (POS if v >= 0 else NEG)
         x0, x1 = sorted((x(0.0), x(v)))
         body.append(f"<text x='{left - 8}' y='{y + row / 2 + 4:.1f}' text-anchor='end'>{escape(str(lab))}</text>")

@@ -7,19 +7,27 @@ JSON ``{"error": message}`` with a 4xx status (500 says "internal error" and not
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
+import functools
+import gc
 import logging
+import os
 import queue
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tariffscope import api, config
@@ -30,11 +38,16 @@ from tariffscope.web import schemas as W
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
 HERE = Path(__file__).resolve().parent
-PARTNERS = ["JPN", "CHN", "MEX", "CAN", "EU27", "DEU", "KOR", "GBR", "CHE", "VNM", "TWN", "IND", "WLD"]
+# Partners offered in the forms' pick lists: single countries (the groups EU27/WLD have no bilateral exports loaded).
+PARTNERS = ["JPN", "CHN", "MEX", "CAN", "DEU", "FRA", "ITA", "KOR", "GBR", "CHE", "VNM", "TWN", "IND"]
 
 
 class BodyLimit:
-    """ASGI middleware: refuse request bodies above ``limit`` bytes (413) before anything parses them."""
+    """ASGI middleware: refuse request bodies above ``limit`` bytes (413) before anything parses them.
+
+    A body without Content-Length (chunked) is read here, up to the limit, and replayed to the app: left to
+    the route, the refusal surfaced as the framework's 400 "error parsing the body" instead of a 413.
+    """
 
     def __init__(self, app, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -46,38 +59,134 @@ class BodyLimit:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _too_large(send, self.limit)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        if length is not None or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLarge()
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
+                return await _too_large(send, self.limit)
+            chunks.append(body)
+            if not message.get("more_body"):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(send, self.limit)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class RequestGuard:
+    """ASGI middleware: the Host header must name this server (a DNS-rebinding page cannot reach it under
+    another name), and a state-changing request sent by a browser from another origin is refused (a page
+    elsewhere cannot post the scenario form); API clients that send no Origin/Referer pass."""
+
+    def __init__(self, app, hosts: Sequence[str]) -> None:
+        self.app, self.hosts = app, {h.lower().strip("[]") for h in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        host = headers.get("host", "")
+        if _hostname(host) not in self.hosts:
+            return await _refuse(send, 400, "host not allowed: this server answers to " + ", ".join(sorted(self.hosts)))
+        if scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get("origin") or headers.get("referer")
+            if origin and (origin == "null" or _netloc(origin) != host.lower()):
+                return await _refuse(send, 403, "cross-origin request refused: post from this server's own pages")
+        return await self.app(scope, receive, send)
+
+
+def _hostname(host: str) -> str:
+    """'localhost:8000' -> 'localhost', '[::1]:8000' -> '::1'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _netloc(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc.lower()
+
+
+async def _refuse(send, status: int, message: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = JSONResponse({"error": message}, status_code=status).body
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send, limit: int) -> None:
-    body = JSONResponse({"error": f"request body too large (limit {limit // 1024} KB)"}, status_code=413).body
-    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await _refuse(send, 413, f"request body too large (limit {limit // 1024} KB)")
 
 
 class PayloadTooLarge(InputError):
     """A scenario file above the size cap (HTTP 413)."""
 
 
+class ServerBusy(TariffscopeError):
+    """Every model-run slot stayed taken for the whole wait (HTTP 503 with Retry-After)."""
+
+
+RETRY_AFTER_S = 10
+MAX_ERROR_CHARS = 600  # an error names what is wrong; it never echoes a (possibly expanded) input at length
+
+
+def model_runs_default() -> int:
+    """Concurrent model runs: TARIFFSCOPE_WEB_MODEL_RUNS, else one per two cores (a run keeps a core busy
+    for seconds and holds ~1 GB at peak; two at once on a 2-core machine only slow both and double memory)."""
+    env = os.environ.get("TARIFFSCOPE_WEB_MODEL_RUNS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise InputError(f"TARIFFSCOPE_WEB_MODEL_RUNS must be a whole number >= 1, got {env!r}")
+        return int(env)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class ModelSlots:
+    """A bounded number of model runs at a time; a request waits up to ``wait_s`` for a slot, then gets
+    503 + Retry-After. Memory the run freed is handed back to the system after each run."""
+
+    def __init__(self, slots: int, wait_s: float = 10.0) -> None:
+        self.slots, self.wait_s = slots, wait_s
+        self._sem = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def run(self):
+        if not self._sem.acquire(timeout=self.wait_s):
+            raise ServerBusy(f"the server is running {self.slots} model run(s) already; try again in {RETRY_AFTER_S} s")
+        try:
+            yield
+        finally:
+            self._sem.release()
+            _return_memory()
+
+
+def _return_memory() -> None:
+    """Collect the run's garbage and ask glibc to give freed arenas back (RSS falls after a run)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): the next run reuses the memory instead
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _status(exc: TariffscopeError) -> int:
+    if isinstance(exc, ServerBusy):
+        return 503
     if isinstance(exc, PayloadTooLarge):
         return 413
     if isinstance(exc, DataNotFoundError):
@@ -93,11 +202,16 @@ def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body"))
         msg = e.get("msg", "invalid")
         parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+    return _short("; ".join(parts))
 
 
-def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
-    """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only."""
+def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Sequence[str] = (),
+               model_runs: int | None = None, model_wait_s: float = 10.0) -> FastAPI:
+    """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only.
+
+    ``allowed_hosts``: host names the server answers to besides the loopback names (e.g. the ``--host``
+    it binds); ``model_runs``: concurrent scenario/GE runs (default ``model_runs_default()``), each request
+    waiting at most ``model_wait_s`` for a slot."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
     writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
@@ -116,7 +230,10 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = "
                                         "current_database()").fetchall()[0][0])
     app.state.warehouse_path = str(path)
+    slots = ModelSlots(model_runs or model_runs_default(), model_wait_s)
+    app.state.model_slots = slots
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
+    app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(fmt=fmt, partners=PARTNERS)
@@ -148,9 +265,12 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         return not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json",)
 
     def error_response(request: Request, status: int, message: str):
+        message = _short(message)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
         if wants_html(request):
-            return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
-        return JSONResponse({"error": message}, status_code=status)
+            return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status,
+                                              headers=headers)
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     @app.exception_handler(TariffscopeError)
     async def _ts_error(request: Request, exc: TariffscopeError):
@@ -205,7 +325,7 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         # async on purpose: one warm entry is ~2 ms of CPU under the GIL, so running it on the event loop
         # beats the threadpool hop (measured in benchmarks/bench_web.py: that hop doubled the latency).
         return with_con(api.duty, W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
-                        quantity=q.quantity, metal_share=q.metal_share)
+                        quantity=q.quantity, options=q.options() or None)
 
     @app.get("/api/etr", tags=["tariffs"])
     def etr(q: Annotated[W.EtrQuery, Query()]) -> Any:
@@ -251,13 +371,15 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         given = [x for x in (req.scenario, req.yaml, req.package) if x]
         if len(given) != 1:
             raise InputError("give exactly one of scenario, yaml or package")
-        return with_con(api.simulate, _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed, progress=False)
+        with slots.run():
+            return with_con(api.simulate, _scenario_arg(req.scenario, req.yaml, req.package), draws=req.draws, seed=req.seed, progress=False)
 
     @app.post("/api/compare", tags=["scenarios"])
     def compare(req: W.CompareRequest) -> Any:
         """Compare packages side by side: built-in names, edited packages and/or YAML texts (2-6 in all)."""
         items = _compare_items(req)
-        return with_con(api.compare, items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
+        with slots.run():
+            return with_con(api.compare, items, draws=req.draws, seed=req.seed, against=req.against, progress=False)
 
     @app.get("/api/ge", tags=["ge"])
     def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = "us-tariffs-2025-japan") -> Any:
@@ -266,7 +388,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         if experiment not in specs:
             raise DataNotFoundError(f"no GE experiment {experiment!r}; available: "
                                     f"{', '.join(specs) or 'none in this build'}")
-        return S.as_dict(api.ge_simulate(str(specs[experiment])))
+        with slots.run():
+            return S.as_dict(api.ge_simulate(str(specs[experiment])))
 
     def _compare_items(req: W.CompareRequest) -> list:
         items: list = list(req.scenarios) + [_package_dict(p) for p in req.packages] + [_scenario_from(_safe_yaml(t)) for t in req.yaml]
@@ -299,27 +422,70 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                                                                      "headline": [h for s in sections for h in s.headline]})
 
     @app.get("/balance", response_class=HTMLResponse, include_in_schema=False)
-    def balance_page(request: Request, q: Annotated[W.BalanceQuery, Query()]):
-        c = ctx(q.partner, period=q.period)
+    def balance_page(request: Request, partner: str = "JPN", period: str = ""):
+        """The balance by sector; the period picker lists only the years with data, and a bad partner or
+        period keeps the form with the error beside it."""
+        years = balance_years()
+        form = {"partner": partner, "period": period or (years[-1] if years else "2024")}
+        sec, error, status = None, None, 200
         try:
-            sec = S.run_builder("balance", "Balance", S.balance_section, c)
-        finally:
-            close(c)
-        return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": q, "section": sec})
+            q = W.BalanceQuery(partner=W.country(partner), period=form["period"])
+            if years and q.period not in years:
+                raise InputError(f"no balance for {q.period}: the data cover {', '.join(years)}")
+            c = ctx(q.partner, period=q.period)
+        except ValidationError as exc:
+            error, status = _validation_message(exc.errors()), 422
+        except TariffscopeError as exc:
+            error, status = str(exc), 400
+        else:
+            try:
+                sec = S.run_builder("balance", "Balance", S.balance_section, c)
+            finally:
+                close(c)
+        return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": form, "years": years, "section": sec,
+                                                                    "error": error}, status_code=status)
+
+    @functools.cache
+    def balance_years() -> list[str]:
+        """Years whose bilateral balance the loaded data can give (probed once: the data do not change while serving)."""
+        out = []
+        for year in range(2015, dt.date.today().year + 1):
+            try:
+                with_con(api.balance, reporter="USA", partner="JPN", period=str(year), by="sector")
+            except TariffscopeError:
+                continue
+            out.append(str(year))
+        return out
 
     @app.get("/duty", response_class=HTMLResponse, include_in_schema=False)
     def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = ""):
-        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity}
+        """One entry's duty, layer by layer, with every share option as an input showing its default (a
+        32.5% on an excavator must show that half its value was taken as metal content, and let it be changed)."""
+        shares = api.duty_options()
+        given = {o["name"]: str(request.query_params.get(o["name"], "")).strip() for o in shares}
+        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity,
+                "shares": [{**o, "value": given[o["name"]] or ("" if o["default"] is None else f"{o['default'] * 100:g}")} for o in shares]}
         result, table, error = None, None, None
         if hts:
             try:
-                q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None)
+                opts = {}
+                for o in shares:
+                    text = given[o["name"]]
+                    if text:
+                        try:
+                            opts[o["name"]] = float(text.rstrip("%")) / 100
+                        except ValueError:
+                            raise InputError(f"{o['name']} must be a percentage between 0 and 100, got {text[:20]!r}") from None
+                q = W.DutyQuery(hts=hts, origin=origin, date=date, value=value or 100000, quantity=quantity or None, **opts)
                 con = pool.get()
                 try:
-                    res = api.duty(W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity, con=con)
+                    res = api.duty(W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value, quantity=q.quantity,
+                                   options=q.options() or None, con=con)
                 finally:
                     pool.put(con)
                 result, table = res.to_dict(), S.duty_table(res)
+                # (name, share used, whether it is the default): the defaults are judgments, so the page says which ones applied
+                result["shares_used"] = [(o["name"], res.options.get(o["name"]), res.options.get(o["name"]) == o["default"]) for o in shares]
             except ValidationError as exc:
                 error = _validation_message(exc.errors())
             except TariffscopeError as exc:
@@ -328,48 +494,108 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
                                           status_code=200 if not error else 400)
 
     @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
-    def timeline_page(request: Request, partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN"):
-        c = ctx(partner)
+    def timeline_page(request: Request, partner: str = "JPN", through: str = ""):
+        """Every dated measure reaching the partner through ``through`` (default: the last day the
+        catalogue covers); a bad partner or date keeps the form and says what is wrong."""
+        last = S.last_covered_day()
+        form = {"partner": partner, "through": through or last.isoformat(), "min": "2025-01-31", "max": last.isoformat()}
+        sec, error, iso3 = None, None, partner
         try:
-            sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
-        finally:
-            close(c)
-        return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": c.partner, "section": sec})
+            day = _date_in(through, "through", dt.date(2025, 1, 31), last) if through else last
+            c = ctx(W.country(partner), as_of=day)
+        except TariffscopeError as exc:
+            error = str(exc)
+        else:
+            try:
+                iso3 = c.partner
+                sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
+            finally:
+                close(c)
+        return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": iso3, "form": form,
+                                                                     "section": sec, "error": error},
+                                          status_code=200 if not error else 400)
 
     @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
-    def scenarios_page(request: Request):
-        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", **_scenario_page_model(None, None)})
+    def scenarios_page(request: Request, partner: str = "JPN"):
+        """The package form with the partner's own packages ticked (a member of a group gets the group's)."""
+        error, chosen, status = None, None, 200
+        try:
+            iso3, _ = S.partner_name(W.country(partner))
+            found = S.packages_for(iso3)
+            if found is None:  # a fact about the data, not a bad request
+                error, chosen = f"no built-in package for {partner}: tick another partner's packages or write your own below", set()
+            else:
+                chosen = set(found[1])
+        except TariffscopeError as exc:
+            error, status = str(exc), 400
+        model = _scenario_page_model(None, None, chosen)
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "partner": partner, **model},
+                                          status_code=status)
 
     @app.post("/scenarios", response_class=HTMLResponse, include_in_schema=False)
     async def scenarios_run(request: Request):
         form = await request.form()
         chosen = [str(x) for x in form.getlist("builtin")][: W.MAX_PACKAGES]
         draws = str(form.get("draws") or "0")
-        packages, error, section = [], None, None
+        packages, error, section, status, warnings = [], None, None, 200, []
         try:
             custom = _package_from_form(form)
             if custom is not None:
                 packages.append(custom)
             req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
+            # a run takes seconds: off the event loop, so pages and duties keep answering meanwhile
+            section = await run_in_threadpool(run_comparison, _compare_items(req), req.draws, req.seed)
+            warnings = await run_in_threadpool(unmatched_changes, custom)
+        except ValidationError as exc:
+            error, status = _validation_message(exc.errors()), 422
+        except TariffscopeError as exc:
+            error, status = _short(str(exc)), (503 if isinstance(exc, ServerBusy) else 400)
+        model = _scenario_page_model(form, section)
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "warnings": warnings, **model},
+                                          status_code=status if error else 200,
+                                          headers={"Retry-After": str(RETRY_AFTER_S)} if error and status == 503 else None)
+
+    def unmatched_changes(package: W.Package | None) -> list[str]:
+        """One warning per change whose HS prefixes name no HTS line: such a change alters nothing, and
+        the comparison would otherwise show the base regime's figures as if the change had been applied."""
+        out: list[str] = []
+        if package is None:
+            return out
+        con = pool.get()
+        try:
+            for i, change in enumerate(package.changes, start=1):
+                prefixes = change.to_spec()["products"]["prefixes"]
+                missing = []
+                for prefix in prefixes:
+                    if len(prefix) not in (2, 4, 6, 8, 10):
+                        continue  # odd lengths are valid prefixes but no HTS level to look up
+                    try:
+                        api.describe_hts(prefix, con=con)
+                    except TariffscopeError:
+                        missing.append(prefix)
+                if prefixes and len(missing) == len(prefixes):
+                    out.append(f"change {i}: no HTS line starts with {', '.join(missing)}, so it changes nothing "
+                               f"({package.name} shows {package.base}'s figures there)")
+        finally:
+            pool.put(con)
+        return out
+
+    def run_comparison(items: list, draws: int, seed: int) -> S.Section:
+        with slots.run():
             con = pool.get()
             try:
-                res = api.compare(_compare_items(req), draws=req.draws, seed=req.seed, progress=False, con=con)
+                res = api.compare(items, draws=draws, seed=seed, progress=False, con=con)
             finally:
                 pool.put(con)
-            section = S.Section("scenarios", "Comparison", data=res.to_dict())
-            S.render_comparison(section, res)
-        except ValidationError as exc:
-            error = _validation_message(exc.errors())
-        except TariffscopeError as exc:
-            error = str(exc)
-        model = _scenario_page_model(form, section)
-        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, **model},
-                                          status_code=200 if not error else 400)
+        section = S.Section("scenarios", "Comparison", data=res.to_dict())
+        S.render_comparison(section, res)
+        return section
 
-    def _scenario_page_model(form, section) -> dict:
-        builtins = api.scenarios()
+    def _scenario_page_model(form, section, chosen: set[str] | None = None) -> dict:
+        builtins = [dict(b, partner_name=S.partner_display(b["partner"])) for b in api.scenarios()]
         names = [b["name"] for b in builtins]
-        chosen = set(form.getlist("builtin")) if form is not None else {"june-2025", "july-9-hike"}
+        if chosen is None:
+            chosen = set(form.getlist("builtin")) if form is not None else set(S.PACKAGES_BY_PARTNER["JPN"][:2])
         rows = []
         if form is not None:
             for i in range(8):
@@ -383,6 +609,17 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
     return app
 
 
+def _date_in(text: str, what: str, lo: dt.date, hi: dt.date) -> dt.date:
+    """A date typed in a form, within [lo, hi]; InputError naming the field otherwise."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{what} must be a date like {hi.isoformat()}, got {text[:20]!r}") from None
+    if not lo <= day <= hi:
+        raise InputError(f"{what} must be between {lo} and {hi} (the dates the measure catalogue covers), got {day}")
+    return day
+
+
 # ---------------------------------------------------------------- scenario inputs
 async def _read_text(request: Request) -> str:
     raw = await request.body()
@@ -394,11 +631,26 @@ async def _read_text(request: Request) -> str:
         raise InputError("scenario file is not UTF-8 text") from None
 
 
+def _short(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """An error message cut to ``limit`` characters (it names the problem; the input is the user's own)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def _safe_yaml(text: str) -> dict:
     if len(text.encode("utf-8")) > W.MAX_SCENARIO_BYTES:
         raise PayloadTooLarge(f"scenario file too large (limit {W.MAX_SCENARIO_BYTES // 1024} KB)")
     from tariffscope.ingest.safeyaml import load_yaml
 
+    # Aliases let a few hundred bytes expand to megabytes of validation errors; a scenario file never needs
+    # them, so the web app refuses them before anything is built (the CLI's loader caps their expansion).
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                raise InputError(f"scenario YAML may not use aliases (*name), found one at line {mark.line + 1}, "
+                                 f"column {mark.column + 1}: write the value out")
+    except yaml.YAMLError:
+        pass  # the loader below reports the syntax error with its line
     spec = load_yaml(text, source="scenario")  # the one safe, bounded loader: 'scenario, line N: not valid YAML: ...'
     if not isinstance(spec, dict):
         raise InputError("a scenario file must be a YAML mapping (name, base, changes ...)")

@@ -23,6 +23,18 @@ Hts = Annotated[str, Field(min_length=4, max_length=14, pattern=r"^[0-9. ]+$")]
 ScenarioName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
 
 
+_COUNTRY_RE = re.compile(r"^[A-Za-z0-9 .,'()\-]{2,40}$")
+
+
+def country(text: str) -> str:
+    """A partner typed in a page's form, checked like the API's ``Country`` (InputError, not a 422 page)."""
+    from tariffscope.errors import InputError
+
+    if not _COUNTRY_RE.match(text.strip()):
+        raise InputError(f"partner must be a country code or name (2-40 letters), got {text[:40]!r}")
+    return text.strip()
+
+
 def _in_range(d: dt.date) -> dt.date:
     if not MIN_DATE <= d <= MAX_DATE:
         raise ValueError(f"date must be between {MIN_DATE} and {MAX_DATE}")
@@ -55,8 +67,18 @@ class DutyQuery(Strict):
     value: float = Field(100_000.0, gt=0, le=1e12)
     quantity: float | None = Field(None, ge=0, le=1e12)
     metal_share: float | None = Field(None, ge=0, le=1)
+    # the engine's other share options (tariffs.rules.SHARE_OPTIONS); None = the documented default
+    usmca: float | None = Field(None, ge=0, le=1)
+    auto_parts_share: float | None = Field(None, ge=0, le=1)
+    semis_share: float | None = Field(None, ge=0, le=1)
+    s122_civil_aircraft_share: float | None = Field(None, ge=0, le=1)
 
     _date = field_validator("date")(lambda cls, v: _in_range(v))
+
+    def options(self) -> dict[str, float]:
+        """The share options given (metal_share included), for ``api.duty(options=...)``."""
+        names = ("metal_share", "usmca", "auto_parts_share", "semis_share", "s122_civil_aircraft_share")
+        return {k: float(getattr(self, k)) for k in names if getattr(self, k) is not None}
 
 
 class EtrQuery(Strict):

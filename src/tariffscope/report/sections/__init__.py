@@ -26,8 +26,21 @@ from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_
 from tariffscope.report.sections.ge import GE_BASE_DATE, GE_SPECS, ge_section
 from tariffscope.report.sections.methods import methods_section
 from tariffscope.report.sections.monitor import monitor_section
-from tariffscope.report.sections.scenarios import render_comparison, scenarios_section
-from tariffscope.report.sections.timeline import AUTHORITY_LABELS, authority_label, reaches, timeline_section
+from tariffscope.report.sections.scenarios import (
+    PACKAGES_BY_PARTNER,
+    package_label,
+    packages_for,
+    partner_display,
+    render_comparison,
+    scenarios_section,
+)
+from tariffscope.report.sections.timeline import (
+    AUTHORITY_LABELS,
+    authority_label,
+    last_covered_day,
+    reaches,
+    timeline_section,
+)
 
 BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("balance", "Bilateral balance by sector", balance_section),
@@ -38,8 +51,8 @@ BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("ge", "General equilibrium", ge_section),
 ]
 
-__all__ = ["AUTHORITY_LABELS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
+__all__ = ["AUTHORITY_LABELS", "BUILDERS", "PACKAGES_BY_PARTNER", "package_label", "packages_for", "partner_display", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
            "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section",
-           "duty_section", "duty_table", "ge_section", "methods_section", "monitor_section", "norm_sources",
+           "duty_section", "duty_table", "ge_section", "last_covered_day", "methods_section", "monitor_section", "norm_sources",
            "partner_name", "reaches", "render_comparison", "run_builder", "scenarios_section", "sector_label",
            "timeline_section"]

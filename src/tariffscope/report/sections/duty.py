@@ -58,11 +58,15 @@ def duty_section(ctx: Context) -> Section:
 
 
 def duty_table(d: DutyResult, caption: str = "") -> Table:
-    """The layers of one duty result: measure, Chapter 99 heading, authority, rate, amount; total last."""
-    rows = [[layer.measure_id, _heading(layer.heading), layer.authority, fmt.pct(layer.rate, 2), fmt.usd_exact(layer.amount)]
+    """The layers of one duty result: measure, Chapter 99 heading, authority, the value the rate is charged on
+    (the customs value, its metal content or a conditional scope's share), rate, amount; total last."""
+    rows = [[layer.measure_id + (f" ({layer.share_option} {fmt.pct(layer.share, 0)} of value)" if layer.share_option else ""),
+             _heading(layer.heading), layer.authority, fmt.usd_exact(layer.base),
+             fmt.pct(layer.rate, 2), fmt.usd_exact(layer.amount)]
             for layer in d.layers]
-    rows.append(["Total", "", "", fmt.pct(d.effective_rate, 2), fmt.usd_exact(d.total_duty)])
-    return Table(["Layer", "Heading", "Authority", "Rate", "Duty"], rows, caption=caption, align=list("lllrr"), total_row=True)
+    rows.append(["Total", "", "", fmt.usd_exact(d.customs_value), fmt.pct(d.effective_rate, 2), fmt.usd_exact(d.total_duty)])
+    return Table(["Layer", "Heading", "Authority", "Base (value charged)", "Rate", "Duty"], rows, caption=caption,
+                 align=list("lllrrr"), total_row=True)
 
 
 def _heading(code: str) -> str:

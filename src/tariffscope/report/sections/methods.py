@@ -13,6 +13,8 @@ def methods_section(ctx: Context, sections: Sequence[Section]) -> Section:
     seen: dict[str, dict] = {}
     for sec in sections:
         for src in sec.sources:
+            if not src.get("source"):  # a record naming no source would be an empty row
+                continue
             key = str(src.get("source"))
             seen.setdefault(key, {}).update({k: v for k, v in src.items() if v})
     try:

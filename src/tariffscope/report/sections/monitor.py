@@ -50,9 +50,15 @@ def monitor_section(ctx: Context) -> Section:
         rows.append([name, fmt.money(now), fmt.money(ago), fmt.money(chg), fmt.pct(yoy, signed=True) if yoy is not None else ""])
     s.tables.append(Table(["", label, "A year earlier", "Change", "Change %"], rows, caption=f"US goods trade with {ctx.partner_name}, {label}", align=list("lrrrr")))
     if fmt.is_number(latest.imports):
-        line = (f"In {label} US imports from {ctx.partner_name} were {fmt.money(latest.imports)}, "
-                f"{fmt.pct(latest.imports_yoy, signed=True)} on a year earlier; the US balance was {fmt.money(latest.balance)} "
-                f"against {fmt.money(latest.balance_year_ago)} a year before.")
+        line = f"In {label} US imports from {ctx.partner_name} were {fmt.money(latest.imports)}"
+        if fmt.is_number(latest.imports_yoy):
+            line += f", {fmt.pct(latest.imports_yoy, signed=True)} on a year earlier"
+        # the balance only when both months have exports: "n/a against n/a" tells a reader nothing
+        if fmt.is_number(latest.balance) and fmt.is_number(latest.balance_year_ago):
+            line += f"; the US balance was {fmt.money(latest.balance)} against {fmt.money(latest.balance_year_ago)} a year before"
+        elif fmt.is_number(latest.balance):
+            line += f"; the US balance was {fmt.money(latest.balance)}"
+        line += "."
         s.sentences.append(line)
         s.headline.append(line)
     detail = sorted((r for r in res.detail if r.flow == "imports"), key=lambda r: -r.value)

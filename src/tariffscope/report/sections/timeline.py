@@ -25,7 +25,7 @@ def authority_label(key: str) -> str:
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
     start = dt.date(2025, 1, 1)  # the measure catalogue's coverage starts here; 2024 was MFN only
-    end = min(max(ctx.as_of, dt.date(2025, 1, 31)), dt.date(2026, 6, 30))
+    end = min(max(ctx.as_of, dt.date(2025, 1, 31)), last_covered_day())
     res = api.etr_series(ctx.partner, start=start.isoformat(), end=end.isoformat(), by="authority", con=ctx.con)
     s.data["etr_series"] = res.to_dict()
     s.sources.append({"source": res.weights_source, "title": "trade weights of the statutory rate", "vintage": res.weights_period})
@@ -74,7 +74,8 @@ def timeline_section(ctx: Context) -> Section:
         if real_pts:
             r = real_pts[-1]
             line = (f"In {x_label_month(period_x(r['month']))} goods from {ctx.partner_name} paid {fmt.pct(r['realized'], 1)} in duties on average "
-                    f"(Census calculated duty over imports for consumption), against a trade-weighted statutory rate of {fmt.pct(r['statutory'], 1)}; "
+                    f"(Census calculated duty over imports for consumption), against {fmt.pct(r['statutory'], 1)} that the statutory rates "
+                    f"would give on that month's mix of goods; "
                     f"in {x_label_month(period_x(real_pts[0]['month']))} the realized rate was {fmt.pct(real_pts[0]['realized'], 1)}.")
             s.sentences.append(line)
             s.headline.append(line)
@@ -82,7 +83,8 @@ def timeline_section(ctx: Context) -> Section:
         by_date = {r["date"]: r["etr"] for r in rows}
         picks = [d for d in ("2025-01-01", "2025-04-10", "2025-06-15", "2025-10-01", end.isoformat()) if d in by_date]
         if picks:
-            s.sentences.append("The trade-weighted statutory rate on goods from " + ctx.partner_name + " was " +
+            # 2024 import weights, unlike the realized comparison's monthly mix: say so, or two rates for one month disagree unexplained
+            s.sentences.append("At 2024 import weights, the trade-weighted statutory rate on goods from " + ctx.partner_name + " was " +
                                ", ".join(f"{fmt.pct(by_date[d], 1)} on {d}" for d in dict.fromkeys(picks)) + ".")
     return s
 
@@ -110,7 +112,12 @@ def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[t
         if start.isoformat() <= day <= end.isoformat():
             out.append((day, m.title, ", ".join(m.headings)))
     out.sort()
-    return out[:14]
+    return out  # every dated event in the window: a cut list lost 2025's later deals and Section 232 actions
+
+
+def last_covered_day() -> dt.date:
+    """The last day the measure catalogue speaks for (its coverage ends the day after)."""
+    return api.measures().coverage[1] - dt.timedelta(days=1)
 
 
 def reaches(measure: Measure, iso3: str) -> bool:
