@@ -17,6 +17,7 @@ from tariffscope import api
 from tariffscope.clicmd._app import app, scenarios_app
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
+from tariffscope.scenarios.results import basis_line
 
 console = Console(width=170)
 FORMATS = ("table", "json", "csv")
@@ -101,6 +102,9 @@ def simulate_cmd(
     panel: Optional[str] = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
     importer: Optional[str] = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
     year: Optional[int] = typer.Option(None, "--year", help="year of the panel's flows"),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: Optional[str] = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+                                            "(default 2025-01-01) or mfn"),
 ) -> None:
     """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
 
@@ -108,7 +112,7 @@ def simulate_cmd(
     """
     _check_format(fmt)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
-                       panel=panel, importer=importer, year=year)
+                       panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
     if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
         return
@@ -117,6 +121,12 @@ def simulate_cmd(
     for m in d["headline"]:
         t.add_row(escape(_label(m)), _cell(m))
     console.print(t)
+    console.print(basis_line(d["basis"]), highlight=False, soft_wrap=True)
+    car = d["exposure"].get("cars_hs8703") or {}
+    if car.get("value_change") is not None:
+        console.print(f"Partner's passenger cars (HS 8703): value {car['value_change_pct']:+.1%}, volume "
+                      f"{car['volume_change_pct']:+.1%}, US importer price {car['importer_price']:+.1%}, exporter price "
+                      f"{car['exporter_price']:+.1%}", highlight=False, soft_wrap=True)
     if d.get("flows"):
         fl = d["flows"]
         console.print(f"Base flows: {fl['importer']}'s imports {fl['year']}, {fl['lines']:,} HS6 x origin lines from panel "
@@ -147,10 +157,14 @@ def compare_cmd(
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
     chart: Optional[str] = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: Optional[str] = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+                                            "(default 2025-01-01) or mfn"),
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
-    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table")
+    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table",
+                      horizon=horizon, reference=reference)
     d = res.to_dict()
     if chart:
         from tariffscope.report.charts_scenarios import comparison_figure
@@ -164,6 +178,7 @@ def compare_cmd(
     for j, meta in enumerate(d["metrics"]):
         t.add_row(escape(_label(meta)), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
+    console.print(basis_line(d["basis"]), highlight=False, soft_wrap=True)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)
     if chart:
