@@ -17,7 +17,6 @@ from tariffscope import api
 from tariffscope.clicmd._app import app, scenarios_app
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
-from tariffscope.scenarios.results import basis_line
 
 console = Console(width=170)
 FORMATS = ("table", "json", "csv")
@@ -121,7 +120,7 @@ def simulate_cmd(
     for m in d["headline"]:
         t.add_row(escape(_label(m)), _cell(m))
     console.print(t)
-    console.print(basis_line(d["basis"]), highlight=False, soft_wrap=True)
+    console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
     car = d["exposure"].get("cars_hs8703") or {}
     if car.get("value_change") is not None:
         console.print(f"Partner's passenger cars (HS 8703): value {car['value_change_pct']:+.1%}, volume "
@@ -178,7 +177,7 @@ def compare_cmd(
     for j, meta in enumerate(d["metrics"]):
         t.add_row(escape(_label(meta)), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
-    console.print(basis_line(d["basis"]), highlight=False, soft_wrap=True)
+    console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)
     if chart:

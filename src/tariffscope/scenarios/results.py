@@ -33,17 +33,19 @@ def run_basis(problem: Problem, trade_year: int) -> dict[str, Any]:
     """What every PE output names: horizon, reference regime, base year, data basis and pass-through."""
     from tariffscope.scenarios.resolve import reference_label
 
-    return {"horizon": problem.horizon, "horizon_label": el.horizon_label(problem.horizon),
-            "reference": problem.reference, "reference_label": reference_label(problem.reference),
-            "base_year": int(trade_year),
-            "data_basis": f"census_import_weights_{trade_year}: US imports for consumption by HTS10 x partner, "
-                          f"{trade_year} (Census, customs value)",
-            "pass_through": "exporter absorption by origin x product from data/elasticities/pass_through.yaml "
-                            "(default full pass-through; Japanese passenger cars 0.6, range 0.4-0.95)"}
+    out = {"horizon": problem.horizon, "horizon_label": el.horizon_label(problem.horizon),
+           "reference": problem.reference, "reference_label": reference_label(problem.reference),
+           "base_year": int(trade_year),
+           "data_basis": f"census_import_weights_{trade_year}: US imports for consumption by HTS10 x partner, "
+                         f"{trade_year} (Census, customs value)",
+           "pass_through": "exporter absorption by origin x product from data/elasticities/pass_through.yaml "
+                           "(default full pass-through; Japanese passenger cars 0.6, range 0.4-0.95)"}
+    out["text"] = basis_line(out)
+    return out
 
 
 def basis_line(basis: dict[str, Any]) -> str:
-    """One line naming the basis of a PE output (CLI, brief, web)."""
+    """One line naming the basis of a PE output (kept as ``basis['text']``: the CLI, brief and web show it)."""
     return (f"Horizon: {basis['horizon']} ({basis['horizon_label']}); reference: {basis['reference_label']}; "
             f"base year {basis['base_year']}; data: {basis['data_basis']}")
 

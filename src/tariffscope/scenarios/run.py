@@ -43,6 +43,7 @@ from tariffscope.scenarios.results import (
     ASSUMPTIONS,
     ComparisonResult,
     SimulationResult,
+    basis_line,
     metric_dicts,
     records,
     run_basis,
@@ -385,6 +386,7 @@ def _panel_basis(basis: dict[str, Any], ctx: dict[str, Any]) -> None:
     basis.update(reference="zero", reference_label=f"zero tariffs (the panel carries none)", base_year=ctx["year"],
                  data_basis=f"panel {ctx['panel']}: imports of {ctx['importer']} by HS6 x origin, {ctx['year']} "
                             f"(vintage {ctx['vintage'] or 'n/a'})")
+    basis["text"] = basis_line(basis)
 
 
 def _versus(res: PELines, ref: PELines | None, key: str):

@@ -65,7 +65,9 @@ def render_comparison(s: Section, res: ComparisonResult) -> None:
             his.append(hi if fmt.is_number(hi) else None)
         rows.append(row)
         s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=lambda v, k=kind: fmt.auto(v, k), width=560)))
-    s.tables.append(Table(["Outcome"] + names, rows, caption="Change against the baseline; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+    s.tables.append(Table(["Outcome"] + names, rows, caption=f"Change against {res.against or res.reference}; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+    if res.basis:  # every PE output names its horizon, reference regime, base year and data
+        s.notes.append(res.basis["text"])
 
 
 UNIT_KINDS = {"usd": "money", "fraction": "pctchg", "persons": "num"}  # the units of scenarios.run.HEADLINE
