@@ -80,8 +80,51 @@ def union_distinct(parsed: list[ParsedFile], what: str) -> pa.Table:
     return pa.concat_tables(keep)
 
 
+JOBS_DIR = config.PACKAGE_DIR / "data" / "jobs"
+BEA_INDUSTRY = "3361MV"  # Motor vehicles, bodies and trailers, and parts (BEA summary industry code)
+
+
+def build_jobs_multipliers(raw: Path) -> Path:
+    """The supplier-linkage multiplier of the motor vehicle industry from the BEA total requirements table
+    (industry by industry, summary level): only the derived figures go into the package, with provenance."""
+    import csv
+
+    path = raw / "autos" / "bea_total_requirements_industry_by_industry_summary.csv"
+    rows = list(csv.reader(path.open(newline="", encoding="utf-8-sig")))
+    header = next(r for r in rows if len(r) > 2 and r[1] == "Industries/Industries")
+    col = header.index(BEA_INDUSTRY)
+    title = next(r for r in rows if len(r) > 2 and r[1] == "Industry Description")[col]
+    own = next(float(r[col]) for r in rows if r and r[0] == BEA_INDUSTRY)
+    total = next(float(r[col]) for r in rows if len(r) > 1 and r[1] == "Total industry output requirement")
+    out = {
+        "industry": BEA_INDUSTRY, "industry_title": title,
+        "own_industry_requirement": own, "total_output_requirement": total,
+        # output of other industries needed per unit of the industry's own output: the supplier linkage
+        "supplier_output_per_own_output": (total - own) / own,
+        "source": "bea_total_requirements_summary",
+        "title": "BEA input-output accounts, Total Requirements, Industry-by-Industry, Summary (71 industries)",
+        "publisher": "U.S. Bureau of Economic Analysis",
+        "url": "https://www.bea.gov/industry/input-output-accounts-data",
+        "files": [{"path": rel(path, raw), "sha256": sha256(path)}],
+        "vintage": "as downloaded; the table year is not stated in the file",
+        "build_date": dt.date.today().isoformat(),
+        "notes": ["column " + BEA_INDUSTRY + ": total output of every industry per dollar of final demand for motor vehicles;"
+                  " the row of the industry itself is its own requirement"],
+    }
+    JOBS_DIR.mkdir(parents=True, exist_ok=True)
+    dest = JOBS_DIR / "auto_multipliers.json"
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, dest)
+    print(f"  {dest.name}: supplier output per unit of own output {out['supplier_output_per_own_output']:.4f}")
+    return dest
+
+
 def main() -> int:
     raw = config.raw_data_dir()
+    if "--jobs-only" in sys.argv[1:]:  # the derived input-output multiplier alone (no Parquet rebuild)
+        build_jobs_multipliers(raw)
+        return 0
     if not raw.is_dir():
         sys.exit(f"raw data not found at {raw} (set TARIFFSCOPE_RAW_DATA)")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -188,6 +231,7 @@ def main() -> int:
            "hts_revisions", sorted(set(notes)) + ["2026_rev_8 is editorial only and excluded from the dated series (see 2026_rev_9's note): stored with no dates"],
            f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
 
+    build_jobs_multipliers(raw)
     for stale in set(OUT.glob("*.parquet")) - {OUT / n for n in prov}:
         stale.unlink()
     tmp = OUT / "provenance.json.tmp"

@@ -83,6 +83,12 @@ def test_exporter_facts_for_japan(raw):
     assert f.usd_per_unit == pytest.approx(40.77e9 / 1388330, rel=2e-3)
     e = exporter_exposure(-f.output_usd * 0.01, 0.0, f)
     assert e["jobs"] == pytest.approx(-8830.0) and e["output_share"] == pytest.approx(-0.01)
+    # supplier-linked jobs: BEA total requirements, column 3361MV: (2.7737176 - 1.4108194) / 1.4108194 per direct job
+    assert e["jobs_supplier"] == pytest.approx(-8830.0 * (2.7737176 - 1.4108194) / 1.4108194, rel=1e-6)
+    # a price cut with volume unchanged: no direct jobs lost, the absorbed duty is margin
+    m = exporter_exposure(-f.output_usd * 0.01, 0.0, f, delta_volume_usd=0.0, absorbed_usd=f.output_usd * 0.01)
+    assert m["jobs"] == 0.0 and m["margin_usd"] == pytest.approx(-f.output_usd * 0.01)
+    assert m["margin_share_of_output"] == pytest.approx(-0.01) and "jobs_related" not in m
     assert exporter_facts("KOR") is None
 
 
@@ -240,7 +246,12 @@ def test_japan_deal_autos_below_the_pre_tariff_world():
     short = sr.simulate("japan-deal").to_dict()
     h = _h(short)
     assert short["basis"]["horizon"] == "short" and short["basis"]["base_year"] == 2024
-    assert h["partner_sector_exports"]["value"] < 0 and h["exporter_sector_jobs"]["value"] < 0
+    assert h["partner_sector_exports"]["value"] < 0
+    # jobs follow volume, which Japanese cars keep; the price cut is a loss of margin, reported apart
+    e = short["exposure"]
+    assert h["partner_auto_margin"]["value"] < 0 and e["margin_usd"] == pytest.approx(h["partner_auto_margin"]["value"])
+    assert np.sign(h["exporter_sector_jobs"]["value"]) == np.sign(e["volume_share"]) and "jobs_related" not in e
+    assert h["exporter_supplier_jobs"]["value"] == pytest.approx(h["exporter_sector_jobs"]["value"] * 0.966033, rel=1e-5)
     car = short["exposure"]["cars_hs8703"]
     assert car["exporter_price"] < -0.03 and car["volume_change_pct"] > car["value_change_pct"]
     assert h["partner_export_price"]["value"] < 0 < h["partner_importer_price"]["value"]

@@ -138,7 +138,8 @@ def simulate_cmd(
     e = d["exposure"]
     if e.get("jobs") is not None:
         console.print(f"Exporter exposure ({e['note']}): auto exports {e['delta_exports_usd'] / 1e9:+,.2f} bn USD = "
-                      f"{e['output_share']:+.2%} of sector output, {e['jobs']:+,.0f} manufacturing jobs, "
+                      f"{e['output_share']:+.2%} of sector output; jobs {e['jobs']:+,.0f} direct, {e['jobs_supplier']:+,.0f} "
+                      f"supplier-linked; margin given up in prices {e['margin_usd'] / 1e9:+,.2f} bn USD; "
                       f"{e['vehicles']:+,.0f} cars.", highlight=False, soft_wrap=True)
     console.print("Elasticity sources (products): " + "; ".join(
         f"{p}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for p, c in d["elasticity_sources"].items()),

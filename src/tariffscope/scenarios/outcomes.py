@@ -32,6 +32,8 @@ class Headline(NamedTuple):
     partner_sector_exports: float
     exporter_sector_output: float
     exporter_sector_jobs: float
+    exporter_supplier_jobs: float
+    partner_auto_margin: float
     trade_diversion: float
     deadweight_loss: float
 
@@ -47,7 +49,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "partner_export_price": ("Partner's export price (pre-tariff)", "fraction"),
     "partner_sector_exports": ("Partner's auto and parts exports to the US", "usd"),
     "exporter_sector_output": ("Partner's auto sector output (first-order)", "fraction"),
-    "exporter_sector_jobs": ("Partner's auto manufacturing jobs (first-order)", "persons"),
+    "exporter_sector_jobs": ("Partner's auto manufacturing jobs, direct (export volume, first-order)", "persons"),
+    "exporter_supplier_jobs": ("Partner's supplier jobs linked to autos (BEA input-output linkage)", "persons"),
+    "partner_auto_margin": ("Partner's auto exporters' revenue given up in prices (margin channel)", "usd"),
     "trade_diversion": ("Imports diverted to other origins", "usd"),
     "deadweight_loss": ("US deadweight loss", "usd"),
 }
@@ -68,6 +72,7 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
     d_imp = float(dval[pm].sum())
     d_auto = float(dval[am].sum())
     share = d_auto / arr["output_usd"][k]
+    jobs = float((res.volume_new - res.volume_base)[am].sum()) / arr["output_usd"][k] * arr["employment"][k]
     w = res.value_base[pm] * res.volume_new[pm] / np.where(res.volume_base[pm] > 0, res.volume_base[pm], 1.0)
     exp_price = float(np.expm1(np.sum(w * np.log(res.exporter_price[pm])) / w.sum())) if w.sum() > 0 else 0.0
     div = res.trade_diversion[~pm]
@@ -81,7 +86,9 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
         importer_price_index=price_index_change(res),
         partner_sector_exports=d_auto * yrs,
         exporter_sector_output=share,
-        exporter_sector_jobs=share * arr["employment"][k],
+        exporter_sector_jobs=jobs,
+        exporter_supplier_jobs=jobs * float(arr["supplier_multiplier"]),
+        partner_auto_margin=float((res.value_new - res.volume_new)[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=float(res.dwl_change.sum()) * yrs,
     )
@@ -118,6 +125,7 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
     d_imp = float(dv[pm].sum())
     d_auto = float(dv[am].sum())
     share = d_auto / arr["output_usd"][k]
+    jobs = float((v * (vol - 1.0))[am].sum()) / arr["output_usd"][k] * arr["employment"][k]
     t1 = arr["new_rate"][k]
     revenue = float((t1 * v * val).sum() - (arr["base_rate"] * v).sum())
     lw = -absorption * ltau  # ln ŵ
@@ -135,7 +143,9 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
         importer_price_index=_wmean_expm1(expend, np.log(pimp)),
         partner_sector_exports=d_auto * yrs,
         exporter_sector_output=share,
-        exporter_sector_jobs=share * arr["employment"][k],
+        exporter_sector_jobs=jobs,
+        exporter_supplier_jobs=jobs * float(arr["supplier_multiplier"]),
+        partner_auto_margin=float((v * (val - vol))[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=dwl * yrs,
     )

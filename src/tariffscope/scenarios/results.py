@@ -153,7 +153,9 @@ ASSUMPTIONS = [
     "Exporters absorb a share of the duty change in their dollar prices as the cited evidence says (pass_through.yaml): "
     "none on average (2018-19 studies), 0.6 for Japanese passenger cars (2025); a finite omega uses a supply curve instead.",
     "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
-    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US.",
+    "Exporter output and jobs are first-order: output falls one for one with lost exports to the US; direct jobs follow "
+    "export volume, supplier-linked jobs the BEA total-requirements linkage of the motor vehicle industry (US table as a "
+    "proxy); the margin exporters give up in their prices is shown apart, with no jobs attached.",
     "Monte Carlo: short horizon, the one-year elasticities drawn over their literature ranges; long horizon, lognormal "
     "elasticities around point estimates (log-sd = se/point where reported, else 0.25); absorption uniform over its range.",
 ]

@@ -113,6 +113,7 @@ class Problem:
     ab_row: np.ndarray         # the pass_through.yaml row of each line (draws are shared per row)
     short_ranges: np.ndarray   # short horizon: [te, te_low, te_high, eta, eta_low, eta_high] (empty: long)
     fixed: np.ndarray          # [sigma overridden, eta overridden]
+    supplier_multiplier: np.ndarray  # BEA supplier linkage of the auto industry (scalar array)
     horizon: str = "short"
     reference: str = "2025-01-01"
     elasticity_sources: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -121,7 +122,7 @@ class Problem:
     def arrays(self) -> dict[str, np.ndarray]:
         keys = ("pidx", "value", "base_rate", "new_rate", "omega", "sigma", "eta", "sigma_sd", "eta_sd",
                 "partner_mask", "auto_mask", "car_mask", "output_usd", "employment", "years", "absorption",
-                "ab_low", "ab_high", "ab_row", "short_ranges", "fixed")
+                "ab_low", "ab_high", "ab_row", "short_ranges", "fixed", "supplier_multiplier")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -196,7 +197,8 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         car_mask=np.vstack(cm), output_usd=np.array(out_usd), employment=np.array(emp),
         years=np.array([sc.model.years for sc in scenarios], dtype=float), absorption=pt.absorption,
         ab_low=pt.low, ab_high=pt.high, ab_row=pt.row, short_ranges=short,
-        fixed=np.array([m0.sigma is not None, m0.eta is not None]), horizon=m0.horizon, reference=scenarios[0].reference,
+        fixed=np.array([m0.sigma is not None, m0.eta is not None]),
+        supplier_multiplier=np.array(ex.supplier_multiplier()), horizon=m0.horizon, reference=scenarios[0].reference,
         elasticity_sources=asg.source_counts(), facts=facts,
     )
 
@@ -331,7 +333,13 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     if ref is not None:
         d_auto -= delta(ref, arr["auto_mask"][0], "value_new", "value_base")
         d_car -= delta(ref, arr["car_mask"][0], "volume_new", "volume_base")
-    exposure = ex.exporter_exposure(d_auto * sc.model.years, d_car * sc.model.years, problem.facts[0])
+    d_auto_vol = delta(res, arr["auto_mask"][0], "volume_new", "volume_base")
+    absorbed = float(res.exporter_absorption[arr["auto_mask"][0]].sum())
+    if ref is not None:
+        d_auto_vol -= delta(ref, arr["auto_mask"][0], "volume_new", "volume_base")
+        absorbed -= float(ref.exporter_absorption[arr["auto_mask"][0]].sum())
+    exposure = ex.exporter_exposure(d_auto * sc.model.years, d_car * sc.model.years, problem.facts[0],
+                                    delta_volume_usd=d_auto_vol * sc.model.years, absorbed_usd=absorbed * sc.model.years)
     exposure["cars_hs8703"] = _split(res, ref, arr["car_mask"][0], sc.model.years)
     pmask = problem.partner_mask[0]
     by_sector = _versus(res, ref, "sector")
