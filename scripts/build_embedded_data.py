@@ -120,10 +120,51 @@ def build_jobs_multipliers(raw: Path) -> Path:
     return dest
 
 
+GE_DIR = config.PACKAGE_DIR / "data" / "ge"
+GE_CHAPTERS = (28, 97)  # HS chapters counted as manufacturing, as the Advanced Guide's flows are (no 01-27, 98-99)
+
+
+def build_ge_us_trade() -> Path:
+    """2024 US manufacturing trade by partner (imports for consumption, customs value; total exports, FAS)
+    from the embedded fact tables, for the GE model's updated US base (``model.base: us_2024``)."""
+    imp = pq.read_table(OUT / "trade_flows__census_import_weights_2024.parquet", columns=["partner", "product_code", "value"])
+    exp = pq.read_table(OUT / "trade_flows__dataweb_exports_hs2.parquet", columns=["partner", "product_code", "period", "value"])
+    con = db.memory()
+    con.register("imp", imp)
+    con.register("exp", exp)
+    lo, hi = GE_CHAPTERS
+    rows = con.sql(f"""
+        WITH i AS (SELECT partner, SUM(value) AS us_imports FROM imp
+                   WHERE CAST(substr(product_code, 1, 2) AS INTEGER) BETWEEN {lo} AND {hi} GROUP BY 1),
+             e AS (SELECT partner, SUM(value) AS us_exports FROM exp WHERE period = '2024'
+                   AND CAST(product_code AS INTEGER) BETWEEN {lo} AND {hi} GROUP BY 1)
+        SELECT partner, COALESCE(us_imports, 0) AS us_imports, COALESCE(us_exports, 0) AS us_exports
+        FROM i FULL JOIN e USING (partner) WHERE partner NOT IN ('WLD', 'EU27') ORDER BY partner""").fetchall()
+    GE_DIR.mkdir(parents=True, exist_ok=True)
+    dest = GE_DIR / "us_trade_2024_by_partner.csv"
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text("partner,us_imports,us_exports\n" + "".join(f"{p},{i:.0f},{e:.0f}\n" for p, i, e in rows))
+    os.replace(tmp, dest)
+    prov = {"file": dest.name, "build_date": dt.date.today().isoformat(), "rows": len(rows),
+            "what": f"US manufacturing trade by partner, 2024, USD: HS chapters {lo}-{hi}",
+            "us_imports": "census_import_weights_2024 (imports for consumption, customs value), embedded "
+                          "trade_flows__census_import_weights_2024.parquet",
+            "us_exports": "dataweb_exports_hs2 (total exports, FAS value, 2024), embedded trade_flows__dataweb_exports_hs2.parquet",
+            "parquet_sha256": {n: sha256(OUT / f"{n}.parquet") for n in ("trade_flows__census_import_weights_2024",
+                                                                         "trade_flows__dataweb_exports_hs2")},
+            "sha256": sha256(dest)}
+    (GE_DIR / "us_trade_2024_by_partner.provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n")
+    print(f"  {dest.name}: {len(rows)} partners")
+    return dest
+
+
 def main() -> int:
     raw = config.raw_data_dir()
     if "--jobs-only" in sys.argv[1:]:  # the derived input-output multiplier alone (no Parquet rebuild)
         build_jobs_multipliers(raw)
+        return 0
+    if "--ge-only" in sys.argv[1:]:  # the GE model's 2024 US trade by partner alone, from the embedded tables
+        build_ge_us_trade()
         return 0
     if not raw.is_dir():
         sys.exit(f"raw data not found at {raw} (set TARIFFSCOPE_RAW_DATA)")
@@ -232,6 +273,7 @@ def main() -> int:
            f"{rev_t['revision'][0].as_py()}..{rev_t['revision'][-1].as_py()}")
 
     build_jobs_multipliers(raw)
+    build_ge_us_trade()
     for stale in set(OUT.glob("*.parquet")) - {OUT / n for n in prov}:
         stale.unlink()
     tmp = OUT / "provenance.json.tmp"
