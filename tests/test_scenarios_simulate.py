@@ -257,3 +257,20 @@ def test_japan_deal_autos_below_the_pre_tariff_world():
     assert h["partner_export_price"]["value"] < 0 < h["partner_importer_price"]["value"]
     long = _h(sr.simulate("japan-deal", horizon="long").to_dict())
     assert long["partner_sector_exports"]["value"] > 0
+
+
+def test_cited_absorption_on_us_lines_full_pass_through_on_world_panels():
+    us = sr.prepare([sr.get_scenario("june-2025")], duty_panel=fake_panel, lines=LINES)
+    jp_cars = (us.origin == "JPN") & np.char.startswith(us.hts10.astype(str), "8703")
+    assert (us.absorption[jp_cars] == 0.6).all() and (us.absorption[~jp_cars] == 0.0).all()
+    panel = sr.prepare([sr.get_scenario("june-2025")], duty_panel=fake_panel, lines=LINES, us_pass_through=False)
+    assert (panel.absorption == 0.0).all() and (panel.ab_high == 0.0).all()
+
+
+def test_csv_rows_name_the_basis(_toy_backend, capsys):
+    from tariffscope.cli import main
+
+    assert main(["simulate", "auto-relief", "--format", "csv", "--horizon", "long"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(",horizon,reference,base_year")
+    assert lines[1].endswith(",long,2025-01-01,2024")

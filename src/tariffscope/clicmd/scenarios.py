@@ -60,6 +60,12 @@ def _emit_machine(fmt: str, d: dict[str, Any], rows: list[dict[str, Any]]) -> bo
     return fmt != "table"
 
 
+def _basis_cols(d: dict[str, Any]) -> dict[str, Any]:
+    """The basis every CSV row carries (horizon, reference regime, base year), as the table and JSON do."""
+    b = d.get("basis") or {}
+    return {"horizon": b.get("horizon"), "reference": b.get("reference"), "base_year": b.get("base_year")}
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
@@ -113,7 +119,7 @@ def simulate_cmd(
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
-    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]):
         return
     t = Table("outcome", escape("change" + (" [p05, p95]" if draws else "")),
               title=escape(f"{d['scenario']} vs {d['against']}"))
@@ -171,7 +177,7 @@ def compare_cmd(
 
         fig = comparison_figure(d)
         fig.savefig(chart, dpi=120)
-    if _emit_machine(fmt, d, [{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": p["name"], **m, **_basis_cols(d)} for p in d["scenarios"] for m in p["headline"]]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
     t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=escape(title))

@@ -136,9 +136,10 @@ def _auto_prefixes() -> list[str]:
 
 
 def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table] | None = None,
-            lines: pa.Table | None = None, con: Any = None) -> Problem:
+            lines: pa.Table | None = None, con: Any = None, us_pass_through: bool = True) -> Problem:
     """The PE problem of ``scenarios``; ``con``: the warehouse connection for the import lines and the duty
-    panels (None: tariffscope opens the warehouse itself)."""
+    panels (None: tariffscope opens the warehouse itself). ``us_pass_through=False`` (world-panel runs of other
+    importers): full pass-through, as the cited absorption evidence is about US import prices."""
     if not scenarios:
         raise InputError("no scenarios given")
     m0 = scenarios[0].model
@@ -168,7 +169,7 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         short = np.array([te["value"], te["low"], te["high"], imp["value"], imp["low"], imp["high"]], dtype=float)
     # Exporter absorption from the cited evidence, used where supply is perfectly elastic (omega = inf, the
     # default); a scenario with a finite omega has an export supply curve that sets exporters' prices (_solve).
-    pt = el.pass_through(o, h)
+    pt = el.pass_through(o, h, None if us_pass_through else 0.0)
     fixed_s = np.full(products.shape[0], m0.sigma is not None)
     fixed_e = np.full(products.shape[0], m0.eta is not None)
     autos = _auto_prefixes()
@@ -276,9 +277,10 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
 
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
-             workers: int | None, progress: bool, duty_panel, lines, con=None) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+             workers: int | None, progress: bool, duty_panel, lines, con=None,
+             us_pass_through: bool = True) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
     allsc = scs + ([against] if against is not None else [])
-    problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con)
+    problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con, us_pass_through=us_pass_through)
     arr = problem.arrays()
     extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
              "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
@@ -319,7 +321,8 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     sc = with_options(get_scenario(scenario), horizon, reference)
     ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
+    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
+                                               us_pass_through=ctx is None)
     res = results[0]
     headline_d = metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
@@ -391,7 +394,8 @@ def _reference_text(problem: Problem, trade_year: int) -> str:
 
 def _panel_basis(basis: dict[str, Any], ctx: dict[str, Any]) -> None:
     """A world-panel run's basis: its flows and year, and zero tariffs as the reference."""
-    basis.update(reference="zero", reference_label=f"zero tariffs (the panel carries none)", base_year=ctx["year"],
+    basis.update(reference="zero", reference_label="zero tariffs (the panel carries none)", base_year=ctx["year"],
+                 pass_through="full pass-through (the cited absorption evidence is about US import prices)",
                  data_basis=f"panel {ctx['panel']}: imports of {ctx['importer']} by HS6 x origin, {ctx['year']} "
                             f"(vintage {ctx['vintage'] or 'n/a'})")
     basis["text"] = basis_line(basis)
@@ -444,7 +448,8 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
     scs = [with_options(get_scenario(s), horizon, reference) for s in scenarios]
     ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
+    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
+                                     us_pass_through=ctx is None)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
