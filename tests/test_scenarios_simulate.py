@@ -213,7 +213,7 @@ def test_reference_regime_is_what_changes_are_measured_from():
     d = sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES).to_dict()
     assert d["basis"]["reference"] == "2025-01-01" and "2025-01-01" in d["against"]
     assert _h(d)["partner_sector_exports"]["value"] < 0  # 2.5% -> 27.5% on Japan's cars and parts
-    text = open(sr.builtin_path("june-2025")).read() + "reference: 2025-05-01\n"
+    text = sr.builtin_path("june-2025").read_text() + "reference: 2025-05-01\n"
     late = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
     assert late["basis"]["reference_label"] == "the regime in force on 2025-05-01"
     assert _h(late)["partner_sector_exports"]["value"] == pytest.approx(0.0, abs=1e-9)
@@ -229,9 +229,9 @@ def test_bad_reference_and_horizon_are_one_line(_toy_backend, capsys):
     with pytest.raises(InputError, match=r"reference date 2019-01-01 is outside the data: the measure catalogue covers"):
         sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES, reference="2019-01-01")
     with pytest.raises(RuleError, match=r"reference: bad reference 'last year'"):
-        parse_scenario(open(sr.builtin_path("june-2025")).read() + "reference: last year\n")
+        parse_scenario(sr.builtin_path("june-2025").read_text() + "reference: last year\n")
     with pytest.raises(RuleError, match=r"model.horizon"):
-        parse_scenario(open(sr.builtin_path("june-2025")).read() + "model: {horizon: medium}\n")
+        parse_scenario(sr.builtin_path("june-2025").read_text() + "model: {horizon: medium}\n")
     assert main(["simulate", "june-2025", "--horizon", "medium"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["Error: unknown horizon 'medium': choose short or long"]

@@ -6,9 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from tariffscope import api
 from tariffscope.errors import DataNotFoundError
-from tariffscope.report import fmt
-from tariffscope.report import svgcharts as svg
-from tariffscope.report.sections._common import Chart, Context, Section, SectionUnavailable, Table, month_ticks, period_x, x_label_month
+from tariffscope.report import fmt, svgcharts as svg
+from tariffscope.report.sections._common import (
+    Chart,
+    Context,
+    Section,
+    SectionUnavailable,
+    Table,
+    month_ticks,
+    period_x,
+    x_label_month,
+)
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
     from tariffscope.compose.backtest import BacktestResult
