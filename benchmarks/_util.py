@@ -11,8 +11,9 @@ import os
 import platform
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -24,7 +25,7 @@ def _child(queue: mp.Queue, fn: Callable[..., Any], args: tuple, kwargs: dict) -
         seconds = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
         queue.put({"seconds": seconds, "peak_mb": peak_mb, "extra": extra, "error": None})
-    except Exception as exc:  # report, don't hang the parent
+    except Exception as exc:  # noqa: BLE001 - any failure is sent to the parent as text, so it does not hang
         queue.put({"seconds": None, "peak_mb": None, "extra": None, "error": repr(exc)})
 
 

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 START, END = "2025-01", "2026-03"
 TARGET_SECONDS = 30.0
@@ -66,7 +66,7 @@ def _prepare(path: str) -> None:
     pt = el.pass_through(base.partner, base.hts10)
     partners = rz.covered_partners(con, "hs2")
     hs2 = np.array([h[:2] for h in base.hts10], dtype=object)
-    keys = np.array([f"{p}|{h}" if p in set(partners) else "" for p, h in zip(base.partner, hs2)], dtype=object)
+    keys = np.array([f"{p}|{h}" if p in set(partners) else "" for p, h in zip(base.partner, hs2, strict=True)], dtype=object)
     cells, cell_id = np.unique(keys, return_inverse=True)
     cell_id = np.where(keys == "", -1, cell_id - (1 if cells[0] == "" else 0))
     np.savez(path, product=product, value=base.value, t0=mr.rates[[pos[_year_before(m)] for m in months]],

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 
 def _weights_con():
@@ -132,7 +132,7 @@ def parse_all() -> dict:
     forms = [parse_rate(t).form for t in texts]
     t_parse = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rep = unparsed_report([{"revision": r, "hts_code": c, "general_text": t} for r, c, t in zip(revs, codes, texts)])
+    rep = unparsed_report([{"revision": r, "hts_code": c, "general_text": t} for r, c, t in zip(revs, codes, texts, strict=True)])
     t_report = time.perf_counter() - t0
     return {"lines": len(texts), "distinct_texts": len(set(texts)), "seconds_parse": t_parse,
             "seconds_report": t_report, "hts10_lines": sum(c["lines"] for c in rep.coverage),

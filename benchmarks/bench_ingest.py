@@ -18,12 +18,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import machine, measure, save  # noqa: E402
+import duckdb  # the peer
 
-import duckdb  # noqa: E402  (the peer)
-
-from tariffscope import config, db  # noqa: E402
-from tariffscope.ingest import core  # noqa: E402
+from _util import machine, measure, save
+from tariffscope import config, db
+from tariffscope.ingest import core
 
 
 def files(part: str) -> list[str]:

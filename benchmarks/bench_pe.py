@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 OMEGA = 5.0
 PEER_PRODUCTS = 400
@@ -33,8 +33,7 @@ PEER_PRODUCTS = 400
 def _problem():
     from tariffscope.config import raw_data_dir
     from tariffscope.ingest import import_weights
-    from tariffscope.models import elasticities as el
-    from tariffscope.models import uncertainty as unc
+    from tariffscope.models import elasticities as el, uncertainty as unc
     from tariffscope.models.exposure import supplier_multiplier
 
     t = import_weights.read(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz")
@@ -97,7 +96,7 @@ def peer_scipy(n_products: int = PEER_PRODUCTS) -> dict:
         a = OMEGA * ltau / (OMEGA + sig)
         b = (sig - eta) / (OMEGA + sig)
 
-        def f(z):
+        def f(z, s=s, sig=sig, a=a, b=b):  # this group's values, bound now (brentq calls f(z))
             return np.log(np.sum(s * np.exp((1 - sig) * (a + b * z)))) / (1 - sig) - z
 
         peer_z[g] = brentq(f, -5, 5, xtol=1e-14)

@@ -1,7 +1,7 @@
 """Scale benchmark: GE Monte Carlo draws on three executors, and a 100-million-row world panel.
 
 1. 1,000 Monte Carlo draws of the GE model on the Advanced Guide's 69-country world (the GE
-   helper's solver, ``tariffscope.models.ge.solve_one_sector``; the SPEC ``examples/ge/
+   helper's solver, ``tariffscope.models.ge.solve_one_sector``; the shipped SPEC ``data/ge/
    us_tariffs_2025_japan.yaml``: the 2025 US tariff on Japan), one draw = one solve with a trade
    elasticity sigma ~ 5·exp(0.25·Z): serial vs local processes (2) vs a Dask LocalCluster of 2
    single-threaded workers. Results must be identical on the three (checksum). Reported: wall time
@@ -18,6 +18,7 @@ Environment: BENCH_SCALE_DRAWS (default 1000), BENCH_SCALE_ROWS (default 100_000
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -29,10 +30,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 REPO = Path(__file__).resolve().parents[1]
-GE_SPEC = REPO / "examples" / "ge" / "us_tariffs_2025_japan.yaml"
+GE_SPEC = REPO / "src" / "tariffscope" / "data" / "ge" / "us_tariffs_2025_japan.yaml"
 DRAWS = int(os.environ.get("BENCH_SCALE_DRAWS", "1000"))
 ROWS = int(os.environ.get("BENCH_SCALE_ROWS", "100000000"))
 YEARS = 10
@@ -52,12 +53,12 @@ class TreePeak:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
+        import psutil
+
         total = 0
         for p in [self._proc, *self._proc.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):  # a worker that just exited
                 total += p.memory_info().rss
-            except Exception:  # noqa: BLE001 - a worker that just exited
-                pass
         self.peak_mb = max(self.peak_mb, total / 2**20)
 
     def _run(self) -> None:
@@ -86,7 +87,7 @@ def _ge_problem() -> dict:
             "countries": exp.countries, "sigma": float(spec.model.sigma)}
 
 
-def ge_draw(problem: dict, task: tuple) -> "object":
+def ge_draw(problem: dict, task: tuple) -> object:
     """One Monte Carlo draw: sigma ~ point·exp(0.25 Z) from the task's own seed, one GE solve."""
     import numpy as np
 

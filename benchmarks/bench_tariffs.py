@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
+from _util import measure, save
 
 DATE = "2025-10-15"
 PEER_ORIGINS = 30
@@ -103,8 +103,13 @@ def run_pandas_peer() -> dict:
     h = grid.get_level_values("h").to_numpy()
     o = grid.get_level_values("o").to_numpy()
     mfn = table.ave[h]
-    col = lambda name: r[name].to_numpy() if name in r else np.zeros(len(r))  # noqa: E731
-    fcol = lambda name: f[name].to_numpy() if name in f else np.full(len(f), None)  # noqa: E731
+
+    def col(name: str) -> np.ndarray:
+        return r[name].to_numpy() if name in r else np.zeros(len(r))
+
+    def fcol(name: str) -> np.ndarray:
+        return f[name].to_numpy() if name in f else np.full(len(f), None)
+
     ms, us = opts["metal_share"], np.where(np.isin(np.array(origins, dtype=object)[o], ["CAN", "MEX"]), opts["usmca"], 0.0)
     s232 = np.where(fcol("s232") == "floor_inclusive_of_mfn", np.maximum(col("s232") - mfn, 0),
                     np.where(fcol("s232") == "on_metal_content", col("s232") * ms, col("s232")))

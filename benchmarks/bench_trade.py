@@ -17,16 +17,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save  # noqa: E402
-
 # imported at module level: a spawned child imports this module before the timer starts, so neither
 # subject is charged for importing its library
-import duckdb  # noqa: E402  (the peer: plain DuckDB, no tariffscope code)
-import pyarrow.compute as pc  # noqa: E402
+import duckdb  # the peer: plain DuckDB, no tariffscope code
+import pyarrow.compute as pc
 
-from tariffscope import db  # noqa: E402
-from tariffscope.ingest.warehouse import open_warehouse  # noqa: E402
-from tariffscope.trade.balance import balance  # noqa: E402
+from _util import measure, save
+from tariffscope import db
+from tariffscope.ingest.warehouse import open_warehouse
+from tariffscope.trade.balance import balance
 
 PEER_SQL = """
 WITH base AS (

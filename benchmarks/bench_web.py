@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from urllib.parse import urlencode
 import os
 import socket
 import statistics
@@ -19,11 +18,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import save  # noqa: E402
+from _util import save
 
 HERE = Path(__file__).resolve().parent
 
@@ -144,7 +144,7 @@ async def load(port: int, reqs: list[dict], clients: int) -> dict:
                     status, body = await asyncio.wait_for(conn.get(target), timeout=30)
                     ok = status == 200
                     key = f"HTTP {status}: {body[:120].decode(errors='replace')}"
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     ok, key = False, type(exc).__name__
                     await conn.close()
                     conn = _Conn(port)

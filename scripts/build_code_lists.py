@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     coco = coco[coco["ISO3"] != ""].copy()
     # The tsv holds regexes for two ISO2 codes ('^GB$|^UK$', '^GR$|^EL$'): keep the ISO 3166 code.
     coco["ISO2"] = [re.sub(r"^\^([A-Z]{2})\$.*$", r"\1", x) for x in coco["ISO2"]]
-    coco["m49"] = [u if u else n for u, n in zip(coco["UNcode"], coco["ISOnumeric"])]
+    coco["m49"] = [u if u else n for u, n in zip(coco["UNcode"], coco["ISOnumeric"], strict=True)]
     coco["m49"] = [str(int(x)).zfill(3) if x else "" for x in coco["m49"]]
-    iso2_to_iso3 = dict(zip(coco["ISO2"], coco["ISO3"]))
+    iso2_to_iso3 = dict(zip(coco["ISO2"], coco["ISO3"], strict=True))
 
     sched = read_census_schedule_c(census_dir / "census_country_codes.txt")
     sched["iso3"] = [CENSUS_ISO2_FIXES.get(i2) or iso2_to_iso3.get(i2, "") for i2 in sched["census_iso2"]]
@@ -253,21 +253,21 @@ def main(argv: list[str] | None = None) -> int:
     primary = sched[~sched["census_code"].isin(CENSUS_SECONDARY)]
     if primary["iso3"].duplicated().any():
         raise SystemExit(f"duplicate ISO3 among primary Census codes: {primary[primary['iso3'].duplicated()]}")
-    census_by_iso3 = dict(zip(primary["iso3"], primary["census_code"]))
+    census_by_iso3 = dict(zip(primary["iso3"], primary["census_code"], strict=True))
     all_census_names: dict[str, list[str]] = {}
-    for iso3, name in zip(sched["iso3"], sched["census_name"]):  # secondary codes' names too (Gaza Strip)
+    for iso3, name in zip(sched["iso3"], sched["census_name"], strict=True):  # secondary codes' names too (Gaza Strip)
         all_census_names.setdefault(iso3, []).append(name)
     extra_census: dict[str, list[str]] = {}
     for code, iso3 in CENSUS_SECONDARY.items():
         extra_census.setdefault(iso3, []).append(code)
 
     # Japan Customs codes: match names with country_converter's regexes (parenthetical owners removed).
-    regexes = [(re.compile(r, re.IGNORECASE), iso3) for r, iso3 in zip(coco["regex"], coco["ISO3"])]
+    regexes = [(re.compile(r, re.IGNORECASE), iso3) for r, iso3 in zip(coco["regex"], coco["ISO3"], strict=True)]
     japan = pd.read_csv(census_dir / "japan_customs_country_codes.csv", dtype=str, keep_default_na=False)
     japan_by_iso3: dict[str, str] = {}
     japan_name_by_iso3: dict[str, str] = {}
     japan_skipped = []
-    for code, name in zip(japan["Code"], japan["Country"]):
+    for code, name in zip(japan["Code"], japan["Country"], strict=True):
         base = re.sub(r"\s*\(.*?\)", "", name).strip()
         base = {"Cook": "Cook Islands", "Marshall": "Marshall Islands", "Kyrgyz": "Kyrgyzstan",
                 "Central Africa": "Central African Republic", "West Sahara": "Western Sahara",

@@ -30,7 +30,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from tariffscope.config import raw_data_dir  # noqa: E402
+from tariffscope.config import raw_data_dir
 
 OUT = REPO / "src" / "tariffscope" / "data" / "elasticities"
 FILES = {

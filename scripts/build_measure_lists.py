@@ -23,7 +23,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from tariffscope.config import raw_data_dir  # noqa: E402
+from tariffscope.config import raw_data_dir
+from tariffscope.tariffs.list_audit import AUDITS, note_codes, notes_text, realign
 
 RAW = raw_data_dir()
 YALE = RAW / "measures" / "yale_tracker_lists"
@@ -89,6 +90,22 @@ def aircraft_specific(hts: str) -> bool:
 
 
 
+NOTES = RAW / "hts" / "chapter99_us_notes_2026_rev_6.txt"
+
+
+def audited_codes(list_name: str, values: tuple[str, ...] | None = None) -> set[str]:
+    """The codes the note prints for a list (list_audit.AUDITS), at the note's precision."""
+    text = notes_text(NOTES)
+    spans = [sp for a in AUDITS if a.list == list_name and (values is None or a.values == values) for sp in a.spans]
+    return set().union(*(note_codes(text, start, end) for start, end in spans))
+
+
+def at_note_precision(rows: list[tuple], note: set[str], drop: set[str] = frozenset()) -> list[tuple]:
+    """Rows rewritten at the note's precision (list_audit.realign), dates and values kept; ``drop``: prefixes removed."""
+    fix = realign(sorted({r[0] for r in rows}), note)
+    return [(code, *r[1:]) for r in rows if r[0] not in drop for code in fix[r[0]]]
+
+
 def build_product_lists() -> None:
     src = YALE / "ieepa_exempt_products.csv"
     rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), "annex_ii")
@@ -106,8 +123,14 @@ def build_product_lists() -> None:
     src = YALE / "s232_derivative_products.csv"
     rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['derivative_type']}:{r['ch99_code']}")
             for r in read_csv(src)]
-    write("s232_derivatives", rows, [src], "Section 232 derivative products charged on metal content "
-          "(9903.81.91 steel, 9903.85.04/.07/.08 aluminum; 2025-08-18 inclusions); value = metal:heading.")
+    # note 19(k) prints most of its lines at ten digits; the secondary list cuts them to eight (wider scope)
+    k19 = audited_codes("s232_derivatives", ("aluminum:9903.85.08",))
+    rows = [r for r in rows if r[3] != "aluminum:9903.85.08"] + at_note_precision(
+        [r for r in rows if r[3] == "aluminum:9903.85.08"], k19)
+    write("s232_derivatives", rows, [src, NOTES], "Section 232 derivative products charged on metal content "
+          "(9903.81.91 steel, 9903.85.04/.07/.08 aluminum; 2025-08-18 inclusions); value = metal:heading. Aluminum "
+          "9903.85.08 rows at the precision of note 19(k) (2026_rev_6); steel 9903.81.91 rows as the secondary list gives "
+          "them (note 16(n) is no longer printed in 2026_rev_6).")
 
     for name, fname, note in (("s232_auto_parts", "s232_auto_parts.txt", "note 33(g) automobile parts (9903.94.05)"),
                               ("s232_mhd_parts", "s232_mhd_parts.txt", "note 38(i) medium/heavy-duty vehicle parts (9903.74.08)")):
@@ -119,18 +142,55 @@ def build_product_lists() -> None:
     rows = [(digits(r["hts10"]), "", "", r["ch99_code"]) for r in read_csv(src)]
     write("s232_copper", rows, [src], "note 36(b) semi-finished copper and intensive copper derivatives (9903.78.01)")
 
-    src = YALE / "s232_semi_products.csv"
-    rows = [(digits(r["hts10"]), "", "", r["ch99_code"]) for r in read_csv(src)]
-    write("s232_semis", rows, [src], "note 39(b) semiconductor articles (9903.79.01)")
+    # note 39(b) names three 6-digit provisions; the list keeps that precision (the secondary list gives their HTS10 lines)
+    rows = [(c, "", "", "9903.79.01") for c in sorted(audited_codes("s232_semis"))]
+    write("s232_semis", rows, [NOTES], "note 39(b) semiconductor articles (9903.79.01): the provisions as the note prints "
+          "them (8471.50, 8471.80, 8473.30); the technical thresholds are the applicability share semis_share")
 
     src = YALE / "s232_annex_products.csv"
     rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['annex']}:{r['metal_type']}") for r in read_csv(src)]
-    write("s232_metals_annex", rows, [src], "note 16(c) metals annexes from 2026-04-06 (value = annex:metal; "
-          "1a 50%, 1b 25%, 1c 25% from 2026-06-08, 2 removed, 3 15% floor)")
+    # at the precision of note 16(c) (2026_rev_6), annex by annex; the bare 8471 comes from a description, not the note
+    groups = [(a.values, audited_codes("s232_metals_annex", a.values)) for a in AUDITS if a.list == "s232_metals_annex"]
+    annexed = {v for values, _ in groups for v in values}
 
+    def covers(note: set[str], code: str) -> bool:
+        return any(n.startswith(code) or code.startswith(n) for n in note)
+
+    moved = []
+    for r in rows:  # a row the note prints under another annex of 16(c) moves there (metal kept)
+        if r[3] in annexed and not any(covers(note, r[0]) for values, note in groups if r[3] in values):
+            other = [values for values, note in groups if covers(note, r[0])]
+            if len(other) == 1:
+                r = (*r[:3], f"{other[0][0].split(':')[0]}:{r[3].split(':')[1]}")
+        moved.append(r)
+    rows = moved
+    fixed = []
+    for values, note in groups:  # rows the note does not print at any precision (8471, 8430, 8709 ...) are dropped
+        part = [r for r in rows if r[3] in values]
+        fixed += at_note_precision(part, note, drop={r[0] for r in part if not covers(note, r[0])})
+    rows = fixed + [r for r in rows if r[3] not in annexed]  # 1c (June 2026) and 2 (removed): as given
+    write("s232_metals_annex", rows, [src, NOTES], "note 16(c) metals annexes from 2026-04-06 (value = annex:metal; "
+          "1a 50%, 1b 25%, 1c 25% from 2026-06-08, 2 removed, 3 15% floor); annexes 1a, 1b, 3 at the precision of note 16(c) "
+          "of 2026_rev_6 (cut-short rows replaced by the note's codes, rows the note prints under another annex moved there, rows it "
+          "does not print at all, e.g. the bare 8471 read from a description, dropped)")
+
+    # Section 122: the secondary list merges note 2(aa)(ii)-(iii) (exempt outright) with (iv) (civil aircraft articles,
+    # exempt only when certified as such). The note text separates them: (iv) provisions that are general-purpose
+    # (not aircraft-specific) and not also in (ii)/(iii) go to their own list, applied as a share (issue 12).
     src = YALE / "s122_exempt_products.csv"
-    rows = [(digits(r["hts8"]), "", "", "s122_exempt") for r in read_csv(src)]
-    write("s122_exempt", rows, [src], "Section 122 product exemptions (note 2(aa)(ii)-(iii), 9903.03.03/.04)")
+    notes = NOTES
+    text = notes_text(notes)
+    outright = note_codes(text, "(ii) As provided in heading 9903.03.03", r"\n\s*\(iv\) As provided in heading 9903.03.05")
+    aircraft = note_codes(text, "(iv) As provided in heading 9903.03.05", r"\n\s*\(v\) As provided in heading 9903.03.06")
+    partial = {c for c in aircraft if not aircraft_specific(c)} - outright
+    rows = [(digits(r["hts8"]), "", "", "s122_exempt") for r in read_csv(src) if digits(r["hts8"]) not in partial]
+    write("s122_exempt", rows, [src, notes], "Section 122 product exemptions (note 2(aa)(ii)-(iii), 9903.03.03/.04) and the "
+          "aircraft-specific provisions of (iv) (9903.03.05): the secondary list less the general-purpose provisions of "
+          "(iv), which are in s122_civil_aircraft")
+    rows = [(c, "", "", "s122_civil_aircraft:9903.03.05") for c in sorted(partial)]
+    write("s122_civil_aircraft", rows, [notes], "Note 2(aa)(iv) (heading 9903.03.05): general-purpose provisions (not chapter 88 "
+          "or heading 8411, not also in (ii)/(iii)) exempt from Section 122 only for civil aircraft articles; read from the "
+          "note text at its 8 digits; applied as the share s122_civil_aircraft_share")
 
     src = YALE / "s301_product_lists.csv"
     rows = [(digits(r["hts8"]), "", "", f"{r['list']}:{r['ch99_code']}") for r in read_csv(src)]

@@ -10,9 +10,7 @@ import re
 import pytest
 
 from tariffscope import api
-from tariffscope.report import brief as B
-from tariffscope.report import fmt
-from tariffscope.report import sections as S
+from tariffscope.report import brief as B, fmt, sections as S
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("brief")]
 

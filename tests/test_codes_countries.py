@@ -72,6 +72,7 @@ def test_eu27_members() -> None:
     assert len(cc.group_members("WLD")) > 240
 
 
+@pytest.mark.raw
 def test_every_census_code_in_raw_lists_resolves(raw: Path) -> None:
     # Every Census code in Schedule C and every partner of the 2024 import weights (233 partners).
     mapping = cc.census_to_iso3_map()
@@ -88,6 +89,7 @@ def test_every_census_code_in_raw_lists_resolves(raw: Path) -> None:
             assert mapping[row["cty_code"]] == row["iso3"], row
 
 
+@pytest.mark.raw
 def test_trade_file_country_names_resolve(raw: Path) -> None:
     # Every partner name of the USA Trade Online and DataWeb files resolves, except the region 'Europe'.
     names: set[str] = set()
@@ -107,6 +109,7 @@ def test_trade_file_country_names_resolve(raw: Path) -> None:
     assert len(names) > 200 and bad <= {"Europe"}, bad
 
 
+@pytest.mark.raw
 def test_japan_customs_codes_resolve(raw: Path) -> None:
     with open(raw / "census" / "japan_customs_country_codes.csv") as fh:
         rows = list(csv.DictReader(fh))

@@ -63,6 +63,7 @@ def hts(raw: Path):
     con.close()
 
 
+@pytest.mark.raw
 def test_describe_walks_up_indents_with_header_rows(hts) -> None:
     d = pr.describe("8703.23.01.40", "2026_rev_10", con=hts)
     # HTS text: 8703 > "Other vehicles, with only spark-ignition ...:" > 8703.23.01 "Of a cylinder capacity
@@ -79,12 +80,14 @@ def test_describe_walks_up_indents_with_header_rows(hts) -> None:
     assert pr.describe("8703230140", con=hts).revision == "2026_rev_10"   # latest loaded by default
 
 
+@pytest.mark.raw
 def test_describe_hs6_without_own_line(hts) -> None:
     d = pr.describe("8704.21", "2026_rev_10", con=hts)   # only line is 8704.21.01.00
     assert d.code == "8704210100" and "G.V.W. not exceeding 5 metric tons" in d.full_description
     assert "compression-ignition" in d.full_description
 
 
+@pytest.mark.raw
 def test_validate_hts10(hts) -> None:
     assert pr.validate_hts10("8703.23.01.40", "2025_basic", con=hts) == "8703230140"
     with pytest.raises(InputError, match=r"HTS 8703.23.01.99 is not in revision 2026_rev_10; nearest: 8703.23.01.90"):

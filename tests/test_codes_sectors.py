@@ -38,6 +38,7 @@ def test_file_consistent() -> None:
                                "electronics", "energy", "agriculture", "other"}
 
 
+@pytest.mark.raw
 def test_every_auto_part_maps_to_automobile_parts(raw: Path) -> None:
     codes = [ln.strip() for ln in (raw / "measures" / "yale_tracker_lists" / "s232_auto_parts.txt").read_text().splitlines()
              if ln.strip()[:1].isdigit()]
@@ -46,6 +47,7 @@ def test_every_auto_part_maps_to_automobile_parts(raw: Path) -> None:
     assert {c for c in codes if se.sector_of(c) != "automobile_parts"} == {"8471"}
 
 
+@pytest.mark.raw
 def test_sql_join_matches_scalar(raw: Path) -> None:
     con = db.memory()
     codes = ["8703230140", "8708295060", "7208510000", "4011101000", "8409911040", "8409911080", "9503000090",

@@ -75,6 +75,7 @@ def test_catalog_figures(warehouse):
     assert round(one(warehouse, "SELECT avg(rate) FROM exchange_rates WHERE source='fred_dexjpus' AND date BETWEEN '2025-05-01' AND '2025-05-31'")[0], 2) == 144.88
 
 
+@pytest.mark.raw
 def test_hts_intervals_expand_to_the_reader_output(warehouse, raw):
     assert one(warehouse, "SELECT count(*) FROM hts_revisions")[0] == 44
     assert one(warehouse, "SELECT min(revision) FILTER (WHERE seq = (SELECT min(seq) FROM hts_revisions)) FROM hts_revisions")[0] == "2025_basic"
@@ -96,6 +97,7 @@ def test_chapter99_addon_parsed(warehouse, rev, heading, text, rate):
     assert row is not None and row[0].endswith(text) and row[1] == rate
 
 
+@pytest.mark.raw
 @pytest.mark.slow
 def test_reload_after_a_rebuild_replaces_only_embedded_rows(warehouse, tmp_path, raw):
     # A warehouse loaded from an older build (simulated: one table's checksum differs) is refreshed on

@@ -50,6 +50,7 @@ def census_handler(raw, seen):
     return handle
 
 
+@pytest.mark.raw
 def test_pull_census_imports(con, raw):
     seen = []
     res = fetch.pull_census("imports", "Japan", 2024, level="HS10", transport=httpx.MockTransport(census_handler(raw, seen)),
@@ -64,6 +65,7 @@ def test_pull_census_imports(con, raw):
     assert got == [(151.34, 2.28, "2024")]
 
 
+@pytest.mark.raw
 def test_pull_census_exports_hs2(con, raw):
     seen = []
     res = fetch.pull_census("exports", "JPN", 2024, level="HS2", transport=httpx.MockTransport(census_handler(raw, seen)),
@@ -74,6 +76,7 @@ def test_pull_census_exports_hs2(con, raw):
     assert con.execute("SELECT flow, round(sum(value)/1e9, 2) FROM trade_flows GROUP BY flow").fetchall() == [("exports", 78.98)]
 
 
+@pytest.mark.raw
 def test_retries_with_backoff_then_success(con, raw):
     calls, sleeps = [], []
     inner = census_handler(raw, [])
@@ -108,6 +111,7 @@ def test_gives_up_and_does_not_retry_client_errors(tmp_path):
     assert len(calls) == 1 and not (tmp_path / "x").exists()
 
 
+@pytest.mark.raw
 def test_pull_hts_revision(con, raw):
     body = gzip.decompress((raw / "hts/hts_2025_rev_17.json.gz").read_bytes())
 
@@ -129,6 +133,7 @@ def test_hts_rest_url():
     assert fetch.hts_url("2026_basic")[0].endswith("/hts_2026_basic_edition_json.json")
 
 
+@pytest.mark.raw
 def test_cli_pull_fred(raw, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(tmp_path / "home"))
     body = (raw / "fx/DEXJPUS_daily_2021-05_2026-05.csv").read_bytes()

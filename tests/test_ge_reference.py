@@ -6,16 +6,14 @@ numerical error is far below the 1e-4 comparison); our solver is fed the same da
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tariffscope.models import ge  # noqa: F401
-from tariffscope.models.ge_spec import run_spec
+from tariffscope.models.ge_spec import GE_DATA_DIR, run_spec
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ge"
+EXAMPLES = GE_DATA_DIR  # the shipped SPECs and their tables (package data)
 
 pytestmark = [pytest.mark.reference, pytest.mark.raw]
 

@@ -16,6 +16,8 @@ from tariffscope import db
 from tariffscope.errors import IngestError
 from tariffscope.ingest import core
 
+pytestmark = pytest.mark.raw  # every case corrupts a copy of a real raw file
+
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory, raw):

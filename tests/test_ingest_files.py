@@ -74,6 +74,7 @@ CASES = [
 ]
 
 
+@pytest.mark.raw
 @pytest.mark.parametrize("rel,kind,table,rows,sql,expected", CASES,
                          ids=[c[0].split("/")[-1] if isinstance(c[0], str) else None for c in CASES])
 def test_ingest_real_file(con, raw, rel, kind, table, rows, sql, expected):
@@ -96,6 +97,7 @@ def test_ingest_real_file(con, raw, rel, kind, table, rows, sql, expected):
     assert q(con, "SELECT count(*) FROM ingest_log")[0][0] == 1
 
 
+@pytest.mark.raw
 def test_census_api_json_as_the_api_returns_it(con, raw, tmp_path):
     # The API's JSON: array of arrays, header first, every value a string. Build it from the real pull.
     t = pq.read_table(raw / "census/hs10_imports_2024_by_partner/5880.parquet")
@@ -152,6 +154,7 @@ def test_japan_customs_csv(con, tmp_path):
         ("JPN", "USA", "exports", "JPY", 6.0e9, 1200.0, "NO")]
 
 
+@pytest.mark.raw
 def test_status(con, raw):
     core.ingest(raw / "fx/EXJPUS_monthly_to_2024-12.csv", con=con)
     st = core.data_status(con)
@@ -161,6 +164,7 @@ def test_status(con, raw):
     assert s["vintage"] == "FRED EXJPUS, observations through 2024-12-01"
 
 
+@pytest.mark.raw
 def test_cli_ingest_and_status(warehouse_copy, raw, capsys, tmp_path):
     # the raw file itself is part of the embedded data, so ingest a copy without its last row
     lines = (raw / "autos/us_auto_imports_8703_8704_extended_kor_chn_eu.csv").read_text(encoding="utf-8-sig").splitlines()
@@ -188,6 +192,7 @@ def test_cli_ingest_and_status(warehouse_copy, raw, capsys, tmp_path):
     assert "no cmdCode column" in capsys.readouterr().err
 
 
+@pytest.mark.raw
 def test_raw_embedded_file_is_recognized(warehouse_copy, raw):
     res = core.ingest(raw / "hts/hts_2025_basic.json.gz")
     assert res.status == "already" and "usitc_hts" in res.message
@@ -206,6 +211,7 @@ def warehouse_copy(warehouse, tmp_path, monkeypatch):
     return home
 
 
+@pytest.mark.raw
 @pytest.mark.slow
 def test_hts_csv_equals_json(raw):
     from tariffscope.ingest import hts_csv, hts_json
@@ -215,6 +221,7 @@ def test_hts_csv_equals_json(raw):
     assert a.equals(b)
 
 
+@pytest.mark.raw
 @pytest.mark.parametrize("rel,why", [
     ("census/census_to_iso3.csv", "country code list"),
     ("census/japan_customs_country_codes.csv", "Japan Customs country code list"),
@@ -228,6 +235,7 @@ def test_reference_files_are_refused_with_a_reason(raw, rel, why):
         core.detect_kind(raw / rel)
 
 
+@pytest.mark.raw
 def test_gz_kind_detection(raw):
     with gzip.open(raw / "hts/hts_2025_rev_1.json.gz") as f:
         assert f.read(30).startswith(b'[ {\n  "htsno"')  # pretty-printed: detection must not need '[{'

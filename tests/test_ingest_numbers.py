@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tariffscope.ingest.numbers import NumberFormatError, parse_number, parse_numbers
 

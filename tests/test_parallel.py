@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tariffscope.errors import InputError, ModelError
-from tariffscope.parallel import (Executor, TaskError, _assemble, get_executor, seed_int, spawn_seeds)
+from tariffscope.parallel import Executor, TaskError, _assemble, get_executor, seed_int, spawn_seeds
 
 # Dask workers cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import numpy as np
 import pandas as pd
@@ -19,11 +18,13 @@ def test_table_provenance_matches_the_file():
     assert {i["key"] for i in prov["inputs"]} == {"bw_hts10", "bw_hs3", "hauk_hs10", "hauk_hs6", "hauk_subst_hs6"}
 
 
+@pytest.mark.raw
 def test_provenance_hashes_match_raw_files(raw):
     for item in el.provenance()["inputs"]:
         assert hashlib.sha256((raw / item["file"]).read_bytes()).hexdigest() == item["sha256"], item["file"]
 
 
+@pytest.mark.raw
 def test_values_come_from_the_raw_files(raw):
     # CATALOG: Broda-Weinstein 73-country file, USA HS3 870 = 25.03 (clipped to SIGMA_BOUNDS[1] = 10 in use).
     b3 = pd.read_stata(raw / "elasticities/broda_weinstein/Sigmas73countries_9403_HS3digit.dta")

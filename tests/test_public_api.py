@@ -32,7 +32,7 @@ def test_result_classes_import_from_the_package() -> None:
     for cls in (BalanceResult, DutyResult, EtrResult, SimulationResult):
         assert inspect.isclass(cls) and cls.__name__ in tariffscope.__all__
     with pytest.raises(AttributeError, match="no attribute 'NoSuchResult'"):
-        tariffscope.NoSuchResult  # noqa: B018
+        tariffscope.NoSuchResult  # noqa: B018 - the attribute access is what must raise
 
 
 def _public_functions() -> list[str]:

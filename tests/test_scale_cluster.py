@@ -18,9 +18,9 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
+from tariffscope.compose.sweep import run_sweep
 from tariffscope.errors import ModelError
 from tariffscope.parallel import get_executor
-from tariffscope.compose.sweep import run_sweep
 
 pytestmark = pytest.mark.cluster
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

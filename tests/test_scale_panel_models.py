@@ -51,7 +51,7 @@ def test_balance_cli_panel_table_json_csv(world, capsys):
     assert d["balance"] == pytest.approx(exports - imports)
     by_hs2 = (_pair(world, "DEU", "CHN").assign(h=lambda x: x.k.map(lambda k: f"{k:06d}"[:2])).groupby("h").v.sum() * 1000)
     got = {r["sector"]: r["exports"] for r in d["sectors"]}
-    assert got["{:s}".format(by_hs2.index[0])] == pytest.approx(by_hs2.iloc[0])
+    assert got[f"{by_hs2.index[0]:s}"] == pytest.approx(by_hs2.iloc[0])
     assert d["sources"][0]["vintage"] == "V202401b" and d["panel"] == NAME
 
     main(["balance", "--panel", NAME, "--reporter", "DEU", "--partner", "CHN", "--period", str(YEAR), "--by", "total",

@@ -15,9 +15,9 @@ import pytest
 
 from tariffscope import api
 from tariffscope.cli import main
+from tariffscope.compose.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
 from tariffscope.errors import InputError, ModelError, RuleError
 from tariffscope.parallel import get_executor, seed_int, spawn_seeds
-from tariffscope.compose.sweep import expand_grid, load_spec, parse_target, run_sweep, set_path
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -163,11 +163,9 @@ def test_cli_sweep(tmp_path, capsys):
     assert "no grid point of 217 meets the target: imports_change <= -1000" in capsys.readouterr().err
 
 
-def test_ge_sweep_matches_the_ge_api(raw, tmp_path):
+def test_ge_sweep_matches_the_ge_api(tmp_path):
     """Three points of the GE example sweep; each equals a direct ``api.ge_simulate`` of that SPEC."""
     from pathlib import Path
-
-    import yaml
 
     from tariffscope.models.ge_spec import GESpec, load_spec as load_ge_spec
 
@@ -180,7 +178,7 @@ def test_ge_sweep_matches_the_ge_api(raw, tmp_path):
     assert list(w.us_tariff_on_japan) == [0.0, 0.1, 0.2]
     # A higher US tariff on Japan cuts the bilateral deficit more (monotone in this model).
     assert w.deficit_cut_pct.is_monotonic_increasing and w.deficit_cut_pct.iloc[0] < 10 < w.deficit_cut_pct.iloc[2]
-    gspec, base_dir = load_ge_spec(repo / "examples" / "ge" / "us_tariffs_2025_japan.yaml")
+    gspec, base_dir = load_ge_spec(repo / "src" / "tariffscope" / "data" / "ge" / "us_tariffs_2025_japan.yaml")
     data = gspec.model_dump(mode="json")
     data["changes"][0]["rate"] = 0.1
     direct = api.ge_simulate(GESpec.model_validate(data)).to_frame()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -105,7 +104,7 @@ def fake_panel(day, origins=None, hts10=None, options=None):
             total = mfn + s232 + recip
             if o == "JPN" and day >= dt.date(2025, 9, 16) and not h.startswith("3004"):
                 s232, recip, total = 0.0, 0.0, max(mfn, 0.15)
-            for k, v in zip(rows, (h, o, mfn, s232, recip, total)):
+            for k, v in zip(rows, (h, o, mfn, s232, recip, total), strict=False):
                 rows[k].append(v)
     return pa.table(rows)
 
@@ -113,7 +112,7 @@ def fake_panel(day, origins=None, hts10=None, options=None):
 def _rates(name_or_text):
     sc = get_scenario(name_or_text) if "\n" not in name_or_text else parse_scenario(name_or_text)
     t = resolve(sc, duty_panel=fake_panel, lines=LINES)
-    return dict(zip(zip(t["hts10"].to_pylist(), t["origin"].to_pylist()), t["new_rate"].to_pylist())), t
+    return dict(zip(zip(t["hts10"].to_pylist(), t["origin"].to_pylist(), strict=False), t["new_rate"].to_pylist(), strict=False)), t
 
 
 def test_resolve_builtins_on_toy_panel():

@@ -11,11 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from tariffscope.scenarios import resolve as rs
-from tariffscope.scenarios import outcomes as so
-from tariffscope.scenarios import run as sr
-
-from test_scenarios_schema import LINES, fake_panel  # noqa: E402
+from tariffscope.scenarios import outcomes as so, resolve as rs, run as sr
+from test_scenarios_schema import LINES, fake_panel
 
 NAMES = ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
 
@@ -74,7 +71,7 @@ def test_monte_carlo_reproducible_across_backends():
     assert m["p05"] <= m["p50"] <= m["p95"] and m["p05"] < m["p95"]
 
 
-def test_exporter_facts_for_japan(raw):
+def test_exporter_facts_for_japan():
     from tariffscope.models.exposure import exporter_exposure, exporter_facts
 
     f = exporter_facts("JPN", 2024)
@@ -159,7 +156,7 @@ def test_fast_monte_carlo_kernel_equals_full_solve():
 def test_headline_labels_follow_the_named_outcomes():
     """Labels, units and array columns come from ``Headline``'s fields, in its order; against-differences
     subtract flows and take ratios of the price indices, by name."""
-    assert so.HEADLINE_KEYS == so.Headline._fields
+    assert so.Headline._fields == so.HEADLINE_KEYS
     assert [k for k, _, _ in so.HEADLINE] == list(so.Headline._fields)
     assert all(label and unit for _, label, unit in so.HEADLINE)
     n = len(so.Headline._fields)
@@ -186,7 +183,7 @@ def test_simulate_against_breakdowns_are_differences():
 
 
 def test_hs6_level_runs_and_differs_from_hs10():
-    text = open(sr.builtin_path("july-9-hike")).read().replace("name: july-9-hike", "name: hike-hs6")
+    text = sr.builtin_path("july-9-hike").read_text().replace("name: july-9-hike", "name: hike-hs6")
     text += "model: {level: hs6}\n"
     from tariffscope.scenarios.schema import parse_scenario
 
@@ -198,7 +195,7 @@ def test_hs6_level_runs_and_differs_from_hs10():
 def test_outputs_hs2_and_lines():
     from tariffscope.scenarios.schema import parse_scenario
 
-    text = open(sr.builtin_path("july-9-hike")).read() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
+    text = sr.builtin_path("july-9-hike").read_text() + "outputs: {by: [sector, origin, hs2], lines: true}\n"
     d = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
     assert {r["hs2"] for r in d["by_hs2"]} == {"87", "94", "30"}
     assert len(d["lines"]) == LINES.num_rows

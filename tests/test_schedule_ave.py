@@ -40,7 +40,7 @@ def _xlsx(raw: Path) -> dict[str, list[dict]]:
     out = {}
     for sheet in ("Customs Value", "First Unit of Quantity", "Dutiable Value", "Calculated Duties"):
         rows = list(wb[sheet].iter_rows(values_only=True))
-        out[sheet] = [dict(zip(rows[0], r)) for r in rows[1:] if r[1]]  # rows without a country are blank
+        out[sheet] = [dict(zip(rows[0], r, strict=False)) for r in rows[1:] if r[1]]  # rows without a country are blank
     return out
 
 
@@ -56,9 +56,10 @@ def _hts_texts(raw: Path, rev: str) -> dict[str, str]:
     with gzip.open(raw / "hts" / f"hts_{rev}.json.gz", "rt", encoding="utf-8") as fh:
         doc = [x for x in json.load(fh) if x["htsno"]]
     inh = inherit_rate_text([x["htsno"] for x in doc], [x["general"] for x in doc])
-    return {x["htsno"].replace(".", ""): t for x, (t, _) in zip(doc, inh)}
+    return {x["htsno"].replace(".", ""): t for x, (t, _) in zip(doc, inh, strict=False)}
 
 
+@pytest.mark.raw
 def test_parsed_ad_valorem_matches_realized_duty(raw: Path, xlsx) -> None:
     """DataWeb 2024: calculated duties / dutiable value from the partners paying the general rate equals the
     parsed column-1 rate. (The 184 lines of this file are all ad valorem or free in the 2025 basic edition:
@@ -66,7 +67,7 @@ def test_parsed_ad_valorem_matches_realized_duty(raw: Path, xlsx) -> None:
     texts = _hts_texts(raw, "2025_basic")
     ref = set(MFN_REFERENCE_PARTNERS) | set(group_members("EU27"))
     agg: dict[str, list[float]] = {}
-    for dv, cd in zip(xlsx["Dutiable Value"], xlsx["Calculated Duties"]):
+    for dv, cd in zip(xlsx["Dutiable Value"], xlsx["Calculated Duties"], strict=False):
         assert (dv["Country"], dv["HTS Number"]) == (cd["Country"], cd["HTS Number"])
         if resolve_country(dv["Country"]).iso3 in ref:
             a = agg.setdefault(dv["HTS Number"], [0.0, 0.0])
@@ -133,6 +134,7 @@ def ave_con(raw: Path):
     con.close()
 
 
+@pytest.mark.raw
 def test_mfn_ave_table_bases(ave_con, raw: Path) -> None:
     t = mfn_ave_table(ave_con, "2025_basic")
     rows = {r["hts10"]: r for r in t.to_pylist()}
@@ -160,6 +162,7 @@ def test_mfn_ave_table_bases(ave_con, raw: Path) -> None:
     assert "CAN" not in MFN_REFERENCE_PARTNERS and "JPN" not in MFN_REFERENCE_PARTNERS
 
 
+@pytest.mark.raw
 def test_specific_conversion_with_dataweb_quantities(raw: Path, xlsx) -> None:
     """The quantity route on real quantities: give line 7318.15.20 (bolts, kg) a specific rate of 1.5¢/kg in a
     test revision; its AVE must be 0.015 * kg / customs value summed over the DataWeb rows with a quantity."""

@@ -23,16 +23,16 @@ def test_duty_case(con, case):
 
     value = case.get("value", 100.0)
     res = duty(con, case["hts10"], case["origin"], case["date"], value, options=case.get("options"))
-    got = [(l.measure_id, l.heading, round(l.rate, 6)) for l in res.layers]
-    want = [(l["measure_id"], l.get("heading", case["hts10"] if l["measure_id"] == "mfn" else None), round(l["rate"], 6))
-            for l in case["layers"]]
+    got = [(layer.measure_id, layer.heading, round(layer.rate, 6)) for layer in res.layers]
+    want = [(lw["measure_id"], lw.get("heading", case["hts10"] if lw["measure_id"] == "mfn" else None), round(lw["rate"], 6))
+            for lw in case["layers"]]
     assert got == want, case["note"]
-    for lw, lg in zip(case["layers"], res.layers):
+    for lw, lg in zip(case["layers"], res.layers, strict=False):
         if "base" in lw:
             assert lg.base == pytest.approx(lw["base"]), lw
     assert res.effective_rate == pytest.approx(case["total_rate"], abs=1e-9), case["note"]
     assert res.total_duty == pytest.approx(case["total_rate"] * value, abs=1e-6)
-    assert sum(l.amount for l in res.layers) == pytest.approx(res.total_duty)
+    assert sum(layer.amount for layer in res.layers) == pytest.approx(res.total_duty)
 
 
 def test_duty_reports_rules_and_exclusions(con):
@@ -109,7 +109,7 @@ def test_cli_duty_json_and_errors(con, capsys, monkeypatch):
     assert main(["duty", "8703.23.01.40", "--origin", "JPN", "--date", "2025-10-15", "--value", "30000", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total_duty"] == pytest.approx(4500.0)
-    assert [l["heading"] for l in out["layers"]] == ["8703230140", "9903.94.41"]
+    assert [layer["heading"] for layer in out["layers"]] == ["8703230140", "9903.94.41"]
     assert main(["duty", "8703.23.01.40", "--origin", "JPN", "--date", "2025-10-15"]) == 0
     text = capsys.readouterr().out
     assert "9903.94.41" in text and "HTS revision" in text and "catalogue" in text
@@ -173,6 +173,6 @@ def test_restricted_compilation_equals_full(con):
         assert want.keys() == got.keys()
         for k in want:
             np.testing.assert_array_equal(got[k], want[k], err_msg=k)
-        for cm, cs in zip(comp.measures, sub.measures):
+        for cm, cs in zip(comp.measures, sub.measures, strict=False):
             np.testing.assert_array_equal(cs.product_rates(d.toordinal(), len(hs)), cm.product_rates(d.toordinal(), comp.n_h)[hs])
     assert comp.cell(int(hs[0])) is comp.cell(int(hs[0]))  # cached per product

@@ -1,7 +1,6 @@
 """Effective tariff rates: aggregation checks and the Japan monthly statutory-vs-realized comparison."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -18,8 +17,8 @@ def test_etr_is_the_weighted_panel_rate(con):
 
     w = load_weights(con, "JPN")
     panel = duty_panel(con, "2025-10-15", origins=["JPN"], hts10=list(w.hts10))
-    rate = dict(zip(panel.column("hts10").to_numpy(zero_copy_only=False), panel.column("total_rate").to_numpy()))
-    manual = sum(v * float(rate[c]) for c, v in zip(w.hts10, w.value)) / w.value.sum()
+    rate = dict(zip(panel.column("hts10").to_numpy(zero_copy_only=False), panel.column("total_rate").to_numpy(), strict=False))
+    manual = sum(v * float(rate[c]) for c, v in zip(w.hts10, w.value, strict=False)) / w.value.sum()
     res = etr(con, "JPN", date="2025-10-15", by="authority")
     assert res.etr == pytest.approx(manual, rel=1e-6)
     assert sum(b["contribution"] for b in res.series[0]["by"]) == pytest.approx(res.etr, rel=1e-6)
@@ -69,3 +68,13 @@ def test_japan_statutory_tracks_realized(con):
     assert st["2025-12"] < max(plateau) - 0.02 and rz["2025-12"] < rz["2025-08"] - 0.02  # easing after September
     series = np.array([[st[m], rz[m]] for m in sorted(st)])
     assert np.corrcoef(series.T)[0, 1] > 0.97
+
+
+def test_etr_takes_the_conditional_scope_shares(con):
+    """Issue 12: the auto-parts share reaches the ETR; charging every listed line (share 1) raises Taiwan's rate."""
+    from tariffscope.tariffs.etr import etr
+
+    default = etr(con, "TWN", date="2025-10-15").etr
+    every_line = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 1.0}).etr
+    none = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 0.0}).etr
+    assert none < default < every_line

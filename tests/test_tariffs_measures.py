@@ -3,7 +3,6 @@ the derived lists' provenance, and the check against the HTS with its known disc
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -34,9 +33,17 @@ def test_catalogue_loads_and_covers_the_fact_sheet():
         assert need in ids, need
     assert all(m.citation.text and m.citation.note for m in cat.measures)
     # IEEPA measures all stop on 2026-02-24 (collection ended); Section 122 stops after 150 days
+    import datetime as dt
+
     for m in cat.measures:
         if m.authority.startswith("ieepa") or m.replaces == "ieepa_reciprocal":
-            assert m.effective_until is not None and m.effective_until <= __import__("datetime").date(2026, 2, 24), m.id
+            assert m.effective_until is not None and m.effective_until <= dt.date(2026, 2, 24), m.id
+            # the ruling (2026-02-20) is the named alternative end of whatever was still collected then
+            if m.effective_until == dt.date(2026, 2, 24):
+                assert m.until({"ieepa_end": "ruling"}) == dt.date(2026, 2, 20), m.id
+            assert m.until({"ieepa_end": "collection"}) == m.effective_until, m.id
+    # India's additional 25% ends on its termination (compiler's note of 2026_rev_3), not with IEEPA
+    assert cat.get("ieepa_india_25").effective_until == dt.date(2026, 2, 7)
     s122 = cat.get("s122_blanket")
     assert (s122.effective_until - s122.effective_from).days == 150
 
@@ -99,6 +106,7 @@ def test_yaml_is_read_with_safe_loading(tmp_path):
         M.load.cache_clear()
 
 
+@pytest.mark.raw
 def test_lists_match_their_provenance(raw):
     prov = yaml.safe_load((M.LISTS_DIR / "PROVENANCE.yaml").read_text())
     for name, p in prov["lists"].items():
@@ -120,6 +128,11 @@ def test_check_against_hts(con):
     known = {(k["measure_id"], k["heading"], k["status"]) for k in KNOWN["discrepancies"]}
     assert bad == known, "new mismatches between the catalogue and the HTS: review and record them"
     assert not any(r["status"] == "missing" for r in rows)
+    # a deal published after its legal date starts at publication and keeps the legal date for deal_dates='legal'
+    cat = M.load()
+    for mid in ("deal_japan_floor", "deal_eu_autos", "deal_korea_autos", "deal_korea_floor"):
+        m = cat.get(mid)
+        assert m.effective_from_legal is not None and m.effective_from_legal < m.effective_from, mid
 
 
 def test_cli_measures_and_etr(con, capsys, monkeypatch):
@@ -148,3 +161,53 @@ def test_cli_measures_and_etr(con, capsys, monkeypatch):
     assert lines[0].startswith("partner,date,etr") and len(lines) == 4
     assert main(["etr", "--partner", "JPN"]) == 1
     assert "give --date" in capsys.readouterr().err
+
+
+def test_every_chapter99_heading_is_accounted_for(con):
+    """Issue 12: every heading of every loaded revision is a catalogue measure's or an out-of-scope entry with a reason."""
+    rows = M.completeness(con)
+    from tariffscope import db
+
+    revisions = set(db.query(con, "SELECT DISTINCT revision FROM chapter99_lines").column(0).to_pylist())
+    assert len(revisions) == 44
+    headings = set(db.query(con, "SELECT DISTINCT heading FROM chapter99_lines").column(0).to_pylist())
+    per_heading = [r for r in rows if r["status"] in ("mapped", "out_of_scope", "unmapped")]
+    assert len(per_heading) == len(headings)
+    assert [r["heading"] for r in per_heading if r["status"] == "unmapped"] == []
+    # the Taiwan agreement and the UK metals headings are the catalogue's (they were missing)
+    mapped = {r["heading"]: r["measure_id"] for r in per_heading if r["status"] == "mapped"}
+    for h in ("9903.94.66", "9903.94.67", "9903.94.68", "9903.94.69", "9903.85.15", "9903.81.98"):
+        assert h in mapped, h
+    # every out-of-scope entry still matches a heading (no stale entries) and never shadows a measure's heading
+    every = {h for h in headings}
+    for e in M.out_of_scope():
+        hit = set().union(*(M._expand_all(spec, every) for spec in e.headings))
+        assert hit, f"out-of-scope entry matches no heading: {e.headings}"
+        assert not {M._pretty(h) for h in hit} & set(mapped), f"out-of-scope entry shadows a catalogue heading: {e.headings}"
+
+
+def test_completeness_flags_a_new_unmapped_heading(con):
+    """A revision bringing a heading nobody accounts for makes the check (and so the suite) fail."""
+    import duckdb
+
+    from tariffscope import db
+
+    mem = duckdb.connect()
+    revs = db.query(con, "SELECT * FROM hts_revisions")
+    lines = db.query(con, "SELECT * FROM chapter99_lines WHERE revision IN ('2026_rev_9', '2026_rev_10')")
+    mem.register("revs_src", revs)
+    mem.register("lines_src", lines)
+    mem.execute("CREATE TABLE hts_revisions AS SELECT * FROM revs_src")
+    mem.execute("CREATE TABLE chapter99_lines AS SELECT * FROM lines_src")
+    mem.execute("INSERT INTO chapter99_lines (revision, heading, general_text, description) "
+                "VALUES ('2026_rev_10', '99039970', '+ 30%', 'Articles the product of Atlantis')")
+    rows = M.completeness(mem)
+    assert [r["heading"] for r in rows if r["status"] == "unmapped"] == ["9903.99.70"]
+    # and a measure's heading dropped from a later revision while the measure is open-ended is reported
+    mem.execute("DELETE FROM chapter99_lines WHERE revision = '2026_rev_10' AND heading = '99039405'")
+    gone = [r for r in M.completeness(mem) if r["status"] == "vanished"]
+    assert [(r["measure_id"], r["heading"], r["revision"]) for r in gone] == [("s232_auto_parts", "9903.94.05", "2026_rev_10")]
+    # a rate the catalogue does not know is reported
+    mem.execute("UPDATE chapter99_lines SET general_text = 'The duty provided in the applicable subheading + 35%' "
+                "WHERE heading = '99039401'")
+    assert any(r["status"] == "rate_text" and r["heading"] == "9903.94.01" for r in M.completeness(mem))

@@ -1,11 +1,10 @@
 """The vectorized panel agrees with the single-entry engine on a random sample of (hts10, origin, date) cells."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-ORIGINS = ["JPN", "CHN", "CAN", "MEX", "DEU", "GBR", "KOR", "BRA", "IND", "VNM", "CHE", "AUS", "HKG", "RUS"]
+ORIGINS = ["JPN", "CHN", "CAN", "MEX", "DEU", "GBR", "KOR", "BRA", "IND", "VNM", "CHE", "AUS", "HKG", "RUS", "TWN", "USA"]
 DATES = ["2025-02-10", "2025-04-09", "2025-05-20", "2025-08-20", "2025-10-15", "2025-12-01", "2026-03-01", "2026-06-15"]
 
 
@@ -33,6 +32,8 @@ def test_panel_equals_engine_on_random_cells(con, date):
     comp = cols["mfn_rate"] + cols["rate_232"] + cols["rate_ieepa_reciprocal"] + cols["rate_ieepa_fentanyl"] \
         + cols["rate_301"] + cols["rate_201"] + cols["rate_122"]
     np.testing.assert_allclose(comp, cols["total_rate"], atol=1e-6)  # components add up
+    us = cols["origin"] == "USA"  # R0: US goods returned (9801.00.10) pay nothing, in the panel as in the engine
+    assert us.any() and not cols["total_rate"][us].any()
     idx = rng.choice(panel.num_rows, 40, replace=False)
     for i in idx:
         res = duty(con, str(cols["hts10"][i]), str(cols["origin"][i]), date, 1.0)
@@ -61,3 +62,22 @@ def test_full_panel_shape_and_metadata(con):
     total = t.column("total_rate").to_numpy()
     # Japan: every line at least 15% (floor) unless exempt (Annex II) or MFN higher; China higher on average
     assert total[origin == "CHN"].mean() > total[origin == "JPN"].mean() + 0.15
+
+
+@pytest.mark.parametrize("date", ["2025-10-15", "2026-03-01"])
+def test_panel_equals_engine_with_conditional_scope_shares(con, date):
+    """Issue 12: applicability shares (rule R11) move the engine and the panel alike, and actually move them."""
+    from tariffscope.tariffs.engine import duty
+    from tariffscope.tariffs.panel import duty_panel
+
+    codes = ["8471300100", "8471500150", "8482105044", "8501524000", "8708295160", "8413200000", "8411124000", "7326908688"]
+    origins = ["JPN", "DEU", "VNM", "CHN", "MEX", "TWN"]
+    opts = {"auto_parts_share": 0.3, "semis_share": 0.5, "s122_civil_aircraft_share": 0.6}
+    panel = duty_panel(con, date, origins=origins, hts10=codes, options=opts)
+    base = duty_panel(con, date, origins=origins, hts10=codes)
+    cols = {c: panel.column(c).to_numpy(zero_copy_only=False) for c in panel.column_names}
+    for i in range(panel.num_rows):
+        res = duty(con, str(cols["hts10"][i]), str(cols["origin"][i]), date, 1.0, options=opts)
+        assert res.effective_rate == pytest.approx(float(cols["total_rate"][i]), abs=1e-6), (cols["hts10"][i], cols["origin"][i])
+    moved = np.abs(cols["total_rate"] - base.column("total_rate").to_numpy()) > 1e-6
+    assert moved.any()

@@ -8,9 +8,7 @@ import typing
 import pytest
 
 from tariffscope.errors import InputError, RuleError
-from tariffscope.tariffs import coverage as C
-from tariffscope.tariffs import measures as M
-from tariffscope.tariffs import vocabulary as V
+from tariffscope.tariffs import coverage as C, measures as M, vocabulary as V
 
 
 def test_authorities_buckets_and_columns_fit_together():
@@ -18,7 +16,7 @@ def test_authorities_buckets_and_columns_fit_together():
     # every bucket is reported under exactly one panel column, in layer order
     assert [b for col in V.COLUMN_BUCKETS.values() for b in col] == list(V.BUCKETS)
     assert set(V.AUTHORITY_OF_BUCKET) == set(V.BUCKETS)
-    assert V.RATE_COLUMNS == ("mfn_rate", *V.COLUMN_BUCKETS)
+    assert ("mfn_rate", *V.COLUMN_BUCKETS) == V.RATE_COLUMNS
     assert set(V.SHORT_LABELS) == set(V.RATE_COLUMNS)
     for m in M.load().measures:  # every measure lands in a bucket with a panel column
         assert V.column_of_bucket(m.bucket) in V.AUTHORITY_COLUMNS.values()

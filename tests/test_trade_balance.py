@@ -126,6 +126,7 @@ def test_bad_input(con, kwargs, err, text):
 # --- embedded data --------------------------------------------------------------------------------
 
 
+@pytest.mark.raw
 def test_warehouse_totals_match_monthly_file(warehouse, raw):
     """Sum of months = year, and balance = exports - imports, against the raw Census monthly file."""
     rows = [json.loads(x)["row"] for x in (raw / "census" / "japan_monthly_totals_2024_2025.jsonl").read_text().splitlines()]

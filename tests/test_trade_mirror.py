@@ -81,6 +81,7 @@ def test_bad_files(tmp_path, con):
         reconcile(bad, "USA", "JPN", con=con)
 
 
+@pytest.mark.raw
 def test_cif_factor_constant_matches_dataweb(raw):
     factor, n = cif_factor_from_dataweb(raw / "census" / "dataweb_imports_2024_selected_hts10_with_quantities.xlsx")
     assert n > 100 and round(factor, 4) == CIF_FACTOR

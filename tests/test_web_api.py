@@ -304,10 +304,12 @@ def test_api_functions_read_only_through_the_given_connection(client, monkeypatc
     # read-only, which DuckDB refuses in one process (checked first, so this test can fail).
     from pathlib import Path
 
+    import duckdb
+
     from tariffscope.ingest.warehouse import open_warehouse
 
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(Path(client.app.state.warehouse_path).parent))
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConnectionException, match="different configuration"):
         open_warehouse()
     cur = client.app.state.con.cursor()
     try:

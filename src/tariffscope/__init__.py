@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from tariffscope import api as _api
-from tariffscope.api import *  # noqa: F401,F403
+from tariffscope.api import *  # noqa: F403 - api.__all__ is the public surface
 from tariffscope.errors import (
     DataNotFoundError,
     IngestError,
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
     from tariffscope.codes.countries import Country as Country
     from tariffscope.codes.products import HtsDescription as HtsDescription
     from tariffscope.compose.backtest import BacktestResult as BacktestResult
+    from tariffscope.compose.sweep.result import SweepRun as SweepRun
     from tariffscope.ingest.core import DataStatus as DataStatus, IngestResult as IngestResult
     from tariffscope.ingest.fetch import PullResult as PullResult
     from tariffscope.models.ge_spec import GERun as GERun, GESpec as GESpec
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
     from tariffscope.parallel import Executor as Executor
     from tariffscope.scenarios.results import ComparisonResult as ComparisonResult, SimulationResult as SimulationResult
     from tariffscope.scenarios.schema import Scenario as Scenario
-    from tariffscope.compose.sweep.result import SweepRun as SweepRun
     from tariffscope.tariffs.engine import DutyResult as DutyResult, Layer as Layer
     from tariffscope.tariffs.etr import EtrResult as EtrResult
     from tariffscope.tariffs.measures import Catalogue as Catalogue, Measure as Measure

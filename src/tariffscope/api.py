@@ -9,7 +9,7 @@ classes are exported from ``tariffscope`` (``tariffscope.__all__``, loaded on fi
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope.codes.countries import Country
     from tariffscope.codes.products import HtsDescription
     from tariffscope.compose.backtest import BacktestResult
+    from tariffscope.compose.sweep import SweepRun
     from tariffscope.ingest.core import DataStatus, IngestResult
     from tariffscope.ingest.fetch import PullResult
     from tariffscope.models.ge_spec import GERun, GESpec
@@ -28,7 +29,6 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope.panels import IngestReport, PanelBalance, PanelInfo
     from tariffscope.scenarios.run import ComparisonResult, SimulationResult
     from tariffscope.scenarios.schema import Scenario
-    from tariffscope.compose.sweep import SweepRun
     from tariffscope.tariffs.engine import DutyResult
     from tariffscope.tariffs.etr import EtrResult
     from tariffscope.tariffs.measures import Catalogue
@@ -71,7 +71,8 @@ def pull(what: str, transport: httpx.BaseTransport | None = None, con: db.Connec
     from tariffscope.errors import InputError
     from tariffscope.ingest import fetch
 
-    pullers = {"census": fetch.pull_census, "hts": fetch.pull_hts, "fred": fetch.pull_fred}
+    pullers: dict[str, Callable[..., PullResult]] = {"census": fetch.pull_census, "hts": fetch.pull_hts,
+                                                   "fred": fetch.pull_fred}
     if what not in pullers:
         raise InputError(f"bad pull {what!r}: census, hts or fred")
     return pullers[what](transport=transport, con=con, **options)
@@ -324,7 +325,8 @@ def ge_simulate(spec: str | Path | GESpec, draws: int | None = None, workers: in
 __all__ += ["estimate_gravity", "ge_simulate"]
 
 # --- scale (executors, sweeps, world panels) -------------------------------------------------
-from tariffscope.parallel import get_executor  # noqa: E402  (the one execution seam: serial | process | dask)
+# The one execution seam (serial | process | dask), re-exported beside the scale functions that use it.
+from tariffscope.parallel import get_executor  # noqa: E402 - placed with its section on purpose
 
 
 def ingest_panel(path: str | Path, name: str, *, vintage: str | None = None, countries=None,
@@ -385,7 +387,7 @@ __all__ += ["get_executor", "ingest_panel", "list_panels", "panel_info", "remove
 
 def backtest(partner: str | list[str] = "JPN", start: str = "2025-01", end: str = "2025-12", horizon: str = "short",
              reference: str = "2025-01-01", calibration: list[str] | tuple[str, ...] | None = None, draws: int = 100,
-             seed: int = 0, absorption: float | Mapping[str, float] | None = None, hs4: bool = True,
+             seed: int = 0, absorption: float | dict[str, float] | None = None, hs4: bool = True,
              options: dict | None = None, con: db.Connection | None = None) -> BacktestResult:
     """The PE model on the tariff path that applied vs realized US imports, month by month: a ``BacktestResult``.
 

@@ -5,6 +5,8 @@ Every error a user can cause is a ``TariffscopeError``; the CLI prints its messa
 """
 from __future__ import annotations
 
+import os
+
 
 class TariffscopeError(Exception):
     """Base of every error tariffscope raises on purpose."""
@@ -20,7 +22,7 @@ class IngestError(InputError):
     The message names the file, the line and the reason; nothing was written.
     """
 
-    def __init__(self, path: str, line: int | None, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], line: int | None, reason: str) -> None:
         self.path, self.line, self.reason = str(path), line, reason
         where = f"{path}, line {line}" if line is not None else str(path)
         super().__init__(f"{where}: {reason}")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NoReturn, Protocol, Self, TypeVar, runtime_checkable
 
 import cloudpickle
 import numpy as np
@@ -113,7 +113,7 @@ def _run_chunk(fn_bytes: bytes, start: int, items: Sequence[Any]) -> list[Any] |
     return out
 
 
-def _raise_failure(f: _Failure, total: int, desc: str | None) -> None:
+def _raise_failure(f: _Failure, total: int, desc: str | None) -> NoReturn:
     original = cloudpickle.loads(f.exc_bytes) if f.exc_bytes is not None else None
     err = TaskError(f.index, total, desc, original, f.error_type, f.message, f.remote_traceback)
     raise err from original
@@ -139,8 +139,14 @@ class _Progress:
         if enabled and total > 0:
             from rich.console import Console
             from rich.markup import escape
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(),
@@ -185,7 +191,7 @@ class _Base:
     backend = "base"
     workers = 1
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -294,7 +300,8 @@ class DaskExecutor(_Base):
             self._own_client = False
         else:
             if cluster is None or cluster.startswith("local"):
-                n = workers or (int(cluster.split(":", 1)[1]) if cluster and ":" in cluster else None) or (os.cpu_count() or 1)
+                from_spec = int(cluster.split(":", 1)[1]) if cluster and ":" in cluster else None
+                n = workers or from_spec or (os.cpu_count() or 1)
                 # silence_logs=ERROR: the nanny's "still alive after 4 s, killing" at close is routine.
                 self._own_cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
                                                  dashboard_address=None, silence_logs=logging.ERROR)
@@ -308,7 +315,10 @@ class DaskExecutor(_Base):
         self.workers = self._count_workers()
 
     def _count_workers(self) -> int:
-        info = self.client.scheduler_info(n_workers=-1) if _accepts_n_workers(self.client) else self.client.scheduler_info()
+        if _accepts_n_workers(self.client):
+            info = self.client.scheduler_info(n_workers=-1)
+        else:
+            info = self.client.scheduler_info()
         return sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()) or 1
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, desc: str | None = None,
@@ -326,8 +336,8 @@ class DaskExecutor(_Base):
         size = chunksize or _default_chunksize(n, self.workers)
         futures = {}
         for s, e in _chunks(n, size):
-            fut = self.client.submit(_run_chunk, fn_future, s, items[s:e], pure=False,
-                                     retries=self.retries, key=f"tariffscope-{desc or 'task'}-{s}-{os.urandom(4).hex()}")
+            key = f"tariffscope-{desc or 'task'}-{s}-{os.urandom(4).hex()}"
+            fut = self.client.submit(_run_chunk, fn_future, s, items[s:e], pure=False, retries=self.retries, key=key)
             futures[fut] = (s, e)
         results: dict[int, list[Any]] = {}
         what = desc or "tasks"

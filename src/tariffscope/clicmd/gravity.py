@@ -97,7 +97,7 @@ def simulate(
 ) -> None:
     """Solve a GE counterfactual (exact hat algebra) and print per-country results.
 
-    Example: tariffscope ge simulate examples/ge/canada_japan_pta.yaml --draws 50 --workers 2
+    Example: tariffscope ge simulate canada-japan-pta --draws 50 --workers 2
     """
     run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)
     res = run.result
@@ -160,7 +160,7 @@ def engine_rates(
     """
     import yaml
 
-    from tariffscope.models.ge_spec import engine_tariff_rates, rates_to_changes
+    from tariffscope.compose.ge_rates import engine_tariff_rates, rates_to_changes
     from tariffscope.models.gravity import read_gravity_table
 
     df = read_gravity_table(data)

@@ -30,6 +30,24 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _parse_options(items: list[str]) -> dict:
+    """NAME=VALUE pairs: numbers become floats, true/false booleans, anything else stays text (checked by the engine)."""
+    from tariffscope.errors import InputError
+
+    out: dict = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"bad --option {item!r}: use NAME=VALUE, e.g. --option auto_parts_share=0.5")
+        text = raw.strip()
+        try:
+            value: object = float(text)
+        except ValueError:
+            value = {"true": True, "false": False}.get(text.lower(), text)
+        out[name.strip()] = value
+    return out
+
+
 @app.command()
 def duty(
     hts: str = typer.Argument(..., help="10-digit HTS statistical number, e.g. 8703.23.01.40"),
@@ -39,6 +57,8 @@ def duty(
     quantity: Optional[float] = typer.Option(None, "--quantity", help="Quantity in the line's unit (for specific rates)"),
     metal_share: Optional[float] = typer.Option(None, "--metal-share", help="Share of value that is steel/aluminum/copper content"),
     usmca: bool = typer.Option(False, "--usmca", help="Entered as USMCA-qualifying (Canada/Mexico)"),
+    option: list[str] = typer.Option([], "--option", help="A named engine option NAME=VALUE, repeatable, e.g. "
+                                     "--option auto_parts_share=1 or --option deal_dates=legal (docs/tariffs.md lists them)"),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ) -> None:
     """Duty on one entry, layer by layer.
@@ -48,8 +68,10 @@ def duty(
     from tariffscope import api
 
     fmt = _fmt(fmt, ("table", "json"))
+    opts: dict = {"usmca": True} if usmca else {}
+    opts.update(_parse_options(option))
     res = api.duty(hts, origin=origin, date=date, customs_value=value, quantity=quantity, metal_share=metal_share,
-                   options={"usmca": usmca} if usmca else None)
+                   options=opts or None)
     if fmt == "json":
         print(json.dumps(res.to_dict(), indent=2))
         return
@@ -61,6 +83,11 @@ def duty(
     t.add_row("total", "", "", _pct(res.effective_rate), f"{res.customs_value:,.2f}", f"{res.total_duty:,.2f}", style="bold")
     console.print(t)
     console.print(f"{res.description[:100]} | MFN text: {res.mfn_text or '-'} ({res.mfn_basis})")
+    for layer in res.layers:
+        if layer.share_option:
+            console.print(f"  conditional scope: {layer.measure_id} ({layer.heading}) holds for {100 * layer.share:g}% of the value "
+                          f"(option {layer.share_option}={layer.share:g}; change it with --option {layer.share_option}=SHARE)",
+                          highlight=False)
     for r in res.rules_excluded:
         console.print(f"  not applied: {r['measure_id']} ({r['heading']}): {r['reason']}", highlight=False)
     console.print(f"Source: HTS revision {res.hts_revision} (USITC); measure catalogue {res.catalogue_version}; "
@@ -185,9 +212,10 @@ def measures_show(measure_id: str = typer.Argument(..., help="Measure id, e.g. d
 
 @measures_app.command("check")
 def measures_check(fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
-    """Check every catalogue heading against the HTS revision in force on its effective date.
+    """Check the catalogue against every loaded HTS revision: each measure's headings and rates, and every Chapter 99
+    heading accounted for (a catalogue measure or an entry of catalogue/out_of_scope.yaml with its reason).
 
-    Example: tariffscope measures check
+    Exits 1 on a missing or unmapped heading. Example: tariffscope measures check
     """
     from tariffscope import api
 
@@ -202,8 +230,8 @@ def measures_check(fmt: str = typer.Option("table", "--format", help="table | js
             t.add_column(c, no_wrap=c != "detail")
         for r in bad:
             msg = (f"legal date in {r['revision']}, text first in {r['first_revision']}" if r["status"] == "published_later"
-                   else f"{r['revision']}: {r.get('message', '')}")
+                   else r.get("message", "") if r["status"] == "unmapped" else f"{r.get('revision')}: {r.get('message', '')}")
             t.add_row(r["measure_id"], r["heading"], r["status"], msg)
         console.print(t)
-    if any(r["status"] == "missing" for r in rows):
+    if any(r["status"] in ("missing", "unmapped") for r in rows):
         raise typer.Exit(1)

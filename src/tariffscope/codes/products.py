@@ -209,8 +209,8 @@ def _clean_desc(text: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _header_index() -> tuple[list[str], dict[str, list[tuple[int, int, str, str]]]]:
-    """(revision names, {heading4: [(revision ranges..., order, indent, description, next_code)]})."""
+def _header_index() -> tuple[list[str], dict[str, list[tuple[tuple[tuple[int, int], ...], int, int, str, str]]]]:
+    """(revision names, {heading4: [((revision ranges), order, indent, description, next_code)]})."""
     meta = json.loads((_DATA / "hts_headers_sources.json").read_text())
     by_heading: dict[str, list] = {}
     with gzip.open(_DATA / "hts_headers.csv.gz", "rt", encoding="utf-8", newline="") as fh:

@@ -517,7 +517,7 @@ def _rows(months, partners, cell_keys, obs, point, g_cells, drift, bands, score)
     return cells, totals, annual
 
 
-def _annual_row(p, product, lv, year, months, ii, sums: dict[str, float], band: tuple[float, float] | None,
+def _annual_row(p, product, lv, year, months, ii, sums: dict[str, float], band: tuple[float, ...] | None,
                 drift: float) -> dict:
     before = sums["realized_year_before"]
     row = {"partner": p, "product": product, "level": lv, "year": year, "months": f"{months[ii[0]]}..{months[ii[-1]]}",

@@ -24,7 +24,15 @@ import pyarrow.parquet as pq
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 
 KIND = "census_api"
@@ -64,12 +72,12 @@ def _load(path: Path) -> tuple[pa.Table, int]:
     if str(path).endswith(".parquet"):
         try:
             t = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
+        except (OSError, pa.ArrowException) as exc:  # damaged files: ArrowInvalid, or OSError from the reader
             raise IngestError(path, None, f"not a readable Parquet file ({exc})") from None
         return t, 1
     header, rows = read_json_rows(path)
-    cols = list(zip(*rows)) if rows else [[] for _ in header]
-    t = pa.table({h: pa.array([None if v is None else str(v) for v in c], pa.string()) for h, c in zip(header, cols)})
+    cols: list[tuple[object, ...]] = list(zip(*rows, strict=False)) if rows else [() for _ in header]
+    t = pa.table({h: pa.array([None if v is None else str(v) for v in c], pa.string()) for h, c in zip(header, cols, strict=False)})
     return t, 2
 
 

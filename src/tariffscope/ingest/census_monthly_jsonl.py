@@ -83,7 +83,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         else:
             duty = _months(path, ln, row, "duties", "duties_year", 1.0)
             value = _months(path, ln, row, "import_value", "import_value_year", 1.0)
-            for m, (d, v) in enumerate(zip(duty, value), 1):
+            for m, (d, v) in enumerate(zip(duty, value, strict=False), 1):
                 recs.append(dict(partner=partner, flow="imports", trade_regime="consumption", period=f"{year}-{m:02d}", value=v, calculated_duty=d, value_basis="customs"))
     if not recs:
         raise IngestError(path, 1, "no rows")

@@ -75,7 +75,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         except NumberFormatError as exc:
             why = "" if exc.reason == NOT_A_NUMBER else f" ({exc.reason})"
             raise IngestError(path, i, f"bad number {exc.text!r}{why}") from None
-        if None in (exp, imp, bal):
+        if exp is None or imp is None or bal is None:
             raise IngestError(path, i, "missing value")
         if exp < 0 or imp < 0:
             raise IngestError(path, i, f"negative export or import ({exp}, {imp}): trade values are never negative")
@@ -87,7 +87,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         recs += [("exports", "total", "fas", period, freq, exp), ("imports", "general", "customs", period, freq, imp)]
     if not recs:
         raise IngestError(path, len(lines), "no table rows found")
-    cols = list(zip(*recs))
+    cols = list(zip(*recs, strict=False))
     flows = make_table(TRADE_FLOWS, len(recs), dict(
         reporter="USA", partner=partner, flow=pa.array(cols[0]), trade_regime=pa.array(cols[1]), value_basis=pa.array(cols[2]),
         period=pa.array(cols[3]), frequency=pa.array(cols[4]), value=pa.array([round(v * 1e6) for v in cols[5]], pa.float64()),

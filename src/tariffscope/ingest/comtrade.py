@@ -26,7 +26,16 @@ import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, iso3_for, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    iso3_for,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 
 KIND = "comtrade"
@@ -64,14 +73,17 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         for i, r in enumerate(rows[1:], start=2):
             if len(r) != len(header):
                 raise IngestError(path, i, f"row has {len(r)} fields, header has {len(header)}")
-        records = [dict(zip(header, r)) for r in rows[1:]]
+        records = [dict(zip(header, r, strict=False)) for r in rows[1:]]
         first = 2
         lines = list(range(2, len(records) + 2))
     vf = next(((f, b) for f, b in VALUE_FIELDS if f in header), None)
     if "refYear" not in header or vf is None:
         raise IngestError(path, 1, f"wrong header: need refYear and a value column ({[f for f, _ in VALUE_FIELDS]}); found {header}")
     n = len(records)
-    col = lambda k: pa.array([r.get(k, "") for r in records], pa.string())  # noqa: E731
+
+    def col(k: str) -> pa.Array:
+        return pa.array([r.get(k, "") for r in records], pa.string())
+
     years = col("refYear")
     for i, y in enumerate(years.to_pylist()):
         if not (y.isdigit() and len(y) == 4):

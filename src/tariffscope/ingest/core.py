@@ -17,6 +17,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gzip
@@ -43,8 +44,8 @@ from tariffscope.ingest import (
     hts_json,
     import_weights,
     japan_customs_csv,
-    usatradeonline_csv,
     usato_json,
+    usatradeonline_csv,
 )
 from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
 from tariffscope.ingest.warehouse import open_warehouse
@@ -195,7 +196,7 @@ def _detect_xlsx(path: Path) -> str:
         wb = openpyxl.load_workbook(path, read_only=True)
         names = wb.sheetnames
         wb.close()
-    except Exception as exc:  # a damaged zip/xlsx
+    except Exception as exc:  # noqa: BLE001 - a damaged zip/xlsx: zipfile, openpyxl and KeyError types, not one base
         raise IngestError(path, None, f"not a readable Excel file ({exc})") from None
     if "Query Parameters" in names and "Customs Value" in names:
         return "dataweb_xlsx"
@@ -257,7 +258,7 @@ def _when(ts: Any) -> str:
 
 
 def _default_vintage(kind: str, path: Path) -> str:
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date().isoformat()
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
     return f"{kind} file {path.name} as of {mtime} (file date; the publisher's release is not stated in the file)"
 
 
@@ -291,7 +292,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
             rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
             if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
                 raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
-        started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.execute("SET enable_progress_bar = false")  # a library call prints nothing
         with db.transaction(con):
             ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
@@ -313,7 +314,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,
-                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
             for r in replaced:
                 r.update(new_ingest_id=int(ingest_id), new_sha256=sha, new_vintage=parsed.vintage, rows_added=parsed.rows)
@@ -405,7 +406,7 @@ def _refuse_mixing(con: db.Connection, path: Path, source: str, ingest_id: int) 
                 WHERE n.source = $s AND o.source = $s AND n.ingest_id = $i AND o.ingest_id IS DISTINCT FROM $i LIMIT 1""",
             {"s": source, "i": ingest_id}).fetchall()
         if hit:
-            what = ", ".join(f"{k} {v}" for k, v in zip(key, hit[0]))
+            what = ", ".join(f"{k} {v}" for k, v in zip(key, hit[0], strict=False))
             other = f"{hit[0][-1]} (ingest {hit[0][-2]})" if hit[0][-1] else f"ingest {hit[0][-2]}"
             raise IngestError(path, None, f"source {source} already holds {table} rows for the same keys from {other} (e.g. {what}); "
                                           "the two files would be mixed: give the new version the old file's name to replace it, "
@@ -424,10 +425,9 @@ def _insert(con: db.Connection, table: str, arrow: pa.Table, ingest_id: int | No
         else:
             con.execute(f"INSERT INTO {table} ({cols}, ingest_id) SELECT {cols}, {int(ingest_id)} FROM {name}")
     finally:
-        try:
+        # An aborted transaction refuses even this; the error above is the one to see.
+        with contextlib.suppress(Exception):
             con.unregister(name)
-        except Exception:  # noqa: BLE001 - an aborted transaction refuses even this; the error above is the one to see
-            pass
 
 
 # --- status ------------------------------------------------------------------------------------
@@ -493,7 +493,7 @@ def data_status(con: db.Connection | None = None) -> DataStatus:
                 d["contents"] = what
         cols = ["source", "file_name", "old_ingest_id", "new_ingest_id", "old_vintage", "new_vintage", "rows_removed",
                 "rows_added", "replaced_at"]
-        replacements = [dict(zip(cols, r)) for r in con.execute(
+        replacements = [dict(zip(cols, r, strict=True)) for r in con.execute(
             f"SELECT {', '.join(cols)} FROM ingest_replacements ORDER BY replaced_at, new_ingest_id").fetchall()]
         for r in replacements:
             r["replaced_at"] = _when(r["replaced_at"])

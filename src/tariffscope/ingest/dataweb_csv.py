@@ -19,7 +19,15 @@ import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 from tariffscope.ingest.numbers import NumberFormatError, parse_number
 
@@ -68,7 +76,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     for i, r in enumerate(body, start=4):
         if len(r) != len(header):
             raise IngestError(path, i, f"row has {len(r)} fields, header has {len(header)}")
-    cols = list(zip(*body))
+    cols = list(zip(*body, strict=False))
     dtype = sorted(set(c.strip().lower() for c in cols[0]))
     if len(dtype) != 1 or dtype[0] not in BASIS:
         raise IngestError(path, 4, f"unsupported Data Type(s) {dtype}: expected one of {list(BASIS)}")

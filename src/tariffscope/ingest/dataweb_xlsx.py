@@ -47,7 +47,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     path = Path(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile/openpyxl raise many types for damaged files
+    except Exception as exc:  # noqa: BLE001 - zipfile and openpyxl raise many unrelated types for damaged files
         raise IngestError(path, None, f"not a readable Excel file ({exc})") from None
     sheets = {ws.title: ws for ws in wb.worksheets}
     params = {}
@@ -69,7 +69,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         if name not in USED:
             continue
         header, rows = _sheet(path, ws)
-        vals = {}
+        vals: dict[tuple[str, str, str], tuple[float, object, int]] = {}  # key -> (value, unit text, line)
         for i, r in enumerate(rows, start=2):
             if all(v is None for v in r):
                 continue
@@ -102,7 +102,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     qty = data.get("First Unit of Quantity", {})
     duty = data.get("Calculated Duties", {})
     recs = []
-    for key, (v, qdesc, line) in customs.items():
+    for key, (v, _qdesc, line) in customs.items():
         q = qty.get(key)
         unit = str(q[1]).strip() if q and q[1] else None
         recs.append((key, "customs", v, q[0] if q else None, unit, duty[key][0] if key in duty else None, line))

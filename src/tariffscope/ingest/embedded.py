@@ -62,10 +62,11 @@ def ensure_loaded(con: db.Connection) -> bool:
     prov = provenance()
     tables = prov["tables"]
     base = config.EMBEDDED_DIR
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("SET enable_progress_bar = false")  # a library call prints nothing
     pool = ThreadPoolExecutor(max_workers=1)
-    rates = pool.submit(_rate_table, [base / n for n, t in tables.items() if t["table"] in ("hts_lines", "chapter99_lines")])
+    hts_files = [base / n for n, t in tables.items() if t["table"] in ("hts_lines", "chapter99_lines")]
+    rates = pool.submit(_rate_table, hts_files)
     try:
         return _load(con, prov, tables, base, now, rates)
     finally:
@@ -138,7 +139,7 @@ def _load(con: db.Connection, prov: dict, tables: dict, base: Path, now: dt.date
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [next_id, KIND, f"embedded/{name}", t["parquet_sha256"], t["rows"], t["vintage"], now,
-                 dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
             next_id += 1
     return True

@@ -155,9 +155,9 @@ def census_params(flow: str, partner: str, year: int, month: int | None = None, 
         cty = "-"
     else:
         c = resolve_country(partner)
-        cty = c.census_code
-        if not cty:
+        if not c.census_code:
             raise InputError(f"{c.iso3} has no Census country code")
+        cty = c.census_code
     suffix = "_MO" if month else "_YR"
     # CTY_CODE, COMM_LVL and time are predicates: the API appends them to every row.
     if flow == "imports":

@@ -33,14 +33,16 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     path = Path(path)
     rows = list(csv.reader(io.StringIO(read_text(path, whole_lines=True))))
     if not rows or len(rows[0]) != 2 or rows[0][0].strip().lower() not in ("observation_date", "date"):
-        raise IngestError(path, 1, f"wrong header: expected 'observation_date,<SERIES>', found {rows[0] if rows else []}")
+        found = rows[0] if rows else []
+        raise IngestError(path, 1, f"wrong header: expected 'observation_date,<SERIES>', found {found}")
     series = rows[0][1].strip()
     if series.startswith("DEX"):
         freq, pair = "D", series[3:]
     elif series.startswith("EX"):
         freq, pair = "M", series[2:]
     else:
-        raise IngestError(path, 1, f"wrong header: {series!r} is not a FRED exchange-rate series (DEXxxxx daily, EXxxxx monthly)")
+        raise IngestError(path, 1, f"wrong header: {series!r} is not a FRED exchange-rate series "
+                                   "(DEXxxxx daily, EXxxxx monthly)")
     if pair not in PAIRS:
         raise IngestError(path, 1, f"unknown currency pair in series {series!r}; known: {sorted(PAIRS)}")
     base, quote = PAIRS[pair]
@@ -70,7 +72,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             continue
         if v <= 0:
             raise IngestError(path, ln, f"exchange rate must be positive, found {v}")
-        dates.append(d), rates.append(v)
+        dates.append(d)
+        rates.append(v)
     if not dates:
         raise IngestError(path, len(rows), "no observations")
     src = source or default_source(KIND, path)

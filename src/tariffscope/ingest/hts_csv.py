@@ -33,7 +33,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     reader = csv.reader(io.StringIO(read_text(path, whole_lines=True)))
     rows, starts, prev = [], [], 0
     for r in reader:  # descriptions may hold line breaks: remember the file line each record starts on
-        rows.append(r), starts.append(prev + 1)
+        rows.append(r)
+        starts.append(prev + 1)
         prev = reader.line_num
     if not rows:
         raise IngestError(path, 1, "empty file")

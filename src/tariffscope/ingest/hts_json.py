@@ -40,7 +40,7 @@ _NAME = re.compile(r"(?:hts_)?(\d{4})_(basic|rev_(\d+))", re.IGNORECASE)
 RATE_COLUMNS = ["rate_form", "ad_valorem", "specific_rate", "specific_unit", "specific_rate_2", "specific_unit_2", "parse_note"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rate(text: str) -> ParsedRate:
     return parse_rate(text)
 
@@ -161,7 +161,7 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
     codes = pc.replace_substring(htsno, ".", "").to_pylist()
     if len(set(codes)) != len(codes):
         seen: set[str] = set()
-        for (i, _), c in zip(numbered, codes):
+        for (i, _), c in zip(numbered, codes, strict=False):
             if c in seen:
                 raise IngestError(path, i, f"entry {i}: HTS number {c} appears twice")
             seen.add(c)
@@ -178,7 +178,7 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
     keep = [not x for x in is99]
 
     def col(values: list, mask: list[bool]) -> list:
-        return [v for v, m in zip(values, mask) if m]
+        return [v for v, m in zip(values, mask, strict=False) if m]
 
     desc = [_text(e["description"]) for _, e in numbered]
     notes_col = [_footnotes(e["footnotes"]) for _, e in numbered]

@@ -17,8 +17,17 @@ import pyarrow.csv as pcsv
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, check_header, default_source, make_table, map_column, numbers, read_bytes, refuse_duplicates,
-    require_final_newline, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    check_header,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_bytes,
+    refuse_duplicates,
+    require_final_newline,
+    sum_duplicates,
 )
 
 KIND = "import_weights_csv"

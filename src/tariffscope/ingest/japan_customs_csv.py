@@ -66,26 +66,26 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
             continue
         if len(r) != len(header):
             raise IngestError(path, ln, f"row has {len(r)} fields, header has {len(header)}")
-        g = lambda h: r[idx[h]].strip()  # noqa: E731
+        cell = dict(zip(header, r, strict=True))  # lengths checked just above
         fl = FLOW_CODES.get(r[0].strip().lower()) if has_flow else flow
         if fl is None:
             raise IngestError(path, ln, f"bad 'Exp or Imp' value {r[0]!r}")
-        year, hs, country = g("Year"), g("HS").replace(".", ""), g("Country")
+        year, hs, country = cell["Year"].strip(), cell["HS"].strip().replace(".", ""), cell["Country"].strip()
         if not (year.isdigit() and len(year) == 4):
             raise IngestError(path, ln, f"bad year {year!r}")
         if not (hs.isdigit() and len(hs) in (6, 9)):
-            raise IngestError(path, ln, f"bad HS code {g('HS')!r}: expected Japan's 9-digit statistical code")
+            raise IngestError(path, ln, f"bad HS code {cell['HS'].strip()!r}: expected Japan's 9-digit statistical code")
         partners_seen.setdefault(country, ln)
         parsed_rows.append((ln, r, fl, year, hs, country))
     pmap = iso3_for(path, list(partners_seen), "japan_customs", partners_seen)
     for ln, r, fl, year, hs, country in parsed_rows:
-        g = lambda h: r[idx[h]]  # noqa: E731
-        unit1, unit2 = g("Unit1").strip() or None, g("Unit2").strip() or None
-        vals = [_num(path, ln, g(f"Value-{m}"), f"Value-{m}") for m in MONTHS]
-        q1 = [_num(path, ln, g(f"Quantity1-{m}"), f"Quantity1-{m}") for m in MONTHS]
-        q2 = [_num(path, ln, g(f"Quantity2-{m}"), f"Quantity2-{m}") for m in MONTHS]
+        cell = dict(zip(header, r, strict=True))
+        unit1, unit2 = cell["Unit1"].strip() or None, cell["Unit2"].strip() or None
+        vals = [_num(path, ln, cell[f"Value-{m}"], f"Value-{m}") for m in MONTHS]
+        q1 = [_num(path, ln, cell[f"Quantity1-{m}"], f"Quantity1-{m}") for m in MONTHS]
+        q2 = [_num(path, ln, cell[f"Quantity2-{m}"], f"Quantity2-{m}") for m in MONTHS]
         if "Value-Year" in idx:
-            total = _num(path, ln, g("Value-Year"), "Value-Year")
+            total = _num(path, ln, cell["Value-Year"], "Value-Year")
             if total is not None and abs(total - sum(v or 0 for v in vals)) > 0.5:
                 raise IngestError(path, ln, f"Value-Year is {total} but the months sum to {sum(v or 0 for v in vals)}")
         key = (fl, year, hs, country)
@@ -97,9 +97,13 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         for m in range(12):
             if not vals[m] and not qty[m]:
                 continue
-            recs["flow"].append(fl), recs["partner"].append(pmap[country]), recs["period"].append(f"{year}-{m + 1:02d}")
-            recs["code"].append(hs), recs["value"].append((vals[m] or 0.0) * 1000.0)
-            recs["qty"].append(qty[m] if unit else None), recs["unit"].append(unit)
+            recs["flow"].append(fl)
+            recs["partner"].append(pmap[country])
+            recs["period"].append(f"{year}-{m + 1:02d}")
+            recs["code"].append(hs)
+            recs["value"].append((vals[m] or 0.0) * 1000.0)
+            recs["qty"].append(qty[m] if unit else None)
+            recs["unit"].append(unit)
     n = len(recs["value"])
     flows = pa.array(recs["flow"], pa.string())
     flows_t = make_table(TRADE_FLOWS, n, dict(

@@ -52,7 +52,7 @@ class ParsedRate:
     @property
     def partial_base(self) -> bool:
         """A part of the rate applies to a component of the value or to a content quantity (see note)."""
-        return bool(self.note) and PARTIAL_BASE in self.note
+        return self.note is not None and PARTIAL_BASE in self.note
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,7 +155,9 @@ def _component(part: str) -> tuple[str, float, str | None, str] | None:
 
 def _split_plus(text: str) -> list[str]:
     """Split on '+' that joins components (not inside parentheses)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -185,16 +187,16 @@ def _parse_clean(s: str) -> ParsedRate:
     m = _SUBHEADING.match(s)
     if m:
         which = " ".join(m.group("which").split())
-        notes = [] if which.lower() == "applicable subheading" else [f"base: {which}"]
+        notes: list[str] = [] if which.lower() == "applicable subheading" else [f"base: {which}"]
         if m.group("num") is None:
             return ParsedRate("subheading_plus", ad_valorem=0.0, note="; ".join(notes) or None)
-        av = _to_float(m.group("num"), 100)
+        plus = _to_float(m.group("num"), 100)
         if m.group("op").lower() == "minus":
-            av = -av
+            plus = -plus
         rest = (m.group("rest") or "").strip().rstrip(".")
         if rest:
             notes.append(rest)
-        return ParsedRate("subheading_plus", ad_valorem=av, note="; ".join(notes) or None)
+        return ParsedRate("subheading_plus", ad_valorem=plus, note="; ".join(notes) or None)
     if _REFERENCE.match(s):
         return ParsedRate("unparsed", note=f"reference rate, not a number: {s}")
     comps = []
@@ -207,7 +209,7 @@ def _parse_clean(s: str) -> ParsedRate:
     sps = [c for c in comps if c[0] == "sp"]
     if len(sps) > 2:
         return ParsedRate("unparsed", note=f"{len(sps)} specific components (at most 2 supported)")
-    notes: list[str] = []
+    notes = []
     av = avs[0][1] if avs else None
     # A part levied on a component of the value ('6% on the case', '5.3% on the battery'), on a content
     # quantity ('1.7¢/kg on lead content', '... on drained weight', '2¢/jewel over 17'), on a sliding scale
@@ -223,7 +225,8 @@ def _parse_clean(s: str) -> ParsedRate:
             if c[3]:
                 notes.append(f"ad valorem {c[3]}")
         else:
-            notes.append(f"further ad valorem part {float(Decimal(str(c[1])) * 100):g}% {c[3]} not in ad_valorem".strip())
+            pct = float(Decimal(str(c[1])) * 100)
+            notes.append(f"further ad valorem part {pct:g}% {c[3]} not in ad_valorem".strip())
     for i, sp in enumerate(sps):
         if sp[3]:
             notes.append(f"specific{'' if i == 0 else ' 2'} {sp[3]}")

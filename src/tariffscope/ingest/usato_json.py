@@ -17,7 +17,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, read_text, sum_duplicates
+from tariffscope.ingest.common import (
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    read_text,
+    sum_duplicates,
+)
 from tariffscope.ingest.numbers import NumberFormatError, as_number
 
 KIND = "usato_json"
@@ -75,8 +83,13 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
                     raise IngestError(path, di + 1, f"duplicate value: {where}.rows[{ri}].{k} repeats {seen[cell]} "
                                                     f"({ds['country']}, {period}, HS {m.group(1)}); remove one of them")
                 seen[cell] = f"{where}.rows[{ri}].{k}"
-                cols["partner"].append(ds["country"]), cols["period"].append(period), cols["code"].append(m.group(1))
-                cols["value"].append(v), cols["flow"].append(flow), cols["regime"].append(regime), cols["basis"].append(basis)
+                cols["partner"].append(ds["country"])
+                cols["period"].append(period)
+                cols["code"].append(m.group(1))
+                cols["value"].append(v)
+                cols["flow"].append(flow)
+                cols["regime"].append(regime)
+                cols["basis"].append(basis)
                 s = (ds["country"], period[:4], m.group(1))
                 monthly_sums[s] = monthly_sums.get(s, 0.0) + float(v)
     for di, ds in yearly:  # the yearly datasets are sums of the monthly ones: check, don't store

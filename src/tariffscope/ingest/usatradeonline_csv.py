@@ -19,7 +19,15 @@ import pyarrow.compute as pc
 
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import (
-    TRADE_FLOWS, ParsedFile, default_source, make_table, map_column, numbers, read_text, refuse_duplicates, sum_duplicates,
+    TRADE_FLOWS,
+    ParsedFile,
+    default_source,
+    make_table,
+    map_column,
+    numbers,
+    read_text,
+    refuse_duplicates,
+    sum_duplicates,
 )
 
 KIND = "usatradeonline_csv"
@@ -61,15 +69,17 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     for i, r in enumerate(body, start=4):
         if len(r) < width or any(x.strip() for x in r[width:]):
             raise IngestError(path, i, f"row has {len(r)} fields, expected {width} (+ the trailing empty one)")
-    cols = list(zip(*body)) if body else [()] * width
+    cols = list(zip(*body, strict=False)) if body else [()] * width
     commodity = [c.strip() for c in cols[0]]
     codes, levels = [], []
     for i, c in enumerate(commodity, start=4):
         mm = re.match(r"^(\d{2,10})\b", c)
         if c.lower().startswith("total") or c == "":
-            codes.append("TOTAL"), levels.append(0)
+            codes.append("TOTAL")
+            levels.append(0)
         elif mm and len(mm.group(1)) in (2, 4, 6, 8, 10):
-            codes.append(mm.group(1)), levels.append(len(mm.group(1)))
+            codes.append(mm.group(1))
+            levels.append(len(mm.group(1)))
         else:
             raise IngestError(path, i, f"bad commodity {c!r}: expected an HS code then its description")
     period, freq = [], []
@@ -78,7 +88,8 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
         if tm not in cache:
             cache[tm] = _period(path, i, tm)
         p, f = cache[tm]
-        period.append(p), freq.append(f)
+        period.append(p)
+        freq.append(f)
     n = len(body)
     partner = map_column(path, pa.array(cols[1], pa.string()), "name", 4)
     flow, regime, basis = VALUE_COLUMNS[value_cols[0]]

@@ -10,7 +10,7 @@
     reference prices) over sector output: what exporters absorb in their prices does not move jobs;
   - **supplier-linked**: direct jobs times the supplier linkage of the motor vehicle industry, the output
     of other industries per unit of the industry's own output from the BEA total requirements table
-    (``data/jobs/auto_multipliers.json``, built by ``scripts/build_embedded_data.py``). Two stated
+    (``data/facts/auto_multipliers.json``, built by ``scripts/build_embedded_data.py``). Two stated
     approximations: the US input-output structure stands in for the partner's (no partner table is
     loaded), and supplier industries are taken to need as many jobs per unit of output as the auto industry;
   - **margin**: when exporters absorb part of the duty, their revenue on the exports to the US falls by the
@@ -18,8 +18,9 @@
     in the first year.
   Jobs that depend on domestic sales are not scaled by export changes: no "auto-related" total is used.
   The published facts used are listed with each result (Japan: JAMA/METI shipments and employment, OICA
-  production, Comtrade units and values, FRED yen per dollar) — read from the raw files in
-  ``raw_data_dir()/autos`` and ``fx``.
+  production, Comtrade units and values, FRED yen per dollar) — all read from the package's own data:
+  ``data/facts/japan_auto_industry.csv`` and the embedded Comtrade and FRED tables (each with its
+  provenance.json), never from raw files.
 """
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from tariffscope.config import EMBEDDED_DIR, PACKAGE_DIR
 from tariffscope.errors import DataNotFoundError
 
 __all__ = ["ExporterFacts", "exporter_facts", "exporter_exposure", "AUTO_PREFIXES", "FIRST_ORDER_NOTE",
@@ -69,15 +73,43 @@ class ExporterFacts:
         return d
 
 
+#: Published facts shipped with the package (scripts/build_embedded_data.py, provenance.json beside them).
+FACTS_DIR = PACKAGE_DIR / "data" / "facts"
+COMTRADE_TABLE = EMBEDDED_DIR / "trade_flows__comtrade_us_auto_imports.parquet"
+FX_TABLE = EMBEDDED_DIR / "exchange_rates__fred_exjpus.parquet"
+
+
+def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
+    if not path.is_file():
+        raise DataNotFoundError(f"package data missing: {path} (run 'make embedded-data')")
+    return pq.read_table(path, columns=columns)
+
+
+def _fx_year_average(year: int) -> float:
+    """FRED EXJPUS (yen per dollar, monthly averages): the mean of the year's months."""
+    t = _read_parquet(FX_TABLE, ["date", "rate"])
+    vals = [r for d, r in zip(t["date"].to_pylist(), t["rate"].to_pylist()) if d.year == year and r is not None]
+    if not vals:
+        raise DataNotFoundError(f"{FX_TABLE.name}: no values for {year}")
+    return float(np.mean(vals))
+
+
+def _car_imports_from_japan(year: int) -> tuple[float, float]:
+    """UN Comtrade US imports of HS 8703 from Japan in ``year``: (units, CIF value in USD)."""
+    t = _read_parquet(COMTRADE_TABLE, ["partner", "period", "product_code", "value", "quantity"])
+    for partner, period, code, value, qty in zip(*(t[c].to_pylist() for c in t.column_names)):
+        if partner == "JPN" and period == str(year) and code == "8703" and qty:
+            return float(qty), float(value)
+    raise DataNotFoundError(f"no Comtrade 8703 imports from Japan for {year}")
+
+
 @lru_cache(maxsize=1)
 def _multipliers() -> dict[str, Any]:
     import json
 
-    from tariffscope.config import PACKAGE_DIR
-
-    path = PACKAGE_DIR / "data" / "jobs" / "auto_multipliers.json"
-    if not path.exists():
-        raise DataNotFoundError(f"{path} is missing: run scripts/build_embedded_data.py --jobs-only")
+    path = FACTS_DIR / "auto_multipliers.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"package data missing: {path} (run 'make embedded-data')")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -92,27 +124,15 @@ def multiplier_source() -> dict[str, str]:
     return {"source": m["source"], "item": f"{m['title']}, column {m['industry']} ({m['industry_title']}): total output "
             f"requirement {m['total_output_requirement']:.4f}, own industry {m['own_industry_requirement']:.4f} -> "
             f"supplier output per unit of own output {m['supplier_output_per_own_output']:.4f}",
-            "year": m["vintage"], "url": m["url"], "sha256": m["files"][0]["sha256"]}
+            "year": m["vintage"], "url": m["url"], "sha256": m["sha256_raw"]}
 
 
-def _raw() -> Path:
-    from tariffscope.config import raw_data_dir
-
-    return raw_data_dir()
-
-
-def _fx_year_average(path: Path, year: int) -> float:
-    vals = []
-    with path.open(newline="") as fh:
-        for row in csv.reader(fh):
-            if len(row) >= 2 and row[0].startswith(str(year)):
-                try:
-                    vals.append(float(row[1]))
-                except ValueError:
-                    continue
-    if not vals:
-        raise DataNotFoundError(f"{path}: no values for {year}")
-    return float(np.mean(vals))
+def _japan_auto_facts() -> dict[str, dict[str, str]]:
+    path = FACTS_DIR / "japan_auto_industry.csv"
+    if not path.is_file():
+        raise DataNotFoundError(f"package data missing: {path} (run 'make embedded-data')")
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {r["key"]: r for r in csv.DictReader(fh)}
 
 
 @lru_cache(maxsize=4)
@@ -120,41 +140,22 @@ def exporter_facts(partner: str, year: int = 2024) -> ExporterFacts | None:
     """Facts for the partner's auto sector; None when no published facts are at hand (only Japan so far)."""
     if partner != "JPN":
         return None
-    raw = _raw()
-    autos = raw / "autos"
-    facts_path = autos / "japan_auto_industry_facts.csv"
-    if not facts_path.exists():
-        raise DataNotFoundError(f"{facts_path} not found (set TARIFFSCOPE_RAW_DATA)")
-    rows = list(csv.DictReader(facts_path.open(newline="", encoding="utf-8")))
-
-    def pick(prefix: str) -> dict[str, str]:
-        for r in rows:
-            if r["item"].startswith(prefix):
-                return r
-        raise DataNotFoundError(f"{facts_path}: no row {prefix!r}")
-
-    ship = pick("auto manufacturing shipments")
-    emp = pick("auto manufacturing employment")
-    rel = pick("auto-related employment")
-    prod = pick("motor vehicle production")
-    units = value = None
-    with (autos / "us_auto_imports_8703_8704.csv").open(newline="") as fh:
-        for r in csv.DictReader(fh):
-            if r["refYear"] == str(year) and r["partnerCode"] == "392" and r["cmdCode"] == "8703":
-                units, value = float(r["qty"]), float(r["cifvalue"])
-    if not units:
-        raise DataNotFoundError(f"no Comtrade 8703 imports from Japan for {year}")
-    fx_path = raw / "fx" / "EXJPUS_monthly_to_2024-12.csv"
-    fx = _fx_year_average(fx_path, year)
+    rows = _japan_auto_facts()
+    missing = [k for k in ("shipments", "employment", "employment_related", "production") if k not in rows]
+    if missing:
+        raise DataNotFoundError(f"japan_auto_industry.csv: no rows {missing}")
+    ship, emp, rel, prod = rows["shipments"], rows["employment"], rows["employment_related"], rows["production"]
+    units, value = _car_imports_from_japan(year)
+    fx = _fx_year_average(year)
     return ExporterFacts(
         partner="JPN", sector="autos and parts", output_local=float(ship["value"]) * 1e9, currency="JPY",
         output_year=ship["year"], employment=float(emp["value"]) * 1e6, employment_related=float(rel["value"]) * 1e6,
         production_units=float(prod["value"]), usd_per_unit=value / units, fx_local_per_usd=fx,
         sources=[
-            {"source": "japan_auto_industry_facts", "item": ship["item"], "year": ship["year"], "url": ship["source_url"]},
-            {"source": "japan_auto_industry_facts", "item": emp["item"], "year": emp["year"], "url": emp["source_url"]},
-            {"source": "japan_auto_industry_facts", "item": rel["item"], "year": rel["year"], "url": rel["source_url"]},
-            {"source": "oica_production", "item": prod["item"], "year": prod["year"], "url": prod["source_url"]},
+            {"source": "japan_auto_industry_facts", "item": ship["item"], "year": ship["year"], "url": ship["url"]},
+            {"source": "japan_auto_industry_facts", "item": emp["item"], "year": emp["year"], "url": emp["url"]},
+            {"source": "japan_auto_industry_facts", "item": rel["item"], "year": rel["year"], "url": rel["url"]},
+            {"source": "oica_production", "item": prod["item"], "year": prod["year"], "url": prod["url"]},
             {"source": "comtrade_us_auto_imports", "item": f"US imports of HS 8703 from Japan {year}: "
              f"{value / 1e9:.2f} bn USD, {units:,.0f} units", "year": str(year), "url": "https://comtradeplus.un.org/"},
             {"source": "fred_exjpus", "item": f"JPY per USD, {year} average of monthly values = {fx:.2f}", "year": str(year),

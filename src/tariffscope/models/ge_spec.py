@@ -33,12 +33,17 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tariffscope.errors import InputError, ModelError, RuleError
+from tariffscope.config import PACKAGE_DIR
+from tariffscope.errors import InputError, RuleError
 from tariffscope.models import ge
 from tariffscope.models.gravity import GravityEstimate, derive_columns, estimate_ppml, read_gravity_table
 
 __all__ = ["GESpec", "GEExperiment", "MonteCarloSummary", "load_spec", "run_spec", "prepare_experiment",
-           "us_2024_flows", "MEASURES", "NOT_COMPARABLE"]
+           "us_2024_flows", "MEASURES", "NOT_COMPARABLE", "GE_DATA_DIR", "list_experiments", "resolve_experiment"]
+
+#: Shipped GE experiments (SPEC YAML) and the bilateral tables they read, built by
+#: scripts/build_embedded_data.py from the raw files (sources, sha256 and columns kept: provenance.json).
+GE_DATA_DIR = PACKAGE_DIR / "data" / "ge"
 
 #: What the GE outcomes are, in words every front end shows beside them.
 MEASURES = {
@@ -61,7 +66,7 @@ class _Strict(BaseModel):
 
 class DataSpec(_Strict):
     path: str = Field(description="bilateral table (.dta/.csv/.dlm/.parquet); relative paths are tried "
-                                  "against the SPEC's folder, then the raw data directory")
+                                  "against the SPEC's folder, the working directory, then the package's GE tables")
     exporter: str = "exporter"
     importer: str = "importer"
     trade: str = "trade"
@@ -166,9 +171,8 @@ class GESpec(_Strict):
 
 
 def load_spec(path: str | Path) -> tuple[GESpec, Path]:
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: SPEC file not found")
+    """A validated SPEC and its folder, from a YAML path or a shipped experiment's name."""
+    p = resolve_experiment(path)
     try:
         raw = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
@@ -208,16 +212,16 @@ class GEExperiment:
 
 
 def _resolve_path(p: str, base: Path | None) -> Path:
-    from tariffscope.config import raw_data_dir
-
+    # the package's GE tables come last, so a SPEC copied elsewhere (the brief, sweeps, a GESpec built
+    # in code) still finds the table a shipped SPEC names; the raw data folder is never searched
     cand = Path(p).expanduser()
     if cand.is_absolute():
         return cand
-    for root in ([base] if base else []) + [Path.cwd(), raw_data_dir()]:
+    for root in ([base] if base else []) + [Path.cwd(), GE_DATA_DIR]:
         if (root / cand).exists():
             return root / cand
     raise InputError(f"data file {p!r} not found (looked beside the SPEC, in the working directory "
-                     f"and in the raw data directory {raw_data_dir()})")
+                     f"and among the package's GE tables in {GE_DATA_DIR})")
 
 
 def _square(values: pd.Series, ii: np.ndarray, jj: np.ndarray, n: int, name: str) -> np.ndarray:
@@ -392,15 +396,16 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
 
 # --- the updated US base -----------------------------------------------------------------------------
 
-US_TRADE_2024 = "us_trade_2024_by_partner.csv"  # package data, built by scripts/build_embedded_data.py --ge-only
+US_TRADE_2024 = "us_trade_2024_by_partner.csv"  # package data, built by scripts/build_embedded_data.py --only ge
+# Advanced Guide country codes that differ from ISO3 today (the same table as compose.ge_rates.LEGACY_CODES,
+# which models/ may not import: compose sits above the domain)
+_BOOK_TO_ISO3 = {"ROM": "ROU"}
 
 
 def _us_trade_2024() -> pd.DataFrame:
-    from tariffscope.config import PACKAGE_DIR
-
-    path = PACKAGE_DIR / "data" / "ge" / US_TRADE_2024
+    path = GE_DATA_DIR / US_TRADE_2024
     if not path.exists():
-        raise InputError(f"{path} is missing: run scripts/build_embedded_data.py --ge-only")
+        raise InputError(f"package data missing: {path} (run scripts/build_embedded_data.py --only ge)")
     return pd.read_csv(path, dtype={"partner": str}).set_index("partner")
 
 
@@ -422,7 +427,7 @@ def us_2024_flows(flows: np.ndarray, countries: tuple[str, ...], us: str = "USA"
     tab = _us_trade_2024()
     u = countries.index(us)
     others = np.array([i for i in range(len(countries)) if i != u])
-    codes = [LEGACY_CODES.get(countries[i], countries[i]) for i in others]
+    codes = [_BOOK_TO_ISO3.get(countries[i], countries[i]) for i in others]
     missing = [c for c in codes if c not in tab.index]
     if missing:
         raise InputError(f"model.base us_2024: no 2024 US trade for {', '.join(missing)} in {US_TRADE_2024}")
@@ -620,10 +625,7 @@ def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_c
     if not isinstance(spec, GESpec):
         spec, base_dir = load_spec(resolve_experiment(spec))
     exp = prepare_experiment(spec, base_dir, data=data)
-    try:
-        res = _solve(exp, exp.coefficients)
-    except ModelError:
-        raise
+    res = _solve(exp, exp.coefficients)
     mc_spec = spec.monte_carlo
     if monte_carlo_draws:
         mc_spec = (mc_spec or MonteCarloSpec()).model_copy(update={"draws": monte_carlo_draws})
@@ -634,55 +636,9 @@ def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_c
     return GERun(spec.name, res, exp, mc)
 
 
-# --- tariff rates from the tariff engine -------------------------------------------------------------
-
-#: Advanced Guide country codes that differ from ISO3 today.
-LEGACY_CODES = {"ROM": "ROU"}
-
-
-def engine_tariff_rates(partners: list[str], base_date: str, date: str, *, importer: str = "USA",
-                        executor: Any = None) -> pd.DataFrame:
-    """US trade-weighted effective tariff rates by partner from the tariff engine (``tariffscope.api.etr``)
-    on ``base_date`` and ``date``: columns ``partner, base_rate, rate, weights, catalogue_version``.
-
-    Only the United States' tariffs are in the engine (``importer`` must be USA). Partners the engine
-    cannot resolve are reported with ``note`` and no rate.
-    """
-    if importer != "USA":
-        raise InputError("the tariff engine covers US tariffs only (importer USA)")
-    from tariffscope import api
-
-    if not hasattr(api, "etr"):
-        raise InputError("tariffscope.api.etr is not available: give the rates in the SPEC instead")
-    rows = []
-    for p in partners:
-        if p == importer:
-            continue
-        code = LEGACY_CODES.get(p, p)
-        try:
-            r0 = api.etr(code, date=base_date)
-            r1 = api.etr(code, date=date)
-            rows.append({"partner": p, "base_rate": r0.etr, "rate": r1.etr,
-                         "weights": f"{r1.weights_source} ({r1.weights_period})",
-                         "catalogue_version": r1.catalogue_version, "note": ""})
-        except Exception as exc:  # noqa: BLE001 - one partner's failure is reported, not fatal
-            rows.append({"partner": p, "base_rate": np.nan, "rate": np.nan, "weights": "",
-                         "catalogue_version": "", "note": f"{type(exc).__name__}: {exc}"})
-    return pd.DataFrame(rows)
-
-
-def rates_to_changes(rates: pd.DataFrame, importer: str = "USA") -> list[dict[str, Any]]:
-    """SPEC ``changes`` entries (one tariff change per partner) from ``engine_tariff_rates`` output."""
-    out = []
-    for r in rates.dropna(subset=["rate"]).itertuples():
-        out.append({"tariff": "ad_valorem", "importer": importer, "exporters": [r.partner],
-                    "base_rate": round(float(r.base_rate), 6), "rate": round(float(r.rate), 6)})
-    return out
-
-
 # --- shipped experiments by name ------------------------------------------------------------------
 
-#: Short names used by front ends (web app, brief) for shipped SPECs in examples/ge/.
+#: Short names used by front ends (web app, brief) for the shipped SPECs (package data, ``GE_DATA_DIR``).
 EXPERIMENT_ALIASES = {"us-japan-2025": "us_tariffs_2025_japan", "us-all-2025": "us_tariffs_2025_all_partners",
                       "us-japan-2025-us2024": "us_tariffs_2025_japan_us2024",
                       "canada-japan-pta": "canada_japan_pta", "trade-without-borders": "trade_without_borders",
@@ -690,9 +646,8 @@ EXPERIMENT_ALIASES = {"us-japan-2025": "us_tariffs_2025_japan", "us-all-2025": "
 
 
 def experiments_dir() -> Path:
-    from tariffscope.config import REPO_DIR
-
-    return REPO_DIR / "examples" / "ge"
+    """The folder of the shipped SPECs and the tables they read (package data, with provenance.json)."""
+    return GE_DATA_DIR
 
 
 def list_experiments() -> dict[str, Path]:
@@ -704,8 +659,8 @@ def resolve_experiment(ref: str | Path) -> Path:
     """A SPEC path, a shipped SPEC's file stem (``us_tariffs_2025_japan``), its ``name:`` or an alias
     (``us-japan-2025``)."""
     p = Path(ref)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.exists():
+    if p.suffix in (".yaml", ".yml") or p.is_file():
+        if not p.is_file():
             raise InputError(f"{p}: SPEC file not found")
         return p
     shipped = list_experiments()

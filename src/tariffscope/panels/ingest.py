@@ -106,7 +106,7 @@ def _read_header(path: Path) -> list[str]:
     if None in canon or not required <= set(canon) or len(set(canon)) != len(canon):
         raise IngestError(str(path), 1, f"header {first.strip()!r}: expected columns t,i,j,k,v[,q] (BACI) "
                                         "or year,exporter,importer,product,value[,quantity]")
-    return canon  # type: ignore[return-value]
+    return [c for c in canon if c is not None]  # all of them, checked above
 
 
 def _sha256(path: Path) -> str:
@@ -245,20 +245,20 @@ def ingest_panel(path: str | Path | Iterable[str | Path], name: str, *, vintage:
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        checked = [_validate_file(con, f, h) for f, h in zip(files, headers)]
+        checked = [_validate_file(con, f, h) for f, h in zip(files, headers, strict=True)]
         counts = [n for n, _ in checked]
         new_years = set().union(*(y for _, y in checked))
         clash = sorted(new_years & set(old.rows_by_year)) if old else []
         if clash and not replace:
             raise InputError(f"panel {name!r} already has year(s) {', '.join(map(str, clash))}: "
                              "use --replace to replace them")
-        cmap = country_code_table(countries)  # noqa: F841 - referenced by name in the SQL below
+        cmap = country_code_table(countries)
         con.register("country_map", cmap)
         staging = panels_root() / f".staging-{name}-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
             selects = []
-            for f, h in zip(files, headers):
+            for f, h in zip(files, headers, strict=True):
                 typed, _ = _typed_select(h)
                 selects.append(f"SELECT {typed} FROM {_reader_sql(f, h)}")
             union = " UNION ALL ".join(selects)
@@ -291,9 +291,9 @@ def ingest_panel(path: str | Path | Iterable[str | Path], name: str, *, vintage:
     finally:
         con.close()
 
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sources = [s for s in (old.sources if old else []) if not (set(s.years) <= set(by_year))]
-    for f, n in zip(files, counts):
+    for f, n in zip(files, counts, strict=True):
         sources.append(PanelSource(file=str(f.resolve()), sha256=_sha256(f), rows=n,
                                    vintage=vintage or _vintage_of(f), years=sorted(by_year), ingested_at=now))
     info = PanelInfo(name=name, path=str(target), rows_by_year=rows_by_year, sources=sources,

@@ -112,7 +112,8 @@ def write_manifest(info: PanelInfo) -> None:
     os.replace(tmp, path)
 
 
-def sql_str(text: str) -> str:
+def sql_str(text: str | Path) -> str:
+    """A SQL string literal (quotes doubled) of a text or a file path."""
     return "'" + str(text).replace("'", "''") + "'"
 
 
@@ -141,7 +142,7 @@ def register_panel(directory: str | Path, name: str, *, source: str, vintage: st
     finally:
         con.close()
     shutil.move(str(directory), str(target))
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     info = PanelInfo(name=name, path=str(target), rows_by_year=by_year,
                      sources=[PanelSource(file=source, sha256="", rows=sum(by_year.values()), vintage=vintage,
                                           years=sorted(by_year), ingested_at=now)],

@@ -23,7 +23,8 @@ MAX_DRAWS = 1000
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=lambda name: name is not None and ".html" in name,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=lambda name: name is not None and ".html" in name,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["md_cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     return env
@@ -78,8 +79,8 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     if progress:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), transient=False) as bar:
+        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<34}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), transient=False) as bar:
             task = bar.add_task("Starting", total=len(steps))
             state = {"first": True}
 
@@ -97,7 +98,7 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     headline = [h for sec in done for h in sec.headline]
     return {
         "partner": iso3, "partner_name": name, "as_of": ctx.as_of.isoformat(), "draws": ctx.draws,
-        "built_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": _version(), "sections": done, "headline": headline, "timings": timings,
     }
 
@@ -121,9 +122,9 @@ def build_brief(partner: str = "JPN", as_of: str | dt.date | None = None, out: s
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("tariffscope")
-    except Exception:  # not installed (source checkout)
+    except PackageNotFoundError:  # not installed (source checkout)
         return "dev"

@@ -23,8 +23,8 @@ def headline_bars(ax: Any, comparison: dict[str, Any], metric: str) -> None:
     rows = [next(m for m in p["headline"] if m["name"] == metric) for p in pk]
     div, unit = _scale(rows[0]["unit"])
     vals = [(r["value"] or 0.0) / div for r in rows]
-    lo = [max(0.0, v - (r["p05"] / div)) if r.get("p05") is not None else 0.0 for v, r in zip(vals, rows)]
-    hi = [max(0.0, (r["p95"] / div) - v) if r.get("p95") is not None else 0.0 for v, r in zip(vals, rows)]
+    lo = [max(0.0, v - (r["p05"] / div)) if r.get("p05") is not None else 0.0 for v, r in zip(vals, rows, strict=True)]
+    hi = [max(0.0, (r["p95"] / div) - v) if r.get("p95") is not None else 0.0 for v, r in zip(vals, rows, strict=True)]
     y = range(len(names))
     ax.barh(list(y), vals, xerr=[lo, hi], color=["#4c72b0" if v >= 0 else "#c44e52" for v in vals], capsize=3)
     ax.set_yticks(list(y), names)
@@ -48,7 +48,7 @@ def comparison_figure(comparison: dict[str, Any], metrics: list[str] | None = No
     cols = 2
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
-    for ax, m in zip(axes.flat, metrics):
+    for ax, m in zip(axes.flat, metrics, strict=False):
         headline_bars(ax, comparison, m)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)

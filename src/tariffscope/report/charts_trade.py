@@ -53,7 +53,7 @@ def balance_waterfall(result: Any, top: int = 10) -> Figure:
     fig = Figure(figsize=(9, 4.8 + 0.12 * n_src))
     ax = fig.add_axes((0.08, 0.30 + 0.02 * n_src, 0.9, 0.60 - 0.02 * n_src))
     level = 0.0
-    for i, (name, v) in enumerate(steps):
+    for i, (_name, v) in enumerate(steps):
         ax.bar(i, v / f, bottom=level / f, color=DEFICIT if v < 0 else SURPLUS, width=0.7)
         if i:
             ax.plot([i - 1.35, i - 0.35], [level / f] * 2, color="#999999", lw=0.6)
@@ -81,7 +81,8 @@ def monthly_chart(result: Any) -> Figure:
     d = _d(result)
     rows = d["series"]
     months = [r["month"] for r in rows]
-    vals = [r[k] for r in rows for k in ("exports", "imports", "exports_year_ago", "imports_year_ago") if r.get(k) is not None]
+    vals = [r[k] for r in rows for k in ("exports", "imports", "exports_year_ago", "imports_year_ago")
+            if r.get(k) is not None]
     if not vals:
         raise InputError("nothing to chart: no monthly values")
     f, unit = _scale(vals)
@@ -95,7 +96,8 @@ def monthly_chart(result: Any) -> Figure:
         if any(v is not None for v in y):
             ax.plot(x, [float("nan") if v is None else v for v in y], color=color, lw=1.8, marker="o", ms=3, label=name)
         if any(v is not None for v in ya):
-            ax.plot(x, [float("nan") if v is None else v for v in ya], color=color, lw=1.2, ls="--", label=f"{name}, a year earlier")
+            ax.plot(x, [float("nan") if v is None else v for v in ya], color=color, lw=1.2, ls="--",
+                    label=f"{name}, a year earlier")
     step = max(1, len(months) // 12)
     ax.set_xticks(x[::step], months[::step], rotation=35, ha="right", fontsize=7.5)
     ax.set_ylabel(f"{unit} {d['currency']}".strip())

@@ -17,7 +17,7 @@ def figure_svg(fig: Any) -> str:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    except Exception:  # a bare Figure (no pyplot manager) needs no closing
+    except Exception:  # noqa: BLE001 - closing is housekeeping: a bare Figure (no pyplot manager) needs none
         pass
     text = buf.getvalue()
     text = text[text.find("<svg"):]

@@ -5,10 +5,10 @@ Shared by the HTML/Markdown brief and the web app so a figure reads the same eve
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 
-def is_number(x: Any) -> bool:
+def is_number(x: Any) -> TypeGuard[float]:  # a finite int or float, so callers may do arithmetic
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
 
 

@@ -42,7 +42,7 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 
 
 def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt, width: int = 680,
-         lo: Sequence[float] | None = None, hi: Sequence[float] | None = None,
+         lo: Sequence[float | None] | None = None, hi: Sequence[float | None] | None = None,
          colors: Sequence[str] | None = None) -> str:
     """Horizontal bars, one per label, blue when positive and red when negative; optional whiskers."""
     n = len(values)
@@ -55,23 +55,27 @@ def hbar(labels: Sequence[str], values: Sequence[float], *, title: str, fmt: Fmt
     vmin, vmax = min(vmin, ticks[0]), max(vmax, ticks[-1])
     span = (vmax - vmin) or 1.0
     plot_w = width - left - right
-    x = lambda v: left + (v - vmin) / span * plot_w  # noqa: E731
+    def x(v: float) -> float:
+        return left + (v - vmin) / span * plot_w
+
     body = [f"<text x='{left}' y='18' font-weight='600' font-size='13'>{escape(title)}</text>"]
     for t in ticks:
         body.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{top - 6}' y2='{top + row * n}' stroke='#e3e3e3'/>")
         body.append(f"<text x='{x(t):.1f}' y='{top + row * n + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(fmt(t))}</text>")
-    for i, (lab, v) in enumerate(zip(labels, vals)):
+    for i, (lab, v) in enumerate(zip(labels, vals, strict=False)):
         y = top + i * row
         color = colors[i] if colors else (POS if v >= 0 else NEG)
         x0, x1 = sorted((x(0.0), x(v)))
         body.append(f"<text x='{left - 8}' y='{y + row / 2 + 4:.1f}' text-anchor='end'>{escape(str(lab))}</text>")
         body.append(f"<rect x='{x0:.1f}' y='{y + 4}' width='{max(x1 - x0, 1):.1f}' height='{row - 8}' fill='{color}' rx='2'><title>{escape(str(lab))}: {escape(fmt(v))}</title></rect>")
-        if lo is not None and hi is not None and lo[i] is not None and hi[i] is not None:
+        lo_i = lo[i] if lo is not None else None
+        hi_i = hi[i] if hi is not None else None
+        if lo_i is not None and hi_i is not None:
             yl = y + row / 2
-            body.append(f"<line x1='{x(float(lo[i])):.1f}' x2='{x(float(hi[i])):.1f}' y1='{yl:.1f}' y2='{yl:.1f}' stroke='#222' stroke-width='1.5'/>")
-            for b in (lo[i], hi[i]):
+            body.append(f"<line x1='{x(float(lo_i)):.1f}' x2='{x(float(hi_i)):.1f}' y1='{yl:.1f}' y2='{yl:.1f}' stroke='#222' stroke-width='1.5'/>")
+            for b in (lo_i, hi_i):
                 body.append(f"<line x1='{x(float(b)):.1f}' x2='{x(float(b)):.1f}' y1='{yl - 5:.1f}' y2='{yl + 5:.1f}' stroke='#222' stroke-width='1.5'/>")
-        tx = max(x(v), x(0.0), x(float(hi[i])) if hi is not None and hi[i] is not None else -1e9) + 6
+        tx = max(x(v), x(0.0), x(float(hi_i)) if hi_i is not None else -1e9) + 6
         body.append(f"<text x='{tx:.1f}' y='{y + row / 2 + 4:.1f}' fill='#333' font-size='11'>{escape(fmt(v))}</text>")
     body.append(f"<line x1='{x(0.0):.1f}' x2='{x(0.0):.1f}' y1='{top - 6}' y2='{top + row * n}' stroke='#333'/>")
     return _svg(width, height, title, body)
@@ -94,42 +98,47 @@ def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[
     if stacked:
         cum = [0.0] * len(stacked[0]["x"])
         for s in stacked:
-            cum = [c + max(float(v), 0.0) for c, v in zip(cum, s["y"])]
+            cum = [c + max(float(v), 0.0) for c, v in zip(cum, s["y"], strict=False)]
         ys += cum
     ys += [float(v) for s in series for v in s["y"] if v is not None]
     ticks = _nice_ticks(min(ys), max(ys), 5)
     ymin, ymax = min(min(ys), ticks[0]), max(max(ys), ticks[-1])
     pw, ph = width - left - right, height - top - bottom
-    X = lambda v: left + (float(v) - xmin) / (xmax - xmin) * pw  # noqa: E731
-    Y = lambda v: top + ph - (float(v) - ymin) / ((ymax - ymin) or 1) * ph  # noqa: E731
+    def x_pos(v: float) -> float:
+        return left + (float(v) - xmin) / (xmax - xmin) * pw
+
+    def y_pos(v: float) -> float:
+        return top + ph - (float(v) - ymin) / ((ymax - ymin) or 1) * ph
+
     body = [f"<text x='{left}' y='18' font-weight='600' font-size='13'>{escape(title)}</text>"]
     for t in ticks:
-        body.append(f"<line x1='{left}' x2='{left + pw}' y1='{Y(t):.1f}' y2='{Y(t):.1f}' stroke='#e6e6e6'/>")
-        body.append(f"<text x='{left - 6}' y='{Y(t) + 4:.1f}' text-anchor='end' fill='#555' font-size='11'>{escape(y_fmt(t))}</text>")
+        body.append(f"<line x1='{left}' x2='{left + pw}' y1='{y_pos(t):.1f}' y2='{y_pos(t):.1f}' stroke='#e6e6e6'/>")
+        body.append(f"<text x='{left - 6}' y='{y_pos(t) + 4:.1f}' text-anchor='end' fill='#555' font-size='11'>{escape(y_fmt(t))}</text>")
     for t in (x_ticks if x_ticks is not None else _nice_ticks(xmin, xmax, 6)):
         if xmin <= t <= xmax:
-            body.append(f"<text x='{X(t):.1f}' y='{top + ph + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(x_label(t))}</text>")
+            body.append(f"<text x='{x_pos(t):.1f}' y='{top + ph + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(x_label(t))}</text>")
     base = [0.0] * (len(stacked[0]["x"]) if stacked else 0)
     for k, s in enumerate(stacked):
-        upper = [b + max(float(v), 0.0) for b, v in zip(base, s["y"])]
-        pts = [f"{X(a):.1f},{Y(u):.1f}" for a, u in zip(s["x"], upper)] + [f"{X(a):.1f},{Y(b):.1f}" for a, b in reversed(list(zip(s["x"], base)))]
+        upper = [b + max(float(v), 0.0) for b, v in zip(base, s["y"], strict=False)]
+        outline = [f"{x_pos(a):.1f},{y_pos(u):.1f}" for a, u in zip(s["x"], upper, strict=False)] + [f"{x_pos(a):.1f},{y_pos(b):.1f}" for a, b in reversed(list(zip(s["x"], base, strict=False)))]
         color = s.get("color") or PALETTE[(k + 3) % len(PALETTE)]
-        body.append(f"<polygon points='{' '.join(pts)}' fill='{color}' fill-opacity='0.55' stroke='none'><title>{escape(s['name'])}</title></polygon>")
+        body.append(f"<polygon points='{' '.join(outline)}' fill='{color}' fill-opacity='0.55' stroke='none'><title>{escape(s['name'])}</title></polygon>")
         base = upper
     for k, s in enumerate(series):
         color = s.get("color") or PALETTE[k % len(PALETTE)]
-        pts = [(X(a), Y(b)) for a, b in zip(s["x"], s["y"]) if b is not None]
+        pts = [(x_pos(a), y_pos(b)) for a, b in zip(s["x"], s["y"], strict=False) if b is not None]
         dash = " stroke-dasharray='6 4'" if s.get("dash") else ""
         body.append(f"<polyline points='{' '.join(f'{a:.1f},{b:.1f}' for a, b in pts)}' fill='none' stroke='{color}' stroke-width='2.2'{dash}/>")
         if len(pts) <= 40:
-            for (a, b), yv in zip(pts, [v for v in s["y"] if v is not None]):
+            for (a, b), yv in zip(pts, [v for v in s["y"] if v is not None], strict=True):
                 body.append(f"<circle cx='{a:.1f}' cy='{b:.1f}' r='2.6' fill='{color}'><title>{escape(s['name'])}: {escape(y_fmt(float(yv)))}</title></circle>")
     for i, (mx, label) in enumerate(markers):
         if xmin <= mx <= xmax:
-            body.append(f"<line x1='{X(mx):.1f}' x2='{X(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
-            body.append(f"<text x='{X(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
+            body.append(f"<line x1='{x_pos(mx):.1f}' x2='{x_pos(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
+            body.append(f"<text x='{x_pos(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
     # legend
-    lx, ly = left, height - 22
+    lx: float = left
+    ly = height - 22
     for k, s in enumerate(list(stacked) + list(series)):
         is_area = k < len(stacked)
         color = s.get("color") or (PALETTE[(k + 3) % len(PALETTE)] if is_area else PALETTE[(k - len(stacked)) % len(PALETTE)])

@@ -21,7 +21,7 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Catalogue, load
-from tariffscope.tariffs.rules import OPTIONS, RULES, Compiled, resolve_options
+from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
 from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
@@ -35,6 +35,8 @@ class Layer:
     amount: float
     rate_form: str = "add_on"
     citation: str = ""
+    share: float = 1.0  # conditional scope: the share of the value the measure holds for (``share_option``)
+    share_option: str = ""  # the option giving ``share`` (change it with options={name: value})
 
 
 @dataclass
@@ -61,7 +63,9 @@ class DutyResult:
             "hts10": self.hts10, "origin": self.origin, "date": self.date.isoformat(), "customs_value": self.customs_value,
             "quantity": self.quantity,
             "layers": [{"measure_id": l.measure_id, "heading": l.heading, "authority": l.authority, "rate": round(l.rate, 6),
-                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form} for l in self.layers],
+                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form}
+                       | ({"share": round(l.share, 6), "share_option": l.share_option} if l.share_option else {})
+                       for l in self.layers],
             "total_duty": round(self.total_duty, 6), "effective_rate": round(self.effective_rate, 6),
             "rules_fired": self.rules_fired, "rules_excluded": self.rules_excluded,
             "description": self.description, "mfn_text": self.mfn_text, "mfn_basis": self.mfn_basis,
@@ -170,6 +174,12 @@ def compiled_for_table(catalogue: Catalogue, table: hts_mod.MfnTable) -> tuple[C
     return got[0], got[1]
 
 
+def ieepa_end_date(cat: Catalogue, opts: dict) -> dt.date | None:
+    """The first day without IEEPA duties under the options (``ieepa_end``): the latest end of the IEEPA measures."""
+    ends = [m.until(opts) for m in cat.measures if m.authority.startswith("ieepa")]
+    return max((e for e in ends if e is not None), default=None) if ends and None not in ends else None
+
+
 def _real(x: object) -> bool:
     """A real number (numpy scalars too), not a bool or a string that looks like one."""
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
@@ -204,9 +214,14 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
     ms = float(opts["metal_share"] if metal_share is None else metal_share)
     covered = float(out["covered_232"][0])
-    layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
-                    "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
-    fired: list[dict] = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
+    if iso3 == US_ORIGIN:  # R0: US goods returned enter free under chapter 98; no Chapter 99 measure reaches them
+        basis = f"US goods returned: {US_GOODS_RETURNED} Free (column 1 of {code} not applied)"
+        layers = [Layer("mfn", US_GOODS_RETURNED, "mfn", 0.0, customs_value, 0.0, "add_on", f"chapter 98: {basis}")]
+        fired: list[dict] = [{"rule": "R0_us_origin", "text": RULES["R0_us_origin"][0], "note": RULES["R0_us_origin"][1]}]
+    else:
+        layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
+                        "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
+        fired = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
     excluded: list[dict] = []
     for bucket in BUCKETS:
         idx = int(out[f"{bucket}_measure"][0])
@@ -226,6 +241,18 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if m.rate_form == "floor_inclusive_of_mfn":
             rate = amount_rate / (1.0 - covered) if bucket != "s232" and covered < 1 else amount_rate
         heading = comp.heading_for(cm, hi, oi, day, float(out["mfn"][0]) if opts["floor_mfn_base"] == "special" else mfn, nominal)
+        share = float(out[f"{bucket}_share"][0])
+        app = m.applicability
+        if app is not None and share < 1.0:  # R11: the measure holds for this share of the value only
+            fired.append({"rule": "R11_conditional_scope", "text": RULES["R11_conditional_scope"][0],
+                          "note": RULES["R11_conditional_scope"][1], "measure_id": m.id})
+            if share <= 0.0:
+                excluded.append({"measure_id": m.id, "heading": heading,
+                                 "reason": f"excluded: conditional scope at share 0 (option {app.option}={opts[app.option]:g})"})
+                continue
+            base *= share
+            if m.rate_form != "on_metal_content":
+                rate /= share
         if amount_rate == 0.0 and bucket == "fentanyl":
             why = "excluded: USMCA-qualifying (R8)" if comp.usmca_o[oi] else "excluded: good under a 232 duty (R7)"
             excluded.append({"measure_id": m.id, "heading": heading, "reason": why})
@@ -237,7 +264,9 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if m.rate_form == "floor_inclusive_of_mfn":
             fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
         layers.append(Layer(m.id, heading, AUTHORITY_OF_BUCKET[bucket] if m.authority != "deal" else "deal", rate, base,
-                            amount_rate * customs_value, m.rate_form, f"note {m.citation.note}"))
+                            amount_rate * customs_value, m.rate_form, f"note {m.citation.note}",
+                            share if app is not None and share < 1.0 else 1.0,
+                            app.option if app is not None and share < 1.0 else ""))
     # rules that shaped the result
     if covered > 0:
         rid = "R3_one_232"
@@ -276,7 +305,8 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         fire("R7_fentanyl_232")
     if any(e["reason"].startswith("superseded") and e["measure_id"].startswith(("ieepa_recip", "deal")) for e in excluded):
         fire("R6_one_reciprocal")
-    if day >= dt.date(2026, 2, 24) and iso3 != "USA":
+    ieepa_end = ieepa_end_date(cat, opts)
+    if ieepa_end is not None and day >= ieepa_end and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
     total = sum(l.amount for l in layers)
     seen, uniq = set(), []

@@ -24,6 +24,10 @@ from tariffscope.tariffs.vocabulary import BUCKET_OF_AUTHORITY, REPLACEABLE, Aut
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 LISTS_DIR = CATALOGUE_DIR / "lists"
+# headings no measure carries, each with its reason (not a measure file: the loader skips it)
+OUT_OF_SCOPE = "out_of_scope.yaml"
+OUT_OF_SCOPE_CATEGORIES = ("exemption_modeled", "humanitarian", "in_transit", "ftz", "quota", "product_exclusion",
+                           "conditional", "outside_scope", "not_modeled")
 
 RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "specific"]
 
@@ -73,6 +77,26 @@ class RateByList(_Strict):
     rate: float = Field(ge=0)
 
 
+class Applicability(_Strict):
+    """A conditional scope: the measure holds for only a share of the value of some products, a named option
+    (``rules.OPTIONS``) gives the share. ``prefixes`` limit it to those products (empty: every product in scope);
+    ``exemption_list`` turns it round: the rows of that exclusion list exempt only the share, the measure applies to
+    the rest (an exemption for goods certified for a use, e.g. civil aircraft)."""
+
+    option: str = Field(pattern=r"^[a-z0-9_]+$")
+    prefixes: list[str] = Field(default_factory=list)
+    exemption_list: str | None = None
+    why: str = Field(min_length=10)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _digits(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"\d{2,10}", p):
+                raise ValueError(f"applicability prefix {p!r} must be 2-10 digits")
+        return v
+
+
 class Citation(_Strict):
     note: str
     text: str
@@ -103,7 +127,10 @@ class Measure(_Strict):
     usmca_exempt_from: dt.date | None = None
     excluded_by_232: bool = False
     stacks_with_reciprocal: bool = False
-    option_gate: dict[str, str] | None = None
+    # an end date that depends on a named option: {option: {value: first day not in force}} (e.g. IEEPA's end at the
+    # ruling rather than at the end of collection); the option's default keeps ``effective_until``
+    until_by_option: dict[str, dict[str, dt.date]] | None = None
+    applicability: Applicability | None = None  # a conditional scope held as a share (named option)
     priority: int = 0
     citation: Citation
 
@@ -119,6 +146,13 @@ class Measure(_Strict):
     def _consistent(self) -> Measure:
         if self.effective_until is not None and self.effective_until <= self.effective_from:
             raise ValueError(f"effective_until {self.effective_until} is not after effective_from {self.effective_from}")
+        for name, by_value in (self.until_by_option or {}).items():
+            for value, day in by_value.items():
+                if day <= self.effective_from:
+                    raise ValueError(f"until_by_option {name}={value}: {day} is not after effective_from {self.effective_from}")
+        app = self.applicability
+        if app is not None and app.exemption_list is not None and app.exemption_list not in {r.list for r in self.products.exclude_lists}:
+            raise ValueError(f"applicability.exemption_list {app.exemption_list!r} is not one of the measure's exclude_lists")
         if self.rate is None and self.rates_list is None:
             raise ValueError("give a rate or a rates_list")
         for d in (self.rates_by_prefix or {}).values():
@@ -151,7 +185,8 @@ class Measure(_Strict):
     def products_on(self, on: dt.date | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(include, exclude) HS prefixes of the product scope as the engine reads them on ``on``: list rows
         filtered by value, dated rows honoured (every row when ``on`` is None), ``value_from`` gates applied,
-        rows without a rate under ``rates_by_value`` dropped. Sorted, unique; ``('',)`` = every product."""
+        rows without a rate under ``rates_by_value`` dropped; the rows of an applicability ``exemption_list`` are
+        not exclusions (they exempt a share only). Sorted, unique; ``('',)`` = every product."""
         day = None if on is None else on.toordinal()
 
         def live(frm: str, until: str, value: str) -> bool:
@@ -169,7 +204,9 @@ class Measure(_Strict):
 
         ps = self.products
         inc = [(p, "", "", "") for p in ps.prefixes] + [r for ref in ps.lists for r in list_rows(ref)]
-        exc = [(p, "", "", "") for p in ps.exclude_prefixes] + [r for ref in ps.exclude_lists for r in list_rows(ref)]
+        partial = self.applicability.exemption_list if self.applicability else None  # exempts a share only: in scope
+        exc = [(p, "", "", "") for p in ps.exclude_prefixes] + [r for ref in ps.exclude_lists if ref.list != partial
+                                                                 for r in list_rows(ref)]
         keep_inc = sorted({r[0] for r in inc if priced(r[3]) and live(r[1], r[2], r[3])})
         keep_exc = sorted({r[0] for r in exc if live(r[1], r[2], "")})
         return (("",) if "" in keep_inc else tuple(keep_inc)), tuple(keep_exc)
@@ -178,6 +215,21 @@ class Measure(_Strict):
         if deal_dates == "legal" and self.effective_from_legal is not None:
             return self.effective_from_legal
         return self.effective_from
+
+    def until(self, options: dict | None = None) -> dt.date | None:
+        """The first day not in force under ``options`` (``until_by_option`` overrides ``effective_until``)."""
+        for name, by_value in (self.until_by_option or {}).items():
+            got = by_value.get(str((options or {}).get(name)))
+            if got is not None:
+                return got
+        return self.effective_until
+
+    def active_on(self, date: dt.date, options: dict | None = None) -> bool:
+        """In force on ``date`` under the named options (``deal_dates`` for the start, ``until_by_option`` for the end)."""
+        opts = options or {}
+        start = self.legal_from(str(opts.get("deal_dates", "publication")))
+        end = self.until(opts)
+        return start <= date and (end is None or date < end)
 
 
 class Catalogue(BaseModel):
@@ -215,6 +267,8 @@ class Catalogue(BaseModel):
                 out.add(m.effective_from_legal)
             if m.usmca_exempt_from:
                 out.add(m.usmca_exempt_from)
+            for by_value in (m.until_by_option or {}).values():
+                out.update(by_value.values())
             out.update((m.value_from or {}).values())
             for ref in [*m.products.lists, *m.products.exclude_lists]:
                 for row in read_list(ref.list):
@@ -266,7 +320,7 @@ def load(directory: str | None = None) -> Catalogue:
     measures: list[Measure] = []
     versions: set[str] = set()
     covers: set[tuple[dt.date, dt.date]] = set()
-    files = sorted(base.glob("*.yaml"))
+    files = sorted(p for p in base.glob("*.yaml") if p.name != OUT_OF_SCOPE)
     if not files:
         raise RuleError(f"no catalogue files in {base}")
     for path in files:
@@ -345,8 +399,14 @@ def _expand(heading: str, available: Iterable[str]) -> list[str]:
 def check(con) -> list[dict]:
     """Check every catalogue heading against the Chapter 99 lines of the HTS revision in force on the
     measure's effective date (by revision effective date). Returns one row per (measure, heading) with
-    ``status`` ok | missing | rate_mismatch | no_revision and a message; never raises on a mismatch.
+    ``status`` ok | missing | rate_mismatch | published_later | no_revision and a message, then the problems
+    ``completeness`` finds over every revision (unmapped, rate_text, vanished, terminated_in_text); never
+    raises on a mismatch.
     """
+    return _check_in_force(con) + [r for r in completeness(con) if r["status"] not in ("mapped", "out_of_scope")]
+
+
+def _check_in_force(con) -> list[dict]:
     from tariffscope import db
 
     cat = load()
@@ -432,3 +492,140 @@ def revision_in_force(revs: list[dict], date: dt.date) -> str | None:
         if d <= date:
             best = r["revision"]
     return best
+
+
+# --- completeness: every Chapter 99 heading of every loaded revision ------------------------------------------------
+
+
+class OutOfScope(_Strict):
+    headings: list[str] = Field(min_length=1)
+    category: Literal["exemption_modeled", "humanitarian", "in_transit", "ftz", "quota", "product_exclusion",
+                      "conditional", "outside_scope", "not_modeled"]
+    reason: str = Field(min_length=10)
+    handled_by: list[str] | None = None
+
+    @field_validator("headings")
+    @classmethod
+    def _headings(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if not re.fullmatch(r"9903\.\d\d\.(\d\d)?(-9903\.\d\d\.\d\d)?", h):
+                raise ValueError(f"heading {h!r} is not of the form 9903.xx.xx or a range 9903.xx.xx-9903.yy.yy")
+        return v
+
+
+@functools.lru_cache(maxsize=4)
+def out_of_scope(directory: str | None = None) -> tuple[OutOfScope, ...]:
+    """The out-of-scope entries (``catalogue/out_of_scope.yaml``), validated; ``handled_by`` must name catalogue ids."""
+    base = Path(directory) if directory else CATALOGUE_DIR
+    path = base / OUT_OF_SCOPE
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out = []
+    for i, raw in enumerate(doc.get("entries") or []):
+        try:
+            out.append(OutOfScope.model_validate(raw))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise RuleError(f"{OUT_OF_SCOPE}: entry #{i}: {'.'.join(str(x) for x in first['loc'])}: {first['msg']}") from None
+    ids = {m.id for m in load(directory).measures}
+    for e in out:
+        unknown = sorted(set(e.handled_by or []) - ids)
+        if unknown:
+            raise RuleError(f"{OUT_OF_SCOPE}: handled_by names unknown measures {unknown} ({e.headings[0]})")
+    return tuple(out)
+
+
+def _expand_all(spec: str, available: Iterable[str]) -> set[str]:
+    """Compact headings (8 digits, or as the HTS writes a malformed one) a heading or range covers among ``available``."""
+    if "-" not in spec:
+        return {spec.replace(".", "")}
+    lo, hi = (h.replace(".", "") for h in spec.split("-"))
+    return {h for h in available if lo <= h <= hi}
+
+
+def _pretty(h: str) -> str:
+    return f"{h[:4]}.{h[4:6]}.{h[6:8]}"
+
+
+def completeness(con) -> list[dict]:
+    """Every Chapter 99 heading of every loaded HTS revision, mapped to the catalogue measures carrying it or to an
+    out-of-scope entry. One row per heading (``status`` mapped | out_of_scope | unmapped, with the measures or the
+    category and reason), then the problems over the revisions:
+
+    * ``rate_text``: a revision's rate text for a heading that no measure carrying it agrees with;
+    * ``vanished``: a measure's heading present in an earlier revision and absent from a later one while the measure
+      is in force (by revision effective date) without an end date;
+    * ``terminated_in_text``: the heading's text says the provision was terminated or suspended while the measure is
+      in force.
+    """
+    from tariffscope import db
+
+    cat = load()
+    revs = db.query(con, "SELECT revision, effective_date FROM hts_revisions ORDER BY effective_date NULLS LAST, seq").to_pylist()
+    lines = db.query(con, "SELECT revision, heading, general_text, description FROM chapter99_lines").to_pylist()
+    by_rev: dict[str, dict[str, tuple[str, str]]] = {}
+    for r in lines:
+        by_rev.setdefault(r["revision"], {})[r["heading"]] = (r["general_text"] or "", r["description"] or "")
+    every = sorted({h for t in by_rev.values() for h in t})
+    carried: dict[str, list[Measure]] = {}
+    for m in cat.measures:
+        for spec in m.headings:
+            for h in _expand_all(spec, every):
+                carried.setdefault(h, []).append(m)
+    scoped: dict[str, OutOfScope] = {}
+    for e in out_of_scope():
+        for spec in e.headings:
+            for h in _expand_all(spec, every):
+                scoped.setdefault(h, e)
+    order = [r["revision"] for r in revs]
+    out: list[dict] = []
+    for h in every:
+        present = [rv for rv in order if h in by_rev.get(rv, {})]
+        span = present[0] if len(present) == 1 else f"{present[0]} .. {present[-1]}"
+        row = {"heading": _pretty(h) if len(h) == 8 else h, "revisions": span, "general_text": by_rev[present[-1]][h][0]}
+        if h in carried:
+            out.append(row | {"measure_id": ",".join(sorted({m.id for m in carried[h]})), "status": "mapped", "message": ""})
+        elif h in scoped:
+            e = scoped[h]
+            out.append(row | {"measure_id": ",".join(e.handled_by or []) or "-", "status": "out_of_scope",
+                              "category": e.category, "message": f"{e.category}: {e.reason}"})
+        else:
+            out.append(row | {"measure_id": "-", "status": "unmapped",
+                              "message": f"{row['heading']} ({span}) is neither in the catalogue nor in {OUT_OF_SCOPE}: "
+                                         f"{by_rev[present[-1]][h][1][:160]}"})
+    dated = [(r["revision"], _day(r["effective_date"])) for r in revs if r["effective_date"] is not None]
+    # rate text: each revision's text must agree with some measure carrying the heading (rates change by window)
+    for h, ms in carried.items():
+        bad = [rv for rv in order if h in by_rev.get(rv, {})
+               and not any(_rate_status(m, h, by_rev[rv][h][0])["status"] == "ok" for m in ms)]
+        if bad:
+            ids = ",".join(sorted({m.id for m in ms}))
+            out.append({"measure_id": ids, "heading": _pretty(h), "revision": bad[0], "status": "rate_text",
+                        "general_text": by_rev[bad[0]][h][0],
+                        "message": f"rate text {by_rev[bad[0]][h][0]!r} in {len(bad)} revision(s) ({bad[0]} .. {bad[-1]}) "
+                                   f"agrees with none of {ids}"})
+    # vanished or terminated while in force
+    for m in cat.measures:
+        window = [rv for rv, d in dated if m.effective_from <= d and (m.effective_until is None or d < m.effective_until)]
+        for spec in m.headings:
+            if "-" in spec:
+                continue  # ranges: the country rows of the measure's table (checked through them)
+            h = spec.replace(".", "")
+            seen = any(h in by_rev.get(rv, {}) for rv, d in dated if d <= m.effective_from)
+            for rv in window:
+                here = h in by_rev.get(rv, {})
+                if seen and not here:
+                    out.append({"measure_id": m.id, "heading": spec, "revision": rv, "status": "vanished",
+                                "message": f"{spec} is not in {rv}, inside the window of {m.id} "
+                                           f"({m.effective_from}..{m.effective_until or 'open'})"})
+                    break
+                if here and re.search(r"provision (terminated|suspended)", by_rev[rv][h][1], re.I):
+                    out.append({"measure_id": m.id, "heading": spec, "revision": rv, "status": "terminated_in_text",
+                                "message": f"{rv}: {spec} reads {re.search(r'provision (terminated|suspended)[^]]*', by_rev[rv][h][1], re.I).group(0)!r}"
+                                           f" inside the window of {m.id} ({m.effective_from}..{m.effective_until or 'open'})"})
+                    break
+                seen = seen or here
+    return out
+
+
+def _day(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -24,15 +24,7 @@ from tariffscope.tariffs.vocabulary import COLUMN_BUCKETS as COMPONENTS  # outpu
 
 def default_origins() -> list[str]:
     """Every country (ISO3) the codes helper knows, without groups and without the USA itself."""
-    out = sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
-    if out:
-        return out
-    import csv
-
-    from tariffscope import config
-
-    with open(config.raw_data_dir() / "census" / "census_to_iso3.csv", encoding="utf-8") as fh:
-        return sorted({r["iso3"] for r in csv.DictReader(fh) if r["iso3"] and r["iso3"] != "USA"})
+    return sorted({c.iso3 for c in all_countries(include_groups=False) if c.iso3 and c.iso3 != "USA"})
 
 
 def _components(out: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:

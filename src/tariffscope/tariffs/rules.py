@@ -22,6 +22,11 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs.measures import GROUPS, Catalogue, Measure, list_rows, read_list
 from tariffscope.tariffs.vocabulary import BUCKETS
 
+# Goods of US origin: no Chapter 99 measure applies (each covers "articles the product of" a foreign country or of
+# "any country" other than the US), and a US good returned without being advanced in value abroad enters free under
+# 9801.00.10 (chapter 98). A good advanced abroad takes the origin of that country: the engine models foreign goods.
+US_ORIGIN = "USA"
+US_GOODS_RETURNED = "9801.00.10"
 FOREVER = dt.date(9999, 12, 31).toordinal()
 NEVER = dt.date(1900, 1, 1).toordinal()
 USMCA = ("CAN", "MEX")
@@ -48,8 +53,17 @@ RULES: dict[str, tuple[str, str]] = {
                  "(from 2025-03-07), the 232 parts duties and Section 122.",
                  "9903.01.04, 9903.01.14 ('Articles that are entered free of duty under the terms of general note 11'); 9903.94.06; 9903.03.07/.08"),
     "R9_301": ("Section 301 duties on China stack on every other layer, on the full value.", "Notes 20, 31"),
-    "R10_ieepa_end": ("IEEPA duties (reciprocal, fentanyl, the IEEPA floors) stop for entries from 2026-02-24.",
-                      "Learning Resources v. Trump (2026-02-20); 2026_rev_4"),
+    "R11_conditional_scope": ("A measure whose scope turns on the use or technical parameters of the good (auto parts of passenger "
+                              "vehicles, semiconductor articles within the note's thresholds) applies to the share of the value "
+                              "its option gives; an exemption for certified civil aircraft articles exempts only its share. The "
+                              "rest of the value pays the other layers.",
+                              "Notes 33(g) ('applies to parts of passenger vehicles ... and light trucks'), 39(b), 2(aa)(iv)"),
+    "R0_us_origin": ("A good of US origin pays no Chapter 99 duty and enters free under 9801.00.10 (US goods returned "
+                     "without having been advanced in value or improved in condition abroad).",
+                     "Chapter 98 subheading 9801.00.10 'Free'; Chapter 99 headings apply to 'articles the product of' other countries"),
+    "R10_ieepa_end": ("IEEPA duties (reciprocal, fentanyl, the IEEPA floors) stop for entries from 2026-02-24, when CBP stopped "
+                      "collecting them (option ieepa_end='collection'); ieepa_end='ruling' ends them on the day of the ruling, 2026-02-20.",
+                      "Learning Resources v. Trump (2026-02-20); 2026_rev_4 (effective 2026-02-24)"),
 }
 
 OPTIONS: dict[str, tuple[object, str]] = {
@@ -58,8 +72,39 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "usmca": (0.0, "share of Canada/Mexico value entered as USMCA-qualifying (engine: True/False; panel: a share)"),
     "floor_mfn_base": ("general", "MFN rate the deal floors compare with: 'general' (column 1 general, statutory; default) or "
                                   "'special' (the preference rate actually claimed: KORUS/USMCA goods count as 0)"),
-    "deal_dates": ("publication", "floors published after their legal date (Japan 2025-09-16 for 2025-08-07): 'publication' "
-                                  "(default; duty as collected at entry) or 'legal' (retroactive, as refunded)"),
+    "deal_dates": ("publication", "deals published after their legal date (Japan 2025-09-16 for 2025-08-07, EU autos 2025-09-25 "
+                                  "for 2025-08-01, Korea 2025-12-05 for 2025-11-01/14, ...): 'publication' (default; duty as "
+                                  "collected at entry) or 'legal' (retroactive, as refunded)"),
+    "ieepa_end": ("collection", "last day of the IEEPA duties: 'collection' (default; CBP collected through 2026-02-23, the HTS "
+                                "(2026_rev_4) drops them from 2026-02-24) or 'ruling' (the Supreme Court's decision of 2026-02-20: "
+                                "entries from that day owe none, as refunded)"),
+    # Conditional scopes (issue 12): the share of a product's value for which a measure's condition holds. A measure
+    # names its option in ``applicability``; the share multiplies its layer (and, for a 232 duty, the value it
+    # displaces other layers from, rule R4); the rest of the value pays the other layers as if the measure were absent.
+    "auto_parts_share": (0.1, "share of imports on the general-purpose provisions of note 33(g) (8471 computers, 8482 bearings, "
+                              "8483 shafts and gears, 8501 motors, lithium-ion batteries, pumps, filters, ...) that are parts of "
+                              "passenger vehicles and light trucks, the only parts 9903.94.05 covers. A judgment default: these "
+                              "provisions serve every industry and car parts are a minority of them; vehicle-specific provisions "
+                              "(chapter 87 parts, tyres, lamps, seats, engines of chapter 87 vehicles) always count in full. "
+                              "1.0 charges every listed line (the reading before issue 12)"),
+    "semis_share": (0.05, "share of imports under note 39(b)'s provisions (8471.50, 8471.80, 8473.30) that are semiconductor articles: "
+                          "logic ICs, or articles containing one, within the two narrow bands of total processing performance and "
+                          "DRAM bandwidth of note 39(b), and not exempt by end use (US data centers, repairs, research, startups: "
+                          "9903.79.03-.09). A judgment default: a small class of AI accelerators among all servers and processing units"),
+    "s122_civil_aircraft_share": (0.1, "share of imports on the general-purpose provisions of note 2(aa)(iv) (pumps, valves, tubes, "
+                                       "bearings, ...) that are civil aircraft articles meeting general note 6, the only goods "
+                                       "9903.03.05 exempts from Section 122; aircraft-specific provisions (chapter 88, 8411 "
+                                       "turbojets) are exempt in full. A judgment default; 1.0 exempts every listed line"),
+}
+
+# Options that are shares of value (0..1).
+SHARE_OPTIONS: tuple[str, ...] = ("metal_share", "usmca", "auto_parts_share", "semis_share", "s122_civil_aircraft_share")
+
+# Allowed values of the options that take a name (the others are shares or booleans).
+OPTION_CHOICES: dict[str, tuple[str, ...]] = {
+    "floor_mfn_base": ("general", "special"),
+    "deal_dates": ("publication", "legal"),
+    "ieepa_end": ("collection", "ruling"),
 }
 
 
@@ -69,12 +114,16 @@ def resolve_options(options: dict | None) -> dict:
         if k not in OPTIONS:
             raise InputError(f"unknown option {k!r}; known: {', '.join(OPTIONS)}")
         opts[k] = v
-    if opts["floor_mfn_base"] not in ("general", "special"):
-        raise InputError("option floor_mfn_base must be 'general' or 'special'")
-    if opts["deal_dates"] not in ("publication", "legal"):
-        raise InputError("option deal_dates must be 'publication' or 'legal'")
+    for name, allowed in OPTION_CHOICES.items():
+        if opts[name] not in allowed:
+            raise InputError(f"option {name} must be {' or '.join(repr(a) for a in allowed)}, got {opts[name]!r}")
     if isinstance(opts["usmca"], bool):
         opts["usmca"] = 1.0 if opts["usmca"] else 0.0
+    for name in SHARE_OPTIONS:
+        v = opts[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+            raise InputError(f"option {name} must be a share between 0 and 1, got {v!r}")
+        opts[name] = float(v)
     return opts
 
 
@@ -214,6 +263,17 @@ class CompiledMeasure:
     lower_h: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rates_by_list override rows
     lower_rate: float = 0.0
     exc_block: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per exclusion row
+    cond_h: np.ndarray | None = None  # products the applicability share bears on (sorted unique), None: no share
+
+    def share_of(self, opts: dict, n_h: int) -> np.ndarray | None:
+        """Per product, the share of value the measure holds for under ``opts`` (None: all of it everywhere)."""
+        app = self.m.applicability
+        if app is None or self.cond_h is None:
+            return None
+        v = float(opts[app.option])
+        out = np.ones(n_h)
+        out[self.cond_h] = (1.0 - v) if app.exemption_list else v  # an exemption for a share leaves the rest dutiable
+        return out
 
     @functools.cached_property
     def _row_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -228,8 +288,9 @@ class CompiledMeasure:
         ir = np.sort(io[_ranges(ik, hs)])
         er = np.sort(eo[_ranges(ek, hs)])
         low = self.lower_h[np.isin(self.lower_h, hs)]
+        cond = None if self.cond_h is None else np.searchsorted(hs, self.cond_h[np.isin(self.cond_h, hs)])
         return dataclasses.replace(
-            self, inc_h=np.searchsorted(hs, self.inc_h[ir]), inc_from=self.inc_from[ir], inc_until=self.inc_until[ir],
+            self, cond_h=cond, inc_h=np.searchsorted(hs, self.inc_h[ir]), inc_from=self.inc_from[ir], inc_until=self.inc_until[ir],
             inc_rate=self.inc_rate[ir], inc_val=self.inc_val[ir], exc_h=np.searchsorted(hs, self.exc_h[er]),
             exc_from=self.exc_from[er], exc_until=self.exc_until[er], exc_src=self.exc_src[er],
             lower_h=np.searchsorted(hs, low), exc_block=self.exc_block[er] if self.exc_block.size else self.exc_block)
@@ -268,6 +329,7 @@ class Compiled:
         self.o_pos = {o: i for i, o in enumerate(self.origins)}
         self.n_h, self.n_o = len(self.hts10), len(self.origins)
         self.usmca_o = np.isin(np.array(self.origins, dtype=object), USMCA)
+        self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         self._cache: dict[int, np.ndarray] = {}
         self._cells: dict[int, Compiled] = {}
@@ -278,6 +340,7 @@ class Compiled:
         hs = np.asarray(hs, dtype=np.int64)
         sub = object.__new__(Compiled)
         sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
+        sub.us_o = self.us_o
         sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
         sub.measures = [cm.restrict(hs) for cm in self.measures]
         sub._cache, sub._cells = {}, {}
@@ -331,6 +394,21 @@ class Compiled:
         cm = CompiledMeasure(m, i, inc_h, inc_from, inc_until, inc_rate, inc_val, eh, efrm[ej] if len(erows) else efrm,
                              eunt[ej] if len(erows) else eunt, names, ej, orig)
         cm.exc_block = mr.exc_blocks[ej] if len(ej) else np.zeros(0, dtype=bool)
+        app = m.applicability
+        if app is not None:
+            if app.exemption_list is not None:
+                # rows of the exemption list exempt only a share: drop them as exclusions, keep their products
+                part = np.array([names[j] == app.exemption_list for j in ej], dtype=bool) if len(ej) else np.zeros(0, dtype=bool)
+                cond = np.unique(eh[part])
+                keep_rows = ~part
+                cm.exc_h, cm.exc_from, cm.exc_until, cm.exc_src = eh[keep_rows], cm.exc_from[keep_rows], cm.exc_until[keep_rows], ej[keep_rows]
+                cm.exc_block = cm.exc_block[keep_rows] if cm.exc_block.size else cm.exc_block
+            else:
+                cond = np.unique(inc_h)
+            if app.prefixes:
+                ph, _ = match_prefixes(self.codes, list(app.prefixes))
+                cond = np.intersect1d(cond, np.unique(ph))
+            cm.cond_h = cond.astype(np.int64)
         if mr.lower is not None and m.rates_by_list is not None:
             lh, _ = mr.lower.match(self.codes)
             cm.lower_h, cm.lower_rate = np.unique(lh), m.rates_by_list.rate
@@ -352,7 +430,7 @@ class Compiled:
         live = np.flatnonzero((cm.inc_h == h) & (cm.inc_from <= d) & (d < cm.inc_until))
         for k in live:
             v = str(cm.inc_val[k]).rsplit(":", 1)[-1]
-            if v.startswith("9903."):
+            if v in m.headings:  # a list shared by several measures names one measure's heading: not this one's
                 return v
         return m.headings[0]
 
@@ -360,7 +438,7 @@ class Compiled:
         out: set[str] = set()
         for c in codes:
             if c == "all":
-                out |= set(self.origins)
+                out |= set(self.origins) - {US_ORIGIN}  # 'any country' means any foreign country (R0)
             else:
                 out |= set(GROUPS.get(c, {c}))
         return out
@@ -369,9 +447,7 @@ class Compiled:
     def active(self, date: dt.date, opts: dict) -> list[CompiledMeasure]:
         out = []
         for cm in self.measures:
-            m = cm.m
-            start = m.legal_from(opts["deal_dates"])
-            if start <= date and (m.effective_until is None or date < m.effective_until):
+            if cm.m.active_on(date, opts):
                 out.append(cm)
         return out
 
@@ -379,7 +455,7 @@ class Compiled:
         """Origins that every measure in force treats alike share a profile: (representative origin per profile,
         profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
         act = self.active(date, opts)
-        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float)]
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_o.astype(float), self.us_o.astype(float)]
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
@@ -413,11 +489,12 @@ class Compiled:
         ms = np.broadcast_to(np.asarray(opts["metal_share"] if metal_share is None else metal_share, dtype=float), (n,))
         us_share = float(opts["usmca"]) if usmca is None else usmca
         us = np.where(self.usmca_o[o], us_share, 0.0)
-        mfn_applied = mfn * (1.0 - us)  # USMCA goods enter at the special rate (Free)
+        mfn_applied = np.where(self.us_o[o], 0.0, mfn * (1.0 - us))  # USMCA goods enter at the special rate (Free); R0
         mfn_floor = mfn if opts["floor_mfn_base"] == "general" else mfn_applied
         chosen = {b: np.full(n, -1, dtype=np.int32) for b in BUCKETS}
         rate = {b: np.zeros(n) for b in chosen}
         prio = {b: np.full(n, -10**6, dtype=np.int64) for b in chosen}
+        share = {b: np.ones(n) for b in chosen}  # applicability share of the chosen measure (conditional scopes)
         blocked: dict[str, np.ndarray] = {}
         for cm in self.active(date, opts):
             b = cm.m.bucket
@@ -432,6 +509,8 @@ class Compiled:
             chosen[b][take] = cm.idx
             rate[b][take] = r[take]
             prio[b][take] = cm.m.priority
+            sh = self.shares_cached(cm, opts)
+            share[b][take] = 1.0 if sh is None else sh[h][take]
             blk = cm.blocked_products(d, self.n_h)
             if blk is not None:  # e.g. civil aircraft of Japan (9903.96.02): exempt from every reciprocal measure
                 cell = blk[h] & ~np.isnan(orr)
@@ -447,29 +526,41 @@ class Compiled:
         content = form["s232"] == 2
         floor = form["s232"] == 1
         s232 = np.where(floor, np.maximum(rate["s232"] - mfn_floor, 0.0), np.where(content, rate["s232"] * ms, rate["s232"]))
-        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232)
-        covered = np.where(has232, np.where(content, ms, 1.0), 0.0)
+        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232) * share["s232"]
+        covered = np.where(has232, np.where(content, ms, 1.0), 0.0) * share["s232"]
         out["s232"] = np.where(has232, s232, 0.0)
         out["covered_232"] = covered
         base = 1.0 - covered  # R4
         rfloor = form["reciprocal"] == 1
-        out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base
-        out["reciprocal_extra"] = rate["reciprocal_extra"] * base
+        out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base * share["reciprocal"]
+        out["reciprocal_extra"] = rate["reciprocal_extra"] * base * share["reciprocal_extra"]
         # R7/R8: fentanyl
         fent = rate["fentanyl"]
         ex232 = self._flag(chosen["fentanyl"], "excluded_by_232") & has232
         usm_from = self._usmca_from(chosen["fentanyl"], d)
         fent = np.where(ex232, 0.0, fent * np.where(usm_from, 1.0 - us, 1.0))
-        out["fentanyl"] = fent
-        out["s301"] = rate["s301"]
-        out["s201"] = rate["s201"]
-        out["s122"] = rate["s122"] * base * np.where(self._flag(chosen["s122"], "usmca_exempt"), 1.0 - us, 1.0)
+        out["fentanyl"] = fent * share["fentanyl"]
+        out["s301"] = rate["s301"] * share["s301"]
+        out["s201"] = rate["s201"] * share["s201"]
+        out["s122"] = rate["s122"] * base * np.where(self._flag(chosen["s122"], "usmca_exempt"), 1.0 - us, 1.0) * share["s122"]
         total = out["mfn"] + out["s232"] + out["reciprocal"] + out["reciprocal_extra"] + out["fentanyl"] + out["s301"] + out["s201"] + out["s122"]
         out["total"] = total
         for b, c in chosen.items():
             out[f"{b}_measure"] = c
             out[f"{b}_rate"] = rate[b]
+            out[f"{b}_share"] = share[b]
         return out
+
+    def shares_cached(self, cm: CompiledMeasure, opts: dict) -> np.ndarray | None:
+        app = cm.m.applicability
+        if app is None:
+            return None
+        key = ("share", cm.idx, float(opts[app.option]))
+        got = self._cache.get(key)  # type: ignore[arg-type]
+        if got is None:
+            got = cm.share_of(opts, self.n_h)
+            self._cache[key] = got  # type: ignore[index]
+        return got
 
     def product_rates_cached(self, cm: CompiledMeasure, d: int) -> np.ndarray:
         key = (cm.idx, d)

@@ -8,7 +8,7 @@ import contextlib
 import datetime as _dt
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pyarrow as pa
@@ -42,14 +42,14 @@ class Period:
             return [f"{self.year}-{m:02d}" for m in range(1, 13)]
         return [self.text]
 
-    def shift(self, months: int) -> "Period":
+    def shift(self, months: int) -> Period:
         """The period ``months`` later (negative: earlier); annual periods shift by whole years."""
         if self.month is None:
             return parse_period(str(self.year + months // 12))
         idx = self.year * 12 + (self.month - 1) + months
         return parse_period(f"{idx // 12}-{idx % 12 + 1:02d}")
 
-    def year_ago(self) -> "Period":
+    def year_ago(self) -> Period:
         return self.shift(-12)
 
 
@@ -104,7 +104,7 @@ def country_name(iso3: str) -> str:
         from tariffscope.codes.countries import resolve_country
 
         return resolve_country(iso3).name
-    except Exception:  # naming is cosmetic; never fail a figure over it
+    except InputError:  # an unknown code: naming is cosmetic; never fail a figure over it
         return iso3
 
 
@@ -224,8 +224,8 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def jsonable(obj: Any) -> Any:
-    if hasattr(obj, "__dataclass_fields__"):
-        return {k: jsonable(v) for k, v in asdict(obj).items()}
+    if hasattr(obj, "__dataclass_fields__"):  # private fields (``_name``) are working state, not output
+        return {f.name: jsonable(getattr(obj, f.name)) for f in fields(obj) if not f.name.startswith("_")}
     if isinstance(obj, dict):
         return {k: jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

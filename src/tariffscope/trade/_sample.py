@@ -27,9 +27,10 @@ def _months(y0: int, m0: int, y1: int, m1: int) -> list[str]:
 
 def _insert(con: db.Connection, table: str, rows: list[tuple]) -> None:
     """Bulk insert through Arrow (executemany is slow in DuckDB)."""
-    cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
-                                      "ORDER BY ordinal_position").fetchall()]
-    con.register("_sample_rows", pa.Table.from_pylist([dict(zip(cols, r)) for r in rows]))
+    cols = [r[0] for r in con.execute(
+        f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
+        "ORDER BY ordinal_position").fetchall()]
+    con.register("_sample_rows", pa.Table.from_pylist([dict(zip(cols, r, strict=False)) for r in rows]))
     con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _sample_rows")
     con.unregister("_sample_rows")
 
@@ -38,7 +39,8 @@ def sample_warehouse() -> db.Connection:
     con = db.memory()
     rows: list[tuple] = []
 
-    def add(partner, flow, regime, period, code, level, value, source, vintage="test", basis="customs", qty=None, unit=None):
+    def add(partner, flow, regime, period, code, level, value, source, vintage="test", basis="customs", qty=None,
+            unit=None):
         freq = "M" if "-" in period else "A"
         rows.append(("USA", partner, flow, regime, period, freq, "TOTAL" if level == 0 else "HS", code, level,
                      float(value), qty, unit, None, basis, "USD", source, vintage, None))
@@ -49,7 +51,7 @@ def sample_warehouse() -> db.Connection:
         add("JPN", "imports", "general", m, "TOTAL", 0, 200 + 2 * i, "census_japan_monthly_totals")
         add("JPN", "imports", "consumption", m, "TOTAL", 0, 205 + 2 * i, "census_japan_monthly_totals")
     # HS2 monthly general imports 2024-01..2025-06 (JPN, KOR); ch. 87 and 84 split at HS4 for JPN
-    for i, m in enumerate(_months(2024, 1, 2025, 6), start=1):
+    for m in _months(2024, 1, 2025, 6):
         car = 80 if m < "2025-01" else 60
         for p, k in (("JPN", 1), ("KOR", 2)):
             add(p, "imports", "general", m, "87", 2, k * (car + 40), "usato_imports_hs2_monthly")
@@ -71,8 +73,8 @@ def sample_warehouse() -> db.Connection:
         for p, k in (("JPN", 1), ("KOR", 2)):
             add(p, "imports", "consumption", "2024", code, 10, k * v, "census_import_weights_2024")
     # Comtrade cars with units, annual
-    for y, v, q in (("2023", 1000.0, 50.0), ("2024", 900.0, 40.0)):
-        add("JPN", "imports", "general", y, "8703", 4, v, "comtrade_us_auto_imports", qty=q, unit="u")
+    for y, cars_value, cars in (("2023", 1000.0, 50.0), ("2024", 900.0, 40.0)):
+        add("JPN", "imports", "general", y, "8703", 4, cars_value, "comtrade_us_auto_imports", qty=cars, unit="u")
     _insert(con, "trade_flows", rows)
 
     fx = []

@@ -22,17 +22,17 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     US,
     MonthlyRates,
     Period,
     SourceRef,
+    fmt_money,
     jsonable,
     monthly_rates,
     parse_period,
-    fmt_money,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 
 BY_LEVELS = {"hs2": 2, "hs4": 4, "hs6": 6, "hs8": 8, "hs10": 10}
@@ -68,6 +68,8 @@ class BalanceResult:
     sources: list[SourceRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rates: dict[str, float] = field(default_factory=dict)   # flow -> effective conversion rate, if converted
+    # sector -> its HS prefixes, for combined(): which chapters a sector owns whole headings in (not output)
+    _prefixes: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(self)
@@ -92,7 +94,7 @@ class BalanceResult:
         bal = sum(r.balance for r in rows)
         out: dict[str, Any] = {"sectors": sectors, "missing": missing, "balance": bal,
                                "share_of_balance": bal / self.balance if self.balance else None}
-        owned = {p[:2] for s in sectors for p in getattr(self, "_prefixes", {}).get(s, []) if len(p) <= 4}
+        owned = {p[:2] for s in sectors for p in self._prefixes.get(s, []) if len(p) <= 4}
         holders = {n for r in rows for n in r.in_rows}
         unsplit = sorted(n for n in holders if n[:3] == "ch." and n[4:6] in owned)
         if holders:
@@ -187,8 +189,9 @@ def _aggregate(con: db.Connection, roles: dict[str, _flows.Slice], by: str | Non
         conv = f"WITH base AS (SELECT role, partner, product_code, product_level, value FROM ({base}))"
     part_col = "partner, " if multi else ""
     if by == "sector":
+        assert smap is not None, "balance() passes the sector map whenever by == 'sector'"
         conv += ", _ts_smap AS (SELECT * FROM (VALUES " + ", ".join(
-            f"('{p}', '{sec.replace(chr(39), chr(39) * 2)}')" for p, sec in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist())
+            f"('{p}', '{sec.replace(chr(39), chr(39) * 2)}')" for p, sec in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist(), strict=True)
         ) + ") AS t(prefix, sector))"
         sql = conv + f""",
         codes AS (SELECT DISTINCT product_code, product_level FROM base),
@@ -286,7 +289,7 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
         if multi:
             if by == "sector":  # internal '#role:code' keys of unsplit rows -> their labels
                 names = [unsplit_label(x[1:].split(":")[1], lv, x[1:].split(":")[0]) if x.startswith("#") else x
-                         for x, lv in zip(agg["sector"].to_pylist(), agg["level"].to_pylist())]
+                         for x, lv in zip(agg["sector"].to_pylist(), agg["level"].to_pylist(), strict=True)]
                 agg = agg.set_column(agg.schema.get_field_index("sector"), "sector", pa.array(names, pa.string()))
             return BalanceTable(rep, per.text, currency, by, agg, levels, sources)
 
@@ -330,11 +333,11 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
                 r["sector"] = lab
     prefixes: dict[str, list[str]] = {}
     if smap is not None:
-        for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist()):
+        for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist(), strict=True):
             prefixes.setdefault(s, []).append(p)
     for r in rows:
         notes, in_rows = [], []
-        vals = {}
+        vals: dict[str, float | None] = {}
         for role in ("exports", "imports"):
             v = r[role]
             if v is None:
@@ -360,7 +363,7 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
     out_rows.sort(key=lambda x: -abs(x.balance))
     res = BalanceResult(rep, part, per.text, currency, by, perspective, exports, imports, bal, out_rows,
                         levels, sources)
-    res._prefixes = prefixes  # for combined(): which chapters a sector owns whole headings in
+    res._prefixes = prefixes
     return res
 
 

@@ -33,7 +33,6 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, IngestError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     SourceRef,
     jsonable,
     lagged_daily_rate,
@@ -41,6 +40,7 @@ from tariffscope.trade._common import (
     parse_period,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 from tariffscope.trade.balance import MIRROR_LABEL, _roles
 
@@ -114,9 +114,10 @@ def read_partner_figures(path: str | Path) -> list[PartnerFigure]:
     reader = csv.DictReader([ln for _, ln in lines])
     need = {"period", "flow", "value", "currency"}
     if not reader.fieldnames or not need <= {f.strip().lower() for f in reader.fieldnames}:
-        raise IngestError(str(p), lines[0][0], f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
+        raise IngestError(str(p), lines[0][0],
+                          f"header must contain {', '.join(sorted(need))}; got {reader.fieldnames}")
     out = []
-    for (lineno, _), row in zip(lines[1:], reader):
+    for (lineno, _), row in zip(lines[1:], reader, strict=False):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         try:
             parse_period(row["period"])
@@ -211,7 +212,7 @@ def reconcile(partner_figures: str | Path | list[PartnerFigure], reporter: str =
                     shifted = [parse_period(m).shift(shift).text for m in months]
                     usd_s = _us_monthly(con, uf, us, shifted)
                     if len(usd_s) == len(shifted):
-                        m3 = sum(usd_s[s] * cust[m] for m, s in zip(months, shifted)) * factor
+                        m3 = sum(usd_s[s] * cust[m] for m, s in zip(months, shifted, strict=False)) * factor
                     else:
                         miss = sorted(set(shifted) - set(usd_s))
                         res.notes.append(f"{per.text} {flow}: timing shift not applied, US {uf} for "

@@ -18,7 +18,6 @@ from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.trade import _flows
 from tariffscope.trade._common import (
-    using_warehouse,
     US,
     SourceRef,
     jsonable,
@@ -28,6 +27,7 @@ from tariffscope.trade._common import (
     pct,
     resolve_partner,
     source_refs,
+    using_warehouse,
 )
 from tariffscope.trade.balance import MIRROR_LABEL, _aggregate, _roles, sector_map, unsplit_label
 
@@ -130,9 +130,11 @@ def _flow_source(con, us_flow: str, partners: list[str], months: list[str]) -> t
     return None
 
 
-def _monthly_totals(con, source: str, us_flow: str, regime: str, partners, months, rates) -> dict[str, tuple[float, str]]:
+def _monthly_totals(con, source: str, us_flow: str, regime: str, partners, months, rates
+                    ) -> dict[str, tuple[float, str]]:
     sql, params = _flows._select(source, us_flow, partners, months, regime)
-    rows = con.execute(f"SELECT period, sum(value), string_agg(DISTINCT vintage, '; ') FROM ({sql}) GROUP BY 1", params).fetchall()
+    rows = con.execute(f"SELECT period, sum(value), string_agg(DISTINCT vintage, '; ') FROM ({sql}) GROUP BY 1",
+                       params).fetchall()
     return {p: (v * rates.rate[p], vin or "") for p, v, vin in rows}
 
 
@@ -209,7 +211,7 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
                 others.setdefault(p, []).extend(lst)
         if not any(vals.values()):
             raise DataNotFoundError(f"no monthly trade of {rep} with {part} loaded for {months[0]}..{months[-1]}")
-        for m, y in zip(months, ya):
+        for m, y in zip(months, ya, strict=True):
             e, i = vals.get("exports", {}).get(m), vals.get("imports", {}).get(m)
             ey, iy = vals.get("exports", {}).get(y), vals.get("imports", {}).get(y)
             ev, iv = (e or (None,))[0], (i or (None,))[0]
@@ -249,7 +251,7 @@ def _detail(con, res: MonitorResult, us_flow, us_partners, per, by, rates, used,
             continue
         now = _usato_hs2_hs4(con, us_partners, [per.text])
         old = _usato_hs2_hs4(con, us_partners, [ya.text])
-        table = {}
+        table: dict[str, dict[str, tuple[float | None, int | None]]] = {}  # row -> now/old -> (imports, level)
         for key, s, m in (("now", now, per.text), ("old", old, ya.text)):
             # reuse the balance engine with the slice as the 'imports' role (converted at that month's rate)
             agg = _aggregate(con, {"imports": s}, by, [{"role": "imports", "period": m, "rate": rates.rate[m]}],
@@ -289,11 +291,12 @@ def _volume_price(con, res: MonitorResult, us_flow, us_partners, per, used) -> N
     if base not in years:
         return
     rows = con.execute(
-        "SELECT product_code, period, sum(value), sum(quantity), any_value(quantity_unit), string_agg(DISTINCT vintage, ';') "
+        "SELECT product_code, period, sum(value), sum(quantity), any_value(quantity_unit), "
+        "string_agg(DISTINCT vintage, ';') "
         "FROM trade_flows WHERE source = ? AND partner = ? AND flow = 'imports' AND period IN (?, ?) "
         "GROUP BY 1, 2 ORDER BY 1, 2", [_flows.COMTRADE_AUTOS, us_partners[0], base, year]).fetchall()
     by_code: dict[str, dict[str, tuple]] = {}
-    for code, p, v, q, unit, vin in rows:
+    for code, p, v, q, unit, _vintage in rows:
         by_code.setdefault(code, {})[p] = (v, q, unit)
     for code, d in sorted(by_code.items()):
         if base not in d or year not in d or not d[base][1] or not d[year][1]:

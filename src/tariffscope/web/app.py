@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
@@ -25,8 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
-from tariffscope.report import fmt
-from tariffscope.report import sections as S
+from tariffscope.report import fmt, sections as S
 from tariffscope.web import schemas as W
 
 log = logging.getLogger("tariffscope.web")
@@ -89,7 +88,7 @@ def _status(exc: TariffscopeError) -> int:
     return 400
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for e in errors[:5]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body"))
@@ -111,10 +110,12 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
         pool.put(base.cursor())
 
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
-                  description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only warehouse.")
+                  description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only "
+                              "warehouse.")
     app.state.con = base
     # what DuckDB says about the attached file, not what we meant to open
-    app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0])
+    app.state.read_only = bool(base.sql("SELECT readonly FROM duckdb_databases() WHERE database_name = "
+                                        "current_database()").fetchall()[0][0])
     app.state.warehouse_path = str(path)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -170,7 +171,8 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error_response(request, exc.status_code, str(exc.detail) if exc.status_code != 404 else f"no such page: {request.url.path}")
+        message = str(exc.detail) if exc.status_code != 404 else f"no such page: {request.url.path}"
+        return error_response(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
@@ -260,10 +262,11 @@ def create_app(warehouse_path: str | Path | None = None) -> FastAPI:
 
     @app.get("/api/ge", tags=["ge"])
     def ge(experiment: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")] = "us-tariffs-2025-japan") -> Any:
-        """A general-equilibrium experiment shipped in examples/ge/, by name (the name picks a file from that list only)."""
-        specs = {p.stem.replace("_", "-"): p for p in sorted((config.REPO_DIR / "examples" / "ge").glob("*.yaml"))}
+        """A general-equilibrium experiment shipped with the package (data/ge/), by name (the name picks a file from that list only)."""
+        specs = {p.stem.replace("_", "-"): p for p in sorted((config.PACKAGE_DIR / "data" / "ge").glob("*.yaml"))}
         if experiment not in specs:
-            raise DataNotFoundError(f"no GE experiment {experiment!r}; available: {', '.join(specs) or 'none in this build'}")
+            raise DataNotFoundError(f"no GE experiment {experiment!r}; available: "
+                                    f"{', '.join(specs) or 'none in this build'}")
         return S.as_dict(api.ge_simulate(str(specs[experiment])))
 
     def _compare_items(req: W.CompareRequest) -> list:
@@ -445,6 +448,7 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
         return name
     if text:
         return _scenario_from(_safe_yaml(text))
+    assert package is not None, "the route has checked that exactly one of the three is given"
     return _package_dict(package)
 
 

@@ -75,7 +75,7 @@ class EtrSeriesQuery(Strict):
 
     _dates = field_validator("start", "end")(lambda cls, v: _in_range(v))
 
-    def check(self) -> "EtrSeriesQuery":
+    def check(self) -> EtrSeriesQuery:
         if self.end < self.start:
             raise ValueError("end is before start")
         if (self.end - self.start).days > MAX_SERIES_DAYS:
@@ -96,7 +96,8 @@ class Change(Strict):
     def to_spec(self) -> dict:
         """The change as the scenario schema spells it (a RateChange)."""
         prefixes = [p.replace(".", "") for p in re.split(r"[ ,]+", self.products) if p and p != "*"]
-        spec: dict = {"origins": [self.origin], "products": {"prefixes": prefixes}, "mode": self.mode, "rate": self.rate}
+        spec: dict = {"origins": [self.origin], "products": {"prefixes": prefixes}, "mode": self.mode,
+                      "rate": self.rate}
         window = {k: v.isoformat() for k, v in (("from", self.start), ("until", self.end)) if v}
         if window:
             spec["window"] = window

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from tariffscope.compose.sweep.models import SweepModel
@@ -32,6 +33,7 @@ class GEModel(SweepModel):
         from tariffscope.models.ge_spec import GESpec, load_spec as load_ge_spec
 
         ref = spec.base_ref()
+        self.base_dir: Path | None
         if isinstance(ref, str):
             gspec, self.base_dir = load_ge_spec(ref)
             data = gspec.model_dump(mode="json")

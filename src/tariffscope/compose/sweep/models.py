@@ -35,6 +35,10 @@ class SweepModel:
         meta = first.get("_meta", {})
         return [Outcome(k, *meta.get(k, (k, ""))) for k in first if not k.startswith("_") and "__" not in k]
 
+    def sources(self) -> list[dict[str, str]]:
+        """Where the model's inputs come from ({source, what}); each model says its own."""
+        raise NotImplementedError(f"{type(self).__name__} does not name its sources")
+
 
 class PluginModel(SweepModel):
     """``python:module:function``: ``function(params, seed) -> {outcome: number}`` per grid point."""

@@ -21,11 +21,10 @@ class PEModel(SweepModel):
 
     def __init__(self, spec: SweepSpec) -> None:
         from tariffscope.scenarios.run import get_scenario
-        from tariffscope.trade.balance import balance
+        from tariffscope.trade.balance import BalanceResult, balance
 
         ref = spec.base_ref()
-        base = get_scenario(ref) if isinstance(ref, str) else None
-        data = base.to_dict() if base is not None else copy.deepcopy(ref)
+        data: dict[str, Any] = get_scenario(ref).to_dict() if isinstance(ref, str) else copy.deepcopy(ref)
         if not data:
             raise InputError("a PE sweep needs a base scenario (base: NAME, PATH or a mapping)")
         data.setdefault("changes", [])
@@ -40,6 +39,8 @@ class PEModel(SweepModel):
         partner = str(data.get("partner", "JPN"))
         year = str((data.get("model") or {}).get("trade_year", 2024))
         bal = balance("USA", partner, year, by=None)
+        if not isinstance(bal, BalanceResult):  # 'all' or a list of partners gives a table
+            raise InputError(f"a PE sweep needs one partner, not {partner!r}")
         self.base_balance = float(bal.balance)
         self.balance_label = f"USA-{partner} goods balance {year}"
         self.balance_sources = [s.get("source", "") for s in bal.to_dict().get("sources", [])]
@@ -76,7 +77,8 @@ class PEModel(SweepModel):
         change = row.get("balance_with_partner")
         if change is not None and self.base_balance < 0:
             row["deficit_cut_pct"] = 100.0 * change / abs(self.base_balance)
-            meta["deficit_cut_pct"] = (f"Cut in the US goods deficit with the partner (% of the {self.balance_label})", "%")
+            meta["deficit_cut_pct"] = (f"Cut in the US goods deficit with the partner (% of the {self.balance_label})",
+                                       "%")
             for b in ("p05", "p50", "p95"):
                 if f"balance_with_partner__{b}" in row and row[f"balance_with_partner__{b}"] is not None:
                     row[f"deficit_cut_pct__{b}"] = 100.0 * row[f"balance_with_partner__{b}"] / abs(self.base_balance)

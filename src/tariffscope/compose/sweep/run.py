@@ -31,7 +31,7 @@ def _run_task(model: Any, batch: list[tuple[int, dict[str, Any], int]]) -> list[
     results = model.run_batch(batch)
     if len(results) != len(batch):
         raise ModelError(f"model returned {len(results)} results for {len(batch)} grid points")
-    return [(index, r) for (index, _, _), r in zip(batch, results)]
+    return [(index, r) for (index, _, _), r in zip(batch, results, strict=True)]
 
 
 

@@ -38,17 +38,19 @@ class Axis(_Strict):
                 raise ValueError("give either values or from/to/step, not both")
             if not self.values:
                 raise ValueError("values is empty")
-        elif any(v is None for v in ranged):
+        elif self.start is None or self.stop is None or self.step is None:
             raise ValueError("give values, or from, to and step")
-        elif self.stop < self.start:  # type: ignore[operator]
+        elif self.stop < self.start:
             raise ValueError("to must be >= from")
         return self
 
     def grid_values(self) -> list[float]:
         if self.values is not None:
             return [float(v) for v in self.values]
-        n = int(math.floor((self.stop - self.start) / self.step + 1e-9)) + 1  # type: ignore[operator]
-        return [round(self.start + i * self.step, 12) for i in range(n)]  # type: ignore[operator]
+        start, stop, step = self.start, self.stop, self.step
+        assert start is not None and stop is not None and step is not None, "_one_form: values or all three"
+        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        return [round(start + i * step, 12) for i in range(n)]
 
     @property
     def target_path(self) -> str:
@@ -130,7 +132,7 @@ def load_spec(spec: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
 def expand_grid(spec: SweepSpec) -> list[dict[str, float]]:
     """Every grid point as {axis name: value}, cartesian product, last axis fastest."""
     axes = [a.grid_values() for a in spec.grid]
-    return [dict(zip((a.name for a in spec.grid), combo)) for combo in itertools.product(*axes)]
+    return [dict(zip((a.name for a in spec.grid), combo, strict=True)) for combo in itertools.product(*axes)]
 
 
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

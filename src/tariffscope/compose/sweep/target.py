@@ -59,7 +59,7 @@ class TargetResult:
     feasible: int
     point: int | None = None
     params: dict[str, float] = field(default_factory=dict)
-    outcomes: dict[str, float] = field(default_factory=dict)
+    outcomes: dict[str, float | None] = field(default_factory=dict)  # None: the outcome is missing at that point
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "found": self.found, "feasible_points": self.feasible, "point": self.point,

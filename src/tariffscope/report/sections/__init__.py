@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, as_dict, norm_sources, partner_name,
-                                                 run_builder, sector_label)
+from tariffscope.report.sections._common import (
+    Chart,
+    Context,
+    Section,
+    SectionUnavailable,
+    Table,
+    as_dict,
+    norm_sources,
+    partner_name,
+    run_builder,
+    sector_label,
+)
 from tariffscope.report.sections.backtest import BACKTEST_DRAWS, backtest_section, render_backtest
 from tariffscope.report.sections.balance import balance_section
 from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_section, duty_table
@@ -30,7 +40,8 @@ BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("ge", "General equilibrium", ge_section),
 ]
 
-__all__ = ["AUTHORITY_LABELS", "BACKTEST_DRAWS", "BUILDERS", "backtest_section", "render_backtest", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart", "Context", "Section",
-           "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section", "duty_section", "duty_table", "ge_section",
-           "methods_section", "monitor_section", "norm_sources", "partner_name", "reaches", "render_comparison", "run_builder",
-           "scenarios_section", "sector_label", "timeline_section"]
+__all__ = ["AUTHORITY_LABELS", "BACKTEST_DRAWS", "BUILDERS", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
+           "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "backtest_section", "balance_section",
+           "duty_section", "duty_table", "ge_section", "methods_section", "monitor_section", "norm_sources",
+           "partner_name", "reaches", "render_backtest", "render_comparison", "run_builder", "scenarios_section", "sector_label",
+           "timeline_section"]

@@ -58,7 +58,8 @@ class Context:
     seed: int = 20250709
     period: str | None = None  # the balance period when the caller picks one (web Balance page)
     mpl_charts: bool = False  # the brief reuses the areas' matplotlib charts; the web app draws light SVG itself
-    con: Any = None  # an open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only)
+    # An open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only).
+    con: Any = None
 
 
 def as_dict(obj: Any) -> Any:
@@ -73,7 +74,7 @@ def as_dict(obj: Any) -> Any:
         return as_dict(obj.to_dict())
     if hasattr(obj, "model_dump"):  # pydantic models (measures, scenarios)
         return as_dict(obj.model_dump(mode="json"))
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return as_dict(dataclasses.asdict(obj))
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()
@@ -156,5 +157,6 @@ def run_builder(key: str, title: str, builder: Callable[[Context], Section], ctx
         return Section(key, title, status="unavailable", message=f"Not available in this build: {exc}.")
     except TariffscopeError as exc:
         return Section(key, title, status="error", message=f"Could not be computed in this run: {exc}")
-    except Exception as exc:  # a defect in one area must not lose the rest of the brief; say what broke
-        return Section(key, title, status="error", message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")
+    except Exception as exc:  # noqa: BLE001 - a defect in one area must not lose the rest of the brief; say what broke
+        return Section(key, title, status="error",
+                       message=f"Could not be computed in this run ({type(exc).__name__}: {exc}).")

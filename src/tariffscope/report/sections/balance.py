@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import charts_trade, fmt
-from tariffscope.report import svgcharts as svg
+from tariffscope.report import charts_trade, fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, area_chart, norm_sources, sector_label
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
@@ -14,14 +13,18 @@ if TYPE_CHECKING:  # result classes for annotations only: at run time the sectio
 
 
 def balance_section(ctx: Context) -> Section:
+    from tariffscope.trade.balance import BalanceResult  # at run time too: to tell one result from a table
+
     s = Section("balance", f"The US goods balance with {ctx.partner_name}, by sector")
     res: BalanceResult | None = None
     period = ""
     err: TariffscopeError | None = None
     for year in ([ctx.period] if ctx.period else dict.fromkeys([ctx.as_of.year - 1, 2024])):
         try:
-            res = api.balance(reporter="USA", partner=ctx.partner, period=str(year), by="sector", con=ctx.con)
-            period = str(year)
+            got = api.balance(reporter="USA", partner=ctx.partner, period=str(year), by="sector", con=ctx.con)
+            if not isinstance(got, BalanceResult):  # one partner gives one result; a table means a group was passed
+                raise TariffscopeError(f"the balance section needs one partner, not {ctx.partner!r}")
+            res, period = got, str(year)
             break
         except TariffscopeError as exc:
             err = exc

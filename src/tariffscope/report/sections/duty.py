@@ -17,7 +17,11 @@ EXAMPLE_DATES = ("2025-01-15", "2025-04-10", "2025-06-15", "2025-10-01")
 
 def duty_section(ctx: Context) -> Section:
     s = Section("duty", f"Worked duty examples: the top products from {ctx.partner_name}")
+    from tariffscope.trade.balance import BalanceResult  # to tell one partner's result from a table
+
     top = api.balance(reporter="USA", partner=ctx.partner, period="2024", by="hs10", con=ctx.con)
+    if not isinstance(top, BalanceResult):  # one partner gives one result; a table means a group was passed
+        raise TariffscopeError(f"worked duty examples need one partner, not {ctx.partner!r}")
     lines = sorted((r for r in top.sectors if r.level == 10 and r.imports), key=lambda r: -(r.imports or 0.0))[:5]
     if not lines:
         raise TariffscopeError(f"no HS10 imports from {ctx.partner_name} loaded for 2024")

@@ -9,12 +9,12 @@ from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report.sections._common import Context, Section, SectionUnavailable, Table
 
-GE_SPECS = {"JPN": "us_tariffs_2025_japan.yaml"}  # examples/ge/: data, coefficients and model options of the experiment
+GE_SPECS = {"JPN": "us_tariffs_2025_japan.yaml"}  # package data/ge/: data, coefficients and model options of the experiment
 GE_BASE_DATE = "2025-01-01"
 
 
 def ge_section(ctx: Context) -> Section:
-    """The GE experiment of examples/ge/ for the partner, with its US tariff rates computed in this run by the engine."""
+    """The GE experiment shipped in data/ge/ for the partner, with its US tariff rates computed in this run by the engine."""
     import tempfile
 
     import yaml
@@ -23,7 +23,7 @@ def ge_section(ctx: Context) -> Section:
 
     s = Section("ge", f"General equilibrium: the 2025 US tariffs on {ctx.partner_name} across 69 economies")
     name = GE_SPECS.get(ctx.partner)
-    path = config.REPO_DIR / "examples" / "ge" / name if name else None
+    path = config.PACKAGE_DIR / "data" / "ge" / name if name else None
     if path is None or not path.is_file():
         raise SectionUnavailable(f"no GE experiment for {ctx.partner_name} is shipped with it")
     spec = yaml.safe_load(path.read_text())

@@ -25,9 +25,11 @@ def methods_section(ctx: Context, sections: Sequence[Section]) -> Section:
                     seen[key].setdefault(k, v)
     except TariffscopeError as exc:
         s.notes.append(f"data status: {exc}")
-    rows = [[k, str(v.get("title", "")), str(v.get("publisher", "") or ""), str(v.get("vintage", "") or "")] for k, v in sorted(seen.items())]
+    rows = [[k, str(v.get("title", "")), str(v.get("publisher", "") or ""), str(v.get("vintage", "") or "")]
+            for k, v in sorted(seen.items())]
     if rows:
-        s.tables.append(Table(["Source id", "What", "Publisher", "Vintage"], rows, caption="Every data source behind a figure in this brief", align=list("llll")))
+        s.tables.append(Table(["Source id", "What", "Publisher", "Vintage"], rows,
+                              caption="Every data source behind a figure in this brief", align=list("llll")))
     else:
         s.sentences.append("No section of this build returned sources.")
     for sec in sections:

@@ -6,10 +6,20 @@ from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import charts_trade, fmt
-from tariffscope.report import svgcharts as svg
-from tariffscope.report.sections._common import (Chart, Context, Section, SectionUnavailable, Table, area_chart, month_ticks, norm_sources,
-                                                 period_x, sector_label, x_label_month)
+from tariffscope.report import charts_trade, fmt, svgcharts as svg
+from tariffscope.report.sections._common import (
+    Chart,
+    Context,
+    Section,
+    SectionUnavailable,
+    Table,
+    area_chart,
+    month_ticks,
+    norm_sources,
+    period_x,
+    sector_label,
+    x_label_month,
+)
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
     from tariffscope.trade.monitor import MonitorResult

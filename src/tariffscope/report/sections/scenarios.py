@@ -1,12 +1,12 @@
 """The brief section comparing negotiation packages in partial equilibrium (``api.compare``)."""
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import charts_scenarios, fmt
-from tariffscope.report import svgcharts as svg
+from tariffscope.report import charts_scenarios, fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, area_chart, norm_sources
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
@@ -64,7 +64,7 @@ def render_comparison(s: Section, res: ComparisonResult) -> None:
             los.append(lo if fmt.is_number(lo) else None)
             his.append(hi if fmt.is_number(hi) else None)
         rows.append(row)
-        s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=lambda v, k=kind: fmt.auto(v, k), width=560)))
+        s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=functools.partial(fmt.auto, kind=kind), width=560)))
     s.tables.append(Table(["Outcome"] + names, rows, caption=f"Change against {res.against or res.reference}; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
     if res.basis:  # every PE output names its horizon, reference regime, base year and data
         s.notes.append(res.basis["text"])

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tariffscope import api
 from tariffscope.codes.countries import group_members  # reference data, not the warehouse
 from tariffscope.errors import TariffscopeError
-from tariffscope.report import fmt
-from tariffscope.report import svgcharts as svg
+from tariffscope.report import fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, month_ticks, period_x, x_label_month
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
@@ -43,7 +42,7 @@ def timeline_section(ctx: Context) -> Section:
         for b in r["by"]:
             stacked.setdefault(str(b["key"]), [0.0] * len(rows))[i] = float(b["contribution"])
     stacked = {k: v for k, v in stacked.items() if max(v, default=0) > 1e-6}
-    series = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
+    series: list[dict[str, Any]] = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
     realized: list[dict] = []
     try:
         realized = api.statutory_vs_realized(ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}", con=ctx.con)
