@@ -9,7 +9,7 @@ TEST   := $(VENV)/.installed-test
 LOCK   := requirements.lock
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo lint test bench embedded-data chromium lock clean reference docs
+.PHONY: demo lint test fuzz bench embedded-data chromium lock clean reference docs
 
 $(BASE): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tariffscope needs Python 3.11+"'
@@ -36,6 +36,12 @@ lint: $(TEST)
 
 test: lint $(TEST) chromium
 	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+# The long fuzz run: many hypothesis examples per command with fresh randomness (slow commands too),
+# then the fault figures of docs/data.md.
+fuzz: $(TEST)
+	TARIFFSCOPE_FUZZ_EXAMPLES=200 TARIFFSCOPE_FUZZ_LONG=1 $(PY) -m pytest -q -n 2 tests/test_fuzz_cli.py
+	$(PY) scripts/fault_figures.py --per-command 40 --all
 
 bench: $(TEST)
 	$(PY) benchmarks/run.py

@@ -58,6 +58,6 @@ def warehouse(_isolated_home: Path):
     """The session's warehouse with the embedded data loaded (read it; copy it before writing)."""
     from tariffscope.ingest.warehouse import open_warehouse
 
-    con = open_warehouse()
+    con = open_warehouse(read_only=False)  # the process's one connection mode: tests also ingest into this home
     yield con
     con.close()

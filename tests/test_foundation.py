@@ -29,7 +29,7 @@ def test_transaction_rolls_back_on_error(tmp_path):
     assert con.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
 
 
-def test_warehouse_locked_by_another_process_is_one_clear_error(tmp_path):
+def test_warehouse_locked_by_another_process_is_one_clear_error(tmp_path, monkeypatch):
     import subprocess
     import sys
 
@@ -39,6 +39,7 @@ def test_warehouse_locked_by_another_process_is_one_clear_error(tmp_path):
 
     path = tmp_path / "w.duckdb"
     db.connect(path).close()
+    monkeypatch.setenv("TARIFFSCOPE_LOCK_TIMEOUT", "0.5")  # a writer now waits for the lock; not 30 s here
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,

@@ -310,7 +310,15 @@ def test_api_functions_read_only_through_the_given_connection(client, monkeypatc
 
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(Path(client.app.state.warehouse_path).parent))
     with pytest.raises(duckdb.ConnectionException, match="different configuration"):
-        open_warehouse()
+        open_warehouse(read_only=False)
+    # A reader's open_warehouse() is now read-only, which DuckDB allows beside the server's connection: refuse
+    # it outright, so an API function that opened its own connection instead of using ``con=`` still fails.
+    from tariffscope.ingest import warehouse as _warehouse
+
+    def _own_connection(*a: object, **k: object) -> None:
+        raise AssertionError("an API function opened its own warehouse connection instead of using con=")
+
+    monkeypatch.setattr(_warehouse, "open_warehouse", _own_connection)
     cur = client.app.state.con.cursor()
     try:
         bal = api.balance("USA", "JPN", "2024", by=None, con=cur)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
     from tariffscope.trade.balance import BalanceResult as BalanceResult, BalanceTable as BalanceTable
     from tariffscope.trade.mirror import ReconcileResult as ReconcileResult
     from tariffscope.trade.monitor import MonitorResult as MonitorResult
+    from tariffscope.trade.reciprocal import FormulaResult as FormulaResult
 
 # Result (and input) classes of the API functions -> the module that defines them.
 _RESULT_TYPES: dict[str, str] = {
@@ -60,6 +61,7 @@ _RESULT_TYPES: dict[str, str] = {
     "BalanceTable": "tariffscope.trade.balance",
     "MonitorResult": "tariffscope.trade.monitor",
     "ReconcileResult": "tariffscope.trade.mirror",
+    "FormulaResult": "tariffscope.trade.reciprocal",
     "Scenario": "tariffscope.scenarios.schema",
     "SimulationResult": "tariffscope.scenarios.results",
     "ComparisonResult": "tariffscope.scenarios.results",

@@ -35,14 +35,17 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope.trade.balance import BalanceResult, BalanceTable
     from tariffscope.trade.mirror import ReconcileResult
     from tariffscope.trade.monitor import MonitorResult
+    from tariffscope.trade.reciprocal import FormulaResult
 
 __all__: list[str] = []
 
 # --- data (warehouse, ingest, status) ----------------------------------------------------------
 
 
-def open_warehouse(path: str | Path | None = None, read_only: bool = False) -> db.Connection:
-    """The warehouse connection (created, migrated and loaded with the embedded data on first use)."""
+def open_warehouse(path: str | Path | None = None, read_only: bool | None = None) -> db.Connection:
+    """The warehouse connection (created, migrated and loaded with the embedded data on first use).
+
+    ``read_only``: None (a reader: read-only once the warehouse is ready), True, or False (a writer)."""
     from tariffscope.ingest import warehouse
 
     return warehouse.open_warehouse(path, read_only=read_only)
@@ -225,7 +228,18 @@ def reconcile(partner_figures, reporter: str = "JPN", partner: str = "USA", cif_
                             cif_factor=mirror.CIF_FACTOR if cif_factor is None else cif_factor, con=con)
 
 
-__all__ += ["balance", "monitor", "reconcile"]
+def reciprocal_formula(year: str | int = "2024", basis: str = "general", vintage: str = "revised",
+                       elasticity: float = 4.0, pass_through: float = 0.25, floor: float = 0.10, rounding: str = "up",
+                       con: db.Connection | None = None) -> FormulaResult:
+    """The USTR formula rate (half of deficit / imports with elasticity 4 x pass-through 0.25, floor 10%, rounded
+    up) for every partner with ``year`` trade loaded, next to the EO 14257 Annex I rate, each difference explained."""
+    from tariffscope.trade.reciprocal import reciprocal_formula as _formula
+
+    return _formula(year, basis=basis, vintage=vintage, elasticity=elasticity, pass_through=pass_through, floor=floor,
+                    rounding=rounding, con=con)
+
+
+__all__ += ["balance", "monitor", "reconcile", "reciprocal_formula"]
 
 # --- scenarios and partial equilibrium ----------------------------------------------------------
 
@@ -310,6 +324,8 @@ def estimate_gravity(data, formula: str, cluster: str | None = None, years: list
     if international_only:
         df = df[df["exporter"] != df["importer"]]
         source += ", international flows only"
+    if df.empty:  # pyfixest aborts the process (a Rust panic) on an empty frame: refuse it here
+        raise InputError(f"{source}: no rows left to estimate on")
     derive_columns(df, derive or {})
     return estimate_ppml(df.reset_index(drop=True), formula, cluster=cluster, source=source)
 

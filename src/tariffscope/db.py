@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
+import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,20 @@ import duckdb
 import pyarrow as pa
 
 from tariffscope import config
-from tariffscope.errors import TariffscopeError
+from tariffscope.errors import TariffscopeError, WarehouseError
 
 Connection = duckdb.DuckDBPyConnection
+# The base of every error DuckDB raises: front ends catch it to tell a damaged warehouse (see
+# ``damage_message``) without importing duckdb themselves.
+DatabaseError = duckdb.Error
+
+REBUILD_HINT = "run 'tariffscope data rebuild' to re-create it from the embedded data and the logged ingests"
+# How long a writer (or a reader of a warehouse being written) waits for another process's lock.
+LOCK_TIMEOUT_ENV = "TARIFFSCOPE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 60.0
+# What DuckDB says when the bytes of the file are wrong, as opposed to a query being wrong.
+_DAMAGE_MARKS = ("corrupt", "checksum", "not a valid duckdb database", "could not read enough bytes",
+                 "invalid block", "serialization error", "failed to read database header", "wal file")
 
 # Each migration is (version, description, statements). Append only; never edit a released one.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -158,7 +172,7 @@ def migrate(con: Connection) -> int:
                 con.execute(stmt)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [version, description, _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)],
+                [version, description, _dt.datetime.now(_dt.UTC).replace(tzinfo=None)],
             )
         current = version
     return current
@@ -181,27 +195,87 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Connecti
 
     Does not load data; most callers want ``tariffscope.ingest.warehouse.open_warehouse()``.
     """
-    path = Path(path) if path is not None else config.warehouse_path()
+    path = Path(path) if path is not None else _default_path()
     if read_only:
         if not path.exists():
             raise TariffscopeError(f"no warehouse at {path}: run 'tariffscope data status' once to create it")
         return _quiet(_open(path, read_only=True))
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _quiet(_open(path, read_only=False))
-    migrate(con)
+    try:
+        migrate(con)
+    except duckdb.Error as exc:
+        con.close()
+        msg = damage_message(exc, path)
+        if msg is None:
+            raise
+        raise WarehouseError(msg) from None
     return con
 
 
-def _open(path: Path, read_only: bool) -> Connection:
+def _default_path() -> Path:
+    """``$TARIFFSCOPE_HOME/warehouse.duckdb``; a home that is a file or cannot be made is one clear error."""
     try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise TariffscopeError(
-                f"the warehouse {path} is in use by another tariffscope process (DuckDB allows one writer): "
-                "wait for it to finish, or set TARIFFSCOPE_HOME to another folder"
-            ) from None
-        raise TariffscopeError(f"cannot open the warehouse {path}: {exc}") from None
+        return config.warehouse_path()
+    except OSError as exc:
+        home = Path(os.environ.get("TARIFFSCOPE_HOME", "~/.tariffscope")).expanduser()
+        what = "it is a file, not a folder" if home.is_file() else (exc.strerror or str(exc))
+        raise WarehouseError(f"cannot use TARIFFSCOPE_HOME {home}: {what}; point TARIFFSCOPE_HOME at a folder") from None
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for another process's lock: ``$TARIFFSCOPE_LOCK_TIMEOUT`` (default 60)."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TariffscopeError(f"{LOCK_TIMEOUT_ENV}={raw!r}: give seconds, e.g. 60") from None
+    if not math.isfinite(value) or value < 0:
+        raise TariffscopeError(f"{LOCK_TIMEOUT_ENV}={raw!r}: give a number of seconds from 0 up")
+    return value
+
+
+def damage_message(exc: BaseException, path: str | Path | None = None) -> str | None:
+    """The one-line explanation when ``exc`` says the warehouse file is damaged; None for other errors."""
+    text = str(exc)
+    if not any(m in text.lower() for m in _DAMAGE_MARKS):
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    where = f"the warehouse {path}" if path is not None else "the warehouse"
+    return f"{where} is damaged ({first}): {REBUILD_HINT}"
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def _open(path: Path, read_only: bool) -> Connection:
+    """Open the file; while another process holds the lock, wait (up to ``lock_timeout()``) and retry."""
+    deadline = time.monotonic() + lock_timeout()
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if _is_lock_error(exc):
+                if time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise WarehouseError(
+                    f"the warehouse {path} is in use by another tariffscope process (one writer at a time; readers "
+                    f"wait for it): gave up after {lock_timeout():g} s. Wait for it to finish, raise "
+                    f"{LOCK_TIMEOUT_ENV}, or set TARIFFSCOPE_HOME to another folder"
+                ) from None
+            msg = damage_message(exc, path)
+            if msg is not None:
+                raise WarehouseError(msg) from None
+            if isinstance(exc, duckdb.IOException):
+                raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+            raise
 
 
 def _quiet(con: Connection) -> Connection:
@@ -228,3 +302,30 @@ def table_counts(con: Connection) -> dict[str, int]:
     # con.sql(...).fetchall(): nothing left unfetched on the connection (duckdb 2.x refuses the next statement)
     names = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables WHERE table_schema='main'").fetchall()]
     return {n: con.sql(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in sorted(names)}
+
+
+def check_tables(con: Connection) -> list[dict[str, Any]]:
+    """Read every row of every table (DuckDB verifies each block's checksum as it reads).
+
+    One entry per table: ``table``, ``rows``, ``ok``, ``error`` (the first line DuckDB gave) and
+    ``non_finite`` (values of DOUBLE columns that are NaN or infinite: none may be stored).
+    """
+    names = [r[0] for r in con.sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1").fetchall()]
+    out: list[dict[str, Any]] = []
+    for name in names:
+        entry: dict[str, Any] = {"table": name, "rows": None, "ok": True, "error": None, "non_finite": 0}
+        try:
+            doubles = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name=? "
+                "AND data_type IN ('DOUBLE', 'FLOAT', 'REAL')", [name]).fetchall()]
+            # hash(t) reads every column of every row, so a damaged block anywhere is found
+            bad = " + ".join(f'count(*) FILTER (WHERE NOT isfinite("{c}"))' for c in doubles) or "0"
+            n, _, nonfinite = con.sql(f'SELECT count(*), sum(hash(t)), {bad} FROM "{name}" AS t').fetchall()[0]
+            entry.update(rows=int(n), non_finite=int(nonfinite or 0))
+            if entry["non_finite"]:
+                entry.update(ok=False, error=f"{entry['non_finite']} NaN or infinite values")
+        except duckdb.Error as exc:
+            entry.update(ok=False, error=(str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        out.append(entry)
+    return out

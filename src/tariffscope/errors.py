@@ -38,3 +38,7 @@ class RuleError(TariffscopeError):
 
 class ModelError(TariffscopeError):
     """A model could not produce an answer (non-convergence, singular system)."""
+
+
+class WarehouseError(TariffscopeError):
+    """The warehouse or its home cannot be used: damaged, locked by a writer, not writable, a file."""

@@ -27,5 +27,7 @@ app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(gravity_app, name="gravity")
 app.add_typer(ge_app, name="ge")
 
-console = Console()
-err_console = Console(stderr=True)
+# markup=False: text that comes from the user or from data files (a country typed as '[/x]', a source title)
+# is printed as it is, never read as Rich markup; styling is given with Text/style= where wanted.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)

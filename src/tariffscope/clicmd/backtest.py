@@ -7,7 +7,7 @@ month); ``--chart PATH`` writes predicted vs realized (PNG or SVG).
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ def _bn(v: float | None) -> str:
     return "n/a" if v is None else f"{v / 1e9:,.2f}"
 
 
-def _parse_absorption(text: Optional[str]) -> float | dict[str, float] | None:
+def _parse_absorption(text: str | None) -> float | dict[str, float] | None:
     """'0.5' (every line) or 'JPN:8703=0.8,KOR=0.2' (origin[:HS prefix]=share)."""
     if not text:
         return None
@@ -53,13 +53,13 @@ def backtest_cmd(
     end: str = typer.Option("2025-12", "--to", help="Last month (YYYY-MM)."),
     horizon: str = typer.Option("short", "--horizon", help="short (one year, default) | long (per-product long-run elasticities)."),
     reference: str = typer.Option("2025-01-01", "--reference", help="Regime for 2024 months: the rates in force on a date, or 'mfn'."),
-    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Calibration months, comma-separated (default 2025-01,2025-02,2025-03; 'none' for the raw PE)."),
+    calibrate: str | None = typer.Option(None, "--calibrate", help="Calibration months, comma-separated (default 2025-01,2025-02,2025-03; 'none' for the raw PE)."),
     draws: int = typer.Option(100, "--draws", help="Monte Carlo draws for the bands (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws."),
-    absorption: Optional[str] = typer.Option(None, "--absorption", help="Override exporter absorption: 0.5, or JPN:8703=0.8,KOR=0.2."),
-    usmca: Optional[float] = typer.Option(None, "--usmca", help="Share of Canada/Mexico imports entered under USMCA (engine option 'usmca'; default: the engine's)."),
+    absorption: str | None = typer.Option(None, "--absorption", help="Override exporter absorption: 0.5, or JPN:8703=0.8,KOR=0.2."),
+    usmca: float | None = typer.Option(None, "--usmca", help="Share of Canada/Mexico imports entered under USMCA (engine option 'usmca'; default: the engine's)."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write predicted vs realized (.png or .svg)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write predicted vs realized (.png or .svg)."),
 ) -> None:
     """Backtest the PE model against realized monthly US imports (by partner, HS2 and HS4 in ch. 84/85/87).
 
@@ -188,7 +188,7 @@ def save_chart(res, path: str):
         xs = [100 * a["realized_yy"] for a in tot]
         ys = [100 * a["predicted_yy"] for a in tot]
         ax.scatter(xs, ys, color="#2e86c1")
-        for a, x_, y_ in zip(tot, xs, ys):
+        for a, x_, y_ in zip(tot, xs, ys, strict=True):
             ax.annotate(a["partner"], (x_, y_), fontsize=7)
         lim = max([abs(v) for v in xs + ys] + [5.0])
         ax.plot([-lim, lim], [-lim, lim], color="#999999", lw=0.8)

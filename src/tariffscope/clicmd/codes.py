@@ -6,7 +6,7 @@ parse a rate text, list the sector groups.
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from tariffscope.errors import InputError
 
 codes_app = typer.Typer(help="Code lists: countries, HTS codes, rate texts, sectors.", no_args_is_help=True)
 app.add_typer(codes_app, name="codes")
-console = Console(width=140)
+console = Console(width=140, markup=False)  # user text is never read as markup
 
 
 def _fmt(fmt: str) -> str:
@@ -44,7 +44,7 @@ def country(text: str = typer.Argument(..., help="ISO3, ISO2, name, Census code 
     from tariffscope.codes.countries import group_members
 
     c = api.resolve_country(text)
-    d = {"iso3": c.iso3, "iso2": c.iso2, "name": c.name, "census_code": c.census_code, "m49": c.m49,
+    d: dict[str, Any] = {"iso3": c.iso3, "iso2": c.iso2, "name": c.name, "census_code": c.census_code, "m49": c.m49,
          "japan_customs_code": c.japan_customs_code}
     if c.is_group:
         d["members"] = list(group_members(c.iso3)) if c.iso3 == "EU27" else f"{len(group_members(c.iso3))} countries"
@@ -57,7 +57,7 @@ def country(text: str = typer.Argument(..., help="ISO3, ISO2, name, Census code 
 
 @codes_app.command("hts")
 def hts(text: str = typer.Argument(..., help="HS/HTS code: 8703.23.01.40, 8703230140, 8703.23 ..."),
-        revision: Optional[str] = typer.Option(None, help="HTS revision (default: latest loaded), e.g. 2025_rev_17"),
+        revision: str | None = typer.Option(None, help="HTS revision (default: latest loaded), e.g. 2025_rev_17"),
         fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
     """Describe an HTS code: full description, sector, column-1 general rate. Example: tariffscope codes hts 8703.23.01.40"""
     _fmt(fmt)
@@ -80,7 +80,7 @@ def hts(text: str = typer.Argument(..., help="HS/HTS code: 8703.23.01.40, 870323
     rate_s = rate.form if rate.form in ("none", "unparsed") else ", ".join(
         f"{k}={v}" for k, v in rate.to_dict().items() if v is not None)
     console.print(_kv_table(f"HTS {d.dotted} ({d.revision})", [
-        ("description", d.full_description), ("sector", sector_label(out["sector"])), ("units", d.units),
+        ("description", d.full_description), ("sector", sector_label(str(out["sector"]))), ("units", d.units),
         ("general rate", f"{d.rate_text} (on {out['rate_from']})" if d.rate_text else "none"), ("parsed", rate_s)]))
     console.print(f"source: {d.source} (USITC)")
 
@@ -100,7 +100,7 @@ def sectors(fmt: str = typer.Option("table", "--format", help="table | json")) -
     from tariffscope.codes.sectors import SECTORS, sector_label, sector_map_table
 
     t = sector_map_table().to_pylist()
-    rows = [{"sector": s, "label": sector_label(s), "prefixes": sum(1 for r in t if r["sector"] == s),
+    rows: list[dict[str, Any]] = [{"sector": s, "label": sector_label(s), "prefixes": sum(1 for r in t if r["sector"] == s),
              "examples": [r["prefix"] for r in t if r["sector"] == s][:6]} for s in SECTORS]
     if fmt == "json":
         typer.echo(json.dumps(rows))

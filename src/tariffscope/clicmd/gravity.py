@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import console, ge_app, gravity_app
+from tariffscope.clicmd._limits import check_draws, check_workers
 from tariffscope.errors import InputError
 
 
@@ -43,6 +45,8 @@ def estimate(
     --international-only --derive ln_DIST=log(DIST)
     --formula "trade ~ ln_DIST + CNTG + LANG + CLNY | exporter^year + importer^year" --cluster pair_id
     """
+    if fmt not in ("table", "json", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
     exprs = {}
     for item in derive:
         if "=" not in item:
@@ -66,6 +70,9 @@ def estimate(
             console.print(f"note: {note}", highlight=False)
 
 
+MAX_YEARS = 500  # more years than any bilateral panel holds: a bound, so 1-99999999 is no 100-million list
+
+
 def _parse_years(text: str | None) -> list[int] | None:
     if not text:
         return None
@@ -73,16 +80,37 @@ def _parse_years(text: str | None) -> list[int] | None:
         if "-" in text:
             span, _, step = text.partition("/")
             a, b = (int(x) for x in span.split("-"))
-            return list(range(a, b + 1, int(step or 1)))
-        return [int(x) for x in text.split(",")]
+            st = int(step or 1)
+            if st < 1 or b < a:
+                raise ValueError
+            years = range(a, b + 1, st)
+        else:
+            years = [int(x) for x in text.split(",")]  # type: ignore[assignment]
     except ValueError:
         raise InputError(f"--years: cannot read {text!r} (use 1986,1990 or 1986-2006/4)") from None
+    if len(years) > MAX_YEARS:
+        raise InputError(f"--years {text!r} selects {len(years):,} years; at most {MAX_YEARS}")
+    bad = [y for y in years if not 1 <= y <= 9999]
+    if bad:
+        raise InputError(f"--years: {bad[0]} is not a year (1-9999)")
+    return list(years)
 
 
 _SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "factory_price_change_pct": "factory p",
           "output_change_pct": "output", "exports_change_pct": "exports", "imports_change_pct": "imports",
           "trade_balance_baseline": "TB base", "trade_balance_counterfactual": "TB new",
           "real_gdp_change_std": "GDP sd", "real_gdp_change_p05": "GDP p05", "real_gdp_change_p95": "GDP p95"}
+
+
+def _timed(d: Any, keep: bool) -> Any:
+    """``d`` without its wall-clock ``seconds`` entries (unless ``keep``): same input, same bytes."""
+    if keep:
+        return d
+    if isinstance(d, dict):
+        return {k: _timed(v, keep) for k, v in d.items() if k != "seconds"}
+    if isinstance(d, list):
+        return [_timed(v, keep) for v in d]
+    return d
 
 
 @ge_app.command("simulate")
@@ -94,20 +122,33 @@ def simulate(
     out: Path = typer.Option(None, "--out", help="write countries.csv, pairs.csv and result.json here"),
     pairs: bool = typer.Option(False, "--pairs", help="also print the 25 pairs whose flows change most"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+    timings: bool = typer.Option(False, "--timings", help="keep the solver's wall-clock seconds in JSON output"),
 ) -> None:
     """Solve a GE counterfactual (exact hat algebra) and print per-country results.
 
     Example: tariffscope ge simulate canada-japan-pta --draws 50 --workers 2
     """
+    from tariffscope.report.outfiles import atomic_output, check_output_dir, write_text_atomic
+
+    if fmt not in ("table", "json", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
+    check_draws(draws, low=2)  # a covariance needs two draws at least
+    check_workers(workers)
+    if backend is not None and backend not in ("serial", "process", "dask"):
+        raise InputError(f"bad --backend {backend!r}: choose serial, process or dask")
+    if out is not None:
+        check_output_dir(out)  # before the solve, not after
     run = api.ge_simulate(spec, draws=draws, workers=workers, backend=backend)
     res = run.result
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        run.to_frame().to_csv(out / "countries.csv", float_format="%.10g")
-        run.pairs_frame().to_csv(out / "pairs.csv", index=False, float_format="%.10g")
-        (out / "result.json").write_text(json.dumps(run.to_dict(), indent=2, default=str))
+        with atomic_output(out / "countries.csv") as tmp:
+            run.to_frame().to_csv(tmp, float_format="%.10g")
+        with atomic_output(out / "pairs.csv") as tmp:
+            run.pairs_frame().to_csv(tmp, index=False, float_format="%.10g")
+        write_text_atomic(out / "result.json", json.dumps(_timed(run.to_dict(), timings), indent=2, default=str))
     if fmt == "json":
-        console.print_json(json.dumps(run.to_dict(), default=str))
+        console.print_json(json.dumps(_timed(run.to_dict(), timings), default=str))
         return
     cols = ["real_gdp_change_pct", "welfare_change_pct", "factory_price_change_pct", "output_change_pct",
             "exports_change_pct", "imports_change_pct", "trade_balance_baseline", "trade_balance_counterfactual"]
@@ -146,6 +187,20 @@ def simulate(
                           f"{mc.seconds:.1f} s", highlight=False)
 
 
+def _check_engine_date(option: str, text: str) -> None:
+    import datetime as dt
+
+    from tariffscope.scenarios.schema import catalogue_coverage
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} must be a date like 2025-12-01, got {text!r}") from None
+    lo, hi = catalogue_coverage()
+    if not lo <= day < hi:
+        raise InputError(f"{option} {day} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
+
+
 @ge_app.command("engine-rates")
 def engine_rates(
     data: Path = typer.Argument(..., help="bilateral table whose exporters are the partners (e.g. the Advanced Guide data)"),
@@ -162,13 +217,21 @@ def engine_rates(
 
     from tariffscope.compose.ge_rates import engine_tariff_rates, rates_to_changes
     from tariffscope.models.gravity import read_gravity_table
+    from tariffscope.report.outfiles import atomic_output, check_output_file
 
+    if fmt not in ("yaml", "csv"):
+        raise InputError(f"bad --format {fmt!r}: choose yaml or csv")
+    if out is not None:
+        check_output_file(out)
+    for option, day in (("--base-date", base_date), ("--date", date)):
+        _check_engine_date(option, day)  # 'xyz' used to give an empty change list and exit 0
     df = read_gravity_table(data)
     if "exporter" not in df.columns:
         raise InputError(f"{data}: no 'exporter' column")
     rates = engine_tariff_rates(sorted(df["exporter"].astype(str).unique()), base_date, date)
     if out is not None:
-        rates.to_csv(out, index=False)
+        with atomic_output(out) as tmp:
+            rates.to_csv(tmp, index=False)
     if fmt == "csv":
         console.print(rates.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
         return

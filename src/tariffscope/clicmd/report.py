@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from tariffscope.errors import InputError
 @app.command("brief")
 def brief_cmd(
     partner: str = typer.Option("JPN", "--partner", "-p", help="Partner country (JPN, Japan, JP, 5880...)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the brief describes, e.g. 2025-12-31 (default: the latest full year loaded)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date the brief describes, e.g. 2025-12-31 (default: the latest full year loaded)."),
     out: Path = typer.Option(Path("brief.html"), "--out", "-o", help="Output file."),
     fmt: str = typer.Option("html", "--format", "-f", help="html (one self-contained file) or md."),
     draws: int = typer.Option(50, "--draws", help="Monte Carlo draws for the scenario bands (1-1000)."),
@@ -25,17 +24,34 @@ def brief_cmd(
     """
     if fmt not in ("html", "md"):
         raise InputError(f"--format must be html or md, got {fmt!r}")
+    if as_of:
+        _check_as_of(as_of)
     from tariffscope.report.brief import build_brief  # late: jinja2 and the sections load only for this command
 
     path = build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
     console.print(str(path), highlight=False, soft_wrap=True)
 
 
+def _check_as_of(text: str) -> None:
+    """A brief describes the tariff regime on its date: refuse dates the measure catalogue does not cover."""
+    import datetime as dt
+
+    from tariffscope.scenarios.schema import catalogue_coverage
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of must be a date like 2025-12-31, got {text!r}") from None
+    lo, hi = catalogue_coverage()
+    if not lo <= day < hi:
+        raise InputError(f"--as-of {day} is outside the measure catalogue's coverage ({lo} to {hi - dt.timedelta(days=1)})")
+
+
 @app.command("serve")
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (default loopback only)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Warehouse file (default $TARIFFSCOPE_HOME/warehouse.duckdb)."),
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Warehouse file (default $TARIFFSCOPE_HOME/warehouse.duckdb)."),
 ) -> None:
     """Run the local web app (pages + JSON API under /api; API list at /docs).
 

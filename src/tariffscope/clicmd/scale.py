@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import app, console, data_app, err_console
+from tariffscope.clicmd._limits import check_workers
 from tariffscope.errors import InputError
 
 panel_app = typer.Typer(help="World panels: bilateral HS6 trade (BACI-style CSV) as partitioned Parquet.",
@@ -37,8 +37,8 @@ def _mn(usd: float) -> str:
 def panel_ingest(
     path: str = typer.Argument(..., help="A CSV (.csv/.csv.gz) file, a directory of them, or a glob."),
     name: str = typer.Option(..., "--name", "-n", help="Panel name, e.g. baci_hs17."),
-    vintage: Optional[str] = typer.Option(None, help="Release of the data (default: from a BACI file name, V202401b)."),
-    countries: Optional[Path] = typer.Option(None, help="Country code file: BACI country_codes_V*.csv or code,iso3."),
+    vintage: str | None = typer.Option(None, help="Release of the data (default: from a BACI file name, V202401b)."),
+    countries: Path | None = typer.Option(None, help="Country code file: BACI country_codes_V*.csv or code,iso3."),
     replace: bool = typer.Option(False, "--replace", help="Replace the years the files hold if the panel has them."),
     fmt: str = typer.Option("table", "--format", help="table | json"),
 ) -> None:
@@ -51,13 +51,13 @@ def panel_ingest(
     if fmt == "json":
         console.print_json(json.dumps(rep.to_dict()))
         return
-    console.print(f"panel [bold]{rep.panel.name}[/]: {rep.rows:,} rows from {len(rep.files)} file(s) in "
+    console.print(f"panel {rep.panel.name}: {rep.rows:,} rows from {len(rep.files)} file(s) in "
                   f"{rep.seconds:.1f} s -> {rep.panel.path}", highlight=False)
     console.print("years ingested: " + ", ".join(f"{y} ({n:,} rows)" for y, n in sorted(rep.rows_by_year.items())),
                   highlight=False)
     if rep.unknown_codes:
         shown = ", ".join(f"{c} ({n:,} rows)" for c, n in list(rep.unknown_codes.items())[:20])
-        err_console.print(f"[yellow]warning:[/] country codes not in the code table, kept as UNK<code>: {shown}",
+        err_console.print(f"warning: country codes not in the code table, kept as UNK<code>: {shown}",
                           highlight=False)
 
 
@@ -117,7 +117,7 @@ def panel_balance_cmd(
     rows = sorted(res.rows, key=lambda r: -abs(r["balance_usd"]))[:top]
     for r in rows:
         t.add_row(r["product"], _mn(r["exports_usd"]), _mn(r["imports_usd"]), _mn(r["balance_usd"]))
-    t.add_row("[bold]all goods[/]", _mn(res.exports), _mn(res.imports), _mn(res.balance))
+    t.add_row("all goods", _mn(res.exports), _mn(res.imports), _mn(res.balance), style="bold")
     console.print(t)
 
 
@@ -125,10 +125,10 @@ def panel_balance_cmd(
 def sweep_cmd(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML): model, base scenario, grid, optional target."),
     out: Path = typer.Option(Path("sweep-out"), "--out", "-o", help="Directory for <name>.parquet and the charts."),
-    target: Optional[str] = typer.Option(None, "--target", help="e.g. 'deficit_cut_pct >= 10; maximize exporter_sector_jobs'."),
+    target: str | None = typer.Option(None, "--target", help="e.g. 'deficit_cut_pct >= 10; maximize exporter_sector_jobs'."),
     backend: str = typer.Option("process", help="serial | process | dask"),
-    workers: Optional[int] = typer.Option(None, help="Worker processes (default: all cores)."),
-    cluster: Optional[str] = typer.Option(None, help="Dask: tcp://HOST:PORT of a scheduler, or local:N."),
+    workers: int | None = typer.Option(None, help="Worker processes (default: all cores)."),
+    cluster: str | None = typer.Option(None, help="Dask: tcp://HOST:PORT of a scheduler, or local:N."),
     chart_format: str = typer.Option("png", "--chart-format", help="png | svg"),
     charts: bool = typer.Option(True, "--charts/--no-charts", help="Write one chart per outcome."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -139,6 +139,25 @@ def sweep_cmd(
     Example: tariffscope sweep examples/sweeps/japan-recip-auto-floor.yaml --cluster local:2 --out sweep-out
     """
     _check_format(fmt)
+    check_workers(workers)
+    if backend not in ("serial", "process", "dask"):
+        raise InputError(f"bad --backend {backend!r}: choose serial, process or dask")
+    if chart_format not in ("png", "svg"):
+        raise InputError(f"bad --chart-format {chart_format!r}: choose png or svg")
+    from tariffscope.compose.sweep import load_spec, parse_target
+    from tariffscope.report.outfiles import check_output_dir
+
+    check_output_dir(out)  # before the grid runs, not after
+    sweep_spec = load_spec(spec)  # a bad spec or target fails here, before the grid runs
+    if target or sweep_spec.target:
+        wanted = parse_target(target or sweep_spec.target or "")
+        if sweep_spec.outcomes:
+            named = {c[0] for c in wanted.constraints} | ({wanted.objective} if wanted.objective else set())
+            unknown = sorted(named - set(sweep_spec.outcomes))
+            if unknown:
+                raise InputError(f"--target names outcome(s) not kept by the spec: {', '.join(unknown)}; "
+                                 f"outcomes: {', '.join(sweep_spec.outcomes)}")
+
     run = api.sweep(spec, out=out, chart_format=chart_format, target=target, backend=backend, workers=workers,
                     cluster=cluster, progress=progress, charts=charts)
     res = run.result
@@ -146,7 +165,7 @@ def sweep_cmd(
         console.print_json(json.dumps(run.to_dict(), default=str))
         return
     axes = ", ".join(f"{a.name} {len(a.grid_values())} values" for a in res.spec.grid)
-    console.print(f"sweep [bold]{res.spec.name}[/] ({res.spec.model}): {res.spec.size:,} grid points ({axes}) "
+    console.print(f"sweep {res.spec.name} ({res.spec.model}): {res.spec.size:,} grid points ({axes}) "
                   f"on {res.backend} x{res.workers} in {res.seconds:.1f} s", highlight=False)
     for f in run.files:
         console.print(f"  wrote {f}", highlight=False)
@@ -174,7 +193,7 @@ def sweep_cmd(
         if not tg.found:
             raise InputError(f"no grid point of {res.spec.size:,} meets the target: {tg.target}")
         params = ", ".join(f"{k} = {v:g}" for k, v in tg.params.items())
-        console.print(f"target [bold]{tg.target}[/]: {tg.feasible:,} of {res.spec.size:,} points meet the "
+        console.print(f"target {tg.target}: {tg.feasible:,} of {res.spec.size:,} points meet the "
                       f"constraints; best is point {tg.point}: {params}", highlight=False)
         units = {o.name: o.unit for o in res.outcomes}
         for k, v in tg.outcomes.items():

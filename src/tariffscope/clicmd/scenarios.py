@@ -5,20 +5,20 @@ Each command parses options, calls ``tariffscope.api`` and renders a rich table,
 from __future__ import annotations
 
 import json
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 import yaml
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from tariffscope import api
 from tariffscope.clicmd._app import app, scenarios_app
+from tariffscope.clicmd._limits import check_draws, check_workers
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 
-console = Console(width=170)
+console = Console(width=170, markup=False)  # user text is never read as markup
 FORMATS = ("table", "json", "csv")
 
 
@@ -45,7 +45,7 @@ def _cell(m: dict[str, Any]) -> str:
     s = _fmt_value(m.get("value"), m["unit"])
     if m.get("p05") is not None and m.get("p95") is not None:
         s += f" [{_fmt_value(m['p05'], m['unit'])}, {_fmt_value(m['p95'], m['unit'])}]"
-    return escape(s)
+    return s
 
 
 _csv = csv_text
@@ -101,30 +101,32 @@ def simulate_cmd(
     scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
     draws: int = typer.Option(0, "--draws", help="Monte Carlo draws over elasticities (0 = point estimate only)"),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, same bands)"),
-    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
+    against: str | None = typer.Option(None, "--against", help="report differences against this scenario"),
+    workers: int | None = typer.Option(None, "--workers", help="worker processes for the draws"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
-    panel: Optional[str] = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
-    importer: Optional[str] = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
-    year: Optional[int] = typer.Option(None, "--year", help="year of the panel's flows"),
-    horizon: Optional[str] = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
-    reference: Optional[str] = typer.Option(None, "--reference", help="regime changes are measured from: a date "
-                                            "(default 2025-01-01) or mfn"),
+    panel: str | None = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
+    importer: str | None = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
+    year: int | None = typer.Option(None, "--year", help="year of the panel's flows"),
+    horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+                                         "(default 2025-01-01) or mfn"),
 ) -> None:
     """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
 
     On a world panel: tariffscope simulate my-rates.yaml --panel baci_hs17 --importer DEU --year 2022
     """
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
     if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]):
         return
-    t = Table("outcome", escape("change" + (" [p05, p95]" if draws else "")),
-              title=escape(f"{d['scenario']} vs {d['against']}"))
+    t = Table("outcome", "change" + (" [p05, p95]" if draws else ""),
+              title=f"{d['scenario']} vs {d['against']}")
     for m in d["headline"]:
-        t.add_row(escape(_label(m)), _cell(m))
+        t.add_row(_label(m), _cell(m))
     console.print(t)
     console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
     car = d["exposure"].get("cars_hs8703") or {}
@@ -156,33 +158,45 @@ def simulate_cmd(
 
 @app.command("compare")
 def compare_cmd(
-    scenarios: List[str] = typer.Argument(..., help="scenario names or YAML files"),
-    against: Optional[str] = typer.Option(None, "--against", help="report differences against this scenario"),
+    scenarios: list[str] = typer.Argument(..., help="scenario names or YAML files"),
+    against: str | None = typer.Option(None, "--against", help="report differences against this scenario"),
     draws: int = typer.Option(100, "--draws", help="Monte Carlo draws over elasticities"),
     seed: int = typer.Option(0, "--seed", help="random seed"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes for the draws"),
-    chart: Optional[str] = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
+    workers: int | None = typer.Option(None, "--workers", help="worker processes for the draws"),
+    chart: str | None = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
-    horizon: Optional[str] = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
-    reference: Optional[str] = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+    horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
                                             "(default 2025-01-01) or mfn"),
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
+    check_draws(draws)
+    check_workers(workers)
+    if chart:  # checked before the draws, not after
+        from pathlib import Path
+
+        from tariffscope.report.outfiles import check_output_file
+
+        if Path(chart).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise InputError(f"--chart must end in .png, .svg or .pdf, not {Path(chart).name!r}")
+        check_output_file(chart, "--chart")
     res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table",
                       horizon=horizon, reference=reference)
     d = res.to_dict()
     if chart:
         from tariffscope.report.charts_scenarios import comparison_figure
+        from tariffscope.report.outfiles import atomic_output
 
         fig = comparison_figure(d)
-        fig.savefig(chart, dpi=120)
+        with atomic_output(chart) as tmp:  # never a truncated chart
+            fig.savefig(tmp, dpi=120)
     if _emit_machine(fmt, d, [{"scenario": p["name"], **m, **_basis_cols(d)} for p in d["scenarios"] for m in p["headline"]]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
-    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=escape(title))
+    t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
     for j, meta in enumerate(d["metrics"]):
-        t.add_row(escape(_label(meta)), *[_cell(p["headline"][j]) for p in d["scenarios"]])
+        t.add_row(_label(meta), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
     console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
     for a in d["assumptions"]:

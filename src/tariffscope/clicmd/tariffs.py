@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -54,8 +54,8 @@ def duty(
     origin: str = typer.Option(..., "--origin", help="Country of origin (ISO3, ISO2, name or Census code)"),
     date: str = typer.Option(..., "--date", help="Entry date YYYY-MM-DD"),
     value: float = typer.Option(1.0, "--value", help="Customs value (USD)"),
-    quantity: Optional[float] = typer.Option(None, "--quantity", help="Quantity in the line's unit (for specific rates)"),
-    metal_share: Optional[float] = typer.Option(None, "--metal-share", help="Share of value that is steel/aluminum/copper content"),
+    quantity: float | None = typer.Option(None, "--quantity", help="Quantity in the line's unit (for specific rates)"),
+    metal_share: float | None = typer.Option(None, "--metal-share", help="Share of value that is steel/aluminum/copper content"),
     usmca: bool = typer.Option(False, "--usmca", help="Entered as USMCA-qualifying (Canada/Mexico)"),
     option: list[str] = typer.Option([], "--option", help="A named engine option NAME=VALUE, repeatable, e.g. "
                                      "--option auto_parts_share=1 or --option deal_dates=legal (docs/tariffs.md lists them)"),
@@ -97,10 +97,10 @@ def duty(
 @app.command()
 def etr(
     partner: str = typer.Option("WLD", "--partner", help="ISO3, EU27 or WLD (all partners)"),
-    date: Optional[str] = typer.Option(None, "--date", help="One date YYYY-MM-DD"),
-    start: Optional[str] = typer.Option(None, "--from", help="Start of a daily series"),
-    end: Optional[str] = typer.Option(None, "--to", help="End of a daily series"),
-    by: Optional[str] = typer.Option(None, "--by", help="sector | authority | hs2"),
+    date: str | None = typer.Option(None, "--date", help="One date YYYY-MM-DD"),
+    start: str | None = typer.Option(None, "--from", help="Start of a daily series"),
+    end: str | None = typer.Option(None, "--to", help="End of a daily series"),
+    by: str | None = typer.Option(None, "--by", help="sector | authority | hs2"),
     weights: str = typer.Option("census_import_weights_2024", "--weights", help="trade_flows source of the HS10 weights"),
     usmca_share: float = typer.Option(0.0, "--usmca-share", help="Share of Canada/Mexico imports entered as USMCA-qualifying"),
     fmt: str = typer.Option("table", "--format", help="table | json | csv"),
@@ -171,7 +171,7 @@ def measures_list(fmt: str = typer.Option("table", "--format", help="table | jso
 
     fmt = _fmt(fmt, FORMATS)
     cat = api.measures()
-    rows = [{"id": m.id, "authority": m.authority, "headings": " ".join(m.headings), "from": m.effective_from.isoformat(),
+    rows: list[dict[str, Any]] = [{"id": m.id, "authority": m.authority, "headings": " ".join(m.headings), "from": m.effective_from.isoformat(),
              "until": m.effective_until.isoformat() if m.effective_until else "", "rate_form": m.rate_form,
              "rate": m.rate if m.rate is not None else f"table {m.rates_list}"} for m in cat.measures]
     if fmt == "json":

@@ -6,10 +6,10 @@ source and vintage lines under it, and optionally writes a chart (``--chart PATH
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tariffscope import api
@@ -17,9 +17,10 @@ from tariffscope.clicmd._app import app
 from tariffscope.clicmd._render import csv_text
 from tariffscope.errors import InputError
 from tariffscope.trade._common import fmt_money
+from tariffscope.trade.balance import BalanceResult
 
 FORMATS = ("table", "json", "csv")
-console = Console(width=160)  # wide tables; stdout looked up at print time (works with capsys)
+console = Console(width=160, markup=False)  # never read user text as markup; wide tables; stdout looked up at print time (works with capsys)
 
 
 def _check_format(fmt: str) -> str:
@@ -58,7 +59,23 @@ def _print_sources(d: dict) -> None:
         console.print(f"  note: {n}", highlight=False, soft_wrap=True)
 
 
-def _chart(kind: str, result: Any, path: Optional[str]) -> None:
+CHART_SUFFIXES = (".png", ".svg", ".html", ".htm")
+
+
+def _check_chart(path: str | None) -> None:
+    """Refuse a --chart path that cannot be written before any work is done."""
+    if not path:
+        return
+    from pathlib import Path
+
+    from tariffscope.report.outfiles import check_output_file
+
+    if Path(path).suffix.lower() not in CHART_SUFFIXES:
+        raise InputError(f"--chart must end in .png, .svg or .html, not {Path(path).name!r}")
+    check_output_file(path, "--chart")
+
+
+def _chart(kind: str, result: Any, path: str | None) -> None:
     if not path:
         return
     from tariffscope.report import charts_trade
@@ -76,13 +93,13 @@ def balance_cmd(
     by: str = typer.Option("sector", "--by", help="sector | hs2 | hs4 | hs6 | none."),
     currency: str = typer.Option("USD", "--currency", help="USD or JPY (monthly average rates)."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
-    partner_figures: Optional[str] = typer.Option(None, "--partner-figures", help="CSV (period,flow,value,currency) of the partner's own figures: reconcile with the mirror."),
+    partner_figures: str | None = typer.Option(None, "--partner-figures", help="CSV (period,flow,value,currency) of the partner's own figures: reconcile with the mirror."),
     lag: int = typer.Option(0, "--lag", help="Shipping lag in months for the reconciliation (0 or 1)."),
-    cif_factor: Optional[float] = typer.Option(None, "--cif-factor", help="CIF/FAS factor for the partner's imports (default 1.0315, measured)."),
-    combine: Optional[str] = typer.Option(None, "--combine", help="Comma-separated sectors whose joint share of the balance to print."),
+    cif_factor: float | None = typer.Option(None, "--cif-factor", help="CIF/FAS factor for the partner's imports (default 1.0315, measured)."),
+    combine: str | None = typer.Option(None, "--combine", help="Comma-separated sectors whose joint share of the balance to print."),
     top: int = typer.Option(0, "--top", help="Show only the N largest rows (0: all)."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write a waterfall chart (.png, .svg or .html)."),
-    panel: Optional[str] = typer.Option(None, "--panel", help="World panel NAME: any reporter with any partner (--period YYYY, --by hs2|hs4|hs6|total)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write a waterfall chart (.png, .svg or .html)."),
+    panel: str | None = typer.Option(None, "--panel", help="World panel NAME: any reporter with any partner (--period YYYY, --by hs2|hs4|hs6|total)."),
 ) -> None:
     """Goods balance by sector or HS level, with sources.
 
@@ -91,6 +108,7 @@ def balance_cmd(
     On a world panel: tariffscope balance --panel baci_hs17 --reporter DEU --partner CHN --period 2022 --by hs2
     """
     _check_format(fmt)
+    _check_chart(chart)
     if panel:
         extra = [o for o, given in (("--currency", currency != "USD"), ("--partner-figures", partner_figures),
                                     ("--combine", combine), ("--chart", chart)) if given]
@@ -103,7 +121,8 @@ def balance_cmd(
     rec = None
     if partner_figures:
         rec = api.reconcile(partner_figures, reporter=reporter, partner=partner, cif_factor=cif_factor, lag_months=lag)
-    comb = res.combined([s.strip() for s in combine.split(",")]) if combine else None
+    comb = (res.combined([s.strip() for s in combine.split(",")])
+            if combine and isinstance(res, BalanceResult) else None)
     if fmt == "json":
         if rec is not None:
             d["reconciliation"] = rec.to_dict()
@@ -172,8 +191,10 @@ def _render_balance(d: dict, top: int) -> None:
     t = Table(title=f"Goods trade of {d['reporter']} with {d['partner']}, {d['period']}{persp} ({unit} {cur})",
               title_justify="left")
     label = "sector" if d["by"] == "sector" else (d["by"] or "").upper() or "total"
-    for col, just in ((label, "left"), ("exports", "right"), ("imports", "right"), ("balance", "right"),
-                      ("share of balance", "right"), ("note", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        (label, "left"), ("exports", "right"), ("imports", "right"), ("balance", "right"),
+        ("share of balance", "right"), ("note", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     rows = d["sectors"][:top] if top else d["sectors"]
     if d["by"] is None:
@@ -186,8 +207,30 @@ def _render_balance(d: dict, top: int) -> None:
         b = sum(r["balance"] for r in rest)
         t.add_row(f"{len(rest)} other rows", "", "", _num(b, f), _pct(b / d["balance"] if d["balance"] else None), "")
     t.add_row("TOTAL", _num(d["exports"], f), _num(d["imports"], f), _num(d["balance"], f), "100.0%", "", style="bold")
+    _print_headline(d)
     console.print(t)
+    _print_reconciliation(d)
     _print_sources(d)
+
+
+def _print_headline(d: dict) -> None:
+    """The official-basis figure, first: the one a reader compares with the Census Bureau's."""
+    h = d.get("headline")
+    if not h:
+        return
+    cur = d["currency"]
+    same = not d.get("reconciliation")
+    console.print(f"Headline{' (= TOTAL below)' if same else ''}: balance {fmt_money(h['balance'], cur)} (exports "
+                  f"{fmt_money(h['exports'], cur)}, imports {fmt_money(h['imports'], cur)}); basis: {h['basis']}; "
+                  f"vintage: {h['vintage']} ({', '.join(h['sources'])})", highlight=False, soft_wrap=True)
+
+
+def _print_reconciliation(d: dict) -> None:
+    """The steps from a detailed table's own TOTAL to the headline (they add up to the difference)."""
+    cur = d["currency"]
+    for r in d.get("reconciliation", []):
+        console.print(f"  reconciliation to the headline, {fmt_money(r['effect'], cur)} on the balance: {r['text']}",
+                      highlight=False, soft_wrap=True)
 
 
 def _render_combined(d: dict, c: dict) -> None:
@@ -208,20 +251,27 @@ def _render_reconcile(r: dict) -> None:
         t = Table(title=f"Reconciliation: {r['reporter']} {row['flow']} with {r['partner']}, {row['period']} ({unit} {cur})",
                   title_justify="left")
         t.add_column("step", justify="left")
-        t.add_column("value", justify="right")
+        t.add_column("in order", justify="right")
+        t.add_column("share of gap", justify="right")
+        t.add_column("Shapley", justify="right")
         t.add_column("share of gap", justify="right")
         gap = row["gap"]
-        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "")
+        t.add_row("mirror estimate (US statistics at monthly average rates)", _num(row["mirror_estimate"], f), "",
+                  _num(row["mirror_estimate"], f), "")
         for k, name in (("exchange_rate", "exchange rate (customs-rate proxy vs monthly average)"),
                         ("valuation", "valuation (CIF imports vs FAS exports)"),
                         ("timing", "timing (shipping lag)"), ("residual", "residual (origin/consignment, coverage, other)")):
-            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None))
-        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", style="bold")
-        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "")
+            sh = row.get(f"shapley_{k}", row[k]) if k != "residual" else row[k]
+            t.add_row(f"  + {name}", _num(row[k], f), _pct(row[k] / gap if gap else None), _num(sh, f),
+                      _pct(sh / gap if gap else None))
+        t.add_row("partner's published figure", _num(row["partner_figure"], f), "", _num(row["partner_figure"], f), "",
+                  style="bold")
+        t.add_row("gap (partner - mirror)", _num(gap, f), "100.0%" if gap else "", _num(gap, f), "100.0%" if gap else "")
         console.print(t)
     p = r["parameters"]
     console.print(f"  parameters: CIF factor {p['cif_factor']}, FOB factor {p['fob_factor']}, lag {p['lag_months']} month(s), "
-                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}",
+                  f"customs-rate proxy = daily rates shifted {p['customs_rate_lag_days']} days; order {p['order']}; "
+                  f"Shapley: each adjustment's average over all orders",
                   highlight=False, soft_wrap=True)
     _print_sources(r)
 
@@ -230,20 +280,21 @@ def _render_reconcile(r: dict) -> None:
 def monitor_cmd(
     reporter: str = typer.Option("USA", "--reporter", help="Reporting country (USA direct; JPN with --partner USA: mirror)."),
     partner: str = typer.Option("JPN", "--partner", help="Partner country."),
-    month: Optional[str] = typer.Option(None, "--month", help="'YYYY-MM' (default: --to)."),
+    month: str | None = typer.Option(None, "--month", help="'YYYY-MM' (default: --to)."),
     by: str = typer.Option("none", "--by", help="none | sector | hs2 | hs4 (monthly detail of imports)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month of the series."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month of the series."),
+    from_: str | None = typer.Option(None, "--from", help="First month of the series."),
+    to: str | None = typer.Option(None, "--to", help="Last month of the series."),
     currency: str = typer.Option("USD", "--currency", help="USD or JPY."),
     fmt: str = typer.Option("table", "--format", help="table | json | csv."),
     top: int = typer.Option(15, "--top", help="Rows of detail to show (0: all)."),
-    chart: Optional[str] = typer.Option(None, "--chart", help="Write the monthly chart (.png, .svg or .html)."),
+    chart: str | None = typer.Option(None, "--chart", help="Write the monthly chart (.png, .svg or .html)."),
 ) -> None:
     """Monthly level and year-on-year change of exports, imports and the balance.
 
     Example: tariffscope monitor --reporter USA --partner JPN --month 2025-05 --by hs4
     """
     _check_format(fmt)
+    _check_chart(chart)
     res = api.monitor(reporter=reporter, partner=partner, month=month, by=by, from_=from_, to=to, currency=currency)
     d = res.to_dict()
     if fmt == "json":
@@ -270,6 +321,8 @@ def _render_monitor(d: dict, top: int) -> None:
                   _pct(r["imports_yoy"], True), _num(r["balance"], f), _num(r["balance_year_ago"], f),
                   r["vintage"] if len(r["vintage"]) <= 40 else r["vintage"][:39] + "…")
     console.print(t)
+    if d.get("basis"):
+        console.print(f"  basis: {d['basis']}", highlight=False, soft_wrap=True)
     others = [f"{r['month']}: {r['other_vintages']}" for r in d["series"] if r["other_vintages"]]
     for o in others:
         console.print(f"  other vintage, {o}", highlight=False, soft_wrap=True)

@@ -273,7 +273,7 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
         raise IngestError(path, None, f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     kind = kind or detect_kind(path)
     own = con is None
-    con = con if con is not None else open_warehouse()
+    con = con if con is not None else open_warehouse(read_only=False)  # the one writer
     try:
         sha = sha256_file(path)
         prev = _already(con, sha)

@@ -201,9 +201,9 @@ def check_horizon(horizon: str) -> str:
 
 @lru_cache(maxsize=1)
 def _horizon_file() -> dict[str, Any]:
-    import yaml
+    from tariffscope.ingest.safeyaml import read_yaml_file
 
-    return yaml.safe_load((DATA_DIR / "horizon.yaml").read_text(encoding="utf-8"))
+    return read_yaml_file(DATA_DIR / "horizon.yaml")
 
 
 def horizon_parameters(horizon: str) -> dict[str, dict[str, Any]]:
@@ -224,9 +224,9 @@ def horizon_label(horizon: str) -> str:
 @lru_cache(maxsize=1)
 def pass_through_rows() -> tuple[dict[str, Any], ...]:
     """The rows of ``pass_through.yaml`` (origin, product, absorption, low, high, evidence, note, citations)."""
-    import yaml
+    from tariffscope.ingest.safeyaml import read_yaml_file
 
-    doc = yaml.safe_load((DATA_DIR / "pass_through.yaml").read_text(encoding="utf-8"))
+    doc = read_yaml_file(DATA_DIR / "pass_through.yaml")
     rows = []
     for r in doc["rows"]:
         a, lo, hi = float(r["absorption"]), float(r["low"]), float(r["high"])

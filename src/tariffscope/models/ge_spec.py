@@ -23,6 +23,7 @@ accounts measure it (``MEASURES``). Everything returned is typed and has ``.to_f
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tariffscope.config import PACKAGE_DIR
 from tariffscope.errors import InputError, RuleError
@@ -103,6 +103,14 @@ class CoefficientsSpec(_Strict):
         return self
 
 
+def _finite(name: str, v: Any, low: float | None = None, high: float | None = None) -> None:
+    # YAML '.inf', '.nan' and 'true' (read as 1) are never a number of a GE experiment
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if (low is not None and v <= low) or (high is not None and v > high):
+        raise ValueError(f"{name} must be above {low:g}" + (f" and at most {high:g}" if high is not None else "") + f", got {v!r}")
+
+
 class ModelSpec(_Strict):
     sigma: float | dict[str, float] = 5.0
     sigma_range: tuple[float, float] | None = Field(
@@ -114,6 +122,14 @@ class ModelSpec(_Strict):
     tariff_revenue: bool = True
     reference: str | None = Field(None, description="report nominal values in this country's consumer prices")
     tolerance: float = ge.DEFAULT_TOL
+
+    @field_validator("sigma", mode="before")
+    @classmethod
+    def _sigma_in_domain(cls, v: Any) -> Any:
+        # trade costs enter as t^(1-sigma): sigma = 1 divides by zero, sigma < 1 reverses the trade elasticity
+        for key, x in (v.items() if isinstance(v, dict) else [("sigma", v)]):
+            _finite("sigma" if key == "sigma" else f"sigma.{key}", x, low=1.0, high=100.0)
+        return v
 
     @model_validator(mode="after")
     def _sigma_range_ok(self) -> ModelSpec:
@@ -146,6 +162,9 @@ class TariffChange(_Strict):
 
     @model_validator(mode="after")
     def _rate_or_add(self) -> TariffChange:
+        for name in ("rate", "add", "base_rate"):
+            if getattr(self, name) is not None:
+                _finite(name, getattr(self, name), low=-1.0, high=10.0)  # a rate below -100% is no price
         if (self.rate is None) == (self.add is None):
             raise ValueError("tariff change: give exactly one of 'rate' (new level) or 'add'")
         return self
@@ -153,9 +172,9 @@ class TariffChange(_Strict):
 
 
 class MonteCarloSpec(_Strict):
-    draws: int = Field(100, ge=2)
+    draws: int = Field(100, ge=2, le=10_000)
     seed: int = 1
-    workers: int | None = None
+    workers: int | None = Field(None, ge=1, le=256)
     backend: Literal["serial", "process", "dask"] = "process"
 
 
@@ -172,11 +191,10 @@ class GESpec(_Strict):
 
 def load_spec(path: str | Path) -> tuple[GESpec, Path]:
     """A validated SPEC and its folder, from a YAML path or a shipped experiment's name."""
+    from tariffscope.ingest.safeyaml import read_yaml_file
+
     p = resolve_experiment(path)
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML: {exc}") from exc
+    raw = read_yaml_file(p)  # the one safe, bounded loader
     if not isinstance(raw, dict):
         raise InputError(f"{p}: a SPEC must be a mapping")
     try:
@@ -670,10 +688,12 @@ def resolve_experiment(ref: str | Path) -> Path:
         if cand in shipped:
             return shipped[cand]
     for path in shipped.values():
+        from tariffscope.ingest.safeyaml import read_yaml_file
+
         try:
-            if (yaml.safe_load(path.read_text()) or {}).get("name") == str(ref):
+            if (read_yaml_file(path) or {}).get("name") == str(ref):
                 return path
-        except yaml.YAMLError:
+        except InputError:
             continue
     names = sorted(set(shipped) | set(EXPERIMENT_ALIASES))
     raise InputError(f"unknown GE experiment {str(ref)!r}; shipped: {', '.join(names)} (or give a SPEC path)")

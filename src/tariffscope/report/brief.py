@@ -114,10 +114,11 @@ def build_brief(partner: str = "JPN", as_of: str | dt.date | None = None, out: s
     """Build the brief for ``partner`` as of a date and write it to ``out``; returns the path."""
     if fmt not in ("html", "md"):
         raise InputError(f"--format must be html or md, got {fmt!r}")
+    from tariffscope.report.outfiles import check_output_file, write_text_atomic
+
+    path = check_output_file(out)  # before the minutes of work, not after
     model = collect(partner=partner, as_of=as_of, draws=draws, progress=progress)
-    path = Path(out).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(model, fmt), encoding="utf-8")
+    write_text_atomic(path, render(model, fmt))  # a full disk leaves no truncated brief
     return path.resolve()
 
 

@@ -115,15 +115,17 @@ def save(fig: Figure, path: str | Path) -> Path:
     ext = p.suffix.lower()
     if ext not in (".png", ".svg", ".html", ".htm"):
         raise InputError(f"chart path must end in .png, .svg or .html, not {p.name!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from tariffscope.report.outfiles import atomic_output, write_text_atomic
+
     if ext in (".png", ".svg"):
-        fig.savefig(p, format=ext[1:], dpi=150)
+        with atomic_output(p) as tmp:  # never a truncated chart
+            fig.savefig(tmp, format=ext[1:], dpi=150)
         return p
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     svg = buf.getvalue()
     svg = svg[svg.find("<svg"):]  # drop the XML prolog: inline SVG in HTML
     title = fig.axes[0].get_title() if fig.axes else "chart"
-    p.write_text(f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
-                 f"<body style=\"margin:1em;font-family:sans-serif\">\n{svg}\n</body></html>\n", encoding="utf-8")
+    write_text_atomic(p, f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
+                 f"<body style=\"margin:1em;font-family:sans-serif\">\n{svg}\n</body></html>\n")
     return p

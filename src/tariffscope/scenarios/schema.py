@@ -21,7 +21,8 @@ model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024, 
 outputs: {by: [sector, origin], lines: false}
 ```
 
-Loading never runs anything: :func:`load_scenario` parses with ``yaml.safe_load``, validates, checks
+Loading never runs anything: :func:`load_scenario` parses with ``ingest.safeyaml.load_yaml`` (safe,
+bounded with aliases expanded, duplicate keys refused), validates, checks
 measure ids against the catalogue and windows for overlaps, and raises ``RuleError`` whose message
 starts with the YAML path of the first error (``changes[2].rate: must be >= 0``).
 """
@@ -31,16 +32,33 @@ import datetime as dt
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tariffscope.codes import sectors as sector_map
 from tariffscope.errors import InputError, RuleError
 
 __all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "Outputs", "ProductScope", "Window",
            "load_scenario", "parse_scenario", "scenario_from_dict"]
+
+
+MAX_RATE = 10.0  # 1,000%: above any US tariff ever in force (the 2025 China peak was 145%); catches 15 for 0.15
+MAX_YEARS = 100.0
+MAX_CHANGES = 1_000  # the overlap check is pairwise: a bound keeps validation time bounded
+
+
+def _no_bool(v: Any) -> Any:
+    # YAML reads 'true' as a boolean and pydantic would take it as 1.0, i.e. a 100% rate: refuse it
+    if isinstance(v, bool):
+        raise ValueError("must be a number, not true/false")
+    return v
+
+
+# A number that must be finite (YAML '.inf' and '.nan' refused) and not a boolean.
+Finite = Annotated[float, BeforeValidator(_no_bool), AllowInfNan(False)]
+# A number that may be infinite where infinity means something (omega: full pass-through), never NaN.
+PositiveOrInf = Annotated[float, BeforeValidator(_no_bool), Field(gt=0)]
 
 
 class _Strict(BaseModel):
@@ -152,7 +170,7 @@ class MeasureChange(_Strict):
 
     measure: str
     action: Literal["apply", "remove", "set"]
-    rate: float | None = Field(None, ge=0)
+    rate: Finite | None = Field(None, ge=0, le=MAX_RATE)
     origins: list[str] = Field(default_factory=lambda: ["all"])
     products: ProductScope = Field(default_factory=ProductScope)
     window: Window = Field(default_factory=Window)
@@ -175,7 +193,7 @@ class RateChange(_Strict):
     origins: list[str] = Field(min_length=1)
     products: ProductScope = Field(default_factory=ProductScope)
     mode: Literal["add", "set", "floor"] = "add"
-    rate: float = Field(ge=0)
+    rate: Finite = Field(ge=0, le=MAX_RATE)
     window: Window = Field(default_factory=Window)
     note: str | None = None
 
@@ -200,11 +218,16 @@ class Base(_Strict):
 
 class ModelOptions(_Strict):
     elasticities: Literal["broda_weinstein", "hauk"] = "broda_weinstein"
-    omega: float = Field(math.inf, gt=0, description="export supply elasticity; inf = full pass-through")
-    sigma: float | None = Field(None, gt=0, description="override: one substitution elasticity for every product")
-    eta: float | None = Field(None, gt=0, description="override: one import demand elasticity for every product")
-    years: float = Field(1.0, gt=0, description="static annual effects are multiplied by this")
+    omega: PositiveOrInf = Field(math.inf, description="export supply elasticity; inf = full pass-through")
+    sigma: Finite | None = Field(None, gt=0, description="override: one substitution elasticity for every product")
+    eta: Finite | None = Field(None, gt=0, description="override: one import demand elasticity for every product")
+    years: Finite = Field(1.0, gt=0, le=MAX_YEARS, description="static annual effects are multiplied by this")
     trade_year: int = Field(2024, ge=2000, le=2100)
+
+    @field_validator("trade_year", mode="before")
+    @classmethod
+    def _year_not_bool(cls, v: Any) -> Any:
+        return _no_bool(v)
     level: Literal["hs10", "hs6"] = "hs10"
     horizon: Literal["short", "long"] = Field(
         "short", description="short: one-year elasticities (Boehm et al. 2023); long: per-product Broda-Weinstein/Hauk")
@@ -224,7 +247,7 @@ class Scenario(_Strict):
     # The regime changes are measured from: the one in force on a date (default 2025-01-01, the regime the
     # 2024 base flows were traded under) or 'mfn' (MFN only); the date is checked against the data at run time.
     reference: str = "2025-01-01"
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
     model: ModelOptions = Field(default_factory=ModelOptions)
     outputs: Outputs = Field(default_factory=Outputs)
 
@@ -339,11 +362,13 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", check_catalogue
     return sc
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+def parse_scenario(text: str | bytes, *, source: str = "<scenario>", check_catalogue: bool = True) -> Scenario:
+    from tariffscope.ingest.safeyaml import load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{source}: not valid YAML: {exc}") from None
+        data = load_yaml(text, source=source)
+    except InputError as exc:
+        raise RuleError(str(exc)) from None
     return scenario_from_dict(data, source=source, check_catalogue=check_catalogue)
 
 
@@ -351,11 +376,17 @@ def load_scenario(path: str | Path, *, check_catalogue: bool = True) -> Scenario
     p = Path(path)
     if not p.is_file():
         raise InputError(f"scenario file not found: {p}")
-    return parse_scenario(p.read_text(encoding="utf-8"), source=str(p), check_catalogue=check_catalogue)
+    return parse_scenario(p.read_bytes(), source=str(p), check_catalogue=check_catalogue)
 
 
 def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
     ids = measure_ids() if check_catalogue else None
+    if check_catalogue:  # a date the engine cannot run is refused when validating, not after the work starts
+        lo, hi = catalogue_coverage()
+        for where, day in (("base.date", sc.base.date), ("date", sc.date)):
+            if day is not None and not lo <= day < hi:
+                raise RuleError(f"{source}: {where}: {day} is outside the measure catalogue's coverage "
+                                f"({lo} to {hi - dt.timedelta(days=1)})")
     for i, ch in enumerate(sc.changes):
         for k, mid in enumerate(ch.products.measures):
             if ids is not None and mid not in ids:
@@ -378,6 +409,14 @@ def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
             origins_meet = "all" in oa or "all" in ob or bool(oa & ob)
             if origins_meet and a.products.overlaps(b.products) and a.window.overlaps(b.window):
                 raise RuleError(f"{source}: changes[{i}].window: overlaps changes[{j}] on the same origins and products")
+
+
+@lru_cache(maxsize=1)
+def catalogue_coverage() -> tuple[dt.date, dt.date]:
+    """[from, until) of the tariff catalogue: the dates a scenario can be evaluated on."""
+    from tariffscope.tariffs import measures
+
+    return measures.load().coverage
 
 
 @lru_cache(maxsize=1)

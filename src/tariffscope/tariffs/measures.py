@@ -3,7 +3,7 @@
 The catalogue (``catalogue/*.yaml``) is data: one entry per measure with its Chapter 99 headings, legal
 dates, origin and product scope, rate form and citation. Long product lists live in ``catalogue/lists``
 (built by ``scripts/build_measure_lists.py`` from the raw tracker lists, with ``PROVENANCE.yaml``).
-``load()`` reads everything with ``yaml.safe_load`` and validates it with pydantic; ``check(con)`` verifies
+``load()`` reads everything with ``ingest.safeyaml.read_yaml_file`` (the one safe loader) and validates it with pydantic; ``check(con)`` verifies
 every heading against the ``chapter99_lines`` of the HTS revision in force on the measure's effective date.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tariffscope.errors import InputError, RuleError
+from tariffscope.ingest.safeyaml import read_yaml_file
 from tariffscope.tariffs.vocabulary import BUCKET_OF_AUTHORITY, REPLACEABLE, Authority
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
@@ -324,7 +324,7 @@ def load(directory: str | None = None) -> Catalogue:
     if not files:
         raise RuleError(f"no catalogue files in {base}")
     for path in files:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = read_yaml_file(path) or {}  # the one safe loader (duplicate keys refused)
         unknown = set(doc) - {"catalogue_version", "coverage", "measures"}
         if unknown:
             raise RuleError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
@@ -518,7 +518,7 @@ def out_of_scope(directory: str | None = None) -> tuple[OutOfScope, ...]:
     """The out-of-scope entries (``catalogue/out_of_scope.yaml``), validated; ``handled_by`` must name catalogue ids."""
     base = Path(directory) if directory else CATALOGUE_DIR
     path = base / OUT_OF_SCOPE
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = read_yaml_file(path) or {}
     out = []
     for i, raw in enumerate(doc.get("entries") or []):
         try:

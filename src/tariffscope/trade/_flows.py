@@ -23,6 +23,29 @@ IMPORTS_HS10 = "census_hs10_imports_2024"
 IMPORTS_HS10_ALL = "census_import_weights_2024"
 COMTRADE_AUTOS = "comtrade_us_auto_imports"
 
+# Which release of the 2024-25 figures each embedded source carries (CATALOG.md of the raw data): the Japan
+# country series is the revised one; USA Trade Online, the DataWeb download and the HS10 pulls predate the
+# Census annual revision (Japan 2024: general imports 148.37 bn there, 147.12 bn revised).
+RELEASE = {
+    MONTHLY_TOTALS: "revised",
+    USATO_HS2: "pre-revision",
+    USATO_HS4: "pre-revision",
+    EXPORTS_HS2: "pre-revision",
+    IMPORTS_HS10: "pre-revision",
+    IMPORTS_HS10_ALL: "pre-revision",
+}
+RELEASE_TEXT = {
+    "revised": "revised Census country series",
+    "pre-revision": "Census figures as published before the annual revision",
+}
+
+
+def release_of(sources: list[str]) -> str:
+    """'revised' | 'pre-revision' | 'mixed' | 'unknown' for the sources of one flow or figure."""
+    got = {RELEASE.get(s, "unknown") for s in sources}
+    return got.pop() if len(got) == 1 else "mixed"
+
+
 ALL = "all"  # partner selector: every partner the source has (groups EU27/WLD left out)
 
 

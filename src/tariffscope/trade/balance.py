@@ -52,6 +52,35 @@ class BalanceRow:
     in_rows: list[str] = field(default_factory=list)  # unsplit rows holding this row's missing flow
 
 
+OFFICIAL_BASIS = "total exports (FAS value) minus general imports (customs value)"
+
+
+@dataclass
+class Headline:
+    """The balance as the Census Bureau publishes it: total exports (FAS) minus general imports, one release."""
+
+    exports: float
+    imports: float
+    balance: float
+    basis: str                  # OFFICIAL_BASIS
+    vintage: str                # which release: revised country series, or as published before the revision
+    sources: list[str] = field(default_factory=list)
+
+    def line(self, currency: str = "USD") -> str:
+        return (f"{fmt_money(self.balance, currency)} (exports {fmt_money(self.exports, currency)}, imports "
+                f"{fmt_money(self.imports, currency)}): {self.basis}; {self.vintage} ({', '.join(self.sources)})")
+
+
+@dataclass
+class ReconLine:
+    """One step from a detailed table's total to the headline; ``effect`` is the step's effect on the balance."""
+
+    step: str                   # exports_release | exports_source | consumption_vs_general | imports_release | imports_source
+    flow: str                   # reporter's perspective
+    effect: float
+    text: str
+
+
 @dataclass
 class BalanceResult:
     reporter: str
@@ -68,8 +97,12 @@ class BalanceResult:
     sources: list[SourceRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rates: dict[str, float] = field(default_factory=dict)   # flow -> effective conversion rate, if converted
+    headline: Headline | None = None                        # the official-basis figure, where loaded
+    reconciliation: list[ReconLine] = field(default_factory=list)  # this table's total -> the headline
     # sector -> its HS prefixes, for combined(): which chapters a sector owns whole headings in (not output)
     _prefixes: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # flow -> the slice read, for the reconciliation to the headline (not output)
+    _slices: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(self)
@@ -308,7 +341,106 @@ def balance(reporter: str, partner: str | list[str], period: str | int, by: str 
                                    f"({slices['imports'].describe()}); {rep}'s imports = US exports to {rep} "
                                    f"({slices['exports'].describe()}). Not {rep}'s own statistics.")
         _vintage_note(con, result, us_partners, per, roles)
+        result._slices = roles
+        if by is None:
+            _own_headline(result, roles, part if perspective == "direct" else rep)
+        else:
+            head = balance(rep, part, per.text, by=None, currency=currency, con=con)
+            assert isinstance(head, BalanceResult)  # one partner: a BalanceResult, never a table
+            result.headline = head.headline
+            if head.headline is None:
+                result.notes.extend(n for n in head.notes if n.startswith("no official-basis headline"))
+            else:
+                _reconcile_to_headline(con, result, head, rep, part, per, currency)
         return result
+
+
+def _us_flow_role(roles: dict[str, _flows.Slice], us_flow: str) -> str:
+    """The reporter's role ('exports'|'imports') that holds the US flow ``us_flow``."""
+    return next(r for r, s in roles.items() if s.flow == us_flow)
+
+
+def _own_headline(result: BalanceResult, roles: dict[str, _flows.Slice], partner: str) -> None:
+    """A total (``by=None``) is the headline when it is on the Census basis in one release; else say why not."""
+    exp_s, imp_s = roles[_us_flow_role(roles, "exports")], roles[_us_flow_role(roles, "imports")]
+    release = _flows.release_of(exp_s.sources + imp_s.sources)
+    if exp_s.regime == "total" and imp_s.regime == "general" and release in _flows.RELEASE_TEXT:
+        basis = OFFICIAL_BASIS if result.perspective == "direct" else (
+            f"{MIRROR_LABEL} on the Census basis: {result.reporter}'s exports = US general imports (customs value), "
+            f"its imports = US total exports (FAS value)")
+        result.headline = Headline(result.exports, result.imports, result.balance, basis,
+                                   _flows.RELEASE_TEXT[release], list(dict.fromkeys(exp_s.sources + imp_s.sources)))
+        return
+    why = (f"US general imports from {partner} are not loaded for {result.period} (the USA Trade Online files "
+           f"cover a few partners), so the total uses {imp_s.describe()}" if imp_s.regime != "general" else
+           f"the loaded sources mix releases ({', '.join(exp_s.sources + imp_s.sources)})")
+    result.notes.append(f"no official-basis headline: {why}")
+
+
+def _reconcile_to_headline(con: db.Connection, table: BalanceResult, head: BalanceResult, rep: str, part: str,
+                           per: Period, currency: str) -> None:
+    """Steps from the table's total to the headline, each with its effect on the balance (they add up exactly).
+
+    Exports: a different release or source. Imports: imports for consumption -> general imports of the same
+    release (warehouse and foreign-trade-zone withdrawals), then general imports -> the headline's release.
+    """
+    assert head.headline is not None
+    troles, hroles = table._slices, head._slices
+    sign = {"exports": 1.0, "imports": -1.0}
+    steps: list[ReconLine] = []
+    # US exports
+    role = _us_flow_role(troles, "exports")
+    t_s, h_s = troles[role], hroles[role]
+    d = getattr(head, role) - getattr(table, role)
+    if t_s.sources != h_s.sources:
+        rel_t, rel_h = _flows.release_of(t_s.sources), _flows.release_of(h_s.sources)
+        kind = "release" if rel_t != rel_h else "source"
+        steps.append(ReconLine(f"exports_{kind}", role, sign[role] * d,
+                               f"US exports: {fmt_money(getattr(table, role), currency)} in {t_s.source} ({rel_t}) vs "
+                               f"{fmt_money(getattr(head, role), currency)} in {h_s.source} ({rel_h}): "
+                               f"{fmt_money(d, currency)}" + (" (annual revision)" if kind == "release" else "")))
+    # US imports
+    role = _us_flow_role(troles, "imports")
+    t_s, h_s = troles[role], hroles[role]
+    t_val, h_val = getattr(table, role), getattr(head, role)
+    if t_s.sources != h_s.sources or t_s.regime != h_s.regime:
+        rel_t, rel_h = _flows.release_of(t_s.sources), _flows.release_of(h_s.sources)
+        general = None
+        if t_s.regime == "consumption":
+            # general imports of the table's own release: the same question asked by HS2 (USA Trade Online)
+            g: BalanceResult | BalanceTable | None
+            try:
+                g = balance(rep, part, per.text, by="hs2", currency=currency, con=con)
+            except DataNotFoundError:
+                g = None
+            if not isinstance(g, BalanceResult):  # one partner: never a table
+                g = None
+            if g is not None and g._slices[role].regime == "general" and _flows.release_of(g._slices[role].sources) == rel_t:
+                general = (getattr(g, role), g._slices[role].source)
+        if general is not None:
+            g_val, g_src = general
+            over = t_val - g_val
+            ch98 = ("; the table's source also leaves out chapters 98/99" if _flows.IMPORTS_HS10_ALL in t_s.sources else "")
+            txt = (f"imports for consumption exceed general imports by {fmt_money(over, currency)}: warehouse withdrawals, "
+                   f"FTZ (goods entered for consumption from bonded warehouses and foreign-trade zones, net of goods "
+                   f"put into them; {t_s.source} vs {g_src}, both {rel_t}{ch98})" if over >= 0 else
+                   f"general imports exceed imports for consumption by {fmt_money(-over, currency)}: goods put into "
+                   f"bonded warehouses and foreign-trade zones, not yet withdrawn ({g_src} vs {t_s.source}, both {rel_t}{ch98})")
+            steps.append(ReconLine("consumption_vs_general", role, sign[role] * (g_val - t_val), txt))
+            if abs(h_val - g_val) > 0 or g_src != h_s.source:
+                steps.append(ReconLine("imports_release", role, sign[role] * (h_val - g_val),
+                                       f"US general imports: {fmt_money(g_val, currency)} in {g_src} ({rel_t}) vs "
+                                       f"{fmt_money(h_val, currency)} in {h_s.source} ({rel_h}): "
+                                       f"{fmt_money(h_val - g_val, currency)}"
+                                       + (" (annual revision)" if rel_t != rel_h else "")))
+        else:
+            what = "imports for consumption" if t_s.regime == "consumption" else "general imports"
+            revision = t_s.regime == "general" and rel_t != rel_h
+            steps.append(ReconLine("imports_release" if revision else "imports_source", role, sign[role] * (h_val - t_val),
+                                   f"US imports: {what} {fmt_money(t_val, currency)} in {t_s.source} ({rel_t}) vs general "
+                                   f"imports {fmt_money(h_val, currency)} in {h_s.source} ({rel_h}): "
+                                   f"{fmt_money(h_val - t_val, currency)}" + (" (annual revision)" if revision else "")))
+    table.reconciliation = steps
 
 
 def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, levels, sources, smap) -> BalanceResult:

@@ -29,7 +29,14 @@ from tariffscope.trade._common import (
     source_refs,
     using_warehouse,
 )
-from tariffscope.trade.balance import MIRROR_LABEL, _aggregate, _roles, sector_map, unsplit_label
+from tariffscope.trade.balance import (
+    MIRROR_LABEL,
+    OFFICIAL_BASIS,
+    _aggregate,
+    _roles,
+    sector_map,
+    unsplit_label,
+)
 
 BY_CHOICES = (None, "sector", "hs2", "hs4")
 
@@ -93,6 +100,7 @@ class MonitorResult:
     levels: dict[str, str] = field(default_factory=dict)
     sources: list[SourceRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    basis: str = ""                    # the series' basis and release (the balance headline's, where loaded)
 
     @property
     def latest(self) -> MonthRow:
@@ -209,6 +217,7 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
             used[source] = used.get(source, "") + ("; " if source in used else "") + f"{flow} of {rep}"
             for p, lst in _other_vintages(con, uf, us_partners[0], months, source).items():
                 others.setdefault(p, []).extend(lst)
+        res.basis = _basis(res.levels, perspective, f"{rep}-{part}")
         if not any(vals.values()):
             raise DataNotFoundError(f"no monthly trade of {rep} with {part} loaded for {months[0]}..{months[-1]}")
         for m, y in zip(months, ya, strict=True):
@@ -224,6 +233,7 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
                                        vint, " | ".join(others.get(m, []))))
         if by is not None:
             _detail(con, res, us_flow, us_partners, per, by, rates, used, sector_map_table)
+            _detail_to_series(res)
         _volume_price(con, res, us_flow, us_partners, per, used)
         if currency != "USD":
             used.update(rates.sources_used(sorted(set(months) | set(ya))))
@@ -234,6 +244,37 @@ def monitor(reporter: str, partner: str, month: str | None = None, by: str | Non
                                 f"exports to {rep} (US statistics, not {rep}'s own)")
         res.sources = source_refs(con, used)
         return res
+
+
+def _basis(levels: dict[str, str], perspective: str, rep: str) -> str:
+    """The series' basis: the Census one (total exports FAS - general imports) in one release, or what it is."""
+    srcs = [v.rsplit("(", 1)[-1].rstrip(")") for k, v in levels.items() if k in ("exports", "imports")]
+    regimes = " ".join(levels.get(k, "") for k in ("exports", "imports"))
+    if len(srcs) == 2 and "total exports" in regimes and "general imports" in regimes:
+        release = _flows.release_of(srcs)
+        what = OFFICIAL_BASIS if perspective == "direct" else f"{MIRROR_LABEL} of the Census basis ({OFFICIAL_BASIS})"
+        return f"{what}; {_flows.RELEASE_TEXT.get(release, 'release: ' + release)}"
+    return "; ".join(f"{k}: {v}" for k, v in levels.items() if k in ("exports", "imports")) + \
+        f" (one flow is not loaded monthly for {rep}: no balance on the Census basis)"
+
+
+def _detail_to_series(res: MonitorResult) -> None:
+    """Say how the detail rows (another source, maybe another release) add up to the month's total in the series."""
+    latest = res.latest
+    for flow in ("exports", "imports"):
+        rows = [r for r in res.detail if r.flow == flow]
+        total = getattr(latest, flow)
+        if not rows or total is None:
+            continue
+        det = sum(r.value for r in rows)
+        src_d = res.levels.get(f"{flow}_detail", "").rsplit("(", 1)[-1].rstrip(")")
+        src_t = res.levels.get(flow, "").rsplit("(", 1)[-1].rstrip(")")
+        rel_d, rel_t = _flows.release_of(src_d.split("+")), _flows.release_of([src_t])
+        if rel_d != rel_t or abs(total - det) > 1e-9 * max(abs(total), 1.0):
+            res.notes.append(
+                f"{flow} by {res.by}: the rows add up to {det / 1e9:,.2f} bn {res.currency} ({src_d}, {rel_d}); the "
+                f"series has {total / 1e9:,.2f} bn ({src_t}, {rel_t}): {(total - det) / 1e9:+,.2f} bn"
+                + (" (annual revision)" if rel_d != rel_t else ""))
 
 
 def _detail(con, res: MonitorResult, us_flow, us_partners, per, by, rates, used, smap) -> None:

@@ -1,7 +1,7 @@
 """The local web app: a JSON API under /api and server-rendered pages, all over ``tariffscope.api``.
 
 Safety: inputs are validated by the pydantic schemas in ``web.schemas`` (sizes, date ranges, draws);
-request bodies are capped before parsing; scenario YAML is parsed with ``yaml.safe_load``; no request
+request bodies are capped before parsing; scenario YAML is parsed with ``ingest.safeyaml.load_yaml`` (safe, bounded); no request
 ever names a file; the warehouse is opened READ-ONLY (created and loaded first if missing); errors are
 JSON ``{"error": message}`` with a 4xx status (500 says "internal error" and nothing else).
 """
@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -413,12 +412,9 @@ async def _read_text(request: Request) -> str:
 def _safe_yaml(text: str) -> dict:
     if len(text.encode("utf-8")) > W.MAX_SCENARIO_BYTES:
         raise PayloadTooLarge(f"scenario file too large (limit {W.MAX_SCENARIO_BYTES // 1024} KB)")
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"scenario is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    from tariffscope.ingest.safeyaml import load_yaml
+
+    spec = load_yaml(text, source="scenario")  # the one safe, bounded loader: 'scenario, line N: not valid YAML: ...'
     if not isinstance(spec, dict):
         raise InputError("a scenario file must be a YAML mapping (name, base, changes ...)")
     return spec

@@ -1,6 +1,6 @@
 """Sweeps: run a model over a grid of policy parameters, on any executor; tidy table, charts, target search.
 
-A sweep spec (YAML, ``yaml.safe_load`` + pydantic) names a model, a base and a grid::
+A sweep spec (YAML, ``ingest.safeyaml`` + pydantic) names a model, a base and a grid::
 
     name: japan-recip-x-auto-floor
     model: pe                         # pe | ge | python:package.module:function (a plug-in)

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tariffscope.compose.sweep.target import parse_target
@@ -42,6 +41,11 @@ class Axis(_Strict):
             raise ValueError("give values, or from, to and step")
         elif self.stop < self.start:
             raise ValueError("to must be >= from")
+        if not all(math.isfinite(v) for v in (self.values or []) + [v for v in ranged if v is not None]):
+            raise ValueError("grid numbers must be finite (no .inf or .nan)")
+        if self.values is None and (self.stop - self.start) / self.step + 1 > MAX_POINTS:  # type: ignore[operator]
+            # counted before any list is built: 'step: 1e-12' would otherwise fill memory
+            raise ValueError(f"from/to/step give more than {MAX_POINTS:,} values (max {MAX_POINTS:,} grid points)")
         return self
 
     def grid_values(self) -> list[float]:
@@ -110,10 +114,12 @@ def load_spec(spec: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
         if not path.is_file():
             raise InputError(f"no such sweep spec: {path}")
         source = str(path)
+        from tariffscope.ingest.safeyaml import read_yaml_file
+
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise RuleError(f"{source}: not valid YAML: {exc}") from exc
+            data = read_yaml_file(path)  # the one safe, bounded loader
+        except InputError as exc:
+            raise RuleError(str(exc)) from None
     else:
         data = spec
     if not isinstance(data, dict):

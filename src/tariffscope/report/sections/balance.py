@@ -36,19 +36,30 @@ def balance_section(ctx: Context) -> Section:
     exp, imp, bal = res.exports, res.imports, res.balance
     s.sources = norm_sources(res.sources)
     sectors = sorted(res.sectors, key=lambda r: r.balance)
-    verb = "deficit" if bal < 0 else "surplus"
-    s.sentences.append(
-        f"In {period} the United States exported {fmt.money(exp, cur)} of goods to {ctx.partner_name} and imported "
-        f"{fmt.money(imp, cur)}: a {verb} of {fmt.money(abs(bal), cur)}."
-    )
+    head = res.headline
+    if head is not None:  # the first sentence is the official figure; the sector table below keeps its sources
+        hverb = "deficit" if head.balance < 0 else "surplus"
+        s.sentences.append(
+            f"In {period} the United States exported {fmt.money(head.exports, cur)} of goods to {ctx.partner_name} and "
+            f"imported {fmt.money(head.imports, cur)}: a {hverb} of {fmt.money(abs(head.balance), cur)} "
+            f"({head.basis}; {head.vintage})."
+        )
+    else:
+        s.sentences.append(
+            f"In {period} the United States exported {fmt.money(exp, cur)} of goods to {ctx.partner_name} and imported "
+            f"{fmt.money(imp, cur)} ({res.levels.get('imports', 'imports')}): a {'deficit' if bal < 0 else 'surplus'} "
+            f"of {fmt.money(abs(bal), cur)}."
+        )
     s.headline.append(s.sentences[0])
+    verb = "deficit" if bal < 0 else "surplus"
     autos = [r for r in sectors if _is_auto(r.sector)]
     if autos and bal:
         auto_bal = sum(r.balance for r in autos)
         share = auto_bal / bal
         unsplit = any(r.exports is None for r in autos)
         line = (f"Passenger vehicles, light trucks and automobile parts together account for {fmt.money(abs(auto_bal), cur)} "
-                f"of it, {fmt.pct(share)} of the {verb}" + (" (their imports against the exports that could be identified: US exports are "
+                f"of it, {fmt.pct(share)} of the {verb}" + (f" of the sector table ({fmt.money(abs(bal), cur)}, detailed sources)"
+                                                   if head is not None and res.reconciliation else "") + (" (their imports against the exports that could be identified: US exports are "
                 "published by HS chapter only, so auto exports sit in the chapter rows)." if unsplit else "."))
         s.sentences.append(line)
         s.headline.append(line)
@@ -72,6 +83,10 @@ def balance_section(ctx: Context) -> Section:
             chart = svg.hbar([sector_label(r.sector) for r in shown], [r.balance for r in shown],
                              title=f"US balance with {ctx.partner_name} by sector, {period}", fmt=lambda v: fmt.money(v, cur, 0))
         s.charts.append(Chart(chart, caption=caption))
+    if head is not None and res.reconciliation:
+        s.notes.append(f"The sector table uses the detailed sources (total {fmt.money(bal, cur)}); to the headline "
+                       f"({fmt.money(head.balance, cur)}):")
+        s.notes.extend(f"{fmt.money(r.effect, cur)}: {r.text}" for r in res.reconciliation)
     s.notes.extend(f"{k}: {v}" for k, v in res.levels.items())
     s.notes.extend(res.notes)
     return s

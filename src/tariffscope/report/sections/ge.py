@@ -26,7 +26,9 @@ def ge_section(ctx: Context) -> Section:
     path = config.PACKAGE_DIR / "data" / "ge" / name if name else None
     if path is None or not path.is_file():
         raise SectionUnavailable(f"no GE experiment for {ctx.partner_name} is shipped with it")
-    spec = yaml.safe_load(path.read_text())
+    from tariffscope.ingest.safeyaml import read_yaml_file
+
+    spec = read_yaml_file(path)
     date = min(ctx.as_of, dt.date(2026, 6, 30)).isoformat()
     r0 = api.etr(ctx.partner, date=GE_BASE_DATE, con=ctx.con)
     r1 = api.etr(ctx.partner, date=date, con=ctx.con)

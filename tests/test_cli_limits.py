@@ -1,0 +1,158 @@
+"""Resource limits and number domains (issue 15): one safe YAML loader, bounded run sizes, finite numbers.
+
+Each case was accepted before (a billion-laughs file ran 65 s at 6.3 GB, ``--workers 0`` meant all
+cores, ``rate: true`` was a 100% tariff, GE ``sigma: 1`` divided by zero) and is now refused at once
+with the field or option and the bound in the message.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tariffscope.cli import main
+from tariffscope.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+def _err(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    return lines[0]
+
+
+def test_yaml_loader_refuses_aliases_fast() -> None:
+    from tariffscope.ingest.safeyaml import load_yaml
+
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="laughs.yaml, line .*more than 200,000 values once aliases are expanded"):
+        load_yaml(LAUGHS, source="laughs.yaml")
+    assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(InputError, match="recursive alias"):
+        load_yaml("a: &a [1, *a]\n")
+    import yaml
+
+    shared = {"rate": 0.15}  # yaml.safe_dump writes an anchor and aliases for a repeated object: still readable
+    assert load_yaml(yaml.safe_dump({"changes": [shared, shared]})) == {"changes": [shared, shared]}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nname: y\n", r"key 'name' is given twice \(lines 1 and 2\)"),
+    ("a:\n  rate: 0.1\n  rate: 0.2\n", "key 'rate' is given twice"),
+    ("a: " + "[" * 200 + "]" * 200, "nested deeper than 50"),
+    ("a: [1, 2", "not valid YAML"),
+    ("x: !!python/object:os.system ls", "not valid YAML"),
+])
+def test_yaml_loader_limits(text: str, message: str) -> None:
+    from tariffscope.ingest.safeyaml import load_yaml
+
+    with pytest.raises(InputError, match=message):
+        load_yaml(text, source="t.yaml")
+
+
+def test_yaml_loader_size_and_encoding(tmp_path: Path) -> None:
+    from tariffscope.ingest.safeyaml import MAX_BYTES, load_yaml, read_yaml_file
+
+    with pytest.raises(InputError, match="limited to"):
+        load_yaml("#" * (MAX_BYTES + 1))
+    p = tmp_path / "u16.yaml"
+    p.write_text("name: x\n", encoding="utf-16")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_yaml_file(p)
+    assert load_yaml("a: 1\n<<: {b: 2}\n") == {"a": 1, "b": 2}  # merge keys without aliases still work
+
+
+def test_no_yaml_safe_load_left_in_the_package() -> None:
+    # one loader everywhere: a new yaml.safe_load would bypass the limits above
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "src" / "tariffscope").rglob("*.py")
+                 if p.name != "safeyaml.py" and ("yaml.safe_load(" in p.read_text() or "yaml.load(" in p.read_text())]
+    assert offenders == []
+
+
+SCENARIO = "name: t\nbase: {{date: 2025-06-15}}\n{body}\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("changes:\n  - origins: [JPN]\n    rate: .inf", "changes[0].rate"),
+    ("changes:\n  - origins: [JPN]\n    rate: .nan", "changes[0].rate"),
+    ("changes:\n  - origins: [JPN]\n    rate: true", "changes[0].rate: must be a number, not true/false"),
+    ("changes:\n  - origins: [JPN]\n    rate: 15", "changes[0].rate: Input should be less than or equal to 10"),
+    ("changes:\n  - measure: ieepa_recip_phase1\n    action: set\n    rate: .inf", "changes[0].rate"),
+    ("model: {years: .inf}", "model.years"),
+    ("model: {sigma: .nan}", "model.sigma"),
+    ("model: {trade_year: true}", "model.trade_year"),
+    ("date: 0001-01-01", "date: 0001-01-01 is outside the measure catalogue's coverage"),
+])
+def test_scenario_numbers_in_domain(body: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(SCENARIO.format(body=body))
+    assert main(["scenarios", "validate", str(p)]) == 1
+    assert message in _err(capsys)
+
+
+def test_scenario_base_date_outside_coverage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text("name: t\nbase: {date: 0001-01-01}\n")
+    assert main(["scenarios", "validate", str(p)]) == 1
+    assert "base.date: 0001-01-01 is outside" in _err(capsys)
+    p.write_text("name: t\nbase: {date: 2025-06-15}\nmodel: {omega: .inf}\n")  # infinity is meaningful here
+    assert main(["scenarios", "validate", str(p)]) == 0
+
+
+@pytest.mark.parametrize("sigma", ["-5", "0", "1", ".inf", "true", "{a: 0.5}"])
+def test_ge_sigma_in_domain(sigma: str) -> None:
+    from pydantic import ValidationError
+
+    from tariffscope.ingest.safeyaml import load_yaml
+    from tariffscope.models.ge_spec import ModelSpec
+
+    with pytest.raises(ValidationError, match="sigma"):
+        ModelSpec(sigma=load_yaml(f"s: {sigma}")["s"])
+
+
+def test_ge_sigma_refused_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tariffscope.models.ge_spec import GE_DATA_DIR
+
+    src = (GE_DATA_DIR / "canada_japan_pta_exact.yaml").read_text()
+    assert "\n  sigma: 5\n" in src
+    spec = tmp_path / "sigma.yaml"  # its data path resolves to the packaged table
+    spec.write_text(src.replace("\n  sigma: 5\n", "\n  sigma: 1\n"))
+    assert main(["ge", "simulate", str(spec)]) == 1
+    assert "model.sigma" in _err(capsys)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "june-2025", "--workers", "0"], "--workers must be between 1 and 256"),
+    (["simulate", "june-2025", "--draws", "2147483648"], "--draws must be between 0 and 10,000"),
+    (["simulate", "june-2025", "--draws", "-1"], "--draws must be between 0 and 10,000"),
+    (["compare", "june-2025", "--workers", "-3"], "--workers must be between 1 and 256"),
+    (["ge", "simulate", "us-japan-2025", "--draws", "1"], "--draws must be between 2 and 10,000"),
+    (["ge", "simulate", "us-japan-2025", "--workers", "0"], "--workers must be between 1"),
+    (["ge", "simulate", "us-japan-2025", "--backend", "threads"], "bad --backend"),
+    (["brief", "--draws", "2147483648", "--quiet"], "draws must be between 1 and 1000"),
+    (["sweep", "examples/sweeps/japan-recip-auto-floor.yaml", "--workers", "0"], "--workers must be between 1"),
+])
+def test_run_sizes_bounded(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    t0 = time.perf_counter()
+    assert main(argv) == 1
+    assert message in _err(capsys)
+    assert time.perf_counter() - t0 < 30  # refused before the work, not after it
+
+
+def test_sweep_axis_counted_before_expansion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "sweep.yaml"
+    p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, path: 'changes[0].rate', from: 0, to: 1, step: 1.0e-12}\n")
+    t0 = time.perf_counter()
+    assert main(["sweep", str(p), "--out", str(tmp_path / "o")]) == 1
+    assert "more than 200,000 values" in _err(capsys)
+    assert time.perf_counter() - t0 < 10
+    p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, values: [0.1, .inf]}\n")
+    assert main(["sweep", str(p)]) == 1
+    assert "finite" in _err(capsys)
