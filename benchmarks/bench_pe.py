@@ -34,6 +34,7 @@ def _problem():
     from tariffscope.config import raw_data_dir
     from tariffscope.ingest import import_weights
     from tariffscope.models import elasticities as el, uncertainty as unc
+    from tariffscope.models.exposure import supplier_multiplier
 
     t = import_weights.read(raw_data_dir() / "census" / "import_weights_hs10_country_2024.csv.gz")
     h = np.asarray(t.column("product_code").to_numpy(zero_copy_only=False)).astype(str)
@@ -41,6 +42,7 @@ def _problem():
     v = np.asarray(t.column("value").to_numpy(zero_copy_only=False), dtype=float)
     products, pidx = np.unique(h, return_inverse=True)
     asg = el.assign(products)
+    pt = el.pass_through(o, h)
     base = np.full(h.shape[0], 0.025)
     new = base + 0.10 + np.where(o == "JPN", 0.14, 0.0)
     return {
@@ -50,6 +52,10 @@ def _problem():
         "partner_mask": (o == "JPN")[None, :], "auto_mask": ((o == "JPN") & np.char.startswith(h, "8703"))[None, :],
         "car_mask": ((o == "JPN") & np.char.startswith(h, "8703"))[None, :], "output_usd": np.array([4.1e11]),
         "employment": np.array([883000.0]), "years": np.array([1.0]),
+        # what scenarios.run.Problem.arrays() also carries: cited absorption, long horizon, no overrides
+        "absorption": pt.absorption, "ab_low": pt.low, "ab_high": pt.high, "ab_row": pt.row,
+        "short_ranges": np.empty(0), "fixed": np.array([False, False]),
+        "supplier_multiplier": np.array(supplier_multiplier()),
     }
 
 

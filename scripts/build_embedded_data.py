@@ -132,7 +132,8 @@ def write_provenance(directory: Path, prov: dict[str, dict], build_date: str) ->
 
 
 def build_facts(raw: Path, build_date: str) -> None:
-    """data/facts/japan_auto_industry.csv: the four published figures exposure uses, one row each."""
+    """data/facts/japan_auto_industry.csv: the four published figures exposure uses, one row each; and
+    data/facts/auto_multipliers.json, the BEA supplier linkage (``build_jobs_multiplier``)."""
     src = raw / "autos" / "japan_auto_industry_facts.csv"
     with src.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -157,12 +158,87 @@ def build_facts(raw: Path, build_date: str) -> None:
         publisher="JAMA (citing METI/MIC), nippon.com, OICA (per row)", files=[{"path": rel(src, raw), "sha256": sha256(src)}],
         vintage="as published (year per row)", build_date=build_date, rows=len(out_rows), sha256=sha256(path),
         notes=["the rows tariffscope.models.exposure uses, keyed; other rows of the raw file are not kept"])}
+    mult, entry = build_jobs_multiplier(raw, build_date)
+    prov[mult.name] = entry
     write_provenance(FACTS_DIR, prov, build_date)
     print(f"  {path.name:55s} {len(out_rows):>9,d} rows")
 
 
+BEA_INDUSTRY = "3361MV"  # Motor vehicles, bodies and trailers, and parts (BEA summary industry code)
+
+
+def build_jobs_multiplier(raw: Path, build_date: str) -> tuple[Path, dict]:
+    """data/facts/auto_multipliers.json: the supplier linkage of the motor vehicle industry from the BEA total
+    requirements table (industry by industry, summary level); only the derived figures ship."""
+    src = raw / "autos" / "bea_total_requirements_industry_by_industry_summary.csv"
+    with src.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    header = next(r for r in rows if len(r) > 2 and r[1] == "Industries/Industries")
+    col = header.index(BEA_INDUSTRY)
+    title = next(r for r in rows if len(r) > 2 and r[1] == "Industry Description")[col]
+    own = next(float(r[col]) for r in rows if r and r[0] == BEA_INDUSTRY)
+    total = next(float(r[col]) for r in rows if len(r) > 1 and r[1] == "Total industry output requirement")
+    out = {
+        "industry": BEA_INDUSTRY, "industry_title": title,
+        "own_industry_requirement": own, "total_output_requirement": total,
+        # output of other industries needed per unit of the industry's own output: the supplier linkage
+        "supplier_output_per_own_output": (total - own) / own,
+        "source": "bea_total_requirements_summary",
+        "title": "BEA input-output accounts, Total Requirements, Industry-by-Industry, Summary (71 industries)",
+        "url": "https://www.bea.gov/industry/input-output-accounts-data",
+        "vintage": "as downloaded; the table year is not stated in the file",
+        "sha256_raw": sha256(src),
+    }
+    path = FACTS_DIR / "auto_multipliers.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    entry = dict(
+        source=out["source"], title=out["title"], publisher="U.S. Bureau of Economic Analysis",
+        files=[{"path": rel(src, raw), "sha256": sha256(src)}], vintage=out["vintage"], build_date=build_date, rows=1,
+        sha256=sha256(path), notes=[f"column {BEA_INDUSTRY}: total output of every industry per dollar of final demand for "
+                                    "motor vehicles; the industry's own row is its own requirement; (total - own) / own kept"])
+    print(f"  {path.name:55s} supplier output per unit of own output {out['supplier_output_per_own_output']:.4f}")
+    return path, entry
+
+
+GE_CHAPTERS = (28, 97)  # HS chapters counted as manufacturing, as the Advanced Guide's flows are (no 01-27, 98-99)
+
+
+def build_ge_us_trade(build_date: str) -> tuple[Path, dict]:
+    """data/ge/us_trade_2024_by_partner.csv: 2024 US manufacturing trade by partner (imports for consumption,
+    customs value; total exports, FAS) from the embedded fact tables, for the GE model's ``model.base: us_2024``."""
+    tables = ("trade_flows__census_import_weights_2024", "trade_flows__dataweb_exports_hs2")
+    imp = pq.read_table(OUT / f"{tables[0]}.parquet", columns=["partner", "product_code", "value"])
+    exp = pq.read_table(OUT / f"{tables[1]}.parquet", columns=["partner", "product_code", "period", "value"])
+    con = db.memory()
+    con.register("imp", imp)
+    con.register("exp", exp)
+    lo, hi = GE_CHAPTERS
+    rows = con.sql(f"""
+        WITH i AS (SELECT partner, SUM(value) AS us_imports FROM imp
+                   WHERE CAST(substr(product_code, 1, 2) AS INTEGER) BETWEEN {lo} AND {hi} GROUP BY 1),
+             e AS (SELECT partner, SUM(value) AS us_exports FROM exp WHERE period = '2024'
+                   AND CAST(product_code AS INTEGER) BETWEEN {lo} AND {hi} GROUP BY 1)
+        SELECT partner, COALESCE(us_imports, 0) AS us_imports, COALESCE(us_exports, 0) AS us_exports
+        FROM i FULL JOIN e USING (partner) WHERE partner NOT IN ('WLD', 'EU27') ORDER BY partner""").fetchall()
+    path = GE_DIR / "us_trade_2024_by_partner.csv"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("partner,us_imports,us_exports\n" + "".join(f"{p},{i:.0f},{e:.0f}\n" for p, i, e in rows))
+    os.replace(tmp, path)
+    entry = dict(
+        source="us_trade_2024_by_partner", title=f"US manufacturing trade by partner, 2024, USD (HS chapters {lo}-{hi})",
+        publisher="U.S. Census Bureau (imports for consumption); USITC DataWeb (total exports, FAS)",
+        files=[{"path": f"embedded/{t}.parquet", "sha256": sha256(OUT / f"{t}.parquet")} for t in tables],
+        vintage="census_import_weights_2024; dataweb_exports_hs2 (2024)", build_date=build_date, rows=len(rows),
+        sha256=sha256(path), notes=["derived from the embedded fact tables, not from raw files"])
+    print(f"  {path.name:55s} {len(rows):>9,d} rows")
+    return path, entry
+
+
 def build_ge_tables(raw: Path, build_date: str) -> None:
-    """data/ge/*.parquet: the GE experiments' bilateral tables, only the columns and years they use."""
+    """data/ge/*.parquet: the GE experiments' bilateral tables, only the columns and years they use; and the 2024
+    US trade by partner for ``model.base: us_2024`` (``build_ge_us_trade``, from the embedded tables)."""
     from tariffscope.models.gravity import read_gravity_table
 
     prov: dict[str, dict] = {}
@@ -190,6 +266,8 @@ def build_ge_tables(raw: Path, build_date: str) -> None:
             rows=table.num_rows, sha256=sha256(path),
             notes=[f"columns kept: {', '.join(columns)}; {kept}", "types as read by tariffscope.models.gravity.read_gravity_table"])
         print(f"  {name:55s} {table.num_rows:>9,d} rows  {path.stat().st_size / 1e6:6.2f} MB")
+    us, entry = build_ge_us_trade(build_date)
+    prov[us.name] = entry
     write_provenance(GE_DIR, prov, build_date)
 
 

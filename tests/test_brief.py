@@ -34,7 +34,8 @@ def section(model, key):
 
 def test_every_section_was_computed(built):
     model, html = built
-    assert [s.key for s in model["sections"]] == ["balance", "monitor", "timeline", "duty", "scenarios", "ge", "methods"]
+    assert [s.key for s in model["sections"]] == ["balance", "monitor", "timeline", "duty", "scenarios", "backtest", "ge",
+                                                  "methods"]
     for s in model["sections"]:
         assert s.status == "ok", f"{s.key}: {s.message}"
         assert f'data-section="{s.key}" data-status="ok"' in html
@@ -121,6 +122,26 @@ def test_scenario_comparison_is_the_apis(built):
         m = next(m for m in pkg["headline"] if m["name"] == "imports_from_partner")
         assert m["p05"] is not None and m["p95"] is not None
         assert f"[{fmt.money(m['p05'])}, {fmt.money(m['p95'])}]" in html
+
+
+def test_scenarios_and_backtest_name_their_basis(built):
+    """Every PE output names horizon, reference regime, base year and data; the backtest also its held-out months."""
+    model, html = built
+    sc = section(model, "scenarios")
+    assert sc.data["basis"]["horizon"] == "short" and sc.data["basis"]["reference"] == "2025-01-01"
+    assert sc.data["basis"]["text"] in html
+    bt = section(model, "backtest")
+    d = bt.data
+    assert d["horizon"] == "short" and d["reference"] == "2025-01-01" and d["base_year"] == 2024
+    assert d["score_months"][0] == "2025-04" and "held-out months 2025-04..2025-12 (9)" in html
+    total = next(r for r in d["annual"] if r["partner"] == "JPN" and r["product"] == "TOTAL")
+    # the sentence shows the run's own figures, recomputed from its totals
+    realized = sum(t["realized"] for t in d["totals"] if t["partner"] == "JPN")
+    before = sum(t["realized_year_before"] for t in d["totals"] if t["partner"] == "JPN")
+    assert total["realized_yy"] == pytest.approx(realized / before - 1, rel=1e-12)
+    assert f"changed by {fmt.pct(total['realized_yy'], 1, signed=True)}" in html
+    assert f"predicted {fmt.pct(total['predicted_yy'], 1, signed=True)}" in html
+    assert "MAE pp (value-weighted)" in html
 
 
 def test_ge_results_are_in_the_page(built):

@@ -122,3 +122,62 @@ def test_shipped_experiments_resolve_by_name():
     assert resolve_experiment("canada-japan-pta (exact hat algebra)").name == "canada_japan_pta_exact.yaml"
     with pytest.raises(InputError, match="unknown GE experiment 'nope'; shipped: .*us-japan-2025"):
         resolve_experiment("nope")
+
+
+def _japan_spec(**model):
+    from tariffscope.models.ge_spec import resolve_experiment
+
+    spec, base = load_spec(resolve_experiment("us_tariffs_2025_japan"))
+    return spec.model_copy(update={"model": spec.model.model_copy(update=model)}), base
+
+
+def test_us_2024_base_reweights_the_us_row_and_column_only():
+    """The updated base: US imports/exports by partner in 2024 shares, US totals and partners' outputs kept."""
+    from tariffscope.models.ge_spec import _us_trade_2024, us_2024_flows
+
+    spec, base = _japan_spec()
+    book = run_spec(spec, base_dir=base)
+    f0, c = book.result.flows0, list(book.result.countries)
+    f1, note = us_2024_flows(f0, tuple(c))
+    u, j = c.index("USA"), c.index("JPN")
+    others = [i for i in range(len(c)) if i != u]
+    assert f1[others, u].sum() == pytest.approx(f0[others, u].sum(), rel=1e-12)   # US imports kept
+    assert f1[u, others].sum() == pytest.approx(f0[u, others].sum(), rel=1e-12)   # US exports kept
+    np.testing.assert_allclose(f1.sum(axis=1)[others], f0.sum(axis=1)[others], rtol=1e-12)  # partners' output kept
+    assert f1.sum() == pytest.approx(f0.sum(), rel=1e-12)
+    tab = _us_trade_2024()
+    codes = [{"ROM": "ROU"}.get(c[i], c[i]) for i in others]
+    share = tab.loc["JPN", "us_imports"] / tab.loc[codes, "us_imports"].sum()
+    assert f1[j, u] / f1[others, u].sum() == pytest.approx(share, rel=1e-12)
+    assert f0[j, u] / f0[others, u].sum() > 0.10 and share < 0.07  # the book's 2006 Japan vs 2024's (among its partners)
+    assert "2024" in note
+    new = run_spec(_japan_spec(base="us_2024")[0], base_dir=base).to_dict()
+    assert new["base"]["base"] == "us_2024" and new["base"]["base_year"] == 2006 and "2024" in new["base"]["text"]
+    assert "real income" in new["measures"]["real_gdp_change_pct"] and "GDP forecasts" in new["not_comparable"]
+    us_new = next(x for x in new["countries"] if x["country"] == "USA")["real_gdp_change_pct"]
+    us_book = book.to_frame().loc["USA", "real_gdp_change_pct"]
+    assert abs(us_new) < abs(us_book)  # Japan matters less to the US in 2024's mix: a smaller effect
+
+
+def test_sigma_monte_carlo(tmp_path):
+    """Draws over sigma alone (no coefficient covariance): bands around the point, reproducible, sigma percentiles
+    near the stated range; a range that does not contain sigma is one clear error."""
+    spec, base = _japan_spec(sigma_range=(3.0, 8.0))
+    a = run_spec(spec, base_dir=base, monte_carlo_draws=40, backend="serial")
+    b = run_spec(spec, base_dir=base, monte_carlo_draws=40, backend="serial")
+    fa = a.to_frame()
+    pd.testing.assert_frame_equal(fa, b.to_frame())
+    jpn = fa.loc["JPN"]
+    assert jpn["real_gdp_change_p05"] < jpn["real_gdp_change_pct"] < jpn["real_gdp_change_p95"]
+    sig = a.to_dict()["monte_carlo"]["sigma"]
+    assert sig["p05"] < 5.0 < sig["p95"]
+    from tariffscope.models.ge_spec import draw_sigma
+
+    # lognormal with the wider side of [3, 8] at the 5th/95th percentile: ln(5/3) > ln(8/5), so 3 and 5^2/3
+    p = np.percentile(draw_sigma(5.0, 3.0, 8.0, 200_000, 0), [5, 95])
+    np.testing.assert_allclose(p, [3.0, 25.0 / 3.0], rtol=0.01)
+    with pytest.raises(Exception, match="sigma_range must satisfy"):
+        _japan_spec(sigma_range=(6.0, 8.0))[0].model.model_validate({"sigma": 5, "sigma_range": [6, 8]})
+    plain, _ = _japan_spec(sigma_range=None)
+    with pytest.raises(InputError, match="or model.sigma_range"):
+        run_spec(plain, base_dir=base, monte_carlo_draws=5, backend="serial")

@@ -102,7 +102,7 @@ def test_pe_on_panel_equals_direct_solve(world):
     assert all(v is None or np.isfinite(v) for v in h.values())
     dd = res.to_dict()
     assert dd["flows"]["importer"] == "DEU" and dd["flows"]["lines"] == n
-    assert "DEU imports from the partner" in [m["label"] for m in dd["headline"]]
+    assert "DEU imports from the partner (customs value)" in [m["label"] for m in dd["headline"]]
     assert dd["sources"][0]["vintage"] == "V202401b"
 
 

@@ -38,15 +38,17 @@ def test_compare_signs_against_june():
         assert all(m["value"] is None or math.isfinite(m["value"]) for m in pkg.values())
 
 
-def test_simulate_matches_hand_computation_on_one_product():
-    """The 9403600000 market (JPN 10 at 10%, VNM 30 at 10%) under july-9-hike, from the MFN reference:
-    JPN's tariff-inclusive price rises 24% and VNM's 10%; with sigma/eta from the package table the
-    analytic Armington solution gives the line values, and imports from Japan in the headline add
-    them up with the other Japanese lines."""
+@pytest.mark.parametrize("horizon", ["short", "long"])
+def test_simulate_matches_hand_computation_on_one_product(horizon):
+    """The 9403600000 market (JPN 10 at 10%, VNM 30 at 10%) under july-9-hike, from the reference (the toy
+    regime of 2025-01-01 is MFN only): JPN's tariff-inclusive price rises 24% and VNM's 10% (full pass-through
+    outside Japanese cars); with sigma/eta of the horizon (short: the one-year literature values, the default;
+    long: the package table) the analytic Armington solution gives the line values."""
     from tariffscope.models.elasticities import assign
 
-    r = sr.simulate("july-9-hike", duty_panel=fake_panel, lines=LINES)
-    e = assign(["9403600000"])
+    r = sr.simulate("july-9-hike", duty_panel=fake_panel, lines=LINES, horizon=None if horizon == "short" else horizon)
+    assert r.to_dict()["basis"]["horizon"] == horizon
+    e = assign(["9403600000"], horizon=horizon)
     sig, eta = e.sigma[0], e.eta[0]
     s = np.array([10.0, 30.0]) / 40.0
     tau = np.array([1.24, 1.10])
@@ -78,6 +80,12 @@ def test_exporter_facts_for_japan():
     assert f.usd_per_unit == pytest.approx(40.77e9 / 1388330, rel=2e-3)
     e = exporter_exposure(-f.output_usd * 0.01, 0.0, f)
     assert e["jobs"] == pytest.approx(-8830.0) and e["output_share"] == pytest.approx(-0.01)
+    # supplier-linked jobs: BEA total requirements, column 3361MV: (2.7737176 - 1.4108194) / 1.4108194 per direct job
+    assert e["jobs_supplier"] == pytest.approx(-8830.0 * (2.7737176 - 1.4108194) / 1.4108194, rel=1e-6)
+    # a price cut with volume unchanged: no direct jobs lost, the absorbed duty is margin
+    m = exporter_exposure(-f.output_usd * 0.01, 0.0, f, delta_volume_usd=0.0, absorbed_usd=f.output_usd * 0.01)
+    assert m["jobs"] == 0.0 and m["margin_usd"] == pytest.approx(-f.output_usd * 0.01)
+    assert m["margin_share_of_output"] == pytest.approx(-0.01) and "jobs_related" not in m
     assert exporter_facts("KOR") is None
 
 
@@ -125,17 +133,20 @@ def test_builtins_on_embedded_data():
 
 
 def test_fast_monte_carlo_kernel_equals_full_solve():
-    """The closed-form kernel used by the Monte Carlo (omega = inf) gives the full solver's headline,
-    outcome by outcome (both are ``Headline``s built by field name)."""
+    """The closed-form kernel used by the Monte Carlo (omega = inf, exporter absorption per line) gives the
+    full solver's headline, outcome by outcome (both are ``Headline``s built by field name), for the cited
+    absorption and for a drawn one (Japanese cars absorb part of the duty: the exporter price moves)."""
     problem = sr.prepare([sr.get_scenario(n) for n in NAMES], duty_panel=fake_panel, lines=LINES)
     arr = problem.arrays()
     pre = so.precompute(arr)
     rng = np.random.default_rng(5)
     s = problem.sigma * np.exp(0.3 * rng.standard_normal(problem.sigma.shape))
     e = problem.eta * np.exp(0.3 * rng.standard_normal(problem.eta.shape))
-    for k in range(len(NAMES)):
-        full = so.headline(sr._solve(arr, k, s, e), arr, k)
-        fast = so.fast_headline(arr, pre, k, s, e)
+    drawn = sr.draw_parameters(arr, rng)[2]
+    assert drawn[(problem.origin == "JPN") & np.char.startswith(problem.hts10.astype(str), "8703")].min() >= 0.4
+    for k, ab in [(k, ab) for k in range(len(NAMES)) for ab in (arr["absorption"], drawn)]:
+        full = so.headline(sr._solve(arr, k, s, e, absorption=ab), arr, k)
+        fast = so.fast_headline(arr, pre, k, s, e, ab)
         assert isinstance(full, so.Headline) and isinstance(fast, so.Headline)
         for name in so.Headline._fields:
             assert getattr(fast, name) == pytest.approx(getattr(full, name), rel=1e-9, abs=1e-9), (NAMES[k], name)
@@ -189,3 +200,74 @@ def test_outputs_hs2_and_lines():
     assert {r["hs2"] for r in d["by_hs2"]} == {"87", "94", "30"}
     assert len(d["lines"]) == LINES.num_rows
     assert sum(r["value_change"] for r in d["by_hs2"]) == pytest.approx(sum(r["value_change"] for r in d["lines"]))
+
+
+def test_reference_regime_is_what_changes_are_measured_from():
+    """Default reference: the regime in force on 2025-01-01 (the toy panel's is MFN only); a later reference
+    date that already has the 232 duty on cars makes june-2025's car duty no change at all."""
+    from tariffscope.scenarios.schema import parse_scenario
+
+    d = sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES).to_dict()
+    assert d["basis"]["reference"] == "2025-01-01" and "2025-01-01" in d["against"]
+    assert _h(d)["partner_sector_exports"]["value"] < 0  # 2.5% -> 27.5% on Japan's cars and parts
+    text = sr.builtin_path("june-2025").read_text() + "reference: 2025-05-01\n"
+    late = sr.simulate(parse_scenario(text), duty_panel=fake_panel, lines=LINES).to_dict()
+    assert late["basis"]["reference_label"] == "the regime in force on 2025-05-01"
+    assert _h(late)["partner_sector_exports"]["value"] == pytest.approx(0.0, abs=1e-9)
+    mfn = sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES, reference="mfn").to_dict()
+    assert mfn["basis"]["reference"] == "mfn" and "MFN only" in mfn["against"]
+
+
+def test_bad_reference_and_horizon_are_one_line(_toy_backend, capsys):
+    from tariffscope.cli import main
+    from tariffscope.errors import InputError, RuleError
+    from tariffscope.scenarios.schema import parse_scenario
+
+    with pytest.raises(InputError, match=r"reference date 2019-01-01 is outside the data: the measure catalogue covers"):
+        sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES, reference="2019-01-01")
+    with pytest.raises(RuleError, match=r"reference: bad reference 'last year'"):
+        parse_scenario(sr.builtin_path("june-2025").read_text() + "reference: last year\n")
+    with pytest.raises(RuleError, match=r"model.horizon"):
+        parse_scenario(sr.builtin_path("june-2025").read_text() + "model: {horizon: medium}\n")
+    assert main(["simulate", "june-2025", "--horizon", "medium"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["Error: unknown horizon 'medium': choose short or long"]
+    assert main(["compare", "june-2025", "--draws", "0", "--reference", "2030-01-01"]) == 1
+    assert "reference date 2030-01-01 is outside the data" in capsys.readouterr().err
+
+
+def test_japan_deal_autos_below_the_pre_tariff_world():
+    """Issue 11: with the defaults (short horizon, cited absorption, reference 2025-01-01) the deal no longer
+    shows Japan's auto exports above the pre-tariff world; Japanese cars keep volume while their dollar export
+    price falls (the 2025 evidence); the long horizon, named, still shows the substitution gain."""
+    short = sr.simulate("japan-deal").to_dict()
+    h = _h(short)
+    assert short["basis"]["horizon"] == "short" and short["basis"]["base_year"] == 2024
+    assert h["partner_sector_exports"]["value"] < 0
+    # jobs follow volume, which Japanese cars keep; the price cut is a loss of margin, reported apart
+    e = short["exposure"]
+    assert h["partner_auto_margin"]["value"] < 0 and e["margin_usd"] == pytest.approx(h["partner_auto_margin"]["value"])
+    assert np.sign(h["exporter_sector_jobs"]["value"]) == np.sign(e["volume_share"]) and "jobs_related" not in e
+    assert h["exporter_supplier_jobs"]["value"] == pytest.approx(h["exporter_sector_jobs"]["value"] * 0.966033, rel=1e-5)
+    car = short["exposure"]["cars_hs8703"]
+    assert car["exporter_price"] < -0.03 and car["volume_change_pct"] > car["value_change_pct"]
+    assert h["partner_export_price"]["value"] < 0 < h["partner_importer_price"]["value"]
+    long = _h(sr.simulate("japan-deal", horizon="long").to_dict())
+    assert long["partner_sector_exports"]["value"] > 0
+
+
+def test_cited_absorption_on_us_lines_full_pass_through_on_world_panels():
+    us = sr.prepare([sr.get_scenario("june-2025")], duty_panel=fake_panel, lines=LINES)
+    jp_cars = (us.origin == "JPN") & np.char.startswith(us.hts10.astype(str), "8703")
+    assert (us.absorption[jp_cars] == 0.6).all() and (us.absorption[~jp_cars] == 0.0).all()
+    panel = sr.prepare([sr.get_scenario("june-2025")], duty_panel=fake_panel, lines=LINES, us_pass_through=False)
+    assert (panel.absorption == 0.0).all() and (panel.ab_high == 0.0).all()
+
+
+def test_csv_rows_name_the_basis(_toy_backend, capsys):
+    from tariffscope.cli import main
+
+    assert main(["simulate", "auto-relief", "--format", "csv", "--horizon", "long"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(",horizon,reference,base_year")
+    assert lines[1].endswith(",long,2025-01-01,2024")

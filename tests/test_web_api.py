@@ -232,6 +232,19 @@ def test_pages_render(client):
         assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", r.text), path
 
 
+def test_backtest_page(client):
+    """/backtest: the chart, the metrics table and the basis (data, horizon, reference, held-out months)."""
+    r = client.get("/backtest", params={"partner": "JPN"})
+    assert r.status_code == 200, r.text[-500:]
+    assert "<svg" in r.text and "predicted vs realized" in r.text
+    assert "MAE pp (value-weighted)" in r.text and "Sign hits" in r.text
+    assert "horizon short" in r.text and "reference regime 2025-01-01" in r.text and "held-out months 2025-04..2025-12" in r.text
+    r = client.get("/backtest", params={"partner": "DEU"})  # no realized monthly data for Germany: said, no numbers
+    assert r.status_code == 200 and "no realized monthly imports by HS2 for DEU" in r.text
+    r = client.get("/backtest", params={"partner": "Atlantis"})
+    assert r.status_code == 400 and 'role="alert"' in r.text
+
+
 def test_page_errors_are_pages_not_json(client):
     r = client.get("/balance", params={"partner": "JPN", "period": "x"})
     assert r.status_code == 422

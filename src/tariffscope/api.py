@@ -294,26 +294,31 @@ def scenario_from_dict(mapping: Mapping[str, Any], source: str = "<scenario>") -
 
 def simulate(scenario, draws: int = 0, seed: int = 0, against=None, backend: str = "process",
              workers: int | None = None, progress: bool = True, con=None, panel: str | None = None,
-             importer: str | None = None, year: int | None = None) -> SimulationResult:
-    """PE simulation of one scenario against the reference regime (MFN only, 2024 flows) or ``against``.
+             importer: str | None = None, year: int | None = None, horizon: str | None = None,
+             reference: str | None = None) -> SimulationResult:
+    """PE simulation of one scenario against its reference regime (default: in force on 2025-01-01; 2024
+    flows) or ``against``; ``horizon`` (short | long) and ``reference`` (a date or 'mfn') override the file's.
     ``con``: the warehouse connection for import lines and duty panels (None: opened as needed).
     ``panel``, ``importer``, ``year``: run on any importer's HS6 x origin imports from a world panel
     (scenario base ``no_additional_tariffs`` with explicit rate changes)."""
     from tariffscope.scenarios.run import simulate as _simulate
 
     return _simulate(scenario, draws=draws, seed=seed, against=against, backend=backend, workers=workers,
-                     progress=progress, con=con, panel=panel, importer=importer, year=year)
+                     progress=progress, con=con, panel=panel, importer=importer, year=year, horizon=horizon,
+                     reference=reference)
 
 
 def compare(scenarios, against=None, draws: int = 100, seed: int = 0, backend: str = "process",
             workers: int | None = None, progress: bool = True, con=None, panel: str | None = None,
-            importer: str | None = None, year: int | None = None) -> ComparisonResult:
+            importer: str | None = None, year: int | None = None, horizon: str | None = None,
+            reference: str | None = None) -> ComparisonResult:
     """Side-by-side headline outcomes of several scenarios (with Monte Carlo bands when draws > 0);
-    ``panel``/``importer``/``year`` as in ``simulate``."""
+    ``panel``/``importer``/``year``/``horizon``/``reference`` as in ``simulate``."""
     from tariffscope.scenarios.run import compare as _compare
 
     return _compare(list(scenarios), against=against, draws=draws, seed=seed, backend=backend, workers=workers,
-                    progress=progress, con=con, panel=panel, importer=importer, year=year)
+                    progress=progress, con=con, panel=panel, importer=importer, year=year, horizon=horizon,
+                    reference=reference)
 
 
 __all__ += ["scenarios", "load_scenario", "scenario_from_dict", "simulate", "compare"]

@@ -60,6 +60,12 @@ def _emit_machine(fmt: str, d: dict[str, Any], rows: list[dict[str, Any]]) -> bo
     return fmt != "table"
 
 
+def _basis_cols(d: dict[str, Any]) -> dict[str, Any]:
+    """The basis every CSV row carries (horizon, reference regime, base year), as the table and JSON do."""
+    b = d.get("basis") or {}
+    return {"horizon": b.get("horizon"), "reference": b.get("reference"), "base_year": b.get("base_year")}
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
@@ -101,6 +107,9 @@ def simulate_cmd(
     panel: str | None = typer.Option(None, "--panel", help="world panel NAME: base flows of --importer in --year (HS6 x origin)"),
     importer: str | None = typer.Option(None, "--importer", help="importer of the panel run (ISO3, name or code)"),
     year: int | None = typer.Option(None, "--year", help="year of the panel's flows"),
+    horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+                                         "(default 2025-01-01) or mfn"),
 ) -> None:
     """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
 
@@ -110,15 +119,21 @@ def simulate_cmd(
     check_draws(draws)
     check_workers(workers)
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
-                       panel=panel, importer=importer, year=year)
+                       panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
-    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m} for m in d["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]):
         return
     t = Table("outcome", "change" + (" [p05, p95]" if draws else ""),
               title=f"{d['scenario']} vs {d['against']}")
     for m in d["headline"]:
         t.add_row(_label(m), _cell(m))
     console.print(t)
+    console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
+    car = d["exposure"].get("cars_hs8703") or {}
+    if car.get("value_change") is not None:
+        console.print(f"Partner's passenger cars (HS 8703): value {car['value_change_pct']:+.1%}, volume "
+                      f"{car['volume_change_pct']:+.1%}, US importer price {car['importer_price']:+.1%}, exporter price "
+                      f"{car['exporter_price']:+.1%}", highlight=False, soft_wrap=True)
     if d.get("flows"):
         fl = d["flows"]
         console.print(f"Base flows: {fl['importer']}'s imports {fl['year']}, {fl['lines']:,} HS6 x origin lines from panel "
@@ -131,7 +146,8 @@ def simulate_cmd(
     e = d["exposure"]
     if e.get("jobs") is not None:
         console.print(f"Exporter exposure ({e['note']}): auto exports {e['delta_exports_usd'] / 1e9:+,.2f} bn USD = "
-                      f"{e['output_share']:+.2%} of sector output, {e['jobs']:+,.0f} manufacturing jobs, "
+                      f"{e['output_share']:+.2%} of sector output; jobs {e['jobs']:+,.0f} direct, {e['jobs_supplier']:+,.0f} "
+                      f"supplier-linked; margin given up in prices {e['margin_usd'] / 1e9:+,.2f} bn USD; "
                       f"{e['vehicles']:+,.0f} cars.", highlight=False, soft_wrap=True)
     console.print("Elasticity sources (products): " + "; ".join(
         f"{p}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for p, c in d["elasticity_sources"].items()),
@@ -149,6 +165,9 @@ def compare_cmd(
     workers: int | None = typer.Option(None, "--workers", help="worker processes for the draws"),
     chart: str | None = typer.Option(None, "--chart", help="write a chart (.png/.svg/.pdf)"),
     fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+    horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
+    reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
+                                            "(default 2025-01-01) or mfn"),
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
@@ -162,7 +181,8 @@ def compare_cmd(
         if Path(chart).suffix.lower() not in (".png", ".svg", ".pdf"):
             raise InputError(f"--chart must end in .png, .svg or .pdf, not {Path(chart).name!r}")
         check_output_file(chart, "--chart")
-    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table")
+    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table",
+                      horizon=horizon, reference=reference)
     d = res.to_dict()
     if chart:
         from tariffscope.report.charts_scenarios import comparison_figure
@@ -171,13 +191,14 @@ def compare_cmd(
         fig = comparison_figure(d)
         with atomic_output(chart) as tmp:  # never a truncated chart
             fig.savefig(tmp, dpi=120)
-    if _emit_machine(fmt, d, [{"scenario": p["name"], **m} for p in d["scenarios"] for m in p["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": p["name"], **m, **_basis_cols(d)} for p in d["scenarios"] for m in p["headline"]]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
     t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
     for j, meta in enumerate(d["metrics"]):
         t.add_row(_label(meta), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
+    console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)
     if chart:

@@ -4,11 +4,23 @@
   effects), so the change in the US goods balance with a partner is minus the change in imports
   from it — overall and by sector.
 * Exporter: the change in the partner's sector exports to the US, and **first-order** output and
-  jobs at risk: output falls one for one with lost exports (no redirection to other markets, no
-  input-output multipliers), jobs in proportion to output. The published facts used are listed with
-  each result (Japan: JAMA/METI shipments and employment, OICA production, Comtrade units and values,
-  FRED yen per dollar) — all read from the package's own data: ``data/facts/japan_auto_industry.csv``
-  and the embedded Comtrade and FRED tables (each with its provenance.json), never from raw files.
+  jobs: output falls one for one with lost exports (no redirection to other markets). Jobs follow three
+  channels, reported apart:
+  - **direct**: auto manufacturing jobs in proportion to the change in export *volume* (quantities at
+    reference prices) over sector output: what exporters absorb in their prices does not move jobs;
+  - **supplier-linked**: direct jobs times the supplier linkage of the motor vehicle industry, the output
+    of other industries per unit of the industry's own output from the BEA total requirements table
+    (``data/facts/auto_multipliers.json``, built by ``scripts/build_embedded_data.py``). Two stated
+    approximations: the US input-output structure stands in for the partner's (no partner table is
+    loaded), and supplier industries are taken to need as many jobs per unit of output as the auto industry;
+  - **margin**: when exporters absorb part of the duty, their revenue on the exports to the US falls by the
+    absorbed amount (USD and local currency, share of sector output); a loss of margin, with no jobs attached
+    in the first year.
+  Jobs that depend on domestic sales are not scaled by export changes: no "auto-related" total is used.
+  The published facts used are listed with each result (Japan: JAMA/METI shipments and employment, OICA
+  production, Comtrade units and values, FRED yen per dollar) — all read from the package's own data:
+  ``data/facts/japan_auto_industry.csv`` and the embedded Comtrade and FRED tables (each with its
+  provenance.json), never from raw files.
 """
 from __future__ import annotations
 
@@ -25,11 +37,14 @@ import pyarrow.parquet as pq
 from tariffscope.config import EMBEDDED_DIR, PACKAGE_DIR
 from tariffscope.errors import DataNotFoundError
 
-__all__ = ["ExporterFacts", "exporter_facts", "exporter_exposure", "AUTO_PREFIXES", "FIRST_ORDER_NOTE"]
+__all__ = ["ExporterFacts", "exporter_facts", "exporter_exposure", "AUTO_PREFIXES", "FIRST_ORDER_NOTE",
+           "supplier_multiplier", "multiplier_source"]
 
 AUTO_PREFIXES = ("8703", "8704", "8706", "8707", "8708")
-FIRST_ORDER_NOTE = ("first-order estimate: sector output falls one for one with lost exports to the US and jobs "
-                    "in proportion to output (no redirection to other markets, no input-output multipliers)")
+FIRST_ORDER_NOTE = ("first-order estimate: sector output falls one for one with lost exports to the US (no redirection "
+                    "to other markets); direct jobs in proportion to export volume, supplier-linked jobs through the BEA "
+                    "input-output linkage of the motor vehicle industry, and the margin exporters absorb in their prices "
+                    "shown apart (no jobs attached)")
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,30 @@ def _car_imports_from_japan(year: int) -> tuple[float, float]:
     raise DataNotFoundError(f"no Comtrade 8703 imports from Japan for {year}")
 
 
+@lru_cache(maxsize=1)
+def _multipliers() -> dict[str, Any]:
+    import json
+
+    path = FACTS_DIR / "auto_multipliers.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"package data missing: {path} (run 'make embedded-data')")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def supplier_multiplier() -> float:
+    """Output of other industries per unit of the motor vehicle industry's own output (BEA total requirements)."""
+    return float(_multipliers()["supplier_output_per_own_output"])
+
+
+def multiplier_source() -> dict[str, str]:
+    """The source record of the supplier linkage, as results list their sources."""
+    m = _multipliers()
+    return {"source": m["source"], "item": f"{m['title']}, column {m['industry']} ({m['industry_title']}): total output "
+            f"requirement {m['total_output_requirement']:.4f}, own industry {m['own_industry_requirement']:.4f} -> "
+            f"supplier output per unit of own output {m['supplier_output_per_own_output']:.4f}",
+            "year": m["vintage"], "url": m["url"], "sha256": m["sha256_raw"]}
+
+
 def _japan_auto_facts() -> dict[str, dict[str, str]]:
     path = FACTS_DIR / "japan_auto_industry.csv"
     if not path.is_file():
@@ -121,28 +160,39 @@ def exporter_facts(partner: str, year: int = 2024) -> ExporterFacts | None:
              f"{value / 1e9:.2f} bn USD, {units:,.0f} units", "year": str(year), "url": "https://comtradeplus.un.org/"},
             {"source": "fred_exjpus", "item": f"JPY per USD, {year} average of monthly values = {fx:.2f}", "year": str(year),
              "url": "https://fred.stlouisfed.org/series/EXJPUS"},
+            multiplier_source(),
         ],
     )
 
 
-def exporter_exposure(delta_exports_usd: float, delta_car_volume_usd: float, facts: ExporterFacts | None) -> dict[str, Any]:
-    """First-order output and jobs at risk from a change in the sector's exports to the US.
+def exporter_exposure(delta_exports_usd: float, delta_car_volume_usd: float, facts: ExporterFacts | None, *,
+                      delta_volume_usd: float | None = None, absorbed_usd: float = 0.0) -> dict[str, Any]:
+    """First-order output and jobs from a change in the sector's exports to the US.
 
     delta_exports_usd: change in the sector's exports to the US (customs value); delta_car_volume_usd:
-    change in passenger-car (HS 8703) volume at base prices, converted to vehicles with the Comtrade
-    unit value.
+    change in passenger-car (HS 8703) volume at reference prices, converted to vehicles with the Comtrade
+    unit value; delta_volume_usd: change in the sector's export volume at reference prices (direct jobs
+    follow it; None: the value change, i.e. no price effect); absorbed_usd: the part of the duty the
+    sector's exporters absorb in their prices (positive = a loss of margin).
     """
     out: dict[str, Any] = {"delta_exports_usd": delta_exports_usd, "note": FIRST_ORDER_NOTE}
     if facts is None:
-        out.update(output_share=None, output_local=None, jobs=None, vehicles=None, inputs=None)
+        out.update(output_share=None, output_local=None, jobs=None, jobs_supplier=None, vehicles=None, inputs=None)
         return out
     share = delta_exports_usd / facts.output_usd
+    vol = delta_exports_usd if delta_volume_usd is None else delta_volume_usd
+    jobs = vol / facts.output_usd * facts.employment
     out.update(
         output_share=share,
         output_local=delta_exports_usd * facts.fx_local_per_usd,
         currency=facts.currency,
-        jobs=share * facts.employment,
-        jobs_related=share * facts.employment_related,
+        jobs=jobs,
+        jobs_supplier=jobs * supplier_multiplier(),
+        jobs_total=jobs * (1.0 + supplier_multiplier()),
+        volume_share=vol / facts.output_usd,
+        margin_usd=-absorbed_usd,
+        margin_local=-absorbed_usd * facts.fx_local_per_usd,
+        margin_share_of_output=-absorbed_usd / facts.output_usd,
         vehicles=delta_car_volume_usd / facts.usd_per_unit,
         vehicles_share_of_production=(delta_car_volume_usd / facts.usd_per_unit) / facts.production_units,
         inputs=facts.to_dict(),

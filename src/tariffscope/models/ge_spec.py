@@ -9,8 +9,17 @@ same data), how the baseline flows are built, the model settings and a list of c
 * ``tariff``: an ad valorem tariff ``rate`` (new level) or ``add`` (percentage points as a fraction)
   imposed by an importer on listed exporters (``all`` = every partner), optionally only in some sectors.
 
-Monte Carlo draws coefficients from their estimated covariance and re-solves each draw in parallel
-through ``tariffscope.parallel``. Everything returned is typed and has ``.to_frame()``.
+Monte Carlo draws coefficients from their estimated covariance and, when the SPEC gives
+``model.sigma_range`` (the 5th-95th percentiles of the elasticity of substitution), sigma too (lognormal
+around ``model.sigma``); each draw is re-solved in parallel through ``tariffscope.parallel``.
+
+Base: ``model.base: book`` keeps the data's world as it is (e.g. the Advanced Guide's 2006 flows);
+``us_2024`` gives the US row and column the 2024 US manufacturing trade by partner (``us_2024_flows``:
+method in its docstring and docs/ge.md). Every result states its base and base year (``GERun.to_dict``).
+
+Labels: ``real_gdp_change_pct`` is real *income* (nominal output over the consumer price index of the
+model's endowment economy) and ``welfare_change_pct`` real expenditure; neither is real GDP as national
+accounts measure it (``MEASURES``). Everything returned is typed and has ``.to_frame()``.
 """
 from __future__ import annotations
 
@@ -30,11 +39,22 @@ from tariffscope.models import ge
 from tariffscope.models.gravity import GravityEstimate, derive_columns, estimate_ppml, read_gravity_table
 
 __all__ = ["GESpec", "GEExperiment", "MonteCarloSummary", "load_spec", "run_spec", "prepare_experiment",
-           "GE_DATA_DIR", "list_experiments", "resolve_experiment"]
+           "us_2024_flows", "MEASURES", "NOT_COMPARABLE", "GE_DATA_DIR", "list_experiments", "resolve_experiment"]
 
 #: Shipped GE experiments (SPEC YAML) and the bilateral tables they read, built by
 #: scripts/build_embedded_data.py from the raw files (sources, sha256 and columns kept: provenance.json).
 GE_DATA_DIR = PACKAGE_DIR / "data" / "ge"
+
+#: What the GE outcomes are, in words every front end shows beside them.
+MEASURES = {
+    "real_gdp_change_pct": "real income: nominal output (factory-gate value of the country's production) deflated by "
+                           "its consumer price index; the column keeps its historical name",
+    "welfare_change_pct": "welfare: real expenditure (nominal expenditure over the consumer price index), the ACR "
+                          "gains-from-trade measure; equals real income when trade is balanced",
+}
+NOT_COMPARABLE = ("Not comparable with published GDP forecasts: the model is an endowment economy of traded "
+                  "manufactures (no labour, capital or services response, no dynamics), its 'real GDP' is real income, "
+                  "and its changes are long-run differences between two equilibria, not a path over years.")
 
 
 # --- schema -------------------------------------------------------------------------------------
@@ -93,6 +113,15 @@ def _finite(name: str, v: Any, low: float | None = None, high: float | None = No
 
 class ModelSpec(_Strict):
     sigma: float | dict[str, float] = 5.0
+    sigma_range: tuple[float, float] | None = Field(
+        None, description="5th and 95th percentiles of sigma for the Monte Carlo (lognormal around sigma)")
+    base: Literal["book", "us_2024"] = Field(
+        "book", description="book: the data's flows; us_2024: US row and column carry 2024 US trade by partner")
+    closure: Literal["exact", "gegravity"] = "exact"
+    baseline: Literal["observed", "fitted", "structural"] = "observed"
+    tariff_revenue: bool = True
+    reference: str | None = Field(None, description="report nominal values in this country's consumer prices")
+    tolerance: float = ge.DEFAULT_TOL
 
     @field_validator("sigma", mode="before")
     @classmethod
@@ -101,11 +130,16 @@ class ModelSpec(_Strict):
         for key, x in (v.items() if isinstance(v, dict) else [("sigma", v)]):
             _finite("sigma" if key == "sigma" else f"sigma.{key}", x, low=1.0, high=100.0)
         return v
-    closure: Literal["exact", "gegravity"] = "exact"
-    baseline: Literal["observed", "fitted", "structural"] = "observed"
-    tariff_revenue: bool = True
-    reference: str | None = Field(None, description="report nominal values in this country's consumer prices")
-    tolerance: float = ge.DEFAULT_TOL
+
+    @model_validator(mode="after")
+    def _sigma_range_ok(self) -> ModelSpec:
+        if self.sigma_range is not None:
+            lo, hi = self.sigma_range
+            if isinstance(self.sigma, dict):
+                raise ValueError("sigma_range needs one sigma (a number)")
+            if not 1.0 < lo <= float(self.sigma) <= hi:
+                raise ValueError(f"sigma_range must satisfy 1 < low <= sigma <= high, got [{lo}, {hi}] around {self.sigma}")
+        return self
 
 
 class CovariateChange(_Strict):
@@ -134,6 +168,7 @@ class TariffChange(_Strict):
         if (self.rate is None) == (self.add is None):
             raise ValueError("tariff change: give exactly one of 'rate' (new level) or 'add'")
         return self
+
 
 
 class MonteCarloSpec(_Strict):
@@ -320,6 +355,11 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
             notes.append("baseline flows: structural (t = exp(x b), multilateral resistances from output and expenditure)")
     elif m.baseline != "observed":
         raise InputError("several sectors: only baseline 'observed' is supported")
+    if m.base == "us_2024":
+        if sectors is not None or m.baseline != "observed":
+            raise InputError("model.base us_2024 needs one sector and baseline 'observed'")
+        flows, note = us_2024_flows(flows, countries)
+        notes.append(note)
     if m.closure == "gegravity" and (m.baseline != "structural" or sectors is not None):
         raise InputError("closure 'gegravity' needs one sector and baseline 'structural' (as gegravity builds it)")
 
@@ -372,6 +412,61 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
                         out_v, exp_v, est, source, notes)
 
 
+# --- the updated US base -----------------------------------------------------------------------------
+
+US_TRADE_2024 = "us_trade_2024_by_partner.csv"  # package data, built by scripts/build_embedded_data.py --only ge
+# Advanced Guide country codes that differ from ISO3 today (the same table as compose.ge_rates.LEGACY_CODES,
+# which models/ may not import: compose sits above the domain)
+_BOOK_TO_ISO3 = {"ROM": "ROU"}
+
+
+def _us_trade_2024() -> pd.DataFrame:
+    path = GE_DATA_DIR / US_TRADE_2024
+    if not path.exists():
+        raise InputError(f"package data missing: {path} (run scripts/build_embedded_data.py --only ge)")
+    return pd.read_csv(path, dtype={"partner": str}).set_index("partner")
+
+
+def us_2024_flows(flows: np.ndarray, countries: tuple[str, ...], us: str = "USA") -> tuple[np.ndarray, str]:
+    """The world ``flows`` [exporter, importer] with the US row and column carrying 2024 US trade by partner.
+
+    Method (balanced: every total the solver holds fixed stays consistent):
+    1. US imports from each partner i become the base's total US imports from the model's partners times
+       i's share of 2024 US manufacturing imports (HS 28-97, imports for consumption) from those partners;
+       US exports likewise with 2024 US manufacturing exports (FAS). US totals, and so US output, expenditure
+       and trade balance, stay at the base's values: the base year's scale is kept, the partner mix is 2024's.
+    2. Each partner's domestic sales absorb the change in its exports to the US, so its output is unchanged;
+       its expenditure moves by the change in its imports from the US minus that change (its trade balance
+       with the world shifts by the same amount, and world output is unchanged).
+    Partners absent from the 2024 table, or a domestic sale that would turn negative, are an InputError.
+    """
+    if us not in countries:
+        raise InputError(f"model.base us_2024: {us} is not in the data")
+    tab = _us_trade_2024()
+    u = countries.index(us)
+    others = np.array([i for i in range(len(countries)) if i != u])
+    codes = [_BOOK_TO_ISO3.get(countries[i], countries[i]) for i in others]
+    missing = [c for c in codes if c not in tab.index]
+    if missing:
+        raise InputError(f"model.base us_2024: no 2024 US trade for {', '.join(missing)} in {US_TRADE_2024}")
+    imp = tab.loc[codes, "us_imports"].to_numpy(dtype=float)
+    exp_ = tab.loc[codes, "us_exports"].to_numpy(dtype=float)
+    new = np.array(flows, dtype=float, copy=True)
+    m_tot, x_tot = flows[others, u].sum(), flows[u, others].sum()
+    new[others, u] = m_tot * imp / imp.sum()
+    new[u, others] = x_tot * exp_ / exp_.sum()
+    new[others, others] -= new[others, u] - flows[others, u]
+    bad = [countries[i] for i in others if new[i, i] <= 0]
+    if bad:
+        raise InputError(f"model.base us_2024: domestic sales of {', '.join(bad)} would turn negative")
+    share = imp / imp.sum()
+    jpn = f"; Japan's share of US imports {float(flows[countries.index('JPN'), u] / m_tot):.1%} -> {float(share[codes.index('JPN')]):.1%}" \
+        if "JPN" in codes else ""
+    note = (f"base: the data's world with the US row and column re-weighted to 2024 US manufacturing trade by partner "
+            f"(HS 28-97; {US_TRADE_2024}); US totals and partners' outputs kept{jpn}")
+    return new, note
+
+
 # --- solving ------------------------------------------------------------------------------------
 
 
@@ -379,8 +474,10 @@ def _cost(cov: dict[str, np.ndarray], beta: pd.Series) -> np.ndarray:
     return sum(float(beta[v]) * cov[v] for v in beta.index)  # log of t^(1-sigma)
 
 
-def _solve(exp: GEExperiment, beta: pd.Series) -> ge.GEResult:
+def _solve(exp: GEExperiment, beta: pd.Series, sigma: float | None = None) -> ge.GEResult:
     m = exp.spec.model
+    if sigma is not None:  # a Monte Carlo draw of sigma (sigma_range): the SPEC's value otherwise
+        m = m.model_copy(update={"sigma": float(sigma)})
     lc0, lc1 = _cost(exp.covariates, beta), _cost(exp.covariates_new, beta)
     src = exp.source
     if m.closure == "gegravity":
@@ -428,6 +525,7 @@ class MonteCarloSummary:
     welfare: pd.DataFrame
     coefficient_draws: pd.DataFrame
     seconds: float
+    sigma_draws: np.ndarray | None = None  # per draw, when the SPEC gives sigma_range
 
     def to_frame(self) -> pd.DataFrame:
         g, w = self.real_gdp, self.welfare
@@ -435,11 +533,16 @@ class MonteCarloSummary:
             "real_gdp_change_mean": g.mean(axis=1), "real_gdp_change_std": g.std(axis=1, ddof=1),
             "real_gdp_change_p05": g.quantile(0.05, axis=1), "real_gdp_change_p95": g.quantile(0.95, axis=1),
             "welfare_change_mean": w.mean(axis=1), "welfare_change_std": w.std(axis=1, ddof=1),
+            "welfare_change_p05": w.quantile(0.05, axis=1), "welfare_change_p95": w.quantile(0.95, axis=1),
         })
 
     def to_dict(self) -> dict[str, Any]:
-        return {"draws": self.draws, "seed": self.seed, "backend": self.backend, "workers": self.workers,
-                "seconds": self.seconds, "countries": self.to_frame().reset_index().to_dict(orient="records")}
+        out = {"draws": self.draws, "seed": self.seed, "backend": self.backend, "workers": self.workers,
+               "seconds": self.seconds, "countries": self.to_frame().reset_index().to_dict(orient="records")}
+        if self.sigma_draws is not None:
+            p = np.percentile(self.sigma_draws, [5.0, 50.0, 95.0])
+            out["sigma"] = {"p05": float(p[0]), "p50": float(p[1]), "p95": float(p[2])}
+        return out
 
 
 def draw_coefficients(beta: pd.Series, vcov: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
@@ -450,18 +553,35 @@ def draw_coefficients(beta: pd.Series, vcov: pd.DataFrame, draws: int, seed: int
     return pd.DataFrame(sample, columns=beta.index)
 
 
-def _draw_task(args: tuple[GEExperiment, dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
-    exp, b = args
-    r = _solve(exp, pd.Series(b))
+def _draw_task(args: tuple[GEExperiment, dict[str, float], float | None]) -> tuple[np.ndarray, np.ndarray]:
+    exp, b, sigma = args
+    r = _solve(exp, pd.Series(b, dtype=float), sigma)
     return 100 * (r.real_gdp_change - 1), 100 * (r.welfare_change - 1)
 
 
+def draw_sigma(point: float, low: float, high: float, draws: int, seed: int) -> np.ndarray:
+    """``draws`` values of sigma, lognormal around ``point`` with [low, high] at about the 5th-95th percentiles
+    (``uncertainty.range_log_sd``), kept above 1 (sigma <= 1 has no CES trade equilibrium); reproducible by seed."""
+    from tariffscope.models.uncertainty import range_log_sd
+
+    rng = np.random.default_rng([seed, 2])  # its own stream: the coefficient draws stay as they were
+    x = point * np.exp(range_log_sd(point, low, high) * rng.standard_normal(draws))
+    return np.maximum(x, 1.0 + 1e-3)
+
+
 def monte_carlo(exp: GEExperiment, mc: MonteCarloSpec) -> MonteCarloSummary:
-    if exp.vcov is None:
-        raise InputError("Monte Carlo needs a covariance: estimate the coefficients or give vcov/std_errors")
+    rng_sigma = exp.spec.model.sigma_range
+    if exp.vcov is None and rng_sigma is None:
+        raise InputError("Monte Carlo needs a covariance (estimate the coefficients or give vcov/std_errors) "
+                         "or model.sigma_range")
     t0 = time.perf_counter()
-    sample = draw_coefficients(exp.coefficients, exp.vcov, mc.draws, mc.seed)
-    tasks = [(exp, row.to_dict()) for _, row in sample.iterrows()]
+    if exp.vcov is not None:
+        sample = draw_coefficients(exp.coefficients, exp.vcov, mc.draws, mc.seed)
+    else:  # sigma alone is uncertain: the coefficients stay at their values
+        sample = pd.DataFrame([exp.coefficients.to_dict()] * mc.draws, columns=exp.coefficients.index, dtype=float)
+    sigmas = (draw_sigma(float(exp.spec.model.sigma), rng_sigma[0], rng_sigma[1], mc.draws, mc.seed)
+              if rng_sigma is not None else None)
+    tasks = [(exp, row.to_dict(), None if sigmas is None else float(sigmas[k])) for k, (_, row) in enumerate(sample.iterrows())]
     from tariffscope import parallel
 
     with parallel.get_executor(mc.backend, mc.workers) as ex:
@@ -469,7 +589,7 @@ def monte_carlo(exp: GEExperiment, mc: MonteCarloSpec) -> MonteCarloSummary:
         backend, workers = ex.backend, ex.workers
     g = pd.DataFrame(np.column_stack([o[0] for o in out]), index=list(exp.countries))
     w = pd.DataFrame(np.column_stack([o[1] for o in out]), index=list(exp.countries))
-    return MonteCarloSummary(mc.draws, mc.seed, backend, workers, g, w, sample, time.perf_counter() - t0)
+    return MonteCarloSummary(mc.draws, mc.seed, backend, workers, g, w, sample, time.perf_counter() - t0, sigmas)
 
 
 @dataclass
@@ -490,12 +610,28 @@ class GERun:
     def pairs_frame(self) -> pd.DataFrame:
         return self.result.pairs_frame()
 
+    def base(self) -> dict[str, Any]:
+        """The world the experiment starts from and its base year (every output names them)."""
+        spec = self.experiment.spec
+        year = spec.data.year
+        out: dict[str, Any] = {"data": self.experiment.source, "base_year": year, "base": spec.model.base,
+                               "sigma": spec.model.sigma, "sigma_range": spec.model.sigma_range}
+        if spec.model.base == "us_2024":
+            out["us_row_column"] = "2024 US manufacturing trade by partner (HS 28-97), scaled to the base's US totals"
+            out["text"] = f"base year {year} world; US trade with each partner re-weighted to 2024"
+        else:
+            out["text"] = f"base year {year}" if year is not None else "base year of the data"
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         d = self.result.to_dict()
         d["name"] = self.name
         d["coefficients"] = {k: float(v) for k, v in self.experiment.coefficients.items()}
         d["rates_source"] = self.experiment.spec.rates_source
         d["notes"] = self.experiment.notes
+        d["base"] = self.base()
+        d["measures"] = MEASURES
+        d["not_comparable"] = NOT_COMPARABLE
         if self.monte_carlo is not None:
             d["monte_carlo"] = self.monte_carlo.to_dict()
         return d
@@ -522,6 +658,7 @@ def run_spec(spec: GESpec | str | Path, *, base_dir: Path | None = None, monte_c
 
 #: Short names used by front ends (web app, brief) for the shipped SPECs (package data, ``GE_DATA_DIR``).
 EXPERIMENT_ALIASES = {"us-japan-2025": "us_tariffs_2025_japan", "us-all-2025": "us_tariffs_2025_all_partners",
+                      "us-japan-2025-us2024": "us_tariffs_2025_japan_us2024",
                       "canada-japan-pta": "canada_japan_pta", "trade-without-borders": "trade_without_borders",
                       "nafta-removal": "nafta_removal"}
 

@@ -328,13 +328,14 @@ def aggregate(res: PELines, by: str | Sequence[str]):  # -> pandas.DataFrame
 
 
 def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray, new_rate: np.ndarray,
-                    sigma: Any, eta: Any, absorption: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False) -> tuple[np.ndarray, ...]:
     """``solve_pe`` in closed form when every line has an exporter absorption, for k tariff paths at once.
 
     With ŵ fixed by the absorption there is no export supply curve to solve: ln p̂ = (1 - a) ln τ̂, P̂ follows
     from the CES index and x̂ = p̂^(-sigma) P̂^(sigma - eta). ``base_rate``/``new_rate`` have shape (k, n) (one
     row per path, e.g. per month); returns (value ratio, volume ratio, importer price ratio), each (k, n),
     equal to ``solve_pe(...).value_new / value`` etc. row by row (tested). No input checks: Monte Carlo use.
+    ``log_index=True`` adds a fourth array, ln P̂ of each line's product (k, n), which trade diversion needs.
     """
     pidx, n_prod = _product_index(product)
     t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
@@ -357,6 +358,8 @@ def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: 
     if cd_g.any():
         cd = np.bincount(flat, weights=(share * lp).ravel(), minlength=k * n_prod).reshape(k, n_prod)
         ln_p = np.where(cd_g, cd, ln_p)
-    ln_x = -sig * lp + (sig - et) * ln_p[:, pidx]
-    vol = np.exp(ln_x)
+    zl = ln_p[:, pidx]
+    vol = np.exp(-sig * lp + (sig - et) * zl)
+    if log_index:
+        return vol * np.exp(-ab * ltau), vol, np.exp(lp), zl
     return vol * np.exp(-ab * ltau), vol, np.exp(lp)

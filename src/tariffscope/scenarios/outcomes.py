@@ -1,6 +1,9 @@
 """Named PE outcomes: the headline of one scenario's solve (``Headline``, one field per outcome), its
 labels and units, the two ways to compute it (``headline`` from a full solve, ``fast_headline`` in
-closed form for the Monte Carlo) and the difference of two headlines.
+closed form for the Monte Carlo, through ``models.pe.absorbed_ratios``) and the difference of two headlines.
+
+The partner's imports are shown split four ways (value, volume, importer price, exporter price) so that
+what exporters absorb in their prices and what US buyers pay are visible side by side.
 
 Both kernels build a ``Headline`` by field name, so their outcomes cannot drift apart by position; the
 field order is the column order of the (scenarios x outcomes) and (draws x scenarios x outcomes) arrays.
@@ -11,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tariffscope.models.pe import PELines, price_index_change
+from tariffscope.models.pe import PELines, absorbed_ratios, price_index_change
 
 __all__ = ["Headline", "HEADLINE", "HEADLINE_KEYS", "headline", "precompute", "fast_headline", "difference"]
 
@@ -20,27 +23,35 @@ class Headline(NamedTuple):
     """One scenario's headline outcomes: changes against the reference regime (or ``against``)."""
 
     imports_from_partner: float
+    partner_import_volume: float
+    partner_importer_price: float
+    partner_export_price: float
     balance_with_partner: float
     tariff_revenue: float
     importer_price_index: float
-    partner_export_price: float
     partner_sector_exports: float
     exporter_sector_output: float
     exporter_sector_jobs: float
+    exporter_supplier_jobs: float
+    partner_auto_margin: float
     trade_diversion: float
     deadweight_loss: float
 
 
 # label, unit per outcome
 _LABELS: dict[str, tuple[str, str]] = {
-    "imports_from_partner": ("US imports from the partner", "usd"),
+    "imports_from_partner": ("US imports from the partner (customs value)", "usd"),
+    "partner_import_volume": ("US import volume from the partner (at reference prices)", "usd"),
+    "partner_importer_price": ("US importer price of the partner's goods (tariff-inclusive)", "fraction"),
     "balance_with_partner": ("US goods balance with the partner", "usd"),
     "tariff_revenue": ("US tariff revenue (all origins)", "usd"),
     "importer_price_index": ("US import price index (tariff-inclusive)", "fraction"),
     "partner_export_price": ("Partner's export price (pre-tariff)", "fraction"),
     "partner_sector_exports": ("Partner's auto and parts exports to the US", "usd"),
     "exporter_sector_output": ("Partner's auto sector output (first-order)", "fraction"),
-    "exporter_sector_jobs": ("Partner's auto manufacturing jobs (first-order)", "persons"),
+    "exporter_sector_jobs": ("Partner's auto manufacturing jobs, direct (export volume, first-order)", "persons"),
+    "exporter_supplier_jobs": ("Partner's supplier jobs linked to autos (BEA input-output linkage)", "persons"),
+    "partner_auto_margin": ("Partner's auto exporters' revenue given up in prices (margin channel)", "usd"),
     "trade_diversion": ("Imports diverted to other origins", "usd"),
     "deadweight_loss": ("US deadweight loss", "usd"),
 }
@@ -50,7 +61,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = tuple((k, *_LABELS[k]) for k in Hea
 HEADLINE_KEYS: tuple[str, ...] = Headline._fields
 
 # Outcomes that are price ratios: differences of two runs are ratios, not subtractions.
-_RATIOS = ("importer_price_index", "partner_export_price")
+_RATIOS = ("importer_price_index", "partner_importer_price", "partner_export_price")
 
 
 def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
@@ -61,70 +72,80 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
     d_imp = float(dval[pm].sum())
     d_auto = float(dval[am].sum())
     share = d_auto / arr["output_usd"][k]
+    jobs = float((res.volume_new - res.volume_base)[am].sum()) / arr["output_usd"][k] * arr["employment"][k]
     w = res.value_base[pm] * res.volume_new[pm] / np.where(res.volume_base[pm] > 0, res.volume_base[pm], 1.0)
     exp_price = float(np.expm1(np.sum(w * np.log(res.exporter_price[pm])) / w.sum())) if w.sum() > 0 else 0.0
     div = res.trade_diversion[~pm]
     return Headline(
         imports_from_partner=d_imp * yrs,
+        partner_import_volume=float((res.volume_new - res.volume_base)[pm].sum()) * yrs,
+        partner_importer_price=price_index_change(res, pm),
+        partner_export_price=exp_price,
         balance_with_partner=-d_imp * yrs,
         tariff_revenue=float((res.revenue_new - res.revenue_base).sum()) * yrs,
         importer_price_index=price_index_change(res),
-        partner_export_price=exp_price,
         partner_sector_exports=d_auto * yrs,
         exporter_sector_output=share,
-        exporter_sector_jobs=share * arr["employment"][k],
+        exporter_sector_jobs=jobs,
+        exporter_supplier_jobs=jobs * float(arr["supplier_multiplier"]),
+        partner_auto_margin=float((res.value_new - res.volume_new)[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=float(res.dwl_change.sum()) * yrs,
     )
 
 
 def precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Draw-independent pieces of the full pass-through solve (omega = inf), once per worker."""
-    p, v, t0 = arr["pidx"], arr["value"], arr["base_rate"]
-    n_prod = arr["sigma"].shape[0]
-    expend = v * (1.0 + t0)
-    tot = np.bincount(p, weights=expend, minlength=n_prod)
-    share = expend / np.where(tot > 0, tot, 1.0)[p]
-    ltau = np.log1p(arr["new_rate"]) - np.log1p(t0)[None, :]
-    w = expend.sum()
-    pindex = np.expm1((ltau * expend[None, :]).sum(axis=1) / w) if w > 0 else np.zeros(ltau.shape[0])
-    return {"share": share, "ltau": ltau, "pindex": pindex, "n_prod": n_prod,
+    """Draw-independent pieces of the closed-form solve, once per worker."""
+    t0 = arr["base_rate"]
+    return {"ltau": np.log1p(arr["new_rate"]) - np.log1p(t0)[None, :], "expend": arr["value"] * (1.0 + t0),
             "mid_rate": 0.5 * (t0[None, :] + arr["new_rate"])}
 
 
-def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
-                  eta_g: np.ndarray) -> Headline:
-    """``headline(solve_pe(...))`` for omega = inf in closed form with only the arrays the headline needs.
+def _wmean_expm1(w: np.ndarray, x: np.ndarray) -> float:
+    tot = w.sum()
+    return float(np.expm1((w * x).sum() / tot)) if tot > 0 else 0.0
 
-    The same equations as ``models.pe`` (P̂^(1-σ) = Σ s τ̂^(1-σ), x̂ = τ̂^-σ P̂^(σ-η), ŵ = 1); the
-    Monte Carlo uses it because it is several times faster; a test checks both agree field by field.
+
+def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
+                  eta_g: np.ndarray, absorption: np.ndarray) -> Headline:
+    """``headline(solve_pe(..., absorption=absorption))`` in closed form (``pe.absorbed_ratios``) when every line
+    has an exporter absorption (omega = inf; absorption 0 is full pass-through).
+
+    The same equations as ``models.pe`` with ŵ fixed by the absorption; the Monte Carlo uses it because it
+    is several times faster; a test checks both agree field by field.
     """
     p, v = arr["pidx"], arr["value"]
     yrs = arr["years"][k]
     pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
     ltau = pre["ltau"][k]
     sig = sigma_g[p]
-    tot = np.bincount(p, weights=pre["share"] * np.exp((1.0 - sig) * ltau), minlength=pre["n_prod"])
-    z = np.log(np.where(tot > 0, tot, 1.0)) / (1.0 - sigma_g)
-    zl = z[p]
-    dv = v * np.expm1(-sig * ltau + (sigma_g - eta_g)[p] * zl)
+    val, vol, pimp, zl = (a[0] for a in absorbed_ratios(p, v, arr["base_rate"], arr["new_rate"][k], sig, eta_g[p],
+                                                           absorption, log_index=True))
+    dv = v * (val - 1.0)
     d_imp = float(dv[pm].sum())
     d_auto = float(dv[am].sum())
     share = d_auto / arr["output_usd"][k]
+    jobs = float((v * (vol - 1.0))[am].sum()) / arr["output_usd"][k] * arr["employment"][k]
     t1 = arr["new_rate"][k]
-    revenue = float((t1 * (v + dv)).sum() - (arr["base_rate"] * v).sum())
+    revenue = float((t1 * v * val).sum() - (arr["base_rate"] * v).sum())
+    lw = -absorption * ltau  # ln ŵ
     other = ~pm
-    div = v[other] * np.expm1(-sig[other] * (ltau[other] - zl[other]))
-    dwl = -float((pre["mid_rate"][k] * dv).sum())
+    div = (v * np.exp(lw) * np.expm1(-sig * (np.log(pimp) - zl)))[other]
+    dwl = -float((pre["mid_rate"][k] * v * (vol - 1.0)).sum())
+    expend = pre["expend"]
     return Headline(
         imports_from_partner=d_imp * yrs,
+        partner_import_volume=float((v * (vol - 1.0))[pm].sum()) * yrs,
+        partner_importer_price=_wmean_expm1(expend[pm], np.log(pimp[pm])),
+        partner_export_price=_wmean_expm1((v * vol)[pm], lw[pm]),
         balance_with_partner=-d_imp * yrs,
         tariff_revenue=revenue * yrs,
-        importer_price_index=pre["pindex"][k],
-        partner_export_price=0.0,  # full pass-through: exporters' prices do not move
+        importer_price_index=_wmean_expm1(expend, np.log(pimp)),
         partner_sector_exports=d_auto * yrs,
         exporter_sector_output=share,
-        exporter_sector_jobs=share * arr["employment"][k],
+        exporter_sector_jobs=jobs,
+        exporter_supplier_jobs=jobs * float(arr["supplier_multiplier"]),
+        partner_auto_margin=float((v * (val - vol))[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=dwl * yrs,
     )

@@ -1,8 +1,9 @@
 """Resolve a scenario into per-line tariff rates: (hts10, origin) -> base_rate, new_rate.
 
-* The **reference regime** of the data is "no additional tariffs" (MFN only): the 2024 trade flows
-  the PE model starts from were observed before the 2025 measures. ``resolve`` returns, for each
-  line, ``base_rate`` = that reference (MFN) and ``new_rate`` = the scenario's regime.
+* The **reference regime** (``scenario.reference``) is what changes are measured from: by default the
+  regime in force on 2025-01-01, the one the 2024 base flows were traded under (MFN plus the 2018-19
+  Section 232/301 duties), so those older duties are not counted as 2025 effects; ``mfn`` gives MFN only.
+  ``resolve`` returns, for each line, ``base_rate`` = the reference and ``new_rate`` = the scenario's regime.
 * The scenario's regime starts from its ``base`` (the engine's regime on a date via
   ``tariffscope.tariffs.panel.duty_panel``, or MFN only) and applies its ``changes`` in order, those whose
   window contains the scenario's evaluation date:
@@ -45,7 +46,7 @@ from tariffscope.tariffs.measures import Measure, measure_prefixes
 from tariffscope.tariffs.panel import duty_panel as engine_panel
 from tariffscope.tariffs.vocabulary import PANEL_KEY_COLUMNS, column_of_bucket
 
-__all__ = ["resolve", "regime_rates", "import_lines", "lines_for", "catalogue_measure", "measure_prefixes", "scope_mask",
+__all__ = ["resolve", "regime_rates", "reference_rates", "reference_day", "reference_label", "import_lines", "lines_for", "catalogue_measure", "measure_prefixes", "scope_mask",
            "sector_labels"]
 
 PanelFn = Callable[..., pa.Table]
@@ -343,25 +344,60 @@ def _apply_measure(ch: MeasureChange, where: str, when: dt.date, hts10, origin, 
     cur[applies] = new_vals
 
 
+def reference_day(reference: str) -> dt.date | None:
+    """The day whose regime is the reference (None: MFN only); a date outside the catalogue's coverage is an
+    InputError naming the coverage."""
+    if reference == "mfn":
+        return None
+    try:
+        day = dt.date.fromisoformat(reference)
+    except ValueError:
+        raise InputError(f"bad reference {reference!r}: a date YYYY-MM-DD or 'mfn'") from None
+    lo, hi = data_coverage().catalogue
+    if not lo <= day < hi:
+        raise InputError(f"reference date {day} is outside the data: the measure catalogue covers {lo} to "
+                         f"{hi - dt.timedelta(days=1)} (or use reference: mfn)")
+    return day
+
+
+def reference_label(reference: str) -> str:
+    """How outputs name a reference: 'the regime in force on 2025-01-01' or 'MFN only'."""
+    return "MFN only (no additional tariffs)" if reference == "mfn" else f"the regime in force on {reference}"
+
+
+def reference_rates(reference: str, hts10: np.ndarray, origin: np.ndarray, *, duty_panel: PanelFn | None = None,
+                    cache: dict | None = None, con: Any = None) -> np.ndarray:
+    """Total rate per line of the reference regime: the engine's regime on the reference date, or MFN only
+    (the MFN schedule of the catalogue's first day, as ``base: no_additional_tariffs`` reads it)."""
+    day = reference_day(reference)
+    panel = _aligned_panel(duty_panel or _panel_on(con), day or data_coverage().catalogue[0], hts10, origin, cache)
+    mfn = panel.get("mfn_rate", 0.0)
+    if day is None:
+        return mfn
+    total = panel.get("total_rate", np.nan)
+    return np.where(np.isnan(total), mfn, total)  # lines the panel lacks: MFN only
+
+
 def resolve(scenario: Scenario, *, duty_panel: PanelFn | None = None, lines: pa.Table | None = None,
             con: Any = None) -> pa.Table:
     """Per-line rates of a scenario on the trade lines (default: the warehouse's HS10 x partner imports).
 
-    Columns: hts10, origin, value (trade-year customs value), mfn_rate, base_rate (the data's
-    reference regime, MFN only), new_rate (the scenario's regime), changed (new != base).
+    Columns: hts10, origin, value (trade-year customs value), mfn_rate, base_rate (the scenario's
+    reference regime: ``scenario.reference``), new_rate (the scenario's regime), changed (new != base).
     """
     if lines is None:
         lines = lines_for(scenario.model.trade_year, con)
     h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(object)
     o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(object)
-    rates = regime_rates(scenario, h, o, duty_panel=duty_panel, con=con)
+    cache: dict = {}
+    rates = regime_rates(scenario, h, o, duty_panel=duty_panel, cache=cache, con=con)
     new = rates["total_rate"]
-    base = rates["mfn_rate"]
+    base = reference_rates(scenario.reference, h, o, duty_panel=duty_panel, cache=cache, con=con)
     return pa.table({
         "hts10": pa.array(h.astype(str)),
         "origin": pa.array(o.astype(str)),
         "value": lines.column("value"),
-        "mfn_rate": pa.array(base),
+        "mfn_rate": pa.array(rates["mfn_rate"]),
         "base_rate": pa.array(base),
         "new_rate": pa.array(new),
         "changed": pa.array(np.abs(new - base) > 1e-12),

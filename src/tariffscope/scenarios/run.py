@@ -1,6 +1,9 @@
 """Run scenarios through the PE model: headline outcomes, breakdowns, exposure and Monte Carlo bands.
 
-Every scenario is solved from the data's reference regime (2024 flows, MFN only) to its own regime;
+Every scenario is solved on the 2024 flows from its reference regime (``reference:``, default the regime in
+force on 2025-01-01; or MFN only) to its own regime, at its horizon (``model.horizon``, default short: the
+one-year elasticities of ``models.elasticities``), with the exporter absorption of the cited pass-through
+data (``elasticities.pass_through``) unless the scenario sets a finite export supply elasticity ``omega``;
 ``against`` another scenario reports the difference of the two (per Monte Carlo draw, with common
 elasticity draws, so bands of differences are tight where the scenarios agree).
 
@@ -26,19 +29,30 @@ from tariffscope.models import uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
 from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
-from tariffscope.scenarios.resolve import _expand_origins, lines_for, measure_prefixes, regime_rates, sector_labels
+from tariffscope.scenarios.resolve import (
+    _expand_origins,
+    lines_for,
+    measure_prefixes,
+    reference_day,
+    reference_label,
+    reference_rates,
+    regime_rates,
+    sector_labels,
+)
 from tariffscope.scenarios.results import (
     ASSUMPTIONS,
     ComparisonResult,
     SimulationResult,
+    basis_line,
     metric_dicts,
     records,
+    run_basis,
     run_sources,
 )
 from tariffscope.scenarios.schema import Scenario, load_scenario
 
 __all__ = ["HEADLINE", "HEADLINE_KEYS", "builtin_names", "builtin_path", "get_scenario", "Problem", "prepare", "headline",
-           "SimulationResult", "ComparisonResult", "simulate", "compare", "panel_flows"]
+           "SimulationResult", "ComparisonResult", "simulate", "compare", "panel_flows", "with_options", "draw_parameters"]
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
@@ -80,7 +94,7 @@ class Problem:
     pidx: np.ndarray           # product index per line
     products: np.ndarray       # product codes
     value: np.ndarray
-    base_rate: np.ndarray      # reference regime (MFN)
+    base_rate: np.ndarray      # reference regime (scenario.reference)
     new_rate: np.ndarray       # (n_scenarios, n_lines)
     omega: np.ndarray          # per scenario
     sigma: np.ndarray          # per product (point)
@@ -93,12 +107,22 @@ class Problem:
     output_usd: np.ndarray     # per scenario: partner auto output (NaN without facts)
     employment: np.ndarray
     years: np.ndarray
+    absorption: np.ndarray     # per line: share of the duty change the exporter absorbs (NaN: omega decides)
+    ab_low: np.ndarray         # Monte Carlo range of the absorption per line
+    ab_high: np.ndarray
+    ab_row: np.ndarray         # the pass_through.yaml row of each line (draws are shared per row)
+    short_ranges: np.ndarray   # short horizon: [te, te_low, te_high, eta, eta_low, eta_high] (empty: long)
+    fixed: np.ndarray          # [sigma overridden, eta overridden]
+    supplier_multiplier: np.ndarray  # BEA supplier linkage of the auto industry (scalar array)
+    horizon: str = "short"
+    reference: str = "2025-01-01"
     elasticity_sources: dict[str, dict[str, int]] = field(default_factory=dict)
     facts: list[Any] = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
         keys = ("pidx", "value", "base_rate", "new_rate", "omega", "sigma", "eta", "sigma_sd", "eta_sd",
-                "partner_mask", "auto_mask", "car_mask", "output_usd", "employment", "years")
+                "partner_mask", "auto_mask", "car_mask", "output_usd", "employment", "years", "absorption",
+                "ab_low", "ab_high", "ab_row", "short_ranges", "fixed", "supplier_multiplier")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -112,33 +136,40 @@ def _auto_prefixes() -> list[str]:
 
 
 def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table] | None = None,
-            lines: pa.Table | None = None, con: Any = None) -> Problem:
+            lines: pa.Table | None = None, con: Any = None, us_pass_through: bool = True) -> Problem:
     """The PE problem of ``scenarios``; ``con``: the warehouse connection for the import lines and the duty
-    panels (None: tariffscope opens the warehouse itself)."""
+    panels (None: tariffscope opens the warehouse itself). ``us_pass_through=False`` (world-panel runs of other
+    importers): full pass-through, as the cited absorption evidence is about US import prices."""
     if not scenarios:
         raise InputError("no scenarios given")
     m0 = scenarios[0].model
     for sc in scenarios[1:]:
-        if (sc.model.trade_year, sc.model.elasticities, sc.model.level, sc.model.sigma, sc.model.eta) != (
-                m0.trade_year, m0.elasticities, m0.level, m0.sigma, m0.eta):
-            raise InputError(f"scenario {sc.name!r} uses other elasticities/trade year/level than {scenarios[0].name!r}; "
-                             "compare needs them equal")
+        if (sc.model.trade_year, sc.model.elasticities, sc.model.level, sc.model.sigma, sc.model.eta,
+                sc.model.horizon, sc.reference) != (m0.trade_year, m0.elasticities, m0.level, m0.sigma, m0.eta,
+                                                   m0.horizon, scenarios[0].reference):
+            raise InputError(f"scenario {sc.name!r} uses other elasticities/trade year/level/horizon/reference than "
+                             f"{scenarios[0].name!r}; compare needs them equal")
     if lines is None:
         lines = lines_for(m0.trade_year, con)
     h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(str).astype(object)
     o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(str).astype(object)
     v = np.asarray(lines.column("value").to_numpy(zero_copy_only=False), dtype=float)
     sector = sector_labels(h)
-    rates = []
-    base = None
     cache: dict = {}
-    for sc in scenarios:
-        r = regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector, cache=cache, con=con)
-        rates.append(r["total_rate"])
-        base = r["mfn_rate"] if base is None else base
+    base = reference_rates(scenarios[0].reference, h, o, duty_panel=duty_panel, cache=cache, con=con)
+    rates = [regime_rates(sc, h, o, duty_panel=duty_panel, sectors=sector, cache=cache, con=con)["total_rate"]
+             for sc in scenarios]
     key = np.array([c[:6] for c in h], dtype=object) if m0.level == "hs6" else h
     products, pidx = np.unique(key.astype(str), return_inverse=True)
-    asg = el.assign(products, m0.elasticities, sigma=m0.sigma, eta=m0.eta)
+    asg = el.assign(products, m0.elasticities, sigma=m0.sigma, eta=m0.eta, horizon=m0.horizon)
+    short = np.empty(0)
+    if m0.horizon == "short":
+        par = el.horizon_parameters("short")
+        te, imp = par["trade_elasticity"], par["import_demand"]
+        short = np.array([te["value"], te["low"], te["high"], imp["value"], imp["low"], imp["high"]], dtype=float)
+    # Exporter absorption from the cited evidence, used where supply is perfectly elastic (omega = inf, the
+    # default); a scenario with a finite omega has an export supply curve that sets exporters' prices (_solve).
+    pt = el.pass_through(o, h, None if us_pass_through else 0.0)
     fixed_s = np.full(products.shape[0], m0.sigma is not None)
     fixed_e = np.full(products.shape[0], m0.eta is not None)
     autos = _auto_prefixes()
@@ -165,16 +196,22 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         sigma=asg.sigma, eta=asg.eta, sigma_sd=unc.log_sd(asg.sigma, asg.sigma_se, fixed_s),
         eta_sd=unc.log_sd(asg.eta, asg.eta_se, fixed_e), partner_mask=np.vstack(pm), auto_mask=np.vstack(am),
         car_mask=np.vstack(cm), output_usd=np.array(out_usd), employment=np.array(emp),
-        years=np.array([sc.model.years for sc in scenarios], dtype=float),
+        years=np.array([sc.model.years for sc in scenarios], dtype=float), absorption=pt.absorption,
+        ab_low=pt.low, ab_high=pt.high, ab_row=pt.row, short_ranges=short,
+        fixed=np.array([m0.sigma is not None, m0.eta is not None]),
+        supplier_multiplier=np.array(ex.supplier_multiplier()), horizon=m0.horizon, reference=scenarios[0].reference,
         elasticity_sources=asg.source_counts(), facts=facts,
     )
 
 
 def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.ndarray, extra=None,
-           check: bool = True) -> PELines:
+           check: bool = True, absorption: np.ndarray | None = None) -> PELines:
     p = arr["pidx"]
+    ab = None
+    if np.isinf(arr["omega"][k]):  # a finite omega: the export supply curve sets exporters' prices instead
+        ab = absorption if absorption is not None else arr["absorption"]
     return solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][k], sigma_g[p], eta_g[p], arr["omega"][k],
-                    extra=extra, check=check)
+                    extra=extra, check=check, absorption=ab)
 
 
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
@@ -193,17 +230,36 @@ def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return hit
 
 
+def draw_parameters(arr: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Monte Carlo draw of (sigma, eta per product; absorption per line).
+
+    Short horizon: one draw of the one-year trade elasticity and import-demand elasticity over their literature
+    ranges (``uncertainty.draw_scalar``), shared by every product (they are one estimate, not one per product);
+    long horizon: the per-product lognormal draws. Absorption: one draw per evidence row over its range.
+    Overridden elasticities (scenario ``model.sigma``/``model.eta``) stay fixed.
+    """
+    short = arr["short_ranges"]
+    if short.size:
+        s = np.full_like(arr["sigma"], 1.0 + unc.draw_scalar(rng, *short[:3]))
+        e = np.full_like(arr["eta"], unc.draw_scalar(rng, *short[3:]))
+        s = np.where(arr["fixed"][0], arr["sigma"], s)
+        e = np.where(arr["fixed"][1], arr["eta"], e)
+    else:
+        s, e = unc.draw(rng, arr["sigma"], arr["sigma_sd"], arr["eta"], arr["eta_sd"])
+    return s, e, unc.draw_absorption(rng, arr["ab_row"], arr["ab_low"], arr["ab_high"])
+
+
 def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     _, seed = item
     arr, pre = _load(path)
     rng = np.random.default_rng(seed)
-    s, e = unc.draw(rng, arr["sigma"], arr["sigma_sd"], arr["eta"], arr["eta_sd"])
+    s, e, ab = draw_parameters(arr, rng)
     out = []
     for k in range(arr["new_rate"].shape[0]):
         if np.isinf(arr["omega"][k]):
-            out.append(fast_headline(arr, pre, k, s, e))
+            out.append(fast_headline(arr, pre, k, s, e, ab))
         else:
-            out.append(headline(_solve(arr, k, s, e, check=False), arr, k))
+            out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab), arr, k))
     return np.vstack(out)
 
 
@@ -221,9 +277,10 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
 
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
-             workers: int | None, progress: bool, duty_panel, lines, con=None) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+             workers: int | None, progress: bool, duty_panel, lines, con=None,
+             us_pass_through: bool = True) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
     allsc = scs + ([against] if against is not None else [])
-    problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con)
+    problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con, us_pass_through=us_pass_through)
     arr = problem.arrays()
     extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
              "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
@@ -237,18 +294,35 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
     return problem, results, point, samples
 
 
+def with_options(sc: Scenario, horizon: str | None = None, reference: str | None = None) -> Scenario:
+    """``sc`` with its horizon and/or reference replaced (the CLI's --horizon/--reference); None keeps the file's."""
+    if horizon is None and reference is None:
+        return sc
+    update: dict[str, Any] = {}
+    if horizon is not None:
+        update["model"] = sc.model.model_copy(update={"horizon": el.check_horizon(horizon)})
+    if reference is not None:
+        ref = str(reference).strip().lower()
+        update["reference"] = "mfn" if ref in ("mfn", "mfn_only", "no_additional_tariffs") else ref
+        reference_day(update["reference"])  # a bad date or one outside the data: one clear line, before any work
+    return sc.model_copy(update=update)
+
+
 def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, against: str | Scenario | None = None,
              backend: str = "process", workers: int | None = None, progress: bool = True,
              duty_panel=None, lines: pa.Table | None = None, con: Any = None, panel: str | None = None,
-             importer: str | None = None, year: int | None = None) -> SimulationResult:
+             importer: str | None = None, year: int | None = None, horizon: str | None = None,
+             reference: str | None = None) -> SimulationResult:
     """PE of one scenario; with ``panel`` (and ``importer``, ``year``) on that importer's HS6 x origin
-    imports from a world panel, with the scenario's explicit rate changes (base: no_additional_tariffs)."""
+    imports from a world panel, with the scenario's explicit rate changes (base: no_additional_tariffs).
+    ``horizon`` (short | long) and ``reference`` (a date or 'mfn') override the scenario file's."""
     if draws < 0:
         raise InputError("draws must be >= 0")
-    sc = get_scenario(scenario)
-    ag = get_scenario(against) if against is not None else None
+    sc = with_options(get_scenario(scenario), horizon, reference)
+    ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
+    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
+                                               us_pass_through=ctx is None)
     res = results[0]
     headline_d = metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
@@ -262,7 +336,14 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     if ref is not None:
         d_auto -= delta(ref, arr["auto_mask"][0], "value_new", "value_base")
         d_car -= delta(ref, arr["car_mask"][0], "volume_new", "volume_base")
-    exposure = ex.exporter_exposure(d_auto * sc.model.years, d_car * sc.model.years, problem.facts[0])
+    d_auto_vol = delta(res, arr["auto_mask"][0], "volume_new", "volume_base")
+    absorbed = float(res.exporter_absorption[arr["auto_mask"][0]].sum())
+    if ref is not None:
+        d_auto_vol -= delta(ref, arr["auto_mask"][0], "volume_new", "volume_base")
+        absorbed -= float(ref.exporter_absorption[arr["auto_mask"][0]].sum())
+    exposure = ex.exporter_exposure(d_auto * sc.model.years, d_car * sc.model.years, problem.facts[0],
+                                    delta_volume_usd=d_auto_vol * sc.model.years, absorbed_usd=absorbed * sc.model.years)
+    exposure["cars_hs8703"] = _split(res, ref, arr["car_mask"][0], sc.model.years)
     pmask = problem.partner_mask[0]
     by_sector = _versus(res, ref, "sector")
     by_sector_partner = _versus(_subset(res, pmask), _subset(ref, pmask) if ref is not None else None, "sector")
@@ -276,12 +357,48 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
         scenario=sc, against=ag.name if ag else None, headline=headline_d, by_sector=by_sector, by_origin=by_origin,
         exposure=exposure, elasticity_sources=problem.elasticity_sources, draws=draws, seed=seed, lines=lines_frame,
         sources=run_sources(problem), assumptions=ASSUMPTIONS, by_hs2=by_hs2,
+        reference=_reference_text(problem, sc.model.trade_year), basis=run_basis(problem, sc.model.trade_year),
     )
     if ctx is not None:
         out.headline = panel_relabel(out.headline, ctx["importer"])
         out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
+        _panel_basis(out.basis, ctx)
     return out
+
+
+def _split(res: PELines, ref: PELines | None, mask: np.ndarray, years: float) -> dict[str, float | None]:
+    """The partner's passenger cars (HS 8703) split four ways: value, volume (at reference prices), importer price
+    and exporter price (base-value-weighted geometric means), against the reference or ``ref``."""
+    def one(r: PELines) -> tuple[float, float, float, float]:
+        v = r.value_base[mask]
+        if v.sum() <= 0:
+            return 0.0, 0.0, 0.0, 0.0
+        return (float((r.value_new - r.value_base)[mask].sum()), float((r.volume_new - r.volume_base)[mask].sum()),
+                float(np.sum(v * np.log(r.importer_price[mask])) / v.sum()),
+                float(np.sum(v * np.log(r.exporter_price[mask])) / v.sum()))
+    a = one(res)
+    b = one(ref) if ref is not None else (0.0, 0.0, 0.0, 0.0)
+    base = float(res.value_base[mask].sum())
+    if base <= 0:
+        return {"value_base": 0.0, "value_change": None, "volume_change": None, "importer_price": None,
+                "exporter_price": None}
+    return {"value_base": base, "value_change": (a[0] - b[0]) * years, "volume_change": (a[1] - b[1]) * years,
+            "value_change_pct": (a[0] - b[0]) / base, "volume_change_pct": (a[1] - b[1]) / base,
+            "importer_price": float(np.expm1(a[2] - b[2])), "exporter_price": float(np.expm1(a[3] - b[3]))}
+
+
+def _reference_text(problem: Problem, trade_year: int) -> str:
+    return f"reference ({reference_label(problem.reference)}, {trade_year} flows)"
+
+
+def _panel_basis(basis: dict[str, Any], ctx: dict[str, Any]) -> None:
+    """A world-panel run's basis: its flows and year, and zero tariffs as the reference."""
+    basis.update(reference="zero", reference_label="zero tariffs (the panel carries none)", base_year=ctx["year"],
+                 pass_through="full pass-through (the cited absorption evidence is about US import prices)",
+                 data_basis=f"panel {ctx['panel']}: imports of {ctx['importer']} by HS6 x origin, {ctx['year']} "
+                            f"(vintage {ctx['vintage'] or 'n/a'})")
+    basis["text"] = basis_line(basis)
 
 
 def _versus(res: PELines, ref: PELines | None, key: str):
@@ -321,24 +438,30 @@ def _subset(res: PELines, mask: np.ndarray) -> PELines:
 def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenario | None = None, draws: int = 100,
             seed: int = 0, backend: str = "process", workers: int | None = None, progress: bool = True,
             duty_panel=None, lines: pa.Table | None = None, con: Any = None, panel: str | None = None,
-            importer: str | None = None, year: int | None = None) -> ComparisonResult:
+            importer: str | None = None, year: int | None = None, horizon: str | None = None,
+            reference: str | None = None) -> ComparisonResult:
+    """Headlines of several scenarios side by side; ``horizon``/``reference`` override the files' (as simulate)."""
     if not scenarios:
         raise InputError("compare needs at least one scenario")
     if draws < 0:
         raise InputError("draws must be >= 0")
-    scs = [get_scenario(s) for s in scenarios]
-    ag = get_scenario(against) if against is not None else None
+    scs = [with_options(get_scenario(s), horizon, reference) for s in scenarios]
+    ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con)
+    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
+                                     us_pass_through=ctx is None)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
                          "headline": metric_dicts(point[k], samples[:, k, :] if samples is not None else None)})
     out = ComparisonResult(names=[s.name for s in scs], against=ag.name if ag else None, packages=packages,
-                           draws=draws, seed=seed, sources=run_sources(problem), assumptions=ASSUMPTIONS)
+                           draws=draws, seed=seed, sources=run_sources(problem), assumptions=ASSUMPTIONS,
+                           reference=_reference_text(problem, scs[0].model.trade_year),
+                           basis=run_basis(problem, scs[0].model.trade_year))
     if ctx is not None:
         for p in out.packages:
             panel_relabel(p["headline"], ctx["importer"])
         out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
+        _panel_basis(out.basis, ctx)
     return out

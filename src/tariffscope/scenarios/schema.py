@@ -16,7 +16,8 @@ changes:
     mode: floor                      # add (on top) | set (total rate) | floor (max(MFN, rate), all-in)
     rate: 0.15
     window: {from: 2025-06-01, until: 2026-01-01}
-model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024}
+reference: 2025-01-01                # regime changes are measured from (a date's regime, or mfn)
+model: {elasticities: broda_weinstein, omega: .inf, years: 1, trade_year: 2024, horizon: short}
 outputs: {by: [sector, origin], lines: false}
 ```
 
@@ -228,6 +229,8 @@ class ModelOptions(_Strict):
     def _year_not_bool(cls, v: Any) -> Any:
         return _no_bool(v)
     level: Literal["hs10", "hs6"] = "hs10"
+    horizon: Literal["short", "long"] = Field(
+        "short", description="short: one-year elasticities (Boehm et al. 2023); long: per-product Broda-Weinstein/Hauk")
 
 
 class Outputs(_Strict):
@@ -241,6 +244,9 @@ class Scenario(_Strict):
     base: Base
     date: dt.date | None = None  # evaluation date for change windows (default: the base date)
     partner: str = "JPN"
+    # The regime changes are measured from: the one in force on a date (default 2025-01-01, the regime the
+    # 2024 base flows were traded under) or 'mfn' (MFN only); the date is checked against the data at run time.
+    reference: str = "2025-01-01"
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
     model: ModelOptions = Field(default_factory=ModelOptions)
     outputs: Outputs = Field(default_factory=Outputs)
@@ -249,6 +255,19 @@ class Scenario(_Strict):
     @classmethod
     def _partner(cls, v: str) -> str:
         return _origins_ok([v])[0]
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _reference(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        s = str(v).strip().lower()
+        if s in ("mfn", "mfn_only", "no_additional_tariffs"):
+            return "mfn"
+        try:
+            return dt.date.fromisoformat(s).isoformat()
+        except ValueError:
+            raise ValueError(f"bad reference {v!r}: a date YYYY-MM-DD or 'mfn'") from None
 
     @field_validator("base", mode="before")
     @classmethod

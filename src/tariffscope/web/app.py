@@ -515,6 +515,21 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                                                                      "section": sec, "error": error},
                                           status_code=200 if not error else 400)
 
+    @app.get("/backtest", response_class=HTMLResponse, include_in_schema=False)
+    def backtest_page(request: Request, partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN"):
+        """The PE model against realized 2025 imports: chart, metrics table and the basis (data, horizon, reference, held-out months)."""
+        try:
+            c = ctx(partner, draws=S.BACKTEST_DRAWS)
+        except TariffscopeError as exc:
+            return templates.TemplateResponse(request, "backtest.html", {"page": "backtest", "partner": partner, "section": None,
+                                                                         "error": str(exc)}, status_code=_status(exc))
+        try:
+            sec = S.run_builder("backtest", "Backtest against 2025", S.backtest_section, c)
+        finally:
+            close(c)
+        return templates.TemplateResponse(request, "backtest.html", {"page": "backtest", "partner": c.partner, "section": sec,
+                                                                     "error": None})
+
     @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
     def scenarios_page(request: Request, partner: str = "JPN"):
         """The package form with the partner's own packages ticked (a member of a group gets the group's)."""

@@ -1,7 +1,7 @@
 """The brief's sections: each one calls ``tariffscope.api`` and turns the result into sentences,
 tables and inline SVG charts. Presentation only: no warehouse, no models.
 
-One module per section (balance, monitor, timeline, duty, scenarios, ge, methods) over a small shared
+One module per section (balance, monitor, timeline, duty, scenarios, backtest, ge, methods) over a small shared
 part (``_common``: the Section/Table/Chart/Context records and the helpers several sections use).
 A section whose API raises says what went wrong. Nothing is ever filled with placeholder numbers.
 """
@@ -21,6 +21,7 @@ from tariffscope.report.sections._common import (
     run_builder,
     sector_label,
 )
+from tariffscope.report.sections.backtest import BACKTEST_DRAWS, backtest_section, render_backtest
 from tariffscope.report.sections.balance import balance_section
 from tariffscope.report.sections.duty import EXAMPLE_DATES, EXAMPLE_VALUE, duty_section, duty_table
 from tariffscope.report.sections.ge import GE_BASE_DATE, GE_SPECS, ge_section
@@ -48,11 +49,14 @@ BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("timeline", "Tariff timeline", timeline_section),
     ("duty", "Worked duty examples", duty_section),
     ("scenarios", "Scenario comparison", scenarios_section),
+    ("backtest", "Backtest against 2025", backtest_section),
     ("ge", "General equilibrium", ge_section),
 ]
 
-__all__ = ["AUTHORITY_LABELS", "BUILDERS", "PACKAGES_BY_PARTNER", "package_label", "packages_for", "partner_display", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
-           "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "balance_section",
-           "duty_section", "duty_table", "ge_section", "last_covered_day", "methods_section", "monitor_section", "norm_sources",
-           "partner_name", "reaches", "render_comparison", "run_builder", "scenarios_section", "sector_label",
+__all__ = ["AUTHORITY_LABELS", "BACKTEST_DRAWS", "BUILDERS", "PACKAGES_BY_PARTNER", "package_label", "packages_for",
+           "partner_display", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
+           "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "backtest_section",
+           "balance_section", "duty_section", "duty_table", "ge_section", "last_covered_day", "methods_section",
+           "monitor_section", "norm_sources", "partner_name", "reaches", "render_backtest", "render_comparison",
+           "run_builder", "scenarios_section", "sector_label",
            "timeline_section"]

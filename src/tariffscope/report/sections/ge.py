@@ -50,7 +50,7 @@ def ge_section(ctx: Context) -> Section:
         raise TariffscopeError("the GE experiment returned no country results")
     focus = [c for c in ("USA", ctx.partner) if c in countries]
     others = sorted((c for c in countries if c not in focus), key=lambda c: -abs(countries[c]["real_gdp_change_pct"]))[:8]
-    cols = [("real_gdp_change_pct", "Real GDP"), ("welfare_change_pct", "Welfare"), ("exports_change_pct", "Exports"),
+    cols = [("real_gdp_change_pct", "Real income"), ("welfare_change_pct", "Welfare (real expenditure)"), ("exports_change_pct", "Exports"),
             ("imports_change_pct", "Imports"), ("output_change_pct", "Output"), ("factory_price_change_pct", "Factory-gate price")]
     s.tables.append(Table(["Economy"] + [lab + " %" for _, lab in cols],
                           [[c] + [fmt.num(countries[c][k], 3) for k, _ in cols] for c in focus + others],
@@ -59,15 +59,18 @@ def ge_section(ctx: Context) -> Section:
     usa, par = countries["USA"], countries[ctx.partner]
     s.sentences.append(
         f"Raising the US tariff on goods from {ctx.partner_name} from {fmt.pct(r0.etr, 1)} to {fmt.pct(r1.etr, 1)} (the engine's trade-weighted "
-        f"rates on {GE_BASE_DATE} and {date}) changes {ctx.partner_name}'s real GDP by {fmt.num(par['real_gdp_change_pct'], 3)}% and US real GDP by "
-        f"{fmt.num(usa['real_gdp_change_pct'], 3)}% in the structural gravity model (tariff revenue kept by the US).")
+        f"rates on {GE_BASE_DATE} and {date}) changes {ctx.partner_name}'s real income by {fmt.num(par['real_gdp_change_pct'], 3)}% and US real income by "
+        f"{fmt.num(usa['real_gdp_change_pct'], 3)}% in the structural gravity model (tariff revenue kept by the US; {res['base']['text']}).")
     s.notes.append(str(spec.get("description", "")))
+    s.notes.append("Real income: " + res["measures"]["real_gdp_change_pct"] + ". Welfare: " + res["measures"]["welfare_change_pct"] + ".")
+    s.notes.append(res["not_comparable"])
     s.notes.extend(str(n) for n in res["notes"])
     diag = res["diagnostics"]
     s.notes.append("Solver: " + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
                                           for k, v in diag.items() if not isinstance(v, (list, dict))))
-    s.data["assumptions"] = [f"GE: {data.get('label', '')}; trade elasticity sigma = {spec.get('model', {}).get('sigma')}; "
-                             "trade imbalances held fixed; no retaliation; the flows are the base year's, not 2024's."]
+    s.data["assumptions"] = [f"GE: {data.get('label', '')} ({res['base']['text']}); elasticity of substitution sigma = "
+                             f"{spec.get('model', {}).get('sigma')}; trade imbalances held fixed; no retaliation; horizon: long run "
+                             "(a new equilibrium, not a one-year path)."]
     return s
 
 

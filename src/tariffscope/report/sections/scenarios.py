@@ -143,7 +143,9 @@ def render_comparison(s: Section, res: ComparisonResult) -> None:
             his.append(hi if known and fmt.is_number(hi) else None)
         rows.append(row)
         s.charts.append(Chart(svg.hbar(names, vals, lo=los, hi=his, title=label, fmt=functools.partial(fmt.auto, kind=kind), width=560)))
-    s.tables.append(Table(["Outcome"] + names, rows, caption="Change against the baseline; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+    s.tables.append(Table(["Outcome"] + names, rows, caption=f"Change against {res.against or res.reference}; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+    if res.basis:  # every PE output names its horizon, reference regime, base year and data
+        s.notes.append(res.basis["text"])
 
 
 def outcome_label(label: str, partners: set) -> str:
