@@ -110,7 +110,7 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
 
 def monthly_chart(totals: list[dict], partner_name: str) -> str:
     xs = [period_x(t["month"]) for t in totals]
-    series = [{"name": "Realized", "x": xs, "y": [t["realized"] / 1e9 for t in totals], "color": "#222"},
+    series: list[dict[str, Any]] = [{"name": "Realized", "x": xs, "y": [t["realized"] / 1e9 for t in totals], "color": "#222"},
               {"name": "Predicted", "x": xs, "y": [t["predicted"] / 1e9 for t in totals], "color": svg.PALETTE[0]}]
     if totals and totals[0].get("predicted_p05") is not None:
         series += [{"name": "Band 5%", "x": xs, "y": [t["predicted_p05"] / 1e9 for t in totals], "color": svg.PALETTE[0], "dash": True},
