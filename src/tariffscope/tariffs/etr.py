@@ -18,10 +18,10 @@ import numpy as np
 from tariffscope import db
 from tariffscope.codes.sectors import sector_of
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.engine import parse_date, resolve_origin
 from tariffscope.tariffs.measures import GROUPS, load
-from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.panel import cell_rates_over
 from tariffscope.tariffs.rules import resolve_options
 from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS

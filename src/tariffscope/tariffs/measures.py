@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +35,8 @@ RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "spec
 # Groups an origin scope may name. EU27 membership as of 2025 (ISO3).
 GROUPS: dict[str, frozenset[str]] = {
     "EU27": frozenset(
-        "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE".split()
+        ["AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL",
+         "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE"]
     ),
 }
 
@@ -368,7 +370,7 @@ def validate(measures: Iterable[Measure], base: Path | None = None) -> None:
         by_id.setdefault(m.id, []).append(m)
     for mid, ms in by_id.items():
         ms = sorted(ms, key=lambda m: m.effective_from)
-        for a, b in zip(ms, ms[1:]):
+        for a, b in pairwise(ms):
             if a.effective_until is None or a.effective_until > b.effective_from:
                 raise RuleError(f"measure {mid}: windows overlap ({a.effective_from}..{a.effective_until} and {b.effective_from}..)")
     lists_dir = (base / "lists") if base else LISTS_DIR

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from tariffscope.ingest.rate_text import ParsedRate, parse_rate
 
-
 # --- ad valorem equivalents ----------------------------------------------------------------------
 #
 # A specific duty s (USD per unit) on goods worth v per unit is s / v of their value. The unit value
@@ -259,7 +258,7 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
     basis[convertible & (basis == None)] = "no_unit_value"  # noqa: E711
     basis[partial & (basis == None)] = "partial_base_no_realized_duty"  # noqa: E711
     part2 = convertible & ~np.isnan(s2) & ~same_unit_2 & (basis != "realized_hs10")
-    basis[part2] = [f"{b}; second specific part per {u} not converted" for b, u in zip(basis[part2], u2[part2])]
+    basis[part2] = [f"{b}; second specific part per {u} not converted" for b, u in zip(basis[part2], u2[part2], strict=True)]
     for f in ("free", "ad_valorem"):
         mf = (form == f) & ~needs
         ave_v[mf], basis[mf] = av0[mf], f
