@@ -65,9 +65,9 @@ def _columns(revision_lines: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """(revision, hts_code, general_text) columns of a pyarrow Table, a pandas DataFrame or row mappings."""
     names = ("revision", "hts_code", "general_text")
     if hasattr(revision_lines, "column_names"):  # pyarrow.Table
-        return tuple(revision_lines.column(n).to_pylist() for n in names)  # type: ignore[return-value]
+        return tuple(revision_lines.column(n).to_pylist() for n in names)
     if hasattr(revision_lines, "columns") and hasattr(revision_lines, "to_dict"):  # pandas
-        return tuple(revision_lines[n].tolist() for n in names)  # type: ignore[return-value]
+        return tuple(revision_lines[n].tolist() for n in names)
     rows = list(revision_lines)
     return [r["revision"] for r in rows], [r["hts_code"] for r in rows], [r.get("general_text") for r in rows]
 
