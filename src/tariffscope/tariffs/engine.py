@@ -18,8 +18,7 @@ import numpy as np
 from tariffscope.codes.countries import resolve_country
 from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
-from tariffscope.tariffs import hts as hts_mod
-from tariffscope.tariffs import usmca as usmca_mod
+from tariffscope.tariffs import hts as hts_mod, usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
@@ -64,10 +63,11 @@ class DutyResult:
         return {
             "hts10": self.hts10, "origin": self.origin, "date": self.date.isoformat(), "customs_value": self.customs_value,
             "quantity": self.quantity,
-            "layers": [{"measure_id": l.measure_id, "heading": l.heading, "authority": l.authority, "rate": round(l.rate, 6),
-                        "base": round(l.base, 6), "amount": round(l.amount, 6), "rate_form": l.rate_form}
-                       | ({"share": round(l.share, 6), "share_option": l.share_option} if l.share_option else {})
-                       for l in self.layers],
+            "layers": [{"measure_id": ly.measure_id, "heading": ly.heading, "authority": ly.authority,
+                        "rate": round(ly.rate, 6), "base": round(ly.base, 6), "amount": round(ly.amount, 6),
+                        "rate_form": ly.rate_form}
+                       | ({"share": round(ly.share, 6), "share_option": ly.share_option} if ly.share_option else {})
+                       for ly in self.layers],
             "total_duty": round(self.total_duty, 6), "effective_rate": round(self.effective_rate, 6),
             "rules_fired": self.rules_fired, "rules_excluded": self.rules_excluded,
             "description": self.description, "mfn_text": self.mfn_text, "mfn_basis": self.mfn_basis,
@@ -77,7 +77,7 @@ class DutyResult:
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame([asdict(l) for l in self.layers])
+        return pd.DataFrame([asdict(ly) for ly in self.layers])
 
 
 def parse_date(value: str | dt.date) -> dt.date:
@@ -273,7 +273,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     if covered > 0:
         rid = "R3_one_232"
         fired.append({"rule": rid, "text": RULES[rid][0], "note": RULES[rid][1]})
-        if any(l.authority in ("ieepa_reciprocal", "deal", "122") for l in layers[1:]) or covered >= 1:
+        if any(ly.authority in ("ieepa_reciprocal", "deal", "122") for ly in layers[1:]) or covered >= 1:
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
     chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS}
@@ -298,7 +298,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     def fire(rule: str) -> None:
         fired.append({"rule": rule, "text": RULES[rule][0], "note": RULES[rule][1]})
 
-    if any(l.authority == "301" for l in layers):
+    if any(ly.authority == "301" for ly in layers):
         fire("R9_301")
     usmca_info: dict = {}
     if comp.usmca_o[oi]:
@@ -321,7 +321,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     ieepa_end = ieepa_end_date(cat, opts)
     if ieepa_end is not None and day >= ieepa_end and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
-    total = sum(l.amount for l in layers)
+    total = sum(ly.amount for ly in layers)
     seen, uniq = set(), []
     for f in fired:
         k = (f["rule"], f.get("measure_id"))

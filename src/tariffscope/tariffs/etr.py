@@ -18,10 +18,10 @@ import numpy as np
 from tariffscope import db
 from tariffscope.codes.sectors import sector_of
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.engine import parse_date, resolve_origin
 from tariffscope.tariffs.measures import GROUPS, load
-from tariffscope.tariffs import usmca as usmca_mod
 from tariffscope.tariffs.panel import cell_rates_over
 from tariffscope.tariffs.rules import resolve_options
 from tariffscope.tariffs.vocabulary import RATE_COLUMNS as COMPONENT_COLUMNS
@@ -126,8 +126,12 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         raise InputError(f"unknown breakdown {by!r}: use one of {', '.join(BY)}")
     if (date is None) == (start is None and end is None):
         raise InputError("give either a date or a range (--from and --to)")
-    d0 = parse_date(date if date is not None else start)
-    d1 = parse_date(date if date is not None else end)
+    if date is not None:
+        d0 = d1 = parse_date(date)
+    elif start is None or end is None:  # one end alone used to fail as "bad date None"
+        raise InputError("a range needs both ends (--from and --to)")
+    else:
+        d0, d1 = parse_date(start), parse_date(end)
     if d1 < d0:
         raise InputError(f"range ends ({d1}) before it starts ({d0})")
     code = partner.upper() if partner.upper() in ("WLD", "ALL", *GROUPS) else resolve_origin(partner)
@@ -137,7 +141,8 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         keys = _sector_keys(w.hts10)
     elif by == "hs2":
         keys = np.array([c[:2] for c in w.hts10], dtype=object)
-    key_u, key_i = (np.unique(keys, return_inverse=True) if keys is not None else (None, None))
+    # by sector/hs2: the distinct keys and each weight row's index into them
+    key_u, key_i = np.unique(keys, return_inverse=True) if keys is not None else (None, None)
     total_w = w.value.sum()
     series: list[dict] = []
     revs: list[str] = []
@@ -150,7 +155,7 @@ def etr(con, partner: str = "WLD", date: str | dt.date | None = None, start: str
         rows: list[dict] = []
         if by == "authority":
             rows = [{"key": c.replace("_rate", "").replace("rate_", ""), "etr": v, "contribution": v} for c, v in contrib.items()]
-        elif key_u is not None:
+        elif key_u is not None and key_i is not None:
             wk = np.bincount(key_i, weights=w.value, minlength=len(key_u))
             dk = np.bincount(key_i, weights=w.value * tot, minlength=len(key_u))
             rows = [{"key": str(k), "etr": float(dk[i] / wk[i]) if wk[i] else 0.0, "weight_share": float(wk[i] / total_w),

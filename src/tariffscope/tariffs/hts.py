@@ -59,15 +59,17 @@ def revisions(con) -> list[Revision]:
                             WHERE effective_date IS NOT NULL ORDER BY effective_date, seq""").to_pylist()
     if not rows:
         raise DataNotFoundError("no HTS revisions in the warehouse: run 'tariffscope data status' to load the embedded data")
-    out = [Revision(r["revision"], _d(r["effective_date"]), _d(r["policy_effective_date"]), r["policy_event"]) for r in rows]
+    out = [Revision(r["revision"], _day(r["effective_date"]), _d(r["policy_effective_date"]), r["policy_event"]) for r in rows]
     _REVS[key] = out
     return out
 
 
-def _d(v) -> dt.date | None:
-    if v is None:
-        return None
+def _day(v: dt.date) -> dt.date:
     return v.date() if isinstance(v, dt.datetime) else v
+
+
+def _d(v: dt.date | None) -> dt.date | None:
+    return None if v is None else _day(v)
 
 
 def revision_in_force(con, date: dt.date) -> Revision:
@@ -139,11 +141,12 @@ def _ave_lookup(con, revision: str):
     return {r["hts10"]: (r["ave"], r["ave_basis"]) for r in t.select(["hts10", "ave", "ave_basis"]).to_pylist()}
 
 
-_CACHE: dict[tuple[int, str], MfnTable] = {}
+_CACHE: dict[tuple[object, str], MfnTable] = {}  # (con_key, revision)
 
 
-_CANON: dict[int, dict[str, str]] = {}
-_AVE_CACHE: dict[tuple[int, str, str], tuple[float, str]] = {}
+_CANON: dict[object, dict[str, str]] = {}
+# (con_key, code, rate text) -> (AVE, basis); AVE None: no AVE available for that line
+_AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
 
 
 def canonical(con, revision: str) -> str:

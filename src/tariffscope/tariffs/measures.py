@@ -8,11 +8,13 @@ every heading against the ``chapter99_lines`` of the HTS revision in force on th
 """
 from __future__ import annotations
 
+import builtins
 import csv
 import datetime as dt
 import functools
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +36,8 @@ RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "spec
 # Groups an origin scope may name. EU27 membership as of 2025 (ISO3).
 GROUPS: dict[str, frozenset[str]] = {
     "EU27": frozenset(
-        "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE".split()
+        ["AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL",
+         "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE"]
     ),
 }
 
@@ -44,9 +47,11 @@ class _Strict(BaseModel):
 
 
 class ListRef(_Strict):
+    # The field is named ``list`` (the catalogue's YAML key), which hides the builtin inside the class body:
+    # the annotations below name the type as ``builtins.list``.
     list: str
-    values: list[str] | None = None  # keep rows whose value is one of these
-    value_prefixes: list[str] | None = None  # ... or starts with one of these
+    values: builtins.list[str] | None = None  # keep rows whose value is one of these
+    value_prefixes: builtins.list[str] | None = None  # ... or starts with one of these
     dated: bool = True  # honour the rows' effective_from/until
     blocks_bucket: bool = False  # exclusion only: the product is exempt from every measure of this stacking bucket
 
@@ -72,8 +77,8 @@ class ProductScope(_Strict):
 
 
 class RateByList(_Strict):
-    list: str
-    values: list[str]
+    list: str  # the YAML key; as in ListRef, the type below is spelled ``builtins.list``
+    values: builtins.list[str]
     rate: float = Field(ge=0)
 
 
@@ -286,7 +291,12 @@ def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
         raise RuleError(f"catalogue list {name!r} not found at {path}: run scripts/build_measure_lists.py")
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    return tuple(tuple(r) for r in rows[1:])  # type: ignore[misc]
+    out: list[tuple[str, str, str, str]] = []
+    for n, r in enumerate(rows[1:], start=2):
+        if len(r) != 4:  # every list has four columns; a short row would fail later far from its cause
+            raise RuleError(f"catalogue list {path}: line {n} has {len(r)} fields, expected 4")
+        out.append((r[0], r[1], r[2], r[3]))
+    return tuple(out)
 
 
 def list_rows(ref: ListRef) -> list[tuple[str, str, str, str]]:
@@ -368,7 +378,7 @@ def validate(measures: Iterable[Measure], base: Path | None = None) -> None:
         by_id.setdefault(m.id, []).append(m)
     for mid, ms in by_id.items():
         ms = sorted(ms, key=lambda m: m.effective_from)
-        for a, b in zip(ms, ms[1:]):
+        for a, b in pairwise(ms):
             if a.effective_until is None or a.effective_until > b.effective_from:
                 raise RuleError(f"measure {mid}: windows overlap ({a.effective_from}..{a.effective_until} and {b.effective_from}..)")
     lists_dir = (base / "lists") if base else LISTS_DIR
@@ -618,9 +628,10 @@ def completeness(con) -> list[dict]:
                                 "message": f"{spec} is not in {rv}, inside the window of {m.id} "
                                            f"({m.effective_from}..{m.effective_until or 'open'})"})
                     break
-                if here and re.search(r"provision (terminated|suspended)", by_rev[rv][h][1], re.I):
+                ended = re.search(r"provision (terminated|suspended)[^]]*", by_rev[rv][h][1], re.I) if here else None
+                if ended is not None:
                     out.append({"measure_id": m.id, "heading": spec, "revision": rv, "status": "terminated_in_text",
-                                "message": f"{rv}: {spec} reads {re.search(r'provision (terminated|suspended)[^]]*', by_rev[rv][h][1], re.I).group(0)!r}"
+                                "message": f"{rv}: {spec} reads {ended.group(0)!r}"
                                            f" inside the window of {m.id} ({m.effective_from}..{m.effective_until or 'open'})"})
                     break
                 seen = seen or here

@@ -59,10 +59,10 @@ def monthly_rates(con, months: list[str], hts10: np.ndarray, origins: np.ndarray
     n = len(hts10)
     out = np.empty((len(months), n))
     engine = [month_days(m)[1] >= coverage[0] for m in months]
-    for m, e in zip(months, engine):
+    for m, e in zip(months, engine, strict=True):
         if e and (month_days(m)[0] < coverage[0] or month_days(m)[1] >= coverage[1]):
             raise InputError(f"month {m} is only partly inside the measure catalogue's coverage")
-    rated = [m for m, e in zip(months, engine) if e]
+    rated = [m for m, e in zip(months, engine, strict=True) if e]
     # one pass over the engine's constant intervals, covering the rated months and the reference day
     lo = min([month_days(m)[0] for m in rated] + [ref_day])
     hi = max([month_days(m)[1] for m in rated] + [ref_day])

@@ -19,8 +19,9 @@ from tariffscope.tariffs.engine import check_date, compiled_for, parse_date
 from tariffscope.tariffs.measures import Catalogue, load
 from tariffscope.tariffs.rules import Compiled, resolve_options
 from tariffscope.tariffs.usmca import boundaries as usmca_boundaries
-from tariffscope.tariffs.vocabulary import AUTHORITY_COLUMNS
-from tariffscope.tariffs.vocabulary import COLUMN_BUCKETS as COMPONENTS  # output columns per stacking bucket
+from tariffscope.tariffs.vocabulary import (
+    COLUMN_BUCKETS as COMPONENTS,  # output columns per stacking bucket
+)
 
 
 def default_origins() -> list[str]:
@@ -99,7 +100,7 @@ def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np
     if miss.size:
         c8 = np.array([c[:8] for c in codes[miss]], dtype=object)
         p8 = np.clip(np.searchsorted(table.hts10, c8), 0, n - 1)  # first line >= the 8-digit prefix
-        same = np.array([str(table.hts10[p]).startswith(c) for p, c in zip(p8, c8)], dtype=bool)
+        same = np.array([str(table.hts10[p]).startswith(c) for p, c in zip(p8, c8, strict=True)], dtype=bool)
         mfn[miss] = np.where(same, table.ave[p8], 0.0)
     return codes, mfn
 

@@ -346,7 +346,9 @@ class Compiled:
         self._usmca_tab: dict[str, np.ndarray] = {}
         self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
-        self._cache: dict[int, np.ndarray] = {}
+        # one bounded cache for two kinds of entry: ("share", measure, option value) -> value shares (None when the
+        # measure holds for all of the value), and (measure, day ordinal) -> per-product rates
+        self._cache: dict[tuple[str, int, float] | tuple[int, int], np.ndarray | None] = {}
         self._cells: dict[int, Compiled] = {}
 
     def restrict(self, hs: np.ndarray) -> Compiled:
@@ -586,20 +588,20 @@ class Compiled:
         if app is None:
             return None
         key = ("share", cm.idx, float(opts[app.option]))
-        got = self._cache.get(key)  # type: ignore[arg-type]
+        got = self._cache.get(key)
         if got is None:
             got = cm.share_of(opts, self.n_h)
-            self._cache[key] = got  # type: ignore[index]
+            self._cache[key] = got
         return got
 
     def product_rates_cached(self, cm: CompiledMeasure, d: int) -> np.ndarray:
         key = (cm.idx, d)
-        got = self._cache.get(key)  # type: ignore[arg-type]
+        got = self._cache.get(key)
         if got is None:
             if len(self._cache) > 4096:
                 self._cache.clear()
             got = cm.product_rates(d, self.n_h)
-            self._cache[key] = got  # type: ignore[index]
+            self._cache[key] = got
         return got
 
     def _forms(self, idx: np.ndarray) -> np.ndarray:

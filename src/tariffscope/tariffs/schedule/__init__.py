@@ -13,8 +13,6 @@ Modules:
 """
 from __future__ import annotations
 
-from tariffscope.tariffs.schedule.ave import MFN_REFERENCE_PARTNERS, ave, mfn_ave_table, quantity_unit_to_rate_unit
-from tariffscope.tariffs.schedule.lines import UnparsedReport, inherit_rate_text, unparsed_report
 from tariffscope.ingest.rate_text import (
     FREE,
     NONE,
@@ -25,6 +23,8 @@ from tariffscope.ingest.rate_text import (
     clean_rate_text,
     parse_rate,
 )
+from tariffscope.tariffs.schedule.ave import MFN_REFERENCE_PARTNERS, ave, mfn_ave_table, quantity_unit_to_rate_unit
+from tariffscope.tariffs.schedule.lines import UnparsedReport, inherit_rate_text, unparsed_report
 
 __all__ = ["MFN_REFERENCE_PARTNERS", "ave", "mfn_ave_table", "quantity_unit_to_rate_unit", "UnparsedReport",
            "inherit_rate_text", "unparsed_report", "FREE", "NONE", "PARTIAL_BASE", "RATE_FORMS", "ParsedRate",

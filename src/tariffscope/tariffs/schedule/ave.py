@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from tariffscope.ingest.rate_text import ParsedRate, parse_rate
 
-
 # --- ad valorem equivalents ----------------------------------------------------------------------
 #
 # A specific duty s (USD per unit) on goods worth v per unit is s / v of their value. The unit value
@@ -65,7 +64,8 @@ def ave(parsed: ParsedRate, unit_value: float | None = None, quantity: float | N
         return parsed.ad_valorem, "ad_valorem"
     if parsed.form == "subheading_plus":
         return parsed.ad_valorem, "add_on_to_applicable_subheading"
-    if parsed.form in ("none", "unparsed"):
+    # specific and compound forms carry a specific rate; a hand-built one without it has nothing to convert
+    if parsed.form in ("none", "unparsed") or parsed.specific_rate is None:
         return None, parsed.form
     if unit_value is None and quantity and value is not None and quantity > 0:
         unit_value = value / quantity
@@ -256,15 +256,15 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
         ave_v[conv] = av0[conv] + s_total[conv] / uv[conv]
     spec_ave = np.where(has_spec & ~np.isnan(ave_v), ave_v - av0, np.nan)
     spec_ave[partial] = np.nan
-    basis[convertible & (basis == None)] = "no_unit_value"  # noqa: E711
-    basis[partial & (basis == None)] = "partial_base_no_realized_duty"  # noqa: E711
+    basis[convertible & (basis == None)] = "no_unit_value"  # noqa: E711 - numpy elementwise
+    basis[partial & (basis == None)] = "partial_base_no_realized_duty"  # noqa: E711 - numpy elementwise
     part2 = convertible & ~np.isnan(s2) & ~same_unit_2 & (basis != "realized_hs10")
-    basis[part2] = [f"{b}; second specific part per {u} not converted" for b, u in zip(basis[part2], u2[part2])]
+    basis[part2] = [f"{b}; second specific part per {u} not converted" for b, u in zip(basis[part2], u2[part2], strict=True)]
     for f in ("free", "ad_valorem"):
         mf = (form == f) & ~needs
         ave_v[mf], basis[mf] = av0[mf], f
     for f in ("none", "unparsed", "subheading_plus"):
-        mf = (form == f) & (basis == None)  # noqa: E711
+        mf = (form == f) & (basis == None)  # noqa: E711 - numpy elementwise
         basis[mf] = f
 
     def arr(x: np.ndarray) -> pa.Array:

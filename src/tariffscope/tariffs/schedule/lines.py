@@ -25,7 +25,7 @@ def inherit_rate_text(codes: Sequence[str], texts: Sequence[object]) -> list[tup
     ``codes`` are digits only (dots allowed, they are removed).
     """
     clean = [_digits(c) for c in codes]
-    own = {c: t for c, t in zip(clean, map(clean_rate_text, texts)) if t}
+    own = {c: t for c, t in zip(clean, map(clean_rate_text, texts), strict=True) if t}
     out: list[tuple[str, str | None]] = []
     for c in clean:
         if c in own:
@@ -65,9 +65,9 @@ def _columns(revision_lines: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """(revision, hts_code, general_text) columns of a pyarrow Table, a pandas DataFrame or row mappings."""
     names = ("revision", "hts_code", "general_text")
     if hasattr(revision_lines, "column_names"):  # pyarrow.Table
-        return tuple(revision_lines.column(n).to_pylist() for n in names)  # type: ignore[return-value]
+        return tuple(revision_lines.column(n).to_pylist() for n in names)
     if hasattr(revision_lines, "columns") and hasattr(revision_lines, "to_dict"):  # pandas
-        return tuple(revision_lines[n].tolist() for n in names)  # type: ignore[return-value]
+        return tuple(revision_lines[n].tolist() for n in names)
     rows = list(revision_lines)
     return [r["revision"] for r in rows], [r["hts_code"] for r in rows], [r.get("general_text") for r in rows]
 
@@ -83,7 +83,7 @@ def unparsed_report(revision_lines: Any, include_chapters_98_99: bool = False) -
     above it is listed too, with note 'no rate text').
     """
     by_rev: dict[str, tuple[list[str], list[object]]] = {}
-    for rev, code, text in zip(*_columns(revision_lines)):
+    for rev, code, text in zip(*_columns(revision_lines), strict=True):
         codes, texts = by_rev.setdefault(str(rev), ([], []))
         codes.append(_digits(code))
         texts.append(text)
@@ -93,7 +93,7 @@ def unparsed_report(revision_lines: Any, include_chapters_98_99: bool = False) -
         with_kids = {c[:8] for c in codes if len(c) == 10}
         counts: dict[str, int] = {f: 0 for f in RATE_FORMS}
         n = 0
-        for code, (text, src) in zip(codes, inherited):
+        for code, (text, src) in zip(codes, inherited, strict=True):
             if not include_chapters_98_99 and code[:2] in ("98", "99"):
                 continue
             if len(code) == 8 and code not in with_kids:
