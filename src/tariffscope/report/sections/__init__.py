@@ -35,13 +35,8 @@ from tariffscope.report.sections.scenarios import (
     render_comparison,
     scenarios_section,
 )
-from tariffscope.report.sections.timeline import (
-    AUTHORITY_LABELS,
-    authority_label,
-    last_covered_day,
-    reaches,
-    timeline_section,
-)
+from tariffscope.report.sections.timeline import last_covered_day, reaches, timeline_section
+from tariffscope.tariffs.vocabulary import AUTHORITY_LABELS, authority_label
 
 BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("balance", "Bilateral balance by sector", balance_section),

@@ -1,13 +1,13 @@
 """The brief section on the general-equilibrium experiment shipped for the partner (``api.ge_simulate``)."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from tariffscope import api
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt
 from tariffscope.report.sections._common import Context, Section, SectionUnavailable, Table
+from tariffscope.report.sections.timeline import last_covered_day
 
 GE_SPECS = {"JPN": "us_tariffs_2025_japan.yaml"}  # package data/ge/: data, coefficients and model options of the experiment
 GE_BASE_DATE = "2025-01-01"
@@ -29,7 +29,7 @@ def ge_section(ctx: Context) -> Section:
     from tariffscope.ingest.safeyaml import read_yaml_file
 
     spec = read_yaml_file(path)
-    date = min(ctx.as_of, dt.date(2026, 6, 30)).isoformat()
+    date = min(ctx.as_of, last_covered_day()).isoformat()  # the catalogue speaks for no later day
     r0 = api.etr(ctx.partner, date=GE_BASE_DATE, con=ctx.con)
     r1 = api.etr(ctx.partner, date=date, con=ctx.con)
     spec["changes"] = [{"tariff": "ad_valorem", "importer": "USA", "exporters": [ctx.partner],

@@ -9,18 +9,10 @@ from tariffscope.codes.countries import group_members  # reference data, not the
 from tariffscope.errors import TariffscopeError
 from tariffscope.report import fmt, svgcharts as svg
 from tariffscope.report.sections._common import Chart, Context, Section, Table, month_ticks, period_x, x_label_month
+from tariffscope.tariffs.vocabulary import authority_label  # the one table of labels
 
 if TYPE_CHECKING:  # result classes for annotations only: at run time the sections go through tariffscope.api
     from tariffscope.tariffs.measures import Measure
-
-AUTHORITY_LABELS = {"mfn": "MFN (column 1)", "s232": "Section 232", "232": "Section 232", "ieepa_reciprocal": "IEEPA reciprocal",
-                    "reciprocal": "IEEPA reciprocal", "ieepa_fentanyl": "IEEPA fentanyl", "fentanyl": "IEEPA fentanyl",
-                    "s301": "Section 301", "301": "Section 301", "s201": "Section 201", "201": "Section 201", "s122": "Section 122", "122": "Section 122"}
-
-
-def authority_label(key: str) -> str:
-    return AUTHORITY_LABELS.get(str(key), str(key).replace("_", " "))
-
 
 def timeline_section(ctx: Context) -> Section:
     s = Section("timeline", f"Tariffs on goods from {ctx.partner_name}: statutory and realized")
