@@ -80,7 +80,7 @@ def test_brief_scenarios_name_the_packages_partner(warehouse, partner, who, firs
     bare = who.removeprefix("the ")
     assert all(c.endswith(f"({bare})") for c in outcome_table.columns[1:])
     labels = [r[0] for r in outcome_table.rows]
-    assert f"US imports from {who}" in labels and "US imports from the partner" not in labels
+    assert f"US imports from {who} (customs value)" in labels and not any("the partner" in x for x in labels)
     # jobs facts exist for Japan only: n/a in the table, "n/a" in the chart, never a bar at 0
     jobs = next(r for r in outcome_table.rows if "jobs" in r[0])
     assert jobs[1:] == ["n/a"] * (len(jobs) - 1)

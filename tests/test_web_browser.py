@@ -175,9 +175,11 @@ def test_korea_comparison_fits_and_is_labelled(server, page, width):
         header = page.inner_text("#comparison table thead")
         assert "korea-june-2025 (South Korea)" in header and "korea-deal (South Korea)" in header, header
         assert "Japan" not in page.inner_text("#comparison")
-        # jobs are n/a for Korea: the chart says n/a and draws no bar
+        # jobs (direct and supplier-linked) are n/a for Korea: each chart says n/a and draws no bar
         jobs = page.locator("#comparison figure svg[aria-label*='jobs']")
-        assert jobs.count() == 1 and jobs.locator("rect").count() == 0 and "n/a" in (jobs.text_content() or "")
+        assert jobs.count() == 2
+        for i in range(2):
+            assert jobs.nth(i).locator("rect").count() == 0 and "n/a" in (jobs.nth(i).text_content() or "")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.evaluate(SMALLEST_CHART_TEXT_JS) >= 8
         assert page.evaluate(UNNAMED_CONTROLS_JS) == []
