@@ -268,7 +268,7 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
         return np.empty((0, len(problem.names), len(HEADLINE)))
     with tempfile.TemporaryDirectory(prefix="tariffscope-mc-") as tmp:
         path = os.path.join(tmp, "problem.npz")
-        np.savez(path, **problem.arrays())  # type: ignore[arg-type]  # numpy's stub types **kwds as its allow_pickle flag
+        np.savez(path, **problem.arrays())  # type: ignore[arg-type]  # mypy: a **dict[str, ndarray] might fill the bool allow_pickle
         flat = unc.run_draws(partial(_mc_task, path), draws, seed, backend=backend, workers=workers,
                              progress=progress, desc=f"Monte Carlo ({', '.join(problem.names)})")
         _CACHE.pop(path, None)
