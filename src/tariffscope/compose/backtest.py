@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 
 from tariffscope.errors import DataNotFoundError, InputError
-from tariffscope.models import elasticities as el
-from tariffscope.models import uncertainty as unc
+from tariffscope.models import elasticities as el, uncertainty as unc
 from tariffscope.models.pe import absorbed_ratios, solve_pe
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
 from tariffscope.trade import realized as rz
@@ -239,10 +238,10 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     cell_ids: dict[str, np.ndarray] = {}
     for lv, real in levels.items():
         width = 2 if lv == "hs2" else 4
-        keys = sorted(set(zip(real.partner.tolist(), real.product.tolist())))
+        keys = sorted(set(zip(real.partner.tolist(), real.product.tolist(), strict=True)))
         index = {k: i for i, k in enumerate(keys)}
         prefix = np.array([c[:width] for c in hts10], dtype=object)
-        ids = np.array([index.get((o, p), -1) for o, p in zip(origin, prefix)], dtype=np.int64)
+        ids = np.array([index.get((o, p), -1) for o, p in zip(origin, prefix, strict=True)], dtype=np.int64)
         cell_keys[lv], cell_ids[lv] = keys, ids
     pb = _Problem(months, prev, rate, product, value, asg.sigma[product], asg.eta[product], pt.absorption, pt.low,
                   pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()})
@@ -256,7 +255,7 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         ppos = {_year_before(m): i for i, m in enumerate(months)}
         now = np.full((len(months), len(index)), np.nan)
         before = np.full((len(months), len(index)), np.nan)
-        for p, c, per, v in zip(real.partner, real.product, real.period, real.value):
+        for p, c, per, v in zip(real.partner, real.product, real.period, real.value, strict=True):
             j = index[(p, c)]
             if per in mpos:
                 now[mpos[per], j] = v

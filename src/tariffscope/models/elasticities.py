@@ -33,9 +33,10 @@ change absorbed by the foreign exporter's price, with the Monte Carlo range and 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,7 @@ class ElasticityAssignment:
         out = {}
         for name, arr in (("sigma", self.sigma_source), ("eta", self.eta_source)):
             u, c = np.unique(arr, return_counts=True)
-            out[name] = {str(k): int(v) for k, v in zip(u, c)}
+            out[name] = {str(k): int(v) for k, v in zip(u, c, strict=True)}
         return out
 
 

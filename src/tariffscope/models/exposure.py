@@ -88,7 +88,7 @@ def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
 def _fx_year_average(year: int) -> float:
     """FRED EXJPUS (yen per dollar, monthly averages): the mean of the year's months."""
     t = _read_parquet(FX_TABLE, ["date", "rate"])
-    vals = [r for d, r in zip(t["date"].to_pylist(), t["rate"].to_pylist()) if d.year == year and r is not None]
+    vals = [r for d, r in zip(t["date"].to_pylist(), t["rate"].to_pylist(), strict=True) if d.year == year and r is not None]
     if not vals:
         raise DataNotFoundError(f"{FX_TABLE.name}: no values for {year}")
     return float(np.mean(vals))
@@ -97,7 +97,7 @@ def _fx_year_average(year: int) -> float:
 def _car_imports_from_japan(year: int) -> tuple[float, float]:
     """UN Comtrade US imports of HS 8703 from Japan in ``year``: (units, CIF value in USD)."""
     t = _read_parquet(COMTRADE_TABLE, ["partner", "period", "product_code", "value", "quantity"])
-    for partner, period, code, value, qty in zip(*(t[c].to_pylist() for c in t.column_names)):
+    for partner, period, code, value, qty in zip(*(t[c].to_pylist() for c in t.column_names), strict=True):
         if partner == "JPN" and period == str(year) and code == "8703" and qty:
             return float(qty), float(value)
     raise DataNotFoundError(f"no Comtrade 8703 imports from Japan for {year}")

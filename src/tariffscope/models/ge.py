@@ -256,7 +256,7 @@ def solve_one_sector(
     n = x.shape[0]
     a = _as_float(cost_change, (n, n), "cost_change", 1.0)
     tau0 = _as_float(tariff_base, (n, n), "tariff_base", 0.0)
-    tau1 = _as_float(tariff_new, (n, n), "tariff_new", tau0) if tariff_new is not None else tau0.copy()
+    tau1 = _as_float(tariff_new, (n, n), "tariff_new") if tariff_new is not None else tau0.copy()
     if (a <= 0).any() or (tau0 <= -1).any() or (tau1 <= -1).any():
         raise InputError("cost changes must be > 0 and tariffs > -1")
 

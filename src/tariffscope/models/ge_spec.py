@@ -254,8 +254,12 @@ def _square(values: pd.Series, ii: np.ndarray, jj: np.ndarray, n: int, name: str
 def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.DataFrame | None = None) -> GEExperiment:
     """Read the data, (estimate the) coefficients, build baseline flows and the changed covariates."""
     ds = spec.data
-    path = None if data is not None else _resolve_path(ds.path, base_dir)
-    df = data.copy() if data is not None else read_gravity_table(path)
+    path: Path | None = None
+    if data is not None:
+        df = data.copy()
+    else:
+        path = _resolve_path(ds.path, base_dir)
+        df = read_gravity_table(path)
     source = ds.label or (str(path) if path else "DataFrame")
     for col in (ds.exporter, ds.importer, ds.trade):
         if col not in df.columns:
@@ -403,7 +407,7 @@ def prepare_experiment(spec: GESpec, base_dir: Path | None = None, *, data: pd.D
                 idx: Any = (rows, j)
             else:
                 ks = list(range(len(sectors))) if not ch.sectors else [sectors.index(s) for s in ch.sectors]
-                idx = np.ix_(rows, [j], ks)
+                idx = np.ix_(rows, np.array([j]), np.array(ks, dtype=int))
             if ch.base_rate is not None:
                 tau0[idx] = ch.base_rate
                 tau1[idx] = ch.base_rate
@@ -471,7 +475,7 @@ def us_2024_flows(flows: np.ndarray, countries: tuple[str, ...], us: str = "USA"
 
 
 def _cost(cov: dict[str, np.ndarray], beta: pd.Series) -> np.ndarray:
-    return sum(float(beta[v]) * cov[v] for v in beta.index)  # log of t^(1-sigma)
+    return np.asarray(sum(float(beta[v]) * cov[v] for v in beta.index))  # log of t^(1-sigma)
 
 
 def _solve(exp: GEExperiment, beta: pd.Series, sigma: float | None = None) -> ge.GEResult:
@@ -579,8 +583,11 @@ def monte_carlo(exp: GEExperiment, mc: MonteCarloSpec) -> MonteCarloSummary:
         sample = draw_coefficients(exp.coefficients, exp.vcov, mc.draws, mc.seed)
     else:  # sigma alone is uncertain: the coefficients stay at their values
         sample = pd.DataFrame([exp.coefficients.to_dict()] * mc.draws, columns=exp.coefficients.index, dtype=float)
-    sigmas = (draw_sigma(float(exp.spec.model.sigma), rng_sigma[0], rng_sigma[1], mc.draws, mc.seed)
-              if rng_sigma is not None else None)
+    sigmas = None
+    if rng_sigma is not None:
+        point = exp.spec.model.sigma
+        assert not isinstance(point, dict)  # ModelSpec's validator: sigma_range needs one sigma (a number)
+        sigmas = draw_sigma(float(point), rng_sigma[0], rng_sigma[1], mc.draws, mc.seed)
     tasks = [(exp, row.to_dict(), None if sigmas is None else float(sigmas[k])) for k, (_, row) in enumerate(sample.iterrows())]
     from tariffscope import parallel
 

@@ -243,7 +243,7 @@ def derive_columns(df: pd.DataFrame, exprs: dict[str, str]) -> pd.DataFrame:
     for name, expr in exprs.items():
         try:
             df[name] = df.eval(expr.replace("log(", "@np.log("), local_dict={"np": np}, engine="python")
-        except Exception as exc:  # noqa: BLE001 - one line for the user
+        except Exception as exc:
             raise InputError(f"derive {name}: cannot evaluate {expr!r}: {exc}") from exc
     return df
 
@@ -264,7 +264,7 @@ def read_gravity_table(path: str | Path) -> pd.DataFrame:
             return pd.read_parquet(p)
         if suffix in {".csv", ".dlm", ".txt", ".gz"}:
             return pd.read_csv(p)
-    except Exception as exc:  # noqa: BLE001 - one line for the user
+    except Exception as exc:
         raise IngestError(str(p), None, f"cannot read: {exc}") from exc
     raise InputError(f"{p}: unsupported file type {suffix!r} (use .dta, .csv, .dlm or .parquet)")
 
@@ -288,9 +288,9 @@ class TradeMatrix:
             i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
             return pd.DataFrame({"exporter": c[i.ravel()], "importer": c[j.ravel()], "trade": self.flows.ravel()})
         k = self.flows.shape[2]
-        i, j, s = np.meshgrid(np.arange(n), np.arange(n), np.arange(k), indexing="ij")
-        return pd.DataFrame({"exporter": c[i.ravel()], "importer": c[j.ravel()],
-                             "sector": np.asarray(self.sectors, dtype=object)[s.ravel()],
+        i3, j3, s3 = np.meshgrid(np.arange(n), np.arange(n), np.arange(k), indexing="ij")
+        return pd.DataFrame({"exporter": c[i3.ravel()], "importer": c[j3.ravel()],
+                             "sector": np.asarray(self.sectors, dtype=object)[s3.ravel()],
                              "trade": self.flows.ravel()})
 
 
@@ -333,7 +333,7 @@ def load_trade_matrix(
         cols["year"] = "year"
     need = [c for c in (cols["exporter"], cols["importer"], cols["trade"]) if c not in df.columns]
     if need:
-        raise IngestError(src, None, f"missing column(s) {', '.join(need)} for kind {kind!r}")
+        raise IngestError(src, None, f"missing column(s) {', '.join(str(c) for c in need)} for kind {kind!r}")
     ycol = cols["year"] if cols["year"] in df.columns else None
     if ycol is not None:
         years = sorted(df[ycol].dropna().unique().tolist())
@@ -388,5 +388,5 @@ def load_trade_matrix(
         flows = np.zeros((n, n))
         np.add.at(flows, (ii, jj), df[tr].to_numpy(dtype=float))
     diag = flows.sum(2).diagonal() if flows.ndim == 3 else flows.diagonal()
-    missing = [c for c, v in zip(countries, diag) if v <= 0]
+    missing = [c for c, v in zip(countries, diag, strict=True) if v <= 0]
     return TradeMatrix(countries, flows, secs, chosen, kind, src, missing)

@@ -30,8 +30,9 @@ vectorised numpy over all lines; no Python loops over products.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -252,7 +253,8 @@ def solve_pe(
             z, _ = log_index(np.zeros(n))
             iterations = 1
         else:
-            for iterations in range(1, max_iter + 1):
+            for _ in range(max_iter):
+                iterations += 1
                 ln_p, pi = log_index(z[pidx])
                 g = ln_p - z
                 if np.max(np.abs(g)) < tol:
@@ -269,10 +271,8 @@ def solve_pe(
     ln_p_line = a + b * zl
     ln_x = -sig * ln_p_line + (sig - et) * zl
     p_hat = np.exp(ln_p_line)
-    if ab is not None:
-        w_hat = np.exp(ln_p_line - ltau)
-    else:
-        w_hat = np.exp(ln_p_line - ltau) if finite.any() else np.ones(n)
+    # Every omega infinite and no absorption: the exporter price is fixed, so ŵ = 1 exactly (not a rounding residue).
+    w_hat = np.exp(ln_p_line - ltau) if ab is not None or finite.any() else np.ones(n)
     x_hat = np.exp(ln_x)
     vol_new = v * x_hat
     val_new = vol_new * w_hat

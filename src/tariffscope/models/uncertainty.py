@@ -16,8 +16,9 @@ Bands are the 5th, 50th and 95th percentiles (numpy's default linear interpolati
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

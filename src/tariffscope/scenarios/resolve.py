@@ -28,17 +28,18 @@ injectable (``duty_panel=``) so tests can run on a hand-made regime without the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from tariffscope import db
-from tariffscope.ingest import warehouse
 from tariffscope.codes import sectors as sector_map
 from tariffscope.codes.countries import group_members
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
+from tariffscope.ingest import warehouse
 from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
 from tariffscope.tariffs import measures as catalogue
 from tariffscope.tariffs.coverage import data_coverage
@@ -137,7 +138,6 @@ def _expand_origins(origins: list[str]) -> set[str] | None:
     """ISO3 set (groups expanded); None means all origins."""
     if "all" in origins:
         return None
-    from tariffscope.codes.countries import group_members
 
     out: set[str] = set()
     for o in origins:
@@ -275,7 +275,8 @@ def regime_rates(scenario: Scenario, hts10: np.ndarray, origin: np.ndarray, *, d
     panel_fn = duty_panel or _panel_on(con)
     base = scenario.base
     # The MFN-only regime reads the MFN schedule in force on the catalogue's first day (the 2025 basic edition).
-    day = base.date if base.regime == "date" else (base.date or data_coverage().catalogue[0])
+    # (Base's validator gives the 'date' regime a date, so ``base.date`` is set whenever that regime is used.)
+    day = base.date or data_coverage().catalogue[0]
     panel = _aligned_panel(panel_fn, day, hts10, origin, cache)
     mfn = panel.get("mfn_rate", 0.0)
     auth_names = [c for c in panel.columns if c not in _KEY_COLS]
@@ -337,6 +338,7 @@ def _apply_measure(ch: MeasureChange, where: str, when: dt.date, hts10, origin, 
             applies = scope & (new > 0)
         new_vals = new[applies]
     elif ch.action == "set":
+        assert ch.rate is not None  # MeasureChange's validator: action 'set' always carries a rate
         new_vals = np.full(int(applies.sum()), float(ch.rate))
     else:
         new_vals = np.zeros(int(applies.sum()))

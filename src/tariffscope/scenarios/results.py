@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tariffscope.models import elasticities as el
-from tariffscope.models import uncertainty as unc
+from tariffscope.models import elasticities as el, uncertainty as unc
 from tariffscope.scenarios.outcomes import HEADLINE
 from tariffscope.scenarios.schema import Scenario
 
@@ -135,7 +134,7 @@ class ComparisonResult:
     def to_dict(self) -> dict[str, Any]:
         return {"scenarios": self.packages, "against": self.against or self.reference, "basis": self.basis,
                 **({"flows": self.flows} if self.flows else {}),
-                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": l, "unit": u} for k, l, u in HEADLINE],
+                "draws": self.draws, "seed": self.seed, "metrics": [{"name": k, "label": label, "unit": u} for k, label, u in HEADLINE],
                 "assumptions": self.assumptions, "sources": self.sources}
 
 

@@ -12,20 +12,20 @@ reference or ``against``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from tariffscope.errors import InputError
-from tariffscope.models import elasticities as el
-from tariffscope.models import exposure as ex
-from tariffscope.models import uncertainty as unc
+from tariffscope.models import elasticities as el, exposure as ex, uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
 from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
@@ -128,10 +128,9 @@ class Problem:
 
 def _auto_prefixes() -> list[str]:
     out = list(ex.AUTO_PREFIXES)
-    try:
+    # No usable catalogue: fall back to HS 8703/8704/8706-8708 only.
+    with contextlib.suppress(Exception):
         out += [p for p in measure_prefixes("s232_auto_parts") if p]
-    except Exception:  # noqa: BLE001 - no catalogue: HS 8703/8704/8706-8708 only
-        pass
     return sorted(set(out))
 
 
@@ -216,7 +215,7 @@ def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.nd
 
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
 
-_CACHE: dict[str, dict[str, np.ndarray]] = {}
+_CACHE: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
 
 
 def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -269,7 +268,7 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
         return np.empty((0, len(problem.names), len(HEADLINE)))
     with tempfile.TemporaryDirectory(prefix="tariffscope-mc-") as tmp:
         path = os.path.join(tmp, "problem.npz")
-        np.savez(path, **problem.arrays())
+        np.savez(path, **problem.arrays())  # type: ignore[arg-type]  # mypy: a **dict[str, ndarray] might fill the bool allow_pickle
         flat = unc.run_draws(partial(_mc_task, path), draws, seed, backend=backend, workers=workers,
                              progress=progress, desc=f"Monte Carlo ({', '.join(problem.names)})")
         _CACHE.pop(path, None)
@@ -423,7 +422,7 @@ def _versus(res: PELines, ref: PELines | None, key: str):
 
 
 def _subset(res: PELines, mask: np.ndarray) -> PELines:
-    kw = {}
+    kw: dict[str, Any] = {}
     for name in res.__dataclass_fields__:
         val = getattr(res, name)
         if name == "extra":

@@ -32,9 +32,18 @@ import datetime as dt
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tariffscope.codes import sectors as sector_map
 from tariffscope.errors import InputError, RuleError
@@ -200,7 +209,7 @@ class RateChange(_Strict):
     _check_origins = field_validator("origins")(classmethod(lambda cls, v: _origins_ok(v)))
 
 
-Change = Union[MeasureChange, RateChange]
+Change = MeasureChange | RateChange
 
 
 class Base(_Strict):
@@ -232,9 +241,12 @@ class ModelOptions(_Strict):
     horizon: Literal["short", "long"] = Field(
         "short", description="short: one-year elasticities (Boehm et al. 2023); long: per-product Broda-Weinstein/Hauk")
 
+OutputBy = Literal["sector", "origin", "hs2"]
+_DEFAULT_BY: tuple[OutputBy, ...] = ("sector", "origin")
+
 
 class Outputs(_Strict):
-    by: list[Literal["sector", "origin", "hs2"]] = Field(default_factory=lambda: ["sector", "origin"])
+    by: list[OutputBy] = Field(default_factory=lambda: list(_DEFAULT_BY))
     lines: bool = False
 
 
@@ -403,7 +415,7 @@ def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
             b = sc.changes[j]
             if isinstance(a, MeasureChange) != isinstance(b, MeasureChange):
                 continue
-            if isinstance(a, MeasureChange) and a.measure != b.measure:
+            if isinstance(a, MeasureChange) and isinstance(b, MeasureChange) and a.measure != b.measure:
                 continue
             oa, ob = set(a.origins), set(b.origins)
             origins_meet = "all" in oa or "all" in ob or bool(oa & ob)
