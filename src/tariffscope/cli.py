@@ -34,7 +34,7 @@ EXIT_USAGE = 2  # the command line itself is wrong (as click does)
 
 def _register() -> None:
     # Importing each module registers its commands on the apps of clicmd._app.
-    from tariffscope.clicmd import (  # noqa: F401
+    from tariffscope.clicmd import (  # noqa: F401  (imported for their side effect: registration)
         backtest,
         codes,
         data,

@@ -85,7 +85,7 @@ def _parse_years(text: str | None) -> list[int] | None:
                 raise ValueError
             years = range(a, b + 1, st)
         else:
-            years = [int(x) for x in text.split(",")]  # type: ignore[assignment]
+            years = [int(x) for x in text.split(",")]  # type: ignore[assignment]  # a list where the range branch gives a range: both are read as sequences
     except ValueError:
         raise InputError(f"--years: cannot read {text!r} (use 1986,1990 or 1986-2006/4)") from None
     if len(years) > MAX_YEARS:

@@ -203,7 +203,7 @@ def sweep_cmd(
 
 def _num(v: object, unit: str = "") -> str:
     try:
-        x = float(v)  # type: ignore[arg-type]
+        x = float(v)  # type: ignore[arg-type]  # any object: what float() refuses is caught below
     except (TypeError, ValueError):
         return "-"
     if x != x:

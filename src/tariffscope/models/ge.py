@@ -113,8 +113,8 @@ class GEResult:
         if price.ndim == 2:  # several sectors: output-weighted factory-gate price index
             y0 = self.flows0.sum(axis=1)
             price = (price * y0).sum(1) / np.where(y0.sum(1) > 0, y0.sum(1), 1.0)
-        pct = lambda r: 100.0 * (r - 1.0)  # noqa: E731
-        ratio = lambda new, old: np.divide(new, old, out=np.full_like(new, np.nan), where=old != 0)  # noqa: E731
+        pct = lambda r: 100.0 * (r - 1.0)  # noqa: E731  (one-line local helpers read better as lambdas)
+        ratio = lambda new, old: np.divide(new, old, out=np.full_like(new, np.nan), where=old != 0)  # noqa: E731  (local helper)
         df = pd.DataFrame({
             "country": list(self.countries),
             "real_gdp_change_pct": pct(self.real_gdp_change),

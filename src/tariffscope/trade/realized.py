@@ -52,7 +52,7 @@ def realized_imports(con, level: str, partners: list[str] | None, periods: list[
     t = db.query(con, f"""SELECT partner, product_code, period, sum(value) AS value, any_value(vintage) AS vintage
                           FROM trade_flows WHERE {where} GROUP BY partner, product_code, period
                           ORDER BY partner, product_code, period""", params)
-    col = lambda name: np.asarray(t.column(name).to_numpy(zero_copy_only=False))  # noqa: E731
+    col = lambda name: np.asarray(t.column(name).to_numpy(zero_copy_only=False))  # noqa: E731  (a local column reader)
     vintage = str(t.column("vintage")[0].as_py()) if t.num_rows else ""
     return RealizedImports(level, source, vintage, col("partner").astype(object), col("product_code").astype(object),
                            col("period").astype(object), col("value").astype(float))
@@ -90,7 +90,7 @@ def base_lines(con, source: str = IMPORTS_HS10_ALL) -> BaseLines:
                          GROUP BY product_code, partner HAVING sum(value) > 0 ORDER BY product_code, partner""", [source])
     if t.num_rows == 0:
         raise DataNotFoundError(f"no HS10 x partner base imports in {source}: load the data ('tariffscope data status')")
-    col = lambda name: np.asarray(t.column(name).to_numpy(zero_copy_only=False))  # noqa: E731
+    col = lambda name: np.asarray(t.column(name).to_numpy(zero_copy_only=False))  # noqa: E731  (a local column reader)
     return BaseLines(source, str(t.column("period")[0].as_py()), str(t.column("vintage")[0].as_py() or ""),
                      col("hts10").astype(object), col("partner").astype(object), col("value").astype(float))
 

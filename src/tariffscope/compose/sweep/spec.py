@@ -43,7 +43,7 @@ class Axis(_Strict):
             raise ValueError("to must be >= from")
         if not all(math.isfinite(v) for v in (self.values or []) + [v for v in ranged if v is not None]):
             raise ValueError("grid numbers must be finite (no .inf or .nan)")
-        if self.values is None and (self.stop - self.start) / self.step + 1 > MAX_POINTS:  # type: ignore[operator]
+        if self.values is None and (self.stop - self.start) / self.step + 1 > MAX_POINTS:  # type: ignore[operator]  # the validator above set start/stop/step when values is None
             # counted before any list is built: 'step: 1e-12' would otherwise fill memory
             raise ValueError(f"from/to/step give more than {MAX_POINTS:,} values (max {MAX_POINTS:,} grid points)")
         return self
