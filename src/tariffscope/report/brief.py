@@ -17,7 +17,6 @@ from tariffscope.errors import InputError
 from tariffscope.report import sections as S
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-DEFAULT_AS_OF = dt.date(2025, 12, 31)  # the latest date with a full year of monthly data embedded
 DEFAULT_DRAWS = 50
 MAX_DRAWS = 1000
 
@@ -32,9 +31,10 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def parse_as_of(as_of: str | dt.date | None) -> dt.date:
+def parse_as_of(as_of: str | dt.date | None) -> dt.date | None:
+    """The date given, or None for the default (the end of the latest full year of monthly data loaded)."""
     if as_of is None or as_of == "":
-        return DEFAULT_AS_OF
+        return None
     if isinstance(as_of, dt.date):
         return as_of
     try:
@@ -52,7 +52,7 @@ def collect(partner: str = "JPN", as_of: str | dt.date | None = None, draws: int
     iso3, name = S.partner_name(partner)
     con = _open()
     try:
-        return _collect(iso3, name, day, int(draws), progress, con)
+        return _collect(iso3, name, day or S.realized_through(con), int(draws), progress, con)
     finally:
         con.close()
 

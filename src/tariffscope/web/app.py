@@ -241,7 +241,13 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
         """A context holding a pooled cursor: hand it back with ``close()``."""
         iso3, name = S.partner_name(partner)
-        return S.Context(partner=iso3, partner_name=name, as_of=kw.pop("as_of", dt.date(2025, 12, 31)), con=pool.get(), **kw)
+        con = pool.get()
+        try:
+            as_of = kw.pop("as_of", None) or S.realized_through(con)  # default: the end of the latest full year loaded
+        except BaseException:
+            pool.put(con)  # the cursor goes back to the pool whatever happened
+            raise
+        return S.Context(partner=iso3, partner_name=name, as_of=as_of, con=con, **kw)
 
     def close(c: S.Context) -> None:
         if c.con is not None:

@@ -35,7 +35,7 @@ from tariffscope.report.sections.scenarios import (
     render_comparison,
     scenarios_section,
 )
-from tariffscope.report.sections.timeline import last_covered_day, reaches, timeline_section
+from tariffscope.report.sections.timeline import last_covered_day, reaches, realized_through, timeline_section
 from tariffscope.tariffs.vocabulary import AUTHORITY_LABELS, authority_label
 
 BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
@@ -52,6 +52,6 @@ __all__ = ["AUTHORITY_LABELS", "BACKTEST_DRAWS", "BUILDERS", "PACKAGES_BY_PARTNE
            "partner_display", "EXAMPLE_DATES", "EXAMPLE_VALUE", "GE_BASE_DATE", "GE_SPECS", "Chart",
            "Context", "Section", "SectionUnavailable", "Table", "as_dict", "authority_label", "backtest_section",
            "balance_section", "duty_section", "duty_table", "ge_section", "last_covered_day", "methods_section",
-           "monitor_section", "norm_sources", "partner_name", "reaches", "render_backtest", "render_comparison",
+           "monitor_section", "norm_sources", "partner_name", "reaches", "realized_through", "render_backtest", "render_comparison",
            "run_builder", "scenarios_section", "sector_label",
            "timeline_section"]

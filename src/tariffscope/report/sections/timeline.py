@@ -37,7 +37,7 @@ def timeline_section(ctx: Context) -> Section:
     series: list[dict[str, Any]] = [{"name": "Weighted statutory rate", "x": xs, "y": total, "color": "#222"}]
     realized: list[dict] = []
     try:
-        realized = api.statutory_vs_realized(ctx.partner, start="2024-01", end=f"{min(end, dt.date(2025, 12, 31)):%Y-%m}", con=ctx.con)
+        realized = api.statutory_vs_realized(ctx.partner, start="2024-01", end=f"{min(end, realized_through(ctx.con)):%Y-%m}", con=ctx.con)
         s.data["statutory_vs_realized"] = realized
         s.sources.append({"source": "census_japan_monthly_totals", "title": "Census calculated duty and imports for consumption, monthly"})
     except TariffscopeError as exc:  # e.g. no monthly calculated duty loaded for this partner: the statutory rate still shows
@@ -105,6 +105,16 @@ def _key_dates(ctx: Context, start: dt.date, end: dt.date, s: Section) -> list[t
             out.append((day, m.title, ", ".join(m.headings)))
     out.sort()
     return out  # every dated event in the window: a cut list lost 2025's later deals and Section 232 actions
+
+
+def realized_through(con: Any) -> dt.date:
+    """The last day of the latest full calendar year of the realized duty series (Census monthly totals) in
+    the warehouse: the default date a brief or page describes, from the data rather than a literal."""
+    from tariffscope.tariffs.coverage import data_coverage
+
+    month = data_coverage(con).latest_month("census_japan_monthly_totals")
+    year = int(month[:4])
+    return dt.date(year if month.endswith("-12") else year - 1, 12, 31)
 
 
 def last_covered_day() -> dt.date:
