@@ -4,25 +4,13 @@ them). Slow blocks carry the ``slow`` marker (deselect with ``-m "not slow"``); 
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from _scripts import load_script
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("docs_examples", REPO / "scripts" / "docs_examples.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-docs = _load_script()
+docs = load_script("docs_examples")
 BLOCKS = docs.all_blocks()
 
 

@@ -7,26 +7,13 @@ and commit the JSON diff together with the change that explains it.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from _scripts import load_script
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("reference_outputs", REPO / "scripts" / "reference_outputs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_script()
+ref = load_script("reference_outputs")
 CASES = ref.cases()
 
 
