@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (``X as X`
     from tariffscope.codes.countries import Country as Country
     from tariffscope.codes.products import HtsDescription as HtsDescription
     from tariffscope.compose.backtest import BacktestResult as BacktestResult
+    from tariffscope.compose.passthrough import PassThroughCalibration as PassThroughCalibration
     from tariffscope.compose.sweep.result import SweepRun as SweepRun
     from tariffscope.ingest.core import DataStatus as DataStatus, IngestResult as IngestResult
     from tariffscope.ingest.fetch import PullResult as PullResult
@@ -49,6 +50,7 @@ _RESULT_TYPES: dict[str, str] = {
     "Country": "tariffscope.codes.countries",
     "HtsDescription": "tariffscope.codes.products",
     "BacktestResult": "tariffscope.compose.backtest",
+    "PassThroughCalibration": "tariffscope.compose.passthrough",
     "IngestResult": "tariffscope.ingest.core",
     "DataStatus": "tariffscope.ingest.core",
     "PullResult": "tariffscope.ingest.fetch",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for the annotations only: importing every area here would s
     from tariffscope.codes.countries import Country
     from tariffscope.codes.products import HtsDescription
     from tariffscope.compose.backtest import BacktestResult
+    from tariffscope.compose.passthrough import PassThroughCalibration
     from tariffscope.compose.sweep import SweepRun
     from tariffscope.ingest.core import DataStatus, IngestResult
     from tariffscope.ingest.fetch import PullResult
@@ -439,3 +440,28 @@ def backtest(partner: str | list[str] = "JPN", start: str = "2025-01", end: str 
 
 
 __all__ += ["backtest"]
+
+
+# --- pass-through calibration (exporter absorption from realized prices) ------------------------
+
+
+def calibrate_pass_through(origin: str = "JPN", product: str = "8703", start: str = "2025-04", end: str = "2025-12", *,
+                           prices: str | Path | None = None, basis: str | None = None, base_start: str | None = None,
+                           base_end: str | None = None, reference: str = "2025-01-01", options: dict | None = None,
+                           con: db.Connection | None = None) -> PassThroughCalibration:
+    """Exporter absorption of ``origin``'s ``product`` (HS prefix) over months ``start``..``end``, from realized
+    prices: a ``PassThroughCalibration``.
+
+    ``prices``: a price index CSV (period, origin, product, index, basis[, currency]); None uses monthly unit
+    values from the warehouse. ``basis``: exporter | importer, when the file holds both. ``base_start``/``base_end``:
+    compare with the mean of a base window instead of the same months a year earlier. ``reference``: the regime
+    for months before the measure catalogue (a date's regime, or 'mfn'). Use the result in a run with
+    ``backtest(absorption=result.override)``.
+    """
+    from tariffscope.compose.passthrough import calibrate_pass_through as _calibrate
+
+    return _calibrate(_tariff_con(con), origin, product, start, end, prices=prices, basis=basis, base_start=base_start,
+                      base_end=base_end, reference=reference, options=options)
+
+
+__all__ += ["calibrate_pass_through"]

@@ -36,6 +36,7 @@ def _register() -> None:
     # Importing each module registers its commands on the apps of clicmd._app.
     from tariffscope.clicmd import (  # noqa: F401  (imported for their side effect: registration)
         backtest,
+        calibrate,
         codes,
         data,
         demo,
