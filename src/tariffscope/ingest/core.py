@@ -174,6 +174,7 @@ _REFERENCES = {
     "ctY_code,iso3,country".lower(): "a country code list (Census -> ISO3): used by tariffscope.codes, not ingested",
     "code,geographical zone,country": "the Japan Customs country code list: used by tariffscope.codes, not ingested",
     "revision,effective_date": "HTS revision dates: read with each HTS revision (hts_json/hts_csv ingest), not ingested alone",
+    "period,origin,product,index,basis": "a price index file: read by 'tariffscope calibrate pass-through --prices FILE', not ingested",
 }
 
 

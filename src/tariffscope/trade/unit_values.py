@@ -63,6 +63,12 @@ def unit_values(con: db.Connection, origin: str, product: str, months: list[str]
     want = set(months)
     best = max(groups, key=lambda k: (len({r["period"] for r in groups[k]} & want), k[3]))
     sel = groups[best]
+    lacking = want - {r["period"] for r in sel}
+    elsewhere = sorted({k[0] for k, g in groups.items() if k != best and lacking & {r["period"] for r in g}})
+    if elsewhere:  # one series is read from one source: sources are never mixed silently
+        raise DataNotFoundError(f"monthly quantities of {origin} {product} are split across sources ({best[0]}, "
+                                f"{', '.join(elsewhere)}): ingest the files of one series under one source id "
+                                "(tariffscope data ingest FILE --source-id NAME) to use them together")
     units = sorted({r["quantity_unit"] or "?" for r in sel})
     if len(units) > 1:
         raise InputError(f"quantities of {origin} {product} in {best[0]} are in several units ({', '.join(units)}): "
