@@ -3,6 +3,7 @@ strictness, the composition on the warehouse (engine rates, exchange rates, unit
 case on the embedded data, the API and the CLI (one line, exit 1, on bad input)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import shutil
@@ -89,13 +90,13 @@ def test_estimator_refuses_bad_input():
 def test_reader_reads_a_good_file(tmp_path):
     p = write(tmp_path / "p.csv", HEADER + "2024-05,Japan,8703,100,exporter,jpy\n2025-05,JPN,87.03,81.5,exporter,JPY\n"
                                            "2025-05,KOR,8703,99,importer,\n")
-    pf = price_index_csv.parse(p)
+    pf = price_index_csv.read(p)
     assert [(r.period, r.origin, r.product, r.index, r.basis, r.currency, r.line) for r in pf.rows] == [
         ("2024-05", "JPN", "8703", 100.0, "exporter", "JPY", 2), ("2025-05", "JPN", "8703", 81.5, "exporter", "JPY", 3),
         ("2025-05", "KOR", "8703", 99.0, "importer", "USD", 4)]
     assert pf.keys() == ["JPN 8703 exporter", "KOR 8703 importer"]
     # the currency column is optional: dollars
-    q = price_index_csv.parse(write(tmp_path / "q.csv", "period,origin,product,index,basis\n2025-01,JPN,8703,1.5,importer\n"))
+    q = price_index_csv.read(write(tmp_path / "q.csv", "period,origin,product,index,basis\n2025-01,JPN,8703,1.5,importer\n"))
     assert q.rows[0].currency == "USD"
 
 
@@ -117,29 +118,33 @@ def test_reader_reads_a_good_file(tmp_path):
 def test_reader_refuses_bad_rows_naming_the_line(tmp_path, body, line, message):
     p = write(tmp_path / "p.csv", HEADER + body)
     with pytest.raises(IngestError, match=message) as exc:
-        price_index_csv.parse(p)
+        price_index_csv.read(p)
     assert exc.value.line == line and "\n" not in str(exc.value)
 
 
 def test_reader_refuses_bad_files(tmp_path):
     with pytest.raises(IngestError, match="wrong header"):
-        price_index_csv.parse(write(tmp_path / "a.csv", "month,origin,product,index,basis\n2025-05,JPN,8703,1,exporter\n"))
+        price_index_csv.read(write(tmp_path / "a.csv", "month,origin,product,index,basis\n2025-05,JPN,8703,1,exporter\n"))
     with pytest.raises(IngestError, match="empty file"):
-        price_index_csv.parse(write(tmp_path / "b.csv", ""))
+        price_index_csv.read(write(tmp_path / "b.csv", ""))
     with pytest.raises(IngestError, match="no rows after the header"):
-        price_index_csv.parse(write(tmp_path / "c.csv", HEADER))
+        price_index_csv.read(write(tmp_path / "c.csv", HEADER))
     with pytest.raises(IngestError, match="looks truncated"):  # the last line cut short: refused, not read
-        price_index_csv.parse(write(tmp_path / "d.csv", HEADER + "2025-05,JPN,8703,100,exporter,JPY\n2025-06,JPN,8703,9"))
+        price_index_csv.read(write(tmp_path / "d.csv", HEADER + "2025-05,JPN,8703,100,exporter,JPY\n2025-06,JPN,8703,9"))
     with pytest.raises(IngestError, match="mixes currencies"):
-        price_index_csv.parse(write(tmp_path / "e.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,1,exporter,USD\n"))
+        price_index_csv.read(write(tmp_path / "e.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,1,exporter,USD\n"))
     with pytest.raises(IngestError, match="no such file"):
-        price_index_csv.parse(tmp_path / "missing.csv")
+        price_index_csv.read(tmp_path / "missing.csv")
 
 
-def test_data_ingest_says_what_a_price_file_is_for(tmp_path):
+def test_price_files_are_detected_for_data_ingest(tmp_path):
     p = write(tmp_path / "prices.csv", HEADER + "2025-05,JPN,8703,100,exporter,JPY\n")
-    with pytest.raises(IngestError, match="calibrate pass-through --prices"):
-        core.detect_kind(p)
+    assert core.detect_kind(p) == "price_index_csv"
+    parsed = price_index_csv.parse(p, vintage="BoJ CGPI release of 2025-06-11")
+    t = parsed.tables["price_indices"]
+    assert parsed.source == "price_index_csv:prices" and t.num_rows == 1
+    assert t.to_pylist() == [{"period": "2025-05", "origin": "JPN", "product": "8703", "basis": "exporter", "currency": "JPY",
+                              "index": 100.0, "source": "price_index_csv:prices", "vintage": "BoJ CGPI release of 2025-06-11"}]
 
 
 def test_month_range():
@@ -277,6 +282,47 @@ def test_unit_values_from_an_ingested_japan_customs_file(warehouse_copy, tmp_pat
     assert full.se is not None and full.low <= full.raw <= full.high
 
 
+def test_ingested_price_indices_are_used_and_named(warehouse_copy, tmp_path, capsys):
+    body = "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,81,exporter,JPY\n"
+    f = write(tmp_path / "boj_cars.csv", HEADER + body)
+    res = core.ingest(f, con=warehouse_copy, source="boj_cars", vintage="as reported, June 2025")
+    assert res.kind == "price_index_csv" and res.rows == {"price_indices": 2}
+    assert core.ingest(f, con=warehouse_copy).status == "already"  # the same bytes twice: a no-op
+    st = {s["source"]: s for s in core.data_status(warehouse_copy).sources}
+    assert st["boj_cars"]["rows"] == {"price_indices": 2} and st["boj_cars"]["periods"] == "2024-05 .. 2025-05"
+    assert st["boj_cars"]["contents"] == "JPN 8703 exporter"
+    stored = calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05")
+    direct = calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05", prices=f)
+    assert stored.raw == pytest.approx(direct.raw, rel=1e-15)
+    assert stored.prices == {"kind": "price index (warehouse)", "source": "boj_cars", "vintage": "as reported, June 2025",
+                             "currency": "JPY", "series": "JPN 8703 exporter"}
+    # a bad file writes nothing (the whole file or none of it)
+    bad = write(tmp_path / "bad.csv", HEADER + "2024-06,JPN,8703,100,exporter,JPY\n2025-06,JPN,8703,0,exporter,JPY\n")
+    with pytest.raises(IngestError, match="line 3: index is 0"):
+        core.ingest(bad, con=warehouse_copy)
+    assert warehouse_copy.execute("SELECT count(*) FROM price_indices").fetchall() == [(2,)]
+    # a second source with the same series: the user says which one
+    core.ingest(write(tmp_path / "other.csv", HEADER + body.replace("81,", "85,")), con=warehouse_copy)
+    with pytest.raises(InputError, match=r"2 warehouse sources hold JPN 8703 price indices \(boj_cars, price_index_csv:other\)"):
+        calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05")
+    other = calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05", price_source="price_index_csv:other")
+    assert other.raw < stored.raw
+    with pytest.raises(DataNotFoundError, match="no JPN 8703 price indices under source 'nope'"):
+        calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05", price_source="nope")
+    with pytest.raises(InputError, match="not both"):
+        calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05", prices=f, price_source="boj_cars")
+
+
+def test_cli_ingest_then_calibrate(warehouse_copy, tmp_path, capsys):
+    warehouse_copy.close()  # the CLI opens the warehouse itself
+    f = write(tmp_path / "boj_cars.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,81,exporter,JPY\n")
+    assert main(["data", "ingest", str(f), "--source-id", "boj_cars"]) == 0
+    assert "ingested 2 price_indices as source boj_cars (price_index_csv" in capsys.readouterr().out
+    assert main(["calibrate", "pass-through", "--from", "2025-05", "--to", "2025-05"]) == 0
+    out = capsys.readouterr().out
+    assert "prices: price index source boj_cars (JPN 8703 exporter, JPY;" in out and "0.63" in out
+
+
 def test_period_without_prices_or_tariffs(warehouse, tmp_path):
     p = write(tmp_path / "p.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,81,exporter,JPY\n")
     with pytest.raises(DataNotFoundError, match=r"no JPN 8703 price for 2024-06 \(a comparison month; 1 more months missing\)"):
@@ -303,7 +349,9 @@ def test_api_result(warehouse, tmp_path):
     assert d["use_with"] == f"tariffscope backtest --partner JPN --absorption JPN:8703={res.absorption:.2f}"
     assert d["tariffs"]["reference"] == "2025-01-01" and d["tariffs"]["months_from_reference_regime"] == ["2024-05"]
     assert d["tariffs"]["weights"].startswith("census_import_weights_2024 (2024 US imports of ")
-    assert d["prices"] == {"kind": "price index file", "file": str(p), "currency": "JPY", "series": "JPN 8703 exporter"}
+    assert d["prices"] == {"kind": "price index file", "file": str(p), "currency": "JPY", "series": "JPN 8703 exporter",
+                           "vintage": f"file p.csv as of {dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).date()} "
+                                      "(file date; read directly, not ingested)"}
     assert list(res.to_frame()["period"]) == ["2025-05"]
 
 

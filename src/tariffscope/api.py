@@ -446,22 +446,23 @@ __all__ += ["backtest"]
 
 
 def calibrate_pass_through(origin: str = "JPN", product: str = "8703", start: str = "2025-04", end: str = "2025-12", *,
-                           prices: str | Path | None = None, basis: str | None = None, base_start: str | None = None,
-                           base_end: str | None = None, reference: str = "2025-01-01", options: dict | None = None,
-                           con: db.Connection | None = None) -> PassThroughCalibration:
+                           prices: str | Path | None = None, price_source: str | None = None, basis: str | None = None,
+                           base_start: str | None = None, base_end: str | None = None, reference: str = "2025-01-01",
+                           options: dict | None = None, con: db.Connection | None = None) -> PassThroughCalibration:
     """Exporter absorption of ``origin``'s ``product`` (HS prefix) over months ``start``..``end``, from realized
     prices: a ``PassThroughCalibration``.
 
-    ``prices``: a price index CSV (period, origin, product, index, basis[, currency]); None uses monthly unit
-    values from the warehouse. ``basis``: exporter | importer, when the file holds both. ``base_start``/``base_end``:
-    compare with the mean of a base window instead of the same months a year earlier. ``reference``: the regime
-    for months before the measure catalogue (a date's regime, or 'mfn'). Use the result in a run with
-    ``backtest(absorption=result.override)``.
+    ``prices``: a price index CSV (period, origin, product, index, basis[, currency]), read without storing it;
+    None uses the price indices ingested into the warehouse (``price_source`` picks the source when several
+    hold the series), else monthly unit values from the warehouse. ``basis``: exporter | importer, when the
+    prices hold both. ``base_start``/``base_end``: compare with the mean of a base window instead of the same
+    months a year earlier. ``reference``: the regime for months before the measure catalogue (a date's
+    regime, or 'mfn'). Use the result in a run with ``backtest(absorption=result.override)``.
     """
     from tariffscope.compose.passthrough import calibrate_pass_through as _calibrate
 
-    return _calibrate(_tariff_con(con), origin, product, start, end, prices=prices, basis=basis, base_start=base_start,
-                      base_end=base_end, reference=reference, options=options)
+    return _calibrate(_tariff_con(con), origin, product, start, end, prices=prices, price_source=price_source,
+                      basis=basis, base_start=base_start, base_end=base_end, reference=reference, options=options)
 
 
 __all__ += ["calibrate_pass_through"]

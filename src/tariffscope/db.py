@@ -153,6 +153,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        3,
+        "price_indices: a user's monthly price indices by origin x product (exporter or importer basis)",
+        [
+            """CREATE TABLE price_indices (
+                period    VARCHAR NOT NULL,   -- 'YYYY-MM'
+                origin    VARCHAR NOT NULL,   -- ISO3 of the exporting country
+                product   VARCHAR NOT NULL,   -- HS prefix the index covers, digits
+                basis     VARCHAR NOT NULL,   -- exporter (before duty) | importer (duty paid)
+                currency  VARCHAR NOT NULL,   -- the index's currency: USD, JPY ...
+                "index"   DOUBLE  NOT NULL,   -- > 0, any base
+                source    VARCHAR NOT NULL,
+                vintage   VARCHAR,
+                ingest_id INTEGER
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,7 +1,7 @@
 """CLI commands ``calibrate ...``: model parameters fitted to realized data the user has.
 
 ``calibrate pass-through`` estimates exporter absorption for one origin x product from a price index file
-(``--prices``) or the warehouse's monthly unit values, via ``tariffscope.api.calibrate_pass_through``, and
+(``--prices``), price indices ingested into the warehouse or the warehouse's monthly unit values, via ``tariffscope.api.calibrate_pass_through``, and
 renders a table (the estimate, the months, the data used), JSON (everything) or CSV (one row per month).
 """
 from __future__ import annotations
@@ -34,8 +34,11 @@ def pass_through_cmd(
     product: str = typer.Option("8703", "--product", help="HS prefix (2-10 digits), e.g. 8703 for passenger cars."),
     start: str = typer.Option("2025-04", "--from", help="First month (YYYY-MM)."),
     end: str = typer.Option("2025-12", "--to", help="Last month (YYYY-MM)."),
-    prices: str | None = typer.Option(None, "--prices", help="Price index CSV: period,origin,product,index,basis[,currency] "
-                                                             "(default: monthly unit values in the warehouse)."),
+    prices: str | None = typer.Option(None, "--prices", help="Price index CSV: period,origin,product,index,basis[,currency], "
+                                                             "read without storing it (default: price indices ingested "
+                                                             "with 'data ingest', else monthly unit values)."),
+    price_source: str | None = typer.Option(None, "--price-source", help="Warehouse source of ingested price indices, "
+                                                                         "when several hold the series."),
     basis: str | None = typer.Option(None, "--basis", help="exporter | importer: the series to use when the file holds both."),
     base_from: str | None = typer.Option(None, "--base-from", help="Compare with the mean of a base window from this month "
                                                                    "(default: the same months a year earlier)."),
@@ -52,7 +55,8 @@ def pass_through_cmd(
     """
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
-    res = api.calibrate_pass_through(origin, product, start, end, prices=prices, basis=basis, base_start=base_from,
+    res = api.calibrate_pass_through(origin, product, start, end, prices=prices, price_source=price_source, basis=basis,
+                                     base_start=base_from,
                                      base_end=base_to, reference=reference)
     if fmt == "json":
         typer.echo(json.dumps(res.to_dict(), indent=1))
@@ -77,9 +81,13 @@ def _render(res) -> None:
                   _pct(r["price_change"]), a, "yes" if r["used"] else "no (no duty change)")
     console.print(t)
     p = res.prices
-    what = (f"price index file {p['file']} ({p['series']}, {p['currency']})" if p["kind"] == "price index file"
-            else f"unit values from {p['source']} ({p['flow']}, {p['value_basis']}, {p['currency']} per {p['quantity_unit']}; "
-                 f"{p['vintage']})")
+    if p["kind"] == "price index file":
+        what = f"price index file {p['file']} ({p['series']}, {p['currency']})"
+    elif p["kind"] == "price index (warehouse)":
+        what = f"price index source {p['source']} ({p['series']}, {p['currency']}; {p['vintage']})"
+    else:
+        what = (f"unit values from {p['source']} ({p['flow']}, {p['value_basis']}, {p['currency']} per {p['quantity_unit']}; "
+                f"{p['vintage']})")
     console.print(f"  prices: {what}", soft_wrap=True)
     for src, how in res.exchange_rates.items():
         console.print(f"  exchange rates: {src} ({how})", soft_wrap=True)

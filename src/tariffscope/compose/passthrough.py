@@ -1,8 +1,8 @@
 """Calibrate exporter absorption (pass-through) for one origin x product from realized prices.
 
 Prices come from a user's price index file (``ingest.price_index_csv``: exporter or importer basis, any
-currency) or, without one, from monthly unit values in the warehouse (``trade.unit_values``: exporter
-basis). The duty path is the tariff engine's day-weighted monthly rate (``tariffs.monthly``) averaged over
+currency), read directly or ingested into the warehouse, or, without one, from monthly unit values in the
+warehouse (``trade.unit_values``: exporter basis). The duty path is the tariff engine's day-weighted monthly rate (``tariffs.monthly``) averaged over
 the origin's HS10 lines of the product with their 2024 US imports as weights; months before the measure
 catalogue take the reference regime. Each month of the period is compared with the same month a year
 earlier (default) or with the mean of a base window; ``models.passthrough`` turns the paired log changes
@@ -21,12 +21,12 @@ import numpy as np
 
 from tariffscope.codes.countries import resolve_country
 from tariffscope.errors import DataNotFoundError, InputError
-from tariffscope.ingest.price_index_csv import PriceIndexFile, parse as parse_prices
+from tariffscope.ingest.price_index_csv import PriceIndexFile, read as read_prices
 from tariffscope.models import elasticities as el
 from tariffscope.models.passthrough import MIN_TARIFF_CHANGE, estimate_absorption
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
 from tariffscope.trade._common import monthly_rates as fx_monthly_rates
-from tariffscope.trade.unit_values import hs10_weights, unit_values
+from tariffscope.trade.unit_values import hs10_weights, stored_price_indices, unit_values
 
 __all__ = ["PassThroughCalibration", "calibrate_pass_through", "month_range"]
 
@@ -100,6 +100,12 @@ class PassThroughCalibration:
         return pd.DataFrame(self.rows)
 
 
+def _file_vintage(path: str) -> str:
+    p = Path(path)
+    when = dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).date().isoformat() if p.is_file() else "unknown"
+    return f"file {p.name} as of {when} (file date; read directly, not ingested)"
+
+
 def _cited(origin: str, product: str) -> dict[str, Any]:
     pt = el.pass_through(np.array([origin], dtype=object), np.array([product], dtype=object))
     row = el.pass_through_rows()[int(pt.row[0])]
@@ -109,13 +115,15 @@ def _cited(origin: str, product: str) -> dict[str, Any]:
 
 
 def calibrate_pass_through(con, origin: str, product: str, start: str, end: str, *,
-                           prices: str | Path | PriceIndexFile | None = None, basis: str | None = None,
+                           prices: str | Path | PriceIndexFile | None = None, price_source: str | None = None,
+                           basis: str | None = None,
                            base_start: str | None = None, base_end: str | None = None,
                            reference: str = REFERENCE_DEFAULT, options: dict | None = None,
                            min_change: float = MIN_TARIFF_CHANGE) -> PassThroughCalibration:
     """Absorption of ``origin``'s ``product`` (an HS prefix) over months ``start``..``end``.
 
-    ``prices``: a price index file (path or parsed); None uses monthly unit values from the warehouse.
+    ``prices``: a price index file (path or parsed), read without storing it. None: the series ingested into
+    the warehouse (``price_source`` names the source when several hold it), else monthly unit values.
     ``basis``: which series of the file to use when it holds both. ``base_start``/``base_end``: compare each
     month with the mean of this base window instead of the same month a year earlier.
     """
@@ -140,11 +148,29 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
     needed = sorted(set(months) | {b for bs in pairs.values() for b in bs})
 
     # prices: log price per month, in dollars
+    if prices is not None and price_source is not None:
+        raise InputError("give a price file or a warehouse price source, not both")
+    pf: PriceIndexFile | None = None
     if prices is not None:
-        pf = prices if isinstance(prices, PriceIndexFile) else parse_prices(prices)
+        pf = prices if isinstance(prices, PriceIndexFile) else read_prices(prices)
+    else:
+        stored = stored_price_indices(con, iso, code)
+        if price_source is not None:
+            hit = [s for s in stored if s.source == price_source]
+            if not hit:
+                holders = ", ".join(s.source or "" for s in stored) or "none"
+                raise DataNotFoundError(f"no {iso} {code} price indices under source {price_source!r} (sources holding "
+                                        f"them: {holders}; 'tariffscope data status' lists what is loaded)")
+            pf = hit[0]
+        elif len(stored) > 1:  # two ingested series of one product: which one is the user's to say
+            raise InputError(f"{len(stored)} warehouse sources hold {iso} {code} price indices "
+                             f"({', '.join(s.source or '' for s in stored)}): choose one (price source)")
+        elif stored:
+            pf = stored[0]
+    if pf is not None:
         series = pf.series(iso, code)
         if not series:
-            raise DataNotFoundError(f"{pf.path}: no rows for {iso} {code} (the file holds: {', '.join(pf.keys())})")
+            raise DataNotFoundError(f"{pf.path}: no rows for {iso} {code} (it holds: {', '.join(pf.keys())})")
         bases = sorted({r.basis for r in series})
         if basis is None and len(bases) > 1:
             raise InputError(f"{pf.path} holds {iso} {code} on both bases: choose one (basis exporter or importer)")
@@ -156,6 +182,11 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
         currency = series[0].currency
         price_meta: dict[str, Any] = {"kind": "price index file", "file": pf.path, "currency": currency,
                                       "series": f"{iso} {code} {use_basis}"}
+        if pf.source is not None:
+            price_meta = {"kind": "price index (warehouse)", "source": pf.source, "vintage": pf.vintage,
+                          "currency": currency, "series": f"{iso} {code} {use_basis}"}
+        else:
+            price_meta["vintage"] = _file_vintage(pf.path)
     else:
         if basis == "importer":
             raise InputError("unit values from trade data are exporter-basis (before duty): basis importer needs a price index file")
@@ -168,10 +199,10 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
     missing = [m for m in needed if m not in level]
     if missing:
         role = "a month of the period" if missing[0] in months else "a comparison month"
-        have = sorted(level)
+        covered = sorted(level)
         raise DataNotFoundError(f"no {iso} {code} price for {missing[0]} ({role}"
                                 + (f"; {len(missing) - 1} more months missing" if len(missing) > 1 else "")
-                                + f"): the prices cover {have[0]}..{have[-1]}")
+                                + f"): the prices cover {covered[0]}..{covered[-1]}")
     lp = {m: math.log(level[m]) for m in needed}
     fx_meta: dict[str, str] = {}
     if currency != "USD":  # the model's absorption is about the dollar price: take exchange-rate moves out

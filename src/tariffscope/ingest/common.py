@@ -1,7 +1,7 @@
 """What every reader shares: the warehouse column layouts, the parsed-file record, strict helpers.
 
 Readers turn one file into Arrow tables whose columns are exactly the warehouse tables' columns
-(``trade_flows``, ``exchange_rates``, ``hts_lines``, ``chapter99_lines``, ``hts_revisions``), so the
+(``trade_flows``, ``exchange_rates``, ``price_indices``, ``hts_lines``, ``chapter99_lines``, ``hts_revisions``), so the
 ingest step is a plain ``INSERT ... SELECT`` with no per-kind logic. Every problem becomes
 ``IngestError(path, line, reason)`` before anything is written.
 """
@@ -48,6 +48,18 @@ EXCHANGE_RATES = pa.schema(
         ("date", pa.date32()),
         ("frequency", pa.string()),
         ("rate", pa.float64()),
+        ("source", pa.string()),
+        ("vintage", pa.string()),
+    ]
+)
+PRICE_INDICES = pa.schema(
+    [
+        ("period", pa.string()),
+        ("origin", pa.string()),
+        ("product", pa.string()),
+        ("basis", pa.string()),
+        ("currency", pa.string()),
+        ("index", pa.float64()),
         ("source", pa.string()),
         ("vintage", pa.string()),
     ]
@@ -99,6 +111,7 @@ CHAPTER99_LINES = pa.schema(
 SCHEMAS: dict[str, pa.Schema] = {
     "trade_flows": TRADE_FLOWS,
     "exchange_rates": EXCHANGE_RATES,
+    "price_indices": PRICE_INDICES,
     "hts_revisions": HTS_REVISIONS,
     "hts_lines": HTS_LINES,
     "chapter99_lines": CHAPTER99_LINES,

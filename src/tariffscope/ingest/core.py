@@ -44,6 +44,7 @@ from tariffscope.ingest import (
     hts_json,
     import_weights,
     japan_customs_csv,
+    price_index_csv,
     usato_json,
     usatradeonline_csv,
 )
@@ -64,6 +65,7 @@ READERS: dict[str, ModuleType] = {
     "census_page_md": census_page_md,
     "fred_csv": fred_csv,
     "japan_customs_csv": japan_customs_csv,
+    "price_index_csv": price_index_csv,
 }
 KINDS = tuple(READERS)
 
@@ -163,6 +165,8 @@ def detect_kind(path: str | Path) -> str:
             return "comtrade"
         if first.replace('"', "").lower().startswith(("exp or imp,", "year,hs,country")):
             return "japan_customs_csv"
+        if first.replace('"', "").replace(" ", "").lower().startswith("period,origin,product,index,basis"):
+            return "price_index_csv"
         if first.startswith("Download Date"):
             raise IngestError(path, 1, "this is a DataWeb query-parameters file (how a download was made), not data")
     raise IngestError(path, 1, f"cannot tell what kind of file this is; pass --source with one of {', '.join(KINDS)}")
@@ -174,7 +178,6 @@ _REFERENCES = {
     "ctY_code,iso3,country".lower(): "a country code list (Census -> ISO3): used by tariffscope.codes, not ingested",
     "code,geographical zone,country": "the Japan Customs country code list: used by tariffscope.codes, not ingested",
     "revision,effective_date": "HTS revision dates: read with each HTS revision (hts_json/hts_csv ingest), not ingested alone",
-    "period,origin,product,index,basis": "a price index file: read by 'tariffscope calibrate pass-through --prices FILE', not ingested",
 }
 
 
@@ -330,18 +333,20 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
 
 
 # Tables whose rows a user ingest files under a source (HTS revisions are keyed by revision instead).
-_SOURCE_TABLES = ("trade_flows", "exchange_rates")
+_SOURCE_TABLES = ("trade_flows", "exchange_rates", "price_indices")
 # The natural key of each warehouse table: one row per key within a source / revision.
 NATURAL_KEYS: dict[str, list[str]] = {
     "trade_flows": ["source", *DUPLICATE_KEY],
     "exchange_rates": ["source", "base_currency", "quote_currency", "date", "frequency"],
+    "price_indices": ["source", "origin", "product", "basis", "period"],
     "hts_lines": ["revision", "hts_code"],
     "chapter99_lines": ["revision", "heading"],
     "hts_revisions": ["revision"],
 }
 # Figures with a domain: (table, column, smallest allowed, strictly greater?).
 _DOMAINS = [("trade_flows", "value", 0.0, False), ("trade_flows", "quantity", 0.0, False),
-            ("trade_flows", "calculated_duty", 0.0, False), ("exchange_rates", "rate", 0.0, True)]
+            ("trade_flows", "calculated_duty", 0.0, False), ("exchange_rates", "rate", 0.0, True),
+            ("price_indices", "index", 0.0, True)]
 
 
 def check_tables(path: Path, parsed: ParsedFile) -> None:
@@ -463,6 +468,10 @@ fx AS (
     SELECT source, 'exchange_rates', count(*), min(date)::VARCHAR, max(date)::VARCHAR,
            string_agg(DISTINCT quote_currency || ' per ' || base_currency, ', ')
     FROM exchange_rates GROUP BY source),
+px AS (
+    SELECT source, 'price_indices', count(*), min(period), max(period),
+           string_agg(DISTINCT origin || ' ' || product || ' ' || basis, ', ')
+    FROM price_indices GROUP BY source),
 hts AS (
     SELECT 'usitc_hts' AS source, 'hts_lines', count(*),
            (SELECT revision FROM hts_revisions ORDER BY seq LIMIT 1),
@@ -471,7 +480,8 @@ hts AS (
     FROM hts_lines HAVING count(*) > 0),
 c99 AS (
     SELECT 'usitc_hts', 'chapter99_lines', count(*), NULL, NULL, NULL FROM chapter99_lines HAVING count(*) > 0),
-counts AS (SELECT * FROM flows UNION ALL SELECT * FROM fx UNION ALL SELECT * FROM hts UNION ALL SELECT * FROM c99)
+counts AS (SELECT * FROM flows UNION ALL SELECT * FROM fx UNION ALL SELECT * FROM px UNION ALL SELECT * FROM hts
+           UNION ALL SELECT * FROM c99)
 SELECT c.source, c.tbl, c.n, c.first, c.last, c.what, s.title, s.publisher, s.vintage, s.build_date, s.file
 FROM counts c LEFT JOIN sources s USING (source)
 ORDER BY c.source, c.tbl

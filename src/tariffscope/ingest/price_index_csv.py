@@ -14,8 +14,9 @@ exchange rates when it is used.
 
 The file is read whole or not at all: every problem (wrong header, bad month, unknown origin, an index
 that is not a finite positive number, two rows for one (origin, product, basis, period), a file cut short)
-is an ``IngestError`` naming the file and line, and nothing is returned. The rows are not stored in the
-warehouse: ``tariffscope calibrate pass-through --prices FILE`` reads the file each time.
+is an ``IngestError`` naming the file and line, and nothing is returned or written. ``parse`` gives the
+``price_indices`` table for ``tariffscope data ingest`` (one transaction, with the file's source and
+vintage); ``read`` gives the rows for ``tariffscope calibrate pass-through --prices FILE`` without storing them.
 """
 from __future__ import annotations
 
@@ -25,11 +26,15 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import iso3_for, read_text
+from tariffscope.ingest.common import PRICE_INDICES, ParsedFile, default_source, iso3_for, make_table, read_text
 from tariffscope.ingest.numbers import NOT_A_NUMBER, NumberFormatError, parse_number
 
 KIND = "price_index_csv"
+TITLE = "Price indices by origin x product (user file)"
+PUBLISHER = "user supplied"
 COLUMNS = ("period", "origin", "product", "index", "basis")
 OPTIONAL = ("currency",)
 BASES = ("exporter", "importer")
@@ -48,10 +53,12 @@ class PriceRow:
 
 @dataclass
 class PriceIndexFile:
-    """The validated rows of one price index file."""
+    """The validated rows of one price index file (or of one warehouse source)."""
 
     path: str
     rows: list[PriceRow] = field(default_factory=list)
+    source: str | None = None    # the warehouse source id, when read from the warehouse
+    vintage: str | None = None
 
     def series(self, origin: str, product: str, basis: str | None = None) -> list[PriceRow]:
         """Rows of one origin x product (and basis, when given), in period order."""
@@ -74,8 +81,23 @@ def _month(path: Path, line: int, text: str) -> str:
     return t
 
 
-def parse(path: str | Path) -> PriceIndexFile:
-    """Read and check the whole file (IngestError on the first problem, naming its line)."""
+def parse(path: str | Path, source: str | None = None, vintage: str | None = None) -> ParsedFile:
+    """The file as the warehouse's ``price_indices`` table (IngestError on the first problem, naming its line)."""
+    path = Path(path)
+    rows = read(path).rows
+    src = source or default_source(KIND, path)
+    table = make_table(PRICE_INDICES, len(rows), dict(
+        period=pa.array([r.period for r in rows], pa.string()), origin=pa.array([r.origin for r in rows], pa.string()),
+        product=pa.array([r.product for r in rows], pa.string()), basis=pa.array([r.basis for r in rows], pa.string()),
+        currency=pa.array([r.currency for r in rows], pa.string()), index=pa.array([r.index for r in rows], pa.float64()),
+        source=src, vintage=vintage))
+    series = sorted({f"{r.origin} {r.product} {r.basis}" for r in rows})
+    return ParsedFile(KIND, path, {"price_indices": table}, src, TITLE, PUBLISHER, vintage,
+                      [f"series: {', '.join(series)}"])
+
+
+def read(path: str | Path) -> PriceIndexFile:
+    """Read and check the whole file (IngestError on the first problem, naming its line); nothing is stored."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(path, None, "no such file")

@@ -1,4 +1,6 @@
-"""Unit values and base-year weights of one origin's product, for calibrating exporter absorption.
+"""Prices, unit values and base-year weights of one origin's product, for calibrating exporter absorption.
+
+Price indices a user ingested (table ``price_indices``) are read per source, never joined across sources.
 
 Monthly unit values (value / quantity) come from warehouse rows that carry quantities: US imports from
 the origin (customs value, before duty) or the origin's own exports to the US (e.g. Japan Customs, FOB in
@@ -14,9 +16,10 @@ import numpy as np
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.ingest.price_index_csv import PriceIndexFile, PriceRow
 from tariffscope.trade._flows import IMPORTS_HS10_ALL
 
-__all__ = ["UnitValues", "unit_values", "HS10Weights", "hs10_weights"]
+__all__ = ["UnitValues", "unit_values", "HS10Weights", "hs10_weights", "stored_price_indices"]
 
 
 @dataclass
@@ -107,3 +110,16 @@ def hs10_weights(con: db.Connection, origin: str, product: str, source: str = IM
     return HS10Weights(source, str(t.column("period")[0].as_py()),
                        np.asarray(t.column("product_code").to_pylist(), dtype=object),
                        np.asarray(t.column("value").to_pylist(), dtype=float))
+
+
+def stored_price_indices(con: db.Connection, origin: str, product: str) -> list[PriceIndexFile]:
+    """Price index series of ``origin`` x ``product`` ingested into the warehouse, one entry per source."""
+    t = db.query(con, """SELECT source, vintage, period, origin, product,
+                                "index", basis, currency
+                         FROM price_indices WHERE origin = ? AND product = ? ORDER BY source, basis, period""",
+                 [origin, product]).to_pylist()
+    out: dict[str, PriceIndexFile] = {}
+    for r in t:
+        pf = out.setdefault(r["source"], PriceIndexFile(f"warehouse source {r['source']}", [], r["source"], r["vintage"]))
+        pf.rows.append(PriceRow(r["period"], r["origin"], r["product"], float(r["index"]), r["basis"], r["currency"], 0))
+    return list(out.values())
