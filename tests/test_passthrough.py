@@ -313,6 +313,14 @@ def test_ingested_price_indices_are_used_and_named(warehouse_copy, tmp_path, cap
         calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05", prices=f, price_source="boj_cars")
 
 
+def test_stored_series_in_two_currencies_is_refused(warehouse_copy, tmp_path):
+    # two files under one source id, each consistent alone: the series they make together mixes yen and dollars
+    core.ingest(write(tmp_path / "a.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n"), con=warehouse_copy, source="cars")
+    core.ingest(write(tmp_path / "b.csv", HEADER + "2025-05,JPN,8703,0.6,exporter,USD\n"), con=warehouse_copy, source="cars")
+    with pytest.raises(InputError, match=r"JPN 8703 exporter series mixes currencies \['JPY', 'USD'\]"):
+        calibrate_pass_through(warehouse_copy, "JPN", "8703", "2025-05", "2025-05")
+
+
 def test_cli_ingest_then_calibrate(warehouse_copy, tmp_path, capsys):
     warehouse_copy.close()  # the CLI opens the warehouse itself
     f = write(tmp_path / "boj_cars.csv", HEADER + "2024-05,JPN,8703,100,exporter,JPY\n2025-05,JPN,8703,81,exporter,JPY\n")

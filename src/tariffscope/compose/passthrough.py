@@ -164,7 +164,7 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
             pf = hit[0]
         elif len(stored) > 1:  # two ingested series of one product: which one is the user's to say
             raise InputError(f"{len(stored)} warehouse sources hold {iso} {code} price indices "
-                             f"({', '.join(s.source or '' for s in stored)}): choose one (price source)")
+                             f"({', '.join(s.source or '' for s in stored)}): choose one (--price-source, price_source=)")
         elif stored:
             pf = stored[0]
     if pf is not None:
@@ -173,13 +173,16 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
             raise DataNotFoundError(f"{pf.path}: no rows for {iso} {code} (it holds: {', '.join(pf.keys())})")
         bases = sorted({r.basis for r in series})
         if basis is None and len(bases) > 1:
-            raise InputError(f"{pf.path} holds {iso} {code} on both bases: choose one (basis exporter or importer)")
+            raise InputError(f"{pf.path} holds {iso} {code} on both bases: choose one (--basis / basis= exporter or importer)")
         use_basis = basis or bases[0]
         series = [r for r in series if r.basis == use_basis]
         if not series:
             raise DataNotFoundError(f"{pf.path}: no {use_basis}-basis rows for {iso} {code}")
         level = {r.period: r.index for r in series}
-        currency = series[0].currency
+        currencies = sorted({r.currency for r in series})
+        if len(currencies) > 1:  # files of one source in two currencies: the changes would mix in exchange rates
+            raise InputError(f"{pf.path}: the {iso} {code} {use_basis} series mixes currencies {currencies}")
+        currency = currencies[0]
         price_meta: dict[str, Any] = {"kind": "price index file", "file": pf.path, "currency": currency,
                                       "series": f"{iso} {code} {use_basis}"}
         if pf.source is not None:
@@ -237,8 +240,8 @@ def calibrate_pass_through(con, origin: str, product: str, start: str, end: str,
     notes.append(f"the cited default for {cited['origin']} {cited['product']} is {cited['absorption']:.2f} "
                  f"(range {lo_c:.2f}-{hi_c:.2f}); this calibration, {est.absorption:.2f}, is {where} that range")
     if price_meta["kind"] == "unit values":
-        notes.append("unit values move with the mix of models shipped as well as with prices: read them as an upper "
-                     "bound on the precision of the estimate")
+        notes.append("unit values move with the mix of goods shipped as well as with prices: this estimate is rougher "
+                     "than one from a price index")
     tariffs = {"reference": mr.reference, "hts_revisions": mr.hts_revisions,
                "weights": f"{w.source} ({w.period} US imports of {len(w.hts10)} HS10 lines)",
                "months_from_reference_regime": [m for m, e in zip(needed, mr.from_engine, strict=True) if not e]}
