@@ -32,7 +32,8 @@ TWO_SIDED_ASSUMPTION = (
     "part that would have happened anyway is capped at the base exports of its products (reported when it binds); "
     "investment pledges are memo items with no trade effect unless one is given. The export and import effects are "
     "added: no income, exchange-rate or retaliation feedback, and no netting of purchases against tariff responses "
-    "in the same products.")
+    "in the same products. Monte Carlo: the export elasticity is drawn over its range (one draw per draw, shared by "
+    "the packages), each purchase's additionality uniformly over its stated range.")
 
 
 def export_base(partner: str, year: int, con: Any = None) -> tuple[dict[str, float], str]:
