@@ -84,7 +84,7 @@ def _print_two_sided(names: list[str], blocks: list[dict[str, Any] | None], draw
     for j, meta in enumerate(first["rows"]):
         t.add_row(_label(meta), *[_cell(b["rows"][j]) if b else "" for b in blocks])
     console.print(t)
-    for name, b in zip(names, blocks):
+    for name, b in zip(names, blocks, strict=True):
         if not b:
             continue
         lv = b.get("levels")

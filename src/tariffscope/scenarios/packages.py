@@ -60,7 +60,7 @@ def export_base(partner: str, year: int, con: Any = None) -> tuple[dict[str, flo
                                 "the partner's side of the package has no base")
     codes, values = t.column("product_code").to_pylist(), t.column("value").to_pylist()
     vintage = next((v for v in t.column("vintage").to_pylist() if v), "")
-    return {str(c): float(v or 0.0) for c, v in zip(codes, values)}, str(vintage)
+    return {str(c): float(v or 0.0) for c, v in zip(codes, values, strict=True)}, str(vintage)
 
 
 @dataclass

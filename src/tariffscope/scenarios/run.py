@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from tariffscope.errors import InputError
-from tariffscope.models import elasticities as el, exposure as ex, exports as xm, uncertainty as unc
+from tariffscope.models import elasticities as el, exports as xm, exposure as ex, uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
 from tariffscope.scenarios import packages as pk
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
@@ -278,7 +278,8 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
              workers: int | None, progress: bool, duty_panel, lines, con=None,
-             us_pass_through: bool = True) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+             us_pass_through: bool = True
+             ) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     allsc = scs + ([against] if against is not None else [])
     problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con, us_pass_through=us_pass_through)
     arr = problem.arrays()
@@ -529,7 +530,7 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
         _panel_basis(out.basis, ctx)
     if pkg is not None:
-        for k, (sc, p) in enumerate(zip(scs, out.packages)):
+        for k, (sc, p) in enumerate(zip(scs, out.packages, strict=True)):
             xs = pkg["x_draws"][:, k] if pkg["x_draws"] is not None else None
             p["two_sided"] = _two_sided_out(pkg, k, len(scs) if ag is not None else None, xs, p["headline"], sc,
                                             out.basis, con)

@@ -554,9 +554,11 @@ def _check_two_sided(sc: Scenario, source: str) -> None:
     if sc.partner == "all":
         raise RuleError(f"{source}: partner: a two-sided package needs one partner (a country or a group), not all")
     known = known_hs_prefixes()
-    for field_name, items in (("partner_tariffs", sc.partner_tariffs), ("purchases", sc.purchases)):
-        for i, item in enumerate(items):
-            for k, p in enumerate(item.prefixes):
+    lists: list[tuple[str, list[list[str]]]] = [("partner_tariffs", [t.prefixes for t in sc.partner_tariffs]),
+                                                ("purchases", [p.prefixes for p in sc.purchases])]
+    for field_name, items in lists:
+        for i, prefixes in enumerate(items):
+            for k, p in enumerate(prefixes):
                 if p not in known:
                     raise RuleError(f"{source}: {field_name}[{i}].prefixes[{k}]: unknown HS prefix {p!r} "
                                     "(no HTS heading or line starts with it)")

@@ -185,7 +185,7 @@ def two_sided_tables(s: Section, packages: list[dict], names: list[str], partner
                           "imports and the goods balance with the partner (balance = exports minus imports, per draw); "
                           "5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
     lv_rows = []
-    for name, b in zip(names, blocks):
+    for name, b in zip(names, blocks, strict=True):
         lv = (b or {}).get("levels")
         if lv:
             for r in lv["rows"]:
@@ -197,7 +197,7 @@ def two_sided_tables(s: Section, packages: list[dict], names: list[str], partner
                               caption=f"Levels on the official basis: {lv0['basis']} ({lv0['vintage']})",
                               align=list("nlrrr")))
     seen: set[str] = set()
-    for name, b in zip(names, blocks):
+    for name, b in zip(names, blocks, strict=True):
         if not b:
             continue
         for pu in b["purchases"]:
