@@ -84,6 +84,14 @@ def _print_two_sided(names: list[str], blocks: list[dict[str, Any] | None], draw
     for j, meta in enumerate(first["rows"]):
         t.add_row(_label(meta), *[_cell(b["rows"][j]) if b else "" for b in blocks])
     console.print(t)
+    shown: list[str] = []  # the basis lines once (packages of one run share them unless their partners differ)
+    for b in blocks:
+        shown += [line for line in (f"  {k}: {v}" for k, v in (b or {}).get("basis", {}).items()) if line not in shown]
+    for line in shown:
+        console.print(line, highlight=False, soft_wrap=True)
+    em = first["export_model"]
+    console.print(f"  export elasticity {em['elasticity']:g} (range {em['low']:g}-{em['high']:g}; {em['data']})",
+                  highlight=False, soft_wrap=True)
     for name, b in zip(names, blocks, strict=True):
         if not b:
             continue
@@ -93,15 +101,10 @@ def _print_two_sided(names: list[str], blocks: list[dict[str, Any] | None], draw
                      for r in lv["rows"]]
             console.print(f"{name}: {lv['year']} levels ({lv['basis']}; {lv['vintage']}) and changes: " + "; ".join(parts),
                           highlight=False, soft_wrap=True)
-        for k, v in b["basis"].items():
-            console.print(f"  {k}: {v}", highlight=False, soft_wrap=True)
-        em = b["export_model"]
-        console.print(f"  export elasticity {em['elasticity']:g} (range {em['low']:g}-{em['high']:g}; {em['data']})",
-                      highlight=False, soft_wrap=True)
         for pu in b["purchases"]:
             console.print(f"  purchase: {pu['what'] or ', '.join(pu['prefixes'])}: {pu['per_year'] / 1e9:,.2f} bn a year, "
-                          f"additional share {pu['additionality_used']:.2f} -> exports {pu['exports_change'] / 1e9:+,.2f} bn "
-                          f"({pu['source']})", highlight=False, soft_wrap=True)
+                          f"additional share {pu['additionality_used']:.2f} -> exports {pu['exports_change'] / 1e9:+,.2f} bn"
+                          + (f" ({pu['source']})" if pu["source"] else ""), highlight=False, soft_wrap=True)
         for pt in b["partner_tariffs"]:
             console.print(f"  partner tariff {', '.join(pt['prefixes'])}: {pt['from']:.1%} -> {pt['to']:.1%} on "
                           f"{pt['base'] / 1e9:,.2f} bn ({pt['base_source']}) -> exports {pt['exports_change'] / 1e9:+,.2f} bn",
