@@ -111,7 +111,7 @@ def test_scenario_comparison_is_the_apis(built):
     model, html = built
     sec = section(model, "scenarios")
     names = [p["name"] for p in sec.data["scenarios"]]
-    assert names == ["june-2025", "july-9-hike", "auto-relief", "japan-deal"]
+    assert names == ["june-2025", "july-9-hike", "auto-relief", "japan-deal", "japan-deal-2025"]
     assert f"{DRAWS} Monte Carlo draws" in html
     # point estimates do not depend on the draws: recompute two packages without any
     ref = api.compare(["june-2025", "japan-deal"], draws=0, progress=False).to_dict()

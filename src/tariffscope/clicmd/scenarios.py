@@ -66,6 +66,56 @@ def _basis_cols(d: dict[str, Any]) -> dict[str, Any]:
     return {"horizon": b.get("horizon"), "reference": b.get("reference"), "base_year": b.get("base_year")}
 
 
+def _two_sided_csv(name: str, block: dict[str, Any] | None, d: dict[str, Any]) -> list[dict[str, Any]]:
+    """The two-sided rows of a package for CSV, named ``two_sided.<outcome>``."""
+    if not block:
+        return []
+    return [{"scenario": name, **m, "name": f"two_sided.{m['name']}", **_basis_cols(d)} for m in block["rows"]]
+
+
+def _print_two_sided(names: list[str], blocks: list[dict[str, Any] | None], draws: int) -> None:
+    """The two-sided table (exports, imports, balance, the partner's auto sector), the levels on the official
+    basis, the package's items and its notes."""
+    if not any(blocks):
+        return
+    t = Table("two-sided outcome", *names, title="Two-sided: US exports, imports and balance with the partner"
+              + (" [p05, p95]" if draws else ""))
+    first = next(b for b in blocks if b)
+    for j, meta in enumerate(first["rows"]):
+        t.add_row(_label(meta), *[_cell(b["rows"][j]) if b else "" for b in blocks])
+    console.print(t)
+    shown: list[str] = []  # the basis lines once (packages of one run share them unless their partners differ)
+    for b in blocks:
+        shown += [line for line in (f"  {k}: {v}" for k, v in (b or {}).get("basis", {}).items()) if line not in shown]
+    for line in shown:
+        console.print(line, highlight=False, soft_wrap=True)
+    em = first["export_model"]
+    console.print(f"  export elasticity {em['elasticity']:g} (range {em['low']:g}-{em['high']:g}; {em['data']})",
+                  highlight=False, soft_wrap=True)
+    for name, b in zip(names, blocks, strict=True):
+        if not b:
+            continue
+        lv = b.get("levels")
+        if lv:
+            parts = [f"{r['name']} {r['base'] / 1e9:,.2f} bn" + ("" if r["change"] is None else f" {r['change'] / 1e9:+,.2f} bn")
+                     for r in lv["rows"]]
+            console.print(f"{name}: {lv['year']} levels ({lv['basis']}; {lv['vintage']}) and changes: " + "; ".join(parts),
+                          highlight=False, soft_wrap=True)
+        for pu in b["purchases"]:
+            console.print(f"  purchase: {pu['what'] or ', '.join(pu['prefixes'])}: {pu['per_year'] / 1e9:,.2f} bn a year, "
+                          f"additional share {pu['additionality_used']:.2f} -> exports {pu['exports_change'] / 1e9:+,.2f} bn"
+                          + (f" ({pu['source']})" if pu["source"] else ""), highlight=False, soft_wrap=True)
+        for pt in b["partner_tariffs"]:
+            console.print(f"  partner tariff {', '.join(pt['prefixes'])}: {pt['from']:.1%} -> {pt['to']:.1%} on "
+                          f"{pt['base'] / 1e9:,.2f} bn ({pt['base_source']}) -> exports {pt['exports_change'] / 1e9:+,.2f} bn",
+                          highlight=False, soft_wrap=True)
+        for iv in b["investment"]:
+            console.print(f"  memo: investment {iv['amount'] / 1e9:,.0f} bn USD, {iv['horizon']}: trade effect "
+                          f"{iv['trade_effect']}", highlight=False, soft_wrap=True)
+        for n in b["notes"]:
+            console.print(f"  note: {n}", highlight=False, soft_wrap=True)
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
@@ -121,7 +171,8 @@ def simulate_cmd(
     res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
-    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]
+                     + _two_sided_csv(d["scenario"], d.get("two_sided"), d)):
         return
     t = Table("outcome", "change" + (" [p05, p95]" if draws else ""),
               title=f"{d['scenario']} vs {d['against']}")
@@ -129,6 +180,7 @@ def simulate_cmd(
         t.add_row(_label(m), _cell(m))
     console.print(t)
     console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
+    _print_two_sided([d["scenario"]], [d.get("two_sided")], draws)
     car = d["exposure"].get("cars_hs8703") or {}
     if car.get("value_change") is not None:
         console.print(f"Partner's passenger cars (HS 8703): value {car['value_change_pct']:+.1%}, volume "
@@ -191,7 +243,8 @@ def compare_cmd(
         fig = comparison_figure(d)
         with atomic_output(chart) as tmp:  # never a truncated chart
             fig.savefig(tmp, dpi=120)
-    if _emit_machine(fmt, d, [{"scenario": p["name"], **m, **_basis_cols(d)} for p in d["scenarios"] for m in p["headline"]]):
+    if _emit_machine(fmt, d, [{"scenario": p["name"], **m, **_basis_cols(d)} for p in d["scenarios"] for m in p["headline"]]
+                     + [r for p in d["scenarios"] for r in _two_sided_csv(p["name"], p.get("two_sided"), d)]):
         return
     title = f"Change against {d['against']}" + (f"; [p05, p95] of {draws} draws, seed {seed}" if draws else "")
     t = Table("outcome", *[p["name"] for p in d["scenarios"]], title=title)
@@ -199,6 +252,7 @@ def compare_cmd(
         t.add_row(_label(meta), *[_cell(p["headline"][j]) for p in d["scenarios"]])
     console.print(t)
     console.print(d["basis"]["text"], highlight=False, soft_wrap=True)
+    _print_two_sided([p["name"] for p in d["scenarios"]], [p.get("two_sided") for p in d["scenarios"]], draws)
     for a in d["assumptions"]:
         console.print(f"  - {a}", highlight=False, soft_wrap=True)
     if chart:

@@ -56,7 +56,8 @@ def _print_sources(d: dict) -> None:
         use = f" [{s['used_for']}]" if s.get("used_for") else ""
         console.print(f"  source: {s['source']}: {s['title']}{vin}{use}", highlight=False, soft_wrap=True)
     for n in d.get("notes", []):
-        console.print(f"  note: {n}", highlight=False, soft_wrap=True)
+        hint = " (run without --by for it)" if n.startswith("other vintage:") and d.get("by") else ""  # the CLI's own hint
+        console.print(f"  note: {n}{hint}", highlight=False, soft_wrap=True)
 
 
 CHART_SUFFIXES = (".png", ".svg", ".html", ".htm")

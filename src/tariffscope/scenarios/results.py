@@ -89,6 +89,7 @@ class SimulationResult:
     reference: str = "reference (the regime in force on 2025-01-01, 2024 flows)"  # without `against`
     flows: dict[str, Any] | None = None  # world-panel base flows: panel, importer, year, source, vintage
     basis: dict[str, Any] = field(default_factory=dict)  # horizon, reference, base year, data basis (run_basis)
+    two_sided: dict[str, Any] | None = None  # a two-sided package: exports, imports, balance (scenarios.packages)
 
     def to_frame(self):
         import pandas as pd
@@ -104,6 +105,7 @@ class SimulationResult:
             "by_sector": records(self.by_sector), "by_origin": records(self.by_origin),
             **({"by_hs2": records(self.by_hs2)} if self.by_hs2 is not None else {}),
             **({"lines": records(self.lines)} if self.lines is not None else {}),
+            **({"two_sided": self.two_sided} if self.two_sided is not None else {}),
             "exposure": self.exposure, "elasticity_sources": self.elasticity_sources,
             "assumptions": self.assumptions, "sources": self.sources,
         }
@@ -113,7 +115,7 @@ class SimulationResult:
 class ComparisonResult:
     names: list[str]
     against: str | None
-    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...]}
+    packages: list[dict[str, Any]]   # {name, description, partner, headline: [...], two_sided (two-sided runs)}
     draws: int
     seed: int
     sources: list[dict[str, str]] = field(default_factory=list)

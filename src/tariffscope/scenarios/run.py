@@ -25,8 +25,9 @@ import numpy as np
 import pyarrow as pa
 
 from tariffscope.errors import InputError
-from tariffscope.models import elasticities as el, exposure as ex, uncertainty as unc
+from tariffscope.models import elasticities as el, exports as xm, exposure as ex, uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
+from tariffscope.scenarios import packages as pk
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
 from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
 from tariffscope.scenarios.resolve import (
@@ -277,7 +278,8 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
              workers: int | None, progress: bool, duty_panel, lines, con=None,
-             us_pass_through: bool = True) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None]:
+             us_pass_through: bool = True
+             ) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None, dict[str, Any] | None]:
     allsc = scs + ([against] if against is not None else [])
     problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con, us_pass_through=us_pass_through)
     arr = problem.arrays()
@@ -286,11 +288,63 @@ def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: in
     results = [_solve(arr, k, problem.sigma, problem.eta, extra=extra) for k in range(len(allsc))]
     point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
     samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
+    pkg = _partner_sides(allsc, problem.horizon, con) if any(sc.two_sided for sc in allsc) else None
+    if pkg is not None:  # the balance becomes exports minus imports, per draw (the draws are paired by index)
+        pkg["x_draws"] = pk.export_draws(pkg["sides"], draws, seed, problem.horizon) if samples is not None else None
+        _add_partner_side(point, samples, pkg)
     if against is not None:
         point = difference(point[:-1], point[-1])
         if samples is not None:
             samples = difference(samples[:, :-1, :], samples[:, -1:, :])
-    return problem, results, point, samples
+        if pkg is not None and pkg["x_draws"] is not None:
+            pkg["x_draws"] = pkg["x_draws"][:, :-1] - pkg["x_draws"][:, -1:]
+    return problem, results, point, samples, pkg
+
+
+def _partner_sides(scs: list[Scenario], horizon: str, con: Any) -> dict[str, Any]:
+    """The partner side of every scenario of a run (zero for one-sided ones) on its partner's export base."""
+    elasticity = float(xm.export_elasticity(horizon)["value"])
+    bases: dict[tuple[str, int], tuple[dict[str, float], str]] = {}
+    sides = []
+    for sc in scs:
+        key = (sc.partner, sc.model.trade_year)
+        if sc.two_sided and key not in bases:
+            bases[key] = pk.export_base(sc.partner, sc.model.trade_year, con)
+        base = bases[key][0] if sc.two_sided else None
+        sides.append(pk.package_side(sc, base, sc.model.trade_year, elasticity))
+    return {"sides": sides, "elasticity": elasticity, "vintage": {k[0]: v[1] for k, v in bases.items()}}
+
+
+def _add_partner_side(point: np.ndarray, samples: np.ndarray | None, pkg: dict[str, Any]) -> None:
+    """Add each scenario's export change to its balance and user-given investment imports to its imports."""
+    j_imp, j_bal = HEADLINE_KEYS.index("imports_from_partner"), HEADLINE_KEYS.index("balance_with_partner")
+    for k, side in enumerate(pkg["sides"]):
+        d_m = side.investment_imports * side.years
+        point[k, j_imp] += d_m
+        point[k, j_bal] += side.exports_point(pkg["elasticity"])["total"] - d_m
+        if samples is not None:
+            samples[:, k, j_imp] += d_m
+            samples[:, k, j_bal] += pkg["x_draws"][:, k] - d_m
+
+
+def _two_sided_out(pkg: dict[str, Any], k: int, ref: int | None, x_samples: np.ndarray | None, headline_d: list,
+                   sc: Scenario, basis: dict[str, Any], con: Any) -> dict[str, Any]:
+    levels = pk.official_levels(sc.partner, sc.model.trade_year, con)
+    return pk.two_sided_block(pkg["sides"][k], pkg["sides"][ref] if ref is not None else None, pkg["elasticity"],
+                              x_samples, headline_d, levels, basis, pkg["vintage"].get(sc.partner, ""), sc.partner)
+
+
+def _two_sided_texts(out: SimulationResult | ComparisonResult) -> None:
+    """A two-sided run: the assumption about US exports and the sources of the partner side."""
+    out.assumptions = [pk.TWO_SIDED_ASSUMPTION if a.startswith("US exports are held fixed") else a for a in out.assumptions]
+    par = xm.export_elasticity(out.basis.get("horizon", "short"))
+    out.sources = out.sources + [
+        {"source": pk.EXPORT_SOURCE, "what": "US total exports (FAS value) by HS2 x country (base of the partner side)",
+         "vintage": "USITC DataWeb (pre-revision Census figures)"},
+        {"source": "export demand elasticity", "what": par["what"] + ": " + par["citation"], "vintage": par["data"]},
+        {"source": "trade.balance (official basis)", "what": "levels of exports, imports and the balance: total exports "
+         "(FAS) minus general imports, one vintage"},
+    ]
 
 
 def with_options(sc: Scenario, horizon: str | None = None, reference: str | None = None) -> Scenario:
@@ -320,8 +374,9 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
     sc = with_options(get_scenario(scenario), horizon, reference)
     ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup([sc] + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, results, point, samples = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
-                                               us_pass_through=ctx is None)
+    _no_panel_packages([sc] + ([ag] if ag else []), ctx)
+    problem, results, point, samples, pkg = _compute([sc], ag, draws, seed, backend, workers, progress, duty_panel, lines,
+                                                     con, us_pass_through=ctx is None)
     res = results[0]
     headline_d = metric_dicts(point[0], samples[:, 0, :] if samples is not None else None)
     arr = problem.arrays()
@@ -363,7 +418,17 @@ def simulate(scenario: str | Path | Scenario, *, draws: int = 0, seed: int = 0, 
         out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
         _panel_basis(out.basis, ctx)
+    if pkg is not None:
+        xs = pkg["x_draws"][:, 0] if pkg["x_draws"] is not None else None
+        out.two_sided = _two_sided_out(pkg, 0, 1 if ag is not None else None, xs, out.headline, sc, out.basis, con)
+        _two_sided_texts(out)
     return out
+
+
+def _no_panel_packages(scs: list[Scenario], ctx: dict[str, Any] | None) -> None:
+    if ctx is not None and any(sc.two_sided for sc in scs):
+        raise InputError("two-sided packages (partner_tariffs, purchases, investment) run on the US flows only, "
+                         "not on a world panel")
 
 
 def _split(res: PELines, ref: PELines | None, mask: np.ndarray, years: float) -> dict[str, float | None]:
@@ -447,8 +512,9 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
     scs = [with_options(get_scenario(s), horizon, reference) for s in scenarios]
     ag = with_options(get_scenario(against), horizon, reference) if against is not None else None
     lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
-    problem, _, point, samples = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
-                                     us_pass_through=ctx is None)
+    _no_panel_packages(scs + ([ag] if ag else []), ctx)
+    problem, _, point, samples, pkg = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
+                                               us_pass_through=ctx is None)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,
@@ -463,4 +529,10 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
         out.sources, out.assumptions, out.flows = panel_sources(run_sources(problem), ctx), panel_assumptions(ctx), ctx
         out.reference = f"zero tariffs on {ctx['importer']}'s {ctx['year']} flows (panel {ctx['panel']})"
         _panel_basis(out.basis, ctx)
+    if pkg is not None:
+        for k, (sc, p) in enumerate(zip(scs, out.packages, strict=True)):
+            xs = pkg["x_draws"][:, k] if pkg["x_draws"] is not None else None
+            p["two_sided"] = _two_sided_out(pkg, k, len(scs) if ag is not None else None, xs, p["headline"], sc,
+                                            out.basis, con)
+        _two_sided_texts(out)
     return out

@@ -49,7 +49,7 @@ from tariffscope.codes import sectors as sector_map
 from tariffscope.errors import InputError, RuleError
 
 __all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "Outputs", "ProductScope", "Window",
-           "load_scenario", "parse_scenario", "scenario_from_dict"]
+           "PartnerTariff", "Purchase", "Investment", "load_scenario", "parse_scenario", "scenario_from_dict"]
 
 
 MAX_RATE = 10.0  # 1,000%: above any US tariff ever in force (the 2025 China peak was 145%); catches 15 for 0.15
@@ -212,6 +212,105 @@ class RateChange(_Strict):
 Change = MeasureChange | RateChange
 
 
+# --- two-sided packages: the partner's side (its tariffs on US goods, purchases) and investment memos -------
+
+
+def _prefix_list(v: Any) -> Any:
+    # the digits rule of ProductScope.prefixes (dots allowed), at least a chapter (2 digits)
+    if not isinstance(v, list):
+        return v
+    out = []
+    for p in v:
+        s = str(p).replace(".", "").strip()
+        if not s.isdigit() or not 2 <= len(s) <= 10:
+            raise ValueError(f"HS prefix {p!r} must be 2-10 digits")
+        out.append(s)
+    return out
+
+
+def _share(v: Any) -> Any:
+    v = _no_bool(v)
+    if isinstance(v, (int, float)) and not 0 <= v <= 1:
+        raise ValueError(f"must be between 0 and 1 (a share), got {v:g}")
+    return v
+
+
+Share = Annotated[float, BeforeValidator(_share), AllowInfNan(False)]
+
+
+class PartnerTariff(_Strict):
+    """The partner's tariff on US goods in some HS prefixes: ``from`` (required: no partner schedule is
+    loaded, so the rate in force is the user's to give) and either ``to`` or ``change``."""
+
+    prefixes: Annotated[list[str], BeforeValidator(_prefix_list)] = Field(min_length=1)
+    start: Finite = Field(alias="from", ge=0, le=MAX_RATE)
+    to: Finite | None = Field(None, ge=0, le=MAX_RATE)
+    change: Finite | None = Field(None, ge=-MAX_RATE, le=MAX_RATE)
+    base: Finite | None = Field(None, ge=0, description="US exports to the partner in these prefixes, USD a year "
+                                                         "(needed for prefixes finer than the loaded base)")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> PartnerTariff:
+        if (self.to is None) == (self.change is None):
+            raise ValueError("give exactly one of to (the new rate) or change (to minus from)")
+        if self.change is not None and self.start + self.change < 0:
+            raise ValueError(f"from + change = {self.start + self.change:g}: a tariff cannot go below 0")
+        return self
+
+    @property
+    def new_rate(self) -> float:
+        return self.to if self.to is not None else self.start + float(self.change or 0.0)
+
+
+class Purchase(_Strict):
+    """A purchase commitment of the partner: USD per year by year, in some HS prefixes, of which the share
+    ``additionality`` (optionally drawn over ``additionality_range``) is new trade."""
+
+    what: str = ""
+    prefixes: Annotated[list[str], BeforeValidator(_prefix_list)] = Field(min_length=1)
+    values: dict[int, Annotated[Finite, Field(ge=0)]] = Field(min_length=1, description="year -> USD bought that year")
+    additionality: Share
+    additionality_range: tuple[Share, Share] | None = None
+    source: str = ""
+
+    @field_validator("values")
+    @classmethod
+    def _values_ok(cls, v: dict[int, float]) -> dict[int, float]:
+        for year in v:
+            if not 2000 <= year <= 2100:
+                raise ValueError(f"year {year} must be between 2000 and 2100")
+        return v
+
+    @model_validator(mode="after")
+    def _range_ok(self) -> Purchase:
+        if self.additionality_range is not None:
+            lo, hi = self.additionality_range
+            if not lo <= self.additionality <= hi:
+                raise ValueError(f"additionality_range [{lo:g}, {hi:g}] must contain additionality {self.additionality:g}")
+        return self
+
+    @property
+    def per_year(self) -> float:
+        """The average of the yearly values: the annual figure the (annual) PE adds."""
+        return float(sum(self.values.values()) / len(self.values))
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.additionality_range or (self.additionality, self.additionality)
+
+
+class Investment(_Strict):
+    """A memo item (an investment pledge): no trade effect unless the user gives one (USD a year)."""
+
+    amount: Finite = Field(ge=0, description="USD")
+    horizon: str = ""
+    text: str = ""
+    source: str = ""
+    exports_per_year: Finite | None = Field(None, description="user-given effect on US exports to the partner, USD a year")
+    imports_per_year: Finite | None = Field(None, description="user-given effect on US imports from the partner, USD a year")
+
+
 class Base(_Strict):
     """The regime a scenario starts from: the engine's regime on ``date``, or MFN only."""
 
@@ -262,6 +361,14 @@ class Scenario(_Strict):
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
     model: ModelOptions = Field(default_factory=ModelOptions)
     outputs: Outputs = Field(default_factory=Outputs)
+    # two-sided packages (optional): the partner's tariffs on US goods, its purchases, investment memos
+    partner_tariffs: list[PartnerTariff] = Field(default_factory=list, max_length=MAX_CHANGES)
+    purchases: list[Purchase] = Field(default_factory=list, max_length=MAX_CHANGES)
+    investment: list[Investment] = Field(default_factory=list, max_length=MAX_CHANGES)
+
+    @property
+    def two_sided(self) -> bool:
+        return bool(self.partner_tariffs or self.purchases or self.investment)
 
     @field_validator("partner")
     @classmethod
@@ -371,6 +478,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", check_catalogue
     except ValidationError as exc:
         raise RuleError(f"{source}: {_first_error(exc)}") from None
     _check_semantics(sc, source, check_catalogue)
+    _check_two_sided(sc, source)
     return sc
 
 
@@ -437,3 +545,45 @@ def measure_ids() -> frozenset[str]:
     from tariffscope.tariffs import measures
 
     return frozenset(m.id for m in measures.load().measures)
+
+
+def _check_two_sided(sc: Scenario, source: str) -> None:
+    """The partner's side of a package: one partner, known HS prefixes, no prefix with two tariffs."""
+    if not sc.two_sided:
+        return
+    if sc.partner == "all":
+        raise RuleError(f"{source}: partner: a two-sided package needs one partner (a country or a group), not all")
+    known = known_hs_prefixes()
+    lists: list[tuple[str, list[list[str]]]] = [("partner_tariffs", [t.prefixes for t in sc.partner_tariffs]),
+                                                ("purchases", [p.prefixes for p in sc.purchases])]
+    for field_name, items in lists:
+        for i, prefixes in enumerate(items):
+            for k, p in enumerate(prefixes):
+                if p not in known:
+                    raise RuleError(f"{source}: {field_name}[{i}].prefixes[{k}]: unknown HS prefix {p!r} "
+                                    "(no HTS heading or line starts with it)")
+    seen: list[tuple[int, str]] = []
+    for i, pt in enumerate(sc.partner_tariffs):
+        for p in pt.prefixes:
+            for j, q in seen:
+                if j != i and (p.startswith(q) or q.startswith(p)):
+                    raise RuleError(f"{source}: partner_tariffs[{i}].prefixes: {p!r} overlaps {q!r} of "
+                                    f"partner_tariffs[{j}] (one tariff per product)")
+        seen.extend((i, p) for p in pt.prefixes)
+
+
+@lru_cache(maxsize=1)
+def known_hs_prefixes() -> frozenset[str]:
+    """Every prefix (2-10 digits) of an HTS heading or line in the embedded HTS table: the HS codes a partner
+    tariff or purchase may name (US export codes, Schedule B, share the HS chapters and headings)."""
+    import pyarrow.parquet as pq
+
+    from tariffscope.config import EMBEDDED_DIR
+
+    codes = pq.read_table(EMBEDDED_DIR / "hts_lines.parquet", columns=["hts_code"]).column(0)
+    out: set[str] = set()
+    for c in codes.to_pylist():
+        d = str(c or "").replace(".", "")
+        if d.isdigit():
+            out.update(d[:n] for n in range(2, len(d) + 1))
+    return frozenset(out)

@@ -514,4 +514,4 @@ def _vintage_note(con, result: BalanceResult, us_partners, per: Period, roles) -
     if alts:
         result.notes.append(
             f"other vintage: the revised country series ({_flows.MONTHLY_TOTALS}) gives " + ", ".join(alts) +
-            f" for {per.text}; the table uses the detailed sources above (run without --by for it)")
+            f" for {per.text}; the table uses the detailed sources above, and the headline figure is on the official basis")

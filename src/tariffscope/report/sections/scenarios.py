@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # result classes for annotations only: at run time the sectio
 # before the partner's deal (or rate change), the last the regime after it; the headline compares the two.
 # Every package's own ``partner`` field names whose imports its figures are (tests check the two agree).
 PACKAGES_BY_PARTNER: dict[str, list[str]] = {
-    "JPN": ["june-2025", "july-9-hike", "auto-relief", "japan-deal"],
+    "JPN": ["june-2025", "july-9-hike", "auto-relief", "japan-deal", "japan-deal-2025"],
     "KOR": ["korea-june-2025", "korea-deal"],
     "EU27": ["eu-june-2025", "eu-deal"],
     "GBR": ["uk-june-2025", "uk-deal"],
@@ -105,6 +105,17 @@ def scenarios_section(ctx: Context) -> Section:
                 f"{ctx.draws}-draw bands below).")
         s.sentences.insert(0, line)
         s.headline.append(line)
+    for p in res.packages:
+        two = p.get("two_sided")
+        if two and (two["purchases"] or two["partner_tariffs"] or two["investment"]):
+            r = {m["name"]: m["value"] for m in two["rows"]}
+            who = partner_of[p["name"]]
+            if all(fmt.is_number(r[k]) for k in ("exports_to_partner", "imports_from_partner", "balance_with_partner")):
+                s.sentences.append(
+                    f"{p['name']} is two-sided: against {against}, US exports to {who} change by {fmt.money(r['exports_to_partner'])} "
+                    f"a year (the partner's tariffs and the additional part of its purchases), US imports by "
+                    f"{fmt.money(r['imports_from_partner'])}, so the US goods balance with {who} changes by "
+                    f"{fmt.money(r['balance_with_partner'])} (exports minus imports; table 'Two-sided packages').")
     s.tables.insert(0, Table(["Package", "Partner", "What it is"],
                              [[p["name"], partner_of[p["name"]], p["description"] or ""] for p in res.packages],
                              caption="The packages (built-in scenario files)", align=list("nnl")))
@@ -146,6 +157,66 @@ def render_comparison(s: Section, res: ComparisonResult) -> None:
     s.tables.append(Table(["Outcome"] + names, rows, caption=f"Change against {res.against or res.reference}; 5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
     if res.basis:  # every PE output names its horizon, reference regime, base year and data
         s.notes.append(res.basis["text"])
+    two_sided_tables(s, res.packages, names, partners)
+
+
+def two_sided_tables(s: Section, packages: list[dict], names: list[str], partners: set) -> None:
+    """Two-sided packages (``two_sided`` in a package): US exports (by channel), imports and the balance with
+    the partner and its auto sector, with bands; the trade year's levels on the official basis; the items."""
+    blocks = [p.get("two_sided") for p in packages]
+    first = next((b for b in blocks if b), None)
+    if first is None:
+        return
+    rows = []
+    for j, meta in enumerate(first["rows"]):
+        kind = _unit_kind(meta["unit"])
+        row = [outcome_label(meta["label"].strip(), partners) if not meta["label"].startswith("  ")
+               else "  " + meta["label"].strip()]
+        for b in blocks:
+            m = b["rows"][j] if b else None
+            if m is None or not fmt.is_number(m["value"]):
+                row.append("n/a")
+                continue
+            lo, hi = m.get("p05"), m.get("p95")
+            row.append(fmt.auto(m["value"], kind) + (f"\n[{fmt.auto(lo, kind)}, {fmt.auto(hi, kind)}]"
+                                                      if fmt.is_number(lo) and fmt.is_number(hi) else ""))
+        rows.append(row)
+    s.tables.append(Table(["Two-sided outcome"] + names, rows, caption="Two-sided packages: change in US exports, "
+                          "imports and the goods balance with the partner (balance = exports minus imports, per draw); "
+                          "5th-95th percentile band in brackets", align=["l"] + ["r"] * len(names)))
+    lv_rows = []
+    for name, b in zip(names, blocks, strict=True):
+        lv = (b or {}).get("levels")
+        if lv:
+            for r in lv["rows"]:
+                lv_rows.append([name, r["name"], fmt.money(r["base"]), fmt.money(r["change"]) if fmt.is_number(r["change"]) else "n/a",
+                                fmt.money(r["new"]) if fmt.is_number(r["new"]) else "n/a"])
+    if lv_rows:
+        lv0 = next(b["levels"] for b in blocks if b and b.get("levels"))
+        s.tables.append(Table(["Package", "Flow", f"{lv0['year']} level", "Change", "Level with the change"], lv_rows,
+                              caption=f"Levels on the official basis: {lv0['basis']} ({lv0['vintage']})",
+                              align=list("nlrrr")))
+    seen: set[str] = set()
+    for name, b in zip(names, blocks, strict=True):
+        if not b:
+            continue
+        for pu in b["purchases"]:
+            s.notes.append(f"{name}: purchase commitment {pu['what'] or ', '.join(pu['prefixes'])}: {fmt.money(pu['per_year'])} "
+                           f"a year, additional share {pu['additionality_used']:.2f} (range {pu['additionality_range'][0]:.2f}-"
+                           f"{pu['additionality_range'][1]:.2f}); source: {pu['source'] or 'n/a'}.")
+        for iv in b["investment"]:
+            s.notes.append(f"{name}: memo: investment of {fmt.money(iv['amount'])} ({iv['horizon']}); trade effect: "
+                           f"{iv['trade_effect']}.")
+        for n in b["notes"] + [f"{k}: {v}" for k, v in b["basis"].items()]:
+            if n not in seen:
+                seen.add(n)
+                s.notes.append(n)
+        em = b["export_model"]
+        line = (f"Export model: elasticity {em['elasticity']:g} (Monte Carlo range {em['low']:g}-{em['high']:g}), "
+                f"{em['what']}; {em['source']} ({em['data']}).")
+        if line not in seen:
+            seen.add(line)
+            s.notes.append(line)
 
 
 def outcome_label(label: str, partners: set) -> str:
