@@ -156,3 +156,40 @@ def test_sweep_axis_counted_before_expansion(tmp_path: Path, capsys: pytest.Capt
     p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, values: [0.1, .inf]}\n")
     assert main(["sweep", str(p)]) == 1
     assert "finite" in _err(capsys)
+
+
+@pytest.mark.parametrize("spec", ["examples/sweeps/japan-pe-recip-auto-floor.yaml", "examples/sweeps/japan-ge-tariff.yaml"])
+def test_sweep_target_outcome_checked_before_any_work(spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outcome the sweep does not produce was found only after the whole grid ran (30 s and more)."""
+    from tariffscope.compose.sweep import check_target, load_spec, produced_outcomes, run
+
+    loaded = load_spec(REPO / spec)
+    check_target(loaded, None)  # the example's own target names outcomes the sweep produces
+    valid = produced_outcomes(loaded)
+    assert valid is not None and "deficit_cut_pct" in valid
+
+    def no_grid(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the grid ran before the target was checked")
+
+    monkeypatch.setattr(run, "run_sweep", no_grid)
+    t0 = time.perf_counter()
+    assert main(["sweep", str(REPO / spec), "--out", str(tmp_path / "o"), "--no-progress",
+                 "--target", "deficit_cut_pct >= 10; maximize exporter_jobz"]) == 1
+    line = _err(capsys)
+    assert "target names outcome(s) exporter_jobz that sweep" in line
+    assert "valid outcomes: " + ", ".join(valid) in line
+    assert time.perf_counter() - t0 < 10
+    # the spec's own target is checked the same way (through the Python API too)
+    with pytest.raises(InputError, match="nope_outcome"):
+        run.sweep(loaded.model_copy(update={"target": "nope_outcome >= 1"}), out=tmp_path / "o2")
+
+
+def test_sweep_target_respects_the_spec_outcomes(tmp_path: Path) -> None:
+    from tariffscope.compose.sweep import check_target, load_spec
+
+    spec = load_spec({"name": "s", "model": "pe", "base": "june-2025", "outcomes": ["tariff_revenue"],
+                      "grid": [{"name": "r", "path": "changes[0].rate", "values": [0.1]}]})
+    check_target(spec, "tariff_revenue >= 0")
+    with pytest.raises(InputError, match="valid outcomes: tariff_revenue$"):
+        check_target(spec, "deficit_cut_pct >= 10")  # produced by the model, but not kept by this spec
