@@ -86,7 +86,7 @@ def measure(fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any) 
 
 def _side(runs: list[dict[str, Any]], seconds: list[float]) -> dict[str, Any]:
     return {"seconds": statistics.median(seconds), "seconds_min": min(seconds), "seconds_all": seconds,
-            "peak_mb": max(r["peak_mb"] for r in runs), "extra": runs[-1]["extra"]}
+            "peak_mb": max(r["peak_mb"] for r in runs), "extra": runs[-1]["extra"], "extra_all": [r["extra"] for r in runs]}
 
 
 def paired(subject: Callable[..., Any], peer: Callable[..., Any], *args: Any, pairs: int = 3,
@@ -98,7 +98,8 @@ def paired(subject: Callable[..., Any], peer: Callable[..., Any], *args: Any, pa
     time to compare from a run (default: the wall time of the whole call; e.g. ``lambda r:
     r["extra"]["solve_seconds"]`` for a time measured inside). The ratio is subject/peer, the median of
     the per-pair ratios (each pair ran back to back, under about the same load), never a ratio of
-    figures taken at different times. Each side reports its median and best time and its peak RSS;
+    figures taken at different times. Each side reports its median and best time, its peak RSS and what
+    each run returned (``extra_all``, for further per-pair ratios: ``pair_ratio``);
     ``load`` lists the load average before and after every run, in the order they ran.
     """
     pick = seconds or (lambda r: r["seconds"])
@@ -123,6 +124,12 @@ def paired(subject: Callable[..., Any], peer: Callable[..., Any], *args: Any, pa
         "order": "interleaved: " + " ".join(["subject peer"] * pairs),
         "load": load,
     }
+
+
+def pair_ratio(result: dict[str, Any], key: str) -> float:
+    """Median over the pairs of ``paired`` of subject/peer for a figure each run returned (``extra[key]``)."""
+    a, b = result["subject"]["extra_all"], result["peer"]["extra_all"]
+    return statistics.median(x[key] / y[key] for x, y in zip(a, b, strict=True))
 
 
 def machine() -> dict[str, Any]:
