@@ -275,8 +275,11 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
 
 # Readers that record the file's digest themselves (hts_revisions.sha256): given the one computed here.
 _TAKES_SHA = frozenset({"hts_json", "hts_csv"})
-# Parsing in worker processes pays ~1 s to start each; worth it only for a batch this large (bytes on disk).
-_PARALLEL_MIN_BYTES = 16 << 20
+# The HTS readers build every column in Python (about a second per revision); the other readers are
+# Arrow-vectorized, and a worker process's start-up (a second or more) would cost more than it saves.
+# So a batch is read in worker processes when it holds at least this much HTS text (bytes on disk).
+_PARALLEL_KINDS = frozenset({"hts_json", "hts_csv"})
+_PARALLEL_MIN_BYTES = 4 << 20
 
 
 def files_in(paths: Sequence[str | Path]) -> list[Path]:
@@ -331,10 +334,11 @@ def _prepare_job(job: tuple[Path, str, str, str | None, dict[str, Any]]) -> Pars
 
 
 def _prepare_all(jobs: list[tuple[Path, str, str, str | None, dict[str, Any]]], workers: int | None) -> list[ParsedFile]:
-    """Every file of a batch read and checked, in order; in up to ``workers`` processes when the batch is
-    large (default: one per core, at most 4). The first refused file (in batch order) is the error."""
+    """Every file of a batch read and checked, in order; in up to ``workers`` processes (default: one per
+    core, at most 4, when the batch holds enough HTS text to pay for them). The first refused file (in
+    batch order) is the error."""
     n = workers if workers is not None else min(4, os.cpu_count() or 1)
-    size = sum(j[0].stat().st_size for j in jobs)
+    size = sum(j[0].stat().st_size for j in jobs if j[1] in _PARALLEL_KINDS)
     if n <= 1 or len(jobs) < 2 or (workers is None and size < _PARALLEL_MIN_BYTES):
         return [_prepare(*j) for j in jobs]
     import concurrent.futures as cf
@@ -392,8 +396,12 @@ def ingest_many(paths: Sequence[str | Path], kind: str | None = None,
         if parsed_all:
             con.execute("SET enable_progress_bar = false")  # a library call prints nothing
             with db.transaction(con):
+                pending = _Pending()
                 for i, parsed in zip(todo, parsed_all, strict=True):
-                    results[i] = _write(con, files[i], kinds[i], shas[i], parsed, t0)
+                    if parsed.source in pending.sources:  # its earlier file's rows must be in place to be replaced
+                        pending.flush(con)
+                    results[i] = _write(con, files[i], kinds[i], shas[i], parsed, t0, pending)
+                pending.flush(con)
         for i, r in enumerate(results):
             if r is None:  # a repeat within the batch: it is the file written above
                 w = results[first_of[shas[i]]]
@@ -406,8 +414,33 @@ def ingest_many(paths: Sequence[str | Path], kind: str | None = None,
             con.close()
 
 
-def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFile, t0: float) -> IngestResult:
-    """One file's rows, ``sources``/``ingest_log`` rows and replacement records, inside the caller's transaction."""
+class _Pending:
+    """Rows of a batch's files held back to be inserted together (one INSERT per table, not one per file),
+    and the mixing checks that need them in place. Flushed before a file of a source already pending,
+    and at the end of the batch, inside its transaction."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[pa.Table]] = {}
+        self.checks: list[tuple[Path, str, int]] = []
+        self.sources: set[str] = set()
+
+    def add(self, table: str, arrow: pa.Table, ingest_id: int) -> None:
+        if arrow.num_rows:
+            tagged = arrow.append_column("ingest_id", pa.repeat(pa.scalar(ingest_id, pa.int32()), arrow.num_rows))
+            self.rows.setdefault((table, str(tagged.schema)), []).append(tagged)
+
+    def flush(self, con: db.Connection) -> None:
+        for (table, _), parts in self.rows.items():
+            _insert(con, table, pa.concat_tables(parts), None)
+        for path, source, ingest_id in self.checks:
+            _refuse_mixing(con, path, source, ingest_id)
+        self.rows, self.checks, self.sources = {}, [], set()
+
+
+def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFile, t0: float,
+           pending: _Pending | None = None) -> IngestResult:
+    """One file's rows, ``sources``/``ingest_log`` rows and replacement records, inside the caller's
+    transaction; with ``pending``, its rows and mixing check wait there for the batch's flush."""
     if "hts_revisions" in parsed.tables:
         rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
         if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
@@ -420,8 +453,17 @@ def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFi
     rows = {}
     for table, arrow in parsed.tables.items():
         rows[table] = arrow.num_rows
-        _insert(con, table, arrow, None if table == "hts_revisions" else ingest_id)
-    _refuse_mixing(con, path, parsed.source, int(ingest_id))
+        if table == "hts_revisions":  # now: the next file of the batch checks its revision against it
+            _insert(con, table, arrow, None)
+        elif pending is not None:
+            pending.add(table, arrow, int(ingest_id))
+        else:
+            _insert(con, table, arrow, ingest_id)
+    if pending is not None:
+        pending.checks.append((path, parsed.source, int(ingest_id)))
+        pending.sources.add(parsed.source)
+    else:
+        _refuse_mixing(con, path, parsed.source, int(ingest_id))
     source_row = [parsed.title, parsed.publisher, str(path), sha, parsed.vintage, started.date().isoformat(),
                   "; ".join(parsed.notes) or None]
     if not con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall():
