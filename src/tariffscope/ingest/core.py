@@ -449,7 +449,10 @@ def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFi
     ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
     # these bytes were loaded once and later replaced: their old log row gives way (ingest_replacements keeps it)
     con.execute("DELETE FROM ingest_log WHERE sha256 = ?", [sha])
-    replaced = _remove_earlier_versions(con, parsed.source, path.name)
+    # Every writer (ingest, the embedded loader) files a source's rows with its sources row: a source
+    # without one has no earlier rows to replace or mix with, and its checks (table scans) are skipped.
+    known = bool(con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall())
+    replaced = _remove_earlier_versions(con, parsed.source, path.name) if known else []
     rows = {}
     for table, arrow in parsed.tables.items():
         rows[table] = arrow.num_rows
@@ -460,13 +463,14 @@ def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFi
         else:
             _insert(con, table, arrow, ingest_id)
     if pending is not None:
-        pending.checks.append((path, parsed.source, int(ingest_id)))
+        if known:
+            pending.checks.append((path, parsed.source, int(ingest_id)))
         pending.sources.add(parsed.source)
-    else:
+    elif known:
         _refuse_mixing(con, path, parsed.source, int(ingest_id))
     source_row = [parsed.title, parsed.publisher, str(path), sha, parsed.vintage, started.date().isoformat(),
                   "; ".join(parsed.notes) or None]
-    if not con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall():
+    if not known:
         con.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [parsed.source, *source_row])
     elif replaced:  # the source now describes the new version (file, sha, vintage), not the one removed
         con.execute("UPDATE sources SET title = ?, publisher = ?, file = ?, sha256 = ?, vintage = ?, build_date = ?, "
