@@ -6,6 +6,7 @@ with the field or option and the bound in the message.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -215,10 +216,20 @@ def test_scenario_validation_is_linear_in_changes() -> None:
     assert len(codes) == 4000
     changes = [{"origins": ["JPN"], "products": {"prefixes": [c]}, "mode": "set", "rate": 0.1} for c in codes]
     scenario_from_dict({"name": "warm", "base": {"date": "2025-06-15"}})  # catalogue and country tables loaded once
-    t0 = time.perf_counter()
-    sc = scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes})
-    assert len(sc.changes) == 4000
-    assert time.perf_counter() - t0 < 2.0  # 0.1 s here; the all-pairs check took ~25 s
+
+    def seconds(n: int) -> float:  # best of two: a busy machine slows a run, never speeds it up
+        best = math.inf
+        for _ in range(2):
+            t0 = time.perf_counter()
+            sc = scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes[:n]})
+            best = min(best, time.perf_counter() - t0)
+            assert len(sc.changes) == n
+        return best
+
+    t1, t4 = seconds(1000), seconds(4000)
+    # linear: 4x the changes take about 4x the time (all pairs took 16x: 1.6 s -> 25 s); 0.1 s idle
+    assert t4 < 8 * t1 + 0.05, (t1, t4)
+    assert t4 < 8.0  # well under a second per 1,000 on an idle machine, and bounded on a loaded one
     # the last change overlapping an early one is still found, and named as the all-pairs loop named it
     changes.append({"origins": ["all"], "products": {"prefixes": [codes[5][:6]]}, "mode": "add", "rate": 0.05})
     first = next(j for j, c in enumerate(codes) if c.startswith(codes[5][:6]))
