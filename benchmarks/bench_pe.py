@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _util import measure, save
+from _util import measure, paired, save
 
 OMEGA = 5.0
 PEER_PRODUCTS = 400
@@ -150,17 +150,21 @@ def mc_cpu_per_draw(n: int = 40) -> dict:
 
 def main() -> None:
     vec = measure(pe_run, np.inf, repeat=3)
-    vec_f = measure(pe_run, OMEGA, repeat=3)
-    peer = measure(peer_scipy)
+    # the peer and our omega=5 solve interleaved (A B A B A B); each run's time is the one measured inside
+    # (the peer's extrapolated to every product, ours the solve), the ratio the median of per-pair ratios
+    pr = paired(peer_scipy, pe_run, pairs=3, subject_args=(), peer_args=(OMEGA,),
+                seconds=lambda r: r["extra"]["seconds_extrapolated"] if "seconds_extrapolated" in r["extra"]
+                else r["extra"]["solve_seconds"])
+    peer, vec_f = pr["subject"], pr["peer"]
     mc = measure(mc_run)
     cpu = measure(mc_cpu_per_draw)
     load = os.getloadavg()
     solve = vec["extra"]["solve_seconds"]
-    solve_f = vec_f["extra"]["solve_seconds"]
-    peer_secs = peer["extra"]["seconds_extrapolated"]
+    solve_f = vec_f["seconds"]  # medians over the pairs
+    peer_secs = peer["seconds"]
     payload = {
         "pe_run_full_passthrough": vec, "pe_run_omega5": vec_f, "peer_scipy_brentq_per_product": peer, "monte_carlo": mc,
-        "ratio_peer_over_tariffscope_omega5": peer_secs / solve_f,
+        "ratio_peer_over_tariffscope_omega5": pr["ratio"], "ratio_pairs": pr["ratios"], "ratio_load": pr["load"],
         "monte_carlo_cpu": cpu, "load_average_1_5_15": load,
         "mc_1000_estimated_seconds_on_2_free_cores": cpu["extra"]["cpu_seconds_per_draw"] * 1000 / 2,
         "targets": {"pe_run_seconds": 2.0, "mc_1000_seconds": 60.0},
@@ -171,7 +175,7 @@ def main() -> None:
           f"(peak {vec_f['peak_mb']:.0f} MB)")
     print(f"peer scipy brentq per product: {peer['extra']['seconds_subsample']:.2f} s for {peer['extra']['products_timed']} products "
           f"-> {peer_secs:.1f} s extrapolated (peak {peer['peak_mb']:.0f} MB); max |diff ln P| = {peer['extra']['max_abs_diff_lnP']:.2e}")
-    print(f"ratio peer / tariffscope (omega={OMEGA:g}): {peer_secs / solve_f:.0f}x")
+    print(f"ratio peer / tariffscope (omega={OMEGA:g}): {pr['ratio']:.0f}x (median of {len(pr['ratios'])} interleaved pairs)")
     print(f"Monte Carlo: {mc['extra']['draws']} draws on {mc['extra']['workers']} workers: {mc['extra']['seconds']:.1f} s "
           f"(peak parent {mc['peak_mb']:.0f} MB); imports from JPN p5/p50/p95 (bn): "
           + ", ".join(f"{x:.2f}" for x in mc["extra"]["imports_from_partner_bn"]))

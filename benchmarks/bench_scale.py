@@ -23,6 +23,7 @@ import functools
 import hashlib
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import measure, save
+from _util import load_text, measure, paired, save
 
 REPO = Path(__file__).resolve().parents[1]
 GE_SPEC = REPO / "src" / "tariffscope" / "data" / "ge" / "us_tariffs_2025_japan.yaml"
@@ -221,19 +222,28 @@ def run_ge_part(cpus: int) -> dict:
     load0 = os.getloadavg()
     print(f"GE Monte Carlo: {DRAWS} draws, 69 countries ({GE_SPEC.name}), {cpus} cores; "
           f"load average at start {load0[0]:.1f} (other work on the machine distorts speed-ups)", flush=True)
-    draws = {}
-    for label, backend, workers, cluster in (("serial", "serial", None, None), ("process x2", "process", 2, None),
-                                             ("dask LocalCluster x2", "dask", None, "local:2")):
-        m = measure(run_draws, backend, workers, cluster, DRAWS)
-        draws[label] = {**m["extra"], "subject_seconds": m["seconds"], "subject_peak_mb": m["peak_mb"],
-                        "load_average_after": os.getloadavg()[0]}
-        print(f"  {label:22s} map {m['extra']['map_seconds']:7.1f} s  with start-up "
-              f"{m['extra']['with_startup_seconds']:7.1f} s  tree peak {m['extra']['tree_peak_mb']:7.0f} MB  "
-              f"checksum {m['extra']['checksum']}", flush=True)
+    draws: dict = {}
+    rounds: dict[str, list[dict]] = {}
+    # The backends interleaved, serial then each parallel backend, in every round (default one round:
+    # BENCH_SCALE_GE_ROUNDS): a speed-up is the median over rounds of serial/backend within the round.
+    for _ in range(int(os.environ.get("BENCH_SCALE_GE_ROUNDS", "1"))):
+        for label, backend, workers, cluster in (("serial", "serial", None, None), ("process x2", "process", 2, None),
+                                                 ("dask LocalCluster x2", "dask", None, "local:2")):
+            m = measure(run_draws, backend, workers, cluster, DRAWS)
+            rounds.setdefault(label, []).append({**m["extra"], "subject_seconds": m["seconds"], "subject_peak_mb": m["peak_mb"],
+                                                 "load_before": m["load_before"], "load_after": m["load_after"]})
+            print(f"  {label:22s} map {m['extra']['map_seconds']:7.1f} s  with start-up "
+                  f"{m['extra']['with_startup_seconds']:7.1f} s  tree peak {m['extra']['tree_peak_mb']:7.0f} MB  "
+                  f"checksum {m['extra']['checksum']}  load {load_text(m['load_before'])}", flush=True)
+    for label, rs in rounds.items():
+        draws[label] = {**rs[-1], "rounds": rs, "load_average_after": os.getloadavg()[0]}
+    for label, d in draws.items():
+        ser = rounds["serial"]
+        d["speedup_map"] = statistics.median(s["map_seconds"] / r["map_seconds"] for s, r in zip(ser, rounds[label], strict=True))
+        d["speedup_with_startup"] = statistics.median(s["with_startup_seconds"] / r["with_startup_seconds"]
+                                                      for s, r in zip(ser, rounds[label], strict=True))
     ref = draws["serial"]
     for label, d in draws.items():
-        d["speedup_map"] = ref["map_seconds"] / d["map_seconds"]
-        d["speedup_with_startup"] = ref["with_startup_seconds"] / d["with_startup_seconds"]
         d["identical_to_serial"] = d["checksum"] == ref["checksum"]
         print(f"  {label:22s} speed-up {d['speedup_map']:.2f}x (map), {d['speedup_with_startup']:.2f}x "
               f"(with start-up); identical to serial: {d['identical_to_serial']}", flush=True)
@@ -259,18 +269,16 @@ def run_panel_part() -> dict:
         reg = panels.register_panel(staging, "bench", source="synthetic (benchmarks/bench_scale.py)",
                                     vintage="synthetic")
         root = reg.path
-        runs = {"tariffscope": [], "plain duckdb": []}
-        # One run each (a run reads 100M rows); tariffscope goes first, so any warmer page cache
-        # favours the peer. The files were just written, so both read from a warm cache anyway.
-        for _ in range(int(os.environ.get("BENCH_SCALE_PANEL_REPEAT", "1"))):
-            runs["tariffscope"].append(measure(agg_tariffscope, str(home), "bench"))
-            runs["plain duckdb"].append(measure(agg_plain_duckdb, root))
-        for label, ms in runs.items():
-            best = min(ms, key=lambda m: m["seconds"])
-            panel[label] = {"seconds": best["seconds"], "peak_mb": max(m["peak_mb"] for m in ms), **best["extra"]}
+        # Interleaved pairs (A B A B ..., default one pair: a run reads 100M rows); tariffscope goes first in
+        # each, so any warmer page cache favours the peer. The ratio is the median of the per-pair ratios.
+        pr = paired(agg_tariffscope, agg_plain_duckdb, pairs=int(os.environ.get("BENCH_SCALE_PANEL_REPEAT", "1")),
+                    subject_args=(str(home), "bench"), peer_args=(root,))
+        for label, side in (("tariffscope", pr["subject"]), ("plain duckdb", pr["peer"])):
+            panel[label] = {"seconds": side["seconds"], "peak_mb": side["peak_mb"], **side["extra"]}
         panel["rows"], panel["parquet_bytes"] = info["rows"], info["bytes"]
-        ratio = panel["tariffscope"]["seconds"] / panel["plain duckdb"]["seconds"]
+        ratio = pr["ratio"]
         panel["ratio_tariffscope_over_duckdb"] = ratio
+        panel["ratio_pairs"], panel["load"] = pr["ratios"], pr["load"]
         panel["same_result"] = (panel["tariffscope"]["groups"] == panel["plain duckdb"]["groups"]
                                 and abs(panel["tariffscope"]["value_kusd"] - panel["plain duckdb"]["value_kusd"])
                                 <= 1e-9 * abs(panel["plain duckdb"]["value_kusd"]))

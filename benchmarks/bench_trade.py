@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import duckdb  # the peer: plain DuckDB, no tariffscope code
 import pyarrow.compute as pc
 
-from _util import measure, save
+from _util import load_text, paired, save
 from tariffscope import db
 from tariffscope.ingest.warehouse import open_warehouse
 from tariffscope.trade.balance import balance
@@ -77,20 +77,22 @@ def main() -> None:
     n = con.execute("SELECT count(*) FROM trade_flows WHERE source = 'census_import_weights_2024'").fetchall()[0][0]
     path = str(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0])
     con.close()
-    ours = measure(run_tariffscope, _copy(path), repeat=3)
-    peer = measure(run_duckdb, _copy(path), repeat=3)
+    # interleaved A B A B A B, each on its own copy of the warehouse; ratio = median of per-pair ratios
+    pr = paired(run_tariffscope, run_duckdb, pairs=3, subject_args=(_copy(path),), peer_args=(_copy(path),))
+    ours, peer = pr["subject"], pr["peer"]
     a, b = ours["extra"], peer["extra"]
     agree = a["rows"] == b["rows"] and a["partners"] == b["partners"] and \
         abs(a["imports"] - b["imports"]) < 1e-6 * b["imports"] and abs(a["exports"] - b["exports"]) < 1e-6 * b["exports"]
-    ratio = ours["seconds"] / peer["seconds"]
+    ratio = pr["ratio"]
     mem_ratio = ours["peak_mb"] / peer["peak_mb"]
     print(f"input rows (HS10 x partner imports): {n:,}")
-    print(f"{'subject':<34}{'best s':>9}{'peak MB':>10}{'rows':>10}{'partners':>10}")
+    print(f"{'subject':<34}{'median s':>9}{'peak MB':>10}{'rows':>10}{'partners':>10}")
     print(f"{'tariffscope balance(all, hs6)':<34}{ours['seconds']:>9.3f}{ours['peak_mb']:>10.0f}{a['rows']:>10,}{a['partners']:>10}")
     print(f"{'plain DuckDB query (peer)':<34}{peer['seconds']:>9.3f}{peer['peak_mb']:>10.0f}{b['rows']:>10,}{b['partners']:>10}")
-    print(f"time ratio tariffscope/peer = {ratio:.2f}x, peak memory ratio = {mem_ratio:.2f}x, results agree: {agree}")
+    print(f"time ratio tariffscope/peer = {ratio:.2f}x (median of pairs {', '.join(f'{x:.2f}' for x in pr['ratios'])}; "
+          f"load {load_text(pr['load'][0]['before'])} -> {load_text(pr['load'][-1]['after'])}), peak memory ratio = {mem_ratio:.2f}x, results agree: {agree}")
     save("trade", {"task": "balance --by hs6, USA with all partners, 2024", "input_rows": n,
-                   "tariffscope": ours, "duckdb_peer": peer, "time_ratio": ratio, "memory_ratio": mem_ratio,
+                   "tariffscope": ours, "duckdb_peer": peer, "time_ratio": ratio, "pairs": pr["ratios"], "load": pr["load"], "memory_ratio": mem_ratio,
                    "agree": agree})
     if not agree:
         raise SystemExit(f"results differ: {a} vs {b}")

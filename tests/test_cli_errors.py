@@ -213,5 +213,7 @@ def test_ingest_failure_midway_reports_exactly(raw: Path, tmp_path: Path, capsys
     last = raw / "fx/EXJPUS_monthly_to_2024-12.csv"
     assert main(["data", "ingest", str(good), str(bad), str(last)]) == 1
     line = _one_line_error(capsys)
-    assert f"files ingested before it (kept): {good} (ingested)" in line
-    assert f"not tried: {last}" in line
+    # one transaction for the batch: the refused file is named, and the files before it are not kept
+    assert line.startswith("Error: nothing ingested (the files are ingested together or not at all): ") and str(bad) in line
+    assert main(["data", "status", "--format", "json"]) == 0
+    assert "fred_csv:DEXJPUS_first" not in capsys.readouterr()[0]

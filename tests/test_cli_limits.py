@@ -6,13 +6,14 @@ with the field or option and the bound in the message.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import pytest
 
 from tariffscope.cli import main
-from tariffscope.errors import InputError
+from tariffscope.errors import InputError, RuleError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,3 +157,122 @@ def test_sweep_axis_counted_before_expansion(tmp_path: Path, capsys: pytest.Capt
     p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, values: [0.1, .inf]}\n")
     assert main(["sweep", str(p)]) == 1
     assert "finite" in _err(capsys)
+
+
+@pytest.mark.parametrize("spec", ["examples/sweeps/japan-pe-recip-auto-floor.yaml", "examples/sweeps/japan-ge-tariff.yaml"])
+def test_sweep_target_outcome_checked_before_any_work(spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outcome the sweep does not produce was found only after the whole grid ran (30 s and more)."""
+    from tariffscope.compose.sweep import check_target, load_spec, produced_outcomes, run
+
+    loaded = load_spec(REPO / spec)
+    check_target(loaded, None)  # the example's own target names outcomes the sweep produces
+    valid = produced_outcomes(loaded)
+    assert valid is not None and "deficit_cut_pct" in valid
+
+    def no_grid(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the grid ran before the target was checked")
+
+    monkeypatch.setattr(run, "run_sweep", no_grid)
+    t0 = time.perf_counter()
+    assert main(["sweep", str(REPO / spec), "--out", str(tmp_path / "o"), "--no-progress",
+                 "--target", "deficit_cut_pct >= 10; maximize exporter_jobz"]) == 1
+    line = _err(capsys)
+    assert "target names outcome(s) exporter_jobz that sweep" in line
+    assert "valid outcomes: " + ", ".join(valid) in line
+    assert time.perf_counter() - t0 < 10
+    # the spec's own target is checked the same way (through the Python API too)
+    with pytest.raises(InputError, match="nope_outcome"):
+        run.sweep(loaded.model_copy(update={"target": "nope_outcome >= 1"}), out=tmp_path / "o2")
+
+
+def test_sweep_target_respects_the_spec_outcomes(tmp_path: Path) -> None:
+    from tariffscope.compose.sweep import check_target, load_spec
+
+    spec = load_spec({"name": "s", "model": "pe", "base": "june-2025", "outcomes": ["tariff_revenue"],
+                      "grid": [{"name": "r", "path": "changes[0].rate", "values": [0.1]}]})
+    check_target(spec, "tariff_revenue >= 0")
+    with pytest.raises(InputError, match="valid outcomes: tariff_revenue$"):
+        check_target(spec, "deficit_cut_pct >= 10")  # produced by the model, but not kept by this spec
+
+
+def _hs10_codes(n: int) -> list[str]:
+    """``n`` distinct HS10 codes of the embedded 2024 imports (a per-line schedule, as a user would write one)."""
+    from tariffscope.api import open_warehouse
+
+    con = open_warehouse()
+    try:
+        return [r[0] for r in con.execute("SELECT DISTINCT product_code FROM trade_flows WHERE product_level = 10 "
+                                          "ORDER BY 1 LIMIT ?", [n]).fetchall()]
+    finally:
+        con.close()
+
+
+def test_scenario_validation_is_linear_in_changes() -> None:
+    """4,000 changes took 30 s (an all-pairs overlap check); now well under a second per 1,000."""
+    from tariffscope.scenarios.schema import MAX_CHANGES, scenario_from_dict
+
+    codes = _hs10_codes(4000)
+    assert len(codes) == 4000
+    changes = [{"origins": ["JPN"], "products": {"prefixes": [c]}, "mode": "set", "rate": 0.1} for c in codes]
+    scenario_from_dict({"name": "warm", "base": {"date": "2025-06-15"}})  # catalogue and country tables loaded once
+
+    def seconds(n: int) -> float:  # best of two: a busy machine slows a run, never speeds it up
+        best = math.inf
+        for _ in range(2):
+            t0 = time.perf_counter()
+            sc = scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes[:n]})
+            best = min(best, time.perf_counter() - t0)
+            assert len(sc.changes) == n
+        return best
+
+    t1, t4 = seconds(1000), seconds(4000)
+    # linear: 4x the changes take about 4x the time (all pairs took 16x: 1.6 s -> 25 s); 0.1 s idle
+    assert t4 < 8 * t1 + 0.05, (t1, t4)
+    assert t4 < 8.0  # well under a second per 1,000 on an idle machine, and bounded on a loaded one
+    # the last change overlapping an early one is still found, and named as the all-pairs loop named it
+    changes.append({"origins": ["all"], "products": {"prefixes": [codes[5][:6]]}, "mode": "add", "rate": 0.05})
+    first = next(j for j, c in enumerate(codes) if c.startswith(codes[5][:6]))
+    with pytest.raises(RuleError, match=rf"changes\[4000\]\.window: overlaps changes\[{first}\] "):
+        scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes})
+    too_many = [{"origins": ["JPN"], "rate": 0.1}] * (MAX_CHANGES + 1)
+    with pytest.raises(RuleError, match=f"changes: List should have at most {MAX_CHANGES:,}|at most {MAX_CHANGES}"):
+        scenario_from_dict({"name": "x", "base": {"date": "2025-06-15"}, "changes": too_many})
+
+
+def test_indexed_overlap_check_matches_all_pairs() -> None:
+    """The indexed check finds exactly the pair the all-pairs rule finds, on random change lists that mix
+    origins (some 'all'), prefixes of every length, sectors, measures, whole-product scopes and windows."""
+    import random
+
+    from tariffscope.scenarios.schema import RateChange, _changes_overlap, _first_overlap, scenario_from_dict
+
+    rng = random.Random(15)
+    codes = _hs10_codes(400)
+    sectors = ["passenger_vehicles", "automobile_parts", "steel", "machinery"]
+    found = 0
+    for _ in range(300):
+        changes = []
+        for _ in range(rng.randint(2, 12)):
+            products: dict = {}
+            for _ in range(rng.randint(0, 2)):
+                kind = rng.random()
+                if kind < 0.6:
+                    c = rng.choice(codes)
+                    products.setdefault("prefixes", []).append(c[:rng.choice([2, 4, 6, 8, 10])])
+                elif kind < 0.85:
+                    products.setdefault("sectors", []).append(rng.choice(sectors))
+                else:
+                    products.setdefault("measures", []).append(rng.choice(["s232_autos", "s232_auto_parts"]))
+            year = rng.choice([None, 2025, 2026])
+            window = {"from": f"{year}-01-01", "until": f"{year}-07-01"} if year else {}
+            changes.append({"origins": rng.choice([["JPN"], ["CAN"], ["all"], ["JPN", "MEX"]]),
+                            "products": products, "window": window, "mode": "add", "rate": 0.1})
+        models = [RateChange.model_validate(c) for c in changes]
+        brute = next(((i, j) for i in range(len(models)) for j in range(i) if _changes_overlap(models[i], models[j])),
+                     None)
+        assert _first_overlap(models) == brute, changes
+        found += brute is not None
+        if brute is None:
+            scenario_from_dict({"name": "x", "base": {"date": "2025-06-15"}, "changes": changes})
+    assert 30 < found < 270  # both outcomes were exercised

@@ -77,21 +77,7 @@ def test_every_command_is_fuzzed() -> None:
     assert not any(n == "serve" or n.startswith("data pull") for n in names)
 
 
-ISSUE_CASES = [
-    ["--bogus"], ["duty", "--value", "abc"], ["data", "ingest"], ["duty", "-8703230140"],
-    ["codes", "country", "[/x]"], ["duty", "8703230140", "--origin", "[bold]JPN", "--date", "2025-06-15"],
-    ["duty", "8703230140", "--origin", "JPN", "--date", "2025-06-15", "--value", "inf"],
-    ["duty", "8703230140", "--origin", "JPN", "--date", "2025-06-15", "--value", "1000", "--quantity", "nan"],
-    ["scenarios", "validate", "{inputs}/utf16.yaml"], ["ge", "simulate", "{inputs}/adir"],
-    ["brief", "--out", "{inputs}/adir", "--quiet"], ["balance", "--chart", "/etc/passwd/x.png"],
-    ["scenarios", "validate", "{inputs}/deep.yaml"], ["data", "ingest", "{inputs}/deep.json"],
-    ["scenarios", "validate", "{inputs}/laughs.yaml"], ["scenarios", "validate", "{inputs}/dup.yaml"],
-    ["scenarios", "validate", "{inputs}/inf.yaml"], ["scenarios", "validate", "{inputs}/true.yaml"],
-    ["gravity", "estimate", "{inputs}/empty.parquet", "--formula", "trade ~ 1"],
-    ["simulate", "june-2025", "--workers", "0"], ["simulate", "june-2025", "--draws", "2147483648"],
-    ["ge", "engine-rates", "{inputs}/empty.parquet", "--date", "xyz"], ["brief", "--as-of", "1900-01-01"],
-    ["data", "ingest", "{inputs}/cut.csv", "{inputs}/missing.yaml", "{inputs}/notes.txt"],
-]
+ISSUE_CASES = ff.KNOWN_BAD  # the fault figures count them too (an exit 0 there is a wrong success)
 
 
 @pytest.mark.parametrize("argv", ISSUE_CASES, ids=[" ".join(a)[:60] for a in ISSUE_CASES])
@@ -110,3 +96,24 @@ def test_the_harness_counts_a_crash_as_a_traceback(files, monkeypatch: pytest.Mo
     monkeypatch.setattr(api, "resolve_country", broken)
     res = ff.run_argv(["codes", "country", "JPN"], HANG_SECONDS)
     assert res.kind == "traceback" and "KeyError" in (res.error or "")
+
+
+@pytest.mark.raw
+def test_corrupted_files_are_refused_and_change_nothing(raw: Path, files, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file campaign of the fault figures on the FRED file: every damaged copy refused, the warehouse
+    unchanged; and the harness can fail: an undamaged copy is counted as a wrong success."""
+    monkeypatch.setattr(ff, "CSV_FILES", ff.CSV_FILES[:1])
+    monkeypatch.setattr(ff, "CSV_DAMAGE", (*ff.CSV_DAMAGE, "none (a good file)"))
+    failures: list[dict] = []
+    res = ff.file_campaign(files.root.parent / "corrupt", HANG_SECONDS, failures, only=ff.CSV_FILES[0][0])
+    assert res["tried"] == len(ff.CSV_DAMAGE)  # the FRED damages and the good copy
+    assert res["counts"] == {"good error": res["tried"] - 1, "wrong success": 1}, failures
+    assert [f["error"] for f in failures] == [f"{ff.CSV_FILES[0][0]}: none (a good file)"]
+
+
+@pytest.mark.raw
+def test_a_killed_ingest_leaves_the_old_state_or_the_whole_file(raw: Path, files) -> None:
+    failures: list[dict] = []
+    res = ff.kill_campaign(files.root.parent / "kills", 2, random.Random(15), failures)
+    assert res["tried"] == 2 and not failures, res
+    assert all(k.startswith(("old state", "complete ingest")) for k in res["counts"]), res

@@ -469,3 +469,39 @@ def test_truncated_json_and_parquet_are_refused(wh, raw, tmp_path):
     bad = tmp_path / "5880.parquet"
     bad.write_bytes(data[: len(data) - 100])
     refused(wh, bad, "not a readable Parquet file")
+
+
+# --- FX: one vintage per month, never an average across vintages -----------------------------------
+
+
+def test_fx_uses_the_latest_vintage_not_an_average(wh, raw, tmp_path):
+    """An edited DEXJPUS filed as its own source beside the original: each month's rate comes from one
+    of them (the latest ingest that has the month), and the note names the one not used."""
+    from tariffscope.trade._common import lagged_daily_rate, monthly_rates
+
+    con, _ = wh
+    lines = lines_of(raw, FRED)
+    old = core.ingest(write(tmp_path / "DEXJPUS_daily_2021-05_2026-05.csv", lines), con=con)
+    june = [ln for ln in lines[1:] if ln.startswith("2024-06-") and ln.split(",")[1].strip()]
+    old_june = sum(float(ln.split(",")[1]) for ln in june) / len(june)
+    before = monthly_rates(con, "JPY", ["2024-06"])
+    assert before.rate["2024-06"] == pytest.approx(old_june, rel=1e-12) and before.source["2024-06"] == old.source
+    # the newer vintage: June 2024 only, every rate 10 yen higher
+    edited = [lines[0]] + [f"{ln.split(',')[0]},{float(ln.split(',')[1]) + 10:.4f}" for ln in june]
+    new = core.ingest(write(tmp_path / "DEXJPUS_revised_june.csv", edited), con=con)
+    assert new.source != old.source and new.ingest_id > old.ingest_id
+    r = monthly_rates(con, "JPY", ["2024-05", "2024-06"])
+    before_may = r.rate["2024-05"]
+    assert r.rate["2024-06"] == pytest.approx(old_june + 10, rel=1e-9)  # the mixed average was old_june + 5
+    assert r.source == {"2024-05": old.source, "2024-06": new.source}  # May: only the old vintage has it
+    notes = r.sources_used(["2024-05", "2024-06"])
+    assert notes[new.source] == f"JPY per USD, daily rates averaged by month; the latest ingest of the series (not mixed with {old.source})"
+    assert lagged_daily_rate(con, "JPY", "2024-06", lag_days=0) == pytest.approx(old_june + 10, rel=1e-9)
+    # a later whole vintage (May 2024 one yen lower) is the latest for every month it has
+    later = [ln if not ln.startswith("2024-05-") or not ln.split(",")[1].strip()
+             else f"{ln.split(',')[0]},{float(ln.split(',')[1]) - 1:.4f}" for ln in lines]
+    third = core.ingest(write(tmp_path / "DEXJPUS_later.csv", later), con=con)
+    r = monthly_rates(con, "JPY", ["2024-05", "2024-06"])
+    assert r.source == {"2024-05": third.source, "2024-06": third.source}
+    assert r.rate["2024-06"] == pytest.approx(old_june, rel=1e-12)
+    assert r.rate["2024-05"] == pytest.approx(before_may - 1, rel=1e-9)

@@ -9,7 +9,7 @@ classes are exported from ``tariffscope`` (``tariffscope.__all__``, loaded on fi
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,16 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
     return _ingest(path, kind=kind, con=con, source=source, **options)
 
 
+def ingest_many(paths: Sequence[str | Path], kind: str | None = None, con: db.Connection | None = None,
+                source: str | None = None, workers: int | None = None, **options: Any) -> list[IngestResult]:
+    """Ingest files (a directory: the files in it) in one transaction, all or none: one ``IngestResult``
+    per file, each with its own ingest-log and provenance row. Every file is read and checked before
+    anything is written (in ``workers`` processes for a large batch); a refused file refuses the batch."""
+    from tariffscope.ingest.core import ingest_many as _ingest_many
+
+    return _ingest_many(paths, kind=kind, con=con, source=source, workers=workers, **options)
+
+
 def data_status(con: db.Connection | None = None) -> DataStatus:
     """What the warehouse holds (sources, vintages, periods, row counts): a ``DataStatus``."""
     from tariffscope.ingest.core import data_status as _status
@@ -82,7 +92,7 @@ def pull(what: str, transport: httpx.BaseTransport | None = None, con: db.Connec
     return pullers[what](transport=transport, con=con, **options)
 
 
-__all__ += ["open_warehouse", "ingest", "data_status", "pull"]
+__all__ += ["open_warehouse", "ingest", "ingest_many", "data_status", "pull"]
 
 # --- codes (countries, products, sectors) ------------------------------------------------------
 

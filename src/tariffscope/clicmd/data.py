@@ -18,13 +18,13 @@ console = Console(width=160, markup=False)  # user text is never read as markup
 
 @data_app.command("ingest")
 def ingest_cmd(
-    paths: list[Path] = typer.Argument(..., help="File(s) to ingest: Census API JSON/Parquet, USA Trade Online CSV, DataWeb CSV, Comtrade CSV/JSON, HTS JSON(.gz), FRED CSV, ..."),
+    paths: list[Path] = typer.Argument(..., help="File(s) or directories of files to ingest: Census API JSON/Parquet, USA Trade Online CSV, DataWeb CSV, Comtrade CSV/JSON, HTS JSON(.gz), FRED CSV, ..."),
     source: str | None = typer.Option(None, "--source", help="Kind of file, when auto-detection cannot tell (e.g. census_api, hts_json, fred_csv)."),
     source_id: str | None = typer.Option(None, "--source-id", help="Source id to file the rows under (default: <kind>:<file name>)."),
     flow: str | None = typer.Option(None, "--flow", help="imports|exports, for Japan customs CSVs without an 'Exp or Imp' column."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
-    """Ingest files into the warehouse, each in one transaction; the same file twice is a no-op.
+    """Ingest files into the warehouse in one transaction: all of them or none; the same file twice is a no-op.
 
     Example: tariffscope data ingest ../shared/data/fx/DEXJPUS_daily_2021-05_2026-05.csv
     """
@@ -32,17 +32,13 @@ def ingest_cmd(
         raise InputError(f"bad --format {fmt!r}: choose table or json")
     options: dict[str, Any] = {"flow": flow} if flow else {}
     _check_all(paths, source)  # every file is checked before the first one is ingested
-    results = []
-    for i, p in enumerate(paths):
-        try:
-            results.append(api.ingest(p, kind=source, source=source_id, **options))
-        except TariffscopeError as exc:
-            if len(paths) == 1:
-                raise
-            # each file is its own transaction: say exactly what is in the warehouse now and what was not tried
-            done = "; ".join(f"{r.path} ({r.status})" for r in results) or "none"
-            rest = ", ".join(str(q) for q in paths[i + 1:]) or "none"
-            raise InputError(f"{exc}; files ingested before it (kept): {done}; not tried: {rest}") from None
+    try:
+        results = api.ingest_many(paths, kind=source, source=source_id, **options)
+    except TariffscopeError as exc:
+        if len(paths) == 1 and not paths[0].is_dir():
+            raise
+        # one transaction for the batch: a refused file leaves the warehouse as it was
+        raise InputError(f"nothing ingested (the files are ingested together or not at all): {exc}") from None
     if fmt == "json":
         print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
         return
@@ -56,17 +52,27 @@ def ingest_cmd(
 
 def _check_all(paths: list[Path], kind: str | None) -> None:
     """Refuse the whole command, before any ingest, if any file is missing or of no known kind."""
-    from tariffscope.ingest.core import detect_kind
+    from tariffscope.ingest.core import detect_kind, files_in
 
     problems = []
     for p in paths:
-        if not p.is_file():
-            problems.append(f"{p}: {'a directory' if p.is_dir() else 'no such file'}")
-        elif kind is None:
+        if p.is_dir():
             try:
-                detect_kind(p)
+                inside = files_in([p])
             except TariffscopeError as exc:
                 problems.append(str(exc))
+                continue
+        elif not p.is_file():
+            problems.append(f"{p}: no such file")
+            continue
+        else:
+            inside = [p]
+        if kind is None:
+            for f in inside:
+                try:
+                    detect_kind(f)
+                except TariffscopeError as exc:
+                    problems.append(str(exc))
     if problems:
         raise InputError("nothing ingested: " + "; ".join(problems))
 

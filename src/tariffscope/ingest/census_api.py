@@ -71,7 +71,7 @@ def _load(path: Path) -> tuple[pa.Table, int]:
     """The API columns as strings; second value is the file line of row 0 (JSON) or 1 (Parquet rows)."""
     if str(path).endswith(".parquet"):
         try:
-            t = pq.read_table(path)
+            t = pq.ParquetFile(path).read()  # one file: no dataset discovery (a third of a small file's read time)
         except (OSError, pa.ArrowException) as exc:  # damaged files: ArrowInvalid, or OSError from the reader
             raise IngestError(path, None, f"not a readable Parquet file ({exc})") from None
         return t, 1

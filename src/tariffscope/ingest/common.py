@@ -350,6 +350,35 @@ FLOW_KEY = ["reporter", "partner", "flow", "trade_regime", "period", "frequency"
 DUPLICATE_KEY = [c for c in FLOW_KEY if c != "quantity_unit"]
 
 
+def keys_unique(table: pa.Table, key: list[str]) -> bool:
+    """Whether no two rows of ``table`` share ``key`` (nulls equal, as in a group-by).
+
+    Columns holding one value in every row cannot tell rows apart and are left out of the key first
+    (most of a file's key is constant: one reporter, flow, period, basis...); a key of one column is then
+    checked by counting its distinct values, and only a wider one needs the multi-column group-by, which
+    took most of an ingest's checking time.
+    """
+    if table.num_rows < 2:
+        return True
+    varying = [k for k in key if not _constant(table[k])]
+    if not varying:
+        return False
+    if len(varying) == 1:
+        return pc.count_distinct(table[varying[0]], mode="all").as_py() == table.num_rows
+    return table.select(varying).group_by(varying, use_threads=False).aggregate([]).num_rows == table.num_rows
+
+
+def _constant(col: pa.ChunkedArray) -> bool:
+    """One value (or null) in every row: a min/max pass, cheaper than counting distinct values."""
+    nulls = col.null_count
+    if nulls == len(col):
+        return True
+    if nulls:
+        return False
+    mm = pc.min_max(col)
+    return mm["min"] == mm["max"]
+
+
 def refuse_duplicates(path: Path, flows: pa.Table, lines: pa.Array | list[int], partner: pa.Array | None = None) -> None:
     """Two rows of one file with the same natural key are an IngestError naming both lines.
 
@@ -364,7 +393,7 @@ def refuse_duplicates(path: Path, flows: pa.Table, lines: pa.Array | list[int], 
     if partner is not None:
         p = partner.combine_chunks() if isinstance(partner, pa.ChunkedArray) else partner
         keys = keys.set_column(keys.column_names.index("partner"), "partner", pc.cast(p, pa.string()))
-    if keys.group_by(DUPLICATE_KEY, use_threads=False).aggregate([]).num_rows == keys.num_rows:
+    if keys_unique(keys, DUPLICATE_KEY):
         return
     keys = keys.append_column("line_", pa.array(lines, pa.int64()) if not isinstance(lines, pa.Array) else pc.cast(lines, pa.int64()))
     g = keys.group_by(DUPLICATE_KEY, use_threads=False).aggregate([("line_", "min"), ("line_", "max"), ("line_", "count")])
@@ -379,7 +408,7 @@ def refuse_duplicates(path: Path, flows: pa.Table, lines: pa.Array | list[int], 
 
 def first_duplicate(table: pa.Table, key: list[str]) -> dict[str, Any] | None:
     """The key values and count of the first key that occurs more than once in ``table``, or None."""
-    if table.num_rows < 2 or table.group_by(key, use_threads=False).aggregate([]).num_rows == table.num_rows:
+    if keys_unique(table, key):
         return None
     g = table.select(key).group_by(key, use_threads=False).aggregate([([], "count_all")])
     g = g.filter(pc.greater(g["count_all"], 1))
@@ -397,8 +426,7 @@ def sum_duplicates(flows: pa.Table, notes: list[str]) -> pa.Table:
     # keys are as unique as the publisher made them.
     if pc.count_distinct(flows["partner"]).as_py() <= 1:
         return flows
-    n_keys = flows.group_by(FLOW_KEY, use_threads=False).aggregate([]).num_rows
-    if n_keys == flows.num_rows:
+    if keys_unique(flows, FLOW_KEY):
         return flows
     const = ["product_level", "source", "vintage"]
     g = flows.group_by(FLOW_KEY + const, use_threads=False).aggregate(

@@ -22,7 +22,9 @@ import datetime as dt
 import functools
 import gzip
 import hashlib
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from tariffscope import db
-from tariffscope.errors import IngestError
+from tariffscope.errors import IngestError, TariffscopeError
 from tariffscope.ingest import (
     census_api,
     census_monthly_jsonl,
@@ -269,67 +271,226 @@ def _default_vintage(kind: str, path: Path) -> str:
 def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None = None, source: str | None = None,
            **options: Any) -> IngestResult:
     """Ingest one file (``kind`` auto-detected unless given). Re-ingesting the same bytes is a no-op."""
-    t0 = time.perf_counter()
     path = Path(path).expanduser()
     if not path.is_file():
         raise IngestError(path, None, "no such file")
+    return ingest_many([path], kind=kind, con=con, source=source, workers=1, **options)[0]
+
+
+# Readers that record the file's digest themselves (hts_revisions.sha256): given the one computed here.
+_TAKES_SHA = frozenset({"hts_json", "hts_csv"})
+# The HTS readers build every column in Python (about a second per revision); the other readers are
+# Arrow-vectorized, and a worker process's start-up (a second or more) would cost more than it saves.
+# So a batch is read in worker processes when it holds at least this much HTS text (bytes on disk).
+_PARALLEL_KINDS = frozenset({"hts_json", "hts_csv"})
+_PARALLEL_MIN_BYTES = 4 << 20
+
+
+def files_in(paths: Sequence[str | Path]) -> list[Path]:
+    """The files to ingest: each path as given, a directory as the files directly in it (sorted by name,
+    hidden files and the reference files a directory of raw data holds left out)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        p = p.expanduser()
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            found = [f for f in found if not _is_reference(f)]
+            if not found:
+                raise IngestError(p, None, "a directory with no data files in it")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def _is_reference(path: Path) -> bool:
+    """A file a data directory holds beside the data that is no data to load (revision dates, code lists)."""
+    try:
+        detect_kind(path)
+    except IngestError as exc:
+        return exc.line == 1 and ("not ingested" in exc.reason or "query-parameters" in exc.reason)
+    return False
+
+
+def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[str, Any]) -> ParsedFile:
+    """Read and check one file (no warehouse): the tables to write, or IngestError. Runs in a worker
+    process for large batches, so it is a module-level function of picklable arguments."""
+    opts = dict(options, sha256=sha) if kind in _TAKES_SHA else options
+    parsed = READERS[kind].parse(path, source=source, **opts)
+    if parsed.vintage is None:
+        parsed.vintage = _default_vintage(kind, path)
+        for name, tbl in parsed.tables.items():
+            if "vintage" in tbl.column_names:
+                i = tbl.column_names.index("vintage")
+                parsed.tables[name] = tbl.set_column(i, "vintage", pa.repeat(pa.scalar(parsed.vintage), tbl.num_rows))
+    check_tables(path, parsed)
+    return parsed
+
+
+def _prepare_job(job: tuple[Path, str, str, str | None, dict[str, Any]]) -> ParsedFile | tuple[str, str, int | None, str]:
+    """``_prepare`` in a worker: an IngestError comes back as (type, path, line, reason), re-raised by the parent."""
+    try:
+        return _prepare(*job)
+    except IngestError as exc:
+        return ("IngestError", exc.path, exc.line, exc.reason)
+    except TariffscopeError as exc:  # a reader's option error (e.g. a bad --flow): the same one line
+        return ("IngestError", str(job[0]), None, str(exc))
+
+
+def _prepare_all(jobs: list[tuple[Path, str, str, str | None, dict[str, Any]]], workers: int | None) -> list[ParsedFile]:
+    """Every file of a batch read and checked, in order; in up to ``workers`` processes (default: one per
+    core, at most 4, when the batch holds enough HTS text to pay for them). The first refused file (in
+    batch order) is the error."""
+    n = workers if workers is not None else min(4, os.cpu_count() or 1)
+    size = sum(j[0].stat().st_size for j in jobs if j[1] in _PARALLEL_KINDS)
+    if n <= 1 or len(jobs) < 2 or (workers is None and size < _PARALLEL_MIN_BYTES):
+        return [_prepare(*j) for j in jobs]
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    # spawn, not fork: the parent holds a DuckDB connection and Arrow thread pools a fork would copy mid-state
+    with cf.ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+        done = list(pool.map(_prepare_job, jobs))
+    out: list[ParsedFile] = []
+    for d in done:
+        if isinstance(d, tuple):
+            raise IngestError(d[1], d[2], d[3])
+        out.append(d)
+    return out
+
+
+def ingest_many(paths: Sequence[str | Path], kind: str | None = None,
+                con: db.Connection | None = None, source: str | None = None, workers: int | None = None,
+                **options: Any) -> list[IngestResult]:
+    """Ingest files (a directory: the files in it) in **one transaction**: all of them or none.
+
+    Every file is detected, hashed once and read and checked (in worker processes for a large batch)
+    before anything is written; then one transaction writes each file's tables with its own
+    ``ingest_log`` row, ``sources`` row and replacement record, exactly as ``ingest`` of each file in
+    turn would, and commits once. A refused file (here or inside the transaction) refuses the batch,
+    naming the file; the warehouse is then as it was. Files already ingested are 'already'.
+    """
+    t0 = time.perf_counter()
+    files = files_in(paths)
     if kind is not None and kind not in READERS:
-        raise IngestError(path, None, f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    kind = kind or detect_kind(path)
+        raise IngestError(files[0] if files else "", None, f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    for f in files:
+        if not f.is_file():
+            raise IngestError(f, None, "no such file")
+    kinds = [kind or detect_kind(f) for f in files]
     own = con is None
     con = con if con is not None else open_warehouse(read_only=False)  # the one writer
     try:
-        sha = sha256_file(path)
-        prev = _already(con, sha)
-        if prev is not None:
-            return IngestResult(str(path), kind, prev[2], "already", prev[0], seconds=time.perf_counter() - t0,
-                                ingested_at=prev[1], sha256=sha)
-        parsed = READERS[kind].parse(path, source=source, **options)
-        if parsed.vintage is None:
-            parsed.vintage = _default_vintage(kind, path)
-            for name, tbl in parsed.tables.items():
-                if "vintage" in tbl.column_names:
-                    i = tbl.column_names.index("vintage")
-                    parsed.tables[name] = tbl.set_column(i, "vintage", pa.repeat(pa.scalar(parsed.vintage), tbl.num_rows))
-        check_tables(path, parsed)
-        if "hts_revisions" in parsed.tables:
-            rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
-            if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
-                raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
-        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        con.execute("SET enable_progress_bar = false")  # a library call prints nothing
-        with db.transaction(con):
-            ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
-            # these bytes were loaded once and later replaced: their old log row gives way (ingest_replacements keeps it)
-            con.execute("DELETE FROM ingest_log WHERE sha256 = ?", [sha])
-            replaced = _remove_earlier_versions(con, parsed.source, path.name)
-            rows = {}
-            for table, arrow in parsed.tables.items():
-                rows[table] = arrow.num_rows
-                _insert(con, table, arrow, None if table == "hts_revisions" else ingest_id)
-            _refuse_mixing(con, path, parsed.source, int(ingest_id))
-            source_row = [parsed.title, parsed.publisher, str(path), sha, parsed.vintage, started.date().isoformat(),
-                          "; ".join(parsed.notes) or None]
-            if not con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall():
-                con.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [parsed.source, *source_row])
-            elif replaced:  # the source now describes the new version (file, sha, vintage), not the one removed
-                con.execute("UPDATE sources SET title = ?, publisher = ?, file = ?, sha256 = ?, vintage = ?, build_date = ?, "
-                            "notes = ? WHERE source = ?", [*source_row, parsed.source])
-            con.execute(
-                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,
-                 dt.datetime.now(dt.UTC).replace(tzinfo=None)],
-            )
-            for r in replaced:
-                r.update(new_ingest_id=int(ingest_id), new_sha256=sha, new_vintage=parsed.vintage, rows_added=parsed.rows)
-                con.execute("INSERT INTO ingest_replacements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [r["new_ingest_id"], r["old_ingest_id"], parsed.source, path.name, r["old_sha256"], sha,
-                             r["old_vintage"], parsed.vintage, r["rows_removed"], parsed.rows, started])
-        return IngestResult(str(path), kind, parsed.source, "ingested", int(ingest_id), rows, parsed.vintage,
-                            parsed.notes, time.perf_counter() - t0, started.strftime("%Y-%m-%d %H:%M UTC"), sha, replaced)
+        shas = [sha256_file(f) for f in files]  # the one checksum pass
+        results: list[IngestResult | None] = [None] * len(files)
+        first_of: dict[str, int] = {}
+        jobs, todo = [], []
+        for i, (f, k, sha) in enumerate(zip(files, kinds, shas, strict=True)):
+            prev = _already(con, sha)
+            if prev is not None:
+                results[i] = IngestResult(str(f), k, prev[2], "already", prev[0], seconds=time.perf_counter() - t0,
+                                          ingested_at=prev[1], sha256=sha)
+            elif sha in first_of:  # the same bytes twice in one batch: once
+                continue
+            else:
+                first_of[sha] = i
+                jobs.append((f, k, sha, source, options))
+                todo.append(i)
+        parsed_all = _prepare_all(jobs, workers)
+        if parsed_all:
+            con.execute("SET enable_progress_bar = false")  # a library call prints nothing
+            with db.transaction(con):
+                pending = _Pending()
+                for i, parsed in zip(todo, parsed_all, strict=True):
+                    if parsed.source in pending.sources:  # its earlier file's rows must be in place to be replaced
+                        pending.flush(con)
+                    results[i] = _write(con, files[i], kinds[i], shas[i], parsed, t0, pending)
+                pending.flush(con)
+        for i, r in enumerate(results):
+            if r is None:  # a repeat within the batch: it is the file written above
+                w = results[first_of[shas[i]]]
+                assert w is not None, "the first of equal files was written above"
+                results[i] = IngestResult(str(files[i]), kinds[i], w.source, "already", w.ingest_id,
+                                          seconds=time.perf_counter() - t0, ingested_at=w.ingested_at, sha256=shas[i])
+        return [r for r in results if r is not None]
     finally:
         if own:
             con.close()
+
+
+class _Pending:
+    """Rows of a batch's files held back to be inserted together (one INSERT per table, not one per file),
+    and the mixing checks that need them in place. Flushed before a file of a source already pending,
+    and at the end of the batch, inside its transaction."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[pa.Table]] = {}
+        self.checks: list[tuple[Path, str, int]] = []
+        self.sources: set[str] = set()
+
+    def add(self, table: str, arrow: pa.Table, ingest_id: int) -> None:
+        if arrow.num_rows:
+            tagged = arrow.append_column("ingest_id", pa.repeat(pa.scalar(ingest_id, pa.int32()), arrow.num_rows))
+            self.rows.setdefault((table, str(tagged.schema)), []).append(tagged)
+
+    def flush(self, con: db.Connection) -> None:
+        for (table, _), parts in self.rows.items():
+            _insert(con, table, pa.concat_tables(parts), None)
+        for path, source, ingest_id in self.checks:
+            _refuse_mixing(con, path, source, ingest_id)
+        self.rows, self.checks, self.sources = {}, [], set()
+
+
+def _write(con: db.Connection, path: Path, kind: str, sha: str, parsed: ParsedFile, t0: float,
+           pending: _Pending | None = None) -> IngestResult:
+    """One file's rows, ``sources``/``ingest_log`` rows and replacement records, inside the caller's
+    transaction; with ``pending``, its rows and mixing check wait there for the batch's flush."""
+    if "hts_revisions" in parsed.tables:
+        rev = parsed.tables["hts_revisions"]["revision"][0].as_py()
+        if con.execute("SELECT 1 FROM hts_revisions WHERE revision = ?", [rev]).fetchall():
+            raise IngestError(path, None, f"HTS revision {rev} is already loaded from a different file; it is not replaced silently")
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
+    # these bytes were loaded once and later replaced: their old log row gives way (ingest_replacements keeps it)
+    con.execute("DELETE FROM ingest_log WHERE sha256 = ?", [sha])
+    # Every writer (ingest, the embedded loader) files a source's rows with its sources row: a source
+    # without one has no earlier rows to replace or mix with, and its checks (table scans) are skipped.
+    known = bool(con.execute("SELECT 1 FROM sources WHERE source = ?", [parsed.source]).fetchall())
+    replaced = _remove_earlier_versions(con, parsed.source, path.name) if known else []
+    rows = {}
+    for table, arrow in parsed.tables.items():
+        rows[table] = arrow.num_rows
+        if table == "hts_revisions":  # now: the next file of the batch checks its revision against it
+            _insert(con, table, arrow, None)
+        elif pending is not None:
+            pending.add(table, arrow, int(ingest_id))
+        else:
+            _insert(con, table, arrow, ingest_id)
+    if pending is not None:
+        if known:
+            pending.checks.append((path, parsed.source, int(ingest_id)))
+        pending.sources.add(parsed.source)
+    elif known:
+        _refuse_mixing(con, path, parsed.source, int(ingest_id))
+    source_row = [parsed.title, parsed.publisher, str(path), sha, parsed.vintage, started.date().isoformat(),
+                  "; ".join(parsed.notes) or None]
+    if not known:
+        con.execute("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [parsed.source, *source_row])
+    elif replaced:  # the source now describes the new version (file, sha, vintage), not the one removed
+        con.execute("UPDATE sources SET title = ?, publisher = ?, file = ?, sha256 = ?, vintage = ?, build_date = ?, "
+                    "notes = ? WHERE source = ?", [*source_row, parsed.source])
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [ingest_id, kind, str(path), sha, parsed.rows, parsed.vintage, started,
+         dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+    for r in replaced:
+        r.update(new_ingest_id=int(ingest_id), new_sha256=sha, new_vintage=parsed.vintage, rows_added=parsed.rows)
+        con.execute("INSERT INTO ingest_replacements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r["new_ingest_id"], r["old_ingest_id"], parsed.source, path.name, r["old_sha256"], sha,
+                     r["old_vintage"], parsed.vintage, r["rows_removed"], parsed.rows, started])
+    return IngestResult(str(path), kind, parsed.source, "ingested", int(ingest_id), rows, parsed.vintage,
+                        parsed.notes, time.perf_counter() - t0, started.strftime("%Y-%m-%d %H:%M UTC"), sha, replaced)
 
 
 # Tables whose rows a user ingest files under a source (HTS revisions are keyed by revision instead).

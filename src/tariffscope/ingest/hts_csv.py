@@ -28,7 +28,9 @@ HEADER = ["HTS Number", "Indent", "Description", "Unit of Quantity", "General Ra
           "Column 2 Rate of Duty", "Quota Quantity", "Additional Duties"]
 
 
-def parse(path: str | Path, source: str | None = None, vintage: str | None = None, revision: str | None = None) -> ParsedFile:
+def parse(path: str | Path, source: str | None = None, vintage: str | None = None, revision: str | None = None,
+          sha256: str | None = None) -> ParsedFile:
+    """``sha256``: the file's digest when the caller has it (``core.ingest`` hashes every file once)."""
     path = Path(path)
     reader = csv.reader(io.StringIO(read_text(path, whole_lines=True)))
     rows, starts, prev = [], [], 0
@@ -52,7 +54,7 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
                     "special": r[5], "other": r[6], "footnotes": None})
     _check_complete(path, rows, starts)
     rev, year, seq = revision_name(Path(revision + ".csv") if revision else path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = sha256 or hashlib.sha256(path.read_bytes()).hexdigest()
     return build(path, doc, rev, year, seq, sha, source, vintage, kind=KIND)
 
 

@@ -125,10 +125,11 @@ def _footnotes(v) -> str | None:
 
 
 def parse(path: str | Path, source: str | None = None, vintage: str | None = None, revision: str | None = None,
-          dates_csv: Path | None = None) -> ParsedFile:
+          dates_csv: Path | None = None, sha256: str | None = None) -> ParsedFile:
+    """``sha256``: the file's digest when the caller has it (``core.ingest`` hashes every file once)."""
     path = Path(path)
     data = read_bytes(path)
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    sha = sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest()
     rev, year, seq = revision_name(Path(revision + ".json") if revision else path)
     try:
         doc = json.loads(data)

@@ -54,7 +54,7 @@ __all__ = ["Scenario", "MeasureChange", "RateChange", "Base", "ModelOptions", "O
 
 MAX_RATE = 10.0  # 1,000%: above any US tariff ever in force (the 2025 China peak was 145%); catches 15 for 0.15
 MAX_YEARS = 100.0
-MAX_CHANGES = 1_000  # the overlap check is pairwise: a bound keeps validation time bounded
+MAX_CHANGES = 10_000  # the overlap check is indexed (4,000 changes validate in ~0.1 s); the bound keeps a run's per-change masks bounded
 
 
 def _no_bool(v: Any) -> Any:
@@ -518,17 +518,88 @@ def _check_semantics(sc: Scenario, source: str, check_catalogue: bool) -> None:
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise RuleError(f"{source}: changes[{i}].measure: unknown measure id {ch.measure!r}{hint}")
     # Two changes on overlapping origin x product scopes must not be in force at the same time.
-    for i, a in enumerate(sc.changes):
-        for j in range(i):
-            b = sc.changes[j]
-            if isinstance(a, MeasureChange) != isinstance(b, MeasureChange):
-                continue
-            if isinstance(a, MeasureChange) and isinstance(b, MeasureChange) and a.measure != b.measure:
-                continue
-            oa, ob = set(a.origins), set(b.origins)
-            origins_meet = "all" in oa or "all" in ob or bool(oa & ob)
-            if origins_meet and a.products.overlaps(b.products) and a.window.overlaps(b.window):
-                raise RuleError(f"{source}: changes[{i}].window: overlaps changes[{j}] on the same origins and products")
+    hit = _first_overlap(sc.changes)
+    if hit is not None:
+        raise RuleError(f"{source}: changes[{hit[0]}].window: overlaps changes[{hit[1]}] on the same origins and products")
+
+
+def _changes_overlap(a: Change, b: Change) -> bool:
+    """Whether two changes act on a common origin x product x date (the pairwise rule)."""
+    if isinstance(a, MeasureChange) != isinstance(b, MeasureChange):
+        return False
+    if isinstance(a, MeasureChange) and isinstance(b, MeasureChange) and a.measure != b.measure:
+        return False
+    oa, ob = set(a.origins), set(b.origins)
+    origins_meet = "all" in oa or "all" in ob or bool(oa & ob)
+    return origins_meet and a.products.overlaps(b.products) and a.window.overlaps(b.window)
+
+
+class _Index:
+    """Earlier changes filed under the keys a later change can meet them by, so that each change is
+    compared with the few that share an origin or a product key, not with every earlier one (the
+    all-pairs check took 30 s for 4,000 changes). Keys over-approximate: every candidate is then
+    checked with the exact pairwise rule, so the result is the all-pairs result."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_origin: dict[str, list[int]] = {}
+        self.all_origins: list[int] = []
+        self.by_key: dict[tuple[str, str], list[int]] = {}  # ('p', prefix) / ('below', prefix) / ('s', sector) / ...
+        self.all_products: list[int] = []
+
+    @staticmethod
+    def product_keys(scope: ProductScope) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        """(keys to file the scope under, keys to look it up by)."""
+        from tariffscope.tariffs.measures import measure_prefixes
+
+        prefixes = set(scope.prefixes) | {p for m in scope.measures for p in measure_prefixes(m)}
+        file: set[tuple[str, str]] = {("s", s) for s in scope.sectors} | {("m", m) for m in scope.measures}
+        look: set[tuple[str, str]] = set(file)
+        for p in prefixes:
+            file.add(("p", p))
+            file.update(("below", p[:k]) for k in range(1, len(p)))  # found by a shorter prefix
+            look.add(("below", p))
+            look.update(("p", p[:k]) for k in range(1, len(p) + 1))  # a shorter or equal earlier prefix
+            sec = _sector_of(p)
+            if sec is not None:  # a sector meets the prefixes the sector map puts in it
+                file.add(("sp", sec))
+                look.add(("s", sec))
+        for s in scope.sectors:
+            look.add(("sp", s))
+        return file, look
+
+    def candidates(self, ch: Change, look: set[tuple[str, str]]) -> list[int]:
+        """Earlier changes that may overlap ``ch``, ascending (the smaller of the origin and product lists)."""
+        by_origin = None if "all" in ch.origins else [self.by_origin.get(o, []) for o in set(ch.origins)] + [self.all_origins]
+        by_product = None if ch.products.is_all else [self.by_key.get(k, []) for k in look] + [self.all_products]
+        lists = min((x for x in (by_origin, by_product) if x is not None), key=lambda ls: sum(map(len, ls)), default=None)
+        if lists is None:
+            return list(range(self.count))
+        return sorted({j for ls in lists for j in ls})
+
+    def add(self, i: int, ch: Change, file: set[tuple[str, str]]) -> None:
+        self.count = i + 1
+        if "all" in ch.origins:
+            self.all_origins.append(i)
+        for o in set(ch.origins) - {"all"}:
+            self.by_origin.setdefault(o, []).append(i)
+        if ch.products.is_all:
+            self.all_products.append(i)
+        for k in file:
+            self.by_key.setdefault(k, []).append(i)
+
+
+def _first_overlap(changes: list[Change]) -> tuple[int, int] | None:
+    """(i, j) of the first change i (then the first j < i) that overlaps an earlier change j, as the
+    all-pairs loop finds it, in time about linear in the number of changes."""
+    index = _Index()
+    for i, a in enumerate(changes):
+        file, look = _Index.product_keys(a.products)
+        for j in index.candidates(a, look):
+            if _changes_overlap(a, changes[j]):
+                return i, j
+        index.add(i, a, file)
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -152,23 +152,53 @@ def source_refs(con: db.Connection, used: dict[str, str]) -> list[SourceRef]:
 
 @dataclass
 class MonthlyRates:
-    """Monthly average rates (quote currency per 1 USD) with the source of each month."""
+    """Monthly average rates (quote currency per 1 USD) with the source of each month.
+
+    ``others`` lists, per source used, the other loaded sources of the same series that were not used
+    (older ingests or the embedded vintage): one vintage per month, never an average across vintages.
+    """
 
     quote: str
     rate: dict[str, float] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
+    frequency: dict[str, str] = field(default_factory=dict)
+    others: dict[str, list[str]] = field(default_factory=dict)
 
     def sources_used(self, months: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for m in months:
             s = self.source[m]
-            out[s] = "monthly average" if s == "fred_exjpus" else "daily rates averaged by month"
-        return {k: f"{self.quote} per USD, {v}" for k, v in out.items()}
+            out[s] = "monthly average" if self.frequency.get(m) == "M" else "daily rates averaged by month"
+        notes = {}
+        for k, v in out.items():
+            skipped = self.others.get(k)
+            notes[k] = f"{self.quote} per USD, {v}" + (
+                f"; the latest ingest of the series (not mixed with {', '.join(skipped)})" if skipped else "")
+        return notes
+
+
+# The series' sources, newest ingest first: a user's newer vintage is preferred to the embedded one
+# (ingest ids grow with each ingest; the embedded load is the first), ties by source id for stable output.
+_FX_SQL = """
+WITH ranked AS (
+    SELECT source, frequency, max(coalesce(ingest_id, 0)) AS latest
+    FROM exchange_rates WHERE base_currency = 'USD' AND quote_currency = $q AND frequency IN ('M', 'D')
+    GROUP BY source, frequency)
+SELECT strftime(e.date, '%Y-%m') AS m, e.frequency, e.source, avg(e.rate), any_value(r.latest) AS latest
+FROM exchange_rates e JOIN ranked r USING (source, frequency)
+WHERE e.base_currency = 'USD' AND e.quote_currency = $q AND e.frequency IN ('M', 'D')
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, latest DESC, e.source
+"""
 
 
 def monthly_rates(con: db.Connection, quote: str, months: list[str]) -> MonthlyRates:
     """Monthly average rates for ``months``: the published monthly average where loaded (FRED EXJPUS),
     else the mean of the daily rates of that month (FRED DEXJPUS; holidays are blank and skipped).
+
+    When several sources hold the series (an edited file ingested under its own source id beside the
+    embedded vintage), each month comes from one of them, the latest ingest that has the month; the
+    others are named in the note, never averaged in.
 
     Raises InputError when a month has no rate at all (a currency without rates).
     """
@@ -178,21 +208,23 @@ def monthly_rates(con: db.Connection, quote: str, months: list[str]) -> MonthlyR
         for m in months:
             res.rate[m], res.source[m] = 1.0, "identity"
         return res
-    rows = con.execute(
-        """SELECT strftime(date, '%Y-%m') AS m, frequency, avg(rate), any_value(source)
-           FROM exchange_rates WHERE base_currency = 'USD' AND quote_currency = ? AND frequency IN ('M', 'D')
-           GROUP BY 1, 2""",
-        [quote],
-    ).fetchall()
-    monthly = {m: (r, s) for m, f, r, s in rows if f == "M"}
-    daily = {m: (r, s) for m, f, r, s in rows if f == "D"}
+    rows = con.execute(_FX_SQL, {"q": quote}).fetchall()
+    monthly: dict[str, tuple[float, str]] = {}
+    daily: dict[str, tuple[float, str]] = {}
+    sources: dict[str, set[str]] = {"M": set(), "D": set()}
+    for m, f, src, r, _ in rows:  # ordered newest ingest first within a month
+        (monthly if f == "M" else daily).setdefault(m, (r, src))
+        sources[f].add(src)
     missing = []
     for m in months:
-        hit = monthly.get(m) or daily.get(m)
+        hit, freq = (monthly[m], "M") if m in monthly else (daily.get(m), "D")
         if hit is None:
             missing.append(m)
             continue
-        res.rate[m], res.source[m] = float(hit[0]), hit[1]
+        res.rate[m], res.source[m], res.frequency[m] = float(hit[0]), hit[1], freq
+        skipped = sorted(sources[freq] - {hit[1]})
+        if skipped:
+            res.others[hit[1]] = skipped
     if missing:
         have = sorted(set(monthly) | set(daily))
         span = f"loaded {have[0]}..{have[-1]}" if have else "none loaded"
@@ -202,18 +234,21 @@ def monthly_rates(con: db.Connection, quote: str, months: list[str]) -> MonthlyR
 
 def lagged_daily_rate(con: db.Connection, quote: str, month: str, lag_days: int = 14) -> float:
     """Average of the daily rates of ``month`` shifted back ``lag_days`` (an approximation of a customs
-    rate fixed from the rates of an earlier week, e.g. Japan Customs' weekly rate)."""
+    rate fixed from the rates of an earlier week, e.g. Japan Customs' weekly rate), from one source:
+    the latest ingest of the daily series that has rates in that window."""
     y, mo = int(month[:4]), int(month[5:7])
     start = _dt.date(y, mo, 1)
     end = _dt.date(y + (mo == 12), mo % 12 + 1, 1)
     shift = _dt.timedelta(days=lag_days)
-    r = con.execute(
-        "SELECT avg(rate) FROM exchange_rates WHERE base_currency='USD' AND quote_currency=? AND frequency='D' AND date >= ? AND date < ?",
+    rows = con.execute(
+        """SELECT source, avg(rate), max(coalesce(ingest_id, 0)) AS latest FROM exchange_rates
+           WHERE base_currency = 'USD' AND quote_currency = ? AND frequency = 'D' AND date >= ? AND date < ?
+           GROUP BY source ORDER BY latest DESC, source LIMIT 1""",
         [quote.upper(), start - shift, end - shift],
-    ).fetchall()[0][0]
-    if r is None:
+    ).fetchall()
+    if not rows:
         raise InputError(f"no daily USD/{quote} rates around {month} for a lagged customs rate")
-    return float(r)
+    return float(rows[0][1])
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -46,9 +46,9 @@ from __future__ import annotations
 
 from tariffscope.compose.sweep.models import Outcome
 from tariffscope.compose.sweep.result import SweepResult, SweepRun
-from tariffscope.compose.sweep.run import run_sweep, sweep
+from tariffscope.compose.sweep.run import check_target, produced_outcomes, run_sweep, sweep
 from tariffscope.compose.sweep.spec import Axis, SweepSpec, expand_grid, load_spec, set_path
 from tariffscope.compose.sweep.target import Target, TargetResult, parse_target
 
 __all__ = ["Axis", "SweepSpec", "load_spec", "expand_grid", "set_path", "parse_target", "Target", "run_sweep",
-           "sweep", "SweepResult", "SweepRun", "TargetResult", "Outcome"]
+           "sweep", "SweepResult", "SweepRun", "TargetResult", "Outcome", "check_target", "produced_outcomes"]

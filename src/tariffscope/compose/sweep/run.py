@@ -12,6 +12,7 @@ from tariffscope.compose.sweep.models import PluginModel, SweepModel
 from tariffscope.compose.sweep.pe import PEModel
 from tariffscope.compose.sweep.result import SweepResult, SweepRun
 from tariffscope.compose.sweep.spec import SweepSpec, expand_grid, load_spec
+from tariffscope.compose.sweep.target import parse_target
 from tariffscope.errors import InputError, ModelError
 from tariffscope.parallel import Executor, get_executor, seed_int, spawn_seeds
 
@@ -118,10 +119,48 @@ class _BoundTask:
         return _run_task(self.model, batch)
 
 
+def produced_outcomes(spec: SweepSpec) -> list[str] | None:
+    """The outcome names a sweep of ``spec`` can report, known before any grid point runs (None: a plug-in,
+    whose outcomes are only known from its first result, unless the spec lists them)."""
+    if spec.model == "pe":
+        from tariffscope.scenarios.outcomes import HEADLINE_KEYS
+
+        names = [*HEADLINE_KEYS, "deficit_cut_pct", "exporter_jobs_lost"]  # the two PEModel._derive adds
+    elif spec.model == "ge":
+        from tariffscope.compose.sweep.ge import GE_METRICS
+
+        countries = [c.upper() for c in (spec.countries or ["USA", "JPN"])]
+        names = [f"{m[0]}_{c}" for c in countries for m in GE_METRICS]
+        if len(countries) >= 2:
+            names += [f"balance_{countries[0]}_{countries[1]}", "deficit_cut_pct"]
+    else:
+        return list(spec.outcomes) if spec.outcomes else None
+    return [n for n in names if n in spec.outcomes] if spec.outcomes else names
+
+
+def check_target(spec: SweepSpec, target: str | None) -> None:
+    """InputError, before any work, when the target (``target`` or the spec's) names an outcome the sweep
+    does not produce: a grid run takes minutes and the target is only read at its end."""
+    text = target or spec.target
+    if not text:
+        return
+    valid = produced_outcomes(spec)
+    if valid is None:
+        return
+    t = parse_target(text)
+    named = [c[0] for c in t.constraints] + ([t.objective] if t.objective else [])
+    unknown = [n for n in dict.fromkeys(named) if n not in valid]
+    if unknown:
+        raise InputError(f"target names outcome(s) {', '.join(unknown)} that sweep {spec.name} ({spec.model}) does not "
+                         f"produce; valid outcomes: {', '.join(valid)}")
+
+
 def sweep(spec: str | Path | dict[str, Any] | SweepSpec, *, out: str | Path | None = None, chart_format: str = "png",
           target: str | None = None, backend: str = "process", workers: int | None = None,
           cluster: str | None = None, progress: bool = True, charts: bool = True) -> SweepRun:
     """Run a sweep; with ``out``, write ``<out>/<name>.parquet`` and one chart per outcome; evaluate ``target``."""
+    spec = load_spec(spec)
+    check_target(spec, target)  # before the grid runs, not after it
     res = run_sweep(spec, backend=backend, workers=workers, cluster=cluster, progress=progress)
     files: list[Path] = []
     if out is not None:
