@@ -104,7 +104,7 @@ def _child(code: str, home: Path, **env: str) -> subprocess.Popen[str]:
     e = {**os.environ, "TARIFFSCOPE_HOME": str(home), "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
          **env}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=e, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 HOLD_WRITE = """
@@ -112,7 +112,7 @@ HOLD_WRITE = """
     from tariffscope.ingest.warehouse import open_warehouse
     con = open_warehouse(read_only=False)
     print("held", flush=True)
-    time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    sys.stdin.readline()  # hold the lock until the test says so (a fixed sleep raced slow starts under load)
     con.close()
 """
 READ = """
@@ -145,6 +145,11 @@ def test_writer_waits_for_the_lock_then_says_so(home: Path) -> None:
     assert "in use by another tariffscope process" in err and "TARIFFSCOPE_LOCK_TIMEOUT" in err
     assert time.monotonic() - t0 >= 0.5
     patient = _child(READ, home, TARIFFSCOPE_LOCK_TIMEOUT="60")  # a reader waits for the writer, then reads
+    time.sleep(1.0)
+    assert patient.poll() is None  # still waiting for the writer
+    assert holder.stdin is not None
+    holder.stdin.write("release\n")
+    holder.stdin.close()
     out, err = patient.communicate(timeout=120)
     holder.wait(timeout=60)
     assert patient.returncode == 0, err
