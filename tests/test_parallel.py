@@ -70,7 +70,10 @@ def test_same_results_on_every_backend(process2, dask_local):
     assert dask_local.map(seeded_draw, tasks, chunksize=3, progress=False) == ref
     # Chunking does not change results either.
     assert dask_local.map(seeded_draw, tasks, chunksize=1, progress=False) == ref
-    assert isinstance(dask_local, Executor) and dask_local.backend == "dask" and dask_local.workers == 2
+    assert isinstance(dask_local, Executor) and dask_local.backend == "dask"
+    # The cluster was asked for 2 workers; the live count can dip while a nanny restarts one under heavy load.
+    assert dask_local._own_cluster is not None and len(dask_local._own_cluster.workers) == 2
+    assert 1 <= dask_local.workers <= 2
 
 
 def test_order_is_preserved(process2, dask_local):
