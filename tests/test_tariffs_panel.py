@@ -81,3 +81,38 @@ def test_panel_equals_engine_with_conditional_scope_shares(con, date):
         assert res.effective_rate == pytest.approx(float(cols["total_rate"][i]), abs=1e-6), (cols["hts10"][i], cols["origin"][i])
     moved = np.abs(cols["total_rate"] - base.column("total_rate").to_numpy()) > 1e-6
     assert moved.any()
+
+
+def test_column2_origins_in_panel_series_and_engine(con):
+    """Issue 12 / rule R12 (general note 3(b)): Belarus, Cuba, North Korea and Russia pay column 2 in place of column 1,
+    in the single-entry engine, the panel and the interval series the ETR uses, alike."""
+    import datetime as dt
+
+    from tariffscope.tariffs import hts
+    from tariffscope.tariffs.engine import duty
+    from tariffscope.tariffs.panel import cell_rates_over, duty_panel
+
+    date = "2025-10-15"
+    table = hts.mfn_table(con, hts.revision_in_force(con, dt.date.fromisoformat(date)).revision)
+    # 8471.30.01 Free / 35%; 6109.10.00 16.5% / 90%; 0201.10.05 4.4c/kg / 13.2c/kg (specific part through the unit value)
+    codes = ["8471300100", "6109100012", "0201100510", "8703230140"]
+    origins = ["RUS", "BLR", "CUB", "PRK", "JPN"]
+    panel = duty_panel(con, date, origins=origins, hts10=codes)
+    cols = {c: panel.column(c).to_numpy(zero_copy_only=False) for c in panel.column_names}
+    for i in range(panel.num_rows):
+        code, origin = str(cols["hts10"][i]), str(cols["origin"][i])
+        pos = table.position(code)
+        want = table.ave[pos] if origin == "JPN" else table.col2_ave[pos]
+        assert float(cols["mfn_rate"][i]) == pytest.approx(want, abs=1e-6), (code, origin)
+        res = duty(con, code, origin, date, 1.0)
+        assert res.layers[0].rate == pytest.approx(float(cols["mfn_rate"][i]), abs=1e-6), (code, origin)
+        assert res.effective_rate == pytest.approx(float(cols["total_rate"][i]), abs=1e-6), (code, origin)
+        assert ("R12_column2" in {r["rule"] for r in res.rules_fired}) == (origin != "JPN")
+    rus = cols["origin"] == "RUS"
+    assert (cols["mfn_rate"][rus] > cols["mfn_rate"][cols["origin"] == "JPN"]).all()  # column 2 is higher on each line
+    h = np.array(codes * len(origins), dtype=object)
+    o = np.repeat(np.array(origins, dtype=object), len(codes))
+    for _s, _e, comp, _rev in cell_rates_over(con, date, date, h, o):
+        for k in range(len(h)):
+            row = np.flatnonzero((cols["hts10"] == h[k]) & (cols["origin"] == o[k]))[0]
+            assert float(comp["total_rate"][k]) == pytest.approx(float(cols["total_rate"][row]), abs=1e-6)

@@ -21,7 +21,15 @@ from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod, usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Catalogue, load
-from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
+from tariffscope.tariffs.rules import (
+    COLUMN2_ORIGINS,
+    OPTIONS,
+    RULES,
+    US_GOODS_RETURNED,
+    US_ORIGIN,
+    Compiled,
+    resolve_options,
+)
 from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
@@ -125,6 +133,18 @@ def lookup_line(con, code: str, date: dt.date) -> tuple[hts_mod.MfnTable, int, h
     return table, pos, rev
 
 
+def _col2_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity: float | None) -> tuple[float, str]:
+    """Column 2 rate of the line (general note 3(b), rule R12): on the given quantity when its specific part has one."""
+    text = str(table.other_text[pos]) if table.other_text is not None and table.other_text[pos] else ""
+    if table.col2_ave is None or not text:
+        return _mfn_rate(table, pos, customs_value, quantity)
+    av, spec, unit, spec2, unit2, ok = hts_mod._parse2(text)
+    if ok and quantity is not None and not np.isnan(spec):
+        amount = av * customs_value + spec * quantity + (0.0 if np.isnan(spec2) else spec2 * quantity)
+        return amount / customs_value, f"column 2 specific part on the given quantity ({quantity:g} {unit or 'units'})"
+    return float(table.col2_ave[pos]), str(table.col2_basis[pos]) if table.col2_basis is not None else ""
+
+
 def _mfn_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity: float | None) -> tuple[float, str]:
     spec = table.specific_rate[pos]
     if quantity is not None and not np.isnan(spec):
@@ -204,7 +224,8 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     opts = resolve_options(options)
     cat = catalogue or load()
     table, pos, rev = lookup_line(con, code, day)
-    mfn, basis = _mfn_rate(table, pos, customs_value, quantity)
+    column2 = iso3 in COLUMN2_ORIGINS
+    mfn, basis = (_col2_rate if column2 else _mfn_rate)(table, pos, customs_value, quantity)
     full, o_pos = compiled_for_table(cat, table)
     oi = o_pos.get(iso3)
     if oi is None:  # an origin outside the country list (e.g. USA): compile this one cell
@@ -213,6 +234,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         comp, hi = full.cell(pos), 0
     h = np.array([hi])
     o = np.array([oi])
+    # the column 2 rate goes in as the MFN of the cell (R12): the panel takes it from the table the same way
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
     ms = float(opts["metal_share"] if metal_share is None else metal_share)
     covered = float(out["covered_232"][0])
@@ -221,9 +243,12 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         layers = [Layer("mfn", US_GOODS_RETURNED, "mfn", 0.0, customs_value, 0.0, "add_on", f"chapter 98: {basis}")]
         fired: list[dict] = [{"rule": "R0_us_origin", "text": RULES["R0_us_origin"][0], "note": RULES["R0_us_origin"][1]}]
     else:
+        cite = (f"column 2 (general note 3(b)): {table.other_text[pos] if table.other_text is not None else ''} ({basis})"
+                if column2 else f"column 1 general: {table.general_text[pos] or ''} ({basis})")
         layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
-                        "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
-        fired = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
+                        "add_on", cite)]
+        rid = "R12_column2" if column2 else "R1_mfn"
+        fired = [{"rule": rid, "text": RULES[rid][0], "note": RULES[rid][1]}]
     excluded: list[dict] = []
     for bucket in BUCKETS:
         idx = int(out[f"{bucket}_measure"][0])
@@ -322,6 +347,9 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     if ieepa_end is not None and day >= ieepa_end and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
     total = sum(ly.amount for ly in layers)
+    mfn_text = str(table.general_text[pos] or "")
+    if column2 and table.other_text is not None and table.other_text[pos]:
+        mfn_text = f"column 2: {table.other_text[pos]} (column 1 general: {mfn_text})"
     seen, uniq = set(), []
     for f in fired:
         k = (f["rule"], f.get("measure_id"))
@@ -329,5 +357,5 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             seen.add(k)
             uniq.append(f)
     return DutyResult(code, iso3, day, float(customs_value), quantity, layers, total, total / customs_value, uniq, excluded,
-                      str(table.description[pos]), str(table.general_text[pos] or ""), basis, rev.revision, cat.version,
+                      str(table.description[pos]), mfn_text, basis, rev.revision, cat.version,
                       {k: opts[k] for k in OPTIONS} | ({"metal_share": ms}), usmca_info)

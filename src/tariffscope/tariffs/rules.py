@@ -31,6 +31,10 @@ US_GOODS_RETURNED = "9801.00.10"
 FOREVER = dt.date(9999, 12, 31).toordinal()
 NEVER = dt.date(1900, 1, 1).toordinal()
 USMCA = ("CAN", "MEX")
+# General note 3(b): products of these countries pay the rates of column 2 ("other"), not column 1 (Cuba and North Korea
+# since the Trade Agreements Extension Act of 1951; Russia and Belarus since the Suspending Normal Trade Relations
+# with Russia and Belarus Act, 2022-04-09). Chapter 99's reciprocal duty leaves them out for that reason (9903.01.29).
+COLUMN2_ORIGINS = ("BLR", "CUB", "PRK", "RUS")
 
 RULES: dict[str, tuple[str, str]] = {
     "R1_mfn": ("MFN (column 1 general) always applies, on the customs value; specific parts through their AVE.",
@@ -59,6 +63,9 @@ RULES: dict[str, tuple[str, str]] = {
                               "its option gives; an exemption for certified civil aircraft articles exempts only its share. The "
                               "rest of the value pays the other layers.",
                               "Notes 33(g) ('applies to parts of passenger vehicles ... and light trucks'), 39(b), 2(aa)(iv)"),
+    "R12_column2": ("Products of Belarus, Cuba, North Korea and Russia pay the column 2 ('other') rate in place of column 1 "
+                    "(specific parts through the unit value of column 1's AVE); Chapter 99 measures stack on it as on column 1.",
+                    "General note 3(b) (countries whose products are dutiable at column 2); heading 9903.01.29"),
     "R0_us_origin": ("A good of US origin pays no Chapter 99 duty and enters free under 9801.00.10 (US goods returned "
                      "without having been advanced in value or improved in condition abroad).",
                      "Chapter 98 subheading 9801.00.10 'Free'; Chapter 99 headings apply to 'articles the product of' other countries"),
@@ -345,6 +352,7 @@ class Compiled:
         self.usmca_col = np.array([USMCA.index(o) if o in USMCA else -1 for o in self.origins], dtype=np.int64)
         self._usmca_tab: dict[str, np.ndarray] = {}
         self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
+        self.col2_o = np.isin(np.array(self.origins, dtype=object), COLUMN2_ORIGINS)  # R12: column 2 origins
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         # one bounded cache for two kinds of entry: ("share", measure, option value) -> value shares (None when the
         # measure holds for all of the value), and (measure, day ordinal) -> per-product rates
@@ -357,7 +365,7 @@ class Compiled:
         hs = np.asarray(hs, dtype=np.int64)
         sub = object.__new__(Compiled)
         sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
-        sub.us_o, sub.usmca_col, sub._usmca_tab = self.us_o, self.usmca_col, {}
+        sub.us_o, sub.usmca_col, sub._usmca_tab, sub.col2_o = self.us_o, self.usmca_col, {}, self.col2_o
         sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
         sub.measures = [cm.restrict(hs) for cm in self.measures]
         sub._cache, sub._cells = {}, {}
@@ -472,13 +480,14 @@ class Compiled:
         """Origins that every measure in force treats alike share a profile: (representative origin per profile,
         profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
         act = self.active(date, opts)
-        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_col.astype(float), self.us_o.astype(float)]
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_col.astype(float), self.us_o.astype(float),
+                                                                        self.col2_o.astype(float)]
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
 
     def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict,
-                       keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+                       keys: tuple[str, ...] | None = None, col2_h: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """``evaluate`` on cells (h[i], o[i]) with MFN given per product, deduplicating origins with one profile.
 
         Only ``keys`` of the result are expanded back to the cells (all when None).
@@ -491,18 +500,24 @@ class Compiled:
         ukey = np.flatnonzero(mark)
         inv = (np.cumsum(mark) - 1)[key]
         uh, up = ukey // n_p, ukey % n_p
-        out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts)
+        out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts, col2=None if col2_h is None else col2_h[uh])
         return {k: v[inv] for k, v in out.items() if keys is None or k in keys}
 
     def evaluate(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn: np.ndarray, opts: dict,
-                 metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None) -> dict[str, np.ndarray]:
+                 metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None,
+                 col2: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Layers for cells (h[i], o[i]) at ``date``: rates as fractions of customs value.
+
+        ``mfn`` is column 1 general per cell; ``col2`` the column 2 rate per cell, taken for the general note 3(b)
+        origins (R12; None: column 1 for every origin).
 
         Returns arrays: mfn, s232, reciprocal, reciprocal_extra, fentanyl, s301, s201, s122, total, and the index of
         the measure chosen in each bucket (``<bucket>_measure``, -1 if none), plus ``covered_232`` (value share under 232).
         """
         d = date.toordinal()
         n = len(h)
+        if col2 is not None:
+            mfn = np.where(self.col2_o[o], col2, mfn)
         ms = np.broadcast_to(np.asarray(opts["metal_share"] if metal_share is None else metal_share, dtype=float), (n,))
         if usmca is not None:
             us_share: np.ndarray | float = usmca
