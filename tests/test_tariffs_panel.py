@@ -116,3 +116,23 @@ def test_column2_origins_in_panel_series_and_engine(con):
         for k in range(len(h)):
             row = np.flatnonzero((cols["hts10"] == h[k]) & (cols["origin"] == o[k]))[0]
             assert float(comp["total_rate"][k]) == pytest.approx(float(cols["total_rate"][row]), abs=1e-6)
+
+
+def test_value_outside_a_conditional_scope_falls_to_the_next_232_measure(con):
+    """Issue 12 / rule R11: a Vietnamese bearing (8482.10.50, note 33(g) and note 16(n)) pays 9903.94.05 on its auto-parts
+    share and, on the rest, the steel-content duty 9903.81.91 it would pay if it were not a vehicle part; the
+    reciprocal duty then reaches only the value neither covers. Engine and panel alike, at any share."""
+    from tariffscope.tariffs.engine import duty
+    from tariffscope.tariffs.panel import duty_panel
+
+    for share in (0.1, 0.4, 1.0):
+        opts = {"auto_parts_share": share}
+        t = duty_panel(con, "2025-10-15", origins=["VNM"], hts10=["8482105044"], options=opts)
+        rate_232 = float(t.column("rate_232").to_numpy()[0])
+        recip = float(t.column("rate_ieepa_reciprocal").to_numpy()[0])
+        # 25% on the share; 50% on the steel content (metal share 0.5) of the rest; reciprocal 20% on the remainder
+        assert rate_232 == pytest.approx(0.25 * share + 0.5 * 0.5 * (1 - share), abs=1e-6)
+        assert recip == pytest.approx(0.20 * (1 - share - 0.5 * (1 - share)), abs=1e-6)
+        res = duty(con, "8482105044", "VNM", "2025-10-15", 1.0, options=opts)
+        assert res.effective_rate == pytest.approx(float(t.column("total_rate").to_numpy()[0]), abs=1e-6)
+        assert ("s232_steel_derivatives_content" in {ly.measure_id for ly in res.layers}) == (share < 1.0)

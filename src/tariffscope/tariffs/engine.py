@@ -20,7 +20,7 @@ from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod, usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
-from tariffscope.tariffs.measures import Catalogue, load
+from tariffscope.tariffs.measures import Catalogue, Measure, load
 from tariffscope.tariffs.rules import (
     COLUMN2_ORIGINS,
     OPTIONS,
@@ -202,6 +202,32 @@ def ieepa_end_date(cat: Catalogue, opts: dict) -> dt.date | None:
     return max((e for e in ends if e is not None), default=None) if ends and None not in ends else None
 
 
+def _runner_up_layer(comp: Compiled, out: dict, layers: list[Layer], at: int, fired: list[dict], hi: int, oi: int, day: dt.date,
+                     mfn_floor: float, customs_value: float, ms: float, top: Measure) -> None:
+    """R11: the 232 layer of the value outside the winning measure's conditional scope (``Compiled._runner_up``)."""
+    nidx = int(out["s232_next_measure"][0])
+    rest = float(out["s232_next_share"][0])
+    amount_rate = float(out["s232_next"][0])
+    if nidx < 0 or rest <= 0.0 or amount_rate <= 0.0:
+        return
+    cm = comp.measures[nidx]
+    m = cm.m
+    nominal = float(out["s232_next_rate"][0])
+    if m.rate_form == "on_metal_content":
+        base, rate = ms * rest * customs_value, nominal
+    else:
+        base, rate = rest * customs_value, amount_rate / rest
+    heading = comp.heading_for(cm, hi, oi, day, mfn_floor, nominal)
+    fired.append({"rule": "R11_conditional_scope", "text": RULES["R11_conditional_scope"][0],
+                  "note": RULES["R11_conditional_scope"][1], "measure_id": m.id})
+    if m.rate_form == "floor_inclusive_of_mfn":
+        fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
+    layers.insert(at, Layer(m.id, heading, AUTHORITY_OF_BUCKET["s232"] if m.authority != "deal" else "deal", rate, base,
+                        amount_rate * customs_value, m.rate_form,
+                        f"note {m.citation.note}; on the {100 * rest:.4g}% of the value outside {top.id}'s conditional scope (R11)",
+                        rest, ""))
+
+
 def _real(x: object) -> bool:
     """A real number (numpy scalars too), not a bool or a string that looks like one."""
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
@@ -250,13 +276,16 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         rid = "R12_column2" if column2 else "R1_mfn"
         fired = [{"rule": rid, "text": RULES[rid][0], "note": RULES[rid][1]}]
     excluded: list[dict] = []
+    at232 = None  # where the 232 layers end (the runner-up layer of R11 goes there)
     for bucket in BUCKETS:
+        if bucket != "s232" and at232 is None:
+            at232 = len(layers)
         idx = int(out[f"{bucket}_measure"][0])
         if idx < 0:
             continue
         cm = comp.measures[idx]
         m = cm.m
-        amount_rate = float(out[bucket][0])
+        amount_rate = float(out[f"{bucket}_top"][0] if f"{bucket}_top" in out else out[bucket][0])
         nominal = float(out[f"{bucket}_rate"][0])
         if m.rate_form == "on_metal_content":
             base, rate = ms * customs_value, nominal
@@ -294,6 +323,11 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
                             amount_rate * customs_value, m.rate_form, f"note {m.citation.note}",
                             share if app is not None and share < 1.0 else 1.0,
                             app.option if app is not None and share < 1.0 else ""))
+    top232 = int(out["s232_measure"][0])
+    if top232 >= 0:
+        _runner_up_layer(comp, out, layers, len(layers) if at232 is None else at232, fired, hi, oi, day,
+                         mfn if opts["floor_mfn_base"] == "general" else float(out["mfn"][0]), customs_value, ms,
+                         comp.measures[top232].m)
     # rules that shaped the result
     if covered > 0:
         rid = "R3_one_232"
@@ -301,7 +335,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if any(ly.authority in ("ieepa_reciprocal", "deal", "122") for ly in layers[1:]) or covered >= 1:
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
-    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS}
+    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS} | {int(out["s232_next_measure"][0])}
     for e in comp.explain(day, hi, oi, opts):
         mid = e["measure_id"]
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)

@@ -61,7 +61,9 @@ RULES: dict[str, tuple[str, str]] = {
     "R11_conditional_scope": ("A measure whose scope turns on the use or technical parameters of the good (auto parts of passenger "
                               "vehicles, semiconductor articles within the note's thresholds) applies to the share of the value "
                               "its option gives; an exemption for certified civil aircraft articles exempts only its share. The "
-                              "rest of the value pays the other layers.",
+                              "rest of the value pays the next measure of the same bucket that applies to it (one whose scope "
+                              "does not turn on the same condition: the metals duty on a bearing that is not a car part) and "
+                              "the other layers.",
                               "Notes 33(g) ('applies to parts of passenger vehicles ... and light trucks'), 39(b), 2(aa)(iv)"),
     "R12_column2": ("Products of Belarus, Cuba, North Korea and Russia pay the column 2 ('other') rate in place of column 1 "
                     "(specific parts through the unit value of column 1's AVE); Chapter 99 measures stack on it as on column 1.",
@@ -557,19 +559,22 @@ class Compiled:
         for b, cell in blocked.items():
             chosen[b][cell] = -1
             rate[b][cell] = 0.0
-        form = {b: self._forms(chosen[b]) for b in chosen}
+        nxt = self._runner_up("s232", chosen["s232"], share["s232"], date, d, h, o, opts)
         out: dict[str, np.ndarray] = {"mfn": mfn_applied}
-        # R3/R2: the 232 layer
+        # R3/R2: the 232 layer; R11: the value outside a conditional scope falls to the next 232 measure (nxt)
+        top_amt, top_cov = self._s232_layer(chosen["s232"], rate["s232"], mfn_floor, ms, us)
+        nxt_idx, nxt_rate, nxt_share = nxt
+        nxt_amt, nxt_cov = self._s232_layer(nxt_idx, nxt_rate, mfn_floor, ms, us)
+        rest = (1.0 - share["s232"]) * nxt_share  # share of the value the runner-up holds for
         has232 = chosen["s232"] >= 0
-        content = form["s232"] == 2
-        floor = form["s232"] == 1
-        s232 = np.where(floor, np.maximum(rate["s232"] - mfn_floor, 0.0), np.where(content, rate["s232"] * ms, rate["s232"]))
-        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232) * share["s232"]
-        covered = np.where(has232, np.where(content, ms, 1.0), 0.0) * share["s232"]
-        out["s232"] = np.where(has232, s232, 0.0)
+        out["s232_top"] = top_amt * share["s232"]
+        out["s232_next"] = nxt_amt * rest
+        out["s232"] = out["s232_top"] + out["s232_next"]
+        covered = top_cov * share["s232"] + nxt_cov * rest
         out["covered_232"] = covered
+        out["s232_next_measure"], out["s232_next_rate"], out["s232_next_share"] = nxt_idx, nxt_rate, rest
         base = 1.0 - covered  # R4
-        rfloor = form["reciprocal"] == 1
+        rfloor = self._forms(chosen["reciprocal"]) == 1
         out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base * share["reciprocal"]
         out["reciprocal_extra"] = rate["reciprocal_extra"] * base * share["reciprocal_extra"]
         # R7/R8: fentanyl
@@ -588,6 +593,55 @@ class Compiled:
             out[f"{b}_rate"] = rate[b]
             out[f"{b}_share"] = share[b]
         return out
+
+    def _s232_layer(self, idx: np.ndarray, rate: np.ndarray, mfn_floor: np.ndarray, ms: np.ndarray,
+                    us: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """(232 duty, value share it covers, R4) of the measures ``idx`` at ``rate`` on their whole scope (-1: none)."""
+        has = idx >= 0
+        form = self._forms(idx)
+        content, floor = form == 2, form == 1
+        amt = np.where(floor, np.maximum(rate - mfn_floor, 0.0), np.where(content, rate * ms, rate))
+        amt = np.where(self._flag(idx, "usmca_exempt"), amt * (1.0 - us), amt)
+        return np.where(has, amt, 0.0), np.where(has, np.where(content, ms, 1.0), 0.0)
+
+    @functools.cached_property
+    def _scope_option_code(self) -> np.ndarray:
+        """Per measure (and -1 for 'none' at the end): a code of the option its conditional scope turns on, -1 if none
+        (measures without applicability, and exemption-type shares, whose rest is exempt rather than passed on)."""
+        names: dict[str, int] = {}
+        codes = [names.setdefault(cm.m.applicability.option, len(names))
+                 if cm.m.applicability is not None and cm.m.applicability.exemption_list is None else -1 for cm in self.measures]
+        return np.array(codes + [-1], dtype=np.int64)
+
+    def _runner_up(self, b: str, top: np.ndarray, top_share: np.ndarray, date: dt.date, d: int, h: np.ndarray,
+                   o: np.ndarray, opts: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """R11: for cells whose winning measure of bucket ``b`` holds for a share < 1 of the value (a conditional scope,
+        not an exemption), the measure that applies to the rest: the highest-priority other measure of the bucket in
+        scope for the cell whose scope does not turn on the same option (a deal's parts arm and 9903.94.05 share one
+        condition, so the rest of a Japanese bearing falls to the metals duty, not to 9903.94.05). Returns (measure
+        index or -1, its rate, its own share of that rest)."""
+        n = len(h)
+        idx, rate, sh = np.full(n, -1, dtype=np.int32), np.zeros(n), np.ones(n)
+        code = self._scope_option_code
+        falls = (code[top] >= 0) & (top_share < 1.0)
+        if not falls.any():
+            return idx, rate, sh
+        prio = np.full(n, -10**6, dtype=np.int64)
+        top_prio = np.array([cm.m.priority for cm in self.measures] + [0])[top]
+        cand = [cm for cm in self.active(date, opts) if cm.m.bucket == b]
+        for cm in cand:
+            same = (code == code[cm.idx]) & (code >= 0)  # per measure: its scope turns on this candidate's option
+            r = np.where(np.isnan(cm.orig_rate[o]), np.nan, self.product_rates_cached(cm, d)[h])
+            if cm.m.rates_list is not None:
+                r = np.where(np.isnan(r), np.nan, cm.orig_rate[o])
+            blk = cm.blocked_products(d, self.n_h)
+            ok = falls & ~np.isnan(r) & (top != cm.idx) & ~same[top] & (cm.m.priority <= top_prio) & (cm.m.priority >= prio)
+            if blk is not None:
+                ok &= ~blk[h]
+            idx[ok], rate[ok], prio[ok] = cm.idx, r[ok], cm.m.priority
+            s_ = self.shares_cached(cm, opts)
+            sh[ok] = 1.0 if s_ is None else s_[h][ok]
+        return idx, rate, sh
 
     def usmca_shares(self, date: dt.date, choice: str) -> np.ndarray:
         """(n_h, 2) USMCA claim shares (CAN, MEX) of every product under option ``usmca_shares`` on ``date``."""
