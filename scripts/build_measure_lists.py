@@ -42,6 +42,18 @@ def digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
 
+def hts10(text: str) -> str:
+    """An HTS code of at most ten digits. The secondary Annex II list carries 850511007000, the statistical line
+    8505.11.0070 (as note 2(v)(iii)'s source prints it, ten digits) with two zeros appended: trailing zeros beyond
+    ten digits are cut; any other longer code is an error, not a prefix to guess at."""
+    d = digits(text)
+    if len(d) > 10:
+        if d[10:].strip("0"):
+            raise ValueError(f"HTS code {text!r} has more than ten digits")
+        d = d[:10]
+    return d
+
+
 def iso(text: str | None) -> str:
     text = (text or "").strip()
     return "" if text in ("", "NA", "NULL", "None") else dt.date.fromisoformat(text).isoformat()
@@ -108,8 +120,9 @@ def at_note_precision(rows: list[tuple], note: set[str], drop: set[str] = frozen
 
 def build_product_lists() -> None:
     src = YALE / "ieepa_exempt_products.csv"
-    rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), "annex_ii")
-            for r in read_csv(src)]
+    # hts10(): cut a code written past ten digits; dict.fromkeys: the cut code may repeat a row the list already has
+    rows = list(dict.fromkeys((hts10(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])),
+                               "annex_ii") for r in read_csv(src)))
     write("annex_ii", rows, [src], "EO 14257 Annex II and amendments (note 2(v)(iii)): reciprocal exemptions by HTS10 with "
           "their own windows (blank from = since 2025-04-05; until is exclusive, raw last day + 1).")
 
