@@ -161,7 +161,11 @@ def build_product_lists() -> None:
           "them (8471.50, 8471.80, 8473.30); the technical thresholds are the applicability share semis_share")
 
     src = YALE / "s232_annex_products.csv"
-    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['annex']}:{r['metal_type']}") for r in read_csv(src)]
+    # the metal of a chapter 72, 74 or 76 row is its chapter's (note 16(c)(i) prints 7601-7609 under "Articles of
+    # aluminum"; the secondary list tags them steel); chapter 73 holds derivative aluminum articles too (7308.20.0035)
+    chapter_metal = {"72": "steel", "74": "copper", "76": "aluminum"}
+    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "",
+             f"{r['annex']}:{chapter_metal.get(digits(r['hts_prefix'])[:2], r['metal_type'])}") for r in read_csv(src)]
     # at the precision of note 16(c) (2026_rev_6), annex by annex; the bare 8471 comes from a description, not the note
     groups = [(a.values, audited_codes("s232_metals_annex", a.values)) for a in AUDITS if a.list == "s232_metals_annex"]
     annexed = {v for values, _ in groups for v in values}
