@@ -13,8 +13,12 @@ Subjects (each in a spawned process: time and peak RSS):
    weights, ~334,000 HS10 x partner cells).
    Peer ``daily``: the same rules evaluated day by day (no interval encoding), timed on 20 days and
    extrapolated to 546.
+3. ``duty``: warm ``duty()`` on single entries (a fixed mix of lines, origins and dates, after one warm-up call per
+   revision), median and 95th percentile per call.
+   Peer ``panel_cell``: the same entries through ``duty_panel(hts10=[code], origins=[origin])``, the vectorized path
+   asked for one cell.
 
-Targets (issue 3): panel < 10 s and < 2 GB; series < 60 s.
+Targets (issues 3 and 12): panel < 10 s and < 2 GB; series < 60 s; warm duty() < 5 ms.
 """
 from __future__ import annotations
 
@@ -190,6 +194,47 @@ def _series_inner(r: dict) -> float:
     return e["seconds_inner"] * 546 / PEER_DAYS if "japan_seconds" not in e else e["japan_seconds"] + e["world_seconds"]
 
 
+DUTY_CASES = [("8703230140", "JPN", "2025-10-15"), ("8482105044", "VNM", "2025-10-15"), ("8471500150", "TWN", "2026-02-01"),
+              ("9401614011", "GBR", "2025-12-10"), ("7208510030", "DEU", "2025-06-15"), ("6109100012", "CUB", "2025-10-15"),
+              ("8708295160", "MEX", "2026-03-01"), ("8413200000", "DEU", "2026-03-01"), ("8427104000", "JPN", "2026-06-15"),
+              ("0201100510", "CHN", "2025-05-20")]
+DUTY_ROUNDS = 20
+
+
+def _timed_calls(fn) -> list[float]:
+    out = []
+    for _ in range(DUTY_ROUNDS):
+        for code, origin, day in DUTY_CASES:
+            t0 = time.perf_counter()
+            fn(code, origin, day)
+            out.append(time.perf_counter() - t0)
+    return out
+
+
+def run_duty() -> dict:
+    import numpy as np
+
+    from tariffscope.tariffs.engine import duty
+
+    con = _con()
+    for code, origin, day in DUTY_CASES:  # warm-up: compile the catalogue against each revision's table once
+        duty(con, code, origin, day, 100.0)
+    ms = np.array(_timed_calls(lambda c, o, d: duty(con, c, o, d, 100.0))) * 1000
+    return {"calls": len(ms), "median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95))}
+
+
+def run_duty_peer() -> dict:
+    import numpy as np
+
+    from tariffscope.tariffs.panel import duty_panel
+
+    con = _con()
+    for code, origin, day in DUTY_CASES:
+        duty_panel(con, day, origins=[origin], hts10=[code])
+    ms = np.array(_timed_calls(lambda c, o, d: duty_panel(con, d, origins=[o], hts10=[c]))) * 1000
+    return {"calls": len(ms), "median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95))}
+
+
 def main() -> None:
     home = os.environ.get("TARIFFSCOPE_HOME") or tempfile.mkdtemp(prefix="tariffscope_bench_")
     os.environ["TARIFFSCOPE_HOME"] = home
@@ -203,6 +248,8 @@ def main() -> None:
     peer_full = _panel_inner({"extra": peer["extra"]})
     daily_full = _series_inner({"extra": daily["extra"]})
     series_inner = _series_inner({"extra": series["extra"]})
+    wp = paired(run_duty, run_duty_peer, pairs=2, seconds=lambda r: r["extra"]["median_ms"])
+    warm, warm_peer = wp["subject"], wp["peer"]
     payload = {
         "panel_one_date": {"tariffscope": panel, "peer_pandas_merge": peer,
                            "peer_seconds_extrapolated_to_all_origins": peer_full,
@@ -213,6 +260,9 @@ def main() -> None:
                                                 "ratio_peer_over_tariffscope": 1 / sp["ratio"], "pairs": sp["ratios"],
                                                 "load": sp["load"],
                                                 "target": "< 60 s"},
+        "duty_warm": {"tariffscope": warm, "peer_panel_cell": warm_peer,
+                      "ratio_peer_over_tariffscope": 1 / wp["ratio"], "pairs": wp["ratios"], "load": wp["load"],
+                      "target": "< 5 ms per call"},
     }
     path = save("tariffs", payload)
     print(f"panel {DATE}: {panel['extra']['cells']:,} cells in {panel['seconds']:.1f} s "
@@ -224,6 +274,9 @@ def main() -> None:
           f"all {series['extra']['world_seconds']:.1f} s), peak {series['peak_mb']:.0f} MB")
     print(f"  peer day-by-day: {daily['extra']['seconds_inner']:.1f} s for {PEER_DAYS} days -> {daily_full:.0f} s "
           f"(x{1 / sp['ratio']:.1f}, median of {len(sp['ratios'])} interleaved pairs), peak {daily['peak_mb']:.0f} MB")
+    print(f"warm duty(): median {warm['extra']['median_ms']:.2f} ms, p95 {warm['extra']['p95_ms']:.2f} ms over "
+          f"{warm['extra']['calls']} calls; peer duty_panel one cell: median {warm_peer['extra']['median_ms']:.2f} ms "
+          f"(x{1 / wp['ratio']:.1f}, median of {len(wp['ratios'])} interleaved pairs)")
     print(f"results: {path}")
 
 

@@ -42,6 +42,18 @@ def digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
 
+def hts10(text: str) -> str:
+    """An HTS code of at most ten digits. The secondary Annex II list carries 850511007000, the statistical line
+    8505.11.0070 (as note 2(v)(iii)'s source prints it, ten digits) with two zeros appended: trailing zeros beyond
+    ten digits are cut; any other longer code is an error, not a prefix to guess at."""
+    d = digits(text)
+    if len(d) > 10:
+        if d[10:].strip("0"):
+            raise ValueError(f"HTS code {text!r} has more than ten digits")
+        d = d[:10]
+    return d
+
+
 def iso(text: str | None) -> str:
     text = (text or "").strip()
     return "" if text in ("", "NA", "NULL", "None") else dt.date.fromisoformat(text).isoformat()
@@ -108,8 +120,9 @@ def at_note_precision(rows: list[tuple], note: set[str], drop: set[str] = frozen
 
 def build_product_lists() -> None:
     src = YALE / "ieepa_exempt_products.csv"
-    rows = [(digits(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])), "annex_ii")
-            for r in read_csv(src)]
+    # hts10(): cut a code written past ten digits; dict.fromkeys: the cut code may repeat a row the list already has
+    rows = list(dict.fromkeys((hts10(r["hts10"]), iso(r["effective_date_start"]), day_after(iso(r["effective_date_end"])),
+                               "annex_ii") for r in read_csv(src)))
     write("annex_ii", rows, [src], "EO 14257 Annex II and amendments (note 2(v)(iii)): reciprocal exemptions by HTS10 with "
           "their own windows (blank from = since 2025-04-05; until is exclusive, raw last day + 1).")
 
@@ -148,7 +161,11 @@ def build_product_lists() -> None:
           "them (8471.50, 8471.80, 8473.30); the technical thresholds are the applicability share semis_share")
 
     src = YALE / "s232_annex_products.csv"
-    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "", f"{r['annex']}:{r['metal_type']}") for r in read_csv(src)]
+    # the metal of a chapter 72, 74 or 76 row is its chapter's (note 16(c)(i) prints 7601-7609 under "Articles of
+    # aluminum"; the secondary list tags them steel); chapter 73 holds derivative aluminum articles too (7308.20.0035)
+    chapter_metal = {"72": "steel", "74": "copper", "76": "aluminum"}
+    rows = [(digits(r["hts_prefix"]), iso(r["effective_date"]), "",
+             f"{r['annex']}:{chapter_metal.get(digits(r['hts_prefix'])[:2], r['metal_type'])}") for r in read_csv(src)]
     # at the precision of note 16(c) (2026_rev_6), annex by annex; the bare 8471 comes from a description, not the note
     groups = [(a.values, audited_codes("s232_metals_annex", a.values)) for a in AUDITS if a.list == "s232_metals_annex"]
     annexed = {v for values, _ in groups for v in values}

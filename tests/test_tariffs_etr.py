@@ -78,3 +78,25 @@ def test_etr_takes_the_conditional_scope_shares(con):
     every_line = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 1.0}).etr
     none = etr(con, "TWN", date="2025-10-15", options={"auto_parts_share": 0.0}).etr
     assert none < default < every_line
+
+
+def test_etr_changes_agree_with_the_etr_series_and_name_their_drivers(con):
+    """Issue 12: the change table of the all-partner and top-partner series (docs/tariffs.md) is the ETR series itself,
+    reduced to its changes, each with the authority that moved most and the measures that changed that day."""
+    from tariffscope.tariffs.etr import etr, etr_changes
+
+    r = etr_changes(con, "2025-04-01", "2025-04-12", top=3)
+    assert r.partners[0] == "WLD" and len(r.partners) == 4
+    for p in ("WLD", r.partners[1]):
+        series = etr(con, p, start="2025-04-01", end="2025-04-12").series
+        by_day = {row["date"]: row["etr"] for row in series}
+        assert r.first[p] == pytest.approx(series[0]["etr"], abs=1e-7)
+        mine = [row for row in r.rows if row["partner"] == p]
+        changed = [d for d, prev in zip(list(by_day)[1:], list(by_day)[:-1], strict=True)
+                   if abs(by_day[d] - by_day[prev]) * 100 >= 1e-4]
+        assert [row["date"] for row in mine] == changed
+        for row in mine:
+            assert row["etr"] == pytest.approx(by_day[row["date"]], abs=1e-7)
+    wld = {row["date"]: row for row in r.rows if row["partner"] == "WLD"}
+    assert wld["2025-04-05"]["driver"] == "ieepa_reciprocal" and "ieepa_recip_baseline" in wld["2025-04-05"]["measures"]
+    assert any(line.startswith("  2025-04-09") for line in r.lines("WLD", 0.5))

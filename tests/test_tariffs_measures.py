@@ -212,3 +212,39 @@ def test_completeness_flags_a_new_unmapped_heading(con):
     mem.execute("UPDATE chapter99_lines SET general_text = 'The duty provided in the applicable subheading + 35%' "
                 "WHERE heading = '99039401'")
     assert any(r["status"] == "rate_text" and r["heading"] == "9903.94.01" for r in M.completeness(mem))
+
+
+def test_origin_groups_are_the_country_codes_groups():
+    """Issue 12: the catalogue's EU27 is codes.countries' group, not a list of its own: the two cannot diverge, and no
+    module of the tariff package spells out the membership again."""
+    import re
+    from pathlib import Path
+
+    from tariffscope.codes.countries import group_members
+
+    for name, members in M.GROUPS.items():
+        assert members == frozenset(group_members(name)), name
+    cat = M.load()
+    named = {c for m in cat.measures for c in m.origins.include + m.origins.exclude if c != "all" and not re.fullmatch(r"[A-Z]{3}", c)}
+    assert named <= set(M.GROUPS) and "EU27" in named
+    pkg = Path(M.__file__).parent
+    eu = sorted(group_members("EU27"))
+    for src in pkg.rglob("*.py"):
+        text = src.read_text()
+        spelled = sum(f'"{iso}"' in text for iso in eu)
+        assert spelled < 10, f"{src.name} spells out {spelled} EU members: use codes.countries.group_members('EU27')"
+
+
+def test_product_list_prefixes_are_at_most_ten_digits(tmp_path, monkeypatch):
+    """Issue 12: a list row longer than an HTS10 code (annex_ii had 850511007000) matches nothing and hid a line; the
+    loader refuses one, and every shipped product list passes."""
+    for path in sorted(M.LISTS_DIR.glob("*.csv")):
+        M.read_list(path.stem)  # raises RuleError on a bad prefix
+    (tmp_path / "bad.csv").write_text("prefix,effective_from,effective_until,value\n850511007000,2025-09-08,,annex_ii\n")
+    monkeypatch.setattr(M, "LISTS_DIR", tmp_path)
+    M.read_list.cache_clear()
+    try:
+        with pytest.raises(RuleError, match="0 to 10 digits"):
+            M.read_list("bad")
+    finally:
+        M.read_list.cache_clear()

@@ -81,3 +81,58 @@ def test_panel_equals_engine_with_conditional_scope_shares(con, date):
         assert res.effective_rate == pytest.approx(float(cols["total_rate"][i]), abs=1e-6), (cols["hts10"][i], cols["origin"][i])
     moved = np.abs(cols["total_rate"] - base.column("total_rate").to_numpy()) > 1e-6
     assert moved.any()
+
+
+def test_column2_origins_in_panel_series_and_engine(con):
+    """Issue 12 / rule R12 (general note 3(b)): Belarus, Cuba, North Korea and Russia pay column 2 in place of column 1,
+    in the single-entry engine, the panel and the interval series the ETR uses, alike."""
+    import datetime as dt
+
+    from tariffscope.tariffs import hts
+    from tariffscope.tariffs.engine import duty
+    from tariffscope.tariffs.panel import cell_rates_over, duty_panel
+
+    date = "2025-10-15"
+    table = hts.mfn_table(con, hts.revision_in_force(con, dt.date.fromisoformat(date)).revision)
+    # 8471.30.01 Free / 35%; 6109.10.00 16.5% / 90%; 0201.10.05 4.4c/kg / 13.2c/kg (specific part through the unit value)
+    codes = ["8471300100", "6109100012", "0201100510", "8703230140"]
+    origins = ["RUS", "BLR", "CUB", "PRK", "JPN"]
+    panel = duty_panel(con, date, origins=origins, hts10=codes)
+    cols = {c: panel.column(c).to_numpy(zero_copy_only=False) for c in panel.column_names}
+    for i in range(panel.num_rows):
+        code, origin = str(cols["hts10"][i]), str(cols["origin"][i])
+        pos = table.position(code)
+        want = table.ave[pos] if origin == "JPN" else table.col2_ave[pos]
+        assert float(cols["mfn_rate"][i]) == pytest.approx(want, abs=1e-6), (code, origin)
+        res = duty(con, code, origin, date, 1.0)
+        assert res.layers[0].rate == pytest.approx(float(cols["mfn_rate"][i]), abs=1e-6), (code, origin)
+        assert res.effective_rate == pytest.approx(float(cols["total_rate"][i]), abs=1e-6), (code, origin)
+        assert ("R12_column2" in {r["rule"] for r in res.rules_fired}) == (origin != "JPN")
+    rus = cols["origin"] == "RUS"
+    assert (cols["mfn_rate"][rus] > cols["mfn_rate"][cols["origin"] == "JPN"]).all()  # column 2 is higher on each line
+    h = np.array(codes * len(origins), dtype=object)
+    o = np.repeat(np.array(origins, dtype=object), len(codes))
+    for _s, _e, comp, _rev in cell_rates_over(con, date, date, h, o):
+        for k in range(len(h)):
+            row = np.flatnonzero((cols["hts10"] == h[k]) & (cols["origin"] == o[k]))[0]
+            assert float(comp["total_rate"][k]) == pytest.approx(float(cols["total_rate"][row]), abs=1e-6)
+
+
+def test_value_outside_a_conditional_scope_falls_to_the_next_232_measure(con):
+    """Issue 12 / rule R11: a Vietnamese bearing (8482.10.50, note 33(g) and note 16(n)) pays 9903.94.05 on its auto-parts
+    share and, on the rest, the steel-content duty 9903.81.91 it would pay if it were not a vehicle part; the
+    reciprocal duty then reaches only the value neither covers. Engine and panel alike, at any share."""
+    from tariffscope.tariffs.engine import duty
+    from tariffscope.tariffs.panel import duty_panel
+
+    for share in (0.1, 0.4, 1.0):
+        opts = {"auto_parts_share": share}
+        t = duty_panel(con, "2025-10-15", origins=["VNM"], hts10=["8482105044"], options=opts)
+        rate_232 = float(t.column("rate_232").to_numpy()[0])
+        recip = float(t.column("rate_ieepa_reciprocal").to_numpy()[0])
+        # 25% on the share; 50% on the steel content (metal share 0.5) of the rest; reciprocal 20% on the remainder
+        assert rate_232 == pytest.approx(0.25 * share + 0.5 * 0.5 * (1 - share), abs=1e-6)
+        assert recip == pytest.approx(0.20 * (1 - share - 0.5 * (1 - share)), abs=1e-6)
+        res = duty(con, "8482105044", "VNM", "2025-10-15", 1.0, options=opts)
+        assert res.effective_rate == pytest.approx(float(t.column("total_rate").to_numpy()[0]), abs=1e-6)
+        assert ("s232_steel_derivatives_content" in {ly.measure_id for ly in res.layers}) == (share < 1.0)

@@ -20,8 +20,16 @@ from tariffscope.codes.products import normalize_hts
 from tariffscope.errors import InputError
 from tariffscope.tariffs import hts as hts_mod, usmca as usmca_mod
 from tariffscope.tariffs.coverage import data_coverage
-from tariffscope.tariffs.measures import Catalogue, load
-from tariffscope.tariffs.rules import OPTIONS, RULES, US_GOODS_RETURNED, US_ORIGIN, Compiled, resolve_options
+from tariffscope.tariffs.measures import Catalogue, Measure, load
+from tariffscope.tariffs.rules import (
+    COLUMN2_ORIGINS,
+    OPTIONS,
+    RULES,
+    US_GOODS_RETURNED,
+    US_ORIGIN,
+    Compiled,
+    resolve_options,
+)
 from tariffscope.tariffs.vocabulary import AUTHORITY_OF_BUCKET, BUCKETS, DISPLACED_BY_232
 
 
@@ -125,6 +133,18 @@ def lookup_line(con, code: str, date: dt.date) -> tuple[hts_mod.MfnTable, int, h
     return table, pos, rev
 
 
+def _col2_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity: float | None) -> tuple[float, str]:
+    """Column 2 rate of the line (general note 3(b), rule R12): on the given quantity when its specific part has one."""
+    text = str(table.other_text[pos]) if table.other_text is not None and table.other_text[pos] else ""
+    if table.col2_ave is None or not text:
+        return _mfn_rate(table, pos, customs_value, quantity)
+    av, spec, unit, spec2, unit2, ok = hts_mod._parse2(text)
+    if ok and quantity is not None and not np.isnan(spec):
+        amount = av * customs_value + spec * quantity + (0.0 if np.isnan(spec2) else spec2 * quantity)
+        return amount / customs_value, f"column 2 specific part on the given quantity ({quantity:g} {unit or 'units'})"
+    return float(table.col2_ave[pos]), str(table.col2_basis[pos]) if table.col2_basis is not None else ""
+
+
 def _mfn_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity: float | None) -> tuple[float, str]:
     spec = table.specific_rate[pos]
     if quantity is not None and not np.isnan(spec):
@@ -182,6 +202,32 @@ def ieepa_end_date(cat: Catalogue, opts: dict) -> dt.date | None:
     return max((e for e in ends if e is not None), default=None) if ends and None not in ends else None
 
 
+def _runner_up_layer(comp: Compiled, out: dict, layers: list[Layer], at: int, fired: list[dict], hi: int, oi: int, day: dt.date,
+                     mfn_floor: float, customs_value: float, ms: float, top: Measure) -> None:
+    """R11: the 232 layer of the value outside the winning measure's conditional scope (``Compiled._runner_up``)."""
+    nidx = int(out["s232_next_measure"][0])
+    rest = float(out["s232_next_share"][0])
+    amount_rate = float(out["s232_next"][0])
+    if nidx < 0 or rest <= 0.0 or amount_rate <= 0.0:
+        return
+    cm = comp.measures[nidx]
+    m = cm.m
+    nominal = float(out["s232_next_rate"][0])
+    if m.rate_form == "on_metal_content":
+        base, rate = ms * rest * customs_value, nominal
+    else:
+        base, rate = rest * customs_value, amount_rate / rest
+    heading = comp.heading_for(cm, hi, oi, day, mfn_floor, nominal)
+    fired.append({"rule": "R11_conditional_scope", "text": RULES["R11_conditional_scope"][0],
+                  "note": RULES["R11_conditional_scope"][1], "measure_id": m.id})
+    if m.rate_form == "floor_inclusive_of_mfn":
+        fired.append({"rule": "R2_floor", "text": RULES["R2_floor"][0], "note": RULES["R2_floor"][1], "measure_id": m.id})
+    layers.insert(at, Layer(m.id, heading, AUTHORITY_OF_BUCKET["s232"] if m.authority != "deal" else "deal", rate, base,
+                        amount_rate * customs_value, m.rate_form,
+                        f"note {m.citation.note}; on the {100 * rest:.4g}% of the value outside {top.id}'s conditional scope (R11)",
+                        rest, ""))
+
+
 def _real(x: object) -> bool:
     """A real number (numpy scalars too), not a bool or a string that looks like one."""
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
@@ -204,7 +250,8 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     opts = resolve_options(options)
     cat = catalogue or load()
     table, pos, rev = lookup_line(con, code, day)
-    mfn, basis = _mfn_rate(table, pos, customs_value, quantity)
+    column2 = iso3 in COLUMN2_ORIGINS
+    mfn, basis = (_col2_rate if column2 else _mfn_rate)(table, pos, customs_value, quantity)
     full, o_pos = compiled_for_table(cat, table)
     oi = o_pos.get(iso3)
     if oi is None:  # an origin outside the country list (e.g. USA): compile this one cell
@@ -213,6 +260,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         comp, hi = full.cell(pos), 0
     h = np.array([hi])
     o = np.array([oi])
+    # the column 2 rate goes in as the MFN of the cell (R12): the panel takes it from the table the same way
     out = comp.evaluate(day, h, o, np.array([mfn]), opts, metal_share=metal_share)
     ms = float(opts["metal_share"] if metal_share is None else metal_share)
     covered = float(out["covered_232"][0])
@@ -221,17 +269,23 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         layers = [Layer("mfn", US_GOODS_RETURNED, "mfn", 0.0, customs_value, 0.0, "add_on", f"chapter 98: {basis}")]
         fired: list[dict] = [{"rule": "R0_us_origin", "text": RULES["R0_us_origin"][0], "note": RULES["R0_us_origin"][1]}]
     else:
+        cite = (f"column 2 (general note 3(b)): {table.other_text[pos] if table.other_text is not None else ''} ({basis})"
+                if column2 else f"column 1 general: {table.general_text[pos] or ''} ({basis})")
         layers = [Layer("mfn", code, "mfn", float(out["mfn"][0]), customs_value, float(out["mfn"][0]) * customs_value,
-                        "add_on", f"column 1 general: {table.general_text[pos] or ''} ({basis})")]
-        fired = [{"rule": "R1_mfn", "text": RULES["R1_mfn"][0], "note": RULES["R1_mfn"][1]}]
+                        "add_on", cite)]
+        rid = "R12_column2" if column2 else "R1_mfn"
+        fired = [{"rule": rid, "text": RULES[rid][0], "note": RULES[rid][1]}]
     excluded: list[dict] = []
+    at232 = None  # where the 232 layers end (the runner-up layer of R11 goes there)
     for bucket in BUCKETS:
+        if bucket != "s232" and at232 is None:
+            at232 = len(layers)
         idx = int(out[f"{bucket}_measure"][0])
         if idx < 0:
             continue
         cm = comp.measures[idx]
         m = cm.m
-        amount_rate = float(out[bucket][0])
+        amount_rate = float(out[f"{bucket}_top"][0] if f"{bucket}_top" in out else out[bucket][0])
         nominal = float(out[f"{bucket}_rate"][0])
         if m.rate_form == "on_metal_content":
             base, rate = ms * customs_value, nominal
@@ -269,6 +323,11 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
                             amount_rate * customs_value, m.rate_form, f"note {m.citation.note}",
                             share if app is not None and share < 1.0 else 1.0,
                             app.option if app is not None and share < 1.0 else ""))
+    top232 = int(out["s232_measure"][0])
+    if top232 >= 0:
+        _runner_up_layer(comp, out, layers, len(layers) if at232 is None else at232, fired, hi, oi, day,
+                         mfn if opts["floor_mfn_base"] == "general" else float(out["mfn"][0]), customs_value, ms,
+                         comp.measures[top232].m)
     # rules that shaped the result
     if covered > 0:
         rid = "R3_one_232"
@@ -276,7 +335,7 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
         if any(ly.authority in ("ieepa_reciprocal", "deal", "122") for ly in layers[1:]) or covered >= 1:
             fired.append({"rule": "R4_232_displaces_reciprocal", "text": RULES["R4_232_displaces_reciprocal"][0],
                           "note": RULES["R4_232_displaces_reciprocal"][1]})
-    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS}
+    chosen = {int(out[f"{b}_measure"][0]) for b in BUCKETS} | {int(out["s232_next_measure"][0])}
     for e in comp.explain(day, hi, oi, opts):
         mid = e["measure_id"]
         idx = next(i for i, cm in enumerate(comp.measures) if cm.m.id == mid)
@@ -322,6 +381,9 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     if ieepa_end is not None and day >= ieepa_end and iso3 != "USA":
         fired.append({"rule": "R10_ieepa_end", "text": RULES["R10_ieepa_end"][0], "note": RULES["R10_ieepa_end"][1]})
     total = sum(ly.amount for ly in layers)
+    mfn_text = str(table.general_text[pos] or "")
+    if column2 and table.other_text is not None and table.other_text[pos]:
+        mfn_text = f"column 2: {table.other_text[pos]} (column 1 general: {mfn_text})"
     seen, uniq = set(), []
     for f in fired:
         k = (f["rule"], f.get("measure_id"))
@@ -329,5 +391,5 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
             seen.add(k)
             uniq.append(f)
     return DutyResult(code, iso3, day, float(customs_value), quantity, layers, total, total / customs_value, uniq, excluded,
-                      str(table.description[pos]), str(table.general_text[pos] or ""), basis, rev.revision, cat.version,
+                      str(table.description[pos]), mfn_text, basis, rev.revision, cat.version,
                       {k: opts[k] for k in OPTIONS} | ({"metal_share": ms}), usmca_info)

@@ -274,3 +274,106 @@ def _months(start: str, end: str) -> list[str]:
         if m == 13:
             y, m = y + 1, 1
     return out
+
+
+@dataclass
+class EtrChanges:
+    """Every change of the daily ETR over a range, for all partners together and for the largest partners, each
+    with what drives it: the authority whose contribution moved most and the measures that start, end or change
+    their lists that day for that partner (``etr_changes``)."""
+
+    start: dt.date
+    end: dt.date
+    partners: list[str]  # 'WLD' first, then the partners by weight, largest first
+    rows: list[dict]  # {partner, date, etr, change_pp, driver, driver_pp, measures}
+    first: dict[str, float]  # ETR of each partner on the first day
+    weights_source: str
+    weights_period: str
+    catalogue_version: str
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def lines(self, partner: str, min_pp: float = 0.0) -> list[str]:
+        """One line per change of ``partner``'s ETR of at least ``min_pp`` points: date, ETR, change, driver, measures."""
+        out = [f"{partner}: {100 * self.first[partner]:.2f}% on {self.start}"]
+        for r in self.rows:
+            if r["partner"] == partner and abs(r["change_pp"]) >= min_pp:
+                why = f"{r['driver']} {r['driver_pp']:+.2f}"
+                if r["measures"]:
+                    why += f" ({', '.join(r['measures'][:4])}{', ...' if len(r['measures']) > 4 else ''})"
+                out.append(f"  {r['date']} {100 * r['etr']:6.2f}% {r['change_pp']:+6.2f} pp  {why}")
+        return out
+
+
+def _changing_measures(comp, s: dt.date, o_idx: np.ndarray | None, opts: dict) -> list[str]:
+    """Measures whose state changes on day ``s`` (start, end, or a dated row of their lists) and that reach one of the
+    origins ``o_idx`` (all when None)."""
+    d = s.toordinal()
+    prev = s - dt.timedelta(days=1)
+    out = []
+    if opts["usmca"] is None and opts["usmca_shares"] == "dated" and s in usmca_mod.boundaries() \
+            and (o_idx is None or comp.usmca_o[o_idx].any()):
+        out.append(f"USMCA claims ({opts['usmca_shares']} shares)")
+    for cm in comp.measures:
+        m = cm.m
+        if o_idx is not None and np.isnan(cm.orig_rate[o_idx]).all():
+            continue
+        starts = m.active_on(s, opts) != m.active_on(prev, opts) or m.usmca_exempt_from == s
+        rows = m.active_on(s, opts) and bool(np.any(cm.inc_from == d) or np.any(cm.inc_until == d)
+                                             or np.any(cm.exc_from == d) or np.any(cm.exc_until == d))
+        if starts or rows:
+            out.append(m.id)
+    return out
+
+
+def etr_changes(con, start: str | dt.date, end: str | dt.date, top: int = 15, weights: str = DEFAULT_WEIGHTS,
+                period: str | None = None, options: dict | None = None, min_pp: float = 1e-4) -> EtrChanges:
+    """The daily ETR of all partners together and of the ``top`` partners by weight over [start, end], reduced to the
+    days it changes (by at least ``min_pp`` points), each change with its driver. One pass of the rules over every
+    HS10 x partner cell of the weights (the all-partner series), aggregated per partner."""
+    from tariffscope.tariffs.engine import compiled_for
+
+    d0, d1 = parse_date(start), parse_date(end)
+    if d1 < d0:
+        raise InputError(f"range ends ({d1}) before it starts ({d0})")
+    opts = resolve_options(options)
+    w = load_weights(con, None, weights, period)
+    olist, o_of_cell = np.unique(w.partner, return_inverse=True)
+    by_partner = np.bincount(o_of_cell, weights=w.value, minlength=len(olist))
+    order = [str(olist[i]) for i in np.argsort(-by_partner, kind="stable")[:top]]
+    tracked = ["WLD", *order]
+    pos = {p: int(np.flatnonzero(olist == p)[0]) for p in order}
+    cat = load()
+    codes = np.unique(np.asarray(w.hts10, dtype=object))
+    comp = compiled_for(cat, tuple(codes), tuple(olist))  # the index cell_rates_over compiles (cached)
+    cols = list(COMPONENT_COLUMNS)
+    rows: list[dict] = []
+    first: dict[str, float] = {}
+    last: dict[str, tuple[float, dict[str, float]]] = {}
+    for s, _e, rates, _rev in cell_rates_over(con, d0, d1, w.hts10, w.partner, options):
+        contrib_all = {c: float((w.value * rates[c]).sum()) for c in cols}
+        per = {c: np.bincount(o_of_cell, weights=w.value * rates[c], minlength=len(olist)) for c in cols}
+        for p in tracked:
+            if p == "WLD":
+                tot_w, contrib = float(by_partner.sum()), contrib_all
+            else:
+                tot_w, contrib = float(by_partner[pos[p]]), {c: float(per[c][pos[p]]) for c in cols}
+            shares = {c: v / tot_w for c, v in contrib.items()}
+            value = sum(shares.values())
+            if p not in last:
+                first[p] = value
+            else:
+                before, parts = last[p]
+                change = 100 * (value - before)
+                if abs(change) >= min_pp:
+                    deltas = {c: 100 * (shares[c] - parts[c]) for c in cols}
+                    driver = max(deltas, key=lambda c: abs(deltas[c]))
+                    o_idx = None if p == "WLD" else np.array([pos[p]])
+                    rows.append({"partner": p, "date": s.isoformat(), "etr": value, "change_pp": change,
+                                 "driver": driver.replace("_rate", "").replace("rate_", ""), "driver_pp": deltas[driver],
+                                 "measures": _changing_measures(comp, s, o_idx, opts)})
+            last[p] = (value, shares)
+    return EtrChanges(d0, d1, tracked, rows, first, w.source, w.period, cat.version)

@@ -18,6 +18,7 @@ import numpy as np
 
 from tariffscope import db
 from tariffscope.errors import DataNotFoundError, InputError
+from tariffscope.ingest.rate_text import parse_rate
 from tariffscope.tariffs.schedule import mfn_ave_table
 
 
@@ -97,6 +98,10 @@ class MfnTable:
     specific_rate_2: np.ndarray
     ave: np.ndarray  # total ad valorem equivalent used by default
     ave_basis: np.ndarray  # how the AVE was obtained
+    # column 2 (general note 3(b): the rates for Belarus, Cuba, North Korea and Russia), as an AVE with its basis
+    other_text: np.ndarray | None = None
+    col2_ave: np.ndarray | None = None
+    col2_basis: np.ndarray | None = None
 
     def position(self, hts10: str) -> int | None:
         i = int(np.searchsorted(self.hts10, hts10))
@@ -126,7 +131,9 @@ SELECT revision, hts10, description,
        CASE WHEN up THEN p.ad_valorem ELSE t.ad_valorem END AS ad_valorem,
        CASE WHEN up THEN p.specific_rate ELSE t.specific_rate END AS specific_rate,
        CASE WHEN up THEN p.specific_unit ELSE t.specific_unit END AS specific_unit,
-       CASE WHEN up THEN p.specific_rate_2 ELSE t.specific_rate_2 END AS specific_rate_2
+       CASE WHEN up THEN p.specific_rate_2 ELSE t.specific_rate_2 END AS specific_rate_2,
+       -- column 2 ("other"): printed on the 8-digit line like column 1, so statistical lines inherit it
+       coalesce(nullif(trim(t.other_text), ''), p.other_text) AS other_text
 FROM inherit
 ORDER BY revision, hts10
 """
@@ -154,7 +161,7 @@ def canonical(con, revision: str) -> str:
     chapter 99): revisions sharing a fingerprint share one MFN table."""
     key = con_key(con)
     if key not in _CANON:
-        rows = db.query(con, """SELECT l.revision, sum(hash(l.hts_code || '|' || coalesce(l.general_text, ''))) AS fp,
+        rows = db.query(con, """SELECT l.revision, sum(hash(l.hts_code || '|' || coalesce(l.general_text, '') || '|' || coalesce(l.other_text, ''))) AS fp,
                                        min(r.seq) AS seq
                                 FROM hts_lines l JOIN hts_revisions r USING (revision)
                                 WHERE l.level >= 8 AND l.hts_code NOT LIKE '99%' GROUP BY l.revision ORDER BY seq""").to_pylist()
@@ -230,8 +237,54 @@ def _build(con, revision: str, t) -> MfnTable:
             basis[i] = "specific part without AVE (ad valorem part only)"
     other = basis == ""
     basis[other] = np.array([f"rate form {f}: treated as 0" for f in form[other]], dtype=object)
+    units = np.array(col["specific_unit"], dtype=object)
+    adv0 = np.where(np.isnan(adv), 0.0, adv)
+    col2, col2_basis = column2_ave(col["other_text"], adv0, spec, units, ave, basis)
     return MfnTable(revision, col["hts10"].astype(object), col["description"].astype(object), col["general_text"].astype(object),
-                    form, np.where(np.isnan(adv), 0.0, adv), spec, np.array(col["specific_unit"], dtype=object), spec2, ave, basis)
+                    form, adv0, spec, units, spec2, ave, basis,
+                    np.array(col["other_text"], dtype=object), col2, col2_basis)
+
+
+_PARSED2: dict[str, tuple[float, float, str | None, float, str | None, bool]] = {}
+
+
+def _parse2(text: str) -> tuple[float, float, str | None, float, str | None, bool]:
+    """(ad valorem, specific, unit, second specific, its unit, parsed) of a column 2 text, cached by text."""
+    got = _PARSED2.get(text)
+    if got is None:
+        p = parse_rate(text)
+        ok = p.form in ("free", "ad_valorem", "specific", "compound")
+        got = _PARSED2[text] = (p.ad_valorem or 0.0, np.nan if p.specific_rate is None else p.specific_rate, p.specific_unit,
+                                np.nan if p.specific_rate_2 is None else p.specific_rate_2, p.specific_unit_2, ok)
+    return got
+
+
+def column2_ave(other_text, adv1: np.ndarray, spec1: np.ndarray, unit1: np.ndarray, ave1: np.ndarray,
+                basis1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column 2 rates as ad valorem equivalents: the ad valorem part, plus specific parts converted with the unit value
+    the column 1 AVE implies for the same unit (s1 / (AVE1 - ad valorem1): column 2 taxes the same goods). A line
+    without column 2 text, or with text that does not parse, keeps column 1 (and says so)."""
+    n = len(ave1)
+    out = np.array(ave1, dtype=float, copy=True)
+    why = np.full(n, "no column 2 text: column 1 rate", dtype=object)
+    for i, text in enumerate(other_text):
+        if not text:
+            continue
+        av, s, u, s_2, u_2, ok = _parse2(str(text))
+        if not ok:
+            why[i] = f"column 2 text {text!r} not parsed: column 1 rate"
+            continue
+        if np.isnan(s):
+            out[i], why[i] = av, "column 2 ad valorem"
+            continue
+        spec_part = ave1[i] - adv1[i]
+        if not np.isnan(spec1[i]) and spec1[i] > 0 and unit1[i] == u and spec_part > 0 and "without AVE" not in str(basis1[i]):
+            unit_value = spec1[i] / spec_part
+            extra = s + (s_2 if not np.isnan(s_2) and u_2 == u else 0.0)
+            out[i], why[i] = av + extra / unit_value, f"column 2 specific part at the unit value of column 1's AVE ({basis1[i]})"
+        else:
+            out[i], why[i] = av, "column 2 specific part without unit value (ad valorem part only)"
+    return out, why
 
 
 def revisions_with_code(con, hts10: str) -> list[str]:

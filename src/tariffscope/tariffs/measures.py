@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tariffscope.codes.countries import group_members
 from tariffscope.errors import InputError, RuleError
 from tariffscope.ingest.safeyaml import read_yaml_file
 from tariffscope.tariffs.vocabulary import BUCKET_OF_AUTHORITY, REPLACEABLE, Authority
@@ -33,13 +34,9 @@ OUT_OF_SCOPE_CATEGORIES = ("exemption_modeled", "humanitarian", "in_transit", "f
 
 RateForm = Literal["add_on", "floor_inclusive_of_mfn", "on_metal_content", "specific"]
 
-# Groups an origin scope may name. EU27 membership as of 2025 (ISO3).
-GROUPS: dict[str, frozenset[str]] = {
-    "EU27": frozenset(
-        ["AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL",
-         "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE"]
-    ),
-}
+# Groups an origin scope may name: the country codes' own groups (codes.countries), so that the catalogue's EU and the
+# EU of trade data and country lookups cannot diverge.
+GROUPS: dict[str, frozenset[str]] = {"EU27": frozenset(group_members("EU27"))}
 
 
 class _Strict(BaseModel):
@@ -283,6 +280,9 @@ class Catalogue(BaseModel):
         return sorted(out)
 
 
+_PREFIX = re.compile(r"\d{0,10}")
+
+
 @functools.lru_cache(maxsize=64)
 def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
     """Rows (prefix, effective_from, effective_until, value) of a product list, or the rows of a country table."""
@@ -291,10 +291,13 @@ def read_list(name: str) -> tuple[tuple[str, str, str, str], ...]:
         raise RuleError(f"catalogue list {name!r} not found at {path}: run scripts/build_measure_lists.py")
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
+    product_list = bool(rows) and rows[0][:1] == ["prefix"]  # country tables start with measure_id
     out: list[tuple[str, str, str, str]] = []
     for n, r in enumerate(rows[1:], start=2):
         if len(r) != 4:  # every list has four columns; a short row would fail later far from its cause
             raise RuleError(f"catalogue list {path}: line {n} has {len(r)} fields, expected 4")
+        if product_list and not _PREFIX.fullmatch(r[0]):  # an 11+ digit code would silently match nothing
+            raise RuleError(f"catalogue list {path}: line {n} has prefix {r[0]!r}; a prefix is 0 to 10 digits of an HTS10 code")
         out.append((r[0], r[1], r[2], r[3]))
     return tuple(out)
 

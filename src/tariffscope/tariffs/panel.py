@@ -60,10 +60,10 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
     table = hts_mod.mfn_table(con, rev.revision)
     if hts10 is None:
         codes = table.hts10
-        mfn = table.ave
+        mfn, col2 = table.ave, table.col2_ave
     else:
         codes = np.array(sorted({str(c) for c in hts10}), dtype=object)
-        codes, mfn = _mfn_for(table, codes)
+        codes, mfn, col2 = _mfn_for(table, codes)
     origins = list(origins) if origins is not None else default_origins()
     comp = compiled_for(cat, tuple(codes), tuple(origins))
     n_h, n_o = len(codes), len(origins)
@@ -76,7 +76,7 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
         rows = min(step, n_h - start)
         hh = np.repeat(np.arange(start, start + rows), n_p)
         oo = np.tile(reps, rows)
-        out = comp.evaluate(day, hh, oo, mfn[hh], opts)
+        out = comp.evaluate(day, hh, oo, mfn[hh], opts, col2=None if col2 is None else col2[hh])
         for k, v in _components(out).items():
             cols.setdefault(k, []).append(np.take(v.reshape(rows, n_p), prof, axis=1).reshape(-1))
     result = {
@@ -89,20 +89,24 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
     return pa.table(result).replace_schema_metadata(meta)
 
 
-def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MFN AVE of ``codes`` in ``table``; a code missing from the revision takes the first line of its HTS8
-    (codes split or renamed between revisions), else 0 (counted by the caller via ``np.isnan``-free output)."""
+def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Column 1 and column 2 AVEs of ``codes`` in ``table``; a code missing from the revision takes the first line of
+    its HTS8 (codes split or renamed between revisions), else 0 (counted by the caller via ``np.isnan``-free output)."""
     n = len(table.hts10)
     pos = np.clip(np.searchsorted(table.hts10, codes), 0, n - 1)
     exact = table.hts10[pos] == codes
+    c2 = table.col2_ave
     mfn = np.where(exact, table.ave[pos], 0.0)
+    col2 = None if c2 is None else np.where(exact, c2[pos], 0.0)
     miss = np.flatnonzero(~exact)
     if miss.size:
         c8 = np.array([c[:8] for c in codes[miss]], dtype=object)
         p8 = np.clip(np.searchsorted(table.hts10, c8), 0, n - 1)  # first line >= the 8-digit prefix
         same = np.array([str(table.hts10[p]).startswith(c) for p, c in zip(p8, c8, strict=True)], dtype=bool)
         mfn[miss] = np.where(same, table.ave[p8], 0.0)
-    return codes, mfn
+        if col2 is not None and c2 is not None:
+            col2[miss] = np.where(same, c2[p8], 0.0)
+    return codes, mfn, col2
 
 
 @dataclass
@@ -142,13 +146,14 @@ def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.nda
     comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
     iv = intervals(con, d0, d1, cat)
     hts_mod.prefetch(con, [hts_mod.revision_in_force(con, s).revision for s in iv.starts])
-    mfn_by_table: dict[int, np.ndarray] = {}
+    mfn_by_table: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     keys = ("mfn", "total", *{b for bs in COMPONENTS.values() for b in bs})
     for i, s in enumerate(iv.starts):
         e = (iv.starts[i + 1] - dt.timedelta(days=1)) if i + 1 < len(iv.starts) else iv.end
         rev = hts_mod.revision_in_force(con, s)
         table = hts_mod.mfn_table(con, rev.revision)  # revisions with identical lines share one table
         if id(table) not in mfn_by_table:
-            mfn_by_table[id(table)] = _mfn_for(table, codes)[1]
-        out = comp.evaluate_cells(s, h, o, mfn_by_table[id(table)], opts, keys=keys)
+            mfn_by_table[id(table)] = _mfn_for(table, codes)[1:]
+        c1, c2 = mfn_by_table[id(table)]
+        out = comp.evaluate_cells(s, h, o, c1, opts, keys=keys, col2_h=c2)
         yield s, e, _components(out), rev.revision

@@ -31,6 +31,10 @@ US_GOODS_RETURNED = "9801.00.10"
 FOREVER = dt.date(9999, 12, 31).toordinal()
 NEVER = dt.date(1900, 1, 1).toordinal()
 USMCA = ("CAN", "MEX")
+# General note 3(b): products of these countries pay the rates of column 2 ("other"), not column 1 (Cuba and North Korea
+# since the Trade Agreements Extension Act of 1951; Russia and Belarus since the Suspending Normal Trade Relations
+# with Russia and Belarus Act, 2022-04-09). Chapter 99's reciprocal duty leaves them out for that reason (9903.01.29).
+COLUMN2_ORIGINS = ("BLR", "CUB", "PRK", "RUS")
 
 RULES: dict[str, tuple[str, str]] = {
     "R1_mfn": ("MFN (column 1 general) always applies, on the customs value; specific parts through their AVE.",
@@ -57,8 +61,13 @@ RULES: dict[str, tuple[str, str]] = {
     "R11_conditional_scope": ("A measure whose scope turns on the use or technical parameters of the good (auto parts of passenger "
                               "vehicles, semiconductor articles within the note's thresholds) applies to the share of the value "
                               "its option gives; an exemption for certified civil aircraft articles exempts only its share. The "
-                              "rest of the value pays the other layers.",
+                              "rest of the value pays the next measure of the same bucket that applies to it (one whose scope "
+                              "does not turn on the same condition: the metals duty on a bearing that is not a car part) and "
+                              "the other layers.",
                               "Notes 33(g) ('applies to parts of passenger vehicles ... and light trucks'), 39(b), 2(aa)(iv)"),
+    "R12_column2": ("Products of Belarus, Cuba, North Korea and Russia pay the column 2 ('other') rate in place of column 1 "
+                    "(specific parts through the unit value of column 1's AVE); Chapter 99 measures stack on it as on column 1.",
+                    "General note 3(b) (countries whose products are dutiable at column 2); heading 9903.01.29"),
     "R0_us_origin": ("A good of US origin pays no Chapter 99 duty and enters free under 9801.00.10 (US goods returned "
                      "without having been advanced in value or improved in condition abroad).",
                      "Chapter 98 subheading 9801.00.10 'Free'; Chapter 99 headings apply to 'articles the product of' other countries"),
@@ -345,6 +354,7 @@ class Compiled:
         self.usmca_col = np.array([USMCA.index(o) if o in USMCA else -1 for o in self.origins], dtype=np.int64)
         self._usmca_tab: dict[str, np.ndarray] = {}
         self.us_o = np.array([o == US_ORIGIN for o in self.origins], dtype=bool)
+        self.col2_o = np.isin(np.array(self.origins, dtype=object), COLUMN2_ORIGINS)  # R12: column 2 origins
         self.measures = [self._compile(i, m) for i, m in enumerate(catalogue.measures)]
         # one bounded cache for two kinds of entry: ("share", measure, option value) -> value shares (None when the
         # measure holds for all of the value), and (measure, day ordinal) -> per-product rates
@@ -357,7 +367,7 @@ class Compiled:
         hs = np.asarray(hs, dtype=np.int64)
         sub = object.__new__(Compiled)
         sub.catalogue, sub.origins, sub.o_pos, sub.n_o, sub.usmca_o = self.catalogue, self.origins, self.o_pos, self.n_o, self.usmca_o
-        sub.us_o, sub.usmca_col, sub._usmca_tab = self.us_o, self.usmca_col, {}
+        sub.us_o, sub.usmca_col, sub._usmca_tab, sub.col2_o = self.us_o, self.usmca_col, {}, self.col2_o
         sub.hts10, sub.codes, sub.n_h = self.hts10[hs], self.codes[hs], len(hs)
         sub.measures = [cm.restrict(hs) for cm in self.measures]
         sub._cache, sub._cells = {}, {}
@@ -472,13 +482,14 @@ class Compiled:
         """Origins that every measure in force treats alike share a profile: (representative origin per profile,
         profile of each origin). Panels evaluate one origin per profile and copy (most countries share the baseline)."""
         act = self.active(date, opts)
-        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_col.astype(float), self.us_o.astype(float)]
+        cols = [np.nan_to_num(cm.orig_rate, nan=-1.0) for cm in act] + [self.usmca_col.astype(float), self.us_o.astype(float),
+                                                                        self.col2_o.astype(float)]
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
 
     def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict,
-                       keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+                       keys: tuple[str, ...] | None = None, col2_h: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """``evaluate`` on cells (h[i], o[i]) with MFN given per product, deduplicating origins with one profile.
 
         Only ``keys`` of the result are expanded back to the cells (all when None).
@@ -491,18 +502,24 @@ class Compiled:
         ukey = np.flatnonzero(mark)
         inv = (np.cumsum(mark) - 1)[key]
         uh, up = ukey // n_p, ukey % n_p
-        out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts)
+        out = self.evaluate(date, uh, reps[up], mfn_h[uh], opts, col2=None if col2_h is None else col2_h[uh])
         return {k: v[inv] for k, v in out.items() if keys is None or k in keys}
 
     def evaluate(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn: np.ndarray, opts: dict,
-                 metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None) -> dict[str, np.ndarray]:
+                 metal_share: np.ndarray | float | None = None, usmca: np.ndarray | float | None = None,
+                 col2: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Layers for cells (h[i], o[i]) at ``date``: rates as fractions of customs value.
+
+        ``mfn`` is column 1 general per cell; ``col2`` the column 2 rate per cell, taken for the general note 3(b)
+        origins (R12; None: column 1 for every origin).
 
         Returns arrays: mfn, s232, reciprocal, reciprocal_extra, fentanyl, s301, s201, s122, total, and the index of
         the measure chosen in each bucket (``<bucket>_measure``, -1 if none), plus ``covered_232`` (value share under 232).
         """
         d = date.toordinal()
         n = len(h)
+        if col2 is not None:
+            mfn = np.where(self.col2_o[o], col2, mfn)
         ms = np.broadcast_to(np.asarray(opts["metal_share"] if metal_share is None else metal_share, dtype=float), (n,))
         if usmca is not None:
             us_share: np.ndarray | float = usmca
@@ -542,19 +559,22 @@ class Compiled:
         for b, cell in blocked.items():
             chosen[b][cell] = -1
             rate[b][cell] = 0.0
-        form = {b: self._forms(chosen[b]) for b in chosen}
+        nxt = self._runner_up("s232", chosen["s232"], share["s232"], date, d, h, o, opts)
         out: dict[str, np.ndarray] = {"mfn": mfn_applied}
-        # R3/R2: the 232 layer
+        # R3/R2: the 232 layer; R11: the value outside a conditional scope falls to the next 232 measure (nxt)
+        top_amt, top_cov = self._s232_layer(chosen["s232"], rate["s232"], mfn_floor, ms, us)
+        nxt_idx, nxt_rate, nxt_share = nxt
+        nxt_amt, nxt_cov = self._s232_layer(nxt_idx, nxt_rate, mfn_floor, ms, us)
+        rest = (1.0 - share["s232"]) * nxt_share  # share of the value the runner-up holds for
         has232 = chosen["s232"] >= 0
-        content = form["s232"] == 2
-        floor = form["s232"] == 1
-        s232 = np.where(floor, np.maximum(rate["s232"] - mfn_floor, 0.0), np.where(content, rate["s232"] * ms, rate["s232"]))
-        s232 = np.where(self._flag(chosen["s232"], "usmca_exempt"), s232 * (1.0 - us), s232) * share["s232"]
-        covered = np.where(has232, np.where(content, ms, 1.0), 0.0) * share["s232"]
-        out["s232"] = np.where(has232, s232, 0.0)
+        out["s232_top"] = top_amt * share["s232"]
+        out["s232_next"] = nxt_amt * rest
+        out["s232"] = out["s232_top"] + out["s232_next"]
+        covered = top_cov * share["s232"] + nxt_cov * rest
         out["covered_232"] = covered
+        out["s232_next_measure"], out["s232_next_rate"], out["s232_next_share"] = nxt_idx, nxt_rate, rest
         base = 1.0 - covered  # R4
-        rfloor = form["reciprocal"] == 1
+        rfloor = self._forms(chosen["reciprocal"]) == 1
         out["reciprocal"] = np.where(rfloor, np.maximum(rate["reciprocal"] - mfn_floor, 0.0), rate["reciprocal"]) * base * share["reciprocal"]
         out["reciprocal_extra"] = rate["reciprocal_extra"] * base * share["reciprocal_extra"]
         # R7/R8: fentanyl
@@ -573,6 +593,55 @@ class Compiled:
             out[f"{b}_rate"] = rate[b]
             out[f"{b}_share"] = share[b]
         return out
+
+    def _s232_layer(self, idx: np.ndarray, rate: np.ndarray, mfn_floor: np.ndarray, ms: np.ndarray,
+                    us: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """(232 duty, value share it covers, R4) of the measures ``idx`` at ``rate`` on their whole scope (-1: none)."""
+        has = idx >= 0
+        form = self._forms(idx)
+        content, floor = form == 2, form == 1
+        amt = np.where(floor, np.maximum(rate - mfn_floor, 0.0), np.where(content, rate * ms, rate))
+        amt = np.where(self._flag(idx, "usmca_exempt"), amt * (1.0 - us), amt)
+        return np.where(has, amt, 0.0), np.where(has, np.where(content, ms, 1.0), 0.0)
+
+    @functools.cached_property
+    def _scope_option_code(self) -> np.ndarray:
+        """Per measure (and -1 for 'none' at the end): a code of the option its conditional scope turns on, -1 if none
+        (measures without applicability, and exemption-type shares, whose rest is exempt rather than passed on)."""
+        names: dict[str, int] = {}
+        codes = [names.setdefault(cm.m.applicability.option, len(names))
+                 if cm.m.applicability is not None and cm.m.applicability.exemption_list is None else -1 for cm in self.measures]
+        return np.array(codes + [-1], dtype=np.int64)
+
+    def _runner_up(self, b: str, top: np.ndarray, top_share: np.ndarray, date: dt.date, d: int, h: np.ndarray,
+                   o: np.ndarray, opts: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """R11: for cells whose winning measure of bucket ``b`` holds for a share < 1 of the value (a conditional scope,
+        not an exemption), the measure that applies to the rest: the highest-priority other measure of the bucket in
+        scope for the cell whose scope does not turn on the same option (a deal's parts arm and 9903.94.05 share one
+        condition, so the rest of a Japanese bearing falls to the metals duty, not to 9903.94.05). Returns (measure
+        index or -1, its rate, its own share of that rest)."""
+        n = len(h)
+        idx, rate, sh = np.full(n, -1, dtype=np.int32), np.zeros(n), np.ones(n)
+        code = self._scope_option_code
+        falls = (code[top] >= 0) & (top_share < 1.0)
+        if not falls.any():
+            return idx, rate, sh
+        prio = np.full(n, -10**6, dtype=np.int64)
+        top_prio = np.array([cm.m.priority for cm in self.measures] + [0])[top]
+        cand = [cm for cm in self.active(date, opts) if cm.m.bucket == b]
+        for cm in cand:
+            same = (code == code[cm.idx]) & (code >= 0)  # per measure: its scope turns on this candidate's option
+            r = np.where(np.isnan(cm.orig_rate[o]), np.nan, self.product_rates_cached(cm, d)[h])
+            if cm.m.rates_list is not None:
+                r = np.where(np.isnan(r), np.nan, cm.orig_rate[o])
+            blk = cm.blocked_products(d, self.n_h)
+            ok = falls & ~np.isnan(r) & (top != cm.idx) & ~same[top] & (cm.m.priority <= top_prio) & (cm.m.priority >= prio)
+            if blk is not None:
+                ok &= ~blk[h]
+            idx[ok], rate[ok], prio[ok] = cm.idx, r[ok], cm.m.priority
+            s_ = self.shares_cached(cm, opts)
+            sh[ok] = 1.0 if s_ is None else s_[h][ok]
+        return idx, rate, sh
 
     def usmca_shares(self, date: dt.date, choice: str) -> np.ndarray:
         """(n_h, 2) USMCA claim shares (CAN, MEX) of every product under option ``usmca_shares`` on ``date``."""
