@@ -653,6 +653,9 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         if run is not None:
             chosen_run = [n.strip() for n in run.split(",") if n.strip()][: W.MAX_PACKAGES]
             return await scenario_result(request, request.query_params, chosen_run)
+        return await run_in_threadpool(scenarios_form, request, partner)  # reads the package files: off the event loop
+
+    def scenarios_form(request: Request, partner: str):
         error, chosen, status = None, None, 200
         try:
             iso3, _ = S.partner_name(W.country(partner))
