@@ -204,3 +204,77 @@ def test_pages_fit_the_width_and_name_their_controls(server, page, width):
         assert "2025-11-10" in page.inner_text("main")
     finally:
         page.set_viewport_size({"width": 1200, "height": 900})
+
+
+# ---------------------------------------------------------------- issue 14: the tools analysts expect
+TOOL_PAGES = ("/", "/balance?partner=JPN&period=2024", "/duty?hts=8429.52.10.10&origin=JPN&date=2025-10-01&value=100000",
+              "/duty?q=excavator", "/timeline?partner=JPN", "/scenarios?run=june-2025,japan-deal&draws=0", "/backtest?partner=JPN",
+              "/formula", "/ge?experiment=us-tariffs-2025-japan")
+COUNT_JS = """() => ({tables: document.querySelectorAll('main div.scroll > table').length,
+  charts: document.querySelectorAll('main figure.chart').length,
+  csv: document.querySelectorAll('main a[href*="format=csv"]').length,
+  json: document.querySelectorAll('main a[href*="format=json"]').length})"""
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_tool_pages_fit_name_their_charts_and_offer_downloads(server, page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        for path in TOOL_PAGES:
+            page.goto(server + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+            assert page.evaluate(UNNAMED_CONTROLS_JS) == [], path
+            if page.locator("main figure.chart svg").count():
+                # chart text as drawn: >= 11 px on a 390 px phone (charts keep their full size and scroll in their frame)
+                assert page.evaluate(SMALLEST_CHART_TEXT_JS) >= (11 if width == 390 else 8), path
+            n = page.evaluate(COUNT_JS)
+            assert n["csv"] == n["json"] == n["tables"] + n["charts"], (path, n)
+            if "?" in path and "q=" not in path:
+                assert page.locator("#permalink").is_visible(), path
+            # the skip link is the first thing the keyboard reaches, and it moves focus to the content
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "skip", path
+            page.keyboard.press("Enter")
+            assert page.evaluate("document.activeElement.id") == "main", path
+        page.screenshot(path=str(ARTIFACTS / f"web-ge-{width}.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_product_search_fills_the_hts_field(server, page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        page.goto(server + "/duty")
+        page.fill("#product-q", "excavator")  # typing lists the matches (JavaScript, /api/products)
+        page.wait_for_selector("#product-results a.pick")
+        assert "Chapter 84 > 8429" in page.inner_text("#product-results")
+        last = page.locator("#product-results a.pick").last
+        code = last.get_attribute("data-hts")
+        last.click()
+        assert page.input_value("input[name=hts]") == code and page.url.endswith("/duty")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.click("#duty-form button[type=submit]")
+        page.wait_for_selector("#duty-result")
+        assert code in page.inner_text("#duty-result")
+        page.screenshot(path=str(ARTIFACTS / f"web-product-search-{width}.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})
+
+
+def test_comparison_link_reproduces_the_result(server, page):
+    page.goto(server + "/scenarios")
+    for box in page.locator("input[name=builtin]").all():
+        box.uncheck()
+    page.check("input[name=builtin][value=june-2025]")
+    page.check("input[name=builtin][value=korea-deal]")
+    page.fill("input[name=draws]", "5")
+    page.click("#scenario-form button[type=submit]")
+    page.wait_for_selector("#comparison table")
+    posted = page.inner_text("#comparison table")
+    href = page.get_attribute("#permalink", "href")
+    assert href.startswith("/scenarios?run=june-2025%2Ckorea-deal&draws=5")
+    page.click("#permalink")
+    page.wait_for_selector("#comparison table")
+    assert page.inner_text("#comparison table") == posted
+    assert page.locator("#comparison a[href*='format=csv']").count() >= 1

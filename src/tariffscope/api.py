@@ -133,6 +133,47 @@ def describe_hts(code: str, revision: str | None = None, con: db.Connection | No
             own.close()
 
 
+def search_hts(query: str, limit: int = 20, revision: str | None = None,
+               con: db.Connection | None = None) -> list[HtsDescription]:
+    """HTS lines of a revision (default: latest loaded) whose code starts with ``query`` (digits, dots and
+    spaces allowed) or whose own description holds every word of it, in code order, at most ``limit``;
+    each an ``HtsDescription`` with its chain (heading > subheading > ... > the line). InputError when
+    the query has no digit and no word of 2 letters or more."""
+    import re
+
+    from tariffscope import db as _db
+    from tariffscope.codes.products import describe, latest_revision
+    from tariffscope.errors import InputError
+
+    text = query.strip()
+    if not 1 <= limit <= 100:
+        raise InputError(f"limit must be between 1 and 100, got {limit}")
+    if len(text) > 80:
+        raise InputError(f"a product search is at most 80 characters, got {len(text)}")
+    own = _tariff_con(con)
+    try:
+        rev = revision or latest_revision(own)
+        digits = re.sub(r"[ .]", "", text)
+        if digits.isdigit():
+            if len(digits) < 2:
+                raise InputError("search by code with at least 2 digits (a chapter), e.g. 8703 or 8703.23")
+            sql, params = ("SELECT hts_code FROM hts_lines WHERE revision = ? AND starts_with(hts_code, ?) "
+                           "ORDER BY hts_code LIMIT ?", [rev, digits, limit])
+        else:
+            words = [w for w in re.findall(r"[^\W_]+", text.lower()) if len(w) >= 2][:6]
+            if not words:
+                raise InputError(f"search for a product name (a word of 2 letters or more) or an HS code, got {text[:40]!r}")
+            # contains() on the lowered text: no LIKE pattern, so '%' or '_' typed by a user match only themselves
+            where = " AND ".join("contains(lower(description), ?)" for _ in words)
+            sql, params = (f"SELECT hts_code FROM hts_lines WHERE revision = ? AND {where} ORDER BY hts_code LIMIT ?",
+                           [rev, *words, limit])
+        codes = [r["hts_code"] for r in _db.query(own, sql, params).to_pylist()]
+        return [describe(c, rev, con=own) for c in codes]
+    finally:
+        if con is None:
+            own.close()
+
+
 def sector_of(code: str) -> str:
     """Sector id of an HS/HTS code ('passenger_vehicles', 'automobile_parts', ..., 'other')."""
     from tariffscope.codes.sectors import sector_of as _sector_of
@@ -140,7 +181,7 @@ def sector_of(code: str) -> str:
     return _sector_of(code)
 
 
-__all__ += ["resolve_country", "group_members", "normalize_hts", "describe_hts", "sector_of"]
+__all__ += ["resolve_country", "group_members", "normalize_hts", "describe_hts", "search_hts", "sector_of"]
 
 # --- tariffs (duty, etr, measures) -------------------------------------------------------------
 

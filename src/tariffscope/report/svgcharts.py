@@ -34,11 +34,12 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    # min-width: a chart is never drawn below 4/5 of its size (10 px labels stay >= 8 px on a 390 px phone);
-    # its figure scrolls sideways instead (web/static/style.css)
+    # min-width: a chart is never drawn below 4/5 of its size; --chart-w lets the web app's phone layout keep it at
+    # full size (its smallest text, 11 px, then stays 11 px on a 390 px phone), its figure scrolling sideways
+    # instead (web/static/style.css)
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
-        f"style='max-width:{width}px;min-width:{int(width * 0.82)}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
+        f"style='max-width:{width}px;min-width:{int(width * 0.82)}px;--chart-w:{width}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
         f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
     )
 
@@ -145,7 +146,7 @@ def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[
     for i, (mx, label) in enumerate(markers):
         if xmin <= mx <= xmax:
             body.append(f"<line x1='{x_pos(mx):.1f}' x2='{x_pos(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
-            body.append(f"<text x='{x_pos(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='10'>{escape(label)}</text>")
+            body.append(f"<text x='{x_pos(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='11'>{escape(label)}</text>")
     # legend
     lx: float = left
     ly = height - 22

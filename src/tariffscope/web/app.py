@@ -19,11 +19,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -33,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
-from tariffscope.web import schemas as W
+from tariffscope.web import schemas as W, tools as T
 
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
@@ -133,6 +134,31 @@ async def _refuse(send, status: int, message: str, headers: Sequence[tuple[bytes
 
 async def _too_large(send, limit: int) -> None:
     await _refuse(send, 413, f"request body too large (limit {limit // 1024} KB)")
+
+
+class PageTemplates(Jinja2Templates):
+    """Every page answers its own URL plus ``format=csv|json`` with its tables and chart data (one
+    mechanism for all pages: the routes hand their sections to the template as usual), links each table
+    and chart to those downloads, and says "Link to this result" with the GET URL that reproduces it."""
+
+    def TemplateResponse(self, request: Request, name: str, context: dict[str, Any] | None = None,  # type: ignore[override]  # a download answers CSV/JSON instead of the template
+                         status_code: int = 200, headers: Mapping[str, str] | None = None, **kw: Any) -> Response:
+        context = dict(context or {})
+        link = context.get("permalink") or (request.url.path + ("?" + request.url.query if request.url.query else ""))
+        parts = urlsplit(link)
+        query = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("format", "table", "chart")}
+        link = parts.path + ("?" + urlencode(query) if query else "")
+        page = str(context.get("page") or name.split(".")[0])
+        if request.method == "GET" and "format" in request.query_params:
+            if status_code >= 400:
+                return JSONResponse({"error": _short(str(context.get("error") or context.get("message") or "error"))},
+                                    status_code=status_code, headers=headers)
+            return T.download(page, request.query_params, T.page_sections(context), link)
+        links = T.download_links(parts.path, query, T.page_sections(context))
+        context["dl"] = lambda obj: links.get(id(obj))
+        if query and status_code < 400:
+            context.setdefault("permalink", link)
+        return super().TemplateResponse(request, name, context, status_code=status_code, headers=headers, **kw)
 
 
 class PayloadTooLarge(InputError):
@@ -235,7 +261,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = PageTemplates(directory=str(HERE / "templates"))
     templates.env.globals.update(fmt=fmt, partners=PARTNERS)
 
     def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
@@ -330,8 +356,25 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         """The duty on one entry: every layer with its Chapter 99 heading, the total and the effective rate."""
         # async on purpose: one warm entry is ~2 ms of CPU under the GIL, so running it on the event loop
         # beats the threadpool hop (measured in benchmarks/bench_web.py: that hop doubled the latency).
-        return with_con(api.duty, W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
-                        quantity=q.quantity, options=q.options() or None)
+        return T.add_layer_titles(with_con(api.duty, W.clean_hts(q.hts), q.origin, q.date.isoformat(), customs_value=q.value,
+                                           quantity=q.quantity, options=q.options() or None))
+
+    @app.get("/api/products", tags=["codes"])
+    def products(q: Annotated[W.ProductQuery, Query()]) -> Any:
+        """HTS lines whose code starts with ``q`` or whose description holds every word of it (latest HTS revision),
+        each with its path chapter > heading > subheading > line."""
+        con = pool.get()
+        try:
+            found = api.search_hts(q.q, limit=q.limit, con=con)
+        finally:
+            pool.put(con)
+        return {"query": q.q, "revision": found[0].revision if found else None, "matches": [T.product_match(d) for d in found]}
+
+    @app.get("/api/formula", tags=["trade"])
+    def formula(q: Annotated[W.FormulaQuery, Query()]) -> Any:
+        """The reciprocal formula rate for every partner with the year's trade loaded, next to the published
+        EO 14257 Annex I rate and why they differ (USTR parameters by default; floor as a fraction)."""
+        return with_con(api.reciprocal_formula, **q.model_dump())
 
     @app.get("/api/etr", tags=["tariffs"])
     def etr(q: Annotated[W.EtrQuery, Query()]) -> Any:
@@ -464,14 +507,22 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         return out
 
     @app.get("/duty", response_class=HTMLResponse, include_in_schema=False)
-    def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = ""):
+    def duty_page(request: Request, hts: str = "", origin: str = "JPN", date: str = "2025-06-15", value: str = "100000", quantity: str = "",
+                  product: Annotated[str, Query(alias="q", max_length=200)] = ""):
         """One entry's duty, layer by layer, with every share option as an input showing its default (a
-        32.5% on an excavator must show that half its value was taken as metal content, and let it be changed)."""
+        32.5% on an excavator must show that half its value was taken as metal content, and let it be changed).
+        ``q`` (``product``): a product search (name or code) listed above the form with each match's HTS path; a match's link
+        fills the HTS field."""
         shares = api.duty_options()
         given = {o["name"]: str(request.query_params.get(o["name"], "")).strip() for o in shares}
-        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity,
+        form = {"hts": hts, "origin": origin, "date": date, "value": value, "quantity": quantity, "q": product,
                 "shares": [{**o, "value": given[o["name"]] or ("" if o["default"] is None else f"{o['default'] * 100:g}")} for o in shares]}
         result, table, error = None, None, None
+        matches, search_error = search_products(product) if product.strip() else (None, None)
+        if matches is not None:
+            keep = {k: v for k, v in (("origin", origin), ("date", date), ("value", value), ("quantity", quantity)) if v}
+            for m in matches:
+                m["pick"] = "/duty?" + urlencode({"hts": m["dotted"], **keep})
         if hts:
             try:
                 opts = {}
@@ -489,15 +540,71 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                                    options=q.options() or None, con=con)
                 finally:
                     pool.put(con)
-                result, table = res.to_dict(), S.duty_table(res)
+                result = T.add_layer_titles(res.to_dict())
+                table = T.titled_duty_table(S.duty_table(res), result)
                 # (name, share used, whether it is the default): the defaults are judgments, so the page says which ones applied
                 result["shares_used"] = [(o["name"], res.options.get(o["name"]), res.options.get(o["name"]) == o["default"]) for o in shares]
             except ValidationError as exc:
                 error = _validation_message(exc.errors())
             except TariffscopeError as exc:
                 error = str(exc)
-        return templates.TemplateResponse(request, "duty.html", {"page": "duty", "form": form, "result": result, "table": table, "error": error},
+        return templates.TemplateResponse(request, "duty.html", {"page": "duty", "form": form, "result": result, "table": table, "error": error,
+                                                                 "matches": matches, "search_error": search_error},
                                           status_code=200 if not error else 400)
+
+    def search_products(text: str, limit: int = 20) -> tuple[list[dict] | None, str | None]:
+        """(matches, None) or (None, the reason a search is not valid), for the duty page's search box."""
+        con = pool.get()
+        try:
+            return [T.product_match(d) for d in api.search_hts(text, limit=limit, con=con)], None
+        except TariffscopeError as exc:
+            return None, str(exc)
+        finally:
+            pool.put(con)
+
+    @app.get("/formula", response_class=HTMLResponse, include_in_schema=False)
+    def formula_page(request: Request, year: str = "2024", basis: str = "general", vintage: str = "revised", elasticity: str = "4",
+                     pass_through: str = "0.25", floor: str = "10", rounding: str = "up", top: str = "40"):
+        """The reciprocal formula (USTR parameters by default) for every partner, next to the published rates:
+        the table (the ``top`` partners by imports; 0: all) and a chart of the gaps. The floor is typed in %."""
+        form = {"year": year, "basis": basis, "vintage": vintage, "elasticity": elasticity, "pass_through": pass_through,
+                "floor": floor, "rounding": rounding, "top": top}
+        sec, error, status = None, None, 200
+        try:
+            n_top = _whole(top, "top", 0, 500)
+            q = W.FormulaQuery(year=year, basis=basis, vintage=vintage, elasticity=_number(elasticity, "elasticity"),
+                               pass_through=_number(pass_through, "pass_through"), floor=_number(floor.rstrip("%"), "floor") / 100,
+                               rounding=rounding)
+            res = with_con(api.reciprocal_formula, **q.model_dump())
+            sec = T.formula_section(res, n_top)
+        except ValidationError as exc:
+            error, status = _validation_message(exc.errors()), 422
+        except TariffscopeError as exc:
+            error, status = str(exc), _status(exc)
+        return templates.TemplateResponse(request, "formula.html", {"page": "formula", "form": form, "section": sec, "error": error},
+                                          status_code=status)
+
+    def ge_names() -> dict[str, Path]:
+        """The GE experiments shipped with the package (data/ge/*.yaml), by name: a request can pick one, never name a file."""
+        return {p.stem.replace("_", "-"): p for p in sorted((config.PACKAGE_DIR / "data" / "ge").glob("*.yaml"))}
+
+    @app.get("/ge", response_class=HTMLResponse, include_in_schema=False)
+    def ge_page(request: Request, experiment: str = ""):
+        """Run a shipped GE experiment by name: base year, horizon, what real income and welfare mean, every economy's changes."""
+        names = ge_names()
+        sec, error, status = None, None, 200
+        if experiment:
+            try:
+                if experiment not in names:
+                    raise DataNotFoundError(f"no GE experiment {experiment[:64]!r}; pick one of: {', '.join(names)}")
+                with slots.run():
+                    res = S.as_dict(api.ge_simulate(str(names[experiment])))
+                sec = T.ge_section(experiment, res)
+            except TariffscopeError as exc:
+                error, status = str(exc), _status(exc)
+        return templates.TemplateResponse(request, "ge.html", {"page": "ge", "experiment": experiment, "names": list(names), "section": sec,
+                                                               "error": error},
+                                          status_code=status, headers={"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None)
 
     @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
     def timeline_page(request: Request, partner: str = "JPN", through: str = ""):
@@ -537,8 +644,18 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                                                                      "error": None})
 
     @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
-    def scenarios_page(request: Request, partner: str = "JPN"):
-        """The package form with the partner's own packages ticked (a member of a group gets the group's)."""
+    async def scenarios_page(request: Request, partner: str = "JPN", run: str | None = None):
+        """The package form with the partner's own packages ticked (a member of a group gets the group's).
+
+        ``run``: the permalink of a comparison (``run=japan-deal,korea-deal&draws=20&seed=1`` plus an edited
+        package as the form's own fields, ``custom_name``, ``custom_base``, ``c0_origin`` ...): the page
+        runs it as the form's POST would."""
+        if run is not None:
+            chosen_run = [n.strip() for n in run.split(",") if n.strip()][: W.MAX_PACKAGES]
+            return await scenario_result(request, request.query_params, chosen_run)
+        return await run_in_threadpool(scenarios_form, request, partner)  # reads the package files: off the event loop
+
+    def scenarios_form(request: Request, partner: str):
         error, chosen, status = None, None, 200
         try:
             iso3, _ = S.partner_name(W.country(partner))
@@ -557,13 +674,19 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     async def scenarios_run(request: Request):
         form = await request.form()
         chosen = [str(x) for x in form.getlist("builtin")][: W.MAX_PACKAGES]
-        draws = str(form.get("draws") or "0")
+        return await scenario_result(request, form, chosen)
+
+    async def scenario_result(request: Request, form: Any, chosen: list[str]):
+        """The comparison the form (a POST body, or a permalink's query) asks for, with its GET permalink."""
+        draws = str(form.get("draws") or "0").strip()
+        seed = str(form.get("seed") or W.DEFAULT_SEED).strip()
         packages, error, section, status, warnings = [], None, None, 200, []
         try:
             custom = _package_from_form(form)
             if custom is not None:
                 packages.append(custom)
-            req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1)
+            req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1,
+                                   seed=int(seed) if seed.isdigit() else -1)
             # a run takes seconds: off the event loop, so pages and duties keep answering meanwhile
             section = await run_in_threadpool(run_comparison, _compare_items(req), req.draws, req.seed)
             warnings = await run_in_threadpool(unmatched_changes, custom)
@@ -571,8 +694,10 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
             error, status = _validation_message(exc.errors()), 422
         except TariffscopeError as exc:
             error, status = _short(str(exc)), (503 if isinstance(exc, ServerBusy) else 400)
-        model = _scenario_page_model(form, section)
-        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "warnings": warnings, **model},
+        model = _scenario_page_model(form, section, set(chosen))
+        link = _scenario_permalink(chosen, form, draws, seed)
+        return templates.TemplateResponse(request, "scenarios.html", {"page": "scenarios", "error": error, "warnings": warnings, **model,
+                                                                      "permalink": link if not error else None, "seed": seed},
                                           status_code=status if error else 200,
                                           headers={"Retry-After": str(RETRY_AFTER_S)} if error and status == 503 else None)
 
@@ -628,6 +753,21 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                 "draws": (form.get("draws") if form is not None else "0") or "0", "max_draws": W.MAX_DRAWS}
 
     return app
+
+
+def _number(text: str, what: str) -> float:
+    """A number typed in a form field; InputError naming the field otherwise."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InputError(f"{what} must be a number, got {text[:20]!r}") from None
+
+
+def _whole(text: str, what: str, lo: int, hi: int) -> int:
+    text = text.strip()
+    if not text.isdigit() or not lo <= int(text) <= hi:
+        raise InputError(f"{what} must be a whole number from {lo} to {hi}, got {text[:20]!r}")
+    return int(text)
 
 
 def _date_in(text: str, what: str, lo: dt.date, hi: dt.date) -> dt.date:
@@ -707,6 +847,21 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
 
 
 FORM_FIELDS = ("origin", "products", "mode", "rate", "start", "end")
+
+
+def _scenario_permalink(chosen: Sequence[str], form: Any, draws: str, seed: str) -> str:
+    """The GET URL that runs the same comparison: the built-in names, draws, seed and the edited package's fields."""
+    params = {"run": ",".join(chosen), "draws": draws, "seed": seed}
+    for key in ("custom_name", "custom_base"):
+        if str(form.get(key) or "").strip():
+            params[key] = str(form.get(key)).strip()
+    for i in range(8):
+        row = {k: str(form.get(f"c{i}_{k}") or "").strip() for k in FORM_FIELDS}
+        if row["rate"] or row["products"]:
+            params.update({f"c{i}_{k}": v for k, v in row.items() if v})
+    if not any(k.startswith("c") and k[1:2].isdigit() for k in params) and "custom_name" not in params:
+        params.pop("custom_base", None)  # no edited package: its starting point is the form's default, not part of the result
+    return "/scenarios?" + urlencode(params)
 
 
 def _package_from_form(form) -> W.Package | None:

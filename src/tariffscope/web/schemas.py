@@ -14,6 +14,7 @@ MAX_PACKAGES = 6
 MAX_CHANGES = 40
 MAX_SERIES_DAYS = 731  # two years of daily points
 MIN_DATE, MAX_DATE = dt.date(2015, 1, 1), dt.date(2030, 12, 31)
+DEFAULT_SEED = 20250709
 
 Country = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}(-\d{2})?$")]
@@ -137,7 +138,7 @@ class SimulateRequest(Strict):
     yaml: Annotated[str, Field(max_length=MAX_SCENARIO_BYTES)] | None = None
     package: Package | None = None
     draws: int = Field(0, ge=0, le=MAX_DRAWS)
-    seed: int = Field(20250709, ge=0, le=2**31 - 1)
+    seed: int = Field(DEFAULT_SEED, ge=0, le=2**31 - 1)
 
 
 class CompareRequest(Strict):
@@ -146,7 +147,27 @@ class CompareRequest(Strict):
     yaml: list[Annotated[str, Field(max_length=MAX_SCENARIO_BYTES)]] = Field(default_factory=list, max_length=2)
     against: ScenarioName | None = None
     draws: int = Field(0, ge=0, le=MAX_DRAWS)
-    seed: int = Field(20250709, ge=0, le=2**31 - 1)
+    seed: int = Field(DEFAULT_SEED, ge=0, le=2**31 - 1)
+
+
+class ProductQuery(Strict):
+    q: Annotated[str, Field(min_length=1, max_length=80)]
+    limit: int = Field(20, ge=1, le=100)
+
+
+class FormulaQuery(Strict):
+    """The reciprocal formula's parameters (USTR: elasticity 4, pass-through 0.25, floor 10%, rounded up)."""
+
+    year: Annotated[str, Field(pattern=r"^\d{4}$")] = "2024"
+    basis: Literal["general", "consumption"] = "general"
+    vintage: Literal["revised", "pre-revision"] = "revised"
+    elasticity: float = Field(4.0, gt=0, le=50)
+    pass_through: float = Field(0.25, gt=0, le=5)
+    floor: float = Field(0.10, ge=0, lt=1)
+    rounding: Literal["up", "table", "none"] = "up"
+
+
+GeName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
 
 
 def clean_hts(text: str) -> str:
