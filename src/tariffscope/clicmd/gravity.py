@@ -162,8 +162,8 @@ def simulate(
     _emit_frame(shown, fmt, f"GE: {run.name} (% changes; trade balances in the data's currency units)")
     if fmt == "table":
         meta = run.to_dict()
-        console.print(f"real inc = {meta['measures']['real_gdp_change_pct']}; welfare = "
-                      f"{meta['measures']['welfare_change_pct']}. {meta['not_comparable']}", highlight=False, soft_wrap=True)
+        console.print(f"{meta['measures']['real_gdp_change_pct']}. {meta['measures']['welfare_change_pct']}. "
+                      f"{meta['not_comparable']}", highlight=False, soft_wrap=True)
     if pairs:
         p = run.pairs_frame()
         p = p[p.exporter != p.importer]
