@@ -96,10 +96,11 @@ def _parse_years(text: str | None) -> list[int] | None:
     return list(years)
 
 
-_SHORT = {"real_gdp_change_pct": "real GDP", "welfare_change_pct": "welfare", "factory_price_change_pct": "factory p",
+# real_gdp_change_* is real income (output over the CPI), not GDP: the headers say so (ge_spec.MEASURES)
+_SHORT = {"real_gdp_change_pct": "real inc", "welfare_change_pct": "welfare", "factory_price_change_pct": "factory p",
           "output_change_pct": "output", "exports_change_pct": "exports", "imports_change_pct": "imports",
           "trade_balance_baseline": "TB base", "trade_balance_counterfactual": "TB new",
-          "real_gdp_change_std": "GDP sd", "real_gdp_change_p05": "GDP p05", "real_gdp_change_p95": "GDP p95"}
+          "real_gdp_change_std": "inc sd", "real_gdp_change_p05": "inc p05", "real_gdp_change_p95": "inc p95"}
 
 
 def _timed(d: Any, keep: bool) -> Any:
@@ -159,6 +160,10 @@ def simulate(
     if fmt == "table":  # short headers so the table fits a terminal; csv keeps the field names
         shown = shown.rename(columns=_SHORT)
     _emit_frame(shown, fmt, f"GE: {run.name} (% changes; trade balances in the data's currency units)")
+    if fmt == "table":
+        meta = run.to_dict()
+        console.print(f"{meta['measures']['real_gdp_change_pct']}. {meta['measures']['welfare_change_pct']}. "
+                      f"{meta['not_comparable']}", highlight=False, soft_wrap=True)
     if pairs:
         p = run.pairs_frame()
         p = p[p.exporter != p.importer]

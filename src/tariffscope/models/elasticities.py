@@ -277,6 +277,9 @@ def pass_through(origins: Iterable[str], codes: Iterable[str],
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"absorption for {key!r} must be in [0, 1], got {v}")
             org, _, prefix = str(key).partition(":")
+            # a key that names no origin (e.g. "8703" for "*:8703") would otherwise match no line, silently
+            if not (org == "*" or (len(org) == 3 and org.isalpha())) or (prefix and not prefix.isdigit()):
+                raise InputError(f"absorption key {key!r}: use '*', an ISO3 origin, or ORIGIN:HSprefix (e.g. JPN:8703, *:8703)")
             hit = np.ones(n, dtype=bool) if org == "*" else (o == org.upper())
             if prefix:
                 hit &= np.array([x.startswith(prefix) for x in c], dtype=bool)

@@ -118,12 +118,18 @@ def draw_scalar(rng: np.random.Generator, point: float, low: float, high: float)
     return float(np.clip(x, low / 2.0, 2.0 * high))
 
 
-def draw_absorption(rng: np.random.Generator, row: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Exporter absorption per line: one uniform draw in [low, high] per evidence row (``row``), shared by its lines.
+def draw_absorption(rng: np.random.Generator, row: np.ndarray, low: np.ndarray, high: np.ndarray,
+                    point: np.ndarray) -> np.ndarray:
+    """Exporter absorption per line: one draw per evidence row (``row``), shared by its lines, with its median
+    at the point value: half the draws uniform in [low, point], half uniform in [point, high].
 
     Shared because a row states one market's behaviour (e.g. Japanese carmakers' pricing), not independent
-    line-level noise; lines with low == high keep their value.
+    line-level noise; lines with low == high keep their value. The median sits at the point because a plain
+    uniform draw over [low, high] centres the draws on the middle of the range: for the default row (0, range
+    0-0.2) every draw absorbed at least the point value, so the price bands lay at or beyond the point estimate.
     """
     n_rows = int(row.max()) + 1 if row.size else 0
-    u = rng.random(max(n_rows, 1))
-    return low + (high - low) * u[np.maximum(row, 0)]
+    u = rng.random(max(n_rows, 1))[np.maximum(row, 0)]
+    lower = low + (point - low) * (2.0 * u)
+    upper = point + (high - point) * (2.0 * u - 1.0)
+    return np.where(u < 0.5, lower, upper)

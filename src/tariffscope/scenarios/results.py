@@ -158,5 +158,5 @@ ASSUMPTIONS = [
     "export volume, supplier-linked jobs the BEA total-requirements linkage of the motor vehicle industry (US table as a "
     "proxy); the margin exporters give up in their prices is shown apart, with no jobs attached.",
     "Monte Carlo: short horizon, the one-year elasticities drawn over their literature ranges; long horizon, lognormal "
-    "elasticities around point estimates (log-sd = se/point where reported, else 0.25); absorption uniform over its range.",
+    "elasticities around point estimates (log-sd = se/point where reported, else 0.25); absorption over its range with its median at the cited value.",
 ]

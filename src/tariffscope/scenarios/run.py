@@ -246,7 +246,7 @@ def draw_parameters(arr: dict[str, np.ndarray], rng: np.random.Generator) -> tup
         e = np.where(arr["fixed"][1], arr["eta"], e)
     else:
         s, e = unc.draw(rng, arr["sigma"], arr["sigma_sd"], arr["eta"], arr["eta_sd"])
-    return s, e, unc.draw_absorption(rng, arr["ab_row"], arr["ab_low"], arr["ab_high"])
+    return s, e, unc.draw_absorption(rng, arr["ab_row"], arr["ab_low"], arr["ab_high"], arr["absorption"])
 
 
 def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:

@@ -10,8 +10,9 @@ from tariffscope.compose.sweep.spec import SweepSpec
 from tariffscope.errors import InputError
 
 GE_METRICS = (
-    ("real_gdp_change_pct", "Real GDP", "%"),
-    ("welfare_change_pct", "Welfare", "%"),
+    # the GE's real_gdp_change is real income (output over the CPI; ge_spec.MEASURES), not comparable with GDP forecasts
+    ("real_gdp_change_pct", "Real income (output / CPI; not GDP)", "%"),
+    ("welfare_change_pct", "Welfare (real expenditure)", "%"),
     ("exports_change_pct", "Exports", "%"),
     ("imports_change_pct", "Imports", "%"),
 )
@@ -22,7 +23,8 @@ class GEModel(SweepModel):
 
     ``base`` is a GE SPEC (path or mapping, see docs/ge.md); grid paths address it (``changes[0].rate``).
     Outcomes per focus country ``c`` (``countries:``, default USA and JPN): ``<metric>_<c>`` for real
-    GDP, welfare, exports and imports (% change), and for the first two focus countries ``a``, ``b``:
+    income (``real_gdp_change``: output over the CPI, not GDP), welfare, exports and imports (% change), and
+    for the first two focus countries ``a``, ``b``:
     ``balance_<a>_<b>`` (a's bilateral balance with b, counterfactual, model units) and
     ``deficit_cut_pct`` (its change in % of the baseline deficit, when a has one).
     """
