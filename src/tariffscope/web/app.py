@@ -33,7 +33,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
+from tariffscope.report.memory import limit_malloc_arenas
 from tariffscope.web import schemas as W
+from tariffscope.web.idle import IdleRelease
 from tariffscope.web.pagecache import PageCache, ingest_state
 
 log = logging.getLogger("tariffscope.web")
@@ -255,6 +257,8 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     slots = ModelSlots(model_runs or model_runs_default(), model_wait_s)
     app.state.model_slots = slots
     app.state.page_cache = pages
+    limit_malloc_arenas()  # dozens of request threads: without a cap each busy one kept an arena of freed memory
+    app.add_middleware(IdleRelease)  # memory handed back once the server goes quiet (web.idle)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
