@@ -9,7 +9,7 @@ TEST   := $(VENV)/.installed-test
 LOCK   := requirements.lock
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo lint test fuzz bench embedded-data chromium lock clean reference docs
+.PHONY: demo lint test fuzz bench loadtest embedded-data chromium lock clean reference docs
 
 $(BASE): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tariffscope needs Python 3.11+"'
@@ -45,6 +45,10 @@ fuzz: $(TEST)
 
 bench: $(TEST)
 	$(PY) benchmarks/run.py
+
+# The web app under 50 clients for 60 s, then 30 s idle (loopback, fresh home; figures in docs/web.md "Under load").
+loadtest: $(TEST)
+	$(PY) benchmarks/bench_web_load.py
 
 # Rebuild the package's embedded fact tables from ../shared/data (not needed for demo/test).
 embedded-data: $(BASE)

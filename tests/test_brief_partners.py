@@ -144,3 +144,66 @@ def test_the_two_statutory_rates_say_which_weights(warehouse):
     weighted = next(x for x in sec.sentences if "trade-weighted statutory rate" in x)
     assert "that month's mix of goods" in realized and "trade-weighted" not in realized
     assert weighted.startswith("At 2024 import weights,")
+
+
+# --- the whole brief, once per partner with a built-in package (issue 14, "a brief test per partner") -------------
+
+BRIEF_PARTNERS = ["JPN", "KOR", "DEU", "GBR", "CHE", "VNM", "TWN", "IND", "CHN", "CAN", "MEX"]
+# the names a brief could wrongly borrow: every partner above (and the EU) as it reads in a sentence
+OTHER_NAMES = {"JPN": "Japan", "KOR": "Korea", "DEU": "Germany", "GBR": "United Kingdom", "CHE": "Switzerland",
+               "VNM": "Vietnam", "TWN": "Taiwan", "IND": "India", "CHN": "China", "CAN": "Canada", "MEX": "Mexico",
+               "EU27": "European Union"}
+NUMBER = re.compile(r"[$%]|\d[\d,.]*\s*(?:bn|m)\b")
+
+
+@pytest.fixture(scope="module")
+def briefs():
+    """Briefs built on demand and kept for the module (one per partner; 1 draw: the labels, not the bands)."""
+    from tariffscope.report import brief as B
+
+    cache: dict[str, dict] = {}
+
+    def get(iso3: str) -> dict:
+        if iso3 not in cache:
+            cache[iso3] = B.collect(partner=iso3, draws=1, progress=False)
+        return cache[iso3]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("brief")
+@pytest.mark.parametrize("partner", BRIEF_PARTNERS)
+def test_every_figure_in_the_brief_names_its_partner(briefs, partner):
+    model = briefs(partner)
+    name = model["partner_name"]
+    found = SC.packages_for(partner)
+    assert found is not None, partner  # every partner here has packages (its own or its group's)
+    group = found[0]
+    own = {name, SC.partner_display(group), SC._country_name(group)}  # the partner, or the group its packages are about
+    others = {iso: n for iso, n in OTHER_NAMES.items() if iso not in (partner, group) and n not in name}
+    by_key = {s.key: s for s in model["sections"]}
+    for key in ("balance", "timeline", "duty", "scenarios"):  # monthly data (monitor) exist for some partners only
+        sec = by_key[key]
+        assert sec.status == "ok", (partner, key, sec.message)
+    for sec in model["sections"]:
+        if sec.status != "ok":  # an unavailable section says so in words and shows no figure
+            assert not sec.tables and not sec.charts and not re.search(r"\$\d", sec.message), (partner, sec.key)
+            continue
+        if sec.key == "methods":
+            continue
+        labelled = [*sec.sentences, *sec.headline, *(t.caption for t in sec.tables if t.caption)]
+        for line in labelled:
+            if NUMBER.search(line) and sec.key not in ("ge",):
+                assert any(n in line for n in own), (partner, sec.key, line)
+            wrong = [n for n in others.values() if re.search(rf"\b{n}\b", line)]
+            assert not wrong, (partner, sec.key, wrong, line)
+        if sec.key == "scenarios":
+            outcome = sec.tables[-1]
+            assert all(c.endswith(f"({SC.partner_display(group)})") for c in outcome.columns[1:]), (partner, outcome.columns)
+            for row in outcome.rows:
+                if "jobs" in row[0] and partner != "JPN":  # the jobs facts exist for Japan only: n/a, never 0
+                    assert row[1:] == ["n/a"] * (len(row) - 1), (partner, row)
+    # the headline promotes the sections' own sentences, so it names the partner too
+    for line in model["headline"]:
+        assert not [n for n in others.values() if re.search(rf"\b{n}\b", line)], (partner, line)

@@ -15,6 +15,7 @@ import jinja2
 from tariffscope import api
 from tariffscope.errors import InputError
 from tariffscope.report import sections as S
+from tariffscope.report.memory import release_memory
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_DRAWS = 50
@@ -63,7 +64,8 @@ def _open():
 
 
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
-    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True)
+    # Draws in this process: a brief's few dozen take seconds, less than starting worker processes (see Context.backend).
+    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="serial")
     steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
     done: list[S.Section] = []
     timings: dict[str, float] = {}
@@ -77,6 +79,7 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
             else:
                 done.append(S.run_builder(key, title, builder, ctx))
             timings[key] = time.perf_counter() - t0
+            release_memory()  # the scenario and backtest runs free hundreds of MB: the next section starts low
 
     if progress:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -156,6 +156,7 @@ def _mfn_rate(table: hts_mod.MfnTable, pos: int, customs_value: float, quantity:
 
 
 _compiled_cache: dict[tuple, Compiled] = {}
+COMPILED_KEEP = 1
 _compiled_lock = threading.Lock()
 
 
@@ -166,8 +167,10 @@ def compiled_for(catalogue: Catalogue, codes: tuple[str, ...], origins: tuple[st
         with _compiled_lock:  # web threads asking for the same index compile it once
             c = _compiled_cache.get(key)
             if c is None:
-                if len(_compiled_cache) > 32:
-                    _compiled_cache.clear()
+                # A compiled index over a revision's codes x every origin holds ~125 MB: keep only the latest
+                # (a series over 2025 touches a dozen revisions; a server kept them all, >1 GB while idle).
+                while len(_compiled_cache) >= COMPILED_KEEP:
+                    _compiled_cache.pop(next(iter(_compiled_cache)))
                 c = _compiled_cache[key] = Compiled(catalogue, list(codes), list(origins))
     return c
 

@@ -67,7 +67,7 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
     origins = list(origins) if origins is not None else default_origins()
     comp = compiled_for(cat, tuple(codes), tuple(origins))
     n_h, n_o = len(codes), len(origins)
-    cols: dict[str, list[np.ndarray]] = {}
+    cols: dict[str, np.ndarray] = {}
     # origins treated alike by every measure in force share one evaluation (rules.Compiled.origin_profiles)
     reps, prof = comp.origin_profiles(day, opts)
     n_p = len(reps)
@@ -78,13 +78,16 @@ def duty_panel(con, date: str | dt.date, origins: list[str] | None = None, hts10
         oo = np.tile(reps, rows)
         out = comp.evaluate(day, hh, oo, mfn[hh], opts, col2=None if col2 is None else col2[hh])
         for k, v in _components(out).items():
-            cols.setdefault(k, []).append(np.take(v.reshape(rows, n_p), prof, axis=1).reshape(-1))
+            # each chunk written into one preallocated column: a list of parts joined at the end held every
+            # column twice (millions of cells each) at the peak
+            col = cols.setdefault(k, np.empty(n_h * n_o, dtype=v.dtype))
+            col[start * n_o:(start + rows) * n_o] = np.take(v.reshape(rows, n_p), prof, axis=1).reshape(-1)
     result = {
         "hts10": pa.DictionaryArray.from_arrays(pa.array(np.repeat(np.arange(n_h, dtype=np.int32), n_o)), pa.array(list(codes), pa.string())),
         "origin": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n_o, dtype=np.int32), n_h)), pa.array(origins, pa.string())),
     }
-    for k, parts in cols.items():
-        result[k] = pa.array(np.concatenate(parts) if parts else np.empty(0, np.float32))
+    for k, col in cols.items():
+        result[k] = pa.array(col)
     meta = {"hts_revision": rev.revision, "catalogue_version": cat.version, "date": day.isoformat()}
     return pa.table(result).replace_schema_metadata(meta)
 

@@ -34,7 +34,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
+from tariffscope.report.memory import limit_malloc_arenas
 from tariffscope.web import schemas as W, tools as T
+from tariffscope.web.idle import IdleRelease
+from tariffscope.web.pagecache import PageCache, ingest_state
 
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
@@ -248,6 +251,27 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     for _ in range(POOL_SIZE):
         pool.put(base.cursor())
 
+    def data_state() -> tuple:
+        con = pool.get()
+        try:
+            return ingest_state(con)
+        finally:
+            pool.put(con)
+
+    # Pages computed once per input and kept until the warehouse's ingest log changes (web.pagecache).
+    pages = PageCache(data_state, keep=lambda v: getattr(v, "status", "ok") != "error")
+
+    def cached_section(key: tuple, partner: str, builder_key: str, title: str, builder: Callable[[S.Context], S.Section],
+                       **kw: Any) -> S.Section:
+        def compute() -> S.Section:
+            c = ctx(partner, **kw)
+            try:
+                return S.run_builder(builder_key, title, builder, c)
+            finally:
+                close(c)
+
+        return pages.get(key, compute)
+
     app = FastAPI(title="tariffscope", version="1", docs_url=None, redoc_url=None,
                   description="Trade balances, US duties layer by layer, scenarios. All inputs validated; read-only "
                               "warehouse.")
@@ -258,6 +282,9 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     app.state.warehouse_path = str(path)
     slots = ModelSlots(model_runs or model_runs_default(), model_wait_s)
     app.state.model_slots = slots
+    app.state.page_cache = pages
+    limit_malloc_arenas()  # dozens of request threads: without a cap each busy one kept an arena of freed memory
+    app.add_middleware(IdleRelease)  # memory handed back once the server goes quiet (web.idle)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -462,11 +489,8 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     # ---------------------------------------------------------------- pages
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request):
-        c = ctx("JPN")
-        try:
-            sections = [S.run_builder("balance", "Balance", S.balance_section, c), S.run_builder("monitor", "Monitor", S.monitor_section, c)]
-        finally:
-            close(c)
+        sections = [cached_section(("balance", "JPN", None), "JPN", "balance", "Balance", S.balance_section),
+                    cached_section(("monitor", "JPN"), "JPN", "monitor", "Monitor", S.monitor_section)]
         return templates.TemplateResponse(request, "overview.html", {"page": "overview", "sections": sections,
                                                                      "headline": [h for s in sections for h in s.headline]})
 
@@ -481,16 +505,13 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
             q = W.BalanceQuery(partner=W.country(partner), period=form["period"])
             if years and q.period not in years:
                 raise InputError(f"no balance for {q.period}: the data cover {', '.join(years)}")
-            c = ctx(q.partner, period=q.period)
+            iso3, _ = S.partner_name(q.partner)
         except ValidationError as exc:
             error, status = _validation_message(exc.errors()), 422
         except TariffscopeError as exc:
             error, status = str(exc), 400
         else:
-            try:
-                sec = S.run_builder("balance", "Balance", S.balance_section, c)
-            finally:
-                close(c)
+            sec = cached_section(("balance", iso3, q.period), iso3, "balance", "Balance", S.balance_section, period=q.period)
         return templates.TemplateResponse(request, "balance.html", {"page": "balance", "q": form, "years": years, "section": sec,
                                                                     "error": error}, status_code=status)
 
@@ -607,23 +628,33 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                                           status_code=status, headers={"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None)
 
     @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
-    def timeline_page(request: Request, partner: str = "JPN", through: str = ""):
-        """Every dated measure reaching the partner through ``through`` (default: the last day the
-        catalogue covers); a bad partner or date keeps the form and says what is wrong."""
+    def timeline_page(request: Request, partner: str = "JPN", through: str = "", authority: str = "", sector: str = "",
+                      on: str = "", start: Annotated[str, Query(alias="from")] = ""):
+        """Every dated measure reaching the partner from ``from`` through ``through`` (default: the catalogue's
+        coverage), optionally one authority's part of the rate or one sector's goods, and the rate on the day
+        ``on`` split by authority (or sector); every control is a GET parameter, so a view is a permalink.
+        A bad partner, date or name keeps the form and says what is wrong."""
         last = S.last_covered_day()
-        form = {"partner": partner, "through": through or last.isoformat(), "min": "2025-01-31", "max": last.isoformat()}
+        first = S.TIMELINE_START
+        form = {"partner": partner, "from": start, "through": through or last.isoformat(), "authority": authority,
+                "sector": sector, "on": on, "min": first.isoformat(), "max": last.isoformat(),
+                "authorities": [(a, S.authority_label(a)) for a in S.FILTER_AUTHORITIES],
+                "sectors": [(k, S.sector_label(k)) for k in S.SECTORS]}
         sec, error, iso3 = None, None, partner
         try:
             day = _date_in(through, "through", dt.date(2025, 1, 31), last) if through else last
-            c = ctx(W.country(partner), as_of=day)
+            view = S.TimelineView(start=_date_in(start, "from", first, last) if start else None,
+                                  authority=authority.strip() or None, sector=sector.strip() or None,
+                                  on=_date_in(on, "on", first, last) if on else None)
+            if view.start is not None and view.start > day:
+                raise InputError(f"from ({view.start}) is after through ({day})")
+            view.check(day)
+            iso3, _ = S.partner_name(W.country(partner))
         except TariffscopeError as exc:
             error = str(exc)
         else:
-            try:
-                iso3 = c.partner
-                sec = S.run_builder("timeline", "Tariff timeline", S.timeline_section, c)
-            finally:
-                close(c)
+            sec = cached_section(("timeline", iso3, day, view), iso3, "timeline", "Tariff timeline",
+                                 functools.partial(S.timeline_section, view=view), as_of=day)
         return templates.TemplateResponse(request, "timeline.html", {"page": "timeline", "partner": iso3, "form": form,
                                                                      "section": sec, "error": error},
                                           status_code=200 if not error else 400)
@@ -632,15 +663,12 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     def backtest_page(request: Request, partner: Annotated[str, Query(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .,'()\-]+$")] = "JPN"):
         """The PE model against realized 2025 imports: chart, metrics table and the basis (data, horizon, reference, held-out months)."""
         try:
-            c = ctx(partner, draws=S.BACKTEST_DRAWS)
+            iso3, _ = S.partner_name(partner)
         except TariffscopeError as exc:
             return templates.TemplateResponse(request, "backtest.html", {"page": "backtest", "partner": partner, "section": None,
                                                                          "error": str(exc)}, status_code=_status(exc))
-        try:
-            sec = S.run_builder("backtest", "Backtest against 2025", S.backtest_section, c)
-        finally:
-            close(c)
-        return templates.TemplateResponse(request, "backtest.html", {"page": "backtest", "partner": c.partner, "section": sec,
+        sec = cached_section(("backtest", iso3), iso3, "backtest", "Backtest against 2025", S.backtest_section, draws=S.BACKTEST_DRAWS)
+        return templates.TemplateResponse(request, "backtest.html", {"page": "backtest", "partner": iso3, "section": sec,
                                                                      "error": None})
 
     @app.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
@@ -687,8 +715,14 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                 packages.append(custom)
             req = W.CompareRequest(scenarios=chosen, packages=packages, draws=int(draws) if draws.isdigit() else -1,
                                    seed=int(seed) if seed.isdigit() else -1)
-            # a run takes seconds: off the event loop, so pages and duties keep answering meanwhile
-            section = await run_in_threadpool(run_comparison, _compare_items(req), req.draws, req.seed)
+            # a run takes seconds: off the event loop, so pages and duties keep answering meanwhile; built-in
+            # packages alone are a permalinkable result, computed once until the data change
+            items = _compare_items(req)
+            if custom is None:
+                section = await run_in_threadpool(pages.get, ("compare", tuple(chosen), req.draws, req.seed),
+                                                  functools.partial(run_comparison, items, req.draws, req.seed))
+            else:
+                section = await run_in_threadpool(run_comparison, items, req.draws, req.seed)
             warnings = await run_in_threadpool(unmatched_changes, custom)
         except ValidationError as exc:
             error, status = _validation_message(exc.errors()), 422

@@ -35,7 +35,16 @@ from tariffscope.report.sections.scenarios import (
     render_comparison,
     scenarios_section,
 )
-from tariffscope.report.sections.timeline import last_covered_day, reaches, realized_through, timeline_section
+from tariffscope.report.sections.timeline import (
+    FILTER_AUTHORITIES,
+    SECTORS,
+    TIMELINE_START,
+    TimelineView,
+    last_covered_day,
+    reaches,
+    realized_through,
+    timeline_section,
+)
 from tariffscope.tariffs.vocabulary import AUTHORITY_LABELS, authority_label
 
 BUILDERS: list[tuple[str, str, Callable[[Context], Section]]] = [
@@ -54,4 +63,4 @@ __all__ = ["AUTHORITY_LABELS", "BACKTEST_DRAWS", "BUILDERS", "PACKAGES_BY_PARTNE
            "balance_section", "duty_section", "duty_table", "ge_section", "last_covered_day", "methods_section",
            "monitor_section", "norm_sources", "partner_name", "reaches", "realized_through", "render_backtest", "render_comparison",
            "run_builder", "scenarios_section", "sector_label",
-           "timeline_section"]
+           "timeline_section", "FILTER_AUTHORITIES", "SECTORS", "TIMELINE_START", "TimelineView"]

@@ -60,6 +60,9 @@ class Context:
     mpl_charts: bool = False  # the brief reuses the areas' matplotlib charts; the web app draws light SVG itself
     # An open warehouse connection handed to API functions that take ``con=`` (the web app's is read-only).
     con: Any = None
+    # Where Monte Carlo draws run (tariffscope.parallel): the brief's few dozen draws take ~3 s in this process, less
+    # than starting worker processes that each import the package and hold a copy of the problem.
+    backend: str = "process"
 
 
 def as_dict(obj: Any) -> Any:

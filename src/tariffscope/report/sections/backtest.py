@@ -58,7 +58,7 @@ def render_backtest(s: Section, res: BacktestResult, partner: str, partner_name:
         s.headline.append(line)
     car = next((r for r in annual if r["product"] == "8703"), None)
     if car is not None and car["realized_yy"] is not None and car["predicted_yy"] is not None:
-        s.sentences.append(f"Passenger cars (HS 8703): realized {fmt.pct(car['realized_yy'], 1, signed=True)}, predicted "
+        s.sentences.append(f"Passenger cars (HS 8703) from {partner_name}: realized {fmt.pct(car['realized_yy'], 1, signed=True)}, predicted "
                            f"{fmt.pct(car['predicted_yy'], 1, signed=True)}.")
     rows = [r for p in FOCUS_PRODUCTS for r in annual if r["product"] == p]
     rows += sorted((r for r in annual if r["product"] not in FOCUS_PRODUCTS and r["level"] == "hs2"),

@@ -57,8 +57,9 @@ def balance_section(ctx: Context) -> Section:
         auto_bal = sum(r.balance for r in autos)
         share = auto_bal / bal
         unsplit = any(r.exports is None for r in autos)
+        # "of it" named no partner once the sentence stood alone in the headline: the partner is said again
         line = (f"Passenger vehicles, light trucks and automobile parts together account for {fmt.money(abs(auto_bal), cur)} "
-                f"of it, {fmt.pct(share)} of the {verb}" + (f" of the sector table ({fmt.money(abs(bal), cur)}, detailed sources)"
+                f"of the US {verb} with {ctx.partner_name}, {fmt.pct(share)} of the {verb}" + (f" of the sector table ({fmt.money(abs(bal), cur)}, detailed sources)"
                                                    if head is not None and res.reconciliation else "") + (" (their imports against the exports that could be identified: US exports are "
                 "published by HS chapter only, so auto exports sit in the chapter rows)." if unsplit else "."))
         s.sentences.append(line)

@@ -51,7 +51,7 @@ def duty_section(ctx: Context) -> Section:
                              caption=f"Effective duty rate on the five largest HS10 imports from {ctx.partner_name}", align=["l"] + ["r"] * (1 + len(dates))))
     if s.data["duties"]:
         d = s.data["duties"][0]
-        s.sentences.append(f"The largest import line, HTS {_heading(d['hts10'])} ({d.get('description') or 'no description'}), "
+        s.sentences.append(f"The largest import line from {ctx.partner_name}, HTS {_heading(d['hts10'])} ({d.get('description') or 'no description'}), "
                            f"pays {fmt.usd_exact(d['total_duty'])} on an entry worth {fmt.usd_exact(d['customs_value'])} entered on {d['date']}: "
                            f"an effective rate of {fmt.pct(d['effective_rate'], 2)}.")
     return s

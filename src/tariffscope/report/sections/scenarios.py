@@ -79,7 +79,7 @@ def scenarios_section(ctx: Context) -> Section:
                                  "write a scenario file for it and run it with `tariffscope compare`")
     group, names = found
     pname = _country_name(group)
-    res = api.compare(names, draws=ctx.draws, seed=ctx.seed, progress=False, con=ctx.con)
+    res = api.compare(names, draws=ctx.draws, seed=ctx.seed, backend=ctx.backend, progress=False, con=ctx.con)
     s.data = res.to_dict()
     s.sources = norm_sources(res.sources)
     if group != ctx.partner:
