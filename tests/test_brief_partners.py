@@ -199,8 +199,12 @@ def test_every_figure_in_the_brief_names_its_partner(briefs, partner):
             wrong = [n for n in others.values() if re.search(rf"\b{n}\b", line)]
             assert not wrong, (partner, sec.key, wrong, line)
         if sec.key == "scenarios":
-            outcome = sec.tables[-1]
-            assert all(c.endswith(f"({SC.partner_display(group)})") for c in outcome.columns[1:]), (partner, outcome.columns)
+            outcome = next(t for t in sec.tables if t.columns[0] == "Outcome")
+            for t in sec.tables:  # the outcome table and a two-sided package's own table name the partner per column
+                if t.columns[0] in ("Outcome", "Two-sided outcome"):
+                    assert all(c.endswith(f"({SC.partner_display(group)})") for c in t.columns[1:]), (partner, t.columns)
+                elif t.columns[:2] == ["Package", "Flow"]:  # its levels: one row per package, named with its partner
+                    assert all(r[0].endswith(f"({SC.partner_display(group)})") for r in t.rows), (partner, t.rows)
             for row in outcome.rows:
                 if "jobs" in row[0] and partner != "JPN":  # the jobs facts exist for Japan only: n/a, never 0
                     assert row[1:] == ["n/a"] * (len(row) - 1), (partner, row)

@@ -81,6 +81,7 @@ def test_timeline_lists_every_dated_measure(client, partner):
     expected = _dated_measures(partner, S.last_covered_day())
     assert len(expected) > 14  # the old list stopped at 14
     rows = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*>(\d{4}-\d{2}-\d{2})</td><td[^>]*>(.*?)</td>", page)
+    assert rows, re.findall(r'class="(?:error|note)[^"]*">(.*?)</', page)[:5]  # an empty list: say what the page said
     assert [(d, t) for _, d, t in rows] == expected
     if partner == "JPN":
         days = {d for _, d, _ in rows}
