@@ -166,3 +166,33 @@ changes:
 def test_unknown_scenario_name_suggests():
     with pytest.raises(InputError, match="did you mean 'june-2025'"):
         get_scenario("june-2052")
+
+
+def test_model_absorption_keys_normalized():
+    sc = parse_scenario(GOOD + "model: {absorption: {'Japan:8703': 0.63, KOR: 0.2, '*:8708': 0, '*': 0.1}}\n")
+    assert sc.model.absorption == {"JPN:8703": 0.63, "KOR": 0.2, "*:8708": 0.0, "*": 0.1}
+    assert parse_scenario(GOOD).model.absorption == {}  # default: the cited pass_through.yaml values
+
+
+@pytest.mark.parametrize("absorption, message", [
+    ("{'JPN:87O3': 0.5}", "absorption key 'JPN:87O3': use '*', an origin (JPN) or ORIGIN:HSprefix"),
+    ("{'8703': 0.5}", "absorption key '8703': an HS prefix needs an origin: *:8703"),
+    ("{EU: 0.5}", "absorption key 'EU' is a group (EU27)"),
+    ("{Japn: 0.5}", "absorption key 'Japn': unknown country 'Japn'"),
+    ("{JPN: 1.5}", "absorption for JPN must be a share in [0, 1], got 1.5"),
+    ("{JPN: -0.1}", "absorption for JPN must be a share in [0, 1]"),
+    ("{JPN: .nan}", "absorption for JPN must be a share in [0, 1], got nan"),
+    ("{JPN: true}", "must be a number, not true/false"),
+    ("{JPN: 0.5, jpn: 0.2}", "absorption key 'jpn' repeats JPN"),
+    ("0.5", "Input should be a valid dictionary"),
+])
+def test_model_absorption_bad_values_are_one_error(absorption, message):
+    with pytest.raises(RuleError) as err:
+        parse_scenario(GOOD + f"model: {{absorption: {absorption}}}\n", source="f.yaml")
+    assert str(err.value).startswith("f.yaml: model.absorption") and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_model_absorption_needs_infinite_omega():
+    with pytest.raises(RuleError, match=r"^f.yaml: model: absorption applies with omega: .inf"):
+        parse_scenario(GOOD + "model: {omega: 3, absorption: {JPN: 0.5}}\n", source="f.yaml")

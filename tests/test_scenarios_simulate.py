@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from tariffscope.errors import InputError
 from tariffscope.scenarios import outcomes as so, resolve as rs, run as sr
 from test_scenarios_schema import LINES, fake_panel
 
@@ -271,3 +272,55 @@ def test_csv_rows_name_the_basis(_toy_backend, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith(",horizon,reference,base_year")
     assert lines[1].endswith(",long,2025-01-01,2024")
+
+
+def _with_absorption(name, absorption):
+    d = sr.get_scenario(name).model_dump(by_alias=True)
+    d["model"]["absorption"] = absorption
+    from tariffscope.scenarios.schema import scenario_from_dict
+
+    return scenario_from_dict(d)
+
+
+def test_model_absorption_overrides_the_cited_values():
+    sc = _with_absorption("june-2025", {"JPN:8703": 0.95, "DEU": 0.3})
+    us = sr.prepare([sc], duty_panel=fake_panel, lines=LINES)
+    o, jp_cars = us.origin, (us.origin == "JPN") & np.char.startswith(us.hts10.astype(str), "8703")
+    assert jp_cars.any() and (o == "DEU").any()
+    assert (us.absorption[jp_cars] == 0.95).all() and (us.ab_low[jp_cars] == 0.95).all() and (us.ab_high[jp_cars] == 0.95).all()
+    assert (us.absorption[o == "KOR"] == 0.3).all()
+    assert (us.absorption[(o == "JPN") & ~jp_cars] == 0.0).all()  # the rest keeps the cited values (full pass-through)
+    # on a world panel the override applies over full pass-through, not over the US evidence
+    panel = sr.prepare([sc], duty_panel=fake_panel, lines=LINES, us_pass_through=False)
+    assert (panel.absorption[jp_cars] == 0.95).all() and (panel.absorption[o == "KOR"] == 0.3).all()
+    assert (panel.absorption[~jp_cars & (o != "DEU")] == 0.0).all()
+    # exporters bearing the whole duty: Japan's importer prices do not move, its export prices fall
+    full = _h(sr.simulate(_with_absorption("june-2025", {"JPN": 1.0}), duty_panel=fake_panel, lines=LINES).to_dict())
+    cited = _h(sr.simulate("june-2025", duty_panel=fake_panel, lines=LINES).to_dict())
+    assert full["partner_importer_price"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert full["partner_export_price"]["value"] < cited["partner_export_price"]["value"] <= 0
+    assert cited["partner_importer_price"]["value"] > 0
+
+
+def test_compare_needs_one_absorption():
+    with pytest.raises(InputError, match="different model.absorption"):
+        sr.compare([_with_absorption("june-2025", {"JPN": 0.5}), "july-9-hike"], draws=0,
+                   duty_panel=fake_panel, lines=LINES)
+
+
+def test_cli_absorption_option(_toy_backend, capsys):
+    from tariffscope.cli import main
+
+    assert main(["simulate", "june-2025", "--format", "json", "--absorption", "JPN:8703=0.95"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["basis"]["pass_through"].endswith("overridden by model.absorption: JPN:8703=0.95")
+    assert main(["simulate", "june-2025", "--format", "json", "--absorption", "JPN=1"]) == 0
+    assert _h(json.loads(capsys.readouterr().out))["partner_importer_price"]["value"] == pytest.approx(0.0, abs=1e-12)
+    # compare sets it on every package and on --against, so they can run together
+    assert main(["compare", "june-2025", "july-9-hike", "--against", "baseline-2024", "--draws", "0",
+                 "--format", "json", "--absorption", "0.5"]) == 0
+    assert "overridden by model.absorption: *=0.5" in json.loads(capsys.readouterr().out)["basis"]["pass_through"]
+    for bad, msg in (("JPN:8703=1.5", "Error: --absorption: model.absorption: absorption for JPN:8703 must be a share in [0, 1], got 1.5"),
+                     ("JPN:8703=high", "Error: bad --absorption 'JPN:8703=high': a share (0.5) or ORIGIN[:HS]=share pairs (JPN:8703=0.8)")):
+        assert main(["simulate", "june-2025", "--absorption", bad]) == 1
+        assert capsys.readouterr().err.strip().splitlines() == [msg]

@@ -79,6 +79,26 @@ def test_api_products_by_name_and_code(client, con):
     assert all(codes[-1].startswith(p) for p in numbered) and len(numbered) >= 3
 
 
+def test_product_search_matches_words_up_the_hts_hierarchy(client, con):
+    # "passenger" is only in an un-numbered header row of 8703 ("Station wagons and passenger vans:"),
+    # "motor" only in the heading ("Motor cars and other motor vehicles ..."): no line holds both itself.
+    found = api.search_hts("passenger motor", con=con)
+    codes = [d.code for d in found]
+    assert any(c.startswith("8703") for c in codes), codes
+    for d in found:
+        chain_text = " ".join(c["description"] for c in d.chain).lower()
+        assert "passenger" in chain_text and "motor" in chain_text
+    assert codes == sorted(codes)  # no line here matches on its own text: one group, code order
+    r = client.get("/api/products", params={"q": "passenger motor cars"})
+    assert [m["code"][:4] for m in r.json()["matches"]] and {m["code"][:4] for m in r.json()["matches"]} == {"8703"}
+    # lines matching on their own description come first, then the ones matching through their chain
+    mixed = api.search_hts("passenger", limit=100, con=con)
+    own = ["passenger" in d.description.lower() for d in mixed]
+    assert own == sorted(own, reverse=True) and own[0] and not own[-1]
+    # a matching heading is listed once, not with every line below it
+    assert [d.code for d in api.search_hts("excavator", con=con)] == ["8429", "8430501000"]
+
+
 def test_api_products_bad_queries(client):
     r = client.get("/api/products", params={"q": "%"})
     assert r.status_code == 400 and "product name" in r.json()["error"]

@@ -136,13 +136,16 @@ def describe_hts(code: str, revision: str | None = None, con: db.Connection | No
 def search_hts(query: str, limit: int = 20, revision: str | None = None,
                con: db.Connection | None = None) -> list[HtsDescription]:
     """HTS lines of a revision (default: latest loaded) whose code starts with ``query`` (digits, dots and
-    spaces allowed) or whose own description holds every word of it, in code order, at most ``limit``;
-    each an ``HtsDescription`` with its chain (heading > subheading > ... > the line). InputError when
-    the query has no digit and no word of 2 letters or more."""
+    spaces allowed, code order), or whose description chain (the line and the HTS lines and header rows
+    above it) holds every word of it: lines whose own description holds every word first, then the
+    topmost lines that hold them only with their ancestors ("passenger motor" finds 8703.23.01.20,
+    station wagons and passenger vans under "Motor cars ..."); at most ``limit``, each an
+    ``HtsDescription`` with its chain (heading > subheading > ... > the line). InputError when the query
+    has no digit and no word of 2 letters or more."""
     import re
 
     from tariffscope import db as _db
-    from tariffscope.codes.products import describe, latest_revision
+    from tariffscope.codes.products import describe, latest_revision, search_words
     from tariffscope.errors import InputError
 
     text = query.strip()
@@ -157,17 +160,15 @@ def search_hts(query: str, limit: int = 20, revision: str | None = None,
         if digits.isdigit():
             if len(digits) < 2:
                 raise InputError("search by code with at least 2 digits (a chapter), e.g. 8703 or 8703.23")
-            sql, params = ("SELECT hts_code FROM hts_lines WHERE revision = ? AND starts_with(hts_code, ?) "
-                           "ORDER BY hts_code LIMIT ?", [rev, digits, limit])
+            codes = [r["hts_code"] for r in _db.query(
+                own, "SELECT hts_code FROM hts_lines WHERE revision = ? AND starts_with(hts_code, ?) "
+                "ORDER BY hts_code LIMIT ?", [rev, digits, limit]).to_pylist()]
         else:
             words = [w for w in re.findall(r"[^\W_]+", text.lower()) if len(w) >= 2][:6]
             if not words:
                 raise InputError(f"search for a product name (a word of 2 letters or more) or an HS code, got {text[:40]!r}")
-            # contains() on the lowered text: no LIKE pattern, so '%' or '_' typed by a user match only themselves
-            where = " AND ".join("contains(lower(description), ?)" for _ in words)
-            sql, params = (f"SELECT hts_code FROM hts_lines WHERE revision = ? AND {where} ORDER BY hts_code LIMIT ?",
-                           [rev, *words, limit])
-        codes = [r["hts_code"] for r in _db.query(own, sql, params).to_pylist()]
+            # substring match on the lowered text: no LIKE pattern, so '%' or '_' typed by a user match only themselves
+            codes = search_words(words, rev, limit, con=own)
         return [describe(c, rev, con=own) for c in codes]
     finally:
         if con is None:

@@ -116,6 +116,23 @@ def _print_two_sided(names: list[str], blocks: list[dict[str, Any] | None], draw
             console.print(f"  note: {n}", highlight=False, soft_wrap=True)
 
 
+ABSORPTION_HELP = ("override exporter absorption (as backtest): 0.5, or JPN:8703=0.63,KOR=0.2 "
+                   "(origin[:HS prefix]=share of the duty change the exporter bears)")
+
+
+def _with_absorption(spec: Any, text: str | None) -> Any:
+    """The scenario ``spec`` (name or file) with ``--absorption`` set as its ``model.absorption`` (validated like a
+    scenario file's); the spec unchanged without the option. The backtest's parser, so both read the same syntax."""
+    from tariffscope.clicmd.backtest import _parse_absorption
+
+    ab = _parse_absorption(text)
+    if ab is None or spec is None:
+        return spec
+    d = api.load_scenario(spec).model_dump(by_alias=True)  # python mode: omega .inf stays a float
+    d["model"]["absorption"] = {"*": ab} if isinstance(ab, float) else ab
+    return api.scenario_from_dict(d, source="--absorption")
+
+
 def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: choose table, json or csv")
@@ -160,6 +177,7 @@ def simulate_cmd(
     horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
     reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
                                          "(default 2025-01-01) or mfn"),
+    absorption: str | None = typer.Option(None, "--absorption", help=ABSORPTION_HELP),
 ) -> None:
     """Run one scenario through the PE model. Example: tariffscope simulate july-9-hike --draws 200
 
@@ -168,7 +186,8 @@ def simulate_cmd(
     _check_format(fmt)
     check_draws(draws)
     check_workers(workers)
-    res = api.simulate(scenario, draws=draws, seed=seed, against=against, workers=workers, progress=fmt == "table",
+    res = api.simulate(_with_absorption(scenario, absorption), draws=draws, seed=seed,
+                       against=_with_absorption(against, absorption), workers=workers, progress=fmt == "table",
                        panel=panel, importer=importer, year=year, horizon=horizon, reference=reference)
     d = res.to_dict()
     if _emit_machine(fmt, d, [{"scenario": d["scenario"], **m, **_basis_cols(d)} for m in d["headline"]]
@@ -220,6 +239,7 @@ def compare_cmd(
     horizon: str | None = typer.Option(None, "--horizon", help="short (one year, default) or long (7-10 years)"),
     reference: str | None = typer.Option(None, "--reference", help="regime changes are measured from: a date "
                                             "(default 2025-01-01) or mfn"),
+    absorption: str | None = typer.Option(None, "--absorption", help=ABSORPTION_HELP),
 ) -> None:
     """Compare packages side by side. Example: tariffscope compare june-2025 july-9-hike auto-relief japan-deal"""
     _check_format(fmt)
@@ -233,7 +253,8 @@ def compare_cmd(
         if Path(chart).suffix.lower() not in (".png", ".svg", ".pdf"):
             raise InputError(f"--chart must end in .png, .svg or .pdf, not {Path(chart).name!r}")
         check_output_file(chart, "--chart")
-    res = api.compare(scenarios, against=against, draws=draws, seed=seed, workers=workers, progress=fmt == "table",
+    res = api.compare([_with_absorption(s, absorption) for s in scenarios], against=_with_absorption(against, absorption),
+                      draws=draws, seed=seed, workers=workers, progress=fmt == "table",
                       horizon=horizon, reference=reference)
     d = res.to_dict()
     if chart:

@@ -293,3 +293,64 @@ def validate_hts10(code: str, revision: str, con: db.Connection) -> str:
         raise InputError(f"HTS {format_hts(d)} is not in revision {revision}: {format_hts(d[:8])} has no statistical "
                          f"suffixes in the HTS; use {format_hts(d[:8] + '00')}")
     raise InputError(_not_found_message(con, d, revision))
+
+
+def search_words(words: list[str], revision: str, limit: int, *, con: db.Connection) -> list[str]:
+    """Codes of the numbered lines of ``revision`` whose description *chain* (the line, its numbered
+    ancestors and the un-numbered header rows above it) holds every word (lower case, substring match).
+
+    Lines whose own description holds every word come first (all of them, as a search of the line's own
+    text finds them), then lines that hold the words only through their chain, in code order within each
+    group, at most ``limit``. Of the latter only the topmost numbered line at which the chain first holds
+    every word is listed: once a heading such as 8429 ("... excavators ...") matches, the lines below it
+    are not repeated (they would all match through it).
+    """
+    if not words:
+        return []
+    # Headings with each word somewhere (a line or a header row): every chain stays inside its heading,
+    # so only headings that hold all words need walking.
+    flags = ", ".join(f"bool_or(contains(lower(description), ?)) AS w{i}" for i in range(len(words)))
+    rows = _rows(con, f"SELECT left(hts_code, 4) AS h, {flags} FROM hts_lines WHERE revision = ? GROUP BY h",
+                 [*words, revision])
+    headers_known = revision in _header_index()[0]
+    candidates = []
+    for r in rows:
+        hdrs = _headers_for(revision, r["h"]) if headers_known else None
+        htext = " ".join(d.lower() for rows_ in (hdrs or {}).values() for _, d in rows_)
+        if all(r[f"w{i}"] or w in htext for i, w in enumerate(words)):
+            candidates.append(r["h"])
+    if not candidates:
+        return []
+    lines = _rows(con, """SELECT hts_code, indent, description FROM hts_lines
+                          WHERE revision = ? AND list_contains(?, left(hts_code, 4)) ORDER BY hts_code""",
+                  [revision, sorted(candidates)])
+    own_hits: list[str] = []
+    chain_hits: list[str] = []
+    all_words = frozenset(words)
+    # stack entries: (indent, code or None for a header row, words held by the chain, a numbered line up
+    # the chain already holds every word)
+    stack: list[tuple[int, str | None, frozenset[str], bool]] = []
+    heading = ""
+    headers: dict[str, list[tuple[int, str]]] | None = None
+    for ln in lines:
+        code = ln["hts_code"]
+        if code[:4] != heading:
+            heading, stack = code[:4], []
+            headers = _headers_for(revision, heading) if headers_known else None
+        rows_here = [(ind, None, desc) for ind, desc in (headers or {}).get(code, [])]
+        rows_here.append((ln["indent"] if ln["indent"] is not None else 0, code, ln["description"] or ""))
+        for ind, c, desc in rows_here:
+            # Without header rows a lower indent is an ancestor only if its code is a prefix (as in describe).
+            while stack and (stack[-1][0] >= ind or (headers is None and c is not None and stack[-1][1] is not None
+                                                     and not c.startswith(stack[-1][1]))):
+                stack.pop()
+            text = _clean_desc(desc).lower()
+            own = frozenset(w for w in words if w in text)
+            held = own | (stack[-1][2] if stack else frozenset())
+            above_done = stack[-1][3] if stack else False
+            if c is not None and own == all_words:  # as before this search looked up the chain
+                own_hits.append(c)
+            elif c is not None and held == all_words and not above_done:
+                chain_hits.append(c)
+            stack.append((ind, c, held, above_done or (c is not None and held == all_words)))
+    return (own_hits + chain_hits)[:limit]

@@ -39,6 +39,9 @@ def run_basis(problem: Problem, trade_year: int) -> dict[str, Any]:
                          f"{trade_year} (Census, customs value)",
            "pass_through": "exporter absorption by origin x product from data/elasticities/pass_through.yaml "
                            "(default full pass-through; Japanese passenger cars 0.6, range 0.4-0.95)"}
+    if problem.absorption_override:  # a scenario's model.absorption (or --absorption) replaces the cited values
+        given = ", ".join(f"{k}={v:g}" for k, v in problem.absorption_override.items())
+        out["pass_through"] = f"{out['pass_through']}; overridden by model.absorption: {given}"
     out["text"] = basis_line(out)
     return out
 

@@ -119,6 +119,7 @@ class Problem:
     reference: str = "2025-01-01"
     elasticity_sources: dict[str, dict[str, int]] = field(default_factory=dict)
     facts: list[Any] = field(default_factory=list)
+    absorption_override: dict[str, float] = field(default_factory=dict)  # model.absorption (named in the basis)
 
     def arrays(self) -> dict[str, np.ndarray]:
         keys = ("pidx", "value", "base_rate", "new_rate", "omega", "sigma", "eta", "sigma_sd", "eta_sd",
@@ -169,7 +170,10 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         short = np.array([te["value"], te["low"], te["high"], imp["value"], imp["low"], imp["high"]], dtype=float)
     # Exporter absorption from the cited evidence, used where supply is perfectly elastic (omega = inf, the
     # default); a scenario with a finite omega has an export supply curve that sets exporters' prices (_solve).
-    pt = el.pass_through(o, h, None if us_pass_through else 0.0)
+    # model.absorption overrides the cited values (over full pass-through on a world panel); one per run
+    if any(sc.model.absorption != m0.absorption for sc in scenarios[1:]):
+        raise InputError("the scenarios set different model.absorption; compare needs one (or --absorption)")
+    pt = el.pass_through(o, h, (m0.absorption or None) if us_pass_through else {"*": 0.0, **m0.absorption})
     fixed_s = np.full(products.shape[0], m0.sigma is not None)
     fixed_e = np.full(products.shape[0], m0.eta is not None)
     autos = _auto_prefixes()
@@ -200,7 +204,7 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         ab_low=pt.low, ab_high=pt.high, ab_row=pt.row, short_ranges=short,
         fixed=np.array([m0.sigma is not None, m0.eta is not None]),
         supplier_multiplier=np.array(ex.supplier_multiplier()), horizon=m0.horizon, reference=scenarios[0].reference,
-        elasticity_sources=asg.source_counts(), facts=facts,
+        elasticity_sources=asg.source_counts(), facts=facts, absorption_override=dict(m0.absorption),
     )
 
 

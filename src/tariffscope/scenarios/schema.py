@@ -339,6 +339,50 @@ class ModelOptions(_Strict):
     level: Literal["hs10", "hs6"] = "hs10"
     horizon: Literal["short", "long"] = Field(
         "short", description="short: one-year elasticities (Boehm et al. 2023); long: per-product Broda-Weinstein/Hauk")
+    absorption: dict[str, Finite] = Field(
+        default_factory=dict, max_length=1000,
+        description="override of the cited exporter absorption (pass_through.yaml): {ORIGIN or ORIGIN:HSprefix, "
+                    "'*' or '*:HSprefix': share of the duty change the exporter bears, in [0, 1]}, e.g. {JPN:8703: 0.63}")
+
+    @field_validator("absorption", mode="before")
+    @classmethod
+    def _absorption(cls, v: Any) -> Any:
+        # Keys are checked here, before the run, so a typo ('JPN:87O3', a group such as EU) is one clear error
+        # rather than an override that silently matches no line. Origins are normalized to ISO3 ('Japan' -> JPN).
+        from tariffscope.codes.countries import resolve_country
+
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, Any] = {}
+        for key, share in v.items():
+            org, sep, prefix = str(key).strip().partition(":")
+            if (sep and not prefix.isdigit()) or not org:
+                raise ValueError(f"absorption key {key!r}: use '*', an origin (JPN) or ORIGIN:HSprefix (JPN:8703, *:8703)")
+            if org.isdigit():
+                raise ValueError(f"absorption key {key!r}: an HS prefix needs an origin: *:{org} (every origin) or JPN:{org}")
+            if org != "*":
+                try:
+                    c = resolve_country(org)
+                except InputError as exc:
+                    raise ValueError(f"absorption key {key!r}: {exc}") from None
+                if c.is_group:
+                    raise ValueError(f"absorption key {key!r} is a group ({c.iso3}); give one key per origin")
+                org = c.iso3
+            norm = org + (f":{prefix}" if prefix else "")
+            if norm in out:
+                raise ValueError(f"absorption key {key!r} repeats {norm}")
+            _no_bool(share)
+            if isinstance(share, (int, float)) and not 0.0 <= float(share) <= 1.0:
+                raise ValueError(f"absorption for {norm} must be a share in [0, 1], got {share}")
+            out[norm] = share
+        return out
+
+    @model_validator(mode="after")
+    def _absorption_with_inf_omega(self) -> ModelOptions:
+        if self.absorption and not math.isinf(self.omega):
+            raise ValueError("absorption applies with omega: .inf; a finite omega lets export supply set exporters' "
+                             "prices instead (drop one of them)")
+        return self
 
 OutputBy = Literal["sector", "origin", "hs2"]
 _DEFAULT_BY: tuple[OutputBy, ...] = ("sector", "origin")
