@@ -104,3 +104,30 @@ def test_cars_have_a_cited_retail_row_and_other_products_keep_one():
 def test_retail_outside_unit_interval_rejected(call):
     with pytest.raises(InputError, match="retail pass-through"):
         call()
+
+
+def test_scenario_kernels_carry_the_retail_stage():
+    """The Monte Carlo's closed form equals the full solve with the cited r and with a drawn r; r = 1 has no
+    importer margin; with the cited r Japan's cars gain less volume under japan-deal than without it."""
+    from tariffscope.models.uncertainty import draw_absorption
+    from tariffscope.scenarios import outcomes as so, run as sr
+    from test_scenarios_schema import LINES, fake_panel
+
+    problem = sr.prepare([sr.get_scenario("japan-deal")], duty_panel=fake_panel, lines=LINES)
+    arr = problem.arrays()
+    pre = so.precompute(arr)
+    cars = np.char.startswith(problem.hts10.astype(str), "8703")
+    assert cars.any() and (arr["retail"][cars] < 1).all() and (arr["retail"][~cars & ~np.char.startswith(
+        problem.hts10.astype(str), "8704")] == 1).all()
+    drawn = draw_absorption(np.random.default_rng(3), arr["rt_row"], arr["rt_low"], arr["rt_high"], arr["retail"])
+    for r in (arr["retail"], drawn, np.ones_like(arr["retail"])):
+        full = so.headline(sr._solve(arr, 0, problem.sigma, problem.eta, retail=r), arr, 0)
+        fast = so.fast_headline(arr, pre, 0, problem.sigma, problem.eta, arr["absorption"], r)
+        np.testing.assert_allclose(fast, full, rtol=1e-9, atol=1e-6)
+    one = so.headline(sr._solve(arr, 0, problem.sigma, problem.eta, retail=np.ones_like(arr["retail"])), arr, 0)
+    cited = so.headline(sr._solve(arr, 0, problem.sigma, problem.eta), arr, 0)
+    assert one.us_importer_margin == 0.0 and cited.us_importer_margin != 0.0
+    car_vol = [float((res.volume_new - res.volume_base)[arr["car_mask"][0]].sum()) for res in
+               (sr._solve(arr, 0, problem.sigma, problem.eta, retail=np.ones_like(arr["retail"])),
+                sr._solve(arr, 0, problem.sigma, problem.eta))]
+    assert abs(car_vol[1]) < abs(car_vol[0])

@@ -18,7 +18,7 @@ import numpy as np
 from tariffscope.errors import InputError
 from tariffscope.models.elasticities import DATA_DIR
 
-__all__ = ["RetailPassThrough", "retail_rows", "retail_pass_through", "describe", "RETAIL_FILE"]
+__all__ = ["RetailPassThrough", "retail_rows", "retail_pass_through", "describe", "basis_text", "RETAIL_FILE"]
 
 RETAIL_FILE = "retail_pass_through.yaml"
 
@@ -86,3 +86,14 @@ def describe(override: float | Mapping[str, float] | None = None) -> list[dict[s
     if override is not None:
         out.append({"override": override})
     return out
+
+
+def basis_text() -> str:
+    """One phrase naming the downstream pass-through in outputs: "downstream pass-through r=..., source"."""
+    groups: dict[tuple[float, float, float], list[str]] = {}
+    for row in retail_rows():
+        if row["r"] != 1.0:
+            groups.setdefault((row["r"], row["low"], row["high"]), []).append(row["product"])
+    parts = [f"r={r:g} (range {lo:g}-{hi:g}) for HS {', '.join(p)}" for (r, lo, hi), p in groups.items()]
+    return (f"downstream pass-through {'; '.join(parts)}, r=1 elsewhere (US retail new-vehicle prices: BLS CPI new "
+            f"vehicles CUSR0000SETA01, Kelley Blue Book transaction prices; data/elasticities/{RETAIL_FILE})")
