@@ -38,7 +38,7 @@ import numpy as np
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el, uncertainty as unc
 from tariffscope.models.pe import absorbed_ratios, solve_pe
-from tariffscope.models.retail import describe as describe_retail, retail_pass_through
+from tariffscope.models.retail import basis_text as retail_basis_text, describe as describe_retail, retail_pass_through
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
 from tariffscope.trade import realized as rz
 
@@ -327,6 +327,8 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         "PE value ratio: 2024 HS10 x partner lines (all origins in the same HS10 compete), rates = day-weighted monthly"
         " statutory rates from the tariff engine, against the same month a year earlier (2024 months: the reference regime).",
         "World areas (USA Trade Online 'Europe') are left out: the HS10 base has countries, not areas.",
+        f"Buyers' prices: {retail_basis_text()}" + (f"; overridden: {retail}" if retail is not None else "") +
+        ". The rest of the landed price change stays in US importers' and dealers' margins.",
         "predicted_duty: statutory rates x predicted general imports; realized_calculated_duty (where loaded: Japan,"
         " census_japan_monthly_totals) is Census calculated duty on imports for consumption, a different basis.",
         f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
