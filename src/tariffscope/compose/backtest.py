@@ -38,6 +38,7 @@ import numpy as np
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el, uncertainty as unc
 from tariffscope.models.pe import absorbed_ratios, solve_pe
+from tariffscope.models.retail import basis_text as retail_basis_text, describe as describe_retail, retail_pass_through
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
 from tariffscope.trade import realized as rz
 
@@ -134,16 +135,20 @@ class _Problem:
     ab_row: np.ndarray
     cell_ids: dict[str, np.ndarray]   # level -> cell index per line (-1: not scored)
     n_cells: dict[str, int]
+    retail: np.ndarray                # downstream pass-through r per line (retail_pass_through.yaml)
+    rt_low: np.ndarray
+    rt_high: np.ndarray
+    rt_row: np.ndarray
 
 
 def _solve_months(pb: _Problem, sigma: np.ndarray, eta: np.ndarray, absorption: np.ndarray,
-                  check: bool = True) -> dict[str, dict[str, np.ndarray]]:
+                  check: bool = True, retail: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Per level, (n_months, n_cells) ratios new/base of value, volume, importer and exporter price."""
     out = {lv: {k: np.empty((len(pb.months), n)) for k in ("value", "volume", "importer_price", "exporter_price", "duty")}
            for lv, n in pb.n_cells.items()}
     for i in range(len(pb.months)):
         res = solve_pe(pb.product, pb.value, pb.prev_rate[i], pb.rate[i], sigma, eta, np.inf, absorption=absorption,
-                       check=check)
+                       check=check, retail=retail)
         for lv, ids in pb.cell_ids.items():
             keep = ids >= 0
             ci, v, n = ids[keep], pb.value[keep], pb.n_cells[lv]
@@ -181,15 +186,17 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
              horizon: str = "short", reference: str = REFERENCE_DEFAULT,
              calibration: Sequence[str] | None = None, draws: int = 200, seed: int = 0,
              absorption: float | dict[str, float] | None = None, hs4: bool = True,
-             options: dict | None = None) -> BacktestResult:
+             options: dict | None = None, retail: float | dict[str, float] | None = None) -> BacktestResult:
     """Run the PE backtest for ``partner`` (ISO3, a list, or 'ALL') over months ``start``..``end`` (YYYY-MM).
 
     ``calibration``: months whose realized totals set each partner's non-tariff growth (default: the first
     quarter of 2025 when inside the data; ``()`` for the raw PE); scores use the other months.
     ``absorption``: override the exporter absorption (one share, or {"JPN": 0.5, "JPN:8703": 0.8}).
+    ``retail``: override the downstream (retail) pass-through (one share, or {"8703": 0.5}).
     """
     el.check_horizon(horizon)
     el.pass_through(np.empty(0, dtype=object), np.empty(0, dtype=object), absorption)  # bad shares fail before any work
+    retail_pass_through(np.empty(0, dtype=object), retail)
     months = months_between(start, end)
     calib = list(DEFAULT_CALIBRATION) if calibration is None else list(calibration)
     for m in calib:
@@ -229,6 +236,7 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
 
     asg = el.assign(codes, horizon=horizon)
     pt = el.pass_through(origin, hts10, absorption)
+    rt = retail_pass_through(hts10, retail)
 
     # cells: partner x HS2 for every scored partner; partner x HS4 (ch. 84/85/87) where HS4 data exist
     real2 = rz.realized_imports(con, "hs2", partners, sorted(set(months) | {_year_before(m) for m in months}))
@@ -248,9 +256,9 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         ids = np.array([index.get((o, p), -1) for o, p in zip(origin, prefix, strict=True)], dtype=np.int64)
         cell_keys[lv], cell_ids[lv] = keys, ids
     pb = _Problem(months, prev, rate, product, value, asg.sigma[product], asg.eta[product], pt.absorption, pt.low,
-                  pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()})
+                  pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()}, rt.r, rt.low, rt.high, rt.row)
 
-    point = _solve_months(pb, pb.sigma, pb.eta, pb.absorption)
+    point = _solve_months(pb, pb.sigma, pb.eta, pb.absorption, retail=pb.retail)
     # realized values per level: (cells, months) now and a year before
     obs = {}
     for lv, real in levels.items():
@@ -311,13 +319,16 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
               "sigma_sources": asg.source_counts()["sigma"], "eta_sources": asg.source_counts()["eta"],
               "absorption": [{"origin": r["origin"], "product": r["product"], "absorption": r["absorption"],
                               "range": [r["low"], r["high"]], "evidence": r["evidence"]} for r in el.pass_through_rows()],
-              "absorption_override": absorption}
+              "absorption_override": absorption,
+              "retail_pass_through": describe_retail(retail)}
     basis = f"{real2.source} ({real2.vintage})" + (f"; {levels['hs4'].source} ({levels['hs4'].vintage})" if "hs4" in levels else "")
     notes = [
         "Predicted = realized value a year earlier x (1 + partner's non-tariff growth from the calibration months) x PE value ratio.",
         "PE value ratio: 2024 HS10 x partner lines (all origins in the same HS10 compete), rates = day-weighted monthly"
         " statutory rates from the tariff engine, against the same month a year earlier (2024 months: the reference regime).",
         "World areas (USA Trade Online 'Europe') are left out: the HS10 base has countries, not areas.",
+        f"Buyers' prices: {retail_basis_text()}" + (f"; overridden: {retail}" if retail is not None else "") +
+        ". The rest of the landed price change stays in US importers' and dealers' margins.",
         "predicted_duty: statutory rates x predicted general imports; realized_calculated_duty (where loaded: Japan,"
         " census_japan_monthly_totals) is Census calculated duty on imports for consumption, a different basis.",
         f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
@@ -374,13 +385,15 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
             sg, eg = unc.draw(rng, sig_g, sd, eta_g, unc.log_sd(eta_g, np.full_like(eta_g, np.nan)))
             sig, eta = sg[pb.product], eg[pb.product]
         ab = unc.draw_absorption(rng, pb.ab_row, pb.ab_low, pb.ab_high, pb.absorption)
+        # drawn after the other parameters so that their draws stay as they were without a retail row
+        rr = unc.draw_absorption(rng, pb.rt_row, pb.rt_low, pb.rt_high, pb.retail)
         for lv in out:
             g = np.array([drift[p] for p, _ in cell_keys[lv]])
             out[lv][d] = obs[lv][1] * (1.0 + g)
         # the closed form of the same PE (every line has an absorption), a few months at a time for memory
         for c0 in range(0, len(months), MC_MONTH_CHUNK):
             sl = slice(c0, min(c0 + MC_MONTH_CHUNK, len(months)))
-            val, _, _ = absorbed_ratios(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl], sig, eta, ab)
+            val, _, _ = absorbed_ratios(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl], sig, eta, ab, retail=rr)
             k = val.shape[0]
             for lv, ids in pb.cell_ids.items():
                 keep = ids >= 0

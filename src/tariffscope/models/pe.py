@@ -21,6 +21,13 @@ exporter absorbs in its price) fixes ŵ_i = τ̂_i^(-a_i) and p̂_i = τ̂_i^(1 
 export supply curve (a reduced form for what the 2018-19 and 2025 pass-through studies measure). Lines
 with an absorption are solved like omega = inf lines (b_i = 0); NaN means "use omega" for that line.
 
+Downstream (retail) pass-through: ``retail`` r_i in [0, 1] per line is the share of the change in the landed,
+duty-paid price p̂ that reaches the buyers' price q̂ = p̂^r, the price that drives substitution between origins
+and demand (the CES system above runs on q̂); the rest, p̂/q̂, is absorbed in the importer's/dealer's margin
+(``importer_margin``). Customs value stays ŵ x̂ and duty revenue is on customs value. r = 1 (the default)
+is the model without a distribution stage; r = 0 leaves volumes untouched by prices. With a finite omega,
+ln ŵ = (−sigma r ln τ̂ + (sigma − eta) ln P̂_q) / (omega + sigma r), which is the formula above at r = 1.
+
 Derived outcomes per line: import value and volume, importer and exporter prices, tariff revenue
 (rate x new customs value), the split of the value change into trade diversion (the substitution
 between origins at a constant composite quantity) and trade creation (the rest), the change in
@@ -77,6 +84,9 @@ class PELines:
     exporter_absorption: np.ndarray  # value_base · x̂ · (1 − ŵ): tariff borne by exporters
     iterations: int = 0
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # labels (hts10, origin, ...) carried along
+    # Downstream pass-through (None when the solve had no ``retail`` argument: the buyer pays the landed price).
+    buyer_price: np.ndarray | None = None      # q̂ = p̂^r, the price buyers see (drives substitution and demand)
+    importer_margin: np.ndarray | None = None  # value_base · x̂ · (1 + t0) · (p̂ − q̂): landed-cost change kept off the buyer price
 
     @property
     def value_change(self) -> np.ndarray:
@@ -169,6 +179,7 @@ def solve_pe(
     extra: dict[str, np.ndarray] | None = None,
     check: bool = True,
     absorption: Any = None,
+    retail: Any = None,
 ) -> PELines:
     """Solve the PE model for every line at once (``check=False`` skips input validation: Monte Carlo).
 
@@ -177,6 +188,8 @@ def solve_pe(
     product) or scalars; omega: export supply elasticity per line or scalar (inf = full pass-through).
     absorption: None (default: omega decides) or per line/scalar share in [0, 1] of the duty change
     absorbed by the exporter's price (NaN on a line: omega decides there).
+    retail: None (default: buyers pay the landed price, r = 1) or per line/scalar downstream pass-through
+    r in [0, 1]: the share of the landed, duty-paid price change that reaches buyers (see the module text).
     """
     pidx, n_prod = _product_index(product)
     n = pidx.shape[0]
@@ -198,6 +211,11 @@ def solve_pe(
         ab = _as_line_array(absorption, n, "absorption")
         if check and n and ((ab[~np.isnan(ab)] < 0).any() or (ab[~np.isnan(ab)] > 1).any()):
             raise InputError("absorption: shares must be in [0, 1] (NaN: use omega)")
+    rr = None
+    if retail is not None:
+        rr = _as_line_array(retail, n, "retail")
+        if check and n and (np.isnan(rr).any() or (rr < 0).any() or (rr > 1).any()):
+            raise InputError("retail pass-through: shares must be in [0, 1] and not NaN")
 
     # Product-level sigma/eta (first line of each product) and a check they are constant within it.
     first = np.full(n_prod, -1, dtype=np.int64)
@@ -216,24 +234,32 @@ def solve_pe(
     near_one = np.abs(s1) < 1e-9  # Cobb-Douglas limit: ln P̂ = Σ s ln p̂
 
     finite = np.isfinite(om)
-    # ln p̂_i = a_i + b_i z with z = ln P̂ (a = ln τ̂, b = 0 when omega = inf).
+    # ln p̂_i = a_i + b_i z with z = ln P̂ (a = ln τ̂, b = 0 when omega = inf). With a retail pass-through r the
+    # composite is over buyer prices, ln q̂ = r ln p̂, and the supply curve meets demand at omega + sigma r;
+    # r = 1 (no ``retail``) multiplies by exactly 1.0, so today's numbers come out bit for bit.
+    r_line = rr if rr is not None else np.ones(n)
     om_f = np.where(finite, om, 0.0)
-    denom = np.where(finite, om_f + sig, 1.0)
-    a = np.where(finite, om_f * ltau / denom, ltau)
-    b = np.where(finite, (sig - et) / denom, 0.0)
+    denom = np.where(finite, om_f + sig * r_line, 1.0)
+    # omega = 0 and r = 0: neither side responds to prices, so nothing moves the exporter price (kept at ŵ = 1)
+    stuck = finite & (denom == 0.0)
+    denom = np.where(stuck, 1.0, denom)
+    a = np.where(finite, np.where(stuck, ltau, om_f * ltau / denom), ltau)
+    b = np.where(finite & ~stuck, (sig - et) / denom, 0.0)
     if ab is not None:
         fixed = ~np.isnan(ab)
         # exogenous exporter price: ln ŵ = -a ln τ̂, so ln p̂ = (1 - a) ln τ̂ whatever the composite does
         a = np.where(fixed, (1.0 - np.where(fixed, ab, 0.0)) * ltau, a)
         b = np.where(fixed, 0.0, b)
         finite = finite & ~fixed
+    # a, b give the landed price; the CES system runs on the buyer price ln q̂ = r (a + b z)
+    a_q, b_q = (a, b) if rr is None else (r_line * a, r_line * b)
 
     cd_g = np.abs(1.0 - sig_g) < 1e-9  # Cobb-Douglas limit: ln P̂ = Σ s ln p̂
     inv_s1_g = np.where(cd_g, 0.0, 1.0 / np.where(cd_g, 1.0, 1.0 - sig_g))
 
     def log_index(z_line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ln P̂ implied by z (per product) and the price-share weights π per line."""
-        lp = a + b * z_line
+        lp = a_q + b_q * z_line
         e = share * np.exp(s1 * lp)
         tot = np.bincount(pidx, weights=e, minlength=n_prod)
         if not np.isfinite(tot).all():
@@ -259,7 +285,7 @@ def solve_pe(
                 g = ln_p - z
                 if np.max(np.abs(g)) < tol:
                     break
-                dg = np.bincount(pidx, weights=pi * b, minlength=n_prod) - 1.0
+                dg = np.bincount(pidx, weights=pi * b_q, minlength=n_prod) - 1.0
                 z = z - g / dg
             else:
                 worst = int(np.argmax(np.abs(g)))
@@ -269,15 +295,20 @@ def solve_pe(
 
     zl = z[pidx]
     ln_p_line = a + b * zl
-    ln_x = -sig * ln_p_line + (sig - et) * zl
+    ln_q_line = ln_p_line if rr is None else a_q + b_q * zl
+    ln_x = -sig * ln_q_line + (sig - et) * zl
     p_hat = np.exp(ln_p_line)
     # Every omega infinite and no absorption: the exporter price is fixed, so ŵ = 1 exactly (not a rounding residue).
-    w_hat = np.exp(ln_p_line - ltau) if ab is not None or finite.any() else np.ones(n)
+    w_hat = np.exp(ln_p_line - ltau) if ab is not None or finite.any() or stuck.any() else np.ones(n)
     x_hat = np.exp(ln_x)
     vol_new = v * x_hat
     val_new = vol_new * w_hat
-    # Substitution at a constant composite quantity: x̂ would be (p̂/P̂)^-sigma.
-    diversion = v * w_hat * (np.exp(-sig * (ln_p_line - zl)) - 1.0)
+    # Substitution at a constant composite quantity: x̂ would be (q̂/P̂)^-sigma.
+    diversion = v * w_hat * (np.exp(-sig * (ln_q_line - zl)) - 1.0)
+    q_hat = margin = None
+    if rr is not None:
+        q_hat = np.exp(ln_q_line)
+        margin = vol_new * (1.0 + t0) * (p_hat - q_hat)
     dvol = vol_new - v
     dwl = -(t0 + 0.5 * (t1 - t0)) * dvol
     return PELines(
@@ -299,6 +330,8 @@ def solve_pe(
         exporter_absorption=vol_new * (1.0 - w_hat),
         iterations=iterations,
         extra=dict(extra or {}),
+        buyer_price=q_hat,
+        importer_margin=margin,
     )
 
 
@@ -328,7 +361,8 @@ def aggregate(res: PELines, by: str | Sequence[str]):  # -> pandas.DataFrame
 
 
 def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray, new_rate: np.ndarray,
-                    sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False) -> tuple[np.ndarray, ...]:
+                    sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False,
+                    retail: Any = None) -> tuple[np.ndarray, ...]:
     """``solve_pe`` in closed form when every line has an exporter absorption, for k tariff paths at once.
 
     With ŵ fixed by the absorption there is no export supply curve to solve: ln p̂ = (1 - a) ln τ̂, P̂ follows
@@ -336,6 +370,8 @@ def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: 
     row per path, e.g. per month); returns (value ratio, volume ratio, importer price ratio), each (k, n),
     equal to ``solve_pe(...).value_new / value`` etc. row by row (tested). No input checks: Monte Carlo use.
     ``log_index=True`` adds a fourth array, ln P̂ of each line's product (k, n), which trade diversion needs.
+    ``retail``: downstream pass-through r per line (None: 1); the index and volumes run on ln q̂ = r ln p̂, the
+    importer price returned is still the landed p̂.
     """
     pidx, n_prod = _product_index(product)
     t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
@@ -348,18 +384,19 @@ def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: 
     flat = (np.arange(k)[:, None] * n_prod + pidx[None, :]).ravel()
     ltau = np.log1p(t1) - np.log1p(t0)
     lp = (1.0 - ab) * ltau
+    lq = lp if retail is None else _as_line_array(retail, n, "retail") * lp
     expend = v * (1.0 + t0)
     exp_g = np.bincount(flat, weights=expend.ravel(), minlength=k * n_prod).reshape(k, n_prod)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
     cd_g = np.abs(1.0 - sig_g) < 1e-9  # Cobb-Douglas limit, as in solve_pe
-    tot = np.bincount(flat, weights=(share * np.exp((1.0 - sig) * lp)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
+    tot = np.bincount(flat, weights=(share * np.exp((1.0 - sig) * lq)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     ln_p = np.log(np.where(tot > 0, tot, 1.0)) / np.where(cd_g, 1.0, 1.0 - sig_g)
     if cd_g.any():
-        cd = np.bincount(flat, weights=(share * lp).ravel(), minlength=k * n_prod).reshape(k, n_prod)
+        cd = np.bincount(flat, weights=(share * lq).ravel(), minlength=k * n_prod).reshape(k, n_prod)
         ln_p = np.where(cd_g, cd, ln_p)
     zl = ln_p[:, pidx]
-    vol = np.exp(-sig * lp + (sig - et) * zl)
+    vol = np.exp(-sig * lq + (sig - et) * zl)
     if log_index:
         return vol * np.exp(-ab * ltau), vol, np.exp(lp), zl
     return vol * np.exp(-ab * ltau), vol, np.exp(lp)

@@ -36,6 +36,7 @@ class Headline(NamedTuple):
     partner_auto_margin: float
     trade_diversion: float
     deadweight_loss: float
+    us_importer_margin: float
 
 
 # label, unit per outcome
@@ -54,6 +55,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "partner_auto_margin": ("Partner's auto exporters' revenue given up in prices (margin channel)", "usd"),
     "trade_diversion": ("Imports diverted to other origins", "usd"),
     "deadweight_loss": ("US deadweight loss", "usd"),
+    # the downstream (retail) pass-through: landed duty-paid cost not passed on to buyers' prices
+    "us_importer_margin": ("US importers' and dealers' margin absorbing landed costs (downstream pass-through)", "usd"),
 }
 
 # key, label, unit, in the order of Headline's fields
@@ -91,6 +94,7 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
         partner_auto_margin=float((res.value_new - res.volume_new)[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=float(res.dwl_change.sum()) * yrs,
+        us_importer_margin=float(res.importer_margin.sum()) * yrs if res.importer_margin is not None else 0.0,
     )
 
 
@@ -107,20 +111,23 @@ def _wmean_expm1(w: np.ndarray, x: np.ndarray) -> float:
 
 
 def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
-                  eta_g: np.ndarray, absorption: np.ndarray) -> Headline:
+                  eta_g: np.ndarray, absorption: np.ndarray, retail: np.ndarray | None = None) -> Headline:
     """``headline(solve_pe(..., absorption=absorption))`` in closed form (``pe.absorbed_ratios``) when every line
     has an exporter absorption (omega = inf; absorption 0 is full pass-through).
 
     The same equations as ``models.pe`` with ŵ fixed by the absorption; the Monte Carlo uses it because it
-    is several times faster; a test checks both agree field by field.
+    is several times faster; a test checks both agree field by field. ``retail``: downstream pass-through r per
+    line (None: the problem's ``retail`` array, else 1), as ``solve_pe(..., retail=...)``.
     """
     p, v = arr["pidx"], arr["value"]
+    if retail is None and "retail" in arr:  # the problem's cited r, as the full solve (scenarios.run._solve) uses
+        retail = arr["retail"]
     yrs = arr["years"][k]
     pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
     ltau = pre["ltau"][k]
     sig = sigma_g[p]
     val, vol, pimp, zl = (a[0] for a in absorbed_ratios(p, v, arr["base_rate"], arr["new_rate"][k], sig, eta_g[p],
-                                                           absorption, log_index=True))
+                                                           absorption, log_index=True, retail=retail))
     dv = v * (val - 1.0)
     d_imp = float(dv[pm].sum())
     d_auto = float(dv[am].sum())
@@ -130,7 +137,9 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
     revenue = float((t1 * v * val).sum() - (arr["base_rate"] * v).sum())
     lw = -absorption * ltau  # ln ŵ
     other = ~pm
-    div = (v * np.exp(lw) * np.expm1(-sig * (np.log(pimp) - zl)))[other]
+    lq = np.log(pimp) if retail is None else retail * np.log(pimp)  # ln q̂: the buyers' price drives substitution
+    div = (v * np.exp(lw) * np.expm1(-sig * (lq - zl)))[other]
+    margin = 0.0 if retail is None else float((v * vol * (1.0 + arr["base_rate"]) * (pimp - np.exp(lq))).sum())
     dwl = -float((pre["mid_rate"][k] * v * (vol - 1.0)).sum())
     expend = pre["expend"]
     return Headline(
@@ -148,6 +157,7 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
         partner_auto_margin=float((v * (val - vol))[am].sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=dwl * yrs,
+        us_importer_margin=margin * yrs,
     )
 
 

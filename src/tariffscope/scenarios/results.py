@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tariffscope.models import elasticities as el, uncertainty as unc
+from tariffscope.models.retail import basis_text as retail_basis_text
 from tariffscope.scenarios.outcomes import HEADLINE
 from tariffscope.scenarios.schema import Scenario
 
@@ -38,7 +39,8 @@ def run_basis(problem: Problem, trade_year: int) -> dict[str, Any]:
            "data_basis": f"census_import_weights_{trade_year}: US imports for consumption by HTS10 x partner, "
                          f"{trade_year} (Census, customs value)",
            "pass_through": "exporter absorption by origin x product from data/elasticities/pass_through.yaml "
-                           "(default full pass-through; Japanese passenger cars 0.6, range 0.4-0.95)"}
+                           "(default full pass-through; Japanese passenger cars 0.6, range 0.4-0.95)",
+           "retail_pass_through": retail_basis_text()}
     if problem.absorption_override:  # a scenario's model.absorption (or --absorption) replaces the cited values
         given = ", ".join(f"{k}={v:g}" for k, v in problem.absorption_override.items())
         out["pass_through"] = f"{out['pass_through']}; overridden by model.absorption: {given}"
@@ -65,6 +67,8 @@ def run_sources(problem: Problem) -> list[dict[str, str]]:
          + el.horizon_parameters("short")["trade_elasticity"]["citation"], "vintage": "data/elasticities/horizon.yaml"},
         {"source": "pass_through", "what": "exporter absorption by origin x product (data/elasticities/pass_through.yaml)",
          "vintage": "data/elasticities/pass_through.yaml"},
+        {"source": "retail_pass_through", "what": "downstream (retail) pass-through by product, US retail car prices "
+         "(data/elasticities/retail_pass_through.yaml)", "vintage": "data/elasticities/retail_pass_through.yaml"},
     ]
     for f in problem.facts:
         if f is not None:
@@ -156,6 +160,9 @@ ASSUMPTIONS = [
     "every product; long uses per-product Broda-Weinstein substitution and Hauk import-demand elasticities.",
     "Exporters absorb a share of the duty change in their dollar prices as the cited evidence says (pass_through.yaml): "
     "none on average (2018-19 studies), 0.6 for Japanese passenger cars (2025); a finite omega uses a supply curve instead.",
+    "Buyers see a share r of the landed, duty-paid price change (retail_pass_through.yaml): well below 1 for passenger "
+    "cars and light trucks (US retail new-vehicle prices barely rose in 2025, the basis names r), 1 elsewhere; the rest is the US importers' "
+    "and dealers' margin (us_importer_margin). Customs value and duty are unchanged by r.",
     "US exports are held fixed: no retaliation, exchange-rate or income effects; the balance change is minus the import change.",
     "Exporter output and jobs are first-order: output falls one for one with lost exports to the US; direct jobs follow "
     "export volume, supplier-linked jobs the BEA total-requirements linkage of the motor vehicle industry (US table as a "

@@ -27,6 +27,7 @@ import pyarrow as pa
 from tariffscope.errors import InputError
 from tariffscope.models import elasticities as el, exports as xm, exposure as ex, uncertainty as unc
 from tariffscope.models.pe import PELines, aggregate, solve_pe
+from tariffscope.models.retail import retail_pass_through
 from tariffscope.scenarios import packages as pk
 from tariffscope.scenarios.outcomes import HEADLINE, HEADLINE_KEYS, difference, fast_headline, headline, precompute
 from tariffscope.scenarios.panel_run import panel_assumptions, panel_flows, panel_relabel, panel_setup, panel_sources
@@ -112,6 +113,10 @@ class Problem:
     ab_low: np.ndarray         # Monte Carlo range of the absorption per line
     ab_high: np.ndarray
     ab_row: np.ndarray         # the pass_through.yaml row of each line (draws are shared per row)
+    retail: np.ndarray         # per line: downstream (retail) pass-through r (retail_pass_through.yaml)
+    rt_low: np.ndarray         # its Monte Carlo range
+    rt_high: np.ndarray
+    rt_row: np.ndarray         # the retail_pass_through.yaml row of each line
     short_ranges: np.ndarray   # short horizon: [te, te_low, te_high, eta, eta_low, eta_high] (empty: long)
     fixed: np.ndarray          # [sigma overridden, eta overridden]
     supplier_multiplier: np.ndarray  # BEA supplier linkage of the auto industry (scalar array)
@@ -124,7 +129,8 @@ class Problem:
     def arrays(self) -> dict[str, np.ndarray]:
         keys = ("pidx", "value", "base_rate", "new_rate", "omega", "sigma", "eta", "sigma_sd", "eta_sd",
                 "partner_mask", "auto_mask", "car_mask", "output_usd", "employment", "years", "absorption",
-                "ab_low", "ab_high", "ab_row", "short_ranges", "fixed", "supplier_multiplier")
+                "ab_low", "ab_high", "ab_row", "retail", "rt_low", "rt_high", "rt_row", "short_ranges", "fixed",
+                "supplier_multiplier")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -174,6 +180,8 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
     if any(sc.model.absorption != m0.absorption for sc in scenarios[1:]):
         raise InputError("the scenarios set different model.absorption; compare needs one (or --absorption)")
     pt = el.pass_through(o, h, (m0.absorption or None) if us_pass_through else {"*": 0.0, **m0.absorption})
+    # Downstream pass-through from the cited US retail-price evidence (cars); other importers' panels: r = 1.
+    rt = retail_pass_through(h, None if us_pass_through else 1.0)
     fixed_s = np.full(products.shape[0], m0.sigma is not None)
     fixed_e = np.full(products.shape[0], m0.eta is not None)
     autos = _auto_prefixes()
@@ -201,7 +209,8 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
         eta_sd=unc.log_sd(asg.eta, asg.eta_se, fixed_e), partner_mask=np.vstack(pm), auto_mask=np.vstack(am),
         car_mask=np.vstack(cm), output_usd=np.array(out_usd), employment=np.array(emp),
         years=np.array([sc.model.years for sc in scenarios], dtype=float), absorption=pt.absorption,
-        ab_low=pt.low, ab_high=pt.high, ab_row=pt.row, short_ranges=short,
+        ab_low=pt.low, ab_high=pt.high, ab_row=pt.row, retail=rt.r, rt_low=rt.low, rt_high=rt.high, rt_row=rt.row,
+        short_ranges=short,
         fixed=np.array([m0.sigma is not None, m0.eta is not None]),
         supplier_multiplier=np.array(ex.supplier_multiplier()), horizon=m0.horizon, reference=scenarios[0].reference,
         elasticity_sources=asg.source_counts(), facts=facts, absorption_override=dict(m0.absorption),
@@ -209,13 +218,13 @@ def prepare(scenarios: Sequence[Scenario], *, duty_panel: Callable[..., pa.Table
 
 
 def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.ndarray, extra=None,
-           check: bool = True, absorption: np.ndarray | None = None) -> PELines:
+           check: bool = True, absorption: np.ndarray | None = None, retail: np.ndarray | None = None) -> PELines:
     p = arr["pidx"]
     ab = None
     if np.isinf(arr["omega"][k]):  # a finite omega: the export supply curve sets exporters' prices instead
         ab = absorption if absorption is not None else arr["absorption"]
     return solve_pe(p, arr["value"], arr["base_rate"], arr["new_rate"][k], sigma_g[p], eta_g[p], arr["omega"][k],
-                    extra=extra, check=check, absorption=ab)
+                    extra=extra, check=check, absorption=ab, retail=retail if retail is not None else arr["retail"])
 
 
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
@@ -258,12 +267,14 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     arr, pre = _load(path)
     rng = np.random.default_rng(seed)
     s, e, ab = draw_parameters(arr, rng)
+    # drawn after the other parameters, so that their draws are those of a run without a retail row
+    rr = unc.draw_absorption(rng, arr["rt_row"], arr["rt_low"], arr["rt_high"], arr["retail"])
     out = []
     for k in range(arr["new_rate"].shape[0]):
         if np.isinf(arr["omega"][k]):
-            out.append(fast_headline(arr, pre, k, s, e, ab))
+            out.append(fast_headline(arr, pre, k, s, e, ab, rr))
         else:
-            out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab), arr, k))
+            out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab, retail=rr), arr, k))
     return np.vstack(out)
 
 
