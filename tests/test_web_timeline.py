@@ -152,5 +152,5 @@ def test_brief_timeline_unchanged_by_the_view_defaults(warehouse):
     ctx = S.Context(partner="JPN", partner_name="Japan", as_of=dt.date(2025, 12, 31), con=warehouse)
     a = S.run_builder("timeline", "t", S.timeline_section, ctx)
     b = S.run_builder("timeline", "t", lambda c: S.timeline_section(c, S.TimelineView()), ctx)
-    assert a.status == b.status == "ok"
+    assert a.status == b.status == "ok", (a.message, b.message)
     assert a.sentences == b.sentences and [t.rows for t in a.tables] == [t.rows for t in b.tables]

@@ -183,6 +183,8 @@ def mfn_table(con, revision: str) -> MfnTable:
 def prefetch(con, revisions_: list[str]) -> None:
     """Load the MFN tables of several revisions in one query; revisions with identical lines share a table."""
     ck = con_key(con)
+    if len(_CACHE) > 64:  # bound the cache before deciding what to load: clearing it later dropped the tables
+        _CACHE.clear()    # this call had just aliased, and the aliasing below then raised KeyError
     wanted = [r for r in dict.fromkeys(revisions_) if (ck, r) not in _CACHE]
     canon = {r: canonical(con, r) for r in wanted}
     for r, c in canon.items():
@@ -193,8 +195,6 @@ def prefetch(con, revisions_: list[str]) -> None:
         return
     t = db.query(con, _SQL, [todo])
     revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
-    if len(_CACHE) > 64:
-        _CACHE.clear()
     for rev in todo:
         idx = np.flatnonzero(revcol == rev)
         if len(idx) == 0:
