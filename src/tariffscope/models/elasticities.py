@@ -222,20 +222,27 @@ def horizon_label(horizon: str) -> str:
     return str(_horizon_file()["horizons"][horizon]["label"])
 
 
+def cited_range_rows(filename: str, value: str, keys: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The rows of a cited share table in data/elasticities/ (``keys``, ``value``, low, high, evidence, ...),
+    checked (0 <= low <= value <= high <= 1) and with their citations resolved from the file's sources."""
+    from tariffscope.ingest.safeyaml import read_yaml_file
+
+    doc = read_yaml_file(DATA_DIR / filename)
+    rows = []
+    for r in doc["rows"]:
+        v, lo, hi = float(r[value]), float(r["low"]), float(r["high"])
+        if not (0.0 <= lo <= v <= hi <= 1.0):
+            name = "/".join(str(r[k]) for k in keys)
+            raise InputError(f"{filename}: row {name}: need 0 <= low <= {value} <= high <= 1")
+        rows.append({**r, **{k: str(r[k]) for k in keys}, value: v, "low": lo, "high": hi,
+                     "citations": [doc["sources"][k] for k in r["evidence"]]})
+    return tuple(rows)
+
+
 @lru_cache(maxsize=1)
 def pass_through_rows() -> tuple[dict[str, Any], ...]:
     """The rows of ``pass_through.yaml`` (origin, product, absorption, low, high, evidence, note, citations)."""
-    from tariffscope.ingest.safeyaml import read_yaml_file
-
-    doc = read_yaml_file(DATA_DIR / "pass_through.yaml")
-    rows = []
-    for r in doc["rows"]:
-        a, lo, hi = float(r["absorption"]), float(r["low"]), float(r["high"])
-        if not (0.0 <= lo <= a <= hi <= 1.0):
-            raise InputError(f"pass_through.yaml: row {r['origin']}/{r['product']}: need 0 <= low <= absorption <= high <= 1")
-        rows.append({**r, "origin": str(r["origin"]), "product": str(r["product"]), "absorption": a, "low": lo,
-                     "high": hi, "citations": [doc["sources"][k] for k in r["evidence"]]})
-    return tuple(rows)
+    return cited_range_rows("pass_through.yaml", "absorption", ("origin", "product"))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tariffscope.errors import InputError
-from tariffscope.models.elasticities import DATA_DIR
+from tariffscope.models.elasticities import cited_range_rows
 
 __all__ = ["RetailPassThrough", "retail_rows", "retail_pass_through", "describe", "basis_text", "RETAIL_FILE"]
 
@@ -26,17 +26,7 @@ RETAIL_FILE = "retail_pass_through.yaml"
 @lru_cache(maxsize=1)
 def retail_rows() -> tuple[dict[str, Any], ...]:
     """The rows of the YAML (product, r, low, high, evidence, note, citations), checked."""
-    from tariffscope.ingest.safeyaml import read_yaml_file
-
-    doc = read_yaml_file(DATA_DIR / RETAIL_FILE)
-    rows = []
-    for raw in doc["rows"]:
-        r, lo, hi = float(raw["r"]), float(raw["low"]), float(raw["high"])
-        if not 0.0 <= lo <= r <= hi <= 1.0:
-            raise InputError(f"{RETAIL_FILE}: row {raw['product']}: need 0 <= low <= r <= high <= 1")
-        rows.append({**raw, "product": str(raw["product"]), "r": r, "low": lo, "high": hi,
-                     "citations": [doc["sources"][k] for k in raw["evidence"]]})
-    return tuple(rows)
+    return cited_range_rows(RETAIL_FILE, "r", ("product",))
 
 
 @dataclass(frozen=True)
