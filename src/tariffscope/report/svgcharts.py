@@ -2,19 +2,40 @@
 
 Three shapes cover every figure shown: horizontal bars (sector balances), lines with optional
 stacked areas and dated markers (monitor, tariff timeline), and bars with uncertainty whiskers
-(scenario comparison). Output is an ``<svg>`` string with a <title> for accessibility.
+(scenario comparison). Output is an ``<svg>`` string with a <title> for accessibility; the string is a
+``ChartSvg``, which also carries the series exactly as drawn (``series``, ``markers``), so a chart's data
+download gives the numbers on the screen rather than whatever the chart was computed from.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from html import escape
+from typing import Any
 
 PALETTE = ["#1f5fa8", "#d9822b", "#2e8b57", "#b03a48", "#6a4c93", "#8c8c2e", "#2b9bb3", "#7f7f7f", "#c46bae", "#4d4d4d"]
 POS, NEG = "#1f5fa8", "#b03a48"
 FONT = "font-family='system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif'"
 
 Fmt = Callable[[float], str]
+
+
+class ChartSvg(str):
+    """An SVG chart (a ``str``, embedded as it is) with the series it draws, point by point.
+
+    ``series``: one dict per drawn series, ``{"name", "kind": "bar"|"line"|"area", "x", "x_label", "y",
+    "y_label"}`` plus ``"low"``/``"high"`` when whiskers are drawn (None where a bar has none); only drawn points
+    are listed (a line skips its None values; an n/a bar is listed with y None, as it reads "n/a"); an area's y
+    is its drawn thickness, stacked on the areas before it. ``markers``: the dated vertical lines ``{"x", "label"}``.
+    """
+
+    series: list[dict[str, Any]]
+    markers: list[dict[str, Any]]
+
+    def __new__(cls, text: str, series: Sequence[dict[str, Any]] = (), markers: Sequence[dict[str, Any]] = ()) -> ChartSvg:
+        obj = super().__new__(cls, text)
+        obj.series, obj.markers = list(series), list(markers)
+        return obj
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -33,20 +54,20 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+def _svg(width: int, height: int, title: str, body: list[str], series: Sequence[dict[str, Any]] = (),
+         markers: Sequence[dict[str, Any]] = ()) -> ChartSvg:
     # min-width: a chart is never drawn below 4/5 of its size; --chart-w lets the web app's phone layout keep it at
     # full size (its smallest text, 11 px, then stays 11 px on a 390 px phone), its figure scrolling sideways
     # instead (web/static/style.css)
-    return (
+    return ChartSvg(
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
         f"style='max-width:{width}px;min-width:{int(width * 0.82)}px;--chart-w:{width}px' role='img' aria-label='{escape(title)}' {FONT} font-size='12'>"
-        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
-    )
+        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>", series, markers)
 
 
 def hbar(labels: Sequence[str], values: Sequence[float | None], *, title: str, fmt: Fmt, width: int = 680,
          lo: Sequence[float | None] | None = None, hi: Sequence[float | None] | None = None,
-         colors: Sequence[str] | None = None) -> str:
+         colors: Sequence[str] | None = None) -> ChartSvg:
     """Horizontal bars, one per label, blue when positive and red when negative; optional whiskers.
 
     A value of None (n/a) gets no bar and the words "n/a": a zero-length bar would read as "no change".
@@ -89,12 +110,21 @@ def hbar(labels: Sequence[str], values: Sequence[float | None], *, title: str, f
         tx = max(x(v), x(0.0), x(float(hi_i)) if hi_i is not None else -1e9) + 6
         body.append(f"<text x='{tx:.1f}' y='{y + row / 2 + 4:.1f}' fill='#333' font-size='11'>{escape(fmt(v))}</text>")
     body.append(f"<line x1='{x(0.0):.1f}' x2='{x(0.0):.1f}' y1='{top - 6}' y2='{top + row * n}' stroke='#333'/>")
-    return _svg(width, height, title, body)
+    drawn = min(n, len(labels))  # the loop above draws one bar per (label, value) pair
+    ys = [vals[i] if known[i] else None for i in range(drawn)]
+    series: dict[str, Any] = {"name": title, "kind": "bar", "x": [str(lab) for lab in labels[:drawn]],
+                              "x_label": [str(lab) for lab in labels[:drawn]], "y": ys,
+                              "y_label": ["n/a" if v is None else fmt(v) for v in ys]}
+    if lo is not None and hi is not None:  # the whiskers, where one is drawn (both ends known, the bar drawn)
+        whisker = [known[i] and lo[i] is not None and hi[i] is not None for i in range(drawn)]
+        series["low"] = [float(lo[i]) if whisker[i] else None for i in range(drawn)]  # type: ignore[arg-type]  # not None where whisker
+        series["high"] = [float(hi[i]) if whisker[i] else None for i in range(drawn)]  # type: ignore[arg-type]  # not None where whisker
+    return _svg(width, height, title, body, [series])
 
 
 def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[float], str],
           x_ticks: Sequence[float] | None = None, markers: Sequence[tuple[float, str]] = (),
-          stacked: Sequence[dict] = (), width: int = 760, height: int = 320, y_zero: bool = True) -> str:
+          stacked: Sequence[dict] = (), width: int = 760, height: int = 320, y_zero: bool = True) -> ChartSvg:
     """Line series ``{name, x, y, color?, dash?}`` over numeric x, with optional stacked areas
     (same dict shape, all on the same x) drawn underneath and vertical dated markers ``(x, label)``."""
     left, right, top, bottom = 64, 16, 34, 70
@@ -128,23 +158,33 @@ def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[
     for t in (x_ticks if x_ticks is not None else _nice_ticks(xmin, xmax, 6)):
         if xmin <= t <= xmax:
             body.append(f"<text x='{x_pos(t):.1f}' y='{top + ph + 16}' text-anchor='middle' fill='#555' font-size='11'>{escape(x_label(t))}</text>")
+    drawn: list[dict[str, Any]] = []
     base = [0.0] * (len(stacked[0]["x"]) if stacked else 0)
     for k, s in enumerate(stacked):
         upper = [b + max(float(v), 0.0) for b, v in zip(base, s["y"], strict=False)]
         outline = [f"{x_pos(a):.1f},{y_pos(u):.1f}" for a, u in zip(s["x"], upper, strict=False)] + [f"{x_pos(a):.1f},{y_pos(b):.1f}" for a, b in reversed(list(zip(s["x"], base, strict=False)))]
         color = s.get("color") or PALETTE[(k + 3) % len(PALETTE)]
         body.append(f"<polygon points='{' '.join(outline)}' fill='{color}' fill-opacity='0.55' stroke='none'><title>{escape(s['name'])}</title></polygon>")
+        n_pts = min(len(s["x"]), len(upper))  # the outline's points: the zip above stops at the shorter list
+        thick = [max(float(v), 0.0) for v in s["y"][:n_pts]]  # negative parts are not drawn (the stack only rises)
+        drawn.append({"name": s["name"], "kind": "area", "x": [float(a) for a in s["x"][:n_pts]],
+                      "x_label": [x_label(float(a)) for a in s["x"][:n_pts]], "y": thick, "y_label": [y_fmt(v) for v in thick]})
         base = upper
     for k, s in enumerate(series):
         color = s.get("color") or PALETTE[k % len(PALETTE)]
         pts = [(x_pos(a), y_pos(b)) for a, b in zip(s["x"], s["y"], strict=False) if b is not None]
+        given = [(float(a), float(b)) for a, b in zip(s["x"], s["y"], strict=False) if b is not None]
+        drawn.append({"name": s["name"], "kind": "line", "x": [a for a, _ in given], "x_label": [x_label(a) for a, _ in given],
+                      "y": [b for _, b in given], "y_label": [y_fmt(b) for _, b in given]})
         dash = " stroke-dasharray='6 4'" if s.get("dash") else ""
         body.append(f"<polyline points='{' '.join(f'{a:.1f},{b:.1f}' for a, b in pts)}' fill='none' stroke='{color}' stroke-width='2.2'{dash}/>")
         if len(pts) <= 40:
             for (a, b), yv in zip(pts, [v for v in s["y"] if v is not None], strict=True):
                 body.append(f"<circle cx='{a:.1f}' cy='{b:.1f}' r='2.6' fill='{color}'><title>{escape(s['name'])}: {escape(y_fmt(float(yv)))}</title></circle>")
+    shown_markers = []
     for i, (mx, label) in enumerate(markers):
         if xmin <= mx <= xmax:
+            shown_markers.append({"x": float(mx), "label": label})
             body.append(f"<line x1='{x_pos(mx):.1f}' x2='{x_pos(mx):.1f}' y1='{top}' y2='{top + ph}' stroke='#888' stroke-dasharray='2 3'/>")
             body.append(f"<text x='{x_pos(mx) + 3:.1f}' y='{top + 10 + (i % 3) * 11}' fill='#444' font-size='11'>{escape(label)}</text>")
     # legend
@@ -161,4 +201,4 @@ def lines(series: Sequence[dict], *, title: str, y_fmt: Fmt, x_label: Callable[[
                  else f"<line x1='{lx}' x2='{lx + 14}' y1='{ly - 4}' y2='{ly - 4}' stroke='{color}' stroke-width='2.5'{dash}/>")
         body.append(shape + f"<text x='{lx + 18}' y='{ly}' font-size='11'>{escape(s['name'])}</text>")
         lx += w
-    return _svg(width, height, title, body)
+    return _svg(width, height, title, body, drawn, shown_markers)

@@ -1,5 +1,5 @@
-"""What the web pages add to the API's results for analysts: downloads of every table and chart's data
-(CSV/JSON at the page's own URL plus ``format=``), measure titles beside Chapter 99 headings, product
+"""What the web pages add to the API's results for analysts: downloads of every table and of the series every
+chart draws (CSV/JSON at the page's own URL plus ``format=``), measure titles beside Chapter 99 headings, product
 search results with their HTS path, and the sections of the formula and GE pages.
 
 Presentation only: everything here reshapes results of ``tariffscope.api`` that the routes computed.
@@ -7,22 +7,28 @@ Presentation only: everything here reshapes results of ``tariffscope.api`` that 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
+import html
 import io
-import json
+import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.responses import JSONResponse, Response
 
 from tariffscope import api
-from tariffscope.errors import InputError
+from tariffscope.errors import InputError, TariffscopeError
 from tariffscope.report import fmt, sections as S, svgcharts as svg
 from tariffscope.tariffs.vocabulary import authority_label
 
 FORMATS = ("csv", "json")
+
+
+class ChartDataMissing(TariffscopeError):
+    """A chart download asked of a chart that does not carry its plotted series (a defect, not bad input)."""
 _TITLE_RE = re.compile(r"aria-label='([^']*)'")
 
 
@@ -65,18 +71,54 @@ def table_dict(table: S.Table) -> dict[str, Any]:
 
 def chart_title(chart: S.Chart) -> str:
     m = _TITLE_RE.search(chart.svg)
-    return m.group(1) if m else chart.caption
+    return html.unescape(m.group(1)) if m else chart.caption  # the attribute is escaped; the download gives the text
 
 
-def records(data: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(dataset, record)`` for every list of records (dicts) inside ``data``: the numbers a chart is drawn from,
-    as the API returned them; a value that is itself a list or mapping stays one JSON cell."""
-    if isinstance(data, Mapping):
-        for k, v in data.items():
-            yield from records(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, list) and data and all(isinstance(x, Mapping) for x in data):
-        for row in data:
-            yield path, dict(row)
+def year_date(x: float) -> str:
+    """The day a fractional-year x stands for (the inverse of ``report.sections.period_x``): the web's line
+    charts plot time as fractional years, so their downloads name each point's date as well."""
+    year = int(math.floor(x + 1e-9))
+    days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    return (dt.date(year, 1, 1) + dt.timedelta(days=round((x - year) * days))).isoformat()
+
+
+def chart_series(chart: S.Chart) -> dict[str, Any]:
+    """The series a chart draws (``svgcharts.ChartSvg``), as the download gives them: ``series`` (each with its
+    points, line points with their ``date``) and ``markers`` (dated lines); ChartDataMissing for a chart drawn
+    otherwise."""
+    drawn = getattr(chart.svg, "series", None)
+    if drawn is None:
+        raise ChartDataMissing("this chart does not carry its plotted series (it was not drawn by report.svgcharts)")
+    series = []
+    for s in drawn:
+        out = {k: (list(v) if isinstance(v, list) else v) for k, v in s.items()}
+        if s["kind"] in ("line", "area"):
+            out["date"] = [year_date(x) for x in s["x"]]
+        series.append(out)
+    markers = [{**m, "date": year_date(m["x"])} for m in getattr(chart.svg, "markers", [])]
+    return {"series": series, "markers": markers}
+
+
+def series_rows(plotted: Mapping[str, Any], blank: Any = "") -> list[list[Any]]:
+    """A chart's plotted series as one CSV: a header, then one row per drawn point (series, kind, x, the x as
+    the axis shows it, the date for a time axis, y, y as the chart labels it, and low/high where whiskers are
+    drawn), then the markers (kind "marker"); ``blank`` stands where a row has no value (n/a, no whisker)."""
+    series, markers = plotted["series"], plotted["markers"]
+    timed = any("date" in s for s in series)
+    banded = any("low" in s for s in series)
+    header = ["series", "kind", "x", "x_label", *(["date"] if timed else []), "y", "y_label", *(["low", "high"] if banded else [])]
+    rows: list[list[Any]] = [header]
+    for s in series:
+        for i, x in enumerate(s["x"]):
+            row = [s["name"], s["kind"], x, s["x_label"][i], *([s["date"][i]] if timed else []),
+                   blank if s["y"][i] is None else s["y"][i], s["y_label"][i]]
+            if banded:
+                row += [blank if s.get("low") is None or s["low"][i] is None else s["low"][i],
+                        blank if s.get("high") is None or s["high"][i] is None else s["high"][i]]
+            rows.append(row)
+    for m in markers:
+        rows.append([m["label"], "marker", m["x"], m["label"], *([m["date"]] if timed else []), blank, blank, *([blank, blank] if banded else [])])
+    return rows
 
 
 def _csv(rows: list[list[Any]], filename: str) -> Response:
@@ -85,10 +127,6 @@ def _csv(rows: list[list[Any]], filename: str) -> Response:
     writer.writerows(rows)
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-def _cell(v: Any) -> Any:
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
 
 
 def _index(query: Mapping[str, str], key: str, count: int, what: str) -> int | None:
@@ -117,12 +155,12 @@ def download(page: str, query: Mapping[str, str], sections: Sequence[S.Section],
         return _csv([list(t.columns), *[list(r) for r in t.rows]], f"{page}-table-{ti}.csv")
     if ci is not None:
         s, c = charts[ci]
+        plotted = chart_series(c)
         if form == "json":
+            rows = series_rows(plotted, blank=None)
             return JSONResponse({"page": page, "link": link, "section": s.title, "chart": chart_title(c), "caption": c.caption,
-                                 "data": S.as_dict(s.data)})
-        recs = list(records(S.as_dict(s.data)))
-        columns = list(dict.fromkeys(k for _, r in recs for k in r))
-        return _csv([["dataset", *columns], *[[name, *[_cell(r.get(k)) for k in columns]] for name, r in recs]], f"{page}-chart-{ci}.csv")
+                                 **plotted, "columns": rows[0], "rows": rows[1:]})
+        return _csv(series_rows(plotted), f"{page}-chart-{ci}.csv")
     if form == "csv":
         if not tables:
             raise InputError("this page shows no table to download")
@@ -130,7 +168,7 @@ def download(page: str, query: Mapping[str, str], sections: Sequence[S.Section],
         return _csv([list(t.columns), *[list(r) for r in t.rows]], f"{page}-table-0.csv")
     return JSONResponse({"page": page, "link": link, "sections": [
         {"key": s.key, "title": s.title, "tables": [table_dict(t) for t in s.tables],
-         "charts": [{"title": chart_title(c), "caption": c.caption} for c in s.charts], "data": S.as_dict(s.data)}
+         "charts": [{"title": chart_title(c), "caption": c.caption, **chart_series(c)} for c in s.charts], "data": S.as_dict(s.data)}
         for s in sections]})
 
 
