@@ -5,13 +5,16 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_DRAWS = 200
 MAX_SCENARIO_BYTES = 64 * 1024
 MAX_BODY_BYTES = 96 * 1024  # a scenario plus JSON framing; anything larger is refused before parsing
 MAX_PACKAGES = 6
 MAX_CHANGES = 40
+MAX_SIDE_ITEMS = 10  # partner tariffs, purchases or investment pledges of one edited package (each list)
+MAX_RATE = 10.0  # 1,000%: the scenario schema's bound on a tariff rate
+MAX_USD = 1e13  # USD a year: above the partner's total imports for any partner (10 tn)
 MAX_SERIES_DAYS = 731  # two years of daily points
 MIN_DATE, MAX_DATE = dt.date(2015, 1, 1), dt.date(2030, 12, 31)
 DEFAULT_SEED = 20250709
@@ -127,10 +130,96 @@ class Change(Strict):
         return spec
 
 
+HsPrefixes = Annotated[str, Field(min_length=2, max_length=400, pattern=r"^[0-9 ,.]+$")]
+
+
+def hs_prefixes(text: str) -> list[str]:
+    """'1005, 12.01' -> ['1005', '1201']: HS prefixes typed in a form (the scenario schema checks each one)."""
+    return [p.replace(".", "") for p in re.split(r"[ ,]+", text) if p]
+
+
+class SideItem(Strict):
+    """One item of the partner's side of a package (no NaN or infinity: every amount is a figure)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class PartnerTariffItem(SideItem):
+    """The partner's tariff on US goods in some HS prefixes, from the rate in force to a new one (fractions)."""
+
+    products: HsPrefixes
+    rate_from: float = Field(ge=0, le=MAX_RATE)
+    rate_to: float = Field(ge=0, le=MAX_RATE)
+    base: float | None = Field(None, ge=0, le=MAX_USD, description="US exports in these products, USD a year (finer than HS2)")
+
+    def to_spec(self) -> dict:
+        """As the scenario schema spells it (a PartnerTariff)."""
+        spec: dict = {"prefixes": hs_prefixes(self.products), "from": self.rate_from, "to": self.rate_to}
+        if self.base is not None:
+            spec["base"] = self.base
+        return spec
+
+
+class PurchaseItem(SideItem):
+    """A purchase commitment: USD a year in each year first_year..last_year, of which ``additionality`` is new
+    trade (drawn over low..high in the Monte Carlo when given)."""
+
+    what: str = Field("", max_length=120)
+    products: HsPrefixes
+    per_year: float = Field(ge=0, le=MAX_USD)
+    first_year: int = Field(ge=2000, le=2100)
+    last_year: int = Field(ge=2000, le=2100)
+    additionality: float = Field(ge=0, le=1)
+    low: float | None = Field(None, ge=0, le=1)
+    high: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PurchaseItem:
+        if self.last_year < self.first_year:
+            raise ValueError(f"last_year {self.last_year} is before first_year {self.first_year}")
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high (the additionality range) or neither")
+        return self
+
+    def to_spec(self) -> dict:
+        """As the scenario schema spells it (a Purchase)."""
+        spec: dict = {"what": self.what, "prefixes": hs_prefixes(self.products),
+                      "values": {y: self.per_year for y in range(self.first_year, self.last_year + 1)},
+                      "additionality": self.additionality, "source": "typed in the web app"}
+        if self.low is not None and self.high is not None:
+            spec["additionality_range"] = [self.low, self.high]
+        return spec
+
+
+class InvestmentItem(SideItem):
+    """An investment pledge: a memo item, with a trade effect only when one is given (USD a year)."""
+
+    amount: float = Field(ge=0, le=1e14)
+    horizon: str = Field("", max_length=80)
+    text: str = Field("", max_length=200)
+    exports_per_year: float | None = Field(None, ge=-MAX_USD, le=MAX_USD)
+    imports_per_year: float | None = Field(None, ge=-MAX_USD, le=MAX_USD)
+
+    def to_spec(self) -> dict:
+        """As the scenario schema spells it (an Investment)."""
+        return {"amount": self.amount, "horizon": self.horizon, "text": self.text, "source": "typed in the web app",
+                "exports_per_year": self.exports_per_year, "imports_per_year": self.imports_per_year}
+
+
 class Package(Strict):
+    """A package edited in the web app: a built-in's regime and items plus the user's US-side changes and
+    partner-side items (the partner is the built-in's)."""
+
     name: ScenarioName
     base: ScenarioName = "june-2025"  # the built-in package this one starts from (its regime and changes)
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
+    partner_tariffs: list[PartnerTariffItem] = Field(default_factory=list, max_length=MAX_SIDE_ITEMS)
+    purchases: list[PurchaseItem] = Field(default_factory=list, max_length=MAX_SIDE_ITEMS)
+    investment: list[InvestmentItem] = Field(default_factory=list, max_length=MAX_SIDE_ITEMS)
+
+    @property
+    def two_sided(self) -> bool:
+        return bool(self.partner_tariffs or self.purchases or self.investment)
 
 
 class SimulateRequest(Strict):

@@ -170,8 +170,8 @@ def two_sided_tables(s: Section, packages: list[dict], names: list[str], partner
     rows = []
     for j, meta in enumerate(first["rows"]):
         kind = _unit_kind(meta["unit"])
-        row = [outcome_label(meta["label"].strip(), partners) if not meta["label"].startswith("  ")
-               else "  " + meta["label"].strip()]
+        indent = "  " if meta["label"].startswith("  ") else ""  # 'of which' rows name the partner too
+        row = [indent + outcome_label(meta["label"].strip(), partners)]
         for b in blocks:
             m = b["rows"][j] if b else None
             if m is None or not fmt.is_number(m["value"]):
