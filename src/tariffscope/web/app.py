@@ -13,10 +13,8 @@ import datetime as dt
 import functools
 import gc
 import logging
-import math
 import os
 import queue
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +35,7 @@ from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
 from tariffscope.report.memory import limit_malloc_arenas
-from tariffscope.web import schemas as W, tools as T
+from tariffscope.web import packageform as PF, schemas as W, tools as T
 from tariffscope.web.idle import IdleRelease
 from tariffscope.web.pagecache import PageCache, ingest_state
 
@@ -731,7 +729,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
             error, status = _validation_message(exc.errors()), 422
         except TariffscopeError as exc:
             # an error the run finds in the edited package's partner side names the form's row, not the YAML path
-            text = form_words(str(exc), side_offsets(custom.base)) if custom is not None and custom.two_sided else str(exc)
+            text = PF.form_words(str(exc), PF.side_offsets(custom.base)) if custom is not None and custom.two_sided else str(exc)
             error, status = _short(text), (503 if isinstance(exc, ServerBusy) else 400)
         model = _scenario_page_model(form, section, set(chosen))
         link = _scenario_permalink(chosen, form, draws, seed)
@@ -787,7 +785,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
                 rows.append({k: str(form.get(f"c{i}_{k}") or "") for k in FORM_FIELDS})
         while len(rows) < 8:
             rows.append({"origin": "", "products": "", "mode": "add", "rate": "", "start": "", "end": ""})
-        side = _side_rows(form if form is not None else {})
+        side = PF.side_rows(form if form is not None else {})
         return {"builtins": builtins, "names": names, "chosen": chosen, "rows": rows, "section": section, "side": side,
                 "side_open": any(v for rows_ in side.values() for r in rows_ for v in r.values()),
                 "custom_name": (form.get("custom_name") if form is not None else "") or "", "custom_base": (form.get("custom_base") if form is not None else "june-2025") or "june-2025",
@@ -879,12 +877,12 @@ def _package_dict(p: W.Package) -> Any:
                                                 ("investment pledge(s)", p.investment)) if items]
     spec["description"] = f"{p.base} with {', '.join(added)} edited in the web app"
     spec["changes"] = list(spec.get("changes") or []) + [c.to_spec() for c in p.changes]
-    for key in SIDE_KEYS:
+    for key in PF.SIDE_KEYS:
         spec[key] = list(spec.get(key) or []) + [item.to_spec() for item in getattr(p, key)]
     try:
         return _scenario_from(spec)
     except (InputError, RuleError) as exc:  # both take the one message (what the scenario schema raises)
-        raise type(exc)(form_words(str(exc), side_offsets(p.base))) from None
+        raise type(exc)(PF.form_words(str(exc), PF.side_offsets(p.base))) from None
 
 
 def _scenario_arg(name: str | None, text: str | None, package: W.Package | None) -> Any:
@@ -897,130 +895,6 @@ def _scenario_arg(name: str | None, text: str | None, package: W.Package | None)
 
 
 FORM_FIELDS = ("origin", "products", "mode", "rate", "start", "end")
-# The partner's side of the edited package, as form rows: (prefix of the field names, rows shown, the item's
-# name in messages, the scenario list it feeds, its fields). Rows without JavaScript: a fixed number of each.
-SIDE_FORM = (("pt", 3, "partner tariff", "partner_tariffs", ("products", "from", "to", "base")),
-             ("pu", 3, "purchase", "purchases", ("what", "products", "value", "first", "last", "add", "low", "high")),
-             ("iv", 2, "investment pledge", "investment", ("amount", "horizon", "text", "exports", "imports")))
-SIDE_KEYS = tuple(key for _, _, _, key, _ in SIDE_FORM)
-BN = 1e9  # the form takes money in bn USD; the scenario schema in USD
-
-
-def side_offsets(base: str) -> dict[str, int]:
-    """How many items of each partner-side list the built-in ``base`` brings (the user's come after them)."""
-    try:
-        spec = _builtin_spec(base)
-    except TariffscopeError:  # no such built-in: its own error is the one the page shows
-        return {}
-    return {key: len(spec.get(key) or []) for key in SIDE_KEYS}
-
-
-_SIDE_PATH = re.compile(r"\b(partner_tariffs|purchases|investment)\[(\d+)\]")
-
-
-def form_words(message: str, offsets: Mapping[str, int]) -> str:
-    """A scenario error about an edited package in the form's words: 'purchases[3].prefixes[0]: ...' is
-    'purchase 1 (products): ...' when the starting package brings 2 purchases; '<uploaded scenario>: ' goes."""
-    names = {key: what for _, _, what, key, _ in SIDE_FORM}
-
-    def one(m: re.Match) -> str:
-        key, k = m.group(1), int(m.group(2))
-        n = k - offsets.get(key, 0)
-        return f"{names[key]} {n + 1}" if n >= 0 else f"the starting package's {names[key]} {k + 1}"
-
-    text = _SIDE_PATH.sub(one, message.replace("<uploaded scenario>: ", ""))
-    text = re.sub(r"\.prefixes(\[\d+\])?", " (products)", text)
-    # the run's advice names the YAML key; the form's field takes bn USD
-    return re.sub(r"give base: \(US exports to (\S+) in these products, USD a year\)",
-                  r"fill in 'US exports in these products' (to \1, bn USD a year)", text)
-
-
-def _side_rows(form: Any) -> dict[str, list[dict[str, str]]]:
-    """The partner-side rows typed in the form (or a permalink's query), every row, as text."""
-    return {prefix: [{f: str(form.get(f"{prefix}{i}_{f}") or "").strip() for f in fields} for i in range(rows)]
-            for prefix, rows, _, _, fields in SIDE_FORM}
-
-
-def _side_number(row: Mapping[str, str], key: str, label: str, what: str, lo: float, hi: float, *,
-                 required: bool = True) -> float | None:
-    """A number typed in a partner-side row, within [lo, hi] in the form's unit; InputError naming the row and field."""
-    text = row[key].rstrip("%").strip()
-    if not text:
-        if required:
-            raise InputError(f"{what}: {label} is required")
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{what}: {label} must be a number, got {row[key][:20]!r}") from None
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise InputError(f"{what}: {label} must be between {lo:,g} and {hi:,g}, got {text[:20]}")
-    return value
-
-
-def _side_products(row: Mapping[str, str], what: str) -> str:
-    text = row["products"]
-    if not text:
-        raise InputError(f"{what}: products (HS prefixes) is required")
-    for p in re.split(r"[ ,]+", text):
-        digits = p.replace(".", "")
-        if p and not (digits.isdigit() and 2 <= len(digits) <= 10):
-            raise InputError(f"{what}: products: {p[:14]!r} is not an HS prefix (2-10 digits, e.g. 02 or 1005)")
-    return text
-
-
-def _side_items(form: Any) -> dict[str, list[Any]]:
-    """The partner-side items typed in the form, in the schema's units (rates and shares as fractions, USD);
-    a row counts when any of its fields is filled. InputError in the form's words (row, field, unit, bounds)."""
-    rows = _side_rows(form)
-    out: dict[str, list[Any]] = {key: [] for key in SIDE_KEYS}
-    for i, row in enumerate(rows["pt"]):
-        if any(row.values()):
-            what = f"partner tariff {i + 1}"
-            products = _side_products(row, what)
-            start = _side_number(row, "from", "tariff now, %", what, 0, W.MAX_RATE * 100)
-            to = _side_number(row, "to", "new tariff, %", what, 0, W.MAX_RATE * 100)
-            base = _side_number(row, "base", "US exports in these products, bn USD a year", what, 0, W.MAX_USD / BN, required=False)
-            out["partner_tariffs"].append(W.PartnerTariffItem(products=products, rate_from=float(start or 0) / 100, rate_to=float(to or 0) / 100,
-                                                              base=None if base is None else base * BN))
-    for i, row in enumerate(rows["pu"]):
-        if any(row.values()):
-            what = f"purchase {i + 1}"
-            products = _side_products(row, what)
-            value = _side_number(row, "value", "value, bn USD a year", what, 0, W.MAX_USD / BN)
-            first = _side_number(row, "first", "first year", what, 2000, 2100)
-            last = _side_number(row, "last", "last year", what, 2000, 2100)
-            if first != int(first or 0) or last != int(last or 0):
-                raise InputError(f"{what}: first and last year must be whole years")
-            if (last or 0) < (first or 0):
-                raise InputError(f"{what}: last year ({last:g}) is before first year ({first:g})")
-            add = _side_number(row, "add", "additional share, %", what, 0, 100)
-            low = _side_number(row, "low", "additional share low, %", what, 0, 100, required=False)
-            high = _side_number(row, "high", "additional share high, %", what, 0, 100, required=False)
-            if (low is None) != (high is None):
-                raise InputError(f"{what}: give both ends of the additional share's range (low and high) or neither")
-            if low is not None and high is not None and not low <= float(add or 0) <= high:
-                raise InputError(f"{what}: the range {low:g}-{high:g}% must contain the additional share {add:g}%")
-            if len(row["what"]) > 120:
-                raise InputError(f"{what}: what is limited to 120 characters")
-            out["purchases"].append(W.PurchaseItem(what=row["what"], products=products, per_year=float(value or 0) * BN,
-                                                   first_year=int(first or 0), last_year=int(last or 0), additionality=float(add or 0) / 100,
-                                                   low=None if low is None else low / 100, high=None if high is None else high / 100))
-    for i, row in enumerate(rows["iv"]):
-        if any(row.values()):
-            what = f"investment pledge {i + 1}"
-            amount = _side_number(row, "amount", "amount, bn USD", what, 0, 1e14 / BN)
-            ex = _side_number(row, "exports", "effect on US exports, bn USD a year", what, -W.MAX_USD / BN, W.MAX_USD / BN, required=False)
-            im = _side_number(row, "imports", "effect on US imports, bn USD a year", what, -W.MAX_USD / BN, W.MAX_USD / BN, required=False)
-            if len(row["horizon"]) > 80 or len(row["text"]) > 200:
-                raise InputError(f"{what}: horizon is limited to 80 characters and what to 200")
-            out["investment"].append(W.InvestmentItem(amount=float(amount or 0) * BN, horizon=row["horizon"], text=row["text"],
-                                                      exports_per_year=None if ex is None else ex * BN,
-                                                      imports_per_year=None if im is None else im * BN))
-    return out
-
-
-_ROW_FIELD = re.compile(r"^(c|pt|pu|iv)\d+_")  # a field of a row of the edited package (US change or partner side)
 
 
 def _scenario_permalink(chosen: Sequence[str], form: Any, draws: str, seed: str) -> str:
@@ -1033,10 +907,10 @@ def _scenario_permalink(chosen: Sequence[str], form: Any, draws: str, seed: str)
         row = {k: str(form.get(f"c{i}_{k}") or "").strip() for k in FORM_FIELDS}
         if row["rate"] or row["products"]:
             params.update({f"c{i}_{k}": v for k, v in row.items() if v})
-    for prefix, rows in _side_rows(form).items():
+    for prefix, rows in PF.side_rows(form).items():
         for i, side in enumerate(rows):
             params.update({f"{prefix}{i}_{k}": v for k, v in side.items() if v})
-    if not any(_ROW_FIELD.match(k) for k in params) and "custom_name" not in params:
+    if not any(PF.ROW_FIELD.match(k) for k in params) and "custom_name" not in params:
         params.pop("custom_base", None)  # no edited package: its starting point is the form's default, not part of the result
     return "/scenarios?" + urlencode(params)
 
@@ -1054,7 +928,7 @@ def _package_from_form(form) -> W.Package | None:
             raise InputError(f"change {i + 1}: the rate must be a number of percent, got {row['rate']!r}") from None
         changes.append(W.Change(origin=row["origin"] or "JPN", products=row["products"] or "*", mode=row["mode"] or "add", rate=rate,
                                 start=row["start"] or None, end=row["end"] or None))
-    side = _side_items(form)
+    side = PF.side_items(form)
     if not name and not changes and not any(side.values()):
         return None
     return W.Package(name=name or "my-package", base=str(form.get("custom_base") or "june-2025"), changes=changes, **side)
