@@ -227,6 +227,8 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     traded[h_inv[scored]] = True
     keep = traded[h_inv]
     hts10, origin, value = base.hts10[keep], base.partner[keep], base.value[keep]
+    base_label = f"{base.source} ({base.period}, HS10 x partner, {base.vintage})"
+    del base, p_inv, h_inv, scored, keep  # every line's codes as Python strings: tens of MB not needed below
     codes, product = sorted_factorize(hts10)
 
     rate_months = sorted(set(months) | {_year_before(m) for m in months})
@@ -234,6 +236,8 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     pos = {m: i for i, m in enumerate(rate_months)}
     rate = mr.rates[[pos[m] for m in months]]
     prev = mr.rates[[pos[_year_before(m)] for m in months]]
+    rate_revisions, rate_reference = mr.hts_revisions, mr.reference
+    del mr  # the rates of every month and its year-earlier month (~50 MB), now in rate and prev
 
     asg = el.assign(codes, horizon=horizon)
     pt = el.pass_through(origin, hts10, absorption)
@@ -332,10 +336,9 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         ". The rest of the landed price change stays in US importers' and dealers' margins.",
         "predicted_duty: statutory rates x predicted general imports; realized_calculated_duty (where loaded: Japan,"
         " census_japan_monthly_totals) is Census calculated duty on imports for consumption, a different basis.",
-        f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
+        f"Tariff rates: HTS revisions {', '.join(rate_revisions[:1])}..{rate_revisions[-1] if rate_revisions else ''}.",
     ]
-    return BacktestResult(partners, months, calib, score, horizon, mr.reference,
-                          f"{base.source} ({base.period}, HS10 x partner, {base.vintage})", basis,
+    return BacktestResult(partners, months, calib, score, horizon, rate_reference, base_label, basis,
                           cells_rows, totals_rows, annual_rows, metrics, coverage, params, drift, notes)
 
 

@@ -20,6 +20,11 @@ from tariffscope.report.memory import release_memory
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_DRAWS = 50
 MAX_DRAWS = 1000
+# Sections run in this order (the page keeps the order of ``sections.BUILDERS``): the two model runs first, on
+# an empty process. The other sections leave caches that later ones reuse but these two do not (the duty
+# examples' compiled catalogue index per HTS revision, ~50 MB each; the MFN tables of every revision), and
+# the model runs' own peaks (~500 MB) would sit on top of them.
+RUN_FIRST = ("scenarios", "backtest")
 
 
 def _env() -> jinja2.Environment:
@@ -66,8 +71,11 @@ def _open():
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
     # Draws in this process: a brief's few dozen take seconds, less than starting worker processes (see Context.backend).
     ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="serial")
-    steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
-    done: list[S.Section] = []
+    page = [key for key, _, _ in S.BUILDERS]
+    steps = sorted(S.BUILDERS, key=lambda b: (b[0] not in RUN_FIRST, RUN_FIRST.index(b[0]) if b[0] in RUN_FIRST else 0))
+    steps.append(("methods", "Methods and sources", None))  # last: it lists the sources of every other section
+    built: dict[str, S.Section] = {}
+    done: list[S.Section] = []  # the sections in page order (methods reads them)
     timings: dict[str, float] = {}
 
     def run_all(advance=lambda label: None) -> None:
@@ -75,9 +83,10 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
             advance(title)
             t0 = time.perf_counter()
             if builder is None:
+                done[:] = [built[k] for k in page]
                 done.append(S.run_builder(key, title, lambda c: S.methods_section(c, done), ctx))
             else:
-                done.append(S.run_builder(key, title, builder, ctx))
+                built[key] = S.run_builder(key, title, builder, ctx)
             timings[key] = time.perf_counter() - t0
             release_memory()  # the scenario and backtest runs free hundreds of MB: the next section starts low
 
