@@ -110,6 +110,7 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     else:
         run_all()
     headline = [h for sec in done for h in sec.headline]
+    timings = {sec.key: timings[sec.key] for sec in done if sec.key in timings}  # listed in page order
     return {
         "partner": iso3, "partner_name": name, "as_of": ctx.as_of.isoformat(), "draws": ctx.draws,
         "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -111,7 +111,20 @@ def precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
             "partner_idx": [np.flatnonzero(arr["partner_mask"][k]) for k in range(n_sc)],
             "auto_idx": [np.flatnonzero(arr["auto_mask"][k]) for k in range(n_sc)],
             "other_mask": ~arr["partner_mask"],
-            "base_revenue": float((t0 * v).sum()), "new_rate_value": t1 * v, "mid_rate_value": mid_rate * v}
+            "base_revenue": float((t0 * v).sum()), "new_rate_value": t1 * v, "mid_rate_value": mid_rate * v,
+            "same_as": [same_inputs(arr, k) for k in range(n_sc)]}
+
+
+_PER_SCENARIO = ("new_rate", "omega", "partner_mask", "auto_mask", "output_usd", "employment", "years")
+
+
+def same_inputs(arr: dict[str, np.ndarray], k: int) -> int | None:
+    """An earlier scenario whose every per-scenario input of the headline equals scenario k's (its headline is
+    then the same for every draw: e.g. a package dated later with the same rates), or None."""
+    for j in range(k):
+        if all(np.array_equal(arr[key][j], arr[key][k], equal_nan=True) for key in _PER_SCENARIO):
+            return j
+    return None
 
 
 def _wmean_expm1(w: np.ndarray, x: np.ndarray) -> float:

@@ -269,9 +269,12 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     s, e, ab = draw_parameters(arr, rng)
     # drawn after the other parameters, so that their draws are those of a run without a retail row
     rr = unc.draw_absorption(rng, arr["rt_row"], arr["rt_low"], arr["rt_high"], arr["retail"])
-    out = []
+    out: list[Any] = []
     for k in range(arr["new_rate"].shape[0]):
-        if np.isinf(arr["omega"][k]):
+        twin = pre["same_as"][k]
+        if twin is not None:  # the same inputs as an earlier scenario: the same draw of its headline
+            out.append(out[twin])
+        elif np.isinf(arr["omega"][k]):
             out.append(fast_headline(arr, pre, k, s, e, ab, rr))
         else:
             out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab, retail=rr), arr, k))
