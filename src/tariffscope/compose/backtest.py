@@ -262,6 +262,7 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         cell_keys[lv], cell_ids[lv] = keys, ids
     pb = _Problem(months, prev, rate, product, value, asg.sigma[product], asg.eta[product], pt.absorption, pt.low,
                   pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()}, rt.r, rt.low, rt.high, rt.row)
+    del hts10, origin, prefix  # the lines' codes as strings (~40 MB): the problem has them as indices
 
     point = _solve_months(pb, pb.sigma, pb.eta, pb.absorption, retail=pb.retail)
     # realized values per level: (cells, months) now and a year before

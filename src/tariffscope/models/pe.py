@@ -388,7 +388,6 @@ class AbsorbedSetup:
     k: int
     n: int
     first: np.ndarray   # first line of each product (n_prod,)
-    flat: np.ndarray    # (path, product) bin of each (path, line), raveled
     ltau: np.ndarray    # ln tau-hat, (k, n)
     share: np.ndarray   # each line's share of its product's tariff-inclusive base expenditure, (k, n)
 
@@ -408,13 +407,20 @@ def absorbed_setup(product: Sequence[Any] | np.ndarray, value: Any, base_rate: n
     exp_g = np.bincount(flat, weights=np.broadcast_to(expend, (k, n)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
-    return AbsorbedSetup(pidx, n_prod, k, n, first, flat, ltau, np.broadcast_to(share, (k, n)))
+    return AbsorbedSetup(pidx, n_prod, k, n, first, ltau, np.broadcast_to(share, (k, n)))
+
+
+def _bins(st: AbsorbedSetup) -> np.ndarray:
+    """The (path, product) bin of each (path, line), raveled: rebuilt per solve (a few ms) rather than held, as
+    k x n int64 per setup was tens of MB in the backtest's Monte Carlo."""
+    return (np.arange(st.k)[:, None] * st.n_prod + st.pidx[None, :]).ravel() if st.k > 1 else st.pidx
 
 
 def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False,
                    retail: Any = None) -> tuple[np.ndarray, ...]:
     """``absorbed_ratios`` for one draw of the parameters on a prepared setup (``absorbed_setup``)."""
-    k, n, n_prod, pidx, flat, ltau, share = st.k, st.n, st.n_prod, st.pidx, st.flat, st.ltau, st.share
+    k, n, n_prod, pidx, ltau, share = st.k, st.n, st.n_prod, st.pidx, st.ltau, st.share
+    flat = _bins(st)
     sig, et, ab = (_as_line_array(x, n, name) for x, name in ((sigma, "sigma"), (eta, "eta"), (absorption, "absorption")))
     sig_g = sig[st.first]
     lp = (1.0 - ab) * ltau

@@ -88,7 +88,8 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
             else:
                 built[key] = S.run_builder(key, title, builder, ctx)
             timings[key] = time.perf_counter() - t0
-            release_memory()  # the scenario and backtest runs free hundreds of MB: the next section starts low
+            if key in RUN_FIRST:  # the model runs free hundreds of MB: the next section starts low (a full
+                release_memory()  # collection costs ~0.1 s, not worth it after the light sections)
 
     if progress:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
