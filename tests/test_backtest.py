@@ -97,6 +97,9 @@ def test_one_setup_serves_every_draw_exactly():
         got = absorbed_solve(setup, s_d, e_d, a_d, log_index=True, retail=r_d)
         want = absorbed_ratios(prod, v, t0, t1, s_d, e_d, a_d, log_index=True, retail=r_d)
         assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+        some = np.array([1, 4, 5])  # ratios of chosen lines only: every line still enters the price indices
+        part = absorbed_solve(setup, s_d, e_d, a_d, log_index=True, retail=r_d, lines=some)
+        assert all(np.array_equal(g, w[:, some]) for g, w in zip(part, want, strict=True))
     assert np.array_equal(setup.share, share0)
 
 

@@ -383,11 +383,14 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
     drifted = {lv: obs[lv][1] * (1.0 + np.array([drift[p] for p, _ in cell_keys[lv]])) for lv in out}
     chunks = [slice(c0, min(c0 + MC_MONTH_CHUNK, len(months))) for c0 in range(0, len(months), MC_MONTH_CHUNK)]
     setups = [absorbed_setup(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl]) for sl in chunks]
+    # the value ratios are needed on the lines of some cell only (the scored partners' lines, a few percent);
+    # every line still enters the price indices
+    sel = np.flatnonzero(np.any([ids >= 0 for ids in pb.cell_ids.values()], axis=0))
     bins = {}
     for lv, ids in pb.cell_ids.items():
         keep = ids >= 0
         den = np.bincount(ids[keep], weights=pb.value[keep], minlength=pb.n_cells[lv])
-        bins[lv] = (keep, pb.value[keep], den > 0, np.where(den > 0, den, 1.0))
+        bins[lv] = (keep[sel], ids[keep], pb.value[keep], den > 0, np.where(den > 0, den, 1.0))
     for d, ss in enumerate(spawn_seeds(seed, draws)):
         rng = np.random.default_rng(ss)
         if horizon == "short":
@@ -406,12 +409,12 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
             out[lv][d] = drifted[lv]
         # the closed form of the same PE (every line has an absorption), a few months at a time for memory
         for sl, setup in zip(chunks, setups, strict=True):
-            val, _, _ = absorbed_solve(setup, sig, eta, ab, retail=rr)
+            val, _, _ = absorbed_solve(setup, sig, eta, ab, retail=rr, lines=sel)
             k = val.shape[0]
-            for lv, ids in pb.cell_ids.items():
-                keep, v_keep, has, den = bins[lv]
+            for lv in pb.cell_ids:
+                keep, ids_keep, v_keep, has, den = bins[lv]
                 n = pb.n_cells[lv]
-                flat = (np.arange(k)[:, None] * n + ids[keep][None, :]).ravel()
+                flat = (np.arange(k)[:, None] * n + ids_keep[None, :]).ravel()
                 num = np.bincount(flat, weights=(val[:, keep] * v_keep).ravel(), minlength=k * n).reshape(k, n)
                 out[lv][d, sl] *= np.where(has, num / den, 1.0)
     return out

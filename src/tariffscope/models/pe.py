@@ -417,8 +417,12 @@ def _bins(st: AbsorbedSetup) -> np.ndarray:
 
 
 def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False,
-                   retail: Any = None) -> tuple[np.ndarray, ...]:
-    """``absorbed_ratios`` for one draw of the parameters on a prepared setup (``absorbed_setup``)."""
+                   retail: Any = None, lines: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """``absorbed_ratios`` for one draw of the parameters on a prepared setup (``absorbed_setup``).
+
+    ``lines``: indices of the lines whose ratios are wanted (columns of the results, in that order); every line
+    still enters the price indices. None: all lines.
+    """
     k, n, n_prod, pidx, ltau, share = st.k, st.n, st.n_prod, st.pidx, st.ltau, st.share
     flat = _bins(st)
     sig, et, ab = (_as_line_array(x, n, name) for x, name in ((sigma, "sigma"), (eta, "eta"), (absorption, "absorption")))
@@ -431,6 +435,8 @@ def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, 
     if cd_g.any():
         cd = np.bincount(flat, weights=(share * lq).ravel(), minlength=k * n_prod).reshape(k, n_prod)
         ln_p = np.where(cd_g, cd, ln_p)
+    if lines is not None:  # the same elementwise steps on the chosen lines only
+        pidx, sig, et, ab, ltau, lp, lq = pidx[lines], sig[lines], et[lines], ab[lines], ltau[:, lines], lp[:, lines], lq[:, lines]
     zl = ln_p[:, pidx]
     vol = np.exp(-sig * lq + (sig - et) * zl)
     if log_index:
