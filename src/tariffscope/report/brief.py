@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -72,7 +73,8 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     # Draws in this process: a brief's few dozen take seconds, less than starting worker processes (see Context.backend).
     ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="serial")
     page = [key for key, _, _ in S.BUILDERS]
-    steps = sorted(S.BUILDERS, key=lambda b: (b[0] not in RUN_FIRST, RUN_FIRST.index(b[0]) if b[0] in RUN_FIRST else 0))
+    steps: list[tuple[str, str, Callable[[S.Context], S.Section] | None]] = sorted(
+        S.BUILDERS, key=lambda b: (b[0] not in RUN_FIRST, RUN_FIRST.index(b[0]) if b[0] in RUN_FIRST else 0))
     steps.append(("methods", "Methods and sources", None))  # last: it lists the sources of every other section
     built: dict[str, S.Section] = {}
     done: list[S.Section] = []  # the sections in page order (methods reads them)
