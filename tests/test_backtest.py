@@ -13,7 +13,7 @@ import pytest
 from tariffscope.cli import main
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el
-from tariffscope.models.pe import absorbed_ratios, aggregate, solve_pe
+from tariffscope.models.pe import absorbed_ratios, absorbed_setup, absorbed_solve, aggregate, solve_pe
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "src" / "tariffscope" / "data" / "embedded"
 
@@ -80,6 +80,27 @@ def test_absorbed_ratios_equal_solve_pe_for_many_paths():
         np.testing.assert_allclose(val[k], r.value_new / v, rtol=1e-13)
         np.testing.assert_allclose(vol[k], r.volume_new / v, rtol=1e-13)
         np.testing.assert_allclose(price[k], r.importer_price, rtol=1e-13)
+
+
+
+def test_one_setup_serves_every_draw_exactly():
+    """The Monte Carlo prepares the draw-independent part once (absorbed_setup) and solves each draw on it: every
+    draw's ratios are those of a full absorbed_ratios call, to the last bit, and the setup is not changed."""
+    prod, v, _, _, sig, ab = _market()
+    rng = np.random.default_rng(4)
+    t0 = rng.uniform(0, 0.1, (2, prod.size))
+    t1 = t0 + rng.uniform(-0.05, 0.4, (2, prod.size))
+    setup = absorbed_setup(prod, v, t0, t1)
+    share0 = setup.share.copy()
+    for d in range(3):
+        s_d, e_d, a_d, r_d = sig * (1 + 0.2 * d), 0.5 + 0.3 * d, np.clip(ab + 0.1 * d, 0, 1), np.full(prod.size, 0.6 + 0.1 * d)
+        got = absorbed_solve(setup, s_d, e_d, a_d, log_index=True, retail=r_d)
+        want = absorbed_ratios(prod, v, t0, t1, s_d, e_d, a_d, log_index=True, retail=r_d)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+        some = np.array([1, 4, 5])  # ratios of chosen lines only: every line still enters the price indices
+        part = absorbed_solve(setup, s_d, e_d, a_d, log_index=True, retail=r_d, lines=some)
+        assert all(np.array_equal(g, w[:, some]) for g, w in zip(part, want, strict=True))
+    assert np.array_equal(setup.share, share0)
 
 
 def test_aggregate_shows_exporter_price_split():

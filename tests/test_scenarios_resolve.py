@@ -76,3 +76,36 @@ def test_measure_changes_use_the_exact_panel_column():
     # A column merely containing the authority's name is not the engine's column: no guessing.
     with pytest.raises(InputError, match=r"no column 'rate_232'.*did you mean 'rate_232_steel'"):
         rs.resolve(sc, duty_panel=lambda d, **kw: _panel(d, column="rate_232_steel", **kw), lines=lines)
+
+
+@pytest.mark.parametrize("names", [["june-2025", "july-9-hike", "auto-relief", "japan-deal"], ["korea-june-2025", "korea-deal"]])
+def test_rates_on_the_traded_lines_equal_the_full_panels(warehouse, names):
+    """The scenario rates evaluated on the ~330k traded (line, origin) cells only are, to the last bit, those of the
+    engine's full HTS10 x origin panel aligned to the lines (including lines whose code the revision in force
+    lacks: MFN only, 0), for the reference and every package's regime and the measures' snapshot dates."""
+    from tariffscope.scenarios import run
+    from tariffscope.tariffs.panel import duty_panel
+
+    calls: list[dt.date] = []
+
+    def full_panel(day, **kw):
+        calls.append(day)
+        return duty_panel(warehouse, day, **kw)
+
+    scs = [run.get_scenario(n) for n in names]
+    cells = run.prepare(scs, con=warehouse)
+    full = run.prepare(scs, con=warehouse, duty_panel=full_panel)
+    assert len(set(calls)) >= 2  # the reference and at least one other regime date went through the full panel
+    assert np.array_equal(cells.base_rate, full.base_rate)
+    assert np.array_equal(cells.new_rate, full.new_rate)
+    assert (cells.new_rate != cells.base_rate).any()  # the packages change rates: the comparison is not vacuous
+    lines = rs.lines_for(2024, warehouse)
+    h = np.asarray(lines.column("hts10").to_numpy(zero_copy_only=False)).astype(object)
+    o = np.asarray(lines.column("origin").to_numpy(zero_copy_only=False)).astype(object)
+    day = scs[-1].base.date
+    a = rs._aligned_panel(rs._panel_on(warehouse), day, h, o, {})
+    b = rs._aligned_panel(full_panel, day, h, o, {})
+    assert a.columns == b.columns and np.array_equal(a.hit, b.hit)
+    assert 0 < (~a.hit).sum() < 0.05 * h.size  # a few thousand lines have codes the revision lacks: absent in both
+    for c in a.columns:
+        assert np.array_equal(a.get(c, np.nan), b.get(c, np.nan), equal_nan=True), c

@@ -154,6 +154,25 @@ def test_fast_monte_carlo_kernel_equals_full_solve():
         np.testing.assert_allclose(fast, full, rtol=1e-9, atol=1e-9)
 
 
+
+def test_a_package_with_the_same_inputs_reuses_the_earlier_draws(tmp_path):
+    """Two packages whose per-scenario inputs are equal (the same rates, masks, facts and years) give the same
+    headline in every draw, so the Monte Carlo computes it once; a package that differs in anything is solved."""
+    problem = sr.prepare([sr.get_scenario(n) for n in [NAMES[0], NAMES[1], NAMES[0]]], duty_panel=fake_panel, lines=LINES)
+    arr = problem.arrays()
+    assert so.precompute(arr)["same_as"] == [None, None, 0]
+    path = tmp_path / "p.npz"
+    np.savez(path, **arr)
+    draws = sr._mc_task(str(path), (0, np.random.SeedSequence(3)))
+    assert np.array_equal(draws[2], draws[0]) and not np.array_equal(draws[1], draws[0])
+    arr["years"] = arr["years"] * np.array([1.0, 1.0, 2.0])  # the third now runs over two years: its own solve
+    assert so.precompute(arr)["same_as"] == [None, None, None]
+    np.savez(path, **arr)
+    sr._CACHE.clear()
+    again = sr._mc_task(str(path), (0, np.random.SeedSequence(3)))
+    assert np.array_equal(again[0], draws[0]) and not np.array_equal(again[2], again[0])
+
+
 def test_headline_labels_follow_the_named_outcomes():
     """Labels, units and array columns come from ``Headline``'s fields, in its order; against-differences
     subtract flows and take ratios of the price indices, by name."""

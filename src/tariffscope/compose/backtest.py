@@ -37,9 +37,10 @@ import numpy as np
 
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el, uncertainty as unc
-from tariffscope.models.pe import absorbed_ratios, solve_pe
+from tariffscope.models.pe import absorbed_setup, absorbed_solve, solve_pe
 from tariffscope.models.retail import basis_text as retail_basis_text, describe as describe_retail, retail_pass_through
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
+from tariffscope.tariffs.panel import sorted_factorize
 from tariffscope.trade import realized as rz
 
 __all__ = ["BacktestResult", "backtest", "months_between", "DEFAULT_CALIBRATION", "HS4_CHAPTERS"]
@@ -219,20 +220,24 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
     # base lines: restricted to HS10 products the scored partners trade (other products cannot move them)
     base = rz.base_lines(con)
     # membership through integer codes: np.isin on object arrays is quadratic-slow
-    p_u, p_inv = np.unique(base.partner, return_inverse=True)
+    p_u, p_inv = sorted_factorize(base.partner)
     scored = np.array([p in set(partners) for p in p_u], dtype=bool)[p_inv]
-    h_u, h_inv = np.unique(base.hts10, return_inverse=True)
+    h_u, h_inv = sorted_factorize(base.hts10)
     traded = np.zeros(len(h_u), dtype=bool)
     traded[h_inv[scored]] = True
     keep = traded[h_inv]
     hts10, origin, value = base.hts10[keep], base.partner[keep], base.value[keep]
-    codes, product = np.unique(hts10, return_inverse=True)
+    base_label = f"{base.source} ({base.period}, HS10 x partner, {base.vintage})"
+    del base, p_inv, h_inv, scored, keep  # every line's codes as Python strings: tens of MB not needed below
+    codes, product = sorted_factorize(hts10)
 
     rate_months = sorted(set(months) | {_year_before(m) for m in months})
     mr = monthly_rates(con, rate_months, hts10, origin, reference=reference, options=options)
     pos = {m: i for i, m in enumerate(rate_months)}
     rate = mr.rates[[pos[m] for m in months]]
     prev = mr.rates[[pos[_year_before(m)] for m in months]]
+    rate_revisions, rate_reference = mr.hts_revisions, mr.reference
+    del mr  # the rates of every month and its year-earlier month (~50 MB), now in rate and prev
 
     asg = el.assign(codes, horizon=horizon)
     pt = el.pass_through(origin, hts10, absorption)
@@ -257,6 +262,7 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         cell_keys[lv], cell_ids[lv] = keys, ids
     pb = _Problem(months, prev, rate, product, value, asg.sigma[product], asg.eta[product], pt.absorption, pt.low,
                   pt.high, pt.row, cell_ids, {lv: len(k) for lv, k in cell_keys.items()}, rt.r, rt.low, rt.high, rt.row)
+    del hts10, origin, prefix  # the lines' codes as strings (~40 MB): the problem has them as indices
 
     point = _solve_months(pb, pb.sigma, pb.eta, pb.absorption, retail=pb.retail)
     # realized values per level: (cells, months) now and a year before
@@ -331,10 +337,9 @@ def backtest(con, partner: str | Sequence[str] | None = "JPN", start: str = "202
         ". The rest of the landed price change stays in US importers' and dealers' margins.",
         "predicted_duty: statutory rates x predicted general imports; realized_calculated_duty (where loaded: Japan,"
         " census_japan_monthly_totals) is Census calculated duty on imports for consumption, a different basis.",
-        f"Tariff rates: HTS revisions {', '.join(mr.hts_revisions[:1])}..{mr.hts_revisions[-1] if mr.hts_revisions else ''}.",
+        f"Tariff rates: HTS revisions {', '.join(rate_revisions[:1])}..{rate_revisions[-1] if rate_revisions else ''}.",
     ]
-    return BacktestResult(partners, months, calib, score, horizon, mr.reference,
-                          f"{base.source} ({base.period}, HS10 x partner, {base.vintage})", basis,
+    return BacktestResult(partners, months, calib, score, horizon, rate_reference, base_label, basis,
                           cells_rows, totals_rows, annual_rows, metrics, coverage, params, drift, notes)
 
 
@@ -373,6 +378,19 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
     codes_first[pb.product[::-1]] = np.arange(pb.product.shape[0])[::-1]
     sig_g, eta_g = pb.sigma[codes_first], pb.eta[codes_first]
     out = {lv: np.empty((draws, len(months), n)) for lv, n in pb.n_cells.items()}
+    # what no parameter draw changes, once: the drifted observed values, each chunk's closed-form setup (log
+    # tariff changes, expenditure shares) and each level's cell bins and their base values
+    drifted = {lv: obs[lv][1] * (1.0 + np.array([drift[p] for p, _ in cell_keys[lv]])) for lv in out}
+    chunks = [slice(c0, min(c0 + MC_MONTH_CHUNK, len(months))) for c0 in range(0, len(months), MC_MONTH_CHUNK)]
+    setups = [absorbed_setup(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl]) for sl in chunks]
+    # the value ratios are needed on the lines of some cell only (the scored partners' lines, a few percent);
+    # every line still enters the price indices
+    sel = np.flatnonzero(np.any([ids >= 0 for ids in pb.cell_ids.values()], axis=0))
+    bins = {}
+    for lv, ids in pb.cell_ids.items():
+        keep = ids >= 0
+        den = np.bincount(ids[keep], weights=pb.value[keep], minlength=pb.n_cells[lv])
+        bins[lv] = (keep[sel], ids[keep], pb.value[keep], den > 0, np.where(den > 0, den, 1.0))
     for d, ss in enumerate(spawn_seeds(seed, draws)):
         rng = np.random.default_rng(ss)
         if horizon == "short":
@@ -388,20 +406,17 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
         # drawn after the other parameters so that their draws stay as they were without a retail row
         rr = unc.draw_absorption(rng, pb.rt_row, pb.rt_low, pb.rt_high, pb.retail)
         for lv in out:
-            g = np.array([drift[p] for p, _ in cell_keys[lv]])
-            out[lv][d] = obs[lv][1] * (1.0 + g)
+            out[lv][d] = drifted[lv]
         # the closed form of the same PE (every line has an absorption), a few months at a time for memory
-        for c0 in range(0, len(months), MC_MONTH_CHUNK):
-            sl = slice(c0, min(c0 + MC_MONTH_CHUNK, len(months)))
-            val, _, _ = absorbed_ratios(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl], sig, eta, ab, retail=rr)
+        for sl, setup in zip(chunks, setups, strict=True):
+            val, _, _ = absorbed_solve(setup, sig, eta, ab, retail=rr, lines=sel)
             k = val.shape[0]
-            for lv, ids in pb.cell_ids.items():
-                keep = ids >= 0
+            for lv in pb.cell_ids:
+                keep, ids_keep, v_keep, has, den = bins[lv]
                 n = pb.n_cells[lv]
-                flat = (np.arange(k)[:, None] * n + ids[keep][None, :]).ravel()
-                num = np.bincount(flat, weights=(val[:, keep] * pb.value[keep]).ravel(), minlength=k * n).reshape(k, n)
-                den = np.bincount(ids[keep], weights=pb.value[keep], minlength=n)
-                out[lv][d, sl] *= np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+                flat = (np.arange(k)[:, None] * n + ids_keep[None, :]).ravel()
+                num = np.bincount(flat, weights=(val[:, keep] * v_keep).ravel(), minlength=k * n).reshape(k, n)
+                out[lv][d, sl] *= np.where(has, num / den, 1.0)
     return out
 
 

@@ -45,7 +45,8 @@ import numpy as np
 
 from tariffscope.errors import InputError, ModelError
 
-__all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE", "absorbed_ratios"]
+__all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE", "absorbed_ratios", "absorbed_setup",
+           "absorbed_solve", "AbsorbedSetup"]
 
 OMEGA_INFINITE = np.inf
 
@@ -373,28 +374,69 @@ def absorbed_ratios(product: Sequence[Any] | np.ndarray, value: Any, base_rate: 
     ``retail``: downstream pass-through r per line (None: 1); the index and volumes run on ln q̂ = r ln p̂, the
     importer price returned is still the landed p̂.
     """
+    return absorbed_solve(absorbed_setup(product, value, base_rate, new_rate), sigma, eta, absorption,
+                          log_index=log_index, retail=retail)
+
+
+@dataclass
+class AbsorbedSetup:
+    """The parts of ``absorbed_ratios`` that do not depend on the elasticities or the absorption: a Monte Carlo
+    computes them once (``absorbed_setup``) and solves each draw with ``absorbed_solve``."""
+
+    pidx: np.ndarray    # product index per line (n,)
+    n_prod: int
+    k: int
+    n: int
+    first: np.ndarray   # first line of each product (n_prod,)
+    ltau: np.ndarray    # ln tau-hat, (k, n)
+    share: np.ndarray   # each line's share of its product's tariff-inclusive base expenditure, (k, n)
+
+
+def absorbed_setup(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray,
+                   new_rate: np.ndarray) -> AbsorbedSetup:
+    """The draw-independent part of ``absorbed_ratios`` (same arguments, without the parameters)."""
     pidx, n_prod = _product_index(product)
     t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
     k, n = t1.shape
     v = _as_line_array(value, n, "value")
-    sig, et, ab = (_as_line_array(x, n, name) for x, name in ((sigma, "sigma"), (eta, "eta"), (absorption, "absorption")))
     first = np.full(n_prod, -1, dtype=np.int64)
     first[pidx[::-1]] = np.arange(n)[::-1]
-    sig_g = sig[first]
     flat = (np.arange(k)[:, None] * n_prod + pidx[None, :]).ravel()
     ltau = np.log1p(t1) - np.log1p(t0)
-    lp = (1.0 - ab) * ltau
-    lq = lp if retail is None else _as_line_array(retail, n, "retail") * lp
     expend = v * (1.0 + t0)
-    exp_g = np.bincount(flat, weights=expend.ravel(), minlength=k * n_prod).reshape(k, n_prod)
+    exp_g = np.bincount(flat, weights=np.broadcast_to(expend, (k, n)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
+    return AbsorbedSetup(pidx, n_prod, k, n, first, ltau, np.broadcast_to(share, (k, n)))
+
+
+def _bins(st: AbsorbedSetup) -> np.ndarray:
+    """The (path, product) bin of each (path, line), raveled: rebuilt per solve (a few ms) rather than held, as
+    k x n int64 per setup was tens of MB in the backtest's Monte Carlo."""
+    return (np.arange(st.k)[:, None] * st.n_prod + st.pidx[None, :]).ravel() if st.k > 1 else st.pidx
+
+
+def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, log_index: bool = False,
+                   retail: Any = None, lines: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """``absorbed_ratios`` for one draw of the parameters on a prepared setup (``absorbed_setup``).
+
+    ``lines``: indices of the lines whose ratios are wanted (columns of the results, in that order); every line
+    still enters the price indices. None: all lines.
+    """
+    k, n, n_prod, pidx, ltau, share = st.k, st.n, st.n_prod, st.pidx, st.ltau, st.share
+    flat = _bins(st)
+    sig, et, ab = (_as_line_array(x, n, name) for x, name in ((sigma, "sigma"), (eta, "eta"), (absorption, "absorption")))
+    sig_g = sig[st.first]
+    lp = (1.0 - ab) * ltau
+    lq = lp if retail is None else _as_line_array(retail, n, "retail") * lp
     cd_g = np.abs(1.0 - sig_g) < 1e-9  # Cobb-Douglas limit, as in solve_pe
     tot = np.bincount(flat, weights=(share * np.exp((1.0 - sig) * lq)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     ln_p = np.log(np.where(tot > 0, tot, 1.0)) / np.where(cd_g, 1.0, 1.0 - sig_g)
     if cd_g.any():
         cd = np.bincount(flat, weights=(share * lq).ravel(), minlength=k * n_prod).reshape(k, n_prod)
         ln_p = np.where(cd_g, cd, ln_p)
+    if lines is not None:  # the same elementwise steps on the chosen lines only
+        pidx, sig, et, ab, ltau, lp, lq = pidx[lines], sig[lines], et[lines], ab[lines], ltau[:, lines], lp[:, lines], lq[:, lines]
     zl = ln_p[:, pidx]
     vol = np.exp(-sig * lq + (sig - et) * zl)
     if log_index:

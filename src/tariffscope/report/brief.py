@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -20,6 +21,11 @@ from tariffscope.report.memory import release_memory
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_DRAWS = 50
 MAX_DRAWS = 1000
+# Sections run in this order (the page keeps the order of ``sections.BUILDERS``): the two model runs first, on
+# an empty process. The other sections leave caches that later ones reuse but these two do not (the duty
+# examples' compiled catalogue index per HTS revision, ~50 MB each; the MFN tables of every revision), and
+# the model runs' own peaks (~500 MB) would sit on top of them.
+RUN_FIRST = ("scenarios", "backtest")
 
 
 def _env() -> jinja2.Environment:
@@ -66,8 +72,12 @@ def _open():
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
     # Draws in this process: a brief's few dozen take seconds, less than starting worker processes (see Context.backend).
     ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="serial")
-    steps = [*S.BUILDERS, ("methods", "Methods and sources", None)]
-    done: list[S.Section] = []
+    page = [key for key, _, _ in S.BUILDERS]
+    steps: list[tuple[str, str, Callable[[S.Context], S.Section] | None]] = sorted(
+        S.BUILDERS, key=lambda b: (b[0] not in RUN_FIRST, RUN_FIRST.index(b[0]) if b[0] in RUN_FIRST else 0))
+    steps.append(("methods", "Methods and sources", None))  # last: it lists the sources of every other section
+    built: dict[str, S.Section] = {}
+    done: list[S.Section] = []  # the sections in page order (methods reads them)
     timings: dict[str, float] = {}
 
     def run_all(advance=lambda label: None) -> None:
@@ -75,11 +85,13 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
             advance(title)
             t0 = time.perf_counter()
             if builder is None:
+                done[:] = [built[k] for k in page]
                 done.append(S.run_builder(key, title, lambda c: S.methods_section(c, done), ctx))
             else:
-                done.append(S.run_builder(key, title, builder, ctx))
+                built[key] = S.run_builder(key, title, builder, ctx)
             timings[key] = time.perf_counter() - t0
-            release_memory()  # the scenario and backtest runs free hundreds of MB: the next section starts low
+            if key in RUN_FIRST:  # the model runs free hundreds of MB: the next section starts low (a full
+                release_memory()  # collection costs ~0.1 s, not worth it after the light sections)
 
     if progress:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -101,6 +113,7 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
     else:
         run_all()
     headline = [h for sec in done for h in sec.headline]
+    timings = {sec.key: timings[sec.key] for sec in done if sec.key in timings}  # listed in page order
     return {
         "partner": iso3, "partner_name": name, "as_of": ctx.as_of.isoformat(), "draws": ctx.draws,
         "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

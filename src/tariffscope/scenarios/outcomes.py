@@ -1,6 +1,6 @@
 """Named PE outcomes: the headline of one scenario's solve (``Headline``, one field per outcome), its
 labels and units, the two ways to compute it (``headline`` from a full solve, ``fast_headline`` in
-closed form for the Monte Carlo, through ``models.pe.absorbed_ratios``) and the difference of two headlines.
+closed form for the Monte Carlo, through ``models.pe.absorbed_solve``) and the difference of two headlines.
 
 The partner's imports are shown split four ways (value, volume, importer price, exporter price) so that
 what exporters absorb in their prices and what US buyers pay are visible side by side.
@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tariffscope.models.pe import PELines, absorbed_ratios, price_index_change
+from tariffscope.models.pe import PELines, absorbed_setup, absorbed_solve, price_index_change
 
 __all__ = ["Headline", "HEADLINE", "HEADLINE_KEYS", "headline", "precompute", "fast_headline", "difference"]
 
@@ -100,9 +100,31 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
 
 def precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
     """Draw-independent pieces of the closed-form solve, once per worker."""
-    t0 = arr["base_rate"]
-    return {"ltau": np.log1p(arr["new_rate"]) - np.log1p(t0)[None, :], "expend": arr["value"] * (1.0 + t0),
-            "mid_rate": 0.5 * (t0[None, :] + arr["new_rate"])}
+    t0, v, t1 = arr["base_rate"], arr["value"], arr["new_rate"]
+    n_sc = t1.shape[0]
+    mid_rate = 0.5 * (t0[None, :] + t1)
+    return {"ltau": np.log1p(t1) - np.log1p(t0)[None, :], "expend": v * (1.0 + t0), "mid_rate": mid_rate,
+            # the closed form's own draw-independent part (log tariff changes, expenditure shares), per scenario
+            "absorbed": [absorbed_setup(arr["pidx"], v, t0, t1[k]) for k in range(n_sc)],
+            # the partner's and its autos' lines as indices: each draw works on those few lines only, in the order a
+            # boolean mask takes them (the sums are the same to the last bit)
+            "partner_idx": [np.flatnonzero(arr["partner_mask"][k]) for k in range(n_sc)],
+            "auto_idx": [np.flatnonzero(arr["auto_mask"][k]) for k in range(n_sc)],
+            "other_mask": ~arr["partner_mask"],
+            "base_revenue": float((t0 * v).sum()), "new_rate_value": t1 * v, "mid_rate_value": mid_rate * v,
+            "same_as": [same_inputs(arr, k) for k in range(n_sc)]}
+
+
+_PER_SCENARIO = ("new_rate", "omega", "partner_mask", "auto_mask", "output_usd", "employment", "years")
+
+
+def same_inputs(arr: dict[str, np.ndarray], k: int) -> int | None:
+    """An earlier scenario whose every per-scenario input of the headline equals scenario k's (its headline is
+    then the same for every draw: e.g. a package dated later with the same rates), or None."""
+    for j in range(k):
+        if all(np.array_equal(arr[key][j], arr[key][k], equal_nan=True) for key in _PER_SCENARIO):
+            return j
+    return None
 
 
 def _wmean_expm1(w: np.ndarray, x: np.ndarray) -> float:
@@ -112,7 +134,7 @@ def _wmean_expm1(w: np.ndarray, x: np.ndarray) -> float:
 
 def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma_g: np.ndarray,
                   eta_g: np.ndarray, absorption: np.ndarray, retail: np.ndarray | None = None) -> Headline:
-    """``headline(solve_pe(..., absorption=absorption))`` in closed form (``pe.absorbed_ratios``) when every line
+    """``headline(solve_pe(..., absorption=absorption))`` in closed form (``pe.absorbed_solve``) when every line
     has an exporter absorption (omega = inf; absorption 0 is full pass-through).
 
     The same equations as ``models.pe`` with ŵ fixed by the absorption; the Monte Carlo uses it because it
@@ -123,38 +145,38 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
     if retail is None and "retail" in arr:  # the problem's cited r, as the full solve (scenarios.run._solve) uses
         retail = arr["retail"]
     yrs = arr["years"][k]
-    pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
+    pi, ai, other = pre["partner_idx"][k], pre["auto_idx"][k], pre["other_mask"][k]
     ltau = pre["ltau"][k]
     sig = sigma_g[p]
-    val, vol, pimp, zl = (a[0] for a in absorbed_ratios(p, v, arr["base_rate"], arr["new_rate"][k], sig, eta_g[p],
-                                                           absorption, log_index=True, retail=retail))
-    dv = v * (val - 1.0)
-    d_imp = float(dv[pm].sum())
-    d_auto = float(dv[am].sum())
+    val, vol, pimp, zl = (a[0] for a in absorbed_solve(pre["absorbed"][k], sig, eta_g[p], absorption, log_index=True,
+                                                          retail=retail))
+    v_p, v_a, vol_p = v[pi], v[ai], vol[pi]
+    d_imp = float((v_p * (val[pi] - 1.0)).sum())
+    d_auto = float((v_a * (val[ai] - 1.0)).sum())
     share = d_auto / arr["output_usd"][k]
-    jobs = float((v * (vol - 1.0))[am].sum()) / arr["output_usd"][k] * arr["employment"][k]
-    t1 = arr["new_rate"][k]
-    revenue = float((t1 * v * val).sum() - (arr["base_rate"] * v).sum())
-    lw = -absorption * ltau  # ln ŵ
-    other = ~pm
-    lq = np.log(pimp) if retail is None else retail * np.log(pimp)  # ln q̂: the buyers' price drives substitution
-    div = (v * np.exp(lw) * np.expm1(-sig * (lq - zl)))[other]
+    jobs = float((v_a * (vol[ai] - 1.0)).sum()) / arr["output_usd"][k] * arr["employment"][k]
+    revenue = float((pre["new_rate_value"][k] * val).sum() - pre["base_revenue"])
+    lw_p = -absorption[pi] * ltau[pi]  # ln ŵ of the partner's lines
+    log_pimp = np.log(pimp)
+    lq = log_pimp if retail is None else retail * log_pimp  # ln q̂: the buyers' price drives substitution
+    # the other origins are ~97% of the lines: computed on every line and masked (gathers would cost more)
+    div = (v * np.exp(-absorption * ltau) * np.expm1(-sig * (lq - zl)))[other]
     margin = 0.0 if retail is None else float((v * vol * (1.0 + arr["base_rate"]) * (pimp - np.exp(lq))).sum())
-    dwl = -float((pre["mid_rate"][k] * v * (vol - 1.0)).sum())
+    dwl = -float((pre["mid_rate_value"][k] * (vol - 1.0)).sum())
     expend = pre["expend"]
     return Headline(
         imports_from_partner=d_imp * yrs,
-        partner_import_volume=float((v * (vol - 1.0))[pm].sum()) * yrs,
-        partner_importer_price=_wmean_expm1(expend[pm], np.log(pimp[pm])),
-        partner_export_price=_wmean_expm1((v * vol)[pm], lw[pm]),
+        partner_import_volume=float((v_p * (vol_p - 1.0)).sum()) * yrs,
+        partner_importer_price=_wmean_expm1(expend[pi], log_pimp[pi]),
+        partner_export_price=_wmean_expm1(v_p * vol_p, lw_p),
         balance_with_partner=-d_imp * yrs,
         tariff_revenue=revenue * yrs,
-        importer_price_index=_wmean_expm1(expend, np.log(pimp)),
+        importer_price_index=_wmean_expm1(expend, log_pimp),
         partner_sector_exports=d_auto * yrs,
         exporter_sector_output=share,
         exporter_sector_jobs=jobs,
         exporter_supplier_jobs=jobs * float(arr["supplier_multiplier"]),
-        partner_auto_margin=float((v * (val - vol))[am].sum()) * yrs,
+        partner_auto_margin=float((v_a * (val[ai] - vol[ai])).sum()) * yrs,
         trade_diversion=float(div[div > 0].sum()) * yrs,
         deadweight_loss=dwl * yrs,
         us_importer_margin=margin * yrs,

@@ -41,10 +41,10 @@ from tariffscope.codes.countries import group_members
 from tariffscope.errors import DataNotFoundError, InputError, RuleError
 from tariffscope.ingest import warehouse
 from tariffscope.scenarios.schema import MeasureChange, ProductScope, RateChange, Scenario
-from tariffscope.tariffs import measures as catalogue
+from tariffscope.tariffs import hts as hts_mod, measures as catalogue
 from tariffscope.tariffs.coverage import data_coverage
 from tariffscope.tariffs.measures import Measure, measure_prefixes
-from tariffscope.tariffs.panel import duty_panel as engine_panel
+from tariffscope.tariffs.panel import cell_rates_over as engine_cells, duty_panel as engine_panel, factorize_cells
 from tariffscope.tariffs.vocabulary import PANEL_KEY_COLUMNS, column_of_bucket
 
 __all__ = ["resolve", "regime_rates", "reference_rates", "reference_day", "reference_label", "import_lines", "lines_for", "catalogue_measure", "measure_prefixes", "scope_mask",
@@ -71,9 +71,45 @@ def _default_panel() -> PanelFn:
     return _engine_panel
 
 
+class _EnginePanel:
+    """The engine's duty panel on a connection (None: a warehouse opened per call) that can also give the rates
+    of the trade lines alone (``cells``): a scenario needs ~330k (line, origin) cells, not the panel's grid of
+    every HTS10 line x every origin (~5.35M cells, ~200 MB and seconds per date)."""
+
+    def __init__(self, con: Any = None) -> None:
+        self.con = con
+
+    def __call__(self, day: dt.date, **kw: Any) -> pa.Table:
+        return _engine_panel(day, con=self.con, **kw)
+
+    def cells(self, day: dt.date, hts10: np.ndarray, origin: np.ndarray, factorized: tuple | None = None) -> _Aligned:
+        if self.con is not None:
+            return _engine_cells(self.con, day, hts10, origin, factorized)
+        own = warehouse.open_warehouse()
+        try:
+            return _engine_cells(own, day, hts10, origin, factorized)
+        finally:
+            own.close()
+
+
+def _engine_cells(con: Any, day: dt.date, hts10: np.ndarray, origin: np.ndarray, factorized: tuple | None) -> _Aligned:
+    """The engine's rates on the lines (hts10[i], origin[i]) on ``day``, equal to the full panel's cells aligned
+    to them: a line whose HTS10 code the revision in force lacks is absent from that panel (MFN only, 0), so
+    it is marked missing here too rather than given the rate of its HTS8 as ``cell_rates_over`` does."""
+    codes, h, _, _ = cells = factorized if factorized is not None else factorize_cells(hts10, origin)
+    table = hts_mod.mfn_table(con, hts_mod.revision_in_force(con, day).revision)
+    hit = np.isin(codes.astype(str), np.asarray(table.hts10).astype(str))[h]
+    # every line, not only the hits: the compiled index is keyed on the codes, and one set for every date
+    # compiles once (tariffs.engine.compiled_for); the rates of the missing lines are dropped by ``hit``
+    ((_, _, rates, _),) = list(engine_cells(con, day, day, hts10, origin, cells=cells))
+    return _Aligned.from_cells(rates, hit)
+
+
 def _panel_on(con: Any) -> PanelFn:
     """The default duty panel on the caller's connection (a read-only server's), or its own when None."""
     panel = _default_panel()
+    if panel is _engine_panel:
+        return _EnginePanel(con)
     if con is None:
         return panel
 
@@ -226,12 +262,24 @@ def _measure_column(columns: list[str], m: Measure, where: str) -> str:
 class _Aligned:
     """A duty panel aligned to the trade lines by integer keys: ``get(col, fill)`` gives a column per line."""
 
-    def __init__(self, panel: pa.Table, hts10: np.ndarray, origin: np.ndarray) -> None:
+    def __init__(self, columns: dict[str, np.ndarray], hit: np.ndarray) -> None:
+        self.columns = list(columns)
+        self.hit = hit
+        self._cols = columns
+
+    @classmethod
+    def from_cells(cls, rates: dict[str, np.ndarray], hit: np.ndarray) -> _Aligned:
+        """Rates already per line (the engine's ``cell_rates_over`` columns), ``hit`` marking the lines the
+        panel has."""
+        return cls({c: np.asarray(v).astype(float) for c, v in rates.items()}, hit)
+
+    @classmethod
+    def from_panel(cls, panel: pa.Table, hts10: np.ndarray, origin: np.ndarray) -> _Aligned:
         for need in ("hts10", "origin", "mfn_rate", "total_rate"):
             if need not in panel.column_names:
                 raise InputError(f"duty panel lacks column {need!r}")
-        self.columns = [c for c in panel.column_names
-                        if c not in ("hts10", "origin") and pa.types.is_floating(panel.schema.field(c).type)]
+        columns = [c for c in panel.column_names
+                   if c not in ("hts10", "origin") and pa.types.is_floating(panel.schema.field(c).type)]
         import pyarrow.compute as pc
 
         # Integer keys (HTS10 digits x origin index) and a sorted search: much faster than a string join.
@@ -255,9 +303,9 @@ class _Aligned:
             if (np.diff(sorted_p) == 0).any():
                 raise InputError("duty panel has duplicate (hts10, origin) rows")
         pos = np.clip(np.searchsorted(sorted_p, key_l), 0, max(sorted_p.size - 1, 0))
-        self.hit = (sorted_p[pos] == key_l) if sorted_p.size else np.zeros(key_l.shape[0], dtype=bool)
+        hit = (sorted_p[pos] == key_l) if sorted_p.size else np.zeros(key_l.shape[0], dtype=bool)
         rows = order[pos] if sorted_p.size else np.zeros(key_l.shape[0], dtype=np.int64)
-        self._cols = {c: panel.column(c).to_numpy(zero_copy_only=False)[rows].astype(float) for c in self.columns}
+        return cls({c: panel.column(c).to_numpy(zero_copy_only=False)[rows].astype(float) for c in columns}, hit)
 
     def get(self, col: str, fill: float) -> np.ndarray:
         vals = np.nan_to_num(self._cols[col], nan=0.0)
@@ -279,10 +327,17 @@ def _aligned_panel(panel_fn: PanelFn, day: dt.date, hts10: np.ndarray, origin: n
                    cache: dict | None) -> _Aligned:
     """The panel of ``day`` aligned to these lines; ``cache`` (owned by the caller, one per set of
     lines) lets a comparison reuse a date's panel across scenarios."""
-    key = (id(panel_fn), day)
+    # the engine's panels on one connection share entries (a cache serves one connection and one set of lines)
+    key = ("engine", day) if isinstance(panel_fn, _EnginePanel) else (id(panel_fn), day)
     if cache is not None and key in cache:
         return cache[key]
-    hit = _Aligned(panel_fn(day, origins=sorted(set(origin.tolist()))), hts10, origin)
+    if isinstance(panel_fn, _EnginePanel):
+        factorized = None
+        if cache is not None:  # the same lines on every date: sort their codes and origins once
+            factorized = cache.get("cells") or cache.setdefault("cells", factorize_cells(hts10, origin))
+        hit = panel_fn.cells(day, hts10, origin, factorized)
+    else:
+        hit = _Aligned.from_panel(panel_fn(day, origins=sorted(set(origin.tolist()))), hts10, origin)
     if cache is not None:
         cache[key] = hit
     return hit

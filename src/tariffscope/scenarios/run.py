@@ -269,9 +269,12 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     s, e, ab = draw_parameters(arr, rng)
     # drawn after the other parameters, so that their draws are those of a run without a retail row
     rr = unc.draw_absorption(rng, arr["rt_row"], arr["rt_low"], arr["rt_high"], arr["retail"])
-    out = []
+    out: list[Any] = []
     for k in range(arr["new_rate"].shape[0]):
-        if np.isinf(arr["omega"][k]):
+        twin = pre["same_as"][k]
+        if twin is not None:  # the same inputs as an earlier scenario: the same draw of its headline
+            out.append(out[twin])
+        elif np.isinf(arr["omega"][k]):
             out.append(fast_headline(arr, pre, k, s, e, ab, rr))
         else:
             out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab, retail=rr), arr, k))
@@ -293,15 +296,21 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
 
 def _compute(scs: list[Scenario], against: Scenario | None, draws: int, seed: int, backend: str,
              workers: int | None, progress: bool, duty_panel, lines, con=None,
-             us_pass_through: bool = True
+             us_pass_through: bool = True, keep_lines: bool = True
              ) -> tuple[Problem, list[PELines], np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+    """Problem, per-line solves (empty unless ``keep_lines``: a comparison needs only the headlines, and five
+    solves of ~330k lines held through the Monte Carlo were ~200 MB), point headlines, draws, partner sides."""
     allsc = scs + ([against] if against is not None else [])
     problem = prepare(allsc, duty_panel=duty_panel, lines=lines, con=con, us_pass_through=us_pass_through)
     arr = problem.arrays()
-    extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
-             "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
-    results = [_solve(arr, k, problem.sigma, problem.eta, extra=extra) for k in range(len(allsc))]
-    point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
+    results: list[PELines] = []
+    if keep_lines:
+        extra = {"hts10": problem.hts10, "origin": problem.origin, "sector": problem.sector,
+                 "hs2": np.array([c[:2] for c in problem.hts10], dtype=object)}
+        results = [_solve(arr, k, problem.sigma, problem.eta, extra=extra) for k in range(len(allsc))]
+        point = np.vstack([headline(results[k], arr, k) for k in range(len(allsc))])
+    else:
+        point = np.vstack([headline(_solve(arr, k, problem.sigma, problem.eta), arr, k) for k in range(len(allsc))])
     samples = _draws(problem, draws, seed, backend, workers, progress) if draws > 0 else None
     pkg = _partner_sides(allsc, problem.horizon, con) if any(sc.two_sided for sc in allsc) else None
     if pkg is not None:  # the balance becomes exports minus imports, per draw (the draws are paired by index)
@@ -529,7 +538,7 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, against: str | Scenar
     lines, duty_panel, ctx = panel_setup(scs + ([ag] if ag else []), panel, importer, year, lines, duty_panel)
     _no_panel_packages(scs + ([ag] if ag else []), ctx)
     problem, _, point, samples, pkg = _compute(scs, ag, draws, seed, backend, workers, progress, duty_panel, lines, con,
-                                               us_pass_through=ctx is None)
+                                               us_pass_through=ctx is None, keep_lines=False)
     packages = []
     for k, sc in enumerate(scs):
         packages.append({"name": sc.name, "description": sc.description, "partner": sc.partner,

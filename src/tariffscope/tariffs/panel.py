@@ -133,19 +133,38 @@ def intervals(con, start: dt.date, end: dt.date, catalogue: Catalogue) -> Interv
     return Intervals(sorted(cuts), end)
 
 
+def factorize_cells(hts10: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct codes, code index per cell, distinct origins, origin index per cell), sorted as ``np.unique``
+    sorts; a caller evaluating the same cells on several dates computes it once (``cell_rates_over(cells=)``)."""
+    codes, h = sorted_factorize(hts10)
+    olist, o = sorted_factorize(origins)
+    return codes, h, olist, o
+
+
+def sorted_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for strings (distinct values sorted, object dtype; index per
+    value) by hashing: sorting ~330k Python strings as objects took a few tenths of a second per call."""
+    import pandas as pd
+
+    idx, uniq = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    return np.asarray(uniq, dtype=object), idx.astype(np.intp)
+
+
 def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.ndarray, origins: np.ndarray,
-                    options: dict | None = None, catalogue: Catalogue | None = None):
+                    options: dict | None = None, catalogue: Catalogue | None = None,
+                    cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None):
     """Rates for the given cells (hts10[i], origins[i]) on each constant interval of [start, end].
 
     Yields (interval_start, interval_end_inclusive, components dict of float32 arrays, hts_revision).
+    ``cells``: ``factorize_cells(hts10, origins)`` when the caller has it (sorting ~330k strings per call costs more
+    than evaluating one date).
     """
     d0, d1 = parse_date(start), parse_date(end)
     check_date(d0)
     check_date(d1)
     opts = resolve_options(options)
     cat = catalogue or load()
-    codes, h = np.unique(np.asarray(hts10, dtype=object), return_inverse=True)
-    olist, o = np.unique(np.asarray(origins, dtype=object), return_inverse=True)
+    codes, h, olist, o = cells if cells is not None else factorize_cells(hts10, origins)
     comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
     iv = intervals(con, d0, d1, cat)
     hts_mod.prefetch(con, [hts_mod.revision_in_force(con, s).revision for s in iv.starts])
