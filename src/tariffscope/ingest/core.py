@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import functools
 import gzip
@@ -50,7 +51,7 @@ from tariffscope.ingest import (
     usato_json,
     usatradeonline_csv,
 )
-from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
+from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, csv_error_reason, first_duplicate
 from tariffscope.ingest.warehouse import open_warehouse
 
 READERS: dict[str, ModuleType] = {
@@ -316,7 +317,10 @@ def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[
     """Read and check one file (no warehouse): the tables to write, or IngestError. Runs in a worker
     process for large batches, so it is a module-level function of picklable arguments."""
     opts = dict(options, sha256=sha) if kind in _TAKES_SHA else options
-    parsed = READERS[kind].parse(path, source=source, **opts)
+    try:
+        parsed = READERS[kind].parse(path, source=source, **opts)
+    except csv.Error as exc:  # raised by the csv module inside any reader (a field over its size limit)
+        raise IngestError(path, None, csv_error_reason(exc)) from None
     if parsed.vintage is None:
         parsed.vintage = _default_vintage(kind, path)
         for name, tbl in parsed.tables.items():
