@@ -44,3 +44,36 @@ def test_partner_figures_with_an_oversized_field_is_one_line(tmp_path: Path, cap
     assert main(["balance", "--reporter", "JPN", "--partner", "USA", "--period", "2024", "--by", "none",
                  "--currency", "JPY", "--partner-figures", str(path)]) == 1
     assert "131,072 characters" in _one_line_error(capsys)
+
+
+@pytest.mark.raw
+@pytest.mark.parametrize("part, reason", [("first", "a full revision ends in chapter 99"),
+                                          ("second", "a full revision starts in chapter 01")])
+def test_half_an_hts_json_is_not_a_revision(part: str, reason: str, raw: Path, tmp_path: Path) -> None:
+    """Half of an HTS JSON export, cut at a record boundary, is still valid JSON; it was stored as a complete
+    revision (the CSV export was checked for chapters 01..99, the JSON export was not)."""
+    import gzip
+    import hashlib
+    import json
+
+    from tariffscope import db
+    from tariffscope.errors import IngestError
+    from tariffscope.ingest import core
+
+    doc = json.loads(gzip.decompress((raw / "hts/hts_2025_rev_17.json.gz").read_bytes()))
+    half = doc[: len(doc) // 2] if part == "first" else doc[len(doc) // 2:]
+    bad = tmp_path / "hts_2025_rev_17.json.gz"
+    bad.write_bytes(gzip.compress(json.dumps(half).encode()))
+    wpath = tmp_path / "w.duckdb"
+    con = db.connect(wpath)
+    try:
+        con.execute("CHECKPOINT")
+        before = hashlib.sha256(wpath.read_bytes()).hexdigest()
+        with pytest.raises(IngestError) as ei:
+            core.ingest(bad, con=con)
+        assert reason in ei.value.reason and "looks truncated" in ei.value.reason and str(bad) in str(ei.value)
+        assert con.execute("SELECT count(*) FROM hts_revisions").fetchall() == [(0,)]
+        con.execute("CHECKPOINT")
+        assert hashlib.sha256(wpath.read_bytes()).hexdigest() == before
+    finally:
+        con.close()
