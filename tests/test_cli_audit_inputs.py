@@ -3,6 +3,8 @@
 * A CSV field longer than Python's csv limit (131,072 characters) raised ``_csv.Error`` out of every csv
   reader: ``data ingest`` of a FRED or Comtrade file, and ``balance --partner-figures``. Each is now one
   line naming the file.
+* Half of an HTS JSON export cut at a record boundary is still valid JSON, and was stored as a complete
+  revision (only the CSV export was checked for chapters 01 to 99). It is refused, the warehouse unchanged.
 """
 from __future__ import annotations
 
