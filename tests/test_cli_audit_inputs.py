@@ -79,3 +79,48 @@ def test_half_an_hts_json_is_not_a_revision(part: str, reason: str, raw: Path, t
         assert hashlib.sha256(wpath.read_bytes()).hexdigest() == before
     finally:
         con.close()
+
+
+def _header_only(raw: Path, tmp_path: Path, kind: str) -> Path:
+    """A real file of ``kind`` cut to its header: what a download that stopped early, or an empty query, gives."""
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    if kind == "census parquet":
+        path = tmp_path / "5880.parquet"
+        pq.write_table(pq.read_table(raw / "census/hs10_imports_2024_by_partner/5880.parquet").slice(0, 0), path)
+        return path
+    if kind == "census json":
+        path = tmp_path / "census_imports.json"
+        path.write_text('[["CTY_CODE","time","CON_VAL_YR"]]\n')
+        return path
+    source, name, lines = {
+        "import weights": ("census/import_weights_hs10_country_2024.csv.gz", "import_weights_hs10_country_2024.csv", 1),
+        "comtrade": ("autos/us_auto_imports_8703_8704.csv", "us_auto_imports_8703_8704.csv", 1),
+        "usatradeonline": ("census/usatradeonline_imports_hs2_monthly/asia-others.csv", "asia-others.csv", 3),
+    }[kind]
+    data = raw / source
+    text = gzip.decompress(data.read_bytes()).decode() if source.endswith(".gz") else data.read_text()
+    path = tmp_path / name
+    path.write_text("".join(text.splitlines(keepends=True)[:lines]))
+    return path
+
+
+@pytest.mark.raw
+@pytest.mark.parametrize("kind", ["census parquet", "census json", "import weights", "comtrade", "usatradeonline"])
+def test_a_file_with_a_header_and_no_rows_is_refused_in_one_line(kind: str, raw: Path, tmp_path: Path) -> None:
+    """A header with no rows raised IndexError in five readers (an empty column's 'all valid' is null, not true)."""
+    from tariffscope import db
+    from tariffscope.errors import IngestError
+    from tariffscope.ingest import core
+
+    path = _header_only(raw, tmp_path, kind)
+    con = db.connect(tmp_path / "w.duckdb")
+    try:
+        with pytest.raises(IngestError, match="no data rows") as ei:
+            core.ingest(path, con=con)
+        assert str(path) in str(ei.value) and "\n" not in str(ei.value)
+        assert con.execute("SELECT count(*) FROM ingest_log").fetchall() == [(0,)]
+    finally:
+        con.close()

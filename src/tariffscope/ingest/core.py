@@ -321,6 +321,8 @@ def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[
         parsed = READERS[kind].parse(path, source=source, **opts)
     except csv.Error as exc:  # raised by the csv module inside any reader (a field over its size limit)
         raise IngestError(path, None, csv_error_reason(exc)) from None
+    if not any(t.num_rows for t in parsed.tables.values()):  # a header alone: an empty query or a cut download
+        raise IngestError(path, None, "no data rows: the file holds a header but no figures; nothing to store")
     if parsed.vintage is None:
         parsed.vintage = _default_vintage(kind, path)
         for name, tbl in parsed.tables.items():
