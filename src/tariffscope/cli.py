@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             error_line(_usage_message(exc))
         return _exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
     except db.DatabaseError as exc:  # a damaged warehouse shows while reading it, not only when opening it
-        msg = db.damage_message(exc)
+        msg = db.damage_message(exc) or db.write_failure_message(exc)  # or a write the disk refused
         if msg is None:
             raise
         error_line(msg)
