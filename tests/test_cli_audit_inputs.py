@@ -5,6 +5,7 @@
   line naming the file.
 * Half of an HTS JSON export cut at a record boundary is still valid JSON, and was stored as a complete
   revision (only the CSV export was checked for chapters 01 to 99). It is refused, the warehouse unchanged.
+* A file with its header and no rows raised IndexError in five readers. It is refused: no data rows.
 """
 from __future__ import annotations
 
