@@ -25,3 +25,16 @@ def test_multiplier_matches_the_raw_bea_table(raw):
     assert prov["files"][0]["sha256"] == src["sha256"]
     assert prov["sha256"] == hashlib.sha256((ex.FACTS_DIR / "auto_multipliers.json").read_bytes()).hexdigest()
     assert src["source"] == "bea_total_requirements_summary" and "3361MV" in src["item"]
+
+
+def test_package_fact_sources_are_described(warehouse):
+    """Sources read from package facts (not the warehouse) carry their title, publisher and vintage: the
+    brief's source table showed them with empty cells (issue 14, defect 8, empty rows in the sources table)."""
+    facts = ex.exporter_facts("JPN")
+    assert facts is not None
+    warehouse_sources = {r[0] for r in warehouse.execute("SELECT source FROM sources").fetchall()}
+    package = [s for s in facts.sources if s["source"] not in warehouse_sources]
+    assert {s["source"] for s in package} == {"japan_auto_industry_facts", "oica_production", "bea_total_requirements_summary"}
+    for s in package:
+        assert all(str(s.get(k) or "").strip() for k in ("title", "publisher", "vintage")), s
+    assert ex.multiplier_source()["publisher"] == "U.S. Bureau of Economic Analysis"

@@ -9,12 +9,14 @@ Every failure a user can cause ends as one line on stderr and a non-zero exit co
 * a usage error (unknown option, a value of the wrong type, a missing argument): ``Error: ...`` with a
   pointer to ``--help``, exit 2;
 * what the operating system refuses (a directory where a file was wanted, a full or read-only disk, no
-  permission), a file that is not UTF-8 text, input nested too deeply or too large for memory: exit 1.
+  permission), a file that is not UTF-8 text or not readable CSV, input nested too deeply or too large for
+  memory: exit 1.
 
 Anything else is a bug in tariffscope and keeps its traceback, so that it can be reported and fixed.
 """
 from __future__ import annotations
 
+import csv
 import errno
 import sys
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             error_line(_usage_message(exc))
         return _exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
     except db.DatabaseError as exc:  # a damaged warehouse shows while reading it, not only when opening it
-        msg = db.damage_message(exc)
+        msg = db.damage_message(exc) or db.write_failure_message(exc)  # or a write the disk refused
         if msg is None:
             raise
         error_line(msg)
@@ -140,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(EXIT_ERROR)
     except OSError as exc:
         error_line(os_error_message(exc))
+        return _exit(EXIT_ERROR)
+    except csv.Error as exc:  # a CSV a reader outside ingest opened (--partner-figures...): the same one line
+        from tariffscope.ingest.common import csv_error_reason
+
+        error_line(f"cannot read the CSV input: {csv_error_reason(exc)}")
         return _exit(EXIT_ERROR)
     except RecursionError:
         error_line("the input is nested too deeply to read")

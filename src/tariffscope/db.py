@@ -204,7 +204,13 @@ def transaction(con: Connection) -> Iterator[Connection]:
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error as exc:  # DuckDB rolled the transaction back: say why in one line, not a traceback
+        msg = write_failure_message(exc)
+        if msg is None:
+            raise
+        raise WarehouseError(msg) from None
 
 
 def connect(path: str | Path | None = None, read_only: bool = False) -> Connection:
@@ -262,6 +268,21 @@ def damage_message(exc: BaseException, path: str | Path | None = None) -> str | 
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     where = f"the warehouse {path}" if path is not None else "the warehouse"
     return f"{where} is damaged ({first}): {REBUILD_HINT}"
+
+
+# What the operating system says through DuckDB when a write cannot land (the text of strerror).
+_WRITE_FAILURES = {"no space left on device": "no space left on the disk", "read-only file system":
+                   "the file system is read-only", "disk quota exceeded": "the disk quota is used up",
+                   "permission denied": "permission denied"}
+
+
+def write_failure_message(exc: BaseException) -> str | None:
+    """One line when ``exc`` is DuckDB failing to write the warehouse for an OS reason; None otherwise."""
+    text = str(exc).lower()
+    why = next((v for k, v in _WRITE_FAILURES.items() if k in text), None)
+    if why is None:
+        return None
+    return f"the warehouse could not be written: {why} (nothing was stored; the warehouse is as it was)"
 
 
 def _is_lock_error(exc: BaseException) -> bool:

@@ -153,7 +153,7 @@ def _periods(path: Path, time: pa.ChunkedArray, first_line: int, ytd: bool) -> t
         col = pc.strftime(col, format="%Y-%m")
     col = pc.cast(col, pa.string())
     ok = pc.fill_null(pc.match_substring_regex(col, r"^\d{4}(-(0[1-9]|1[0-2]))?$"), False)
-    if not pc.all(ok).as_py():
+    if not pc.all(ok, min_count=0).as_py():  # min_count=0: no rows are no bad rows (the default answers null)
         i = pc.index(ok, False).as_py()
         raise IngestError(path, first_line + i, f"bad time {col[i].as_py()!r}: expected 'YYYY-MM' or 'YYYY'")
     if ytd:

@@ -249,6 +249,17 @@ def read_text(path: Path, encoding: str = "utf-8-sig", whole_lines: bool = False
     return text
 
 
+def csv_error_reason(exc: Exception) -> str:
+    """One line for an error Python's csv module raised (a field over its size limit, a NUL byte...)."""
+    import csv
+
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (f"a field is longer than {csv.field_size_limit():,} characters: this is not a CSV file tariffscope "
+                "reads (or it is damaged: an unmatched quote makes the rest of the file one field)")
+    return f"not a readable CSV file ({text})"
+
+
 def require_final_newline(path: Path, data: bytes) -> None:
     """IngestError unless ``data`` (a text file's bytes) is empty or ends with a line end."""
     if data and not data.endswith((b"\n", b"\r")):

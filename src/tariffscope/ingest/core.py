@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import functools
 import gzip
@@ -50,7 +51,7 @@ from tariffscope.ingest import (
     usato_json,
     usatradeonline_csv,
 )
-from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, first_duplicate
+from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, csv_error_reason, first_duplicate
 from tariffscope.ingest.warehouse import open_warehouse
 
 READERS: dict[str, ModuleType] = {
@@ -316,7 +317,12 @@ def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[
     """Read and check one file (no warehouse): the tables to write, or IngestError. Runs in a worker
     process for large batches, so it is a module-level function of picklable arguments."""
     opts = dict(options, sha256=sha) if kind in _TAKES_SHA else options
-    parsed = READERS[kind].parse(path, source=source, **opts)
+    try:
+        parsed = READERS[kind].parse(path, source=source, **opts)
+    except csv.Error as exc:  # raised by the csv module inside any reader (a field over its size limit)
+        raise IngestError(path, None, csv_error_reason(exc)) from None
+    if not any(t.num_rows for t in parsed.tables.values()):  # a header alone: an empty query or a cut download
+        raise IngestError(path, None, "no data rows: the file holds a header but no figures; nothing to store")
     if parsed.vintage is None:
         parsed.vintage = _default_vintage(kind, path)
         for name, tbl in parsed.tables.items():
@@ -512,9 +518,11 @@ _DOMAINS = [("trade_flows", "value", 0.0, False), ("trade_flows", "quantity", 0.
 
 def check_tables(path: Path, parsed: ParsedFile) -> None:
     """The last check before writing, whatever the reader: every float finite, values and quantities
-    not negative, rates positive, no natural key twice. Readers refuse these with the file line
-    first; this catches what a reader let through, naming the table row."""
+    not negative, rates positive, no natural key twice, an HTS revision whole. Readers refuse these with the
+    file line first; this catches what a reader let through, naming the table row."""
     import pyarrow.compute as pc
+
+    _check_whole_revision(path, parsed)
 
     for name, tbl in parsed.tables.items():
         for col in tbl.schema:
@@ -539,6 +547,27 @@ def check_tables(path: Path, parsed: ParsedFile) -> None:
                 what = ", ".join(f"{k} {dup[k]}" for k in key)
                 raise IngestError(path, None, f"{name}: {dup['count_all']} rows with one key ({what}); duplicates are "
                                               "neither summed nor stored twice: remove the extra rows")
+
+
+def _check_whole_revision(path: Path, parsed: ParsedFile) -> None:
+    """IngestError unless an HTS revision's numbered lines run from chapter 01 to chapter 99: half of a JSON
+    export cut at a record boundary is still valid JSON, and stored it would pass for a complete revision."""
+    import pyarrow.compute as pc
+
+    if "hts_revisions" not in parsed.tables:
+        return
+    lines, ch99 = parsed.tables.get("hts_lines"), parsed.tables.get("chapter99_lines")
+    codes = [t.column(c) for t, c in ((lines, "hts_code"), (ch99, "heading")) if t is not None and t.num_rows]
+    if not codes:
+        raise IngestError(path, None, "no numbered HTS lines: an HTS revision runs from chapter 01 to chapter 99")
+    first = min(str(pc.min(c).as_py()) for c in codes)
+    last = max(str(pc.max(c).as_py()) for c in codes)
+    if not first.startswith("01"):
+        raise IngestError(path, None, f"the first HTS number is {first} (chapter {first[:2]}): a full revision starts in "
+                                      "chapter 01; the file looks truncated; download the whole revision again")
+    if not last.startswith("99"):
+        raise IngestError(path, None, f"the last HTS number is {last} (chapter {last[:2]}): a full revision ends in "
+                                      "chapter 99; the file looks truncated; download the whole revision again")
 
 
 def _remove_earlier_versions(con: db.Connection, source: str, file_name: str) -> list[dict[str, Any]]:

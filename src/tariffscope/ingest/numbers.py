@@ -94,7 +94,7 @@ def parse_numbers(values: pa.Array | pa.ChunkedArray, blank: tuple[str, ...] = (
     is_blank = pc.fill_null(is_blank, True)
     # one regex pass decides every cell (the same grammar as parse_number)
     ok = pc.fill_null(pc.or_(is_blank, pc.match_substring_regex(s, f"^(?:{_NUMBER})$|{_PAREN_RE.pattern}")), True)
-    if not pc.all(ok).as_py():
+    if not pc.all(ok, min_count=0).as_py():  # min_count=0: an empty column is all valid (the default answers null)
         idx = pc.index(ok, False).as_py()
         raise NumberFormatError(values[idx].as_py(), idx)
     # Blanks -> null; parentheses -> negative; strip separators; cast.

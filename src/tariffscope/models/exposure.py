@@ -118,13 +118,31 @@ def supplier_multiplier() -> float:
     return float(_multipliers()["supplier_output_per_own_output"])
 
 
+@lru_cache(maxsize=1)
+def _provenance() -> dict[str, dict[str, Any]]:
+    import json
+
+    path = FACTS_DIR / "provenance.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"package data missing: {path} (run 'make embedded-data')")
+    return dict(json.loads(path.read_text(encoding="utf-8"))["tables"])
+
+
+def _described(record: dict[str, str], table: str) -> dict[str, str]:
+    """``record`` with its source's title, publisher and vintage from provenance.json: these sources are package
+    facts, not warehouse sources, so nothing else describes them (the brief's source list showed empty cells)."""
+    prov = _provenance().get(table, {})
+    return {**record, **{k: str(prov[k]) for k in ("title", "publisher", "vintage") if prov.get(k)}}
+
+
 def multiplier_source() -> dict[str, str]:
     """The source record of the supplier linkage, as results list their sources."""
     m = _multipliers()
-    return {"source": m["source"], "item": f"{m['title']}, column {m['industry']} ({m['industry_title']}): total output "
-            f"requirement {m['total_output_requirement']:.4f}, own industry {m['own_industry_requirement']:.4f} -> "
-            f"supplier output per unit of own output {m['supplier_output_per_own_output']:.4f}",
-            "year": m["vintage"], "url": m["url"], "sha256": m["sha256_raw"]}
+    return _described({"source": m["source"], "item": f"{m['title']}, column {m['industry']} ({m['industry_title']}): "
+                       f"total output requirement {m['total_output_requirement']:.4f}, own industry "
+                       f"{m['own_industry_requirement']:.4f} -> supplier output per unit of own output "
+                       f"{m['supplier_output_per_own_output']:.4f}",
+                       "year": m["vintage"], "url": m["url"], "sha256": m["sha256_raw"]}, "auto_multipliers.json")
 
 
 def _japan_auto_facts() -> dict[str, dict[str, str]]:
@@ -152,10 +170,11 @@ def exporter_facts(partner: str, year: int = 2024) -> ExporterFacts | None:
         output_year=ship["year"], employment=float(emp["value"]) * 1e6, employment_related=float(rel["value"]) * 1e6,
         production_units=float(prod["value"]), usd_per_unit=value / units, fx_local_per_usd=fx,
         sources=[
-            {"source": "japan_auto_industry_facts", "item": ship["item"], "year": ship["year"], "url": ship["url"]},
-            {"source": "japan_auto_industry_facts", "item": emp["item"], "year": emp["year"], "url": emp["url"]},
-            {"source": "japan_auto_industry_facts", "item": rel["item"], "year": rel["year"], "url": rel["url"]},
-            {"source": "oica_production", "item": prod["item"], "year": prod["year"], "url": prod["url"]},
+            *(_described({"source": "japan_auto_industry_facts", "item": r["item"], "year": r["year"], "url": r["url"]},
+                         "japan_auto_industry.csv") for r in (ship, emp, rel)),
+            # the production row of the same table cites OICA: described by its own row
+            {"source": "oica_production", "item": prod["item"], "year": prod["year"], "url": prod["url"],
+             "title": prod["item"], "publisher": prod["source"], "vintage": prod["year"]},
             {"source": "comtrade_us_auto_imports", "item": f"US imports of HS 8703 from Japan {year}: "
              f"{value / 1e9:.2f} bn USD, {units:,.0f} units", "year": str(year), "url": "https://comtradeplus.un.org/"},
             {"source": "fred_exjpus", "item": f"JPY per USD, {year} average of monthly values = {fx:.2f}", "year": str(year),

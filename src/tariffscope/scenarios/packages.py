@@ -48,7 +48,7 @@ def export_base(partner: str, year: int, con: Any = None) -> tuple[dict[str, flo
     if con is None:
         from tariffscope.ingest import warehouse
 
-        own = warehouse.open_warehouse(read_only=False)
+        own = warehouse.open_warehouse()  # a reader: runs beside `serve` and other readers
         try:
             t = db.query(own, sql, params)
         finally:

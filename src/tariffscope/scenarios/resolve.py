@@ -121,7 +121,8 @@ def _panel_on(con: Any) -> PanelFn:
 
 @lru_cache(maxsize=4)
 def _lines_cached(year: int) -> pa.Table:
-    con = warehouse.open_warehouse(read_only=False)
+    # a reader's connection: a writer's waited for the lock a running `serve` holds, and failed after 60 s
+    con = warehouse.open_warehouse()
     try:
         return import_lines(con, year)
     finally:

@@ -16,7 +16,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -679,7 +679,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         package as the form's own fields, ``custom_name``, ``custom_base``, ``c0_origin`` ...): the page
         runs it as the form's POST would."""
         if run is not None:
-            chosen_run = [n.strip() for n in run.split(",") if n.strip()][: W.MAX_PACKAGES]
+            chosen_run = _once_each(n.strip() for n in run.split(","))
             return await scenario_result(request, request.query_params, chosen_run)
         return await run_in_threadpool(scenarios_form, request, partner)  # reads the package files: off the event loop
 
@@ -701,7 +701,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     @app.post("/scenarios", response_class=HTMLResponse, include_in_schema=False)
     async def scenarios_run(request: Request):
         form = await request.form()
-        chosen = [str(x) for x in form.getlist("builtin")][: W.MAX_PACKAGES]
+        chosen = _once_each(str(x) for x in form.getlist("builtin"))
         return await scenario_result(request, form, chosen)
 
     async def scenario_result(request: Request, form: Any, chosen: list[str]):
@@ -860,6 +860,12 @@ def _safe_yaml(text: str) -> dict:
 def _scenario_from(spec: dict) -> Any:
     """Validate a scenario mapping (``tariffscope.api.scenario_from_dict``): the Scenario the API runs."""
     return api.scenario_from_dict(spec, source="<uploaded scenario>")
+
+
+def _once_each(names: Iterable[str]) -> list[str]:
+    """The packages asked for, in order, each once. Not cut to the bound: CompareRequest refuses a longer list
+    with the bound in the message (cutting it dropped the user's seventh package without a word)."""
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def _builtin_spec(name: str) -> dict:
