@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tariffscope.errors import InputError
 from tariffscope.web import app as web, gate as G
+from tariffscope.web.idle import IdleRelease, drop_after_default
 from tariffscope.web.pagecache import PageCache, ResponseCache, response_weight
 
 pytestmark = pytest.mark.xdist_group("web")
@@ -278,3 +279,58 @@ def test_duty_answers_are_not_stuck_behind_a_slow_page(app):
     page.join(60)
     assert results == {"slow": 200, "page": 200}
     assert slots.stats()["active"] == 0
+
+
+# ---------------------------------------------------------------- idle: memory back, rebuildable caches dropped
+def test_idle_drops_the_rebuildable_caches_once_and_never_under_a_request():
+    drops: list[float] = []
+    inside = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def routes(scope, receive, send):
+        inside.set()
+        await leave.wait()
+        await _respond(send, 200, b"ok")
+
+    idle = IdleRelease(routes, quiet_s=0.0, every_s=3600, drop=lambda: drops.append(time.monotonic()), drop_s=0.05)
+
+    async def scenario():
+        request = asyncio.ensure_future(_call(idle, "/duty"))
+        await inside.wait()
+        await asyncio.sleep(0.1)
+        idle.tick()
+        assert drops == []  # a request is in flight: its tables stay
+        leave.set()
+        await request
+        idle.tick()
+        assert drops == []  # quiet for less than drop_s
+        await asyncio.sleep(0.1)
+        idle.tick()
+        idle.tick()
+        assert len(drops) == 1 and idle.drops == 1  # once per quiet spell
+        leave.set()
+        await _call(idle, "/duty")  # activity again: the next quiet spell drops again
+        await asyncio.sleep(0.1)
+        idle.tick()
+        assert len(drops) == 2
+
+    asyncio.run(scenario())
+
+
+def test_engine_caches_drop_and_rebuild_with_the_same_answer(app):
+    from tariffscope.tariffs import engine
+
+    client = TestClient(app, base_url="http://localhost")
+    before = client.get("/api/duty", params={"hts": "8703230140", "origin": "JPN", "date": "2025-06-15"}).json()
+    assert engine.drop_caches() > 0  # the compiled index and the MFN tables were held, now gone
+    assert engine.drop_caches() == 0
+    after = client.get("/api/duty", params={"hts": "8703230140", "origin": "JPN", "date": "2025-06-15"}).json()
+    assert after == before and after["total_duty"] > 0
+
+
+def test_bad_idle_setting_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("TARIFFSCOPE_WEB_IDLE_DROP_S", "soon")
+    with pytest.raises(InputError, match="TARIFFSCOPE_WEB_IDLE_DROP_S must be a whole number"):
+        drop_after_default()
+    monkeypatch.setenv("TARIFFSCOPE_WEB_IDLE_DROP_S", "0")
+    assert drop_after_default() == 0.0

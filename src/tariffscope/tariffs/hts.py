@@ -156,6 +156,15 @@ _CANON: dict[object, dict[str, str]] = {}
 _AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
 
 
+def drop_tables() -> int:
+    """Forget the MFN tables and AVEs (rebuilt from the warehouse on next use); how many entries went.
+    Only with no lookup in flight: ``mfn_table`` reads the cache right after filling it."""
+    n = len(_CACHE) + len(_AVE_CACHE)
+    _CACHE.clear()
+    _AVE_CACHE.clear()
+    return n
+
+
 def canonical(con, revision: str) -> str:
     """The first revision with exactly the same chapter 1-98 lines and rate texts (most revisions only change
     chapter 99): revisions sharing a fingerprint share one MFN table."""

@@ -35,9 +35,10 @@ from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
 from tariffscope.report.memory import limit_malloc_arenas
+from tariffscope.tariffs import engine
 from tariffscope.web import schemas as W, tools as T
 from tariffscope.web.gate import PageGate, Slots, page_defer_default, page_slots_default, yield_slot
-from tariffscope.web.idle import IdleRelease
+from tariffscope.web.idle import IdleRelease, drop_after_default
 from tariffscope.web.pagecache import (
     RESPONSE_BYTES,
     RESPONSE_ENTRIES,
@@ -310,7 +311,8 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     app.add_middleware(ResponseCache, cache=responses, paths=CACHED_PAGES)
     if app.state.page_slots is not None:
         app.add_middleware(PageGate, slots=app.state.page_slots, wait_s=page_wait_s)  # duties first (web.gate)
-    app.add_middleware(IdleRelease)  # memory handed back once the server goes quiet (web.idle)
+    # memory handed back once the server goes quiet, and the engine's rebuildable caches after a longer quiet (web.idle)
+    app.add_middleware(IdleRelease, drop=engine.drop_caches, drop_s=drop_after_default())
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
