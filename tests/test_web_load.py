@@ -334,3 +334,35 @@ def test_bad_idle_setting_is_one_clear_error(monkeypatch):
         drop_after_default()
     monkeypatch.setenv("TARIFFSCOPE_WEB_IDLE_DROP_S", "0")
     assert drop_after_default() == 0.0
+
+
+def test_pages_are_paced_one_per_pace_s():
+    async def scenario():
+        slots = G.Slots(8, pace_s=0.1)
+        t0 = time.monotonic()
+        admitted: list[float] = []
+
+        async def page() -> None:
+            assert await slots.acquire(timeout=5)
+            admitted.append(time.monotonic() - t0)
+            slots.release()
+
+        await asyncio.gather(*(page() for _ in range(4)))
+        gaps = [b - a for a, b in zip(admitted, admitted[1:], strict=False)]
+        assert admitted[0] < 0.05 and all(g >= 0.09 for g in gaps), admitted  # slots were free: the pace held them
+        assert admitted[-1] < 2.0
+
+    asyncio.run(scenario())
+
+
+def test_a_page_right_after_another_waits_the_pace_not_the_deferral():
+    async def scenario():
+        slots = G.Slots(2, defer_s=5.0, pace_s=0.05)
+        assert await slots.acquire(timeout=1)
+        slots.release()
+        t0 = time.monotonic()
+        assert await slots.acquire(timeout=10)  # no duty in flight: only the pace holds it
+        return time.monotonic() - t0
+
+    waited = asyncio.run(scenario())
+    assert 0.03 <= waited < 1.0, waited

@@ -37,7 +37,7 @@ from tariffscope.report import fmt, sections as S
 from tariffscope.report.memory import limit_malloc_arenas
 from tariffscope.tariffs import engine
 from tariffscope.web import schemas as W, tools as T
-from tariffscope.web.gate import PageGate, Slots, page_defer_default, page_slots_default, yield_slot
+from tariffscope.web.gate import PageGate, Slots, page_defer_default, page_pace_default, page_slots_default, yield_slot
 from tariffscope.web.idle import IdleRelease, drop_after_default
 from tariffscope.web.pagecache import (
     RESPONSE_BYTES,
@@ -249,15 +249,17 @@ def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
 
 def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Sequence[str] = (),
                model_runs: int | None = None, model_wait_s: float = 10.0, page_slots: int | None = None,
-               page_defer_s: float | None = None, page_wait_s: float = 30.0) -> FastAPI:
+               page_defer_s: float | None = None, page_pace_s: float | None = None,
+               page_wait_s: float = 30.0) -> FastAPI:
     """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only.
 
     ``allowed_hosts``: host names the server answers to besides the loopback names (e.g. the ``--host``
     it binds); ``model_runs``: concurrent scenario/GE runs (default ``model_runs_default()``), each request
     waiting at most ``model_wait_s`` for a slot; ``page_slots``: page requests working at once (default
     ``web.gate.page_slots_default()``; 0: no gate), each held back while duty answers are in flight for at
-    most ``page_defer_s`` (default ``web.gate.page_defer_default()``; 0: no priority) and refused (503)
-    after ``page_wait_s``; duty answers go straight through."""
+    most ``page_defer_s`` (default ``web.gate.page_defer_default()``; 0: no priority), let through at most
+    one per ``page_pace_s`` (default ``web.gate.page_pace_default()``; 0: no pacing) and refused (503) after
+    ``page_wait_s``; duty answers go straight through."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
     writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
@@ -304,7 +306,8 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     app.state.page_cache = pages
     app.state.response_cache = responses
     n_page_slots = page_slots_default() if page_slots is None else page_slots
-    app.state.page_slots = Slots(n_page_slots, page_defer_default() if page_defer_s is None else page_defer_s) if n_page_slots else None
+    app.state.page_slots = (Slots(n_page_slots, page_defer_default() if page_defer_s is None else page_defer_s,
+                                  page_pace_default() if page_pace_s is None else page_pace_s) if n_page_slots else None)
     limit_malloc_arenas()  # dozens of request threads: without a cap each busy one kept an arena of freed memory
     # Middleware added first runs last: guard -> body limit -> idle watch -> page gate -> whole-page cache -> routes.
     # A cached page waits at the gate too: served at once, pages would send clients straight back with duties.

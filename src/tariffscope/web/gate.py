@@ -59,6 +59,12 @@ def page_defer_default() -> float:
     return _env_whole("TARIFFSCOPE_WEB_PAGE_DEFER_MS", 250) / 1000
 
 
+def page_pace_default() -> float:
+    """Least seconds between two pages let through: TARIFFSCOPE_WEB_PAGE_PACE_MS / 1000 (0: no pacing), else
+    0.008 s, at most 125 pages a second: far above what people clicking produce, so it only shapes a flood."""
+    return _env_whole("TARIFFSCOPE_WEB_PAGE_PACE_MS", 8) / 1000
+
+
 def prioritized(path: str) -> bool:
     """Whether a request to ``path`` skips the page gate (the interactive duty paths and static files)."""
     return path in PRIORITY_PATHS or path.startswith("/static/")
@@ -81,13 +87,15 @@ class Slots:
     flight or once its waiter has waited ``defer_s``. ``acquire`` waits without a thread; ``release``,
     ``priority_enter`` and ``priority_exit`` may be called from any thread."""
 
-    def __init__(self, n: int, defer_s: float = 0.0) -> None:
+    def __init__(self, n: int, defer_s: float = 0.0, pace_s: float = 0.0) -> None:
         if n < 1:
             raise InputError(f"a gate needs at least one slot, got {n}")
-        if defer_s < 0:
-            raise InputError(f"a page's deferral must be >= 0 s, got {defer_s}")
-        self.n, self.defer_s = n, defer_s
+        if defer_s < 0 or pace_s < 0:
+            raise InputError(f"a page's deferral and pace must be >= 0 s, got {defer_s} and {pace_s}")
+        self.n, self.defer_s, self.pace_s = n, defer_s, pace_s
         self.active = self.priority = 0
+        self._last_admit = float("-inf")
+        self._timer = False
         self._waiters: deque[_Waiter] = deque()
         self._lock = threading.Lock()
         self.waited = self.timeouts = self.aged = 0
@@ -97,7 +105,7 @@ class Slots:
             return len(self._waiters)
 
     def _admits(self, since: float, now: float) -> bool:
-        if self.active >= self.n:
+        if self.active >= self.n or now - self._last_admit < self.pace_s:
             return False
         if self.priority == 0 or self.defer_s == 0:
             return True
@@ -112,7 +120,22 @@ class Slots:
                 self.aged += 1
             waiter.granted = True
             self.active += 1
+            self._last_admit = now
             waiter.loop.call_soon_threadsafe(_wake, waiter.future)
+        if self._waiters and not self._timer and self.active < self.n and now - self._last_admit < self.pace_s:
+            # held back by the pace: look again when it allows the next one (duties ending and the waiters'
+            # deferral timers dispatch the other cases)
+            head = self._waiters[0]
+            self._timer = True
+            try:
+                head.loop.call_soon_threadsafe(head.loop.call_later, self._last_admit + self.pace_s - now, self._on_timer)
+            except RuntimeError:  # that loop has closed (a test client's): the waiters' own timers dispatch instead
+                self._timer = False
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = False
+            self._dispatch()
 
     async def acquire(self, timeout: float) -> bool:
         """True once a slot is ours; False if none came within ``timeout`` seconds."""
@@ -121,10 +144,12 @@ class Slots:
         with self._lock:
             if not self._waiters and self._admits(now, now):
                 self.active += 1
+                self._last_admit = now
                 return True
             waiter = _Waiter(loop, loop.create_future(), now)
             self._waiters.append(waiter)
             self.waited += 1
+            self._dispatch()  # held back by the pace alone: this sets the timer that lets it through
         deadline = now + timeout
         try:
             while True:
