@@ -366,3 +366,26 @@ def test_a_page_right_after_another_waits_the_pace_not_the_deferral():
 
     waited = asyncio.run(scenario())
     assert 0.03 <= waited < 1.0, waited
+
+
+def test_mfn_lookups_survive_the_tables_being_dropped_meanwhile(warehouse, monkeypatch):
+    """An idle server drops the MFN tables (web.idle); a lookup on another thread at that moment answers from
+    what it loaded instead of reading the emptied cache again (that second read raised KeyError)."""
+    from tariffscope.tariffs import hts
+
+    revs = [r[0] for r in warehouse.execute("SELECT DISTINCT revision FROM hts_lines ORDER BY 1").fetchall()]
+    distinct = list({hts.canonical(warehouse, r): r for r in revs}.values())[-2:]  # two that build two tables
+    assert len(distinct) == 2
+    want = {r: list(hts.mfn_table(warehouse, r).hts10) for r in distinct}
+    real = hts._build
+
+    def build_then_drop(con, revision, t):  # the drop lands while the lookup builds its second table
+        table = real(con, revision, t)
+        hts.drop_tables()
+        return table
+
+    hts.drop_tables()
+    monkeypatch.setattr(hts, "_build", build_then_drop)
+    hts.prefetch(warehouse, distinct)
+    for r in distinct:
+        assert list(hts.mfn_table(warehouse, r).hts10) == want[r]

@@ -10,7 +10,8 @@ server passes the engine's rebuildable caches (``tariffs.engine.drop_caches``: t
 index and the MFN tables, ~200 MB of the ~640 MB a server held idle after the load test). The next duty
 rebuilds them (about a second); a user who pauses less than ``drop_s`` between entries never pays it.
 The small page caches are kept. Caches are dropped only with no request in flight, and a request that
-arrives during the drop waits for it (milliseconds): a lookup running meanwhile could find its table gone.
+arrives during the drop waits for it (milliseconds), so no request finds its tables gone half-way (the
+engine copes with that too, but would rebuild them within the request).
 """
 from __future__ import annotations
 
