@@ -177,8 +177,9 @@ def compiled_for(catalogue: Catalogue, codes: tuple[str, ...], origins: tuple[st
 
 def drop_caches() -> int:
     """Forget the compiled catalogue indexes and the MFN tables: the next duty rebuilds them (about a second).
-    A server that has gone idle hands their ~200 MB back (``web.idle``). A computation running meanwhile
-    keeps the objects it already holds and rebuilds what it asks for next. Returns how many entries went."""
+    A server that has gone idle hands their ~200 MB back (``web.idle``). The caches are the process's: call
+    it only where nothing else computes meanwhile (a server with no request in flight), never from a
+    process that runs other work beside it. Returns how many entries went."""
     with _compiled_lock:
         n = len(_compiled_cache) + len(_by_table)
         _compiled_cache.clear()

@@ -157,11 +157,13 @@ _AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
 
 
 def drop_tables() -> int:
-    """Forget the MFN tables (rebuilt from the warehouse on next use); how many entries went. Safe while
-    another thread looks one up: ``mfn_table`` and ``prefetch`` answer from what they loaded, not from a
-    second read of the cache. The AVEs stay (small, and ``_build`` reads them back as it fills them)."""
-    n = len(_CACHE)
+    """Forget the MFN tables and the AVEs (rebuilt from the warehouse on next use, as in a new process); how
+    many entries went. Only with no table being built: ``_build`` reads the AVEs back as it fills them
+    (``mfn_table`` and ``prefetch`` themselves answer from what they loaded, not from a second read).
+    Both go together: a table rebuilt beside a warm AVE cache skips the AVEs of a few new lines."""
+    n = len(_CACHE) + len(_AVE_CACHE)
     _CACHE.clear()
+    _AVE_CACHE.clear()
     return n
 
 
@@ -218,7 +220,8 @@ def prefetch(con, revisions_: list[str]) -> dict[str, MfnTable]:
             built[rev] = _build(con, rev, t.take(idx))
             _CACHE[(ck, rev)] = built[rev]  # under its canonical revision too: later aliases find it
         for r, c in canon.items():
-            out.setdefault(r, built[c])
+            if r not in out:
+                out[r] = built[c]
     for r, table in out.items():
         _CACHE[(ck, r)] = table
     return out

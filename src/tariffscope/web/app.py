@@ -38,7 +38,7 @@ from tariffscope.report.memory import limit_malloc_arenas
 from tariffscope.tariffs import engine
 from tariffscope.web import schemas as W, tools as T
 from tariffscope.web.gate import PageGate, Slots, page_defer_default, page_pace_default, page_slots_default, yield_slot
-from tariffscope.web.idle import IdleRelease, drop_after_default
+from tariffscope.web.idle import IdleRelease
 from tariffscope.web.pagecache import (
     RESPONSE_BYTES,
     RESPONSE_ENTRIES,
@@ -250,7 +250,7 @@ def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
 def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Sequence[str] = (),
                model_runs: int | None = None, model_wait_s: float = 10.0, page_slots: int | None = None,
                page_defer_s: float | None = None, page_pace_s: float | None = None,
-               page_wait_s: float = 30.0) -> FastAPI:
+               page_wait_s: float = 30.0, idle_drop_s: float = 0.0) -> FastAPI:
     """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only.
 
     ``allowed_hosts``: host names the server answers to besides the loopback names (e.g. the ``--host``
@@ -259,7 +259,9 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     ``web.gate.page_slots_default()``; 0: no gate), each held back while duty answers are in flight for at
     most ``page_defer_s`` (default ``web.gate.page_defer_default()``; 0: no priority), let through at most
     one per ``page_pace_s`` (default ``web.gate.page_pace_default()``; 0: no pacing) and refused (503) after
-    ``page_wait_s``; duty answers go straight through."""
+    ``page_wait_s``; duty answers go straight through. ``idle_drop_s``: seconds without a request after which
+    the engine's rebuildable caches are dropped (0: never; they belong to the whole process, so only a
+    process that does nothing but serve, ``tariffscope serve``, turns it on)."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
     writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
@@ -315,7 +317,7 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     if app.state.page_slots is not None:
         app.add_middleware(PageGate, slots=app.state.page_slots, wait_s=page_wait_s)  # duties first (web.gate)
     # memory handed back once the server goes quiet, and the engine's rebuildable caches after a longer quiet (web.idle)
-    app.add_middleware(IdleRelease, drop=engine.drop_caches, drop_s=drop_after_default())
+    app.add_middleware(IdleRelease, drop=engine.drop_caches, drop_s=idle_drop_s)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

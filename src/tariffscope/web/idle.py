@@ -5,8 +5,9 @@ served a burst of requests stayed at the burst's resident size while idle. ``Idl
 middleware that notes each request; a background thread calls ``report.memory.release_memory`` once the
 server has had no request for ``quiet_s`` seconds after some activity.
 
-After a longer quiet (``drop_s``, TARIFFSCOPE_WEB_IDLE_DROP_S, default 20 s) it also calls ``drop``: the
-server passes the engine's rebuildable caches (``tariffs.engine.drop_caches``: the compiled catalogue
+After a longer quiet (``drop_s``; ``tariffscope serve`` passes TARIFFSCOPE_WEB_IDLE_DROP_S, default 20 s;
+an app made by ``create_app`` alone never drops, since the caches are the whole process's) it also calls
+``drop``: the server passes the engine's rebuildable caches (``tariffs.engine.drop_caches``: the compiled catalogue
 index and the MFN tables, ~200 MB of the ~640 MB a server held idle after the load test). The next duty
 rebuilds them (about a second); a user who pauses less than ``drop_s`` between entries never pays it.
 The small page caches are kept. Caches are dropped only with no request in flight, and a request that
