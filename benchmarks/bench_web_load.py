@@ -7,6 +7,10 @@ scenario form and built-in scenario comparisons (POST). Records errors, p50/p95 
 sampled every 0.5 s, and its RSS after 30 s idle. Targets: 0 errors, duty p95 < 100 ms, page p95 < 1 s,
 RSS < 1.5 GB throughout and < 600 MB idle after.
 
+Also recorded: the CPU seconds the server and this load generator used during the timed load (both run on
+the same cores: a generator that needs a core of its own leaves the server less), and after the idle wait
+one duty and one page request, timed: the cost of the caches the server dropped while idle (web.idle).
+
 Before the timed run every distinct request is made once by one client (the cold pass: pages are computed
 then and kept by the page cache until the data change; its times are reported), then once more (the
 peer: the same requests one at a time on a warm server, so the loaded p95 is reported as a ratio to it).
@@ -180,12 +184,16 @@ def main(argv: list[str] | None = None) -> int:
             cold = asyncio.run(single_pass(base, reqs))
             warm = asyncio.run(single_pass(base, reqs))  # the peer: one client, warm server
             load_before = os.getloadavg()
+            server, me = psutil.Process(proc.pid), psutil.Process()
+            cpu0 = (sum(server.cpu_times()[:2]), sum(me.cpu_times()[:2]))
             res = asyncio.run(timed_load(base, reqs, args.clients, args.seconds))
+            cpu1 = (sum(server.cpu_times()[:2]), sum(me.cpu_times()[:2]))
             load_after = os.getloadavg()
             during = list(sampler.samples)
             time.sleep(args.idle)
             idle_mb = psutil.Process(proc.pid).memory_info().rss / 2**20
             samples = sampler.stop()
+            after_idle = asyncio.run(single_pass(base, {k: reqs[k][:1] for k in ("duty", "timeline")}))
         finally:
             if sampler.is_alive():
                 sampler.stop()
@@ -207,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         "duty_p95_ms": kinds["duty"]["p95_ms"], "page_p95_ms": q(pages, 95),
         "rss_max_mb": max(samples), "rss_max_during_load_mb": max(during), "rss_idle_mb": idle_mb, "idle_s": args.idle,
         "server_startup_s": startup_s, "load_average_before": load_before, "load_average_after": load_after,
+        "server_cpu_s": cpu1[0] - cpu0[0], "generator_cpu_s": cpu1[1] - cpu0[1],
+        "after_idle_ms": {k: v[0] * 1000 for k, v in after_idle.items()},
         "peer": "the same requests one at a time on the warm server (single client), p50", "kinds": kinds, "targets": TARGETS,
     }
     summary["meets_targets"] = (summary["errors"] == 0 and summary["duty_p95_ms"] < TARGETS["duty_p95_ms"]
@@ -222,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"duty p95 {summary['duty_p95_ms']:.1f} ms (target < 100); page p95 {summary['page_p95_ms']:.1f} ms (target < 1000); "
           f"server RSS max {summary['rss_max_mb']:.0f} MB (target < 1500), after {args.idle:.0f} s idle {idle_mb:.0f} MB (target < 600); "
           f"meets targets: {summary['meets_targets']}")
+    print(f"CPU during the load: server {summary['server_cpu_s']:.1f} s, load generator {summary['generator_cpu_s']:.1f} s "
+          f"(of {2 * res['seconds']:.0f} core-seconds on 2 cores); after the idle wait: first duty "
+          f"{summary['after_idle_ms']['duty']:.0f} ms, first timeline page {summary['after_idle_ms']['timeline']:.0f} ms")
     print(f"saved {path}")
     return 0 if summary["meets_targets"] else 1
 

@@ -62,7 +62,9 @@ def serve_cmd(
     import uvicorn
 
     from tariffscope.web.app import create_app
+    from tariffscope.web.idle import drop_after_default
 
-    application = create_app(warehouse_path=warehouse, allowed_hosts=(host,))  # answers to the name it binds, and loopback
+    # answers to the name it binds, and loopback; a process that only serves drops the engine's caches when idle
+    application = create_app(warehouse_path=warehouse, allowed_hosts=(host,), idle_drop_s=drop_after_default())
     console.print(f"tariffscope web app on http://{host}:{port}/  (API list: http://{host}:{port}/docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning")

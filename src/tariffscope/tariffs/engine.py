@@ -175,6 +175,18 @@ def compiled_for(catalogue: Catalogue, codes: tuple[str, ...], origins: tuple[st
     return c
 
 
+def drop_caches() -> int:
+    """Forget the compiled catalogue indexes and the MFN tables: the next duty rebuilds them (about a second).
+    A server that has gone idle hands their ~200 MB back (``web.idle``). The caches are the process's: call
+    it only where nothing else computes meanwhile (a server with no request in flight), never from a
+    process that runs other work beside it. Returns how many entries went."""
+    with _compiled_lock:
+        n = len(_compiled_cache) + len(_by_table)
+        _compiled_cache.clear()
+        _by_table.clear()
+    return n + hts_mod.drop_tables()
+
+
 _ORIGINS: tuple[str, ...] | None = None
 _by_table: dict[tuple, tuple[Compiled, dict[str, int], hts_mod.MfnTable]] = {}
 

@@ -156,6 +156,17 @@ _CANON: dict[object, dict[str, str]] = {}
 _AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
 
 
+def drop_tables() -> int:
+    """Forget the MFN tables and the AVEs (rebuilt from the warehouse on next use, as in a new process); how
+    many entries went. Only with no table being built: ``_build`` reads the AVEs back as it fills them
+    (``mfn_table`` and ``prefetch`` themselves answer from what they loaded, not from a second read).
+    Both go together: a table rebuilt beside a warm AVE cache skips the AVEs of a few new lines."""
+    n = len(_CACHE) + len(_AVE_CACHE)
+    _CACHE.clear()
+    _AVE_CACHE.clear()
+    return n
+
+
 def canonical(con, revision: str) -> str:
     """The first revision with exactly the same chapter 1-98 lines and rate texts (most revisions only change
     chapter 99): revisions sharing a fingerprint share one MFN table."""
@@ -174,35 +185,46 @@ def canonical(con, revision: str) -> str:
 
 def mfn_table(con, revision: str) -> MfnTable:
     """The HTS10 leaves of ``revision`` with their MFN AVE (cached per connection)."""
-    key = (con_key(con), revision)
-    if key not in _CACHE:
-        prefetch(con, [revision])
-    return _CACHE[key]
+    got = _CACHE.get((con_key(con), revision))
+    return got if got is not None else prefetch(con, [revision])[revision]
 
 
-def prefetch(con, revisions_: list[str]) -> None:
-    """Load the MFN tables of several revisions in one query; revisions with identical lines share a table."""
+def prefetch(con, revisions_: list[str]) -> dict[str, MfnTable]:
+    """Load the MFN tables of several revisions in one query; revisions with identical lines share a table.
+
+    Returns the tables by revision, read from what this call found or built: the cache itself may be
+    cleared by another thread meanwhile (the bound below; a server dropping it while idle), which made a
+    second read of it raise KeyError."""
     ck = con_key(con)
-    if len(_CACHE) > 64:  # bound the cache before deciding what to load: clearing it later dropped the tables
-        _CACHE.clear()    # this call had just aliased, and the aliasing below then raised KeyError
-    wanted = [r for r in dict.fromkeys(revisions_) if (ck, r) not in _CACHE]
-    canon = {r: canonical(con, r) for r in wanted}
+    if len(_CACHE) > 64:  # bound the cache (whole: tables are shared between aliased revisions)
+        _CACHE.clear()
+    out: dict[str, MfnTable] = {}
+    for r in dict.fromkeys(revisions_):
+        got = _CACHE.get((ck, r))
+        if got is not None:
+            out[r] = got
+    canon = {r: canonical(con, r) for r in dict.fromkeys(revisions_) if r not in out}
     for r, c in canon.items():
-        if (ck, c) in _CACHE:
-            _CACHE[(ck, r)] = _CACHE[(ck, c)]
-    todo = sorted({c for r, c in canon.items() if (ck, r) not in _CACHE})
-    if not todo:
-        return
-    t = db.query(con, _SQL, [todo])
-    revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
-    for rev in todo:
-        idx = np.flatnonzero(revcol == rev)
-        if len(idx) == 0:
-            raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
-        sub = t.take(idx)
-        _CACHE[(ck, rev)] = _build(con, rev, sub)
-    for r, c in canon.items():
-        _CACHE[(ck, r)] = _CACHE[(ck, c)]
+        got = _CACHE.get((ck, c))
+        if got is not None:
+            out[r] = got
+    todo = sorted({c for r, c in canon.items() if r not in out})
+    if todo:
+        t = db.query(con, _SQL, [todo])
+        revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
+        built: dict[str, MfnTable] = {}
+        for rev in todo:
+            idx = np.flatnonzero(revcol == rev)
+            if len(idx) == 0:
+                raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
+            built[rev] = _build(con, rev, t.take(idx))
+            _CACHE[(ck, rev)] = built[rev]  # under its canonical revision too: later aliases find it
+        for r, c in canon.items():
+            if r not in out:
+                out[r] = built[c]
+    for r, table in out.items():
+        _CACHE[(ck, r)] = table
+    return out
 
 
 def _build(con, revision: str, t) -> MfnTable:

@@ -35,15 +35,27 @@ from tariffscope import api, config
 from tariffscope.errors import DataNotFoundError, InputError, ModelError, RuleError, TariffscopeError
 from tariffscope.report import fmt, sections as S
 from tariffscope.report.memory import limit_malloc_arenas
+from tariffscope.tariffs import engine
 from tariffscope.web import packageform as PF, schemas as W, tools as T
+from tariffscope.web.gate import PageGate, Slots, page_defer_default, page_pace_default, page_slots_default, yield_slot
 from tariffscope.web.idle import IdleRelease
-from tariffscope.web.pagecache import PageCache, ingest_state
+from tariffscope.web.pagecache import (
+    RESPONSE_BYTES,
+    RESPONSE_ENTRIES,
+    PageCache,
+    ResponseCache,
+    ingest_state,
+    response_weight,
+)
 
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
 HERE = Path(__file__).resolve().parent
 # Partners offered in the forms' pick lists: single countries (the groups EU27/WLD have no bilateral exports loaded).
 PARTNERS = ["JPN", "CHN", "MEX", "CAN", "DEU", "FRA", "ITA", "KOR", "GBR", "CHE", "VNM", "TWN", "IND"]
+# Pages whose GET answer is a pure function of the URL and the warehouse: kept whole, as bytes (web.pagecache).
+# The duty page is left out on purpose: it is the interactive path, and its entries are too many to keep.
+CACHED_PAGES = ("/", "/balance", "/timeline", "/backtest", "/scenarios", "/formula", "/ge", "/docs")
 
 
 class BodyLimit:
@@ -197,6 +209,7 @@ class ModelSlots:
 
     @contextlib.contextmanager
     def run(self):
+        yield_slot()  # a run is bounded here: its request's page slot goes to the next page meanwhile (web.gate)
         if not self._sem.acquire(timeout=self.wait_s):
             raise ServerBusy(f"the server is running {self.slots} model run(s) already; try again in {RETRY_AFTER_S} s")
         try:
@@ -235,12 +248,20 @@ def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
 
 
 def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Sequence[str] = (),
-               model_runs: int | None = None, model_wait_s: float = 10.0) -> FastAPI:
+               model_runs: int | None = None, model_wait_s: float = 10.0, page_slots: int | None = None,
+               page_defer_s: float | None = None, page_pace_s: float | None = None,
+               page_wait_s: float = 30.0, idle_drop_s: float = 0.0) -> FastAPI:
     """The app; the warehouse at ``warehouse_path`` (default ``$TARIFFSCOPE_HOME``) is ensured, then opened read-only.
 
     ``allowed_hosts``: host names the server answers to besides the loopback names (e.g. the ``--host``
     it binds); ``model_runs``: concurrent scenario/GE runs (default ``model_runs_default()``), each request
-    waiting at most ``model_wait_s`` for a slot."""
+    waiting at most ``model_wait_s`` for a slot; ``page_slots``: page requests working at once (default
+    ``web.gate.page_slots_default()``; 0: no gate), each held back while duty answers are in flight for at
+    most ``page_defer_s`` (default ``web.gate.page_defer_default()``; 0: no priority), let through at most
+    one per ``page_pace_s`` (default ``web.gate.page_pace_default()``; 0: no pacing) and refused (503) after
+    ``page_wait_s``; duty answers go straight through. ``idle_drop_s``: seconds without a request after which
+    the engine's rebuildable caches are dropped (0: never; they belong to the whole process, so only a
+    process that does nothing but serve, ``tariffscope serve``, turns it on)."""
     path = Path(warehouse_path) if warehouse_path else config.warehouse_path()
     writer = api.open_warehouse(path)  # creates + migrates + loads the embedded data when missing (read-write, once)
     writer.close()
@@ -260,6 +281,8 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
 
     # Pages computed once per input and kept until the warehouse's ingest log changes (web.pagecache).
     pages = PageCache(data_state, keep=lambda v: getattr(v, "status", "ok") != "error")
+    # Whole answers of the CACHED_PAGES as bytes, on the same data state (a hit skips routing and the template).
+    responses = PageCache(data_state, max_entries=RESPONSE_ENTRIES, weigh=response_weight, max_weight=RESPONSE_BYTES)
 
     def cached_section(key: tuple, partner: str, builder_key: str, title: str, builder: Callable[[S.Context], S.Section],
                        **kw: Any) -> S.Section:
@@ -283,12 +306,23 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
     slots = ModelSlots(model_runs or model_runs_default(), model_wait_s)
     app.state.model_slots = slots
     app.state.page_cache = pages
+    app.state.response_cache = responses
+    n_page_slots = page_slots_default() if page_slots is None else page_slots
+    app.state.page_slots = (Slots(n_page_slots, page_defer_default() if page_defer_s is None else page_defer_s,
+                                  page_pace_default() if page_pace_s is None else page_pace_s) if n_page_slots else None)
     limit_malloc_arenas()  # dozens of request threads: without a cap each busy one kept an arena of freed memory
-    app.add_middleware(IdleRelease)  # memory handed back once the server goes quiet (web.idle)
+    # Middleware added first runs last: guard -> body limit -> idle watch -> page gate -> whole-page cache -> routes.
+    # A cached page waits at the gate too: served at once, pages would send clients straight back with duties.
+    app.add_middleware(ResponseCache, cache=responses, paths=CACHED_PAGES)
+    if app.state.page_slots is not None:
+        app.add_middleware(PageGate, slots=app.state.page_slots, wait_s=page_wait_s)  # duties first (web.gate)
+    # memory handed back once the server goes quiet, and the engine's rebuildable caches after a longer quiet (web.idle)
+    app.add_middleware(IdleRelease, drop=engine.drop_caches, drop_s=idle_drop_s)
     app.add_middleware(BodyLimit, limit=W.MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, hosts=[*LOOPBACK_HOSTS, *allowed_hosts])  # added last: runs first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     templates = PageTemplates(directory=str(HERE / "templates"))
+    templates.env.auto_reload = False  # the templates do not change while serving: no stat() of each file per render
     templates.env.globals.update(fmt=fmt, partners=PARTNERS)
 
     def ctx(partner: str = "JPN", **kw: Any) -> S.Context:
@@ -774,8 +808,12 @@ def create_app(warehouse_path: str | Path | None = None, *, allowed_hosts: Seque
         S.render_comparison(section, res)
         return section
 
+    # The built-in packages are files shipped with the package: read and validated once, not per form (that
+    # parse of every YAML file was half the server's CPU under load).
+    builtin_scenarios = functools.cache(api.scenarios)
+
     def _scenario_page_model(form, section, chosen: set[str] | None = None) -> dict:
-        builtins = [dict(b, partner_name=S.partner_display(b["partner"])) for b in api.scenarios()]
+        builtins = [dict(b, partner_name=S.partner_display(b["partner"])) for b in builtin_scenarios()]
         names = [b["name"] for b in builtins]
         if chosen is None:
             chosen = set(form.getlist("builtin")) if form is not None else set(S.PACKAGES_BY_PARTNER["JPN"][:2])
