@@ -113,6 +113,7 @@ def test_text_rules_read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         entry("0101.21.00.10", indent="", units=[""], general="1.5¢/kg + 3%", footnotes=[{"value": ""}]),
         entry("0101.21.00.20", indent="3", units=None, description="", general="\xa0", special="  ", other="Free"),
         entry("0101.29.00", units=["", ""], general="$1.20/doz.", description="a\x00b"),
+        entry("0102.21.00", description='He said "hi" \\ caf\u00e9 / \U0001d11e\ttab', special="A*,\u00a0B"),
         entry("9903.01.25", indent="1", general="The duty provided in the applicable subheading + 25%", units=[]),
         entry("9903.88.15", indent="1", general="No change", footnotes=[{"value": "Note 20(b)"}]),
     ]

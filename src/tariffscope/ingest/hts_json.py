@@ -33,6 +33,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -325,10 +326,17 @@ def _joined_notes(notes: pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
 
 
-@functools.cache
-def _scratch() -> db.Connection:
-    """This process's in-memory DuckDB for reading files (never the warehouse); threads take a cursor each."""
-    return db.memory()
+_SCRATCH: list[db.Connection] = []
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _cursor() -> db.Connection:
+    """A cursor of this process's in-memory DuckDB for reading files (never the warehouse): one per call,
+    so that batch threads each have their own; made under a lock (a connection is not thread-safe)."""
+    with _SCRATCH_LOCK:
+        if not _SCRATCH:
+            _SCRATCH.append(db.memory())
+        return _SCRATCH[0].cursor()
 
 
 def _read_duckdb(path: Path, data: bytes) -> tuple[pa.Table, int] | None:
@@ -342,7 +350,7 @@ def _read_duckdb(path: Path, data: bytes) -> tuple[pa.Table, int] | None:
                 f.write(data)
         except OSError:  # no room for a scratch copy: the Python reader needs none
             return None
-        cur = _scratch().cursor()
+        cur = _cursor()
         try:
             got = cur.sql(_FAST_SQL, params={"file": tmp}).to_arrow_table()
         except db.DatabaseError:
