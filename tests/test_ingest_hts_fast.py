@@ -215,3 +215,16 @@ def test_non_text_fields_are_refused_naming_the_entry(tmp_path: Path) -> None:
     path = write(tmp_path / "hts_2026_rev_10.json.gz", [entry(indent="12345678901")])
     with pytest.raises(IngestError, match="entry 1: bad indent"):
         hts_json.parse(path)
+
+
+def test_no_temporary_folder_falls_back_to_the_reference_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB reads a decompressed copy in the temporary folder; without one the file is still read."""
+    path = write(tmp_path / "hts_2026_rev_10.json.gz", [entry("0101"), entry()])
+    expected = outcome(path)
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(hts_json.tempfile, "mkstemp", no_room)
+    assert hts_json._read_duckdb(path, hts_json.read_bytes(path)) is None
+    assert outcome(path) == expected

@@ -343,7 +343,10 @@ def _read_duckdb(path: Path, data: bytes) -> tuple[pa.Table, int] | None:
     """The numbered lines (``NUMBERED``) and the count of header rows, read by DuckDB from ``data`` (the
     file's decompressed bytes); None when any entry is not as ``build`` takes it without question (or
     DuckDB refuses the JSON): ``build`` then reads the file and names the entry at fault."""
-    fd, tmp = tempfile.mkstemp(prefix="tariffscope_hts_", suffix=".json")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="tariffscope_hts_", suffix=".json")
+    except OSError:  # no writable temporary folder: the Python reader needs none
+        return None
     try:
         try:
             with os.fdopen(fd, "wb") as f:
