@@ -15,8 +15,9 @@ dates from ``revision_dates.csv`` beside the file, else from the copy shipped wi
 
 Two readers of one format, giving the same tables:
 
-- ``_read_duckdb`` (every well-formed file): DuckDB parses the JSON and one SQL pass checks every
-  entry's shape and builds the columns; each distinct rate text is parsed once (in Python, cached).
+- ``_read_duckdb`` (every well-formed file): DuckDB parses the JSON in one pass, giving each entry's
+  fields and a summary of its shape; the file's few distinct shapes are checked in Python and the
+  columns built with Arrow; each distinct rate text is parsed once (in Python, cached).
 - ``json.loads`` + ``build`` (column lists in Python; also what ``hts_csv`` uses): the reference, and
   the reader of any file the first one does not take as is (bad JSON, a missing field, a value of an
   unexpected type, a duplicate key, a bad HTS number ...), so that every refusal names the entry
@@ -253,11 +254,10 @@ def assemble(path: Path, lines: pa.Table, headers: int, rev: str, year: int, seq
 
 # --- the DuckDB reader -----------------------------------------------------------------------------
 
-# What Python's str.strip() / str.split() take for white space (str.isspace(); a test checks the list):
-# the DuckDB reader strips and collapses exactly these, so both readers store the same text.
+# What Python's str.strip() takes for white space (str.isspace(); a test checks the list): the DuckDB
+# reader strips exactly these (Arrow's utf8_trim), so both readers store the same text.
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
               "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_WS_RUN = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]+"  # RE2 class of the same characters
 
 
 # One pass over the file: DuckDB parses each entry once into its fields (raw JSON values) and, beside
