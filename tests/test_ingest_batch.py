@@ -1,6 +1,6 @@
 """Batch ingest (``data ingest A B C`` / ``data ingest DIR``, ``ingest_many``): one checksum pass, every
 file read and checked first, one transaction for the batch (all or none) with a provenance and
-ingest-log row per file; worker processes give the same warehouse as one process.
+ingest-log row per file; worker threads give the same warehouse as one thread.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from tariffscope import db
-from tariffscope.errors import IngestError, TariffscopeError
+from tariffscope.errors import IngestError
 from tariffscope.ingest import (
     census_api,
     census_monthly_jsonl,
@@ -280,11 +280,6 @@ def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None 
 
 # Readers that record the file's digest themselves (hts_revisions.sha256): given the one computed here.
 _TAKES_SHA = frozenset({"hts_json", "hts_csv"})
-# The HTS readers build every column in Python (about a second per revision); the other readers are
-# Arrow-vectorized, and a worker process's start-up (a second or more) would cost more than it saves.
-# So a batch is read in worker processes when it holds at least this much HTS text (bytes on disk).
-_PARALLEL_KINDS = frozenset({"hts_json", "hts_csv"})
-_PARALLEL_MIN_BYTES = 4 << 20
 
 
 def files_in(paths: Sequence[str | Path]) -> list[Path]:
@@ -315,7 +310,7 @@ def _is_reference(path: Path) -> bool:
 
 def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[str, Any]) -> ParsedFile:
     """Read and check one file (no warehouse): the tables to write, or IngestError. Runs in a worker
-    process for large batches, so it is a module-level function of picklable arguments."""
+    thread for batches, so it touches no shared state but the readers' caches."""
     opts = dict(options, sha256=sha) if kind in _TAKES_SHA else options
     try:
         parsed = READERS[kind].parse(path, source=source, **opts)
@@ -333,36 +328,23 @@ def _prepare(path: Path, kind: str, sha: str, source: str | None, options: dict[
     return parsed
 
 
-def _prepare_job(job: tuple[Path, str, str, str | None, dict[str, Any]]) -> ParsedFile | tuple[str, str, int | None, str]:
-    """``_prepare`` in a worker: an IngestError comes back as (type, path, line, reason), re-raised by the parent."""
-    try:
-        return _prepare(*job)
-    except IngestError as exc:
-        return ("IngestError", exc.path, exc.line, exc.reason)
-    except TariffscopeError as exc:  # a reader's option error (e.g. a bad --flow): the same one line
-        return ("IngestError", str(job[0]), None, str(exc))
-
-
 def _prepare_all(jobs: list[tuple[Path, str, str, str | None, dict[str, Any]]], workers: int | None) -> list[ParsedFile]:
-    """Every file of a batch read and checked, in order; in up to ``workers`` processes (default: one per
-    core, at most 4, when the batch holds enough HTS text to pay for them). The first refused file (in
-    batch order) is the error."""
+    """Every file of a batch read and checked, in order; in up to ``workers`` threads (default: one per
+    core, at most 4). Threads, not processes: the readers spend their time in DuckDB, Arrow and zlib,
+    which run without the GIL, and a thread costs nothing to start (a spawned process cost a second or
+    more of imports). The first refused file (in batch order) is the error."""
     n = workers if workers is not None else min(4, os.cpu_count() or 1)
-    size = sum(j[0].stat().st_size for j in jobs if j[1] in _PARALLEL_KINDS)
-    if n <= 1 or len(jobs) < 2 or (workers is None and size < _PARALLEL_MIN_BYTES):
+    if n <= 1 or len(jobs) < 2:
         return [_prepare(*j) for j in jobs]
     import concurrent.futures as cf
-    import multiprocessing as mp
 
-    # spawn, not fork: the parent holds a DuckDB connection and Arrow thread pools a fork would copy mid-state
-    with cf.ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
-        done = list(pool.map(_prepare_job, jobs))
-    out: list[ParsedFile] = []
-    for d in done:
-        if isinstance(d, tuple):
-            raise IngestError(d[1], d[2], d[3])
-        out.append(d)
-    return out
+    with cf.ThreadPoolExecutor(max_workers=min(n, len(jobs)), thread_name_prefix="tariffscope-ingest") as pool:
+        futures = [pool.submit(_prepare, *j) for j in jobs]
+        try:
+            return [f.result() for f in futures]
+        finally:  # a refused file: the files not started yet are not read
+            for f in futures:
+                f.cancel()
 
 
 def ingest_many(paths: Sequence[str | Path], kind: str | None = None,
@@ -370,8 +352,8 @@ def ingest_many(paths: Sequence[str | Path], kind: str | None = None,
                 **options: Any) -> list[IngestResult]:
     """Ingest files (a directory: the files in it) in **one transaction**: all of them or none.
 
-    Every file is detected, hashed once and read and checked (in worker processes for a large batch)
-    before anything is written; then one transaction writes each file's tables with its own
+    Every file is detected, hashed once and read and checked (in worker threads) before anything is
+    written; then one transaction writes each file's tables with its own
     ``ingest_log`` row, ``sources`` row and replacement record, exactly as ``ingest`` of each file in
     turn would, and commits once. A refused file (here or inside the transaction) refuses the batch,
     naming the file; the warehouse is then as it was. Files already ingested are 'already'.

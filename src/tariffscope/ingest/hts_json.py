@@ -12,21 +12,36 @@ Un-numbered header rows (``superior``) carry no code and are counted in the note
 The revision name comes from the file name (``2025_basic``, ``2025_rev_17``, ``2026_rev_10``) and its
 dates from ``revision_dates.csv`` beside the file, else from the copy shipped with the package
 (``data/hts/revision_dates.csv``, built by ``scripts/build_hts_revision_dates.py``), where listed.
+
+Two readers of one format, giving the same tables:
+
+- ``_read_duckdb`` (every well-formed file): DuckDB parses the JSON in one pass, giving each entry's
+  fields and a summary of its shape; the file's few distinct shapes are checked in Python and the
+  columns built with Arrow; each distinct rate text is parsed once (in Python, cached).
+- ``json.loads`` + ``build`` (column lists in Python; also what ``hts_csv`` uses): the reference, and
+  the reader of any file the first one does not take as is (bad JSON, a missing field, a value of an
+  unexpected type, a duplicate key, a bad HTS number ...), so that every refusal names the entry
+  exactly as before. ``tests/test_ingest_hts_fast.py`` checks that both give the same tables.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
+import tempfile
+import threading
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tariffscope import config
+from tariffscope import config, db
 from tariffscope.errors import IngestError
 from tariffscope.ingest.common import CHAPTER99_LINES, HTS_LINES, HTS_REVISIONS, ParsedFile, make_table, read_bytes
 from tariffscope.ingest.rate_text import ParsedRate, parse_rate
@@ -36,6 +51,8 @@ PUBLISHER = "US International Trade Commission (Harmonized Tariff Schedule)"
 FIELDS = ("htsno", "indent", "description", "units", "general", "special", "other", "footnotes")
 _NAME = re.compile(r"(?:hts_)?(\d{4})_(basic|rev_(\d+))", re.IGNORECASE)
 
+
+_TEXT_FIELDS = ("htsno", "description", "general", "special", "other")
 
 RATE_COLUMNS = ["rate_form", "ad_valorem", "specific_rate", "specific_unit", "specific_rate_2", "specific_unit_2", "parse_note"]
 
@@ -131,6 +148,9 @@ def parse(path: str | Path, source: str | None = None, vintage: str | None = Non
     data = read_bytes(path)
     sha = sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest()
     rev, year, seq = revision_name(Path(revision + ".json") if revision else path)
+    fast = _read_duckdb(path, data)
+    if fast is not None:
+        return assemble(path, *fast, rev, year, seq, sha, source, vintage, dates_csv)
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -151,8 +171,13 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
     bad = next((i for i, e in enumerate(doc, 1) if not isinstance(e, dict) or not need <= e.keys()), None)
     if bad is not None:
         raise IngestError(path, bad, f"entry {bad}: not an HTS line object with fields {list(FIELDS)}")
+    # texts are strings (or null): a number or a list would be stored as its Python repr (or crash .strip())
+    odd = next(((i, f) for i, e in enumerate(doc, 1) for f in _TEXT_FIELDS
+                if e[f] is not None and not isinstance(e[f], str)), None)
+    if odd is not None:
+        i, f = odd
+        raise IngestError(path, i, f"entry {i}: {f} is {type(doc[i - 1][f]).__name__} {doc[i - 1][f]!r:.40}, not text")
     numbered = [(i, e) for i, e in enumerate(doc, 1) if (e["htsno"] or "").strip()]
-    headers = len(doc) - len(numbered)
     htsno = pa.array([e["htsno"].strip() for _, e in numbered], pa.string())
     ok = pc.match_substring_regex(htsno, r"^\d{4}(\.\d{2}){0,3}$")
     if not pc.all(ok).as_py():
@@ -171,41 +196,50 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
         v = e["indent"]
         try:
             indents.append(int(v) if v not in (None, "") else None)
+            if indents[-1] is not None and not -(2**31) <= indents[-1] < 2**31:  # the column is a 32-bit integer
+                raise ValueError(v)
         except (TypeError, ValueError):
-            raise IngestError(path, i, f"entry {i}: bad indent {v!r}") from None
-    is99 = [c.startswith("9903") for c in codes]
-    general = [_text(e["general"]) for _, e in numbered]
-    parsed = {t: _rate(t or "") for t in set(general)}
-    keep = [not x for x in is99]
-
-    def col(values: list, mask: list[bool]) -> list:
-        return [v for v, m in zip(values, mask, strict=False) if m]
-
-    desc = [_text(e["description"]) for _, e in numbered]
-    notes_col = [_footnotes(e["footnotes"]) for _, e in numbered]
-    g_lines = col(general, keep)
-    p_lines = [parsed[g] for g in g_lines]
+            raise IngestError(path, i, f"entry {i}: bad indent {v!r:.40}") from None
     units = [", ".join(str(u) for u in e["units"]) if isinstance(e["units"], list) and e["units"] else
              (None if isinstance(e["units"], list) else _text(e["units"])) for _, e in numbered]
-    lines = {
-        "revision": [rev] * len(p_lines), "hts_code": col(codes, keep), "level": [len(c) for c in col(codes, keep)],
-        "indent": col(indents, keep), "description": col(desc, keep), "units": col(units, keep), "general_text": g_lines,
-        "special_text": col([_text(e["special"]) for _, e in numbered], keep),
-        "other_text": col([_text(e["other"]) for _, e in numbered], keep), "footnotes": col(notes_col, keep),
-        "rate_form": [p.form for p in p_lines], "ad_valorem": [p.ad_valorem for p in p_lines],
-        "specific_rate": [p.specific_rate for p in p_lines], "specific_unit": [p.specific_unit for p in p_lines],
-        "specific_rate_2": [p.specific_rate_2 for p in p_lines], "specific_unit_2": [p.specific_unit_2 for p in p_lines],
-        "parse_note": [p.note for p in p_lines],
-    }
-    g99 = col(general, is99)
-    ch99 = {
-        "revision": [rev] * len(g99), "heading": col(codes, is99), "indent": col(indents, is99),
-        "description": col(desc, is99), "general_text": g99,
-        "ad_valorem": [ch99_addon(parsed[g]) for g in g99],
-        "footnotes": col(notes_col, is99),
-    }
-    hts = pa.table({f.name: pa.array(lines[f.name], f.type) for f in HTS_LINES}, schema=HTS_LINES)
-    c99 = pa.table({f.name: pa.array(ch99[f.name], f.type) for f in CHAPTER99_LINES}, schema=CHAPTER99_LINES)
+    lines = pa.table({
+        "code": codes, "indent": indents, "description": [_text(e["description"]) for _, e in numbered], "units": units,
+        "general": [_text(e["general"]) for _, e in numbered], "special": [_text(e["special"]) for _, e in numbered],
+        "other": [_text(e["other"]) for _, e in numbered], "footnotes": [_footnotes(e["footnotes"]) for _, e in numbered],
+    }, schema=NUMBERED)
+    return assemble(path, lines, len(doc) - len(numbered), rev, year, seq, sha, source, vintage, dates_csv, kind)
+
+
+# The numbered lines of a revision, as both readers hand them to ``assemble``: the HTS number without
+# dots and the line's texts as stored (stripped, '' -> null; units and footnotes joined).
+NUMBERED = pa.schema([("code", pa.string()), ("indent", pa.int32()), ("description", pa.string()), ("units", pa.string()),
+                      ("general", pa.string()), ("special", pa.string()), ("other", pa.string()), ("footnotes", pa.string())])
+
+
+def assemble(path: Path, lines: pa.Table, headers: int, rev: str, year: int, seq: int, sha: str, source: str | None = None,
+             vintage: str | None = None, dates_csv: Path | None = None, kind: str = KIND) -> ParsedFile:
+    """The numbered lines (``NUMBERED``, checked) and the count of un-numbered header rows -> the ParsedFile:
+    Chapter 99 headings 9903 to ``chapter99_lines``, the rest to ``hts_lines``, each general rate text
+    parsed once per distinct text."""
+    rates = rate_table(lines["general"].to_pylist())
+    at = pc.index_in(pc.fill_null(lines["general"], ""), value_set=rates["rate_key"])
+    is99 = pc.starts_with(lines["code"], "9903")
+    keep = pc.invert(is99)
+    mine = lines.filter(keep)
+    n = mine.num_rows
+    hts = pa.table({
+        "revision": pa.repeat(pa.scalar(rev, pa.string()), n), "hts_code": mine["code"],
+        "level": pc.cast(pc.utf8_length(mine["code"]), pa.int32()), "indent": mine["indent"],
+        "description": mine["description"], "units": mine["units"], "general_text": mine["general"],
+        "special_text": mine["special"], "other_text": mine["other"], "footnotes": mine["footnotes"],
+        **{c: pc.take(rates[c], at.filter(keep)) for c in RATE_COLUMNS},
+    }).cast(HTS_LINES)
+    ch = lines.filter(is99)
+    c99 = pa.table({
+        "revision": pa.repeat(pa.scalar(rev, pa.string()), ch.num_rows), "heading": ch["code"], "indent": ch["indent"],
+        "description": ch["description"], "general_text": ch["general"],
+        "ad_valorem": pc.take(rates["ch99_ad_valorem"], at.filter(is99)), "footnotes": ch["footnotes"],
+    }).cast(CHAPTER99_LINES)
     rrow = revision_row(path, sha, rev, year, seq, dates_csv)
     revs = make_table(HTS_REVISIONS, 1, {k: pa.array([v], HTS_REVISIONS.field(k).type) for k, v in rrow.items()})
     notes = [f"{headers} un-numbered header rows not stored"] if headers else []
@@ -216,6 +250,140 @@ def build(path: Path, doc: list[dict], rev: str, year: int, seq: int, sha: str, 
         source or f"hts_{rev}", f"Harmonized Tariff Schedule of the United States, {rev.replace('_', ' ')}",
         PUBLISHER, vintage or rev, notes,
     )
+
+
+# --- the DuckDB reader -----------------------------------------------------------------------------
+
+# What Python's str.strip() takes for white space (str.isspace(); a test checks the list): the DuckDB
+# reader strips exactly these (Arrow's utf8_trim), so both readers store the same text.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+              "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+# One pass over the file: DuckDB parses each entry once into its fields (raw JSON values) and, beside
+# them (a positional join with the entries as whole objects), each entry's keys and whether it holds a
+# trailing comma (DuckDB's parser lets those through, Python's does not). ``shape`` sums up everything
+# ``build`` would look at for that entry; a file has a handful of distinct shapes, checked in Python.
+_FAST_SQL = f"""
+SELECT to_json({{'keys': o.keys,
+                 'types': [{", ".join(f"json_type({f})" for f in FIELDS)}],
+                 'unit_types': json_type(units, '$[*]'),
+                 'note_types': json_type(footnotes, '$[*]'),
+                 'value_types': json_type(footnotes, '$[*].value'),
+                 'note_keys': json_keys(footnotes, '$[*]')}}) AS shape,
+       o.comma,
+       htsno ->> '$' AS htsno, indent ->> '$' AS indent, description ->> '$' AS description,
+       general ->> '$' AS general, special ->> '$' AS special, other ->> '$' AS other,
+       CASE WHEN json_array_length(units) > 0 THEN array_to_string(from_json(units, '["VARCHAR"]'), ', ') END AS units,
+       json_extract_string(footnotes, '$[*].value') AS notes
+FROM read_json($file, format = 'array', compression = 'none',
+               columns = {{{", ".join(f"{f}: 'JSON'" for f in FIELDS)}}})
+POSITIONAL JOIN (SELECT json_keys(json) AS keys, regexp_matches(json, ',[ \\t\\r\\n]*[\\]}}]') AS comma
+                 FROM read_json_objects($file, format = 'array', compression = 'none')) AS o
+"""
+_TEXT = frozenset({"VARCHAR", "NULL"})
+
+
+def _plain(shape: dict) -> bool:
+    """Whether entries of this shape are read by ``build`` exactly as the DuckDB reader reads them: an
+    object with every field once (no key twice), texts that are strings or null, units a list of strings
+    (or null), footnotes a list of objects each with one string ``value`` (or null). (A field's type is
+    null both when the value is null and when the key is missing: ``keys`` tells them apart.)"""
+    keys = shape["keys"] or []
+    if len(set(keys)) != len(keys) or not set(FIELDS) <= set(keys):
+        return False
+    field = dict(zip(FIELDS, [t or "NULL" for t in shape["types"]], strict=True))
+    if any(field[f] not in _TEXT for f in ("htsno", "indent", "description", "general", "special", "other")):
+        return False
+    if field["units"] not in ("ARRAY", "NULL") or any(t != "VARCHAR" for t in shape["unit_types"] or []):
+        return False
+    if field["footnotes"] == "NULL":
+        return True
+    notes, values, note_keys = shape["note_types"] or [], shape["value_types"] or [], shape["note_keys"] or []
+    return (field["footnotes"] == "ARRAY" and all(t == "OBJECT" for t in notes) and len(values) == len(notes)
+            and all(t == "VARCHAR" for t in values) and len(note_keys) == len(notes)
+            and all(len(set(k)) == len(k) for k in note_keys))
+
+
+def _stripped(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """``_text`` of a string column: stripped of ``WHITESPACE``, '' -> null."""
+    s = pc.utf8_trim(col, WHITESPACE)
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def _joined_notes(notes: pa.ChunkedArray) -> pa.Array:
+    """``_footnotes`` of a column of lists of footnote texts: each text's white space collapsed, the
+    non-empty ones joined with ' | ', null when none. Each distinct text is collapsed once."""
+    lists = notes.combine_chunks()
+    flat = lists.flatten()
+    distinct = pc.unique(flat)
+    collapsed = pa.array([" ".join(t.split()) for t in distinct.to_pylist()], pa.string())
+    texts = pc.take(collapsed, pc.index_in(flat, value_set=distinct))
+    keep = pc.not_equal(texts, "")
+    per_row = np.bincount(pc.list_parent_indices(lists).filter(keep).to_numpy(), minlength=len(lists))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]), pa.int32())
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, texts.filter(keep)), " | ")
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+
+
+_SCRATCH: list[db.Connection] = []
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _cursor() -> db.Connection:
+    """A cursor of this process's in-memory DuckDB for reading files (never the warehouse): one per call,
+    so that batch threads each have their own; made under a lock (a connection is not thread-safe)."""
+    with _SCRATCH_LOCK:
+        if not _SCRATCH:
+            _SCRATCH.append(db.memory())
+        return _SCRATCH[0].cursor()
+
+
+def _read_duckdb(path: Path, data: bytes) -> tuple[pa.Table, int] | None:
+    """The numbered lines (``NUMBERED``) and the count of header rows, read by DuckDB from ``data`` (the
+    file's decompressed bytes); None when any entry is not as ``build`` takes it without question (or
+    DuckDB refuses the JSON): ``build`` then reads the file and names the entry at fault."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="tariffscope_hts_", suffix=".json")
+    except OSError:  # no writable temporary folder: the Python reader needs none
+        return None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except OSError:  # no room for a scratch copy: the Python reader needs none
+            return None
+        cur = _cursor()
+        try:
+            got = cur.sql(_FAST_SQL, params={"file": tmp}).to_arrow_table()
+        except db.DatabaseError:
+            return None
+        finally:
+            cur.close()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    if got.num_rows == 0 or pc.any(got["comma"]).as_py():
+        return None
+    if not all(_plain(json.loads(s)) for s in pc.unique(got["shape"]).to_pylist()):
+        return None
+    dotted = pc.fill_null(pc.utf8_trim(got["htsno"], WHITESPACE), "")
+    numbered = pc.not_equal(dotted, "")
+    lines, dotted = got.filter(numbered), dotted.filter(numbered)
+    indent = pc.fill_null(lines["indent"], "")
+    if (pc.all(pc.match_substring_regex(dotted, r"^\d{4}(\.\d{2}){0,3}$")).as_py() is False
+            or pc.all(pc.match_substring_regex(indent, r"^[0-9]{0,9}$")).as_py() is False):
+        return None  # a bad HTS number or indent: build names the entry
+    code = pc.replace_substring(dotted, ".", "")
+    if pc.count_distinct(code).as_py() != len(code):  # a code twice: build names both entries
+        return None
+    out = pa.table({
+        "code": code, "indent": pc.cast(pc.if_else(pc.equal(indent, ""), pa.scalar(None, pa.string()), indent), pa.int32()),
+        "description": _stripped(lines["description"]), "units": lines["units"],
+        "general": _stripped(lines["general"]), "special": _stripped(lines["special"]), "other": _stripped(lines["other"]),
+        "footnotes": _joined_notes(lines["notes"]),
+    })
+    return out.cast(NUMBERED), got.num_rows - lines.num_rows
 
 
 def read(path: str | Path) -> pa.Table:
