@@ -152,7 +152,8 @@ _CACHE: dict[tuple[object, str], MfnTable] = {}  # (con_key, revision)
 
 
 _CANON: dict[object, dict[str, str]] = {}
-# (con_key, code, rate text) -> (AVE, basis); AVE None: no AVE available for that line
+# (con_key, revision, code) -> (AVE, basis); AVE None: no AVE available for that line; (con_key, revision, "*"):
+# the revision's AVEs were computed
 _AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
 
 
@@ -160,7 +161,7 @@ def drop_tables() -> int:
     """Forget the MFN tables and the AVEs (rebuilt from the warehouse on next use, as in a new process); how
     many entries went. Only with no table being built: ``_build`` reads the AVEs back as it fills them
     (``mfn_table`` and ``prefetch`` themselves answer from what they loaded, not from a second read).
-    Both go together: a table rebuilt beside a warm AVE cache skips the AVEs of a few new lines."""
+    Both go together, so nothing of a dropped table outlives it."""
     n = len(_CACHE) + len(_AVE_CACHE)
     _CACHE.clear()
     _AVE_CACHE.clear()
@@ -237,21 +238,19 @@ def _build(con, revision: str, t) -> MfnTable:
     basis = np.where(form == "free", "free", np.where(form == "ad_valorem", "ad valorem", "")).astype(object)
     needs = ~np.isnan(spec)
     cid = con_key(con)
-    texts = col["general_text"]
-    missing = [i for i in np.flatnonzero(needs) if (cid, col["hts10"][i], texts[i]) not in _AVE_CACHE
-               and (cid, col["hts10"][i][:8], texts[i]) not in _AVE_CACHE]
-    if len(missing) > 25 or (missing and not _AVE_CACHE):
-        # AVEs depend on the line and its text only: compute them for a revision only when many are new
+    # A line's AVE belongs to its revision: the HS8/HS6 unit values behind it pool the revision's own lines, so
+    # the same code and text can take another AVE in another revision. It is computed per revision (keyed by
+    # revision too); a cache keyed by code and text alone made a line's duty depend on which revision a process
+    # had built first.
+    if needs.any() and (cid, revision, "*") not in _AVE_CACHE:
         where = {c: i for i, c in enumerate(col["hts10"])}
         for code, got in _ave_lookup(con, revision).items():
             pos = where.get(code)
             if pos is not None:
-                _AVE_CACHE[(cid, code, texts[pos])] = got
-                _AVE_CACHE.setdefault((cid, code[:8], texts[pos]), got)
-        for i in missing:  # lines the AVE table does not cover: remember that, do not ask again
-            _AVE_CACHE.setdefault((cid, col["hts10"][i], texts[i]), (None, "no AVE available"))
+                _AVE_CACHE[(cid, revision, code)] = got
+        _AVE_CACHE[(cid, revision, "*")] = (None, "computed")
     for i in np.flatnonzero(needs):
-        got = _AVE_CACHE.get((cid, col["hts10"][i], texts[i])) or _AVE_CACHE.get((cid, col["hts10"][i][:8], texts[i]))
+        got = _AVE_CACHE.get((cid, revision, col["hts10"][i]))
         if got and got[0] is not None and not np.isnan(got[0]):
             ave[i] = float(got[0])
             basis[i] = str(got[1])
