@@ -6,8 +6,6 @@ backend:
 
 - ``serial``  — in this process (debugging, tiny jobs, reference results);
 - ``process`` — local worker processes (default; ``forkserver`` start, one task per process at a time);
-- ``thread``  — threads of this process: for tasks whose time is in numpy on large arrays (which releases
-  the GIL) over a problem already in memory, e.g. the brief's draws (no worker start-up, no copy of the problem);
 - ``dask``    — a Dask distributed cluster: ``cluster='tcp://HOST:PORT'`` connects to a running
   scheduler, ``cluster='local:N'`` starts a ``LocalCluster`` of N single-threaded worker processes.
 
@@ -45,8 +43,8 @@ from tariffscope.errors import InputError, ModelError
 
 T = TypeVar("T")
 R = TypeVar("R")
-Backend = Literal["serial", "thread", "process", "dask"]
-BACKENDS: tuple[str, ...] = ("serial", "thread", "process", "dask")
+Backend = Literal["serial", "process", "dask"]
+BACKENDS: tuple[str, ...] = ("serial", "process", "dask")
 
 #: Environment variable read when no ``cluster`` is given: e.g. ``tcp://10.0.0.5:8786``.
 CLUSTER_ENV = "TARIFFSCOPE_CLUSTER"
@@ -100,11 +98,7 @@ class _Failure:
 
 def _run_chunk(fn_bytes: bytes, start: int, items: Sequence[Any]) -> list[Any] | _Failure:
     """Run ``fn`` over one chunk in a worker; stop at the first failure and report its task index."""
-    return _run_items(cloudpickle.loads(fn_bytes), start, items)
-
-
-def _run_items(fn: Callable[[Any], Any], start: int, items: Sequence[Any]) -> list[Any] | _Failure:
-    """``_run_chunk`` for a function already in this process (the thread backend runs it as it is)."""
+    fn = cloudpickle.loads(fn_bytes)
     out = []
     for offset, item in enumerate(items):
         try:
@@ -232,46 +226,6 @@ class SerialExecutor(_Base):
                 out.extend(res)
                 bar.advance(stop - start)
         return out
-
-
-class ThreadExecutor(_Base):
-    """Tasks on threads of this process (default: one per core). Useful only when the tasks spend their time in
-    code that releases the GIL (numpy on large arrays); ``fn`` is not pickled, so it must be safe to run
-    concurrently (no shared mutable state beyond what it guards itself)."""
-
-    backend = "thread"
-
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = int(workers or os.cpu_count() or 1)
-        if self.workers < 1:
-            raise InputError(f"workers must be >= 1, got {workers}")
-
-    def map(self, fn: Callable[[T], R], items: Iterable[T], *, desc: str | None = None,
-            chunksize: int | None = None, progress: bool = True) -> list[R]:
-        from concurrent.futures import ThreadPoolExecutor
-
-        items = list(items)
-        n = len(items)
-        if n == 0:
-            return []
-        size = chunksize or _default_chunksize(n, self.workers)
-        results: dict[int, list[Any]] = {}
-        with _Progress(n, desc, progress, self.backend) as bar, ThreadPoolExecutor(self.workers) as pool:
-            pending = {pool.submit(_run_items, fn, s, items[s:e]): (s, e) for s, e in _chunks(n, size)}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        s, e = pending.pop(fut)
-                        res = fut.result()
-                        if isinstance(res, _Failure):
-                            _raise_failure(res, n, desc)
-                        results[s] = res
-                        bar.advance(e - s)
-            finally:
-                for fut in pending:
-                    fut.cancel()
-        return _assemble(results, n, desc)
 
 
 class ProcessExecutor(_Base):
@@ -459,7 +413,7 @@ def _assemble(results: dict[int, list[Any]], n: int, desc: str | None) -> list[A
 
 def get_executor(backend: str = "process", workers: int | None = None, cluster: str | None = None,
                  *, retries: int = 2) -> Executor:
-    """The executor for ``backend``: ``'process'`` (default), ``'serial'``, ``'thread'`` or ``'dask'``.
+    """The executor for ``backend``: ``'process'`` (default), ``'serial'`` or ``'dask'``.
 
     ``cluster`` (implies ``dask``): ``'tcp://HOST:PORT'`` connects to a running scheduler;
     ``'local:N'`` starts a LocalCluster of N single-threaded worker processes (closed with the
@@ -480,8 +434,6 @@ def get_executor(backend: str = "process", workers: int | None = None, cluster: 
         backend = "dask"
     if backend == "serial":
         return SerialExecutor()
-    if backend == "thread":
-        return ThreadExecutor(workers)
     if backend == "process":
         return ProcessExecutor(workers)
     if backend == "dask":

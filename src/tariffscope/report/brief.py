@@ -83,8 +83,8 @@ def _open():
 
 
 def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, con) -> dict:
-    # Draws on threads of this process (numpy releases the GIL: both cores, no worker start-up or copy of the problem).
-    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="thread")
+    # Draws in this process: a brief's few dozen take seconds, less than starting worker processes (see Context.backend).
+    ctx = S.Context(partner=iso3, partner_name=name, as_of=as_of, draws=draws, con=con, mpl_charts=True, backend="serial")
     page = [key for key, _, _ in S.BUILDERS]
     steps: list[tuple[str, str, Callable[[S.Context], S.Section] | None]] = sorted(
         S.BUILDERS, key=lambda b: (b[0] not in RUN_FIRST, RUN_FIRST.index(b[0]) if b[0] in RUN_FIRST else 0))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -231,17 +230,9 @@ def _solve(arr: dict[str, np.ndarray], k: int, sigma_g: np.ndarray, eta_g: np.nd
 # --- Monte Carlo task: module level so it pickles; the problem is loaded once per worker ------------------
 
 _CACHE: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
-# the thread backend's tasks share this process's cache: the first one loads and precomputes, the others wait for
-# it instead of holding a second copy of the problem
-_CACHE_LOCK = threading.Lock()
 
 
 def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    with _CACHE_LOCK:
-        return _load_locked(path)
-
-
-def _load_locked(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     hit = _CACHE.get(path)
     if hit is None:
         with np.load(path) as z:
