@@ -35,8 +35,9 @@ RUN_FIRST = ("scenarios", "backtest")
 # Carlo), while the timeline's and the duty examples' engine caches (~150 MB) would sit on it (Japan: 1.0 GB).
 BESIDE = "backtest"
 LIGHT_BESIDE = ("balance", "monitor")
-# One malloc arena for the run: with an arena per thread (the draws' threads, the second section thread) glibc
-# kept each thread's freed arrays mapped, and the backtest then peaked ~110 MB higher (Japan: 1,048 vs 925 MB).
+# One malloc arena for the run: glibc gives a busy thread (the second section thread, the warehouse build's parser)
+# an arena of its own that keeps its freed arrays mapped under the backtest's peak (Japan: 962 MB with one arena,
+# 987 MB without, one run each; with threaded draws, tried and dropped, 925 against 1,048 MB).
 MALLOC_ARENAS = 1
 
 
