@@ -285,6 +285,17 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
     """(draws, n_scenarios, n_metrics) headline samples."""
     if draws <= 0:
         return np.empty((0, len(problem.names), len(HEADLINE)))
+    if backend == "serial":  # tasks in this process: the problem as it is, no file and no second copy of it
+        key = f"memory:{id(problem)}"
+        arr = {k: np.asanyarray(v) for k, v in problem.arrays().items()}  # what np.savez would store
+        _CACHE.clear()
+        _CACHE[key] = (arr, precompute(arr))
+        try:
+            flat = unc.run_draws(partial(_mc_task, key), draws, seed, backend=backend, workers=workers,
+                                 progress=progress, desc=f"Monte Carlo ({', '.join(problem.names)})")
+        finally:
+            _CACHE.pop(key, None)
+        return flat.reshape(draws, len(problem.names), len(HEADLINE))
     with tempfile.TemporaryDirectory(prefix="tariffscope-mc-") as tmp:
         path = os.path.join(tmp, "problem.npz")
         np.savez(path, **problem.arrays())  # type: ignore[arg-type]  # mypy: a **dict[str, ndarray] might fill the bool allow_pickle

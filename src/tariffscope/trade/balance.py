@@ -467,6 +467,11 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
     if smap is not None:
         for p, s in zip(smap["prefix"].to_pylist(), smap["sector"].to_pylist(), strict=True):
             prefixes.setdefault(s, []).append(p)
+    # the unsplit rows by role and code: a row's holders are those whose code is TOTAL or a prefix of one of its
+    # codes, found by looking its prefixes up (a scan of every unsplit row per row cost ~0.5 s on 10k HS10 rows)
+    unsplit_at: dict[tuple[str, str], list[str]] = {}
+    for ro, c, lab in unsplit:
+        unsplit_at.setdefault((ro, c), []).append(lab)
     for r in rows:
         notes, in_rows = [], []
         vals: dict[str, float | None] = {}
@@ -474,8 +479,11 @@ def _single(agg: pa.Table, rep, part, per: Period, currency, by, perspective, le
             v = r[role]
             if v is None:
                 codes = prefixes.get(r["sector"], []) if by == "sector" else [r["sector"]]
-                holder = sorted({lab for (ro, c, lab) in unsplit if ro == role and lab != r["sector"]
-                                 and any(c == "TOTAL" or code.startswith(c) for code in codes)})
+                found = {lab for code in codes for c in [code[:k] for k in range(len(code) + 1)]
+                         for lab in unsplit_at.get((role, c), ())}
+                if codes:  # any() over no codes matched nothing, TOTAL included
+                    found.update(unsplit_at.get((role, "TOTAL"), ()))
+                holder = sorted(lab for lab in found if lab != r["sector"])
                 if holder:
                     in_rows += holder
                     if holder[0].startswith("all goods"):
