@@ -72,3 +72,17 @@ def test_same_bytes_in_two_processes(argv: list[str], warehouse, tmp_path: Path)
     for r in outs:
         assert r.returncode == 0, r.stderr.decode()
     assert outs[0].stdout == outs[1].stdout and outs[0].stdout
+
+
+def test_brief_same_bytes_twice_and_timings_only_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The brief printed its build time and each section's seconds, so two builds never matched."""
+    args = ["brief", "--partner", "CHE", "--draws", "2", "--quiet"]
+    paths = [tmp_path / f"b{i}.html" for i in range(3)]
+    _run(args + ["--out", str(paths[0])], capsys)
+    _run(args + ["--out", str(paths[1])], capsys)
+    _run(args + ["--out", str(paths[2]), "--timings"], capsys)
+    first = paths[0].read_bytes()
+    assert first == paths[1].read_bytes()
+    timed = paths[2].read_text(encoding="utf-8")
+    for stamp in (" UTC by tariffscope", "Sections built in"):
+        assert stamp in timed and stamp not in first.decode()

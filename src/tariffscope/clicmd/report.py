@@ -17,6 +17,7 @@ def brief_cmd(
     fmt: str = typer.Option("html", "--format", "-f", help="html (one self-contained file) or md."),
     draws: int = typer.Option(50, "--draws", help="Monte Carlo draws for the scenario bands (1-1000)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    timings: bool = typer.Option(False, "--timings", help="Print the build time and each section's seconds in the brief (otherwise the same data give the same bytes)."),
 ) -> None:
     """Build the brief: balance, monitor, tariff timeline, duty examples, scenarios, GE, sources.
 
@@ -28,7 +29,7 @@ def brief_cmd(
         _check_as_of(as_of)
     from tariffscope.report.brief import build_brief  # late: jinja2 and the sections load only for this command
 
-    path = build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws)
+    path = build_brief(partner=partner, as_of=as_of, out=out, fmt=fmt, progress=not quiet, draws=draws, timings=timings)
     console.print(str(path), highlight=False, soft_wrap=True)
 
 
