@@ -205,6 +205,8 @@ def test_every_figure_in_the_brief_names_its_partner(briefs, partner):
                     assert all(c.endswith(f"({SC.partner_display(group)})") for c in t.columns[1:]), (partner, t.columns)
                 elif t.columns[:2] == ["Package", "Flow"]:  # its levels: one row per package, named with its partner
                     assert all(r[0].endswith(f"({SC.partner_display(group)})") for r in t.rows), (partner, t.rows)
+            for chart in sec.charts:  # the chart's panel titles name the partner too, never "the partner"
+                assert "the partner" not in chart.svg, (partner, "chart title")
             for row in outcome.rows:
                 if "jobs" in row[0] and partner != "JPN":  # the jobs facts exist for Japan only: n/a, never 0
                     assert row[1:] == ["n/a"] * (len(row) - 1), (partner, row)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["comparison_figure", "headline_bars"]
@@ -21,10 +22,12 @@ def _known(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
-def headline_bars(ax: Any, comparison: dict[str, Any], metric: str, labels: list[str] | None = None) -> None:
+def headline_bars(ax: Any, comparison: dict[str, Any], metric: str, labels: list[str] | None = None,
+                  title: Callable[[str], str] | None = None) -> None:
     """One horizontal bar per scenario for ``metric`` with its p05-p95 band as an error bar.
 
-    ``labels`` name the bars (default: the package names); a package whose value is n/a gets no bar and
+    ``labels`` name the bars (default: the package names); ``title`` turns the outcome's label into the
+    panel's title (the brief names the partner instead of "the partner"); a package whose value is n/a gets no bar and
     the words "n/a", never a bar of zero length that reads as "no change".
     """
     pk = comparison["scenarios"]
@@ -44,13 +47,14 @@ def headline_bars(ax: Any, comparison: dict[str, Any], metric: str, labels: list
             ax.text(0, i, " n/a", va="center", ha="left", fontsize=8, color="#555")
     ax.set_yticks(y, names)
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_title(rows[0]["label"], fontsize=9)
+    ax.set_title(title(rows[0]["label"]) if title else rows[0]["label"], fontsize=9)
     ax.set_xlabel(unit, fontsize=8)
     ax.invert_yaxis()
     ax.tick_params(labelsize=8)
 
 
-def comparison_figure(comparison: dict[str, Any], metrics: list[str] | None = None, labels: list[str] | None = None):
+def comparison_figure(comparison: dict[str, Any], metrics: list[str] | None = None, labels: list[str] | None = None,
+                      title: Callable[[str], str] | None = None):
     """A grid of headline bar charts for a ``ComparisonResult.to_dict()``; metrics that are n/a for every
     package are left out (a panel of nothing but "n/a" says less than the table beside it)."""
     import matplotlib
@@ -67,7 +71,7 @@ def comparison_figure(comparison: dict[str, Any], metrics: list[str] | None = No
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
     for ax, m in zip(axes.flat, metrics, strict=False):
-        headline_bars(ax, comparison, m, labels)
+        headline_bars(ax, comparison, m, labels, title)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     against = comparison.get("against", "")

@@ -119,7 +119,8 @@ def scenarios_section(ctx: Context) -> Section:
     s.tables.insert(0, Table(["Package", "Partner", "What it is"],
                              [[p["name"], partner_of[p["name"]], p["description"] or ""] for p in res.packages],
                              caption="The packages (built-in scenario files)", align=list("nnl")))
-    chart = area_chart(ctx, charts_scenarios.comparison_figure, s.data, None, [package_label(p) for p in res.packages])
+    chart = area_chart(ctx, charts_scenarios.comparison_figure, s.data, None, [package_label(p) for p in res.packages],
+                       functools.partial(outcome_label, partners={p.get("partner") for p in res.packages}))
     if chart is not None:  # the brief: one matplotlib grid instead of the light per-outcome bars
         s.charts = [Chart(chart, caption="Bars: point estimates; whiskers: 5th-95th percentile of the Monte Carlo draws; "
                                          "n/a: the outcome needs facts not at hand for that partner.")]
