@@ -238,6 +238,7 @@ def test_brief_charts_sources_and_footnotes_are_whole(briefs, partner):
     assert table.rows
     for row in table.rows:
         assert str(row[0]).strip() and str(row[1]).strip(), (partner, row)
+        assert str(row[2]).strip(), (partner, "no publisher", row)  # who stands behind each source, ours included
     md = B.render(model, "md")
     refs = set(re.findall(r"\[\^([^\]]+)\](?!:)", md))
     defs = set(re.findall(r"^\[\^([^\]]+)\]:", md, re.M))

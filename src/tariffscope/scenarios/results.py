@@ -54,20 +54,26 @@ def basis_line(basis: dict[str, Any]) -> str:
             f"base year {basis['base_year']}; data: {basis['data_basis']}")
 
 
+# the parameter files shipped in data/elasticities: tariffscope's tables of published estimates
+CITED = "tariffscope (tables of the published estimates they cite)"
+
+
 def run_sources(problem: Problem) -> list[dict[str, str]]:
     prov = el.provenance()
     out = [
         {"source": "census_import_weights_2024", "what": "US imports for consumption by HTS10 x partner, 2024 (PE base flows)",
          "vintage": "2024 annual"},
-        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue"},
+        {"source": "tariffscope.tariffs (duty_panel)", "what": "tariff regimes per line from the measure catalogue",
+         "publisher": "tariffscope (computed in this run)"},
         {"source": "elasticities", "what": "Broda-Weinstein (2006) sigmas; Hauk (USITC) import demand elasticities",
+         "publisher": CITED,
          "vintage": prov.get("built_at", ""), "sha256": prov.get("output", {}).get("sha256", "")}
         if problem.horizon == "long" else
-        {"source": "elasticities (short horizon)", "what": "one-year trade and import-demand elasticities: "
+        {"source": "elasticities (short horizon)", "publisher": CITED, "what": "one-year trade and import-demand elasticities: "
          + el.horizon_parameters("short")["trade_elasticity"]["citation"], "vintage": "data/elasticities/horizon.yaml"},
-        {"source": "pass_through", "what": "exporter absorption by origin x product (data/elasticities/pass_through.yaml)",
+        {"source": "pass_through", "publisher": CITED, "what": "exporter absorption by origin x product (data/elasticities/pass_through.yaml)",
          "vintage": "data/elasticities/pass_through.yaml"},
-        {"source": "retail_pass_through", "what": "downstream (retail) pass-through by product, US retail car prices "
+        {"source": "retail_pass_through", "publisher": CITED, "what": "downstream (retail) pass-through by product, US retail car prices "
          "(data/elasticities/retail_pass_through.yaml)", "vintage": "data/elasticities/retail_pass_through.yaml"},
     ]
     for f in problem.facts:

@@ -376,7 +376,8 @@ def _two_sided_texts(out: SimulationResult | ComparisonResult) -> None:
     out.sources = out.sources + [
         {"source": pk.EXPORT_SOURCE, "what": "US total exports (FAS value) by HS2 x country (base of the partner side)",
          "vintage": "USITC DataWeb (pre-revision Census figures)"},
-        {"source": "export demand elasticity", "what": par["what"] + ": " + par["citation"], "vintage": par["data"]},
+        {"source": "export demand elasticity", "what": par["what"] + ": " + par["citation"], "vintage": par["data"],
+         "publisher": "tariffscope (tables of the published estimates they cite)"},
         {"source": "trade.balance (official basis)", "what": "levels of exports, imports and the balance: total exports "
          "(FAS) minus general imports, one vintage"},
     ]

@@ -43,9 +43,10 @@ def render_backtest(s: Section, res: BacktestResult, partner: str, partner_name:
                                 "data_basis", "calibration_months", "score_months", "metrics", "coverage", "annual", "totals")}
     meta = res.meta()
     s.notes.append(basis_text(meta))
-    s.sources = [{"source": "backtest realized imports", "title": meta["data_basis"]},
-                 {"source": "backtest base lines", "title": meta["base"]},
-                 {"source": "horizon.yaml / pass_through.yaml", "title": "elasticities by horizon and exporter absorption, with citations"}]
+    s.sources = [{"source": "backtest realized imports", "title": meta["data_basis"], "publisher": "US Census Bureau"},
+                 {"source": "backtest base lines", "title": meta["base"], "publisher": "US Census Bureau"},
+                 {"source": "horizon.yaml / pass_through.yaml", "title": "elasticities by horizon and exporter absorption, with citations",
+                  "publisher": "tariffscope (tables of the published estimates they cite)"}]
     annual = [r for r in d["annual"] if r["partner"] == partner]
     total = next((r for r in annual if r["product"] == "TOTAL"), None)
     if total is not None and total["realized_yy"] is not None and total["predicted_yy"] is not None:

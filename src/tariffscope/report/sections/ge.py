@@ -43,8 +43,11 @@ def ge_section(ctx: Context) -> Section:
     s.data = res
     s.data["rates"] = {"base_date": GE_BASE_DATE, "base_rate": r0.etr, "date": date, "rate": r1.etr}
     data = spec.get("data", {})
-    s.sources = [{"source": "advanced_guide_2016", "title": str(data.get("label") or data.get("path")), "vintage": f"base year {data.get('year', '')}"},
-                 {"source": "tariffscope.api.etr", "title": "US trade-weighted tariff on the partner, from the engine", "vintage": r1.catalogue_version}]
+    s.sources = [{"source": "advanced_guide_2016", "title": str(data.get("label") or data.get("path")),
+                  "publisher": "WTO and UNCTAD (An Advanced Guide to Trade Policy Analysis: The Structural Gravity Model, 2016)",
+                  "vintage": f"base year {data.get('year', '')}"},
+                 {"source": "tariffscope.api.etr", "title": "US trade-weighted tariff on the partner, from the engine",
+                  "publisher": "tariffscope (computed in this run)", "vintage": r1.catalogue_version}]
     countries = {c["country"]: c for c in res["countries"]}
     if not countries:
         raise TariffscopeError("the GE experiment returned no country results")

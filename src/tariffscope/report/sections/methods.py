@@ -7,6 +7,8 @@ from tariffscope import api
 from tariffscope.errors import TariffscopeError
 from tariffscope.report.sections._common import Context, Section, Table, norm_sources
 
+DERIVED = "tariffscope (derived in this run from the sources listed)"
+
 
 def methods_section(ctx: Context, sections: Sequence[Section]) -> Section:
     s = Section("methods", "Methods and sources")
@@ -27,7 +29,9 @@ def methods_section(ctx: Context, sections: Sequence[Section]) -> Section:
                     seen[key].setdefault(k, v)
     except TariffscopeError as exc:
         s.notes.append(f"data status: {exc}")
-    rows = [[k, str(v.get("title", "")), str(v.get("publisher", "") or ""), str(v.get("vintage", "") or "")]
+    # A source the warehouse does not record (each of those names its publisher) is this run's own derivation
+    # (a model's base lines, an engine result): say so rather than leave the publisher blank.
+    rows = [[k, str(v.get("title", "")), str(v.get("publisher", "") or DERIVED), str(v.get("vintage", "") or "")]
             for k, v in sorted(seen.items())]
     if rows:
         s.tables.append(Table(["Source id", "What", "Publisher", "Vintage"], rows,

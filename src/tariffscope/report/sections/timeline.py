@@ -31,6 +31,9 @@ TIMELINE_START = dt.date(2025, 1, 1)  # the measure catalogue's coverage starts 
 # under the authority it replaces).
 FILTER_AUTHORITIES: tuple[str, ...] = tuple(a for a in AUTHORITIES if a != "deal")
 
+# the catalogue is this project's own reading of the law: say so, and where it comes from
+CATALOGUE_PUBLISHER = "tariffscope (from the HTS Chapter 99 notes and the Federal Register documents it cites)"
+
 
 @dataclass(frozen=True)
 class TimelineView:
@@ -73,10 +76,12 @@ def timeline_section(ctx: Context, view: TimelineView | None = None) -> Section:
     s.data["etr_series"] = res.to_dict()
     s.sources.append({"source": res.weights_source, "title": "trade weights of the statutory rate", "vintage": res.weights_period})
     s.sources.append({"source": "tariffscope measure catalogue", "title": "US tariff measures with Chapter 99 headings and legal dates",
+                      "publisher": CATALOGUE_PUBLISHER,
                       "vintage": res.catalogue_version})
     revs = res.hts_revisions
     if revs:
-        s.sources.append({"source": "USITC HTS", "title": "Harmonized Tariff Schedule revisions in force", "vintage": f"{revs[0]} .. {revs[-1]}"})
+        s.sources.append({"source": "usitc_hts", "title": "Harmonized Tariff Schedule revisions in force",
+                          "publisher": "US International Trade Commission (Harmonized Tariff Schedule)", "vintage": f"{revs[0]} .. {revs[-1]}"})
     rows = res.series
     xs = [period_x(r["date"]) for r in rows]
     total = [float(r["etr"]) for r in rows]
@@ -144,6 +149,7 @@ def _filtered(s: Section, ctx: Context, v: TimelineView, start: dt.date, end: dt
     s.data["filter"] = {"authority": v.authority, "sector": v.sector}
     s.sources.append({"source": res.weights_source, "title": "trade weights of the statutory rate", "vintage": res.weights_period})
     s.sources.append({"source": "tariffscope measure catalogue", "title": "US tariff measures with Chapter 99 headings and legal dates",
+                      "publisher": CATALOGUE_PUBLISHER,
                       "vintage": res.catalogue_version})
     rows = res.series
     # by authority: the authority's contribution to the weighted rate; by sector: the sector's own weighted rate
