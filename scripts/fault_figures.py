@@ -431,6 +431,15 @@ def kill_campaign(root: Path, kills: int, rng: random.Random, failures: list[dic
     before = warehouse_digest(base)
     counts: Counter[str] = Counter()
     code = "import sys; from tariffscope.cli import main; sys.exit(main(sys.argv[1:]))"
+    # How long one uninterrupted run takes on this machine now: the kills land at random moments inside it
+    # (a fixed window let a fast machine finish every ingest before its kill, testing nothing).
+    timed = root / "timed"
+    timed.mkdir()
+    shutil.copy(base, timed / base.name)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, "data", "ingest", str(good)], check=False, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=dict(os.environ, TARIFFSCOPE_HOME=str(timed), PYTHONPATH=str(REPO / "src")))
+    run_s = time.perf_counter() - t0
     for k in range(kills):
         home = root / f"home{k}"
         home.mkdir()
@@ -438,7 +447,7 @@ def kill_campaign(root: Path, kills: int, rng: random.Random, failures: list[dic
         env = dict(os.environ, TARIFFSCOPE_HOME=str(home), PYTHONPATH=str(REPO / "src"))
         proc = subprocess.Popen([sys.executable, "-c", code, "data", "ingest", str(good)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 8.0))  # start-up takes a few seconds, the ingest about one
+        time.sleep(rng.uniform(0.3, 1.0) * run_s)  # start-up is most of it; the commit comes near the end
         finished = proc.poll() is not None
         proc.kill()
         proc.wait()
@@ -462,7 +471,7 @@ def kill_campaign(root: Path, kills: int, rng: random.Random, failures: list[dic
         if state == "data lost":
             failures.append({"argv": ["data", "ingest", str(good)], "kind": "data lost", "error": f"kill {k}", "code": None})
         shutil.rmtree(home, ignore_errors=True)
-    return {"tried": kills, "counts": dict(counts)}
+    return {"tried": kills, "counts": dict(counts), "run_s": round(run_s, 2)}
 
 
 def table(res: dict[str, Any]) -> dict[str, int]:
