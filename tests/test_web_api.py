@@ -6,12 +6,11 @@ never shares a DuckDB file with the session ``warehouse`` fixture.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api
 from tariffscope.web import schemas as W
 
@@ -20,17 +19,8 @@ pytestmark = pytest.mark.xdist_group("web")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    home = os.environ.get("TARIFFSCOPE_HOME")
-    wh = tmp_path_factory.mktemp("webapi") / "warehouse.duckdb"
-    app = create_app(wh)
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:  # the Host allow-list
+    with web_client(tmp_path_factory.mktemp("webapi")) as c:
         yield c
-    if app.state.con is not None:
-        app.state.con.close()
-    if home is not None:
-        os.environ["TARIFFSCOPE_HOME"] = home
 
 
 def error_of(r) -> str:

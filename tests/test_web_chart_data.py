@@ -12,15 +12,14 @@ import csv
 import datetime as dt
 import html
 import io
-import os
 import re
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope.report.sections._common import period_x
 from tariffscope.report.svgcharts import ChartSvg, hbar, lines
 from tariffscope.web.tools import year_date
@@ -40,15 +39,8 @@ PX = 0.2  # coordinates are written with one decimal: a value maps onto its mark
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    home = os.environ.get("TARIFFSCOPE_HOME")
-    app = create_app(tmp_path_factory.mktemp("webcharts") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webcharts")) as c:
         yield c
-    app.state.con.close()
-    if home is not None:
-        os.environ["TARIFFSCOPE_HOME"] = home
 
 
 def page_charts(text: str) -> list[ET.Element]:

@@ -6,8 +6,8 @@ import html
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api
 from tariffscope.report import fmt
 
@@ -18,12 +18,8 @@ EXCAVATOR = dict(hts="8429521010", origin="JPN", date="2025-10-01", value="10000
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    app = create_app(tmp_path_factory.mktemp("webduty") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webduty")) as c:
         yield c
-    app.state.con.close()
 
 
 def _text(page: str) -> str:

@@ -11,8 +11,8 @@ import html
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope.web import schemas as W
 
 pytestmark = pytest.mark.xdist_group("web")
@@ -22,12 +22,8 @@ SEVEN = ["june-2025", "japan-deal", "korea-deal", "eu-deal", "uk-deal", "july-9-
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    app = create_app(tmp_path_factory.mktemp("webcount") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webcount")) as c:
         yield c
-    app.state.con.close()
 
 
 def _alert(page: str) -> str:

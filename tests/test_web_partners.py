@@ -7,8 +7,8 @@ import html
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api
 from tariffscope.errors import DataNotFoundError
 from tariffscope.report import sections as S
@@ -18,12 +18,8 @@ pytestmark = pytest.mark.xdist_group("web")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    app = create_app(tmp_path_factory.mktemp("webpartners") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webpartners")) as c:
         yield c
-    app.state.con.close()
 
 
 def _checked(page: str) -> set[str]:

@@ -7,13 +7,12 @@ mapping in the schema's own units (fractions, USD), so the form's units (%, bn U
 from __future__ import annotations
 
 import html
-import os
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api
 from tariffscope.report import fmt
 
@@ -43,15 +42,8 @@ def same_package_in_usd(base: str, name: str = "meat-and-grain") -> dict:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    home = os.environ.get("TARIFFSCOPE_HOME")
-    app = create_app(tmp_path_factory.mktemp("webform") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webform")) as c:
         yield c
-    app.state.con.close()
-    if home is not None:
-        os.environ["TARIFFSCOPE_HOME"] = home
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import re
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api
 from tariffscope.report import fmt, sections as S
 from tariffscope.web.pagecache import PageCache
@@ -20,12 +20,8 @@ pytestmark = pytest.mark.xdist_group("web")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    app = create_app(tmp_path_factory.mktemp("webtimeline") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webtimeline")) as c:
         yield c
-    app.state.con.close()
 
 
 def _text(page: str) -> str:

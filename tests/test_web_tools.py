@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
+from _webclient import web_client
 from tariffscope import api, config
 from tariffscope.tariffs.vocabulary import authority_label
 
@@ -30,15 +29,8 @@ PAGES = ["/", "/balance?partner=JPN&period=2024", "/duty?" + "&".join(f"{k}={v}"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from tariffscope.web.app import create_app
-
-    home = os.environ.get("TARIFFSCOPE_HOME")
-    app = create_app(tmp_path_factory.mktemp("webtools") / "warehouse.duckdb")
-    with TestClient(app, raise_server_exceptions=False, base_url="http://localhost") as c:
+    with web_client(tmp_path_factory.mktemp("webtools")) as c:
         yield c
-    app.state.con.close()
-    if home is not None:
-        os.environ["TARIFFSCOPE_HOME"] = home
 
 
 @pytest.fixture(scope="module")
