@@ -450,3 +450,15 @@ def sum_duplicates(flows: pa.Table, notes: list[str]) -> pa.Table:
             g = g.set_column(g.column_names.index(c), c, pa.nulls(g.num_rows, pa.float64()))
     notes.append(f"summed {flows.num_rows - g.num_rows} rows whose partner names/codes map to the same ISO3 (e.g. Gaza Strip and West Bank -> PSE)")
     return g.select(TRADE_FLOWS.names).cast(TRADE_FLOWS)
+
+
+def check_chapter_span(path: Path, first: str, last: str, first_line: int | None = None,
+                       last_line: int | None = None) -> None:
+    """IngestError unless a revision's first HTS number is in chapter 01 and its last in chapter 99 (a cut file
+    ends early); the line numbers, when the reader knows them, go into the error."""
+    if not first.startswith("01"):
+        raise IngestError(path, first_line, f"the first HTS number is {first} (chapter {first[:2]}): a full revision "
+                                            "starts in chapter 01; the file looks truncated; download the whole revision again")
+    if not last.startswith("99"):
+        raise IngestError(path, last_line, f"the last HTS number is {last} (chapter {last[:2]}): a full revision "
+                                           "ends in chapter 99; the file looks truncated; download the whole revision again")

@@ -51,7 +51,7 @@ from tariffscope.ingest import (
     usato_json,
     usatradeonline_csv,
 )
-from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, csv_error_reason, first_duplicate
+from tariffscope.ingest.common import DUPLICATE_KEY, ParsedFile, check_chapter_span, csv_error_reason, first_duplicate
 from tariffscope.ingest.warehouse import open_warehouse
 
 READERS: dict[str, ModuleType] = {
@@ -542,14 +542,8 @@ def _check_whole_revision(path: Path, parsed: ParsedFile) -> None:
     codes = [t.column(c) for t, c in ((lines, "hts_code"), (ch99, "heading")) if t is not None and t.num_rows]
     if not codes:
         raise IngestError(path, None, "no numbered HTS lines: an HTS revision runs from chapter 01 to chapter 99")
-    first = min(str(pc.min(c).as_py()) for c in codes)
-    last = max(str(pc.max(c).as_py()) for c in codes)
-    if not first.startswith("01"):
-        raise IngestError(path, None, f"the first HTS number is {first} (chapter {first[:2]}): a full revision starts in "
-                                      "chapter 01; the file looks truncated; download the whole revision again")
-    if not last.startswith("99"):
-        raise IngestError(path, None, f"the last HTS number is {last} (chapter {last[:2]}): a full revision ends in "
-                                      "chapter 99; the file looks truncated; download the whole revision again")
+    check_chapter_span(path, min(str(pc.min(c).as_py()) for c in codes), max(str(pc.max(c).as_py()) for c in codes))
+
 
 
 def _remove_earlier_versions(con: db.Connection, source: str, file_name: str) -> list[dict[str, Any]]:

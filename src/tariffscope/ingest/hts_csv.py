@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tariffscope.errors import IngestError
-from tariffscope.ingest.common import ParsedFile, check_header, read_text
+from tariffscope.ingest.common import ParsedFile, check_chapter_span, check_header, read_text
 from tariffscope.ingest.hts_json import build, revision_name
 
 KIND = "hts_csv"
@@ -64,13 +64,7 @@ def _check_complete(path: Path, rows: list[list[str]], starts: list[int]) -> Non
     if not numbered:
         raise IngestError(path, starts[-1], "no numbered HTS lines: an HTS revision runs from chapter 01 to chapter 99")
     (i0, first), (i1, last) = numbered[0], numbered[-1]
-    if not first.startswith("01"):
-        raise IngestError(path, i0, f"the first HTS number is {first} (chapter {first[:2]}): a full revision starts in chapter 01; "
-                                    "the file looks cut; export the whole schedule again")
-    if not last.startswith("99"):
-        raise IngestError(path, i1, f"the last HTS number is {last} (chapter {last[:2]}): a full revision ends in chapter 99; "
-                                    "the file looks truncated; export the whole schedule again")
-
+    check_chapter_span(path, first, last, i0, i1)
 
 def read(path: str | Path) -> pa.Table:
     return parse(path).tables["hts_lines"]
