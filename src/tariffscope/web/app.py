@@ -47,6 +47,7 @@ from tariffscope.web.pagecache import (
     ingest_state,
     response_weight,
 )
+from tariffscope.web.settings import env_whole
 
 log = logging.getLogger("tariffscope.web")
 POOL_SIZE = 4  # warehouse cursors shared by the request threads (2 cores: more would only contend)
@@ -191,12 +192,7 @@ MAX_ERROR_CHARS = 600  # an error names what is wrong; it never echoes a (possib
 def model_runs_default() -> int:
     """Concurrent model runs: TARIFFSCOPE_WEB_MODEL_RUNS, else one per two cores (a run keeps a core busy
     for seconds and holds ~1 GB at peak; two at once on a 2-core machine only slow both and double memory)."""
-    env = os.environ.get("TARIFFSCOPE_WEB_MODEL_RUNS", "").strip()
-    if env:
-        if not env.isdigit() or int(env) < 1:
-            raise InputError(f"TARIFFSCOPE_WEB_MODEL_RUNS must be a whole number >= 1, got {env!r}")
-        return int(env)
-    return max(1, (os.cpu_count() or 2) // 2)
+    return env_whole("TARIFFSCOPE_WEB_MODEL_RUNS", max(1, (os.cpu_count() or 2) // 2), minimum=1)
 
 
 class ModelSlots:

@@ -30,19 +30,11 @@ from collections import deque
 from typing import Any
 
 from tariffscope.errors import InputError
+from tariffscope.web.settings import env_whole
 
 PRIORITY_PATHS = frozenset({"/duty", "/api/duty", "/api/products", "/api/health"})
 DEFAULT_WAIT_S = 30.0
 RETRY_AFTER_S = 10
-
-
-def _env_whole(name: str, default: int) -> int:
-    env = os.environ.get(name, "").strip()
-    if not env:
-        return default
-    if not env.isdigit():
-        raise InputError(f"{name} must be a whole number >= 0, got {env!r}")
-    return int(env)
 
 
 def page_slots_default() -> int:
@@ -50,19 +42,19 @@ def page_slots_default() -> int:
 
     More than the cores only makes each page slower and the duties wait longer (page work is CPU:
     templates and SVG); fewer leaves a core idle while a page waits on the warehouse."""
-    return _env_whole("TARIFFSCOPE_WEB_PAGE_SLOTS", max(1, os.cpu_count() or 2))
+    return env_whole("TARIFFSCOPE_WEB_PAGE_SLOTS", max(1, os.cpu_count() or 2))
 
 
 def page_defer_default() -> float:
     """Seconds a page may be held back while duties are in flight: TARIFFSCOPE_WEB_PAGE_DEFER_MS / 1000
     (0: no priority, only the bound on pages), else 0.25 s (a page's answer stays well under a second)."""
-    return _env_whole("TARIFFSCOPE_WEB_PAGE_DEFER_MS", 250) / 1000
+    return env_whole("TARIFFSCOPE_WEB_PAGE_DEFER_MS", 250) / 1000
 
 
 def page_pace_default() -> float:
     """Least seconds between two pages let through: TARIFFSCOPE_WEB_PAGE_PACE_MS / 1000 (0: no pacing), else
     0.008 s, at most 125 pages a second: far above what people clicking produce, so it only shapes a flood."""
-    return _env_whole("TARIFFSCOPE_WEB_PAGE_PACE_MS", 8) / 1000
+    return env_whole("TARIFFSCOPE_WEB_PAGE_PACE_MS", 8) / 1000
 
 
 def prioritized(path: str) -> bool:

@@ -17,26 +17,20 @@ engine copes with that too, but would rebuild them within the request).
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from tariffscope.errors import InputError
 from tariffscope.report.memory import release_memory
+from tariffscope.web.settings import env_whole
 
 DEFAULT_DROP_S = 20.0
 
 
 def drop_after_default() -> float:
     """Seconds of quiet before the rebuildable caches go: TARIFFSCOPE_WEB_IDLE_DROP_S (0: never), else 20."""
-    env = os.environ.get("TARIFFSCOPE_WEB_IDLE_DROP_S", "").strip()
-    if not env:
-        return DEFAULT_DROP_S
-    if not env.isdigit():
-        raise InputError(f"TARIFFSCOPE_WEB_IDLE_DROP_S must be a whole number of seconds >= 0 (0: never), got {env!r}")
-    return float(env)
+    return float(env_whole("TARIFFSCOPE_WEB_IDLE_DROP_S", int(DEFAULT_DROP_S), what=" seconds (0: never)"))
 
 
 class IdleRelease:
