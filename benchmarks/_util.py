@@ -9,12 +9,14 @@ times. ``measure`` (one subject, best of ``repeat``) and ``save``/``machine`` ke
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import platform
 import resource
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +151,38 @@ def save(area: str, payload: dict[str, Any]) -> Path:
                "load_at_save": loadavg(), **payload}
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path
+
+
+class TreePeak:
+    """Peak summed RSS (MB) of a process tree, sampled every ``interval`` s on a thread while the block runs:
+    this process and all its descendants, or only the descendants (``include_self=False``: a spawned subject
+    and its workers, when this process only measures). ``ru_maxrss`` is one process's peak, not the tree's."""
+
+    def __init__(self, interval: float = 0.1, include_self: bool = True) -> None:
+        import psutil
+
+        self._proc, self._interval, self._self, self.peak_mb = psutil.Process(), interval, include_self, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        total = 0
+        for p in [self._proc] * self._self + self._proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # a worker that just exited
+                total += p.memory_info().rss
+        self.peak_mb = max(self.peak_mb, total / 2**20)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -19,50 +19,17 @@ per-section wall times are saved too. Usage: python benchmarks/bench_brief.py [-
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import measure, save
+from _util import TreePeak, measure, save
 
 DRAWS = 50  # the brief's default (report.brief.DEFAULT_DRAWS)
 TARGET_S, TARGET_MB = 10.0, 1024.0
-
-
-class TreePeak:
-    """Peak of the summed RSS of this process's descendants (the spawned subject and its workers), sampled on a
-    thread of this process while ``measure`` runs: ``ru_maxrss`` is one process's peak, not the tree's."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        import psutil
-
-        self._me, self._interval, self.peak_mb = psutil.Process(), interval, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            total = 0
-            for child in self._me.children(recursive=True):
-                with contextlib.suppress(psutil.Error):  # a worker that just exited
-                    total += child.memory_info().rss
-            self.peak_mb = max(self.peak_mb, total / 2**20)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _cpu_seconds() -> float:
@@ -107,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tariffscope-bench-brief-") as h1, \
                 tempfile.TemporaryDirectory(prefix="tariffscope-bench-compare-") as h2:
             load0 = os.getloadavg()[0]
-            with TreePeak() as tree:
+            with TreePeak(interval=0.02, include_self=False) as tree:
                 brief = measure(run_brief, h1, partner)
-            with TreePeak() as peer_tree:
+            with TreePeak(interval=0.02, include_self=False) as peer_tree:
                 peer = measure(run_compare, h2, partner)
             load1 = os.getloadavg()[0]
         rows.append({"partner": partner, "brief_s": brief["seconds"], "brief_cpu_s": brief["extra"]["cpu_s"],

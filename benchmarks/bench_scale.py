@@ -18,7 +18,6 @@ Environment: BENCH_SCALE_DRAWS (default 1000), BENCH_SCALE_ROWS (default 100_000
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -26,12 +25,11 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import load_text, measure, paired, save
+from _util import TreePeak, load_text, measure, paired, save
 
 REPO = Path(__file__).resolve().parents[1]
 GE_SPEC = REPO / "src" / "tariffscope" / "data" / "ge" / "us_tariffs_2025_japan.yaml"
@@ -41,39 +39,6 @@ YEARS = 10
 
 
 # --- process-tree memory ------------------------------------------------------------------------
-
-
-class TreePeak:
-    """Peak RSS (MB) of this process plus all its descendants, sampled every ``interval`` seconds."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        import psutil
-
-        self._proc, self._interval, self.peak_mb = psutil.Process(), interval, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> None:
-        import psutil
-
-        total = 0
-        for p in [self._proc, *self._proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):  # a worker that just exited
-                total += p.memory_info().rss
-        self.peak_mb = max(self.peak_mb, total / 2**20)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 # --- 1. GE Monte Carlo ----------------------------------------------------------------------------
