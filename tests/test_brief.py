@@ -152,6 +152,9 @@ def test_ge_results_are_in_the_page(built):
     jpn = next(c for c in sec.data["countries"] if c["country"] == "JPN")
     assert jpn["real_gdp_change_pct"] < 0  # a higher tariff on Japan's goods lowers Japan's real GDP
     assert fmt.num(jpn["real_gdp_change_pct"], 3) in html
+    # the solver line names its diagnostics but not its wall time, which differs run to run (same data, same bytes)
+    solver = [n for n in sec.notes if n.startswith("Solver: ")]
+    assert len(solver) == 1 and "iterations" in solver[0] and "seconds" not in solver[0]
 
 
 def test_methods_lists_every_source(built):

@@ -70,7 +70,8 @@ def ge_section(ctx: Context) -> Section:
     s.notes.extend(str(n) for n in res["notes"])
     diag = res["diagnostics"]
     s.notes.append("Solver: " + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-                                          for k, v in diag.items() if not isinstance(v, (list, dict))))
+                                          for k, v in diag.items() if not isinstance(v, (list, dict)) and k != "seconds"))
+    # (the solver's wall time is left out: the same data must give the same page; --timings prints the sections' times)
     s.data["assumptions"] = [f"GE: {data.get('label', '')} ({res['base']['text']}); elasticity of substitution sigma = "
                              f"{spec.get('model', {}).get('sigma')}; trade imbalances held fixed; no retaliation; horizon: long run "
                              "(a new equilibrium, not a one-year path)."]
