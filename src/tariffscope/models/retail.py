@@ -48,7 +48,11 @@ def _check_share(key: str, value: Any) -> float:
 
 def retail_pass_through(codes: Iterable[str], override: float | Mapping[str, float] | None = None) -> RetailPassThrough:
     """r per line (HS code) from the YAML, most specific prefix first; ``override`` as the module says."""
-    c = np.asarray([str(x) for x in codes], dtype=object)
+    import pandas as pd
+
+    # the prefixes are matched on the distinct codes (~17k) and spread back to the lines (~330k HS10 x origin)
+    inv, uniq = pd.factorize(np.asarray([str(x) for x in codes], dtype=object))
+    c = np.asarray(uniq, dtype=object)
     n = c.shape[0]
     r, lo, hi = np.ones(n), np.ones(n), np.ones(n)
     which = np.full(n, -1, dtype=np.int64)
@@ -66,7 +70,7 @@ def retail_pass_through(codes: Iterable[str], override: float | Mapping[str, flo
                 raise InputError(f"retail pass-through key {key!r}: use '*' or an HS prefix (e.g. 8703)")
             hit = np.array([x.startswith(prefix) for x in c], dtype=bool) if n else np.zeros(0, dtype=bool)
             r[hit], lo[hit], hi[hit] = v, v, v
-    return RetailPassThrough(r, lo, hi, which)
+    return RetailPassThrough(r[inv], lo[inv], hi[inv], which[inv])
 
 
 def describe(override: float | Mapping[str, float] | None = None) -> list[dict[str, Any]]:
