@@ -52,6 +52,20 @@ def open_warehouse(path: str | Path | None = None, read_only: bool | None = None
     return warehouse.open_warehouse(path, read_only=read_only)
 
 
+def preload() -> None:
+    """Read and check the reference files that tariff and scenario work needs before it touches the warehouse
+    (the measure catalogue, the HS prefixes a scenario's partner side is checked against), once per process.
+
+    Needs no warehouse, so a caller can run it beside other work: ``tariffscope brief`` runs it on a thread
+    while a fresh home's warehouse is built (DuckDB's inserts leave the interpreter free)."""
+    from tariffscope.scenarios import schema
+    from tariffscope.tariffs import measures
+
+    measures.load()
+    schema.known_hs_prefixes()
+    schema.measure_ids()
+
+
 def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None = None, source: str | None = None,
            **options: Any) -> IngestResult:
     """Ingest one file (kind auto-detected unless given) in one transaction: an ``IngestResult``.
@@ -92,7 +106,7 @@ def pull(what: str, transport: httpx.BaseTransport | None = None, con: db.Connec
     return pullers[what](transport=transport, con=con, **options)
 
 
-__all__ += ["open_warehouse", "ingest", "ingest_many", "data_status", "pull"]
+__all__ += ["open_warehouse", "preload", "ingest", "ingest_many", "data_status", "pull"]
 
 # --- codes (countries, products, sectors) ------------------------------------------------------
 
