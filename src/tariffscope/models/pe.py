@@ -46,7 +46,7 @@ import numpy as np
 from tariffscope.errors import InputError, ModelError
 
 __all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE", "absorbed_ratios", "absorbed_setup",
-           "absorbed_solve", "AbsorbedSetup"]
+           "absorbed_solve", "AbsorbedSetup", "weighted_setup"]
 
 OMEGA_INFINITE = np.inf
 
@@ -395,15 +395,20 @@ class AbsorbedSetup:
 def absorbed_setup(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray,
                    new_rate: np.ndarray) -> AbsorbedSetup:
     """The draw-independent part of ``absorbed_ratios`` (same arguments, without the parameters)."""
-    pidx, n_prod = _product_index(product)
     t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
-    k, n = t1.shape
-    v = _as_line_array(value, n, "value")
+    v = _as_line_array(value, t1.shape[1], "value")
+    return weighted_setup(product, v * (1.0 + t0), np.log1p(t1) - np.log1p(t0))
+
+
+def weighted_setup(product: Sequence[Any] | np.ndarray, expend: np.ndarray, ltau: np.ndarray) -> AbsorbedSetup:
+    """``absorbed_setup`` from each line's tariff-inclusive base expenditure (n,) or (k, n) and its log tariff
+    changes (k, n) directly: the lines may be merged lines whose expenditures are sums (``outcomes.precompute``)."""
+    pidx, n_prod = _product_index(product)
+    ltau = np.atleast_2d(ltau)
+    k, n = ltau.shape
     first = np.full(n_prod, -1, dtype=np.int64)
     first[pidx[::-1]] = np.arange(n)[::-1]
     flat = (np.arange(k)[:, None] * n_prod + pidx[None, :]).ravel()
-    ltau = np.log1p(t1) - np.log1p(t0)
-    expend = v * (1.0 + t0)
     exp_g = np.bincount(flat, weights=np.broadcast_to(expend, (k, n)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
