@@ -158,3 +158,30 @@ def test_merged_draws_equal_the_per_line_draws_on_the_brief_packages(partner, ho
     n = arr["value"].size
     assert n > 100_000 and all(L["value"].size < 0.6 * n for L in pre["per"] if L is not None)
     _assert_same(_mc(arr, True, draws=3), _mc(arr, False, draws=3))
+
+
+# --- the backtest's Monte Carlo -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("horizon", ["short", "long"])
+def test_backtest_draws_on_merged_lines_equal_the_per_line_draws(horizon, warehouse, monkeypatch):
+    """The backtest's draws merge lines with the same product, monthly log tariff changes, draw inputs and cells:
+    Japan's 2025 backtest has about half as many lines to solve, and the same draws to 1e-12."""
+    from tariffscope.compose import backtest as bt
+
+    seen: dict[str, tuple] = {}
+    real = bt._monte_carlo
+
+    def spy(*args):
+        seen["args"] = args
+        return real(*args)
+
+    monkeypatch.setattr(bt, "_monte_carlo", spy)
+    bt.backtest(warehouse, "JPN", "2025-01", "2025-06", horizon=horizon, draws=4, seed=2)
+    pb = seen["args"][0]
+    groups = bt.line_groups([pb.product, pb.absorption, pb.ab_low, pb.ab_high, pb.ab_row, pb.retail, pb.rt_low,
+                             pb.rt_high, pb.rt_row, *(np.log1p(pb.rate) - np.log1p(pb.prev_rate)), *pb.cell_ids.values()])
+    assert groups.max() + 1 < 0.6 * pb.value.size
+    merged, full = real(*seen["args"]), real(*seen["args"], merge=False)
+    for lv in full:
+        assert np.isfinite(full[lv]).all()
+        np.testing.assert_allclose(merged[lv], full[lv], rtol=RTOL, err_msg=lv)

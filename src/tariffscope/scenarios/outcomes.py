@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tariffscope.models.pe import PELines, absorbed_solve, price_index_change, weighted_setup
+from tariffscope.models.pe import PELines, absorbed_solve, first_lines, line_groups, price_index_change, weighted_setup
 
 __all__ = ["Headline", "HEADLINE", "HEADLINE_KEYS", "headline", "precompute", "fast_headline", "difference"]
 
@@ -103,28 +103,6 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
 DRAW_LINE_KEYS = ("absorption", "ab_low", "ab_high", "ab_row", "retail", "rt_low", "rt_high", "rt_row")
 
 
-def line_groups(columns: list[np.ndarray]) -> np.ndarray:
-    """The group of each line: lines equal in every column share one, numbered in order of first appearance (so a
-    merged line's weights are summed in the lines' order). Float columns compare by their bits (NaN equals NaN)."""
-    import pandas as pd  # hash-based factorize: np.unique(axis=0) over the stacked columns was several times slower
-
-    codes = np.zeros(columns[0].shape[0], dtype=np.int64)
-    for col in columns:
-        c = np.ascontiguousarray(col)
-        c = c.view(np.int64) if c.dtype == np.float64 else c.astype(np.int64)
-        cc, uniq = pd.factorize(c)
-        # both codes below n lines, so the pair fits an int64 as one number
-        codes = pd.factorize(codes * len(uniq) + cc)[0]
-    return codes.astype(np.int64)
-
-
-def _first_of(groups: np.ndarray) -> np.ndarray:
-    n_g = int(groups.max()) + 1 if groups.size else 0
-    first = np.full(n_g, -1, dtype=np.int64)
-    first[groups[::-1]] = np.arange(groups.shape[0])[::-1]
-    return first
-
-
 def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any]:
     """Draw-independent pieces of the closed-form solve, once per worker.
 
@@ -147,7 +125,7 @@ def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any
     groups = draw = None
     if merge:  # the draws run on one line per distinct set of draw inputs (a handful), each package's solve on its own merge
         groups = line_groups([arr[key] for key in DRAW_LINE_KEYS])
-        draw = {**arr, **{key: arr[key][_first_of(groups)] for key in DRAW_LINE_KEYS}}
+        draw = {**arr, **{key: arr[key][first_lines(groups)] for key in DRAW_LINE_KEYS}}
     per: list[dict[str, Any] | None] = []
     for k in range(n_sc):
         if same_as[k] is not None or not np.isinf(arr["omega"][k]):  # a twin's draw is copied; finite omega: full solve
@@ -158,7 +136,7 @@ def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any
         sub = None
         if groups is not None:
             g = line_groups([arr["pidx"], groups, ltau[k], pm, am])
-            rep = _first_of(g)
+            rep = first_lines(g)
             w = {name: np.bincount(g, weights=x, minlength=rep.shape[0]) for name, x in w.items()}
             sub = groups[rep]  # the draw line each merged line takes its absorption and retail draws from
             pidx, lt, pm, am = arr["pidx"][rep], ltau[k][rep], pm[rep], am[rep]
