@@ -118,15 +118,23 @@ def test_a_key_without_one_field_merges_lines_it_must_not(dropped, monkeypatch):
     arr = synthetic()
     full = _mc(arr, False)
     which, name = dropped
-    keys = so.DRAW_LINE_KEYS if which == "draw" else PACKAGE_KEY
-    real = so.line_groups
+    if which == "draw":
+        real = so.line_groups
 
-    def without(columns: list[np.ndarray]) -> np.ndarray:
-        if len(columns) == len(keys):  # the draw lines' key has 8 columns, a package's 5
-            columns = [c for c, k in zip(columns, keys, strict=True) if k != name]
-        return real(columns)
+        def without(columns: list[np.ndarray]) -> np.ndarray:
+            if len(columns) == len(so.DRAW_LINE_KEYS):  # the draw lines' key (a package's key has 2 columns)
+                columns = [c for c, k in zip(columns, so.DRAW_LINE_KEYS, strict=True) if k != name]
+            return real(columns)
 
-    monkeypatch.setattr(so, "line_groups", without)
+        monkeypatch.setattr(so, "line_groups", without)
+    else:
+        real_key = so._package_key
+
+        def blind(*fields: np.ndarray) -> list[np.ndarray]:  # the key as if every line had the same `name`
+            i = PACKAGE_KEY.index(name)
+            return real_key(*fields[:i], np.zeros_like(fields[i]), *fields[i + 1:])
+
+        monkeypatch.setattr(so, "_package_key", blind)
     with pytest.raises(AssertionError):
         _assert_same(_mc(arr, True), full)
 

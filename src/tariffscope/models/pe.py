@@ -454,11 +454,13 @@ def line_groups(columns: list[np.ndarray]) -> np.ndarray:
     merged line's weights are summed in the lines' order). Float columns compare by their bits (NaN equals NaN)."""
     import pandas as pd  # hash-based factorize: np.unique(axis=0) over the stacked columns was several times slower
 
-    codes = np.zeros(columns[0].shape[0], dtype=np.int64)
-    for col in columns:
+    def bits(col: np.ndarray) -> np.ndarray:
         c = np.ascontiguousarray(col)
-        c = c.view(np.int64) if c.dtype == np.float64 else c.astype(np.int64)
-        cc, uniq = pd.factorize(c)
+        return c.view(np.int64) if c.dtype == np.float64 else c.astype(np.int64)
+
+    codes = pd.factorize(bits(columns[0]))[0]
+    for col in columns[1:]:
+        cc, uniq = pd.factorize(bits(col))
         # both codes below n lines, so the pair fits an int64 as one number
         codes = pd.factorize(codes * len(uniq) + cc)[0]
     return codes.astype(np.int64)

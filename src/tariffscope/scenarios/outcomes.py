@@ -103,6 +103,13 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
 DRAW_LINE_KEYS = ("absorption", "ab_low", "ab_high", "ab_row", "retail", "rt_low", "rt_high", "rt_row")
 
 
+def _package_key(pidx: np.ndarray, draw_line: np.ndarray, ltau: np.ndarray, partner: np.ndarray,
+                 auto: np.ndarray) -> list[np.ndarray]:
+    """The merge key of one package's lines (``line_groups`` columns): product, draw line and the two masks packed
+    in one integer (each column costs a hash pass), and the log tariff change."""
+    return [((pidx * (int(draw_line.max()) + 1) + draw_line) * 2 + partner) * 2 + auto, ltau]
+
+
 def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any]:
     """Draw-independent pieces of the closed-form solve, once per worker.
 
@@ -135,7 +142,7 @@ def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any
         pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
         sub = None
         if groups is not None:
-            g = line_groups([arr["pidx"], groups, ltau[k], pm, am])
+            g = line_groups(_package_key(arr["pidx"], groups, ltau[k], pm, am))
             rep = first_lines(g)
             w = {name: np.bincount(g, weights=x, minlength=rep.shape[0]) for name, x in w.items()}
             sub = groups[rep]  # the draw line each merged line takes its absorption and retail draws from
