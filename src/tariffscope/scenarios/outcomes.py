@@ -107,7 +107,8 @@ def _package_key(pidx: np.ndarray, draw_line: np.ndarray, ltau: np.ndarray, part
                  auto: np.ndarray) -> list[np.ndarray]:
     """The merge key of one package's lines (``line_groups`` columns): product, draw line and the two masks packed
     in one integer (each column costs a hash pass), and the log tariff change."""
-    return [((pidx * (int(draw_line.max()) + 1) + draw_line) * 2 + partner) * 2 + auto, ltau]
+    n_draw = int(draw_line.max()) + 1 if draw_line.size else 1
+    return [((pidx * n_draw + draw_line) * 2 + partner) * 2 + auto, ltau]
 
 
 def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any]:
