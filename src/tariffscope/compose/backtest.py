@@ -37,7 +37,7 @@ import numpy as np
 
 from tariffscope.errors import DataNotFoundError, InputError
 from tariffscope.models import elasticities as el, uncertainty as unc
-from tariffscope.models.pe import absorbed_setup, absorbed_solve, solve_pe
+from tariffscope.models.pe import absorbed_solve, first_lines, line_groups, solve_pe, weighted_setup
 from tariffscope.models.retail import basis_text as retail_basis_text, describe as describe_retail, retail_pass_through
 from tariffscope.tariffs.monthly import REFERENCE_DEFAULT, monthly_rates
 from tariffscope.tariffs.panel import sorted_factorize
@@ -375,8 +375,10 @@ def _metrics(obs, point, predicted, idx: list[int], cell_keys) -> dict[str, Any]
     return out
 
 
-def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, calib, months) -> dict[str, np.ndarray]:
-    """Draws of predicted values per level: (draws, months, cells), parameter-only and with residuals."""
+def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, calib, months,
+                 merge: bool = True) -> dict[str, np.ndarray]:
+    """Draws of predicted values per level: (draws, months, cells), parameter-only and with residuals.
+    ``merge=False``: every line on its own (the reference the merged draws are tested against)."""
     from tariffscope.parallel import spawn_seeds
 
     par = el.horizon_parameters(horizon)
@@ -388,29 +390,46 @@ def _monte_carlo(pb: _Problem, obs, cell_keys, drift, horizon, draws, seed, cali
     # tariff changes, expenditure shares) and each level's cell bins and their base values
     drifted = {lv: obs[lv][1] * (1.0 + np.array([drift[p] for p, _ in cell_keys[lv]])) for lv in out}
     chunks = [slice(c0, min(c0 + MC_MONTH_CHUNK, len(months))) for c0 in range(0, len(months), MC_MONTH_CHUNK)]
-    setups = [absorbed_setup(pb.product, pb.value, pb.prev_rate[sl], pb.rate[sl]) for sl in chunks]
+    # Lines that no draw tells apart (one product, the same log tariff change in every month, the same absorption
+    # and retail inputs, the same cell at each level) have the same ratios in every draw: the draws run on them
+    # merged, with summed values and expenditures (Japan: 265k lines -> 130k; the scored lines stay apart, so the
+    # cell sums below add the same terms, and only the price indices sum in another order)
+    ltau = np.log1p(pb.rate) - np.log1p(pb.prev_rate)
+    draw_inputs = (pb.absorption, pb.ab_low, pb.ab_high, pb.ab_row, pb.retail, pb.rt_low, pb.rt_high, pb.rt_row)
+    groups = (line_groups([pb.product, *draw_inputs, *ltau, *pb.cell_ids.values()]) if merge
+              else np.arange(pb.value.shape[0]))
+    rep = first_lines(groups)
+    m = rep.shape[0]
+    product, value = pb.product[rep], np.bincount(groups, weights=pb.value, minlength=m)
+    setups = [weighted_setup(product, np.stack([np.bincount(groups, weights=pb.value * (1.0 + pb.prev_rate[i]), minlength=m)
+                                                for i in range(sl.start, sl.stop)]), ltau[sl][:, rep]) for sl in chunks]
+    del ltau
+    ab_point, ab_low, ab_high, ab_row, rt_point, rt_low, rt_high, rt_row = (x[rep] for x in draw_inputs)
     # the value ratios are needed on the lines of some cell only (the scored partners' lines, a few percent);
     # every line still enters the price indices
-    sel = np.flatnonzero(np.any([ids >= 0 for ids in pb.cell_ids.values()], axis=0))
+    cell_ids = {lv: ids[rep] for lv, ids in pb.cell_ids.items()}
+    sel = np.flatnonzero(np.any([ids >= 0 for ids in cell_ids.values()], axis=0))
     bins = {}
-    for lv, ids in pb.cell_ids.items():
-        keep = ids >= 0
-        den = np.bincount(ids[keep], weights=pb.value[keep], minlength=pb.n_cells[lv])
-        bins[lv] = (keep[sel], ids[keep], pb.value[keep], den > 0, np.where(den > 0, den, 1.0))
+    for lv, ids in cell_ids.items():
+        keep, every = ids >= 0, pb.cell_ids[lv] >= 0
+        # the cells' base values summed over every line, as without the merge
+        den = np.bincount(pb.cell_ids[lv][every], weights=pb.value[every], minlength=pb.n_cells[lv])
+        bins[lv] = (keep[sel], ids[keep], value[keep], den > 0, np.where(den > 0, den, 1.0))
     for d, ss in enumerate(spawn_seeds(seed, draws)):
         rng = np.random.default_rng(ss)
         if horizon == "short":
             te, imp = par["trade_elasticity"], par["import_demand"]
             s = 1.0 + unc.draw_scalar(rng, float(te["value"]), float(te["low"]), float(te["high"]))
             e = unc.draw_scalar(rng, float(imp["value"]), float(imp["low"]), float(imp["high"]))
-            sig, eta = np.full_like(pb.sigma, s), np.full_like(pb.eta, e)
+            sig, eta = np.full(m, s), np.full(m, e)
         else:
             sd = unc.log_sd(sig_g, np.full_like(sig_g, np.nan))
             sg, eg = unc.draw(rng, sig_g, sd, eta_g, unc.log_sd(eta_g, np.full_like(eta_g, np.nan)))
-            sig, eta = sg[pb.product], eg[pb.product]
-        ab = unc.draw_absorption(rng, pb.ab_row, pb.ab_low, pb.ab_high, pb.absorption)
+            sig, eta = sg[product], eg[product]
+        # on the merged lines: the same draws as on every line (one per evidence row), line for line
+        ab = unc.draw_absorption(rng, ab_row, ab_low, ab_high, ab_point)
         # drawn after the other parameters so that their draws stay as they were without a retail row
-        rr = unc.draw_absorption(rng, pb.rt_row, pb.rt_low, pb.rt_high, pb.retail)
+        rr = unc.draw_absorption(rng, rt_row, rt_low, rt_high, rt_point)
         for lv in out:
             out[lv][d] = drifted[lv]
         # the closed form of the same PE (every line has an absorption), a few months at a time for memory

@@ -46,7 +46,7 @@ import numpy as np
 from tariffscope.errors import InputError, ModelError
 
 __all__ = ["PELines", "solve_pe", "aggregate", "LINE_FIELDS", "OMEGA_INFINITE", "absorbed_ratios", "absorbed_setup",
-           "absorbed_solve", "AbsorbedSetup"]
+           "absorbed_solve", "AbsorbedSetup", "weighted_setup", "line_groups", "first_lines"]
 
 OMEGA_INFINITE = np.inf
 
@@ -395,15 +395,20 @@ class AbsorbedSetup:
 def absorbed_setup(product: Sequence[Any] | np.ndarray, value: Any, base_rate: np.ndarray,
                    new_rate: np.ndarray) -> AbsorbedSetup:
     """The draw-independent part of ``absorbed_ratios`` (same arguments, without the parameters)."""
-    pidx, n_prod = _product_index(product)
     t0, t1 = np.atleast_2d(np.asarray(base_rate, dtype=np.float64)), np.atleast_2d(np.asarray(new_rate, dtype=np.float64))
-    k, n = t1.shape
-    v = _as_line_array(value, n, "value")
+    v = _as_line_array(value, t1.shape[1], "value")
+    return weighted_setup(product, v * (1.0 + t0), np.log1p(t1) - np.log1p(t0))
+
+
+def weighted_setup(product: Sequence[Any] | np.ndarray, expend: np.ndarray, ltau: np.ndarray) -> AbsorbedSetup:
+    """``absorbed_setup`` from each line's tariff-inclusive base expenditure (n,) or (k, n) and its log tariff
+    changes (k, n) directly: the lines may be merged lines whose expenditures are sums (``outcomes.precompute``)."""
+    pidx, n_prod = _product_index(product)
+    ltau = np.atleast_2d(ltau)
+    k, n = ltau.shape
     first = np.full(n_prod, -1, dtype=np.int64)
     first[pidx[::-1]] = np.arange(n)[::-1]
     flat = (np.arange(k)[:, None] * n_prod + pidx[None, :]).ravel()
-    ltau = np.log1p(t1) - np.log1p(t0)
-    expend = v * (1.0 + t0)
     exp_g = np.bincount(flat, weights=np.broadcast_to(expend, (k, n)).ravel(), minlength=k * n_prod).reshape(k, n_prod)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(exp_g[:, pidx] > 0, expend / exp_g[:, pidx], 0.0)
@@ -442,3 +447,28 @@ def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, 
     if log_index:
         return vol * np.exp(-ab * ltau), vol, np.exp(lp), zl
     return vol * np.exp(-ab * ltau), vol, np.exp(lp)
+
+
+def line_groups(columns: list[np.ndarray]) -> np.ndarray:
+    """The group of each line: lines equal in every column share one, numbered in order of first appearance (so a
+    merged line's weights are summed in the lines' order). Float columns compare by their bits (NaN equals NaN)."""
+    import pandas as pd  # hash-based factorize: np.unique(axis=0) over the stacked columns was several times slower
+
+    def bits(col: np.ndarray) -> np.ndarray:
+        c = np.ascontiguousarray(col)
+        return c.view(np.int64) if c.dtype == np.float64 else c.astype(np.int64)
+
+    codes = pd.factorize(bits(columns[0]))[0]
+    for col in columns[1:]:
+        cc, uniq = pd.factorize(bits(col))
+        # both codes below n lines, so the pair fits an int64 as one number
+        codes = pd.factorize(codes * len(uniq) + cc)[0]
+    return codes.astype(np.int64)
+
+
+def first_lines(groups: np.ndarray) -> np.ndarray:
+    """The first line of each group (``line_groups``), in group order."""
+    n_g = int(groups.max()) + 1 if groups.size else 0
+    first = np.full(n_g, -1, dtype=np.int64)
+    first[groups[::-1]] = np.arange(groups.shape[0])[::-1]
+    return first

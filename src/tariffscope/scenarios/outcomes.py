@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tariffscope.models.pe import PELines, absorbed_setup, absorbed_solve, price_index_change
+from tariffscope.models.pe import PELines, absorbed_solve, first_lines, line_groups, price_index_change, weighted_setup
 
 __all__ = ["Headline", "HEADLINE", "HEADLINE_KEYS", "headline", "precompute", "fast_headline", "difference"]
 
@@ -98,21 +98,66 @@ def headline(res: PELines, arr: dict[str, np.ndarray], k: int) -> Headline:
     )
 
 
-def precompute(arr: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Draw-independent pieces of the closed-form solve, once per worker."""
+# The per-line inputs of a draw besides the product: the absorption and retail evidence rows, point values and
+# ranges (``run.draw_parameters`` draws them per row, so equal inputs give equal draws).
+DRAW_LINE_KEYS = ("absorption", "ab_low", "ab_high", "ab_row", "retail", "rt_low", "rt_high", "rt_row")
+
+
+def _package_key(pidx: np.ndarray, draw_line: np.ndarray, ltau: np.ndarray, partner: np.ndarray,
+                 auto: np.ndarray) -> list[np.ndarray]:
+    """The merge key of one package's lines (``line_groups`` columns): product, draw line and the two masks packed
+    in one integer (each column costs a hash pass), and the log tariff change."""
+    n_draw = int(draw_line.max()) + 1 if draw_line.size else 1
+    return [((pidx * n_draw + draw_line) * 2 + partner) * 2 + auto, ltau]
+
+
+def precompute(arr: dict[str, np.ndarray], merge: bool = False) -> dict[str, Any]:
+    """Draw-independent pieces of the closed-form solve, once per worker.
+
+    ``merge``: run the draws on merged lines. Two lines of one product with the same log tariff change, the same
+    draw inputs (``DRAW_LINE_KEYS``) and the same partner and auto membership get the same value, volume and price
+    ratios in every draw, and every headline outcome is a sum over lines linear in their weights (value,
+    expenditure, rate x value), or, for trade diversion, a sum of positive parts whose sign the shared ratios set.
+    So a merged line with summed weights gives the same headline (to rounding: the sums run in another order;
+    a test holds it to 1e-12). Each package merges on its own rates and masks: Japan's brief comparison has
+    334k lines, 68k per package before the deal and 123k after it (the deal's rates differ by line more).
+    ``draw`` is what ``run.draw_parameters`` draws on: one line per distinct set of draw inputs (5 for Japan), the
+    same draws as on every line, line for line; ``groups`` maps each line to its draw line (None: not merged)
+    and each package's ``sub`` each of its merged lines.
+    """
     t0, v, t1 = arr["base_rate"], arr["value"], arr["new_rate"]
     n_sc = t1.shape[0]
-    mid_rate = 0.5 * (t0[None, :] + t1)
-    return {"ltau": np.log1p(t1) - np.log1p(t0)[None, :], "expend": v * (1.0 + t0), "mid_rate": mid_rate,
-            # the closed form's own draw-independent part (log tariff changes, expenditure shares), per scenario
-            "absorbed": [absorbed_setup(arr["pidx"], v, t0, t1[k]) for k in range(n_sc)],
-            # the partner's and its autos' lines as indices: each draw works on those few lines only, in the order a
-            # boolean mask takes them (the sums are the same to the last bit)
-            "partner_idx": [np.flatnonzero(arr["partner_mask"][k]) for k in range(n_sc)],
-            "auto_idx": [np.flatnonzero(arr["auto_mask"][k]) for k in range(n_sc)],
-            "other_mask": ~arr["partner_mask"],
-            "base_revenue": float((t0 * v).sum()), "new_rate_value": t1 * v, "mid_rate_value": mid_rate * v,
-            "same_as": [same_inputs(arr, k) for k in range(n_sc)]}
+    ltau = np.log1p(t1) - np.log1p(t0)[None, :]
+    expend = v * (1.0 + t0)
+    same_as = [same_inputs(arr, k) for k in range(n_sc)]
+    groups = draw = None
+    if merge:  # the draws run on one line per distinct set of draw inputs (a handful), each package's solve on its own merge
+        groups = line_groups([arr[key] for key in DRAW_LINE_KEYS])
+        draw = {**arr, **{key: arr[key][first_lines(groups)] for key in DRAW_LINE_KEYS}}
+    per: list[dict[str, Any] | None] = []
+    for k in range(n_sc):
+        if same_as[k] is not None or not np.isinf(arr["omega"][k]):  # a twin's draw is copied; finite omega: full solve
+            per.append(None)
+            continue
+        w = {"value": v, "expend": expend, "new_rate_value": t1[k] * v, "mid_rate_value": 0.5 * (t0 + t1[k]) * v}
+        pm, am = arr["partner_mask"][k], arr["auto_mask"][k]
+        sub = None
+        if groups is not None:
+            g = line_groups(_package_key(arr["pidx"], groups, ltau[k], pm, am))
+            rep = first_lines(g)
+            w = {name: np.bincount(g, weights=x, minlength=rep.shape[0]) for name, x in w.items()}
+            sub = groups[rep]  # the draw line each merged line takes its absorption and retail draws from
+            pidx, lt, pm, am = arr["pidx"][rep], ltau[k][rep], pm[rep], am[rep]
+        else:
+            pidx, lt = arr["pidx"], ltau[k]
+        per.append({**w, "pidx": pidx, "ltau": lt, "sub": sub,
+                    # the closed form's own draw-independent part (log tariff changes, expenditure shares)
+                    "absorbed": weighted_setup(pidx, w["expend"], lt[None, :]),
+                    # the partner's and its autos' lines as indices: each draw works on those few lines only, in the
+                    # order a boolean mask takes them (the sums are the same to the last bit)
+                    "partner_idx": np.flatnonzero(pm), "auto_idx": np.flatnonzero(am), "other_mask": ~pm})
+    return {"per": per, "base_revenue": float((t0 * v).sum()), "same_as": same_as, "groups": groups,
+            "draw": draw if draw is not None else arr}
 
 
 _PER_SCENARIO = ("new_rate", "omega", "partner_mask", "auto_mask", "output_usd", "employment", "years")
@@ -139,31 +184,35 @@ def fast_headline(arr: dict[str, np.ndarray], pre: dict[str, Any], k: int, sigma
 
     The same equations as ``models.pe`` with ŵ fixed by the absorption; the Monte Carlo uses it because it
     is several times faster; a test checks both agree field by field. ``retail``: downstream pass-through r per
-    line (None: the problem's ``retail`` array, else 1), as ``solve_pe(..., retail=...)``.
+    line (None: the problem's ``retail`` array, else 1), as ``solve_pe(..., retail=...)``. ``absorption`` and
+    ``retail`` are per line of ``pre["draw"]`` (the merged lines when ``precompute`` merged them).
     """
-    p, v = arr["pidx"], arr["value"]
     if retail is None and "retail" in arr:  # the problem's cited r, as the full solve (scenarios.run._solve) uses
-        retail = arr["retail"]
+        retail = pre["draw"]["retail"]
+    L = pre["per"][k]
+    if L["sub"] is not None:  # this package's merged lines take the draws of their first draw line
+        absorption = absorption[L["sub"]]
+        retail = retail[L["sub"]] if retail is not None else None
+    p, v, expend = L["pidx"], L["value"], L["expend"]
     yrs = arr["years"][k]
-    pi, ai, other = pre["partner_idx"][k], pre["auto_idx"][k], pre["other_mask"][k]
-    ltau = pre["ltau"][k]
+    pi, ai, other = L["partner_idx"], L["auto_idx"], L["other_mask"]
+    ltau = L["ltau"]
     sig = sigma_g[p]
-    val, vol, pimp, zl = (a[0] for a in absorbed_solve(pre["absorbed"][k], sig, eta_g[p], absorption, log_index=True,
+    val, vol, pimp, zl = (a[0] for a in absorbed_solve(L["absorbed"], sig, eta_g[p], absorption, log_index=True,
                                                           retail=retail))
     v_p, v_a, vol_p = v[pi], v[ai], vol[pi]
     d_imp = float((v_p * (val[pi] - 1.0)).sum())
     d_auto = float((v_a * (val[ai] - 1.0)).sum())
     share = d_auto / arr["output_usd"][k]
     jobs = float((v_a * (vol[ai] - 1.0)).sum()) / arr["output_usd"][k] * arr["employment"][k]
-    revenue = float((pre["new_rate_value"][k] * val).sum() - pre["base_revenue"])
+    revenue = float((L["new_rate_value"] * val).sum() - pre["base_revenue"])
     lw_p = -absorption[pi] * ltau[pi]  # ln ŵ of the partner's lines
     log_pimp = np.log(pimp)
     lq = log_pimp if retail is None else retail * log_pimp  # ln q̂: the buyers' price drives substitution
-    # the other origins are ~97% of the lines: computed on every line and masked (gathers would cost more)
+    # the other origins are most of the lines: computed on every line and masked (gathers would cost more)
     div = (v * np.exp(-absorption * ltau) * np.expm1(-sig * (lq - zl)))[other]
-    margin = 0.0 if retail is None else float((v * vol * (1.0 + arr["base_rate"]) * (pimp - np.exp(lq))).sum())
-    dwl = -float((pre["mid_rate_value"][k] * (vol - 1.0)).sum())
-    expend = pre["expend"]
+    margin = 0.0 if retail is None else float((expend * vol * (pimp - np.exp(lq))).sum())
+    dwl = -float((L["mid_rate_value"] * (vol - 1.0)).sum())
     return Headline(
         imports_from_partner=d_imp * yrs,
         partner_import_volume=float((v_p * (vol_p - 1.0)).sum()) * yrs,

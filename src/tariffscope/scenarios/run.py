@@ -237,7 +237,7 @@ def _load(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if hit is None:
         with np.load(path) as z:
             arr = {k: z[k] for k in z.files}
-        hit = (arr, precompute(arr))
+        hit = (arr, precompute(arr, merge=True))
         _CACHE.clear()
         _CACHE[path] = hit
     return hit
@@ -266,9 +266,11 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
     _, seed = item
     arr, pre = _load(path)
     rng = np.random.default_rng(seed)
-    s, e, ab = draw_parameters(arr, rng)
+    # on the merged lines' draw inputs (precompute): the same draws as on every line, line for line
+    d = pre["draw"]
+    s, e, ab = draw_parameters(d, rng)
     # drawn after the other parameters, so that their draws are those of a run without a retail row
-    rr = unc.draw_absorption(rng, arr["rt_row"], arr["rt_low"], arr["rt_high"], arr["retail"])
+    rr = unc.draw_absorption(rng, d["rt_row"], d["rt_low"], d["rt_high"], d["retail"])
     out: list[Any] = []
     for k in range(arr["new_rate"].shape[0]):
         twin = pre["same_as"][k]
@@ -276,8 +278,10 @@ def _mc_task(path: str, item: tuple[int, Any]) -> np.ndarray:
             out.append(out[twin])
         elif np.isinf(arr["omega"][k]):
             out.append(fast_headline(arr, pre, k, s, e, ab, rr))
-        else:
-            out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab, retail=rr), arr, k))
+        else:  # the full solve needs every line's draws: each line's are those of its merged line
+            g = pre["groups"]
+            ab_k, rr_k = (ab, rr) if g is None else (ab[g], rr[g])
+            out.append(headline(_solve(arr, k, s, e, check=False, absorption=ab_k, retail=rr_k), arr, k))
     return np.vstack(out)
 
 
@@ -289,7 +293,7 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
         key = f"memory:{id(problem)}"
         arr = {k: np.asanyarray(v) for k, v in problem.arrays().items()}  # what np.savez would store
         _CACHE.clear()
-        _CACHE[key] = (arr, precompute(arr))
+        _CACHE[key] = (arr, precompute(arr, merge=True))
         try:
             flat = unc.run_draws(partial(_mc_task, key), draws, seed, backend=backend, workers=workers,
                                  progress=progress, desc=f"Monte Carlo ({', '.join(problem.names)})")
