@@ -138,10 +138,25 @@ class Intervals:
     end: dt.date  # inclusive end of the range
 
 
+# id of a catalogue -> (the catalogue, its boundaries): reading them walks every dated list row (~25 ms), and a
+# brief asks for intervals about ten times; the entry holds the catalogue so that its id is not reused meanwhile
+_BOUNDARIES: dict[int, tuple[Catalogue, list[dt.date]]] = {}
+
+
+def _boundaries(catalogue: Catalogue) -> list[dt.date]:
+    """``catalogue.boundaries()``, once per catalogue (a frozen model: its boundaries cannot change)."""
+    got = _BOUNDARIES.get(id(catalogue))
+    if got is None or got[0] is not catalogue:
+        if len(_BOUNDARIES) >= 8:
+            _BOUNDARIES.clear()
+        got = _BOUNDARIES[id(catalogue)] = (catalogue, catalogue.boundaries())
+    return got[1]
+
+
 def intervals(con, start: dt.date, end: dt.date, catalogue: Catalogue) -> Intervals:
     """Cut [start, end] where anything that can change a rate changes: catalogue boundaries and revisions."""
     cuts = {start}
-    for d in catalogue.boundaries():
+    for d in _boundaries(catalogue):
         if start < d <= end:
             cuts.add(d)
     for r in hts_mod.revisions(con):
