@@ -316,6 +316,18 @@ class CompiledMeasure:
             exc_from=self.exc_from[er], exc_until=self.exc_until[er], exc_src=self.exc_src[er],
             lower_h=np.searchsorted(hs, low), exc_block=self.exc_block[er] if self.exc_block.size else self.exc_block)
 
+    @functools.cached_property
+    def row_days(self) -> np.ndarray:
+        """Sorted day ordinals on which an include or exclusion row starts or stops: ``product_rates`` and
+        ``blocked_products`` are the same on two days with none of these in (earlier, later]."""
+        return np.unique(np.concatenate([self.inc_from, self.inc_until, self.exc_from, self.exc_until]))
+
+    def rows_change(self, d0: int, d1: int) -> bool:
+        """Whether some row starts or stops in (min, max] of the two day ordinals."""
+        lo, hi = min(d0, d1), max(d0, d1)
+        days = self.row_days
+        return bool(np.searchsorted(days, hi, "right") > np.searchsorted(days, lo, "right"))
+
     def blocked_products(self, d: int, n_h: int) -> np.ndarray | None:
         """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None."""
         if not self.exc_block.any():
@@ -506,11 +518,13 @@ class Compiled:
             on_a, on_b = cm.m.active_on(a, opts), cm.m.active_on(b, opts)
             if not (on_a or on_b):
                 continue
+            start = cm.m.usmca_exempt_from  # _usmca_from: the exemption counts from that day on
+            flag = bool(cm.m.usmca_exempt) and start is not None and (start.toordinal() <= da) != (start.toordinal() <= db)
+            if on_a == on_b and not flag and not cm.rows_change(da, db):
+                continue  # in force on both days with the same rows live: the same rates and blocks
             orig = ~np.isnan(cm.orig_rate)
             pa_, pb_ = self.product_rates_cached(cm, da), self.product_rates_cached(cm, db)
             ba_, bb_ = cm.blocked_products(da, self.n_h), cm.blocked_products(db, self.n_h)
-            start = cm.m.usmca_exempt_from  # _usmca_from: the exemption counts from that day on
-            flag = bool(cm.m.usmca_exempt) and start is not None and (start.toordinal() <= da) != (start.toordinal() <= db)
             if on_a != on_b or flag:  # the whole footprint on the date(s) it is in force
                 foot = np.zeros(self.n_h, dtype=bool)
                 for on, pr, blk in ((on_a, pa_, ba_), (on_b, pb_, bb_)):
