@@ -3,7 +3,8 @@
 The same stacking rules as the single-entry engine (``rules.Compiled.evaluate``) run over numpy arrays
 of cells. Measure scopes are interval-encoded (product rows with valid_from/valid_until); over a date range
 the rules are evaluated once per interval on which nothing changes (catalogue boundaries, list-row dates
-and HTS revision dates), not once per day, and never in a Python loop per cell.
+and HTS revision dates), not once per day, and never in a Python loop per cell; from one interval to the next only
+the cells something changed for are evaluated again (``rules.Compiled.changed_cells``).
 """
 from __future__ import annotations
 
