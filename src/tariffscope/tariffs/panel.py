@@ -3,11 +3,13 @@
 The same stacking rules as the single-entry engine (``rules.Compiled.evaluate``) run over numpy arrays
 of cells. Measure scopes are interval-encoded (product rows with valid_from/valid_until); over a date range
 the rules are evaluated once per interval on which nothing changes (catalogue boundaries, list-row dates
-and HTS revision dates), not once per day, and never in a Python loop per cell.
+and HTS revision dates), not once per day, and never in a Python loop per cell; from one interval to the next only
+the cells something changed for are evaluated again (``rules.Compiled.changed_cells``).
 """
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,16 +114,50 @@ def _mfn_for(table: hts_mod.MfnTable, codes: np.ndarray) -> tuple[np.ndarray, np
     return codes, mfn, col2
 
 
+# per compiled index (its codes), per MFN table: the codes' column 1 and 2 rates. The same cells over several calls
+# (a scenario's dates, the ETR's two passes) look their codes up once; an entry holds its table so that the table's
+# id cannot be reused while it lives, and goes with the compiled index (the engine's cache bounds those)
+_MFN_COLUMNS: weakref.WeakKeyDictionary[Compiled, dict[int, tuple[hts_mod.MfnTable, np.ndarray, np.ndarray | None]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _mfn_columns(table: hts_mod.MfnTable, comp: Compiled) -> tuple[np.ndarray, np.ndarray | None]:
+    """``_mfn_for(table, comp.hts10)``'s two columns, cached (read only)."""
+    by_table = _MFN_COLUMNS.setdefault(comp, {})
+    got = by_table.get(id(table))
+    if got is None or got[0] is not table:
+        if len(by_table) >= 16:
+            by_table.clear()
+        _, c1, c2 = _mfn_for(table, comp.hts10)
+        got = by_table[id(table)] = (table, c1, c2)
+    return got[1], got[2]
+
+
 @dataclass
 class Intervals:
     starts: list[dt.date]  # interval i covers [starts[i], starts[i+1]) (last: to the end of the range)
     end: dt.date  # inclusive end of the range
 
 
+# id of a catalogue -> (the catalogue, its boundaries): reading them walks every dated list row (~25 ms), and a
+# brief asks for intervals about ten times; the entry holds the catalogue so that its id is not reused meanwhile
+_BOUNDARIES: dict[int, tuple[Catalogue, list[dt.date]]] = {}
+
+
+def _boundaries(catalogue: Catalogue) -> list[dt.date]:
+    """``catalogue.boundaries()``, once per catalogue (a frozen model: its boundaries cannot change)."""
+    got = _BOUNDARIES.get(id(catalogue))
+    if got is None or got[0] is not catalogue:
+        if len(_BOUNDARIES) >= 8:
+            _BOUNDARIES.clear()
+        got = _BOUNDARIES[id(catalogue)] = (catalogue, catalogue.boundaries())
+    return got[1]
+
+
 def intervals(con, start: dt.date, end: dt.date, catalogue: Catalogue) -> Intervals:
     """Cut [start, end] where anything that can change a rate changes: catalogue boundaries and revisions."""
     cuts = {start}
-    for d in catalogue.boundaries():
+    for d in _boundaries(catalogue):
         if start < d <= end:
             cuts.add(d)
     for r in hts_mod.revisions(con):
@@ -152,12 +188,15 @@ def sorted_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.ndarray, origins: np.ndarray,
                     options: dict | None = None, catalogue: Catalogue | None = None,
-                    cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None):
+                    cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None, *,
+                    incremental: bool = True):
     """Rates for the given cells (hts10[i], origins[i]) on each constant interval of [start, end].
 
     Yields (interval_start, interval_end_inclusive, components dict of float32 arrays, hts_revision).
     ``cells``: ``factorize_cells(hts10, origins)`` when the caller has it (sorting ~330k strings per call costs more
-    than evaluating one date).
+    than evaluating one date). ``incremental``: evaluate the first interval on every cell and each next one only on
+    the cells something changed for (``rules.Compiled.changed_cells``, and a changed MFN), copying the others'
+    rates from the interval before: the same figures (False evaluates every cell on every interval).
     """
     d0, d1 = parse_date(start), parse_date(end)
     check_date(d0)
@@ -168,14 +207,39 @@ def cell_rates_over(con, start: str | dt.date, end: str | dt.date, hts10: np.nda
     comp: Compiled = compiled_for(cat, tuple(codes), tuple(olist))
     iv = intervals(con, d0, d1, cat)
     hts_mod.prefetch(con, [hts_mod.revision_in_force(con, s).revision for s in iv.starts])
-    mfn_by_table: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     keys = ("mfn", "total", *{b for bs in COMPONENTS.values() for b in bs})
+    last: tuple[dt.date, np.ndarray, np.ndarray | None, dict[str, np.ndarray]] | None = None  # the interval before
     for i, s in enumerate(iv.starts):
         e = (iv.starts[i + 1] - dt.timedelta(days=1)) if i + 1 < len(iv.starts) else iv.end
         rev = hts_mod.revision_in_force(con, s)
-        table = hts_mod.mfn_table(con, rev.revision)  # revisions with identical lines share one table
-        if id(table) not in mfn_by_table:
-            mfn_by_table[id(table)] = _mfn_for(table, codes)[1:]
-        c1, c2 = mfn_by_table[id(table)]
-        out = comp.evaluate_cells(s, h, o, c1, opts, keys=keys, col2_h=c2)
-        yield s, e, _components(out), rev.revision
+        # revisions with identical lines share one table, and so one pair of columns
+        c1, c2 = _mfn_columns(hts_mod.mfn_table(con, rev.revision), comp)
+        if not incremental or last is None:
+            rates = _components(comp.evaluate_cells(s, h, o, c1, opts, keys=keys, col2_h=c2))
+        else:
+            prev_day, p1, p2, rates = last
+            changed = comp.changed_cells(prev_day, s, h, o, opts)
+            if p1 is not c1 or p2 is not c2:  # another MFN table: the products whose rates differ
+                changed |= _mfn_changed(p1, p2, c1, c2)[h]
+            redo = np.flatnonzero(changed)
+            if redo.size:
+                # _components works cell by cell, so the changed cells' components equal the full evaluation's
+                sub = _components(comp.evaluate_cells(s, h[redo], o[redo], c1, opts, keys=keys, col2_h=c2))
+                for k, v in sub.items():
+                    rates[k][redo] = v
+        last = (s, c1, c2, rates)
+        # a copy to the caller: the next interval updates ``rates`` in place (and a caller may keep or alter its own)
+        yield s, e, {k: v.copy() for k, v in rates.items()}, rev.revision
+
+
+def _mfn_changed(p1: np.ndarray, p2: np.ndarray | None, c1: np.ndarray, c2: np.ndarray | None) -> np.ndarray:
+    """Products whose column 1 or column 2 rate differs between two MFN columns (nan equal to nan)."""
+    def differs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return ~((x == y) | (np.isnan(x) & np.isnan(y)))
+
+    out = differs(p1, c1)
+    if p2 is not None and c2 is not None:
+        out |= differs(p2, c2)
+    elif p2 is not None or c2 is not None:  # column 2 known on one date only: every product may change
+        out[:] = True
+    return out

@@ -316,6 +316,18 @@ class CompiledMeasure:
             exc_from=self.exc_from[er], exc_until=self.exc_until[er], exc_src=self.exc_src[er],
             lower_h=np.searchsorted(hs, low), exc_block=self.exc_block[er] if self.exc_block.size else self.exc_block)
 
+    @functools.cached_property
+    def row_days(self) -> np.ndarray:
+        """Sorted day ordinals on which an include or exclusion row starts or stops: ``product_rates`` and
+        ``blocked_products`` are the same on two days with none of these in (earlier, later]."""
+        return np.unique(np.concatenate([self.inc_from, self.inc_until, self.exc_from, self.exc_until]))
+
+    def rows_change(self, d0: int, d1: int) -> bool:
+        """Whether some row starts or stops in (min, max] of the two day ordinals."""
+        lo, hi = min(d0, d1), max(d0, d1)
+        days = self.row_days
+        return bool(np.searchsorted(days, hi, "right") > np.searchsorted(days, lo, "right"))
+
     def blocked_products(self, d: int, n_h: int) -> np.ndarray | None:
         """Products exempt from the whole stacking bucket on day d (exclusion lists with blocks_bucket), or None."""
         if not self.exc_block.any():
@@ -487,6 +499,56 @@ class Compiled:
         mat = np.stack(cols, axis=1)
         _, reps, inv = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         return reps.astype(np.int64), inv.reshape(-1).astype(np.int64)
+
+    def changed_cells(self, a: dt.date, b: dt.date, h: np.ndarray, o: np.ndarray, opts: dict) -> np.ndarray:
+        """Cells (h[i], o[i]) whose layers may differ between dates ``a`` and ``b`` for the same MFN (the caller
+        compares MFN columns): a bool per cell, False only where ``evaluate`` gives the same result on both dates.
+
+        ``evaluate`` reads the date only through: the measures in force (``active``), each one's per-product rates
+        (``product_rates``) and bucket blocks (``blocked_products``), the fentanyl USMCA exemption's start
+        (``_usmca_from``) and the USMCA share set (``usmca_shares``). A measure touches a cell only where its
+        origin rate is not nan and its product has a rate or a block (``evaluate`` and ``_runner_up`` both mask
+        on that), so a cell outside every changed measure's footprint, with the same USMCA shares, has every
+        input of ``evaluate`` -- R11's runner-up included, which looks only at measures touching the same cell --
+        unchanged. Origin profiles only pick which origin of a group is evaluated, so their regrouping needs nothing.
+        """
+        da, db = a.toordinal(), b.toordinal()
+        parts: list[tuple[np.ndarray, np.ndarray]] = []  # (products, origins) whose cross may change
+        for cm in self.measures:
+            on_a, on_b = cm.m.active_on(a, opts), cm.m.active_on(b, opts)
+            if not (on_a or on_b):
+                continue
+            start = cm.m.usmca_exempt_from  # _usmca_from: the exemption counts from that day on
+            flag = bool(cm.m.usmca_exempt) and start is not None and (start.toordinal() <= da) != (start.toordinal() <= db)
+            if on_a == on_b and not flag and not cm.rows_change(da, db):
+                continue  # in force on both days with the same rows live: the same rates and blocks
+            orig = ~np.isnan(cm.orig_rate)
+            pa_, pb_ = self.product_rates_cached(cm, da), self.product_rates_cached(cm, db)
+            ba_, bb_ = cm.blocked_products(da, self.n_h), cm.blocked_products(db, self.n_h)
+            if on_a != on_b or flag:  # the whole footprint on the date(s) it is in force
+                foot = np.zeros(self.n_h, dtype=bool)
+                for on, pr, blk in ((on_a, pa_, ba_), (on_b, pb_, bb_)):
+                    if on:
+                        foot |= ~np.isnan(pr)
+                        if blk is not None:
+                            foot |= blk
+                parts.append((foot, orig))
+                continue
+            diff = ~((pa_ == pb_) | (np.isnan(pa_) & np.isnan(pb_)))
+            if ba_ is not None or bb_ is not None:
+                none = np.zeros(self.n_h, dtype=bool)
+                diff |= (none if ba_ is None else ba_) != (none if bb_ is None else bb_)
+            if diff.any():
+                parts.append((diff, orig))
+        if opts["usmca"] is None:
+            ta, tb = self.usmca_shares(a, opts["usmca_shares"]), self.usmca_shares(b, opts["usmca_shares"])
+            if ta is not tb:  # one table per share set: a different set, compare its figures
+                parts.append(((ta != tb).any(axis=1), self.usmca_o))
+        out = np.zeros(len(h), dtype=bool)
+        for ph, po in parts:
+            if ph.any() and po.any():
+                out |= ph[h] & po[o]
+        return out
 
     def evaluate_cells(self, date: dt.date, h: np.ndarray, o: np.ndarray, mfn_h: np.ndarray, opts: dict,
                        keys: tuple[str, ...] | None = None, col2_h: np.ndarray | None = None) -> dict[str, np.ndarray]:
