@@ -109,8 +109,13 @@ class MfnTable:
         return i if i < len(self.hts10) and self.hts10[i] == hts10 else None
 
 
+# lines: read once (materialized: it is joined three times) with only the columns used, and filtered by a list
+# test the scan applies itself rather than a join against the list of revisions
 _SQL = """
-WITH lines AS (SELECT * FROM hts_lines WHERE revision IN (SELECT unnest(?::VARCHAR[]))),
+WITH lines AS MATERIALIZED (
+    SELECT revision, hts_code, level, description, general_text, rate_form, ad_valorem, specific_rate, specific_unit,
+           specific_rate_2, other_text
+    FROM hts_lines WHERE list_contains(?::VARCHAR[], revision)),
 kids AS (SELECT DISTINCT revision, substr(hts_code, 1, 8) AS h8 FROM lines WHERE level = 10),
 leaves AS (
     SELECT revision, hts_code AS hts10, hts_code AS own FROM lines WHERE level = 10
@@ -236,7 +241,7 @@ def prefetch(con, revisions_: list[str]) -> dict[str, MfnTable]:
     return out
 
 
-def _texts(column) -> np.ndarray:
+def _texts(column, null: str | None = None) -> np.ndarray:
     """A string column as an object array in which equal texts are one (interned) object: the ~30,000 lines of a
     table repeat a few hundred rate texts, and the tables of several revisions share codes and descriptions, so
     each text is held once instead of once per line and revision. Dictionary-encoding finds the distinct texts
@@ -244,7 +249,7 @@ def _texts(column) -> np.ndarray:
     enc = column.combine_chunks().dictionary_encode() if hasattr(column, "combine_chunks") else column.dictionary_encode()
     distinct = np.empty(len(enc.dictionary) + 1, dtype=object)
     distinct[:-1] = [sys.intern(v) for v in enc.dictionary.to_pylist()]
-    distinct[-1] = None  # NULL
+    distinct[-1] = null  # what NULL becomes
     return distinct[enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)]
 
 
@@ -258,8 +263,8 @@ def _build(con, revision: str, t) -> MfnTable:
     # DOUBLE columns come as float64 with nan for NULL
     adv, spec, spec2 = (t.column(c).to_numpy(zero_copy_only=False).astype(float, copy=False)
                         for c in ("ad_valorem", "specific_rate", "specific_rate_2"))
-    form = _texts(t.column("rate_form"))
-    form[np.equal(form, None) | (form == "")] = "none"
+    form = _texts(t.column("rate_form"), null="none")
+    form[form == ""] = "none"
     hts10 = _texts(t.column("hts10"))
     ave = np.where(np.isnan(adv), 0.0, adv)
     basis = np.full(len(form), "", dtype=object)
