@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sys
 import weakref
 from dataclasses import dataclass
 
@@ -108,8 +109,13 @@ class MfnTable:
         return i if i < len(self.hts10) and self.hts10[i] == hts10 else None
 
 
+# lines: read once (materialized: it is joined three times) with only the columns used, and filtered by a list
+# test the scan applies itself rather than a join against the list of revisions
 _SQL = """
-WITH lines AS (SELECT * FROM hts_lines WHERE revision IN (SELECT unnest(?::VARCHAR[]))),
+WITH lines AS MATERIALIZED (
+    SELECT revision, hts_code, level, description, general_text, rate_form, ad_valorem, specific_rate, specific_unit,
+           specific_rate_2, other_text
+    FROM hts_lines WHERE list_contains(?::VARCHAR[], revision)),
 kids AS (SELECT DISTINCT revision, substr(hts_code, 1, 8) AS h8 FROM lines WHERE level = 10),
 leaves AS (
     SELECT revision, hts_code AS hts10, hts_code AS own FROM lines WHERE level = 10
@@ -139,22 +145,29 @@ ORDER BY revision, hts10
 """
 
 
-def _ave_lookup(con, revision: str):
-    """AVEs of specific rates from the schedule module: {hts10: (ave, basis)}."""
+def _ave_lookup(con, revision: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AVEs of specific rates from the schedule module: (hts10, ave, basis) arrays, codes sorted with each
+    code's last row kept (as a dict built over the rows kept it); empty when the table cannot be built."""
     try:
         t = mfn_ave_table(con, revision)
     except Exception:  # noqa: BLE001 - an AVE table we cannot build is reported by the basis column
-        return {}
-    return {r["hts10"]: (r["ave"], r["ave_basis"]) for r in t.select(["hts10", "ave", "ave_basis"]).to_pylist()}
+        return np.array([], dtype="U10"), np.array([], dtype=float), np.array([], dtype=object)
+    codes = t.column("hts10").to_numpy(zero_copy_only=False).astype(str)
+    ave = t.column("ave").to_numpy(zero_copy_only=False).astype(float)
+    basis = _texts(t.column("ave_basis"))
+    # np.unique keeps each code's first row: taking it over the reversed rows keeps the last
+    uniq, first = np.unique(codes[::-1], return_index=True)
+    keep = len(codes) - 1 - first
+    return uniq, ave[keep], basis[keep]
 
 
 _CACHE: dict[tuple[object, str], MfnTable] = {}  # (con_key, revision)
 
 
 _CANON: dict[object, dict[str, str]] = {}
-# (con_key, revision, code) -> (AVE, basis); AVE None: no AVE available for that line; (con_key, revision, "*"):
-# the revision's AVEs were computed
-_AVE_CACHE: dict[tuple[object, str, str], tuple[float | None, str]] = {}
+# (con_key, revision) -> the revision's AVEs of specific rates (``_ave_lookup``: sorted codes, AVE with nan where
+# none is available, basis)
+_AVE_CACHE: dict[tuple[object, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def drop_tables() -> int:
@@ -228,42 +241,61 @@ def prefetch(con, revisions_: list[str]) -> dict[str, MfnTable]:
     return out
 
 
+def _texts(column, null: str | None = None) -> np.ndarray:
+    """A string column as an object array in which equal texts are one (interned) object: the ~30,000 lines of a
+    table repeat a few hundred rate texts, and the tables of several revisions share codes and descriptions, so
+    each text is held once instead of once per line and revision. Dictionary-encoding finds the distinct texts
+    in C; only those are interned."""
+    enc = column.combine_chunks().dictionary_encode() if hasattr(column, "combine_chunks") else column.dictionary_encode()
+    distinct = np.empty(len(enc.dictionary) + 1, dtype=object)
+    distinct[:-1] = [sys.intern(v) for v in enc.dictionary.to_pylist()]
+    distinct[-1] = null  # what NULL becomes
+    return distinct[enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)]
+
+
+def _each(values: np.ndarray, fmt) -> list:
+    """``fmt`` of each value, computed once per distinct value (one shared text per distinct result)."""
+    memo: dict = {}
+    return [memo[v] if v in memo else memo.setdefault(v, fmt(v)) for v in values.tolist()]
+
+
 def _build(con, revision: str, t) -> MfnTable:
-    col = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
-    adv = np.array([np.nan if v is None else float(v) for v in col["ad_valorem"]], dtype=float)
-    spec = np.array([np.nan if v is None else float(v) for v in col["specific_rate"]], dtype=float)
-    spec2 = np.array([np.nan if v is None else float(v) for v in col["specific_rate_2"]], dtype=float)
-    form = np.array([f or "none" for f in col["rate_form"]], dtype=object)
+    # DOUBLE columns come as float64 with nan for NULL
+    adv, spec, spec2 = (t.column(c).to_numpy(zero_copy_only=False).astype(float, copy=False)
+                        for c in ("ad_valorem", "specific_rate", "specific_rate_2"))
+    form = _texts(t.column("rate_form"), null="none")
+    form[form == ""] = "none"
+    hts10 = _texts(t.column("hts10"))
     ave = np.where(np.isnan(adv), 0.0, adv)
-    basis = np.where(form == "free", "free", np.where(form == "ad_valorem", "ad valorem", "")).astype(object)
-    needs = ~np.isnan(spec)
+    basis = np.full(len(form), "", dtype=object)
+    basis[form == "free"] = "free"
+    basis[form == "ad_valorem"] = "ad valorem"
+    needs = np.flatnonzero(~np.isnan(spec))
     cid = con_key(con)
     # A line's AVE belongs to its revision: the HS8/HS6 unit values behind it pool the revision's own lines, so
     # the same code and text can take another AVE in another revision. It is computed per revision (keyed by
     # revision too); a cache keyed by code and text alone made a line's duty depend on which revision a process
     # had built first.
-    if needs.any() and (cid, revision, "*") not in _AVE_CACHE:
-        where = {c: i for i, c in enumerate(col["hts10"])}
-        for code, got in _ave_lookup(con, revision).items():
-            pos = where.get(code)
-            if pos is not None:
-                _AVE_CACHE[(cid, revision, code)] = got
-        _AVE_CACHE[(cid, revision, "*")] = (None, "computed")
-    for i in np.flatnonzero(needs):
-        got = _AVE_CACHE.get((cid, revision, col["hts10"][i]))
-        if got and got[0] is not None and not np.isnan(got[0]):
-            ave[i] = float(got[0])
-            basis[i] = str(got[1])
-        else:
-            basis[i] = "specific part without AVE (ad valorem part only)"
-    other = basis == ""
-    basis[other] = np.array([f"rate form {f}: treated as 0" for f in form[other]], dtype=object)
-    units = np.array(col["specific_unit"], dtype=object)
+    if len(needs):
+        got = _AVE_CACHE.get((cid, revision))
+        if got is None:
+            got = _AVE_CACHE[(cid, revision)] = _ave_lookup(con, revision)
+        codes, aves, bases = got
+        want = hts10[needs].astype(str)
+        pos = np.minimum(np.searchsorted(codes, want), max(len(codes) - 1, 0))
+        found = codes[pos] == want if len(codes) else np.zeros(len(needs), dtype=bool)
+        found[found] = ~np.isnan(aves[pos[found]])
+        ave[needs[found]] = aves[pos[found]]
+        basis[needs[found]] = _each(bases[pos[found]], str)
+        basis[needs[~found]] = "specific part without AVE (ad valorem part only)"
+    other = np.flatnonzero(basis == "")
+    basis[other] = _each(form[other], lambda f: f"rate form {f}: treated as 0")
+    units = _texts(t.column("specific_unit"))
     adv0 = np.where(np.isnan(adv), 0.0, adv)
-    col2, col2_basis = column2_ave(col["other_text"], adv0, spec, units, ave, basis)
-    return MfnTable(revision, col["hts10"].astype(object), col["description"].astype(object), col["general_text"].astype(object),
-                    form, adv0, spec, units, spec2, ave, basis,
-                    np.array(col["other_text"], dtype=object), col2, col2_basis)
+    other_text = _texts(t.column("other_text"))
+    col2, col2_basis = column2_ave(other_text, adv0, spec, units, ave, basis)
+    return MfnTable(revision, hts10, _texts(t.column("description")), _texts(t.column("general_text")),
+                    form, adv0, spec, units, spec2, ave, basis, other_text, col2, col2_basis)
 
 
 _PARSED2: dict[str, tuple[float, float, str | None, float, str | None, bool]] = {}
@@ -288,23 +320,34 @@ def column2_ave(other_text, adv1: np.ndarray, spec1: np.ndarray, unit1: np.ndarr
     n = len(ave1)
     out = np.array(ave1, dtype=float, copy=True)
     why = np.full(n, "no column 2 text: column 1 rate", dtype=object)
-    for i, text in enumerate(other_text):
-        if not text:
-            continue
-        av, s, u, s_2, u_2, ok = _parse2(str(text))
-        if not ok:
-            why[i] = f"column 2 text {text!r} not parsed: column 1 rate"
-            continue
-        if np.isnan(s):
-            out[i], why[i] = av, "column 2 ad valorem"
-            continue
-        spec_part = ave1[i] - adv1[i]
-        if not np.isnan(spec1[i]) and spec1[i] > 0 and unit1[i] == u and spec_part > 0 and "without AVE" not in str(basis1[i]):
-            unit_value = spec1[i] / spec_part
-            extra = s + (s_2 if not np.isnan(s_2) and u_2 == u else 0.0)
-            out[i], why[i] = av + extra / unit_value, f"column 2 specific part at the unit value of column 1's AVE ({basis1[i]})"
-        else:
-            out[i], why[i] = av, "column 2 specific part without unit value (ad valorem part only)"
+    texts = np.asarray(other_text, dtype=object)
+    has = np.flatnonzero([bool(v) for v in texts.tolist()])
+    if not len(has):
+        return out, why
+    # each distinct text is parsed once; its parts are then spread over the lines that carry it
+    distinct, inverse = np.unique(np.array([str(v) for v in texts[has].tolist()], dtype=object), return_inverse=True)
+    parsed = [_parse2(v) for v in distinct.tolist()]
+    av, s, s_2 = (np.array([p[k] for p in parsed], dtype=float)[inverse] for k in (0, 1, 3))
+    u, u_2, ok = (np.array([p[k] for p in parsed], dtype=object)[inverse] for k in (2, 4, 5))
+    ok = ok.astype(bool)
+    bad = has[~ok]
+    why[bad] = _each(texts[bad], lambda v: f"column 2 text {v!r} not parsed: column 1 rate")
+    adv_only = ok & np.isnan(s)
+    out[has[adv_only]], why[has[adv_only]] = av[adv_only], "column 2 ad valorem"
+    spec = ok & ~np.isnan(s)
+    i = has[spec]
+    av, s, s_2, u, u_2 = av[spec], s[spec], s_2[spec], u[spec], u_2[spec]
+    spec_part = ave1[i] - adv1[i]
+    with np.errstate(invalid="ignore"):
+        conv = (~np.isnan(spec1[i]) & (spec1[i] > 0) & np.array([a == b for a, b in zip(unit1[i].tolist(), u.tolist(), strict=True)], dtype=bool)
+                & (spec_part > 0) & np.array(["without AVE" not in str(b) for b in basis1[i].tolist()], dtype=bool))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_value = spec1[i] / spec_part
+        same_2 = ~np.isnan(s_2) & np.array([a == b for a, b in zip(u_2.tolist(), u.tolist(), strict=True)], dtype=bool)
+        extra = s + np.where(same_2, s_2, 0.0)
+        out[i] = np.where(conv, av + extra / unit_value, av)
+    why[i[conv]] = _each(basis1[i[conv]], lambda b: f"column 2 specific part at the unit value of column 1's AVE ({b})")
+    why[i[~conv]] = "column 2 specific part without unit value (ad valorem part only)"
     return out, why
 
 

@@ -216,18 +216,18 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
         raise DataNotFoundError(f"no HTS10 lines for revision {revision} in the warehouse")
     n = t.num_rows
 
-    def col(name: str) -> np.ndarray:
-        return np.array([np.nan if v is None else float(v) for v in t.column(name).to_pylist()], dtype=float)
+    def col(name: str) -> np.ndarray:  # DOUBLE columns: float64 with nan for NULL
+        return t.column(name).to_numpy(zero_copy_only=False).astype(float)
 
-    form = np.array(t.column("rate_form").to_pylist(), dtype=object)
+    form = t.column("rate_form").to_numpy(zero_copy_only=False).astype(object)
     av = col("ad_valorem")
     s1, s2 = col("specific_rate"), col("specific_rate_2")
-    u1 = np.array(t.column("specific_unit").to_pylist(), dtype=object)
-    u2 = np.array(t.column("specific_unit_2").to_pylist(), dtype=object)
+    u1 = t.column("specific_unit").to_numpy(zero_copy_only=False).astype(object)
+    u2 = t.column("specific_unit_2").to_numpy(zero_copy_only=False).astype(object)
     uv_obs, uv8, uv6 = col("uv_obs"), col("uv_hs8"), col("uv_hs6")
     rz_v, rz_d = col("realized_value"), col("realized_duty")
 
-    partial = np.array([bool(v) for v in t.column("partial").to_pylist()], dtype=bool)
+    partial = t.column("partial").to_numpy(zero_copy_only=False).astype(bool)  # never NULL (coalesced)
     has_spec = ~np.isnan(s1)
     needs = has_spec | partial           # lines whose AVE is not just the ad valorem rate
     convertible = has_spec & ~partial    # specific parts a unit value of the goods can convert
@@ -267,8 +267,8 @@ def mfn_ave_table(con, revision: str, year: int = 2024, source: str = "census_hs
         mf = (form == f) & (basis == None)  # noqa: E711 - numpy elementwise
         basis[mf] = f
 
-    def arr(x: np.ndarray) -> pa.Array:
-        return pa.array([None if v != v else float(v) for v in x], pa.float64())
+    def arr(x: np.ndarray) -> pa.Array:  # nan -> NULL
+        return pa.array(x, pa.float64(), from_pandas=True)
 
     out = t.select(["hts10", "rate_from", "rate_form", "general_text", "ad_valorem", "specific_rate", "specific_unit",
                     "specific_rate_2", "specific_unit_2"])
