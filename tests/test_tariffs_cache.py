@@ -65,3 +65,41 @@ def test_a_lines_ave_does_not_depend_on_which_revision_was_built_first(warehouse
     finally:
         hts._CACHE.clear(); hts._CACHE.update(saved[0])  # noqa: E702 - restore the process-wide caches
         hts._AVE_CACHE.clear(); hts._AVE_CACHE.update(saved[1])  # noqa: E702
+
+
+def test_two_threads_asking_for_one_revision_build_it_once(warehouse, monkeypatch):
+    """The brief's backtest and its timeline (beside it, on a cursor of the same file) asked for the same revision
+    at once and both built it: ~0.15 s and a second copy of the table. The second now waits for the first's."""
+    import threading
+    import time
+
+    revs = [r[0] for r in warehouse.execute("SELECT DISTINCT revision FROM hts_lines ORDER BY 1").fetchall()]
+    saved = (dict(hts._CACHE), dict(hts._AVE_CACHE))
+    built: list[str] = []
+    real = hts._build
+
+    def slow_build(con, rev, t):
+        built.append(rev)
+        time.sleep(0.3)  # both threads are inside prefetch while the first builds
+        return real(con, rev, t)
+
+    monkeypatch.setattr(hts, "_build", slow_build)
+    cursor = warehouse.cursor()
+    got: dict[int, object] = {}
+    try:
+        hts.drop_tables()
+
+        def ask(i: int, con) -> None:
+            got[i] = hts.prefetch(con, [revs[-1]])[revs[-1]]
+
+        threads = [threading.Thread(target=ask, args=(i, c)) for i, c in enumerate((warehouse, cursor))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert built == [revs[-1]]
+        assert got[0] is got[1]
+    finally:
+        cursor.close()
+        hts._CACHE.clear(); hts._CACHE.update(saved[0])  # noqa: E702 - restore the process-wide caches
+        hts._AVE_CACHE.clear(); hts._AVE_CACHE.update(saved[1])  # noqa: E702

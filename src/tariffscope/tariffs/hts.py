@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sys
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -162,6 +163,7 @@ def _ave_lookup(con, revision: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 _CACHE: dict[tuple[object, str], MfnTable] = {}  # (con_key, revision)
+_BUILD_LOCK = threading.RLock()  # re-entrant: a build that came to need another table must not wait on itself
 
 
 _CANON: dict[object, dict[str, str]] = {}
@@ -224,15 +226,24 @@ def prefetch(con, revisions_: list[str]) -> dict[str, MfnTable]:
             out[r] = got
     todo = sorted({c for r, c in canon.items() if r not in out})
     if todo:
-        t = db.query(con, _SQL, [todo])
-        revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
-        built: dict[str, MfnTable] = {}
-        for rev in todo:
-            idx = np.flatnonzero(revcol == rev)
-            if len(idx) == 0:
-                raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
-            built[rev] = _build(con, rev, t.take(idx))
-            _CACHE[(ck, rev)] = built[rev]  # under its canonical revision too: later aliases find it
+        # one builder at a time: two threads asking for the same revision (the brief's backtest and timeline) built
+        # it twice; the second now waits and takes the first's table
+        with _BUILD_LOCK:
+            built: dict[str, MfnTable] = {}
+            for rev in todo:
+                got = _CACHE.get((ck, rev))
+                if got is not None:
+                    built[rev] = got
+            rest = [rev for rev in todo if rev not in built]
+            if rest:
+                t = db.query(con, _SQL, [rest])
+                revcol = t.column("revision").to_numpy(zero_copy_only=False).astype(object)
+                for rev in rest:
+                    idx = np.flatnonzero(revcol == rev)
+                    if len(idx) == 0:
+                        raise DataNotFoundError(f"no HTS lines for revision {rev} in the warehouse")
+                    built[rev] = _build(con, rev, t.take(idx))
+                    _CACHE[(ck, rev)] = built[rev]  # under its canonical revision too: later aliases find it
         for r, c in canon.items():
             if r not in out:
                 out[r] = built[c]
