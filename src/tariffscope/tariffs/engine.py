@@ -249,8 +249,13 @@ def _real(x: object) -> bool:
 
 
 def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float = 1.0, quantity: float | None = None,
-         metal_share: float | None = None, options: dict | None = None, catalogue: Catalogue | None = None) -> DutyResult:
-    """Every layer of duty on one entry. Raises InputError (one line) on bad input."""
+         metal_share: float | None = None, options: dict | None = None, catalogue: Catalogue | None = None,
+         one_off: bool = False) -> DutyResult:
+    """Every layer of duty on one entry. Raises InputError (one line) on bad input.
+
+    ``one_off``: compile the catalogue for this one line and origin (a few ms, not kept) rather than for every line
+    of its HTS revision and every origin (~0.2 s and ~50 MB, kept: then each answer takes about a millisecond, what
+    a server wants). The layers are the same either way (tests/test_tariffs_engine_one_off.py)."""
     code = normalize_hts10(hts10)
     iso3 = resolve_origin(origin)
     day = parse_date(date)
@@ -267,12 +272,15 @@ def duty(con, hts10: str, origin: str, date: str | dt.date, customs_value: float
     table, pos, rev = lookup_line(con, code, day)
     column2 = iso3 in COLUMN2_ORIGINS
     mfn, basis = (_col2_rate if column2 else _mfn_rate)(table, pos, customs_value, quantity)
-    full, o_pos = compiled_for_table(cat, table)
-    oi = o_pos.get(iso3)
-    if oi is None:  # an origin outside the country list (e.g. USA): compile this one cell
-        comp, hi, oi = compiled_for(cat, (code,), (iso3,)), 0, 0
-    else:  # the table's compilation sliced to this one product (cached): small arrays from here on
-        comp, hi = full.cell(pos), 0
+    if one_off:  # this one cell, compiled for the call and dropped (not through the cache: it would evict others)
+        comp, hi, oi = Compiled(cat, [code], [iso3]), 0, 0
+    else:
+        full, o_pos = compiled_for_table(cat, table)
+        o_at = o_pos.get(iso3)
+        if o_at is None:  # an origin outside the country list (e.g. USA): compile this one cell
+            comp, hi, oi = compiled_for(cat, (code,), (iso3,)), 0, 0
+        else:  # the table's compilation sliced to this one product (cached): small arrays from here on
+            comp, hi, oi = full.cell(pos), 0, o_at
     h = np.array([hi])
     o = np.array([oi])
     # the column 2 rate goes in as the MFN of the cell (R12): the panel takes it from the table the same way
