@@ -103,3 +103,30 @@ def test_two_threads_asking_for_one_revision_build_it_once(warehouse, monkeypatc
         cursor.close()
         hts._CACHE.clear(); hts._CACHE.update(saved[0])  # noqa: E702 - restore the process-wide caches
         hts._AVE_CACHE.clear(); hts._AVE_CACHE.update(saved[1])  # noqa: E702
+
+
+def test_preload_builds_the_tables_of_the_revisions_in_force_over_a_range(warehouse):
+    """``api.preload(con, start, end)``: what the brief runs beside its scenarios, so that the backtest and the
+    timeline find their MFN tables built. Every revision in force on some day of the range, and no other."""
+    import datetime as dt
+
+    import pytest
+
+    from tariffscope import api
+    from tariffscope.errors import InputError
+
+    saved = (dict(hts._CACHE), dict(hts._AVE_CACHE))
+    try:
+        hts.drop_tables()
+        api.preload(warehouse, "2025-03-01", "2025-06-30")
+        key = hts.con_key(warehouse)
+        have = {rev for (k, rev) in hts._CACHE if k == key}
+        want = {hts.revision_in_force(warehouse, dt.date(2025, 3, 1) + dt.timedelta(days=i)).revision for i in range(122)}
+        assert want and want <= have
+        canon = {hts.canonical(warehouse, r) for r in have}
+        assert canon <= {hts.canonical(warehouse, r) for r in want}
+        with pytest.raises(InputError, match="after end"):
+            api.preload(warehouse, "2025-06-30", "2025-03-01")
+    finally:
+        hts._CACHE.clear(); hts._CACHE.update(saved[0])  # noqa: E702 - restore the process-wide caches
+        hts._AVE_CACHE.clear(); hts._AVE_CACHE.update(saved[1])  # noqa: E702

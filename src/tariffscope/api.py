@@ -52,18 +52,33 @@ def open_warehouse(path: str | Path | None = None, read_only: bool | None = None
     return warehouse.open_warehouse(path, read_only=read_only)
 
 
-def preload() -> None:
+def preload(con: db.Connection | None = None, start=None, end=None) -> None:
     """Read and check the reference files that tariff and scenario work needs before it touches the warehouse
     (the measure catalogue, the HS prefixes a scenario's partner side is checked against), once per process.
 
     Needs no warehouse, so a caller can run it beside other work: ``tariffscope brief`` runs it on a thread
-    while a fresh home's warehouse is built (DuckDB's inserts leave the interpreter free)."""
+    while a fresh home's warehouse is built (DuckDB's inserts leave the interpreter free). With ``con``,
+    ``start`` and ``end`` (dates) it also builds the MFN tables of the HTS revisions in force over those days,
+    one at a time (another thread that needs one meanwhile waits for one build at most, then builds its own):
+    the brief does that while its scenario comparison runs, for the backtest and the timeline after it."""
     from tariffscope.scenarios import schema
     from tariffscope.tariffs import measures
 
     measures.load()
     schema.known_hs_prefixes()
     schema.measure_ids()
+    if con is not None and start is not None and end is not None:
+        from tariffscope.errors import InputError
+        from tariffscope.tariffs import hts
+        from tariffscope.tariffs.engine import parse_date
+
+        d0, d1 = parse_date(start), parse_date(end)
+        if d1 < d0:
+            raise InputError(f"preload: start {d0} is after end {d1}")
+        first = hts.revision_in_force(con, d0).revision
+        names = [r.revision for r in hts.revisions(con) if d0 < r.effective_date <= d1]
+        for rev in dict.fromkeys([first, *names]):
+            hts.mfn_table(con, rev)
 
 
 def ingest(path: str | Path, kind: str | None = None, con: db.Connection | None = None, source: str | None = None,

@@ -6,6 +6,7 @@ inline SVG charts, no external URL) or ``templates/brief.md.j2``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from tariffscope import api
-from tariffscope.errors import InputError
+from tariffscope.errors import InputError, TariffscopeError
 from tariffscope.report import sections as S
 from tariffscope.report.memory import limit_malloc_arenas, release_memory
 
@@ -123,15 +124,20 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
         beside = [st for st in steps if st[0] == BESIDE]
         light = [st for st in steps if st[0] in LIGHT_BESIDE]
         rest = [st for st in steps if st[0] not in RUN_FIRST and st[0] not in LIGHT_BESIDE]  # methods last
-        for st in first:
-            run_one(*st, ctx, advance)
-            release_memory()  # the model run frees hundreds of MB: the next section starts low
-        # two light sections on a second thread, with their own cursor on the same (read-only) warehouse
+        # the second thread, with its own cursor on the same (read-only) warehouse: while the scenarios run, it builds
+        # the MFN tables of the HTS revisions the backtest and the timeline need (DuckDB queries, half of it outside
+        # the GIL); while the backtest runs, the light sections
         other = dataclasses.replace(ctx, con=con.cursor())
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="brief-sections") as pool:
+                tables = pool.submit(api.preload, other.con, S.TIMELINE_START, max(ctx.as_of, S.TIMELINE_START))
+                for st in first:
+                    run_one(*st, ctx, advance)
+                    release_memory()  # the model run frees hundreds of MB: the next section starts low
 
                 def run_light() -> None:
+                    with contextlib.suppress(TariffscopeError):  # the sections that need a table say what failed
+                        tables.result()
                     for st in light:
                         run_one(*st, other, advance)
 
