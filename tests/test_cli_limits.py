@@ -217,16 +217,17 @@ def test_scenario_validation_is_linear_in_changes() -> None:
     changes = [{"origins": ["JPN"], "products": {"prefixes": [c]}, "mode": "set", "rate": 0.1} for c in codes]
     scenario_from_dict({"name": "warm", "base": {"date": "2025-06-15"}})  # catalogue and country tables loaded once
 
-    def seconds(n: int) -> float:  # best of two: a busy machine slows a run, never speeds it up
-        best = math.inf
-        for _ in range(2):
-            t0 = time.perf_counter()
-            sc = scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes[:n]})
-            best = min(best, time.perf_counter() - t0)
-            assert len(sc.changes) == n
-        return best
+    def seconds(n: int) -> float:
+        t0 = time.perf_counter()
+        sc = scenario_from_dict({"name": "per-line", "base": {"date": "2025-06-15"}, "changes": changes[:n]})
+        assert len(sc.changes) == n
+        return time.perf_counter() - t0
 
-    t05, t4 = seconds(500), seconds(4000)
+    # best of three, the two sizes interleaved: a busy machine slows a run, never speeds it up, and a burst of
+    # load then falls on both sizes rather than on the larger one only (it failed once at load 9 with best of two)
+    t05, t4 = math.inf, math.inf
+    for _ in range(3):
+        t05, t4 = min(t05, seconds(500)), min(t4, seconds(4000))
     # linear: 8x the changes take about 8x the time; all pairs took 64x (1.6 s for 1,000 -> 25 s for 4,000).
     # The 3x margin absorbs a loaded machine's jitter and still fails an all-pairs check by far.
     assert t4 < 24 * t05 + 0.1, (t05, t4)
