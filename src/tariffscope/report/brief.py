@@ -26,9 +26,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_DRAWS = 50
 MAX_DRAWS = 1000
 # Sections run in this order (the page keeps the order of ``sections.BUILDERS``): the two model runs first, on
-# an empty process. The other sections leave caches that later ones reuse but these two do not (the duty
-# examples' compiled catalogue index per HTS revision, ~50 MB each; the MFN tables of every revision), and
-# the model runs' own peaks (~500 MB) would sit on top of them.
+# an empty process. The other sections leave caches that later ones reuse but these two do not (the timeline's
+# compiled catalogue index; the MFN tables of every revision), and the model runs' own peaks (~500 MB) would sit
+# on top of them. (The duty examples compile their own line only: ``api.duty(one_off=True)``.)
 RUN_FIRST = ("scenarios", "backtest")
 # The model run that runs beside the light sections: while the backtest runs (numpy on 265k lines, which releases
 # the GIL) the balance, the monitor, the timeline, the duty examples and GE (queries, Python, charts) run in page
