@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from tariffscope import api
-from tariffscope.errors import InputError, TariffscopeError
+from tariffscope.errors import InputError
 from tariffscope.report import sections as S
 from tariffscope.report.memory import limit_malloc_arenas, release_memory
 
@@ -136,7 +136,9 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
                     release_memory()  # the model run frees hundreds of MB: the next section starts low
 
                 def run_light() -> None:
-                    with contextlib.suppress(TariffscopeError):  # the sections that need a table say what failed
+                    # a head start, not a section: whatever broke it (an error or a defect), the sections that need
+                    # a table build it themselves and say what failed, as run_builder does for any section
+                    with contextlib.suppress(Exception):
                         tables.result()
                     for st in light:
                         run_one(*st, other, advance)
