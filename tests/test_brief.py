@@ -217,3 +217,27 @@ def test_cli_rejects_bad_options(capsys):
     assert "Error: --format must be html or md, got 'pdf'" in capsys.readouterr().err
     assert main(["brief", "--as-of", "yesterday", "--quiet"]) == 1
     assert "--as-of must be a date like 2025-12-31" in capsys.readouterr().err
+
+
+def test_a_broken_table_preload_loses_no_section(monkeypatch, warehouse):
+    """The second thread's MFN build is a head start, not a section: a defect in it (here a RuntimeError, not a
+    TariffscopeError) leaves every section to run and report for itself, as ``run_builder`` does for a defect in one
+    section, instead of ending the whole brief."""
+    import datetime as dt
+
+    real = api.preload
+
+    def broken(con=None, start=None, end=None):
+        if con is None:
+            return real()
+        raise RuntimeError("table build broke")
+
+    def ok(ctx):
+        return S.Section(ctx.partner, "a section")
+
+    monkeypatch.setattr(api, "preload", broken)
+    monkeypatch.setattr(S, "BUILDERS", [(k, t, ok) for k, t, _ in S.BUILDERS])
+    monkeypatch.setattr(S, "methods_section", lambda ctx, done: S.Section("methods", "Methods and sources"))
+    model = B._collect("JPN", "Japan", dt.date(2025, 12, 31), 0, False, warehouse)
+    assert len(model["sections"]) == len(S.BUILDERS) + 1
+    assert all(s.status == "ok" for s in model["sections"])

@@ -193,3 +193,22 @@ def test_backtest_draws_on_merged_lines_equal_the_per_line_draws(horizon, wareho
     for lv in full:
         assert np.isfinite(full[lv]).all()
         np.testing.assert_allclose(merged[lv], full[lv], rtol=RTOL, err_msg=lv)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_line_groups_tell_apart_narrow_floats(dtype):
+    """A float column narrower than 64 bits compares by its own bits: cast to integers it truncated 0.25 and 0.75
+    to 0 and merged lines whose tariff change or absorption differ."""
+    from tariffscope.models.pe import line_groups
+
+    col = np.array([0.25, 0.75, 0.25, np.nan, np.nan], dtype=dtype)
+    assert line_groups([col]).tolist() == [0, 1, 0, 2, 2]
+    assert line_groups([np.zeros(5, dtype=np.int64), col]).tolist() == [0, 1, 0, 2, 2]
+
+
+def test_line_groups_on_text_and_empty_columns():
+    from tariffscope.models.pe import first_lines, line_groups
+
+    assert line_groups([np.array(["JPN", "KOR", "JPN"], dtype=object)]).tolist() == [0, 1, 0]
+    empty = line_groups([np.zeros(0), np.zeros(0, dtype=np.int64)])
+    assert empty.shape == (0,) and first_lines(empty).shape == (0,)

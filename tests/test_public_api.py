@@ -3,6 +3,7 @@ and the classes it returns are exported (and loaded only when asked for)."""
 from __future__ import annotations
 
 import ast
+import datetime
 import inspect
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def test_api_annotations_resolve_to_exported_classes() -> None:
     # Resolve each function's annotations with only the public namespace (plus the libraries whose types
     # the API passes through): a result class that is not exported from tariffscope fails here by name.
     public = {n: getattr(tariffscope, n) for n in tariffscope.__all__}
-    localns = public | {"db": db, "pa": pa, "httpx": httpx}
+    localns = public | {"db": db, "pa": pa, "httpx": httpx, "dt": datetime}
     unresolved = {}
     for n in _public_functions():
         try:

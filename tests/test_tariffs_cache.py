@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from tariffscope import db
 from tariffscope.tariffs import hts
 
@@ -130,3 +132,16 @@ def test_preload_builds_the_tables_of_the_revisions_in_force_over_a_range(wareho
     finally:
         hts._CACHE.clear(); hts._CACHE.update(saved[0])  # noqa: E702 - restore the process-wide caches
         hts._AVE_CACHE.clear(); hts._AVE_CACHE.update(saved[1])  # noqa: E702
+
+
+@pytest.mark.parametrize("kwargs", [{"start": "2025-03-01"}, {"end": "2025-06-30"},
+                                    {"start": "2025-03-01", "end": "2025-06-30", "con": None}])
+def test_preload_refuses_half_a_range(kwargs, warehouse):
+    """A range given in part (no end, no start, or no connection to build its tables on) is an input error, not a
+    preload that silently builds no table."""
+    from tariffscope import api
+    from tariffscope.errors import InputError
+
+    args = {"con": warehouse, **kwargs}
+    with pytest.raises(InputError, match="preload"):
+        api.preload(**args)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for the annotations only: importing every area here would slow every CLI start
+    import datetime as dt
+
     import httpx
     import pyarrow as pa
 
@@ -52,7 +54,8 @@ def open_warehouse(path: str | Path | None = None, read_only: bool | None = None
     return warehouse.open_warehouse(path, read_only=read_only)
 
 
-def preload(con: db.Connection | None = None, start=None, end=None) -> None:
+def preload(con: db.Connection | None = None, start: str | dt.date | None = None,
+            end: str | dt.date | None = None) -> None:
     """Read and check the reference files that tariff and scenario work needs before it touches the warehouse
     (the measure catalogue, the HS prefixes a scenario's partner side is checked against), once per process.
 
@@ -61,14 +64,17 @@ def preload(con: db.Connection | None = None, start=None, end=None) -> None:
     ``start`` and ``end`` (dates) it also builds the MFN tables of the HTS revisions in force over those days,
     one at a time (another thread that needs one meanwhile waits for one build at most, then builds its own):
     the brief does that while its scenario comparison runs, for the backtest and the timeline after it."""
+    from tariffscope.errors import InputError
     from tariffscope.scenarios import schema
     from tariffscope.tariffs import measures
 
+    ranged = (start is not None, end is not None)
+    if any(ranged) and not (all(ranged) and con is not None):  # else it would quietly build no table
+        raise InputError("preload: give con, start and end together (or none of them)")
     measures.load()
     schema.known_hs_prefixes()
     schema.measure_ids()
     if con is not None and start is not None and end is not None:
-        from tariffscope.errors import InputError
         from tariffscope.tariffs import hts
         from tariffscope.tariffs.engine import parse_date
 

@@ -451,12 +451,17 @@ def absorbed_solve(st: AbsorbedSetup, sigma: Any, eta: Any, absorption: Any, *, 
 
 def line_groups(columns: list[np.ndarray]) -> np.ndarray:
     """The group of each line: lines equal in every column share one, numbered in order of first appearance (so a
-    merged line's weights are summed in the lines' order). Float columns compare by their bits (NaN equals NaN)."""
+    merged line's weights are summed in the lines' order). Float columns of any width compare by their bits (NaN
+    equals NaN), integer and bool columns by value, others (texts) by equality."""
     import pandas as pd  # hash-based factorize: np.unique(axis=0) over the stacked columns was several times slower
 
     def bits(col: np.ndarray) -> np.ndarray:
         c = np.ascontiguousarray(col)
-        return c.view(np.int64) if c.dtype == np.float64 else c.astype(np.int64)
+        if c.dtype.kind == "f":  # a float by its own bits: a cast to int64 truncates float32's 0.25 and 0.75 to 0
+            return c.view(f"i{c.dtype.itemsize}").astype(np.int64, copy=False)
+        if c.dtype.kind in "biu":
+            return c.astype(np.int64, copy=False)
+        return pd.factorize(c, use_na_sentinel=False)[0]  # texts and other objects (None and NaN kept apart)
 
     codes = pd.factorize(bits(columns[0]))[0]
     for col in columns[1:]:

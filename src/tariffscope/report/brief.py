@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from tariffscope import api
-from tariffscope.errors import InputError, TariffscopeError
+from tariffscope.errors import InputError
 from tariffscope.report import sections as S
 from tariffscope.report.memory import limit_malloc_arenas, release_memory
 
@@ -26,9 +26,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_DRAWS = 50
 MAX_DRAWS = 1000
 # Sections run in this order (the page keeps the order of ``sections.BUILDERS``): the two model runs first, on
-# an empty process. The other sections leave caches that later ones reuse but these two do not (the duty
-# examples' compiled catalogue index per HTS revision, ~50 MB each; the MFN tables of every revision), and
-# the model runs' own peaks (~500 MB) would sit on top of them.
+# an empty process. The other sections leave caches that later ones reuse but these two do not (the timeline's
+# compiled catalogue index; the MFN tables of every revision), and the model runs' own peaks (~500 MB) would sit
+# on top of them. (The duty examples compile their own line only: ``api.duty(one_off=True)``.)
 RUN_FIRST = ("scenarios", "backtest")
 # The model run that runs beside the light sections: while the backtest runs (numpy on 265k lines, which releases
 # the GIL) the balance, the monitor, the timeline, the duty examples and GE (queries, Python, charts) run in page
@@ -136,7 +136,9 @@ def _collect(iso3: str, name: str, as_of: dt.date, draws: int, progress: bool, c
                     release_memory()  # the model run frees hundreds of MB: the next section starts low
 
                 def run_light() -> None:
-                    with contextlib.suppress(TariffscopeError):  # the sections that need a table say what failed
+                    # a head start, not a section: whatever broke it (an error or a defect), the sections that need
+                    # a table build it themselves and say what failed, as run_builder does for any section
+                    with contextlib.suppress(Exception):
                         tables.result()
                     for st in light:
                         run_one(*st, other, advance)
