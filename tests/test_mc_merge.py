@@ -212,3 +212,38 @@ def test_line_groups_on_text_and_empty_columns():
     assert line_groups([np.array(["JPN", "KOR", "JPN"], dtype=object)]).tolist() == [0, 1, 0]
     empty = line_groups([np.zeros(0), np.zeros(0, dtype=np.int64)])
     assert empty.shape == (0,) and first_lines(empty).shape == (0,)
+
+
+def test_two_threads_drawing_in_process_keep_their_own_problem(monkeypatch):
+    """Serial draws read their problem from a process-wide cache. A second comparison on another thread used to clear
+    that cache when it started, so the first one's next draw found nothing and failed; each now keeps its own entry."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    problems = [SimpleNamespace(names=["a", "b", "c", "d"], arrays=lambda h=h: synthetic(h)) for h in ("short", "long")]
+    want = [sr._draws(p, 6, 3, "serial", None, False) for p in problems]
+    real = sr._mc_task
+
+    def slow_task(key, item):  # the two runs' draws interleave
+        time.sleep(0.02)
+        return real(key, item)
+
+    monkeypatch.setattr(sr, "_mc_task", slow_task)
+    got: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        try:
+            got[i] = sr._draws(problems[i], 6, 3, "serial", None, False)
+        except Exception as exc:  # noqa: BLE001 - the failure is what the test reports
+            got[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for i in range(2):
+        assert isinstance(got[i], np.ndarray), got[i]
+        np.testing.assert_array_equal(got[i], want[i])
+    assert not [k for k in sr._CACHE if str(k).startswith("memory:")]  # each run removed its entry

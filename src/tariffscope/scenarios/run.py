@@ -292,7 +292,8 @@ def _draws(problem: Problem, draws: int, seed: int, backend: str, workers: int |
     if backend == "serial":  # tasks in this process: the problem as it is, no file and no second copy of it
         key = f"memory:{id(problem)}"
         arr = {k: np.asanyarray(v) for k, v in problem.arrays().items()}  # what np.savez would store
-        _CACHE.clear()
+        # its own entry only (popped below): clearing the cache here dropped the entry of a comparison running
+        # on another thread of this process (two API callers, serial draws), whose next draw then failed
         _CACHE[key] = (arr, precompute(arr, merge=True))
         try:
             flat = unc.run_draws(partial(_mc_task, key), draws, seed, backend=backend, workers=workers,
