@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from _served import free_port, stop, wait_until_serving
 from tariffscope.cli import main
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -47,12 +46,6 @@ for argv in json.loads(sys.argv[1]):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def served_home(tmp_path: Path, warehouse):
     """A home holding a copy of the session's warehouse, with the web app serving it read-only."""
@@ -62,34 +55,17 @@ def served_home(tmp_path: Path, warehouse):
     home.mkdir()
     warehouse.execute("CHECKPOINT")  # everything in the file: the copy is complete
     shutil.copy(config.warehouse_path(), home / "warehouse.duckdb")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TARIFFSCOPE_HOME": str(home), "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     code = "import sys; from tariffscope.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("serve exited: " + (proc.stderr.read() if proc.stderr else "")[-2000:])
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-                if health.status_code == 200:
-                    assert health.json()["read_only"] is True
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not answer in 180 s")
-            time.sleep(0.3)
+        health = wait_until_serving(proc, f"http://127.0.0.1:{port}", 180)
+        assert health["read_only"] is True
         yield home, env, port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 def test_read_only_commands_run_while_serve_runs(served_home) -> None:

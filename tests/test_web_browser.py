@@ -6,14 +6,13 @@ embedded data, then opened read-only). Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from _served import free_port, stop, wait_until_serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -23,42 +22,21 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it")
-    port = _free_port()
+    port = free_port()
     wh = tmp_path_factory.mktemp("web") / "warehouse.duckdb"
     code = ("import uvicorn; from tariffscope.web.app import create_app; "
             f"uvicorn.run(create_app({str(wh)!r}), host='127.0.0.1', port={port}, log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300  # first start builds the warehouse from the embedded data
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("server exited: " + proc.stderr.read().decode()[-3000:])
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("server did not start in 300 s")
-            time.sleep(0.3)
+        wait_until_serving(proc, base, 300)  # a first start builds the warehouse from the embedded data
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
