@@ -13,17 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from _clierr import one_line_error
 from tariffscope.cli import main
 
 HUGE = "1" * 200_000  # above csv.field_size_limit() (131,072 by default)
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    return lines[0]
 
 
 @pytest.mark.parametrize("name, text", [
@@ -37,7 +30,7 @@ def test_ingest_of_an_oversized_csv_field_is_one_line(name: str, text: str, tmp_
     path = tmp_path / name
     path.write_text(text)
     assert main(["data", "ingest", str(path)]) == 1
-    line = _one_line_error(capsys)
+    line = one_line_error(capsys)
     assert str(path) in line and "131,072 characters" in line
 
 
@@ -46,7 +39,7 @@ def test_partner_figures_with_an_oversized_field_is_one_line(tmp_path: Path, cap
     path.write_text(f'period,flow,value,currency\n2024,balance,"{HUGE}",JPY\n')
     assert main(["balance", "--reporter", "JPN", "--partner", "USA", "--period", "2024", "--by", "none",
                  "--currency", "JPY", "--partner-figures", str(path)]) == 1
-    assert "131,072 characters" in _one_line_error(capsys)
+    assert "131,072 characters" in one_line_error(capsys)
 
 
 @pytest.mark.raw

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from _clierr import one_line_error
 from tariffscope.cli import main
 
 GEGRAVITY = "gravity/gegravity_sample/sample_data_set.dlm"
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    return lines[0]
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -34,7 +27,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 ])
 def test_usage_errors_are_one_line_exit_2(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
-    line = _one_line_error(capsys)
+    line = one_line_error(capsys)
     assert needle in line
     assert "--help" in line
 
@@ -52,7 +45,7 @@ def test_bare_group_prints_help_with_exit_2(capsys: pytest.CaptureFixture[str]) 
 ])
 def test_user_text_is_never_read_as_markup(argv: list[str], shown: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 1
-    assert shown in _one_line_error(capsys)
+    assert shown in one_line_error(capsys)
 
 
 def test_table_titles_keep_brackets(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,16 +59,16 @@ def test_utf16_yaml_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     p = tmp_path / "u16.yaml"
     p.write_text("name: x\nbase: {date: 2025-01-01}\nchanges: []\n", encoding="utf-16")
     assert main(["scenarios", "validate", str(p)]) == 1
-    assert "UTF-8" in _one_line_error(capsys)
+    assert "UTF-8" in one_line_error(capsys)
     assert main(["ge", "simulate", str(p)]) == 1
-    assert "UTF-8" in _one_line_error(capsys)
+    assert "UTF-8" in one_line_error(capsys)
 
 
 def test_directories_where_files_are_wanted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ge", "simulate", str(tmp_path)]) == 1
-    assert "directory" in _one_line_error(capsys)
+    assert "directory" in one_line_error(capsys)
     assert main(["brief", "--out", str(tmp_path), "--quiet"]) == 1
-    assert "directory" in _one_line_error(capsys)
+    assert "directory" in one_line_error(capsys)
 
 
 def test_output_paths_checked_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,13 +76,13 @@ def test_output_paths_checked_before_the_work(tmp_path: Path, capsys: pytest.Cap
     afile.write_text("x")
     bad = str(afile / "x.png")  # a folder that is a file: refused before the balance is computed
     assert main(["balance", "--chart", bad]) == 1
-    assert "is a file, not a directory" in _one_line_error(capsys)
+    assert "is a file, not a directory" in one_line_error(capsys)
     assert main(["monitor", "--chart", str(tmp_path / "x.txt")]) == 1
-    assert ".png, .svg or .html" in _one_line_error(capsys)
+    assert ".png, .svg or .html" in one_line_error(capsys)
     assert main(["compare", "june-2025", "--draws", "0", "--chart", bad]) == 1
-    assert "--chart" in _one_line_error(capsys)
+    assert "--chart" in one_line_error(capsys)
     assert main(["sweep", "no-such.yaml", "--out", str(afile)]) == 1
-    assert "is a file" in _one_line_error(capsys)
+    assert "is a file" in one_line_error(capsys)
     assert not list(tmp_path.glob("afile*/*"))
 
 
@@ -97,11 +90,11 @@ def test_deep_nesting_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     y = tmp_path / "deep.yaml"
     y.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
     assert main(["scenarios", "validate", str(y)]) == 1
-    _one_line_error(capsys)
+    one_line_error(capsys)
     j = tmp_path / "deep.json"
     j.write_text("[" * 100_000 + "]" * 100_000)
     assert main(["data", "ingest", str(j)]) == 1
-    _one_line_error(capsys)
+    one_line_error(capsys)
 
 
 @pytest.mark.raw
@@ -109,11 +102,11 @@ def test_gravity_years_checked_before_pyfixest(raw: Path, tmp_path: Path, capsys
     data = str(raw / GEGRAVITY)
     f = ["--formula", "trade ~ lndist | exporter"]
     assert main(["gravity", "estimate", data, *f, "--years", "99999"]) == 1
-    assert "not a year" in _one_line_error(capsys)
+    assert "not a year" in one_line_error(capsys)
     assert main(["gravity", "estimate", data, *f, "--years", "1-99999999"]) == 1
-    assert "at most 500" in _one_line_error(capsys)
+    assert "at most 500" in one_line_error(capsys)
     assert main(["gravity", "estimate", data, *f, "--years", "2000"]) == 1  # the sample is 2006 only
-    assert "no rows" in _one_line_error(capsys)
+    assert "no rows" in one_line_error(capsys)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -121,7 +114,7 @@ def test_gravity_years_checked_before_pyfixest(raw: Path, tmp_path: Path, capsys
     pq.write_table(pa.table({"exporter": pa.array([], pa.string()), "importer": pa.array([], pa.string()),
                              "trade": pa.array([], pa.float64()), "lndist": pa.array([], pa.float64())}), empty)
     assert main(["gravity", "estimate", str(empty), *f]) == 1
-    assert "no rows" in _one_line_error(capsys)
+    assert "no rows" in one_line_error(capsys)
 
 
 def test_home_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +122,7 @@ def test_home_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     home.write_text("not a folder")
     monkeypatch.setenv("TARIFFSCOPE_HOME", str(home))
     assert main(["data", "status"]) == 1
-    assert "is a file, not a folder" in _one_line_error(capsys)
+    assert "is a file, not a folder" in one_line_error(capsys)
 
 
 def test_disk_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -173,14 +166,14 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
 def test_engine_rates_date_checked(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(raw / GEGRAVITY)
     assert main(["ge", "engine-rates", data, "--date", "xyz"]) == 1
-    assert "--date must be a date" in _one_line_error(capsys)
+    assert "--date must be a date" in one_line_error(capsys)
     assert main(["ge", "engine-rates", data, "--base-date", "1900-01-01"]) == 1
-    assert "outside the measure catalogue's coverage" in _one_line_error(capsys)
+    assert "outside the measure catalogue's coverage" in one_line_error(capsys)
 
 
 def test_brief_as_of_outside_coverage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["brief", "--as-of", "1900-01-01", "--quiet", "--out", str(tmp_path / "b.html")]) == 1
-    assert "outside the measure catalogue's coverage" in _one_line_error(capsys)
+    assert "outside the measure catalogue's coverage" in one_line_error(capsys)
     assert not (tmp_path / "b.html").exists()
 
 
@@ -193,7 +186,7 @@ def test_ingest_checks_every_file_first(raw: Path, tmp_path: Path, capsys: pytes
     unknown = tmp_path / "notes.txt"
     unknown.write_text("hello\n")
     assert main(["data", "ingest", str(good), str(tmp_path / "missing.csv"), str(unknown)]) == 1
-    line = _one_line_error(capsys)
+    line = one_line_error(capsys)
     assert line.startswith("Error: nothing ingested:") and "missing.csv: no such file" in line and "notes.txt" in line
     assert main(["data", "status", "--format", "json"]) == 0
     assert "fred_csv:DEXJPUS_first" not in capsys.readouterr()[0]  # A was not ingested
@@ -212,7 +205,7 @@ def test_ingest_failure_midway_reports_exactly(raw: Path, tmp_path: Path, capsys
     pq.write_table(pa.table({"CTY_CODE": pa.array([], pa.string()), "CON_VAL_YR": pa.array([], pa.string())}), bad)
     last = raw / "fx/EXJPUS_monthly_to_2024-12.csv"
     assert main(["data", "ingest", str(good), str(bad), str(last)]) == 1
-    line = _one_line_error(capsys)
+    line = one_line_error(capsys)
     # one transaction for the batch: the refused file is named, and the files before it are not kept
     assert line.startswith("Error: nothing ingested (the files are ingested together or not at all): ") and str(bad) in line
     assert main(["data", "status", "--format", "json"]) == 0
