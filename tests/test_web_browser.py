@@ -90,15 +90,20 @@ def test_duty_calculator_bad_code_shows_message(server, page):
     assert "9999999999" in page.inner_text(".error") or "9999.99" in page.inner_text(".error")
 
 
-def test_two_package_comparison(server, page):
+def compare_packages(page, server: str, names: list[str], draws: int) -> None:
+    """Tick exactly ``names`` among the built-in packages on /scenarios, set the draws, submit, wait for the table."""
     page.goto(server + "/scenarios")
     for box in page.locator("input[name=builtin]").all():
         box.uncheck()
-    page.check("input[name=builtin][value=june-2025]")
-    page.check("input[name=builtin][value=japan-deal]")
-    page.fill("input[name=draws]", "20")
+    for name in names:
+        page.check(f"input[name=builtin][value={name}]")
+    page.fill("input[name=draws]", str(draws))
     page.click("#scenario-form button[type=submit]")
     page.wait_for_selector("#comparison table")
+
+
+def test_two_package_comparison(server, page):
+    compare_packages(page, server, ["june-2025", "japan-deal"], draws=20)
     header = page.inner_text("#comparison table thead")
     assert "june-2025" in header and "japan-deal" in header, header
     assert page.locator("#comparison figure svg").count() >= 1

@@ -7,12 +7,16 @@ what the issue's user did, through the form where there is one, and checks the p
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from test_web_browser import (  # noqa: F401  # pytest fixtures (one uvicorn server + Chromium page) and page probes
     ARTIFACTS,
     SMALLEST_CHART_TEXT_JS,
     UNNAMED_CONTROLS_JS,
+    compare_packages,
     page,
     server,
 )
@@ -20,6 +24,16 @@ from test_web_browser import (  # noqa: F401  # pytest fixtures (one uvicorn ser
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 WIDTHS = [1200, 390]
+
+
+@contextmanager
+def at_width(page, width: int) -> Iterator[None]:  # noqa: F811  # the fixture imported above
+    """The page at ``width`` px for the block, back to the fixture's 1200 px after it (pass or fail)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        yield
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 900})
 
 
 def _fits(page, width: int) -> None:  # noqa: F811  # the fixture imported above
@@ -30,16 +44,8 @@ def _fits(page, width: int) -> None:  # noqa: F811  # the fixture imported above
 @pytest.mark.parametrize("width", WIDTHS)
 def test_japan_and_korea_ticked_together_name_each_partner(server, page, width):  # noqa: F811
     """Defect 2: both partners' results went into one 'US imports from the partner' row, n/a drawn as 0."""
-    page.set_viewport_size({"width": width, "height": 900})
-    try:
-        page.goto(server + "/scenarios")
-        for box in page.locator("input[name=builtin]").all():
-            box.uncheck()
-        page.check("input[name=builtin][value=japan-deal]")
-        page.check("input[name=builtin][value=korea-deal]")
-        page.fill("input[name=draws]", "0")
-        page.click("#scenario-form button[type=submit]")
-        page.wait_for_selector("#comparison table")
+    with at_width(page, width):
+        compare_packages(page, server, ["japan-deal", "korea-deal"], draws=0)
         header = page.inner_text("#comparison table thead")
         assert "japan-deal (Japan)" in header and "korea-deal (South Korea)" in header, header
         text = page.inner_text("#comparison")
@@ -54,22 +60,17 @@ def test_japan_and_korea_ticked_together_name_each_partner(server, page, width):
         _fits(page, width)
         assert page.evaluate(SMALLEST_CHART_TEXT_JS) >= (11 if width == 390 else 8)
         page.screenshot(path=str(ARTIFACTS / f"web-scenarios-japan-korea-{width}.png"), full_page=True)
-    finally:
-        page.set_viewport_size({"width": 1200, "height": 900})
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_japan_timeline_keeps_the_late_2025_dates(server, page, width):  # noqa: F811
     """Defect 3: the list stopped at 14 entries and lost the Japan deal (09-16), wood (10-14) and trucks (11-01)."""
-    page.set_viewport_size({"width": width, "height": 900})
-    try:
+    with at_width(page, width):
         page.goto(server + "/timeline?partner=JPN")
         body = page.inner_text("main")
         for day in ("2025-09-16", "2025-10-14", "2025-11-01"):
             assert day in body, day
         _fits(page, width)
-    finally:
-        page.set_viewport_size({"width": 1200, "height": 900})
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -78,8 +79,7 @@ def test_excavator_metal_share_is_seen_and_changed(server, page, width):  # noqa
     from tariffscope import api
     from tariffscope.report import fmt
 
-    page.set_viewport_size({"width": width, "height": 900})
-    try:
+    with at_width(page, width):
         page.goto(server + "/duty?hts=8429521010&origin=JPN&date=2025-10-01&value=100000")
         page.wait_for_selector("#duty-result")
         assert "Base (value charged)" in page.inner_text("#duty-result table thead")
@@ -95,16 +95,13 @@ def test_excavator_metal_share_is_seen_and_changed(server, page, width):  # noqa
         assert "metal share 20%" in page.inner_text("#duty-result")
         assert "metal_share=20" in page.url  # the changed share is part of the result's address
         _fits(page, width)
-    finally:
-        page.set_viewport_size({"width": 1200, "height": 900})
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_typos_keep_the_form_and_pickers_offer_what_works(server, page, width):  # noqa: F811
     """Defect 8: a typo in a partner replaced the page with an error and no form; the period picker offered
     2020-2023 and the partner picker EU27 and WLD, which all failed."""
-    page.set_viewport_size({"width": width, "height": 900})
-    try:
+    with at_width(page, width):
         for path, form in (("/balance?partner=Jpaan&period=2024", "form[action='/balance']"),
                            ("/scenarios?partner=Jpaan", "#scenario-form"),
                            ("/timeline?partner=Jpaan", "form[action='/timeline']")):
@@ -125,5 +122,3 @@ def test_typos_keep_the_form_and_pickers_offer_what_works(server, page, width): 
                 assert page.locator("[role=alert]").count() == 0, (partner, period)
                 assert page.locator("main div.scroll > table").count() >= 1, (partner, period)
         _fits(page, width)
-    finally:
-        page.set_viewport_size({"width": 1200, "height": 900})
