@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from _clierr import one_line_error
 from tariffscope.cli import main
 from tariffscope.errors import InputError, RuleError
 
@@ -19,14 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
-
-
-def _err(capsys: pytest.CaptureFixture[str]) -> str:
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    return lines[0]
 
 
 def test_yaml_loader_refuses_aliases_fast() -> None:
@@ -95,14 +88,14 @@ def test_scenario_numbers_in_domain(body: str, message: str, tmp_path: Path, cap
     p = tmp_path / "s.yaml"
     p.write_text(SCENARIO.format(body=body))
     assert main(["scenarios", "validate", str(p)]) == 1
-    assert message in _err(capsys)
+    assert message in one_line_error(capsys)
 
 
 def test_scenario_base_date_outside_coverage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "s.yaml"
     p.write_text("name: t\nbase: {date: 0001-01-01}\n")
     assert main(["scenarios", "validate", str(p)]) == 1
-    assert "base.date: 0001-01-01 is outside" in _err(capsys)
+    assert "base.date: 0001-01-01 is outside" in one_line_error(capsys)
     p.write_text("name: t\nbase: {date: 2025-06-15}\nmodel: {omega: .inf}\n")  # infinity is meaningful here
     assert main(["scenarios", "validate", str(p)]) == 0
 
@@ -126,7 +119,7 @@ def test_ge_sigma_refused_through_the_cli(tmp_path: Path, capsys: pytest.Capture
     spec = tmp_path / "sigma.yaml"  # its data path resolves to the packaged table
     spec.write_text(src.replace("\n  sigma: 5\n", "\n  sigma: 1\n"))
     assert main(["ge", "simulate", str(spec)]) == 1
-    assert "model.sigma" in _err(capsys)
+    assert "model.sigma" in one_line_error(capsys)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -143,7 +136,7 @@ def test_ge_sigma_refused_through_the_cli(tmp_path: Path, capsys: pytest.Capture
 def test_run_sizes_bounded(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     t0 = time.perf_counter()
     assert main(argv) == 1
-    assert message in _err(capsys)
+    assert message in one_line_error(capsys)
     assert time.perf_counter() - t0 < 30  # refused before the work, not after it
 
 
@@ -152,11 +145,11 @@ def test_sweep_axis_counted_before_expansion(tmp_path: Path, capsys: pytest.Capt
     p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, path: 'changes[0].rate', from: 0, to: 1, step: 1.0e-12}\n")
     t0 = time.perf_counter()
     assert main(["sweep", str(p), "--out", str(tmp_path / "o")]) == 1
-    assert "more than 200,000 values" in _err(capsys)
+    assert "more than 200,000 values" in one_line_error(capsys)
     assert time.perf_counter() - t0 < 10
     p.write_text("name: s\nmodel: pe\nbase: june-2025\ngrid:\n  - {name: r, values: [0.1, .inf]}\n")
     assert main(["sweep", str(p)]) == 1
-    assert "finite" in _err(capsys)
+    assert "finite" in one_line_error(capsys)
 
 
 @pytest.mark.parametrize("spec", ["examples/sweeps/japan-pe-recip-auto-floor.yaml", "examples/sweeps/japan-ge-tariff.yaml"])
@@ -177,7 +170,7 @@ def test_sweep_target_outcome_checked_before_any_work(spec: str, tmp_path: Path,
     t0 = time.perf_counter()
     assert main(["sweep", str(REPO / spec), "--out", str(tmp_path / "o"), "--no-progress",
                  "--target", "deficit_cut_pct >= 10; maximize exporter_jobz"]) == 1
-    line = _err(capsys)
+    line = one_line_error(capsys)
     assert "target names outcome(s) exporter_jobz that sweep" in line
     assert "valid outcomes: " + ", ".join(valid) in line
     assert time.perf_counter() - t0 < 10
